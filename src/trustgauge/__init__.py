@@ -1,0 +1,41 @@
+"""trustgauge: measure how trustworthy a large language model is.
+
+The public API is small::
+
+    import trustgauge
+    result = trustgauge.evaluate("openai:gpt-4o-mini", ["safety"], limit=50)
+
+Heavy libraries load only when a feature needs them, so ``import trustgauge`` is fast.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from trustgauge._version import __version__
+
+if TYPE_CHECKING:
+    from trustgauge.evaluate import RunConfig, RunResult, evaluate
+    from trustgauge.models.base import Model, Request, Response
+    from trustgauge.tasks.base import Sample, Task
+
+__all__ = ["Model", "Request", "Response", "RunConfig", "RunResult", "Sample", "Task", "__version__", "evaluate"]
+
+_LAZY = {
+    "evaluate": "trustgauge.evaluate",
+    "RunConfig": "trustgauge.evaluate",
+    "RunResult": "trustgauge.evaluate",
+    "Model": "trustgauge.models.base",
+    "Request": "trustgauge.models.base",
+    "Response": "trustgauge.models.base",
+    "Task": "trustgauge.tasks.base",
+    "Sample": "trustgauge.tasks.base",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'trustgauge' has no attribute {name!r}")

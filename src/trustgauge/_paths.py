@@ -1,0 +1,38 @@
+"""Where trustgauge keeps its files: the store, downloaded data, converted models."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def home_dir() -> Path:
+    """Return ``$TRUSTGAUGE_HOME`` or the per-user cache directory, created if missing."""
+    env = os.environ.get("TRUSTGAUGE_HOME")
+    if env:
+        path = Path(env).expanduser()
+    else:
+        from platformdirs import user_cache_dir
+
+        path = Path(user_cache_dir("trustgauge", appauthor=False))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def store_path() -> Path:
+    """The SQLite response/judgement store."""
+    return home_dir() / "store.sqlite3"
+
+
+def data_cache_dir() -> Path:
+    """Downloaded and verified datasets."""
+    path = home_dir() / "data"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def model_cache_dir() -> Path:
+    """Converted local models (e.g. GGUF -> safetensors for transformers)."""
+    path = home_dir() / "models"
+    path.mkdir(parents=True, exist_ok=True)
+    return path

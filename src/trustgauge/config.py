@@ -1,0 +1,125 @@
+"""Configuration as data: what model, with which parameters, on which tasks.
+
+A model config file (YAML or TOML) looks like::
+
+    model: openai-compatible:llama3@http://127.0.0.1:8000/v1
+    api_key_env: MY_SERVER_KEY        # name of the env var holding the key (never the key)
+    system_prompt: You are a helpful assistant.
+    headers: {X-Team: evals}
+    generation: {max_tokens: 256, top_p: 0.9}
+    timeout: 120
+
+Values given on the command line override the file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from trustgauge._secrets import register_secret
+from trustgauge.errors import ConfigError
+
+
+class GenerationOverrides(BaseModel):
+    """Generation parameters a user may set for a model; ``None`` keeps each task's default.
+
+    TrustLLM fixes temperature per sub-task (0 for classification, 1 for generation); a value
+    here overrides it for every task and is recorded in the run.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    max_tokens: int | None = Field(default=None, ge=1)
+    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
+    seed: int | None = None
+
+
+class ModelConfig(BaseModel):
+    """How to reach and call one model."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    model: str = Field(description="spec string, e.g. openai:gpt-4o-mini")
+    api_key_env: str | None = Field(default=None, description="env var that holds the API key")
+    api_key_file: Path | None = Field(default=None, description="file whose content is the key")
+    base_url: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    system_prompt: str | None = None
+    generation: GenerationOverrides = GenerationOverrides()
+    timeout: float = Field(default=120.0, gt=0)
+    #: backend-specific options (e.g. ``batch_size``, ``device`` for hf:, ``n_ctx`` for gguf:)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    def resolve_api_key(self, default_env: str | None, *, required: bool) -> str | None:
+        """Read the API key from the configured file or environment variable.
+
+        Keys never come from the command line, so they never land in shell history or logs.
+        """
+        if self.api_key_file is not None:
+            try:
+                key = self.api_key_file.expanduser().read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(f"cannot read api_key_file {self.api_key_file}: {exc.strerror}") from None
+            if not key:
+                raise ConfigError(f"api_key_file {self.api_key_file} is empty")
+            register_secret(key)
+            return key
+        env_name = self.api_key_env or default_env
+        key = os.environ.get(env_name) if env_name else None
+        if key:
+            register_secret(key.strip())
+            return key.strip()
+        if required:
+            where = f"set {env_name}" if env_name else "set api_key_env in a model config"
+            raise ConfigError(f"missing API key for {self.model}: {where} (or api_key_file in a --model-config)")
+        return None
+
+
+def _read_mapping(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}") from None
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".toml":
+            if sys.version_info >= (3, 11):
+                import tomllib
+            else:  # pragma: no cover
+                import tomli as tomllib
+            data: Any = tomllib.loads(text)
+        elif suffix == ".json":
+            data = json.loads(text)
+        else:
+            import yaml
+
+            data = yaml.safe_load(text)
+    except Exception as exc:  # yaml/toml/json parse errors have no common base
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"cannot parse config {path}: {first_line}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config {path} must be a mapping of keys to values")
+    return data
+
+
+def load_model_config(path: Path | None, *, spec: str | None = None) -> ModelConfig:
+    """Build a :class:`ModelConfig` from an optional file and an optional ``--model`` spec."""
+    data: dict[str, Any] = _read_mapping(path) if path is not None else {}
+    if spec:
+        data["model"] = spec
+    if not data.get("model"):
+        raise ConfigError("no model given: pass --model (e.g. --model gguf:smollm2) or 'model:' in --model-config")
+    try:
+        return ModelConfig(**data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        where = f" in {path}" if path else ""
+        raise ConfigError(f"invalid model config{where}: {loc}: {err['msg']}") from None

@@ -1,0 +1,93 @@
+"""Concurrency limits: fixed, or adaptive (grow while the server keeps up, back off on
+overload), in the spirit of TCP congestion control (AIMD with a latency guard)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+
+class Limiter:
+    """An async semaphore whose limit can change while it is in use."""
+
+    def __init__(self, limit: int) -> None:
+        if limit < 1:
+            raise ValueError("limit must be >= 1")
+        self._limit = limit
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._cond = asyncio.Condition()
+
+    @property
+    def limit(self) -> int:
+        return self._limit
+
+    async def _set_limit(self, limit: int) -> None:
+        async with self._cond:
+            self._limit = max(1, limit)
+            self._cond.notify_all()
+
+    async def acquire(self) -> None:
+        async with self._cond:
+            while self.in_flight >= self._limit:
+                await self._cond.wait()
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    async def release(self) -> None:
+        async with self._cond:
+            self.in_flight -= 1
+            self._cond.notify()
+
+    async def on_success(self, latency: float) -> None:
+        """Called after each successful request (fixed limiters ignore it)."""
+
+    async def on_overload(self) -> None:
+        """Called when the server signals overload: 429, 503, timeout."""
+
+
+class AdaptiveLimiter(Limiter):
+    """Slow start (double per round), then additive increase; multiplicative decrease on
+    overload or when latency climbs well above the best seen (the server is queueing)."""
+
+    def __init__(self, initial: int = 8, maximum: int = 256, minimum: int = 1) -> None:
+        super().__init__(min(initial, maximum))
+        self.maximum = maximum
+        self.minimum = minimum
+        self._slow_start = True
+        self._credit = 0.0
+        self._best_latency: float | None = None
+        self._ewma_latency: float | None = None
+        self._last_decrease = 0.0
+
+    async def on_success(self, latency: float) -> None:
+        if self._best_latency is None or latency < self._best_latency:
+            self._best_latency = latency
+        self._ewma_latency = latency if self._ewma_latency is None else 0.8 * self._ewma_latency + 0.2 * latency
+        best = max(self._best_latency, 1e-3)
+        if self._ewma_latency > 3.0 * best and self._ewma_latency - best > 0.05:
+            # the server keeps requests waiting: stop growing, shrink gently
+            self._slow_start = False
+            now = time.monotonic()
+            if now - self._last_decrease > max(self._ewma_latency, 0.5):
+                self._last_decrease = now
+                self._best_latency = best * 1.1  # let the baseline drift up slowly
+                await self._set_limit(max(self.minimum, int(self.limit * 0.9)))
+            return
+        if self.in_flight < self.limit - 1 and not self._slow_start:
+            return  # not saturated: no evidence that more would help
+        self._credit += 1.0 if self._slow_start else 1.0 / self.limit
+        if self._credit >= 1.0 and self.limit < self.maximum:
+            self._credit -= 1.0
+            await self._set_limit(min(self.maximum, self.limit + 1))
+
+    async def on_overload(self) -> None:
+        now = time.monotonic()
+        # several overload signals from one burst count once
+        window = self._ewma_latency or 1.0
+        if now - self._last_decrease < window:
+            return
+        self._last_decrease = now
+        self._slow_start = False
+        self._credit = 0.0
+        await self._set_limit(max(self.minimum, self.limit // 2))

@@ -1,0 +1,246 @@
+"""The engine: send every request of a run once, concurrently, with retries, timeouts and a
+crash-safe cache. The only place in trustgauge with network retries and concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel, Field
+
+from trustgauge.engine.limiter import AdaptiveLimiter, Limiter
+from trustgauge.engine.progress import Progress
+from trustgauge.engine.store import Store
+from trustgauge.errors import ModelError, PermanentModelError, TransientModelError
+from trustgauge.models.base import Model, Request, Response, Usage
+
+
+class RetryPolicy(BaseModel):
+    """Exponential backoff with jitter; ``Retry-After`` from the server wins when given."""
+
+    max_retries: int = Field(default=8, ge=0)
+    base_delay: float = Field(default=1.0, ge=0)
+    max_delay: float = Field(default=60.0, ge=0)
+    #: per-request timeout in seconds (each attempt)
+    timeout: float = Field(default=120.0, gt=0)
+
+    def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
+        """Seconds to wait before attempt ``attempt + 1`` (``attempt`` counts from 1)."""
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.max_delay) + rng.uniform(0, 0.1 * max(self.base_delay, 0.01))
+        backoff = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        return backoff * rng.uniform(0.5, 1.5)
+
+
+@dataclass
+class Outcome:
+    """What became of one request."""
+
+    key: str
+    response: Response | None = None
+    error: str | None = None
+    cached: bool = False
+    attempts: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.response is not None
+
+
+@dataclass
+class EngineStats:
+    requests: int = 0
+    unique: int = 0
+    cached: int = 0
+    sent: int = 0
+    retries: int = 0
+    failed: int = 0
+    usage: Usage = field(default_factory=Usage)
+    max_in_flight: int = 0
+    wall_time: float = 0.0
+
+
+class Engine:
+    """Runs requests against one model.
+
+    Args:
+        model: the backend.
+        store: where responses are cached; ``None`` keeps nothing.
+        concurrency: fixed number of requests in flight; ``None`` adapts (grows while the
+            server keeps up, halves on 429/overload).
+        retry: backoff and timeout policy.
+        use_cache: read cached responses (``False`` = ``--no-cache``: send everything again;
+            fresh responses are still written).
+        progress: where progress goes.
+    """
+
+    def __init__(
+        self,
+        model: Model,
+        store: Store | None,
+        *,
+        concurrency: int | None = None,
+        retry: RetryPolicy | None = None,
+        use_cache: bool = True,
+        progress: Progress | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.model = model
+        self.store = store
+        self.concurrency = concurrency
+        self.retry = retry or RetryPolicy()
+        self.use_cache = use_cache
+        self.progress = progress or Progress()
+        self.stats = EngineStats()
+        self._rng = random.Random(seed)
+        self._identity = model.identity()
+
+    def keys(self, requests: Sequence[Request]) -> list[str]:
+        return [r.cache_key(self._identity) for r in requests]
+
+    def _make_limiter(self) -> Limiter:
+        cap = self.model.max_concurrency
+        if self.concurrency is not None:
+            return Limiter(self.concurrency)
+        if self.model.batch_size > 1:
+            return Limiter(cap or 1)
+        maximum = cap or 256
+        return AdaptiveLimiter(initial=min(8, maximum), maximum=maximum)
+
+    async def run(self, requests: Sequence[Request], description: str = "generating") -> list[Outcome]:
+        """Answer every request; the result is in the order of ``requests``.
+
+        Identical requests are sent once. Every fresh response is committed to the store as
+        it arrives. A request that still fails after its retries is returned with ``error``.
+        """
+        started = time.monotonic()
+        keys = self.keys(requests)
+        unique: dict[str, Request] = {}
+        for key, request in zip(keys, requests):
+            unique.setdefault(key, request)
+        outcomes: dict[str, Outcome] = {}
+        if self.use_cache and self.store is not None:
+            for key, response in self.store.get_responses(list(unique)).items():
+                outcomes[key] = Outcome(key, response=response, cached=True)
+        pending = [(k, r) for k, r in unique.items() if k not in outcomes]
+        self.stats.requests += len(requests)
+        self.stats.unique += len(unique)
+        self.stats.cached += len(outcomes)
+        self.progress.start(description, total=len(unique), cached=len(outcomes))
+
+        limiter = self._make_limiter()
+        if pending:
+            if self.model.batch_size > 1:
+                await self._run_batched(pending, outcomes, limiter)
+            else:
+                await self._run_single(pending, outcomes, limiter)
+        self.progress.finish()
+        self.stats.max_in_flight = max(self.stats.max_in_flight, limiter.max_in_flight)
+        self.stats.wall_time += time.monotonic() - started
+        return [outcomes[k] for k in keys]
+
+    # -- one request per call (API backends) -----------------------------------------------
+    async def _run_single(self, pending: list[tuple[str, Request]], outcomes: dict[str, Outcome], limiter: Limiter) -> None:
+        # Bound the number of live tasks so 100k requests do not mean 100k coroutines.
+        window = asyncio.Semaphore(max(1024, 4 * getattr(limiter, "maximum", limiter.limit)))
+        tasks: set[asyncio.Task[None]] = set()
+
+        async def one(key: str, request: Request) -> None:
+            try:
+                outcome = await self._attempts(key, [request], limiter)
+                outcomes[key] = outcome[0]
+            finally:
+                window.release()
+
+        try:
+            for key, request in pending:
+                await window.acquire()
+                task = asyncio.create_task(one(key, request))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+            while tasks:
+                await asyncio.gather(*list(tasks))
+        finally:
+            for task in tasks:
+                task.cancel()
+            if tasks:
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+    # -- batches (local backends) ----------------------------------------------------------
+    async def _run_batched(self, pending: list[tuple[str, Request]], outcomes: dict[str, Outcome], limiter: Limiter) -> None:
+        size = self.model.batch_size
+        ordered = sorted(pending, key=lambda kr: sum(len(m.content) for m in kr[1].messages))
+        batches = [ordered[i : i + size] for i in range(0, len(ordered), size)]
+
+        async def one(batch: list[tuple[str, Request]]) -> None:
+            results = await self._attempts_batch(batch, limiter)
+            for outcome in results:
+                outcomes[outcome.key] = outcome
+
+        await asyncio.gather(*(one(b) for b in batches))
+
+    async def _attempts_batch(self, batch: list[tuple[str, Request]], limiter: Limiter) -> list[Outcome]:
+        keys = [k for k, _ in batch]
+        return await self._attempts_keys(keys, [r for _, r in batch], limiter)
+
+    async def _attempts(self, key: str, requests: list[Request], limiter: Limiter) -> list[Outcome]:
+        return await self._attempts_keys([key], requests, limiter)
+
+    async def _attempts_keys(self, keys: list[str], requests: list[Request], limiter: Limiter) -> list[Outcome]:
+        attempt = 0
+        while True:
+            attempt += 1
+            await limiter.acquire()
+            t0 = time.monotonic()
+            try:
+                responses = await asyncio.wait_for(self.model.generate(requests), timeout=self.retry.timeout)
+                if len(responses) != len(requests):
+                    raise TransientModelError(f"backend returned {len(responses)} responses for {len(requests)} requests")
+            except (asyncio.TimeoutError, TransientModelError) as exc:
+                await limiter.release()
+                err = exc if isinstance(exc, TransientModelError) else TransientModelError(
+                    f"timeout after {self.retry.timeout:g}s", overload=True
+                )
+                if err.overload:
+                    await limiter.on_overload()
+                if attempt > self.retry.max_retries:
+                    return self._fail(keys, f"{err} (gave up after {attempt} attempts)", attempt)
+                self.stats.retries += 1
+                self.progress.retry()
+                await asyncio.sleep(self.retry.delay(attempt, err.retry_after, self._rng))
+                continue
+            except PermanentModelError as exc:
+                await limiter.release()
+                return self._fail(keys, str(exc), attempt)
+            except ModelError as exc:
+                await limiter.release()
+                return self._fail(keys, str(exc), attempt)
+            except asyncio.CancelledError:
+                await limiter.release()
+                raise
+            except Exception as exc:  # a backend bug must not sink the run: record it
+                await limiter.release()
+                return self._fail(keys, f"{type(exc).__name__}: {exc}", attempt)
+            await limiter.release()
+            await limiter.on_success(time.monotonic() - t0)
+            results = []
+            for key, request, response in zip(keys, requests, responses):
+                if self.store is not None:
+                    self.store.put_response(key, self._identity, request, response)
+                self.stats.sent += 1
+                self.stats.usage = Usage(
+                    input_tokens=self.stats.usage.input_tokens + response.usage.input_tokens,
+                    output_tokens=self.stats.usage.output_tokens + response.usage.output_tokens,
+                )
+                results.append(Outcome(key, response=response, attempts=attempt))
+            self.progress.advance(len(results))
+            return results
+
+    def _fail(self, keys: list[str], reason: str, attempts: int) -> list[Outcome]:
+        self.stats.failed += len(keys)
+        for _ in keys:
+            self.progress.error()
+        return [Outcome(k, error=reason, attempts=attempts) for k in keys]

@@ -1,0 +1,133 @@
+"""The response and judgement store: one SQLite file in WAL mode.
+
+Every response is committed the moment it arrives, in its own transaction, so a crash, Ctrl-C
+or ``kill -9`` loses at most the requests in flight. WAL plus a busy timeout lets several runs
+share one store without corrupting it. Nothing secret is stored: keys are hashes of the model
+identity (no API keys) and the request.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+from trustgauge.judges.base import Judgement
+from trustgauge.models.base import Request, Response
+
+SCHEMA_VERSION = 1
+_CHUNK = 500  # keys per SELECT ... IN (...)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS responses (
+    key TEXT PRIMARY KEY,
+    model TEXT NOT NULL,
+    request TEXT NOT NULL,
+    response TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS judgements (
+    key TEXT PRIMARY KEY,
+    judge TEXT NOT NULL,
+    judgement TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+"""
+
+
+def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class Store:
+    """A thread-safe handle on the store file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(path), timeout=60.0, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode is durable against process crashes (kill -9); only an OS crash
+        # may lose the last transactions.
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA busy_timeout=60000")
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            for statement in _SCHEMA.strip().split(";"):
+                if statement.strip():
+                    self._db.execute(statement)
+            self._db.execute(
+                "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
+            self._db.execute("COMMIT")
+
+    # -- responses -------------------------------------------------------------------------
+    def get_responses(self, keys: Sequence[str]) -> dict[str, Response]:
+        """The stored responses among ``keys``."""
+        found: dict[str, Response] = {}
+        with self._lock:
+            for chunk in _chunks(list(keys)):
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.execute(f"SELECT key, response FROM responses WHERE key IN ({marks})", tuple(chunk))
+                for key, blob in rows:
+                    found[key] = Response.model_validate_json(blob)
+        return found
+
+    def put_response(self, key: str, model_identity: dict[str, str], request: Request, response: Response) -> None:
+        """Commit one response now."""
+        row = (
+            key,
+            json.dumps(model_identity, sort_keys=True),
+            request.model_dump_json(),
+            response.model_dump_json(),
+            time.time(),
+        )
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?)", row)
+
+    def count_responses(self) -> int:
+        with self._lock:
+            (n,) = self._db.execute("SELECT COUNT(*) FROM responses").fetchone()
+        return int(n)
+
+    # -- judgements ------------------------------------------------------------------------
+    def get_judgements(self, keys: Sequence[str]) -> dict[str, Judgement]:
+        found: dict[str, Judgement] = {}
+        with self._lock:
+            for chunk in _chunks(list(keys)):
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.execute(f"SELECT key, judgement FROM judgements WHERE key IN ({marks})", tuple(chunk))
+                for key, blob in rows:
+                    found[key] = Judgement.model_validate_json(blob)
+        return found
+
+    def put_judgements(self, rows: Iterable[tuple[str, Judgement]]) -> None:
+        """Commit a batch of judgements in one transaction."""
+        now = time.time()
+        data = [(key, j.judge, j.model_dump_json(), now) for key, j in rows]
+        if not data:
+            return
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany("INSERT OR REPLACE INTO judgements VALUES (?, ?, ?, ?)", data)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,41 @@
+"""Exceptions that carry a user-facing, one-line message.
+
+The CLI turns :class:`UsageError` (bad input: unknown backend or task, missing key, unreachable
+server, unreadable config or data) into one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+
+class TrustgaugeError(Exception):
+    """Base class of trustgauge's own errors."""
+
+
+class UsageError(TrustgaugeError):
+    """The user asked for something that cannot work; the message says what and how to fix it."""
+
+
+class ConfigError(UsageError):
+    """Unknown backend, malformed model spec, unreadable or invalid config file, missing key."""
+
+
+class DataError(UsageError):
+    """A dataset is missing, fails its checksum, or holds a malformed record."""
+
+
+class ModelError(TrustgaugeError):
+    """A model call failed."""
+
+
+class TransientModelError(ModelError):
+    """A failure worth retrying: 429, 5xx, timeout, dropped connection, malformed response."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, overload: bool = False):
+        super().__init__(message)
+        self.retry_after = retry_after
+        #: True when the server says it is overloaded (429/503): the engine lowers concurrency.
+        self.overload = overload
+
+
+class PermanentModelError(ModelError):
+    """A failure that retrying will not fix (e.g. 400 bad request, content filtered)."""

@@ -1,0 +1,310 @@
+"""Run an evaluation: tasks -> requests -> engine -> judges -> scores -> run directory.
+
+This is the one pipeline behind ``trustgauge run``, ``trustgauge demo`` and
+``trustgauge.evaluate(...)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import platform
+import random
+import re
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from trustgauge._version import __version__
+from trustgauge.config import ModelConfig
+from trustgauge.engine.progress import Progress
+from trustgauge.engine.runner import Engine, Outcome, RetryPolicy
+from trustgauge.engine.store import Store
+from trustgauge.judges.base import Judge, Judgement, JudgeItem
+from trustgauge.models.base import ChatMessage, Request
+from trustgauge.report.schema import DatasetInfo, RunInfo, SampleRecord, ScoresFile, TaskScores
+from trustgauge.tasks.base import Sample, SampleScore, Task
+
+
+class RunConfig(BaseModel):
+    """Everything that defines a run (recorded in ``run.json``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: ModelConfig
+    tasks: list[str] = Field(default_factory=lambda: ["all"])
+    limit: int | None = Field(default=None, ge=1, description="samples per task")
+    concurrency: int | None = Field(default=None, ge=1, description="None = adaptive")
+    out: Path | None = None
+    use_cache: bool = True
+    data_dir: Path | None = None
+    #: ``None``: the TrustLLM release (fetched and verified on first use)
+    dataset_override: Path | None = Field(default=None, description="packaged sample, for the demo")
+    max_error_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    judges: dict[str, str] = Field(default_factory=dict)
+    seed: int = 0
+    retry: RetryPolicy = RetryPolicy()
+    store_path: Path | None = None
+
+
+@dataclass
+class RunResult:
+    """What a finished run produced."""
+
+    out_dir: Path
+    run: RunInfo
+    scores: ScoresFile
+    failed: int
+    total: int
+    samples: list[SampleRecord] = field(default_factory=list)
+
+    @property
+    def error_rate(self) -> float:
+        return self.failed / self.total if self.total else 0.0
+
+
+@dataclass
+class _TaskWork:
+    task: Task
+    samples: list[Sample]
+    requests: list[Request]
+    dataset: DatasetInfo
+
+
+def select_samples(samples: Sequence[Sample], limit: int | None, seed: int) -> list[Sample]:
+    """Up to ``limit`` samples, drawn as whole groups (paired items stay together), in a
+    seeded, reproducible order; the result keeps the dataset's order."""
+    if limit is None or limit >= len(samples):
+        return list(samples)
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, s in enumerate(samples):
+        groups[s.group if s.group is not None else f"\x00{s.id}"].append(i)
+    order = sorted(groups)
+    random.Random(seed).shuffle(order)
+    chosen: list[int] = []
+    for g in order:
+        if len(chosen) >= limit:
+            break
+        chosen.extend(groups[g])
+    return [samples[i] for i in sorted(chosen)]
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[:60] or "model"
+
+
+def default_out_dir(model_spec: str) -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    name = model_spec.split("@", 1)[0]
+    return Path("runs") / f"{_slug(name)}-{stamp}"
+
+
+def _load_task_data(tasks: Sequence[Task], config: RunConfig) -> list[_TaskWork]:
+    from trustgauge.data import load_records, resolve_data_dir
+
+    roots: dict[str, Path] = {}
+    work = []
+    overrides = config.model.generation.model_dump(exclude_none=True)
+    system_prompt = config.model.system_prompt
+    for task in tasks:
+        ds = task.data.dataset
+        if ds not in roots:
+            if config.dataset_override is not None:
+                roots[ds] = config.dataset_override
+            else:
+                roots[ds] = resolve_data_dir(ds, config.data_dir)
+        records, sha = load_records(roots[ds], task.data.path)
+        samples = select_samples(task.samples(records), config.limit, config.seed)
+        requests = []
+        for s in samples:
+            req = task.build_request(s, overrides)
+            if system_prompt:
+                req = Request(
+                    messages=(ChatMessage(role="system", content=system_prompt), *req.messages), params=req.params
+                )
+            requests.append(req)
+        source = "packaged demo sample" if config.dataset_override is not None else str(roots[ds])
+        info = DatasetInfo(dataset=ds, path=task.data.path, sha256=sha, records=len(records), source=source)
+        work.append(_TaskWork(task, samples, requests, info))
+    return work
+
+
+async def _judge_all(
+    work: Sequence[_TaskWork],
+    outcomes: dict[str, list[Outcome]],
+    judges: dict[str, Judge],
+    store: Store | None,
+    use_cache: bool,
+    progress: Progress,
+) -> dict[tuple[str, str, str], Judgement]:
+    """Judge every answered sample with each judge its task needs; cached in the store."""
+    wanted: dict[str, list[tuple[tuple[str, str, str], JudgeItem]]] = defaultdict(list)
+    for w in work:
+        for kind in w.task.judges:
+            for sample, outcome in zip(w.samples, outcomes[w.task.id]):
+                if outcome.response is not None:
+                    item = w.task.judge_item(kind, sample, outcome.response.text)
+                    wanted[kind].append(((w.task.id, sample.id, kind), item))
+    results: dict[tuple[str, str, str], Judgement] = {}
+    for kind, entries in wanted.items():
+        judge = judges[kind]
+        keys = [item.cache_key(judge.id) for _, item in entries]
+        cached = store.get_judgements(keys) if (store is not None and use_cache) else {}
+        todo = [(k, item) for k, (_, item) in zip(keys, entries) if k not in cached]
+        uniq: dict[str, JudgeItem] = dict(todo)
+        progress.start(f"judging ({kind}: {judge.id})", total=len(set(keys)), cached=len(set(cached)))
+        fresh: dict[str, Judgement] = {}
+        batch_keys = list(uniq)
+        step = 256
+        for start in range(0, len(batch_keys), step):
+            chunk = batch_keys[start : start + step]
+            verdicts = await judge.judge([uniq[k] for k in chunk])
+            fresh.update(zip(chunk, verdicts))
+            if store is not None:
+                store.put_judgements(zip(chunk, verdicts))
+            progress.advance(len(chunk))
+        progress.finish()
+        for key, (ident, _) in zip(keys, entries):
+            results[ident] = cached.get(key) or fresh[key]
+    return results
+
+
+async def run_evaluation(config: RunConfig, *, progress: Progress | None = None, command: Sequence[str] = ()) -> RunResult:
+    """Run the whole pipeline and write the run directory. Raises UsageError on bad input."""
+    from trustgauge import _paths
+    from trustgauge.judges.registry import create_judge
+    from trustgauge.models.registry import load_model
+    from trustgauge.tasks.registry import resolve_tasks
+
+    progress = progress or Progress()
+    started_at = datetime.now(timezone.utc)
+    t0 = time.monotonic()
+    tasks = resolve_tasks(config.tasks)
+    kinds = sorted({k for t in tasks for k in t.judges})
+    judges = {k: create_judge(k, config.judges.get(k)) for k in kinds}
+    work = _load_task_data(tasks, config)
+    model = load_model(config.model)
+    store = Store(config.store_path or _paths.store_path())
+    try:
+        await model.check()
+        engine = Engine(
+            model, store, concurrency=config.concurrency, retry=config.retry,
+            use_cache=config.use_cache, progress=progress, seed=config.seed,
+        )
+        all_requests = [r for w in work for r in w.requests]
+        flat = await engine.run(all_requests, description=f"generating ({model.describe()})")
+        outcomes: dict[str, list[Outcome]] = {}
+        pos = 0
+        for w in work:
+            outcomes[w.task.id] = flat[pos : pos + len(w.requests)]
+            pos += len(w.requests)
+        judgements = await _judge_all(work, outcomes, judges, store, config.use_cache, progress)
+    finally:
+        await model.aclose()
+        store.close()
+        progress.close()
+
+    samples_out: list[SampleRecord] = []
+    task_scores: list[TaskScores] = []
+    for w in work:
+        scored: list[tuple[Sample, SampleScore]] = []
+        n_failed = 0
+        for sample, request, outcome in zip(w.samples, w.requests, outcomes[w.task.id]):
+            js = {k: judgements[(w.task.id, sample.id, k)] for k in w.task.judges if (w.task.id, sample.id, k) in judgements}
+            if outcome.response is None:
+                n_failed += 1
+                score = None
+            else:
+                score = w.task.score(sample, outcome.response.text, js)
+                scored.append((sample, score))
+            samples_out.append(
+                SampleRecord(
+                    task=w.task.id,
+                    sample_id=sample.id,
+                    prompt=request.prompt,
+                    response=outcome.response.text if outcome.response else None,
+                    error=outcome.error,
+                    cached=outcome.cached,
+                    judgements={k: v.model_dump() for k, v in js.items()},
+                    label=score.label if score else None,
+                    valid=score.valid if score else False,
+                    score=score.values if score else {},
+                    target=sample.target,
+                    metadata=sample.metadata,
+                )
+            )
+        metrics = w.task.aggregate(scored)
+        task_scores.append(
+            TaskScores(
+                task=w.task.id, dimension=w.task.dimension, title=w.task.title, metrics=metrics,
+                n_samples=len(w.samples), n_failed=n_failed,
+                judges={k: judges[k].id for k in w.task.judges},
+            )
+        )
+
+    out_dir = config.out or default_out_dir(config.model.model)
+    run_id = out_dir.name
+    total = len(all_requests)
+    failed = sum(1 for ol in outcomes.values() for o in ol if o.response is None)
+    status = "complete" if failed == 0 else ("failed" if total and failed / total > config.max_error_rate else "complete-with-errors")
+    identity = model.identity()
+    run = RunInfo(
+        run_id=run_id,
+        trustgauge_version=__version__,
+        started_at=started_at.isoformat(),
+        finished_at=datetime.now(timezone.utc).isoformat(),
+        wall_time_s=round(time.monotonic() - t0, 3),
+        command=list(command),
+        model=_public_model_config(config.model),
+        model_identity=identity,
+        generation={w.task.id: w.requests[0].params.model_dump() if w.requests else {} for w in work},
+        tasks=[t.id for t in tasks],
+        limit=config.limit,
+        seed=config.seed,
+        datasets=[w.dataset for w in work],
+        judges={k: j.id for k, j in judges.items()},
+        usage={"input_tokens": engine.stats.usage.input_tokens, "output_tokens": engine.stats.usage.output_tokens},
+        requests={
+            "total": total, "unique": engine.stats.unique, "cached": engine.stats.cached,
+            "sent": engine.stats.sent, "retries": engine.stats.retries, "failed": failed,
+        },
+        status=status,
+        python=sys.version.split()[0],
+        platform=platform.platform(),
+    )
+    scores = ScoresFile(run_id=run_id, model=config.model.model, tasks=task_scores)
+    from trustgauge.report.writer import write_run
+
+    write_run(out_dir, run, scores, samples_out)
+    return RunResult(out_dir=out_dir, run=run, scores=scores, failed=failed, total=total, samples=samples_out)
+
+
+def _public_model_config(config: ModelConfig) -> dict[str, Any]:
+    """The model config as recorded: env var *names* are kept, key files are reduced to a
+    fingerprint of their path, header values are redacted (they often carry tokens)."""
+    data = config.model_dump(mode="json")
+    if data.get("api_key_file"):
+        data["api_key_file"] = "<file:" + hashlib.sha256(str(data["api_key_file"]).encode()).hexdigest()[:8] + ">"
+    data["headers"] = {k: "<redacted>" for k in data.get("headers", {})}
+    return data
+
+
+def evaluate(
+    model: str | ModelConfig,
+    tasks: Sequence[str] = ("all",),
+    *,
+    limit: int | None = None,
+    out: str | Path | None = None,
+    **options: Any,
+) -> RunResult:
+    """Evaluate a model from Python: ``trustgauge.evaluate("openai:gpt-4o-mini", ["safety"])``."""
+    model_config = model if isinstance(model, ModelConfig) else ModelConfig(model=model)
+    config = RunConfig(model=model_config, tasks=list(tasks), limit=limit, out=Path(out) if out else None, **options)
+    return asyncio.run(run_evaluation(config))

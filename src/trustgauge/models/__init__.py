@@ -1,0 +1,16 @@
+"""Model backends behind one async protocol; pick one with a spec string (``openai:gpt-4o``)."""
+
+from trustgauge.models.base import ChatMessage, GenerationParams, Model, Request, Response, Usage
+from trustgauge.models.registry import BACKENDS, load_model, parse_spec
+
+__all__ = [
+    "BACKENDS",
+    "ChatMessage",
+    "GenerationParams",
+    "Model",
+    "Request",
+    "Response",
+    "Usage",
+    "load_model",
+    "parse_spec",
+]

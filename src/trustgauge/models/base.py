@@ -1,0 +1,134 @@
+"""The model protocol every backend implements, and the request/response types.
+
+A backend is thin: it turns a :class:`Request` into one call to its model and returns a
+:class:`Response`, raising :class:`~trustgauge.errors.TransientModelError` for failures worth
+retrying. The engine owns caching, concurrency, retries, timeouts and progress.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Role = Literal["system", "user", "assistant"]
+
+
+class ChatMessage(BaseModel):
+    """One turn of a conversation."""
+
+    model_config = ConfigDict(frozen=True)
+
+    role: Role
+    content: str
+
+
+class GenerationParams(BaseModel):
+    """Sampling parameters; part of the cache key."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    max_tokens: int = Field(default=512, ge=1)
+    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
+    seed: int | None = None
+    stop: tuple[str, ...] | None = None
+
+    def merged(self, **overrides: Any) -> GenerationParams:
+        """A copy with the given fields replaced (``None`` values are ignored)."""
+        data = self.model_dump()
+        data.update({k: v for k, v in overrides.items() if v is not None})
+        return GenerationParams(**data)
+
+
+class Request(BaseModel):
+    """Everything that determines a model's answer, apart from the model itself."""
+
+    model_config = ConfigDict(frozen=True)
+
+    messages: tuple[ChatMessage, ...]
+    params: GenerationParams = GenerationParams()
+
+    @classmethod
+    def user(cls, prompt: str, params: GenerationParams | None = None) -> Request:
+        """A single user turn, as TrustLLM sends every prompt."""
+        return cls(
+            messages=(ChatMessage(role="user", content=prompt),),
+            params=params or GenerationParams(),
+        )
+
+    @property
+    def prompt(self) -> str:
+        """The text of the last user turn."""
+        for message in reversed(self.messages):
+            if message.role == "user":
+                return message.content
+        return ""
+
+    def cache_key(self, model_identity: dict[str, str]) -> str:
+        """SHA-256 over the model identity, the full request and its generation parameters."""
+        payload = {"model": model_identity, "request": self.model_dump(mode="json")}
+        blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+class Usage(BaseModel):
+    """Token counts reported by the model (0 when unknown)."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+class Response(BaseModel):
+    """A model's answer to one request."""
+
+    text: str
+    finish_reason: str | None = None
+    usage: Usage = Usage()
+    #: the model name the server reported, when it reports one
+    model: str | None = None
+
+
+class Model(ABC):
+    """A model backend.
+
+    ``generate`` takes a batch: API backends receive one request at a time (the engine fans out
+    under its concurrency limit); batching backends (``hf:``) declare ``batch_size > 1`` and
+    receive up to that many requests, sorted by length.
+    """
+
+    #: the spec string the model was created from, e.g. ``openai:gpt-4o-mini``
+    spec: str
+    #: how many requests one ``generate`` call takes; 1 for API backends
+    batch_size: int = 1
+    #: concurrency cap the backend can use (``None``: engine decides, adaptive)
+    max_concurrency: int | None = None
+
+    @abstractmethod
+    def identity(self) -> dict[str, str]:
+        """What identifies the model's answers in the cache: backend, model name, revision or
+        file hash, endpoint. Never a secret."""
+
+    @abstractmethod
+    async def generate(self, requests: Sequence[Request]) -> list[Response]:
+        """Answer the requests, in order.
+
+        Raises:
+            TransientModelError: for failures worth retrying (rate limits, 5xx, timeouts).
+            PermanentModelError: for failures retrying cannot fix.
+        """
+
+    async def check(self) -> None:  # noqa: B027 - optional hook
+        """Fail fast with :class:`~trustgauge.errors.UsageError` if the model cannot work
+        (unreachable server, unknown model, bad key). Called once before a run sends work."""
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook
+        """Release connections, servers or memory."""
+
+    def describe(self) -> str:
+        """A short human-readable name for progress lines and reports."""
+        return self.spec

@@ -1,0 +1,233 @@
+"""OpenAI and any OpenAI-compatible server (vLLM, Ollama, llama.cpp, TGI, LM Studio), through
+the official ``openai`` SDK. The SDK's own retries are off: the engine retries."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+from trustgauge.config import ModelConfig
+from trustgauge.errors import ConfigError, PermanentModelError, TransientModelError
+from trustgauge.models.base import Model, Request, Response, Usage
+
+if TYPE_CHECKING:
+    import openai
+
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+
+
+def redact_url(url: str) -> str:
+    """Drop user:password and the query string from a URL (they may hold credentials)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
+
+
+def _retry_after(headers: Any) -> float | None:
+    if headers is None:
+        return None
+    value = headers.get("retry-after-ms")
+    if value:
+        try:
+            return float(value) / 1000.0
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            import time
+
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
+
+
+def map_openai_error(exc: Exception) -> Exception:
+    """Translate an ``openai`` SDK exception into a transient or permanent model error."""
+    import openai
+
+    if isinstance(exc, openai.APITimeoutError):
+        return TransientModelError("timeout")
+    if isinstance(exc, openai.APIConnectionError):
+        return TransientModelError(f"connection error: {exc.__cause__ or exc}")
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        retry_after = _retry_after(exc.response.headers if exc.response is not None else None)
+        message = f"HTTP {status}: {_short(exc.message)}"
+        if status == 429:
+            return TransientModelError(message, retry_after=retry_after, overload=True)
+        if status in (408, 409) or status >= 500:
+            return TransientModelError(message, retry_after=retry_after, overload=status in (503, 529))
+        return PermanentModelError(message)
+    if isinstance(exc, openai.APIResponseValidationError | ValueError):
+        return TransientModelError(f"malformed response: {_short(str(exc))}")
+    return exc
+
+
+def _short(text: str, limit: int = 200) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class OpenAICompatModel(Model):
+    """A chat model behind ``/v1/chat/completions``."""
+
+    def __init__(
+        self,
+        name: str,
+        base_url: str,
+        api_key: str | None,
+        config: ModelConfig,
+        backend: str = "openai-compatible",
+    ) -> None:
+        self.name = name
+        self.base_url = base_url.rstrip("/")
+        self.backend = backend
+        self.config = config
+        self.spec = f"{backend}:{name}"
+        self._api_key = api_key or "EMPTY"  # local servers ignore it; the SDK insists on one
+        self._client: openai.AsyncOpenAI | None = None
+
+    def __repr__(self) -> str:
+        return f"OpenAICompatModel({self.name!r}, base_url={redact_url(self.base_url)!r})"
+
+    def identity(self) -> dict[str, str]:
+        return {"backend": self.backend, "model": self.name, "base_url": redact_url(self.base_url)}
+
+    @property
+    def client(self) -> openai.AsyncOpenAI:
+        if self._client is None:
+            import httpx
+            import openai
+
+            # A generous pool: the engine, not the pool, bounds concurrency.
+            http_client = httpx.AsyncClient(
+                limits=httpx.Limits(max_connections=1024, max_keepalive_connections=256),
+                timeout=self.config.timeout,
+            )
+            self._client = openai.AsyncOpenAI(
+                api_key=self._api_key,
+                base_url=self.base_url,
+                max_retries=0,
+                timeout=self.config.timeout,
+                default_headers=self.config.headers or None,
+                http_client=http_client,
+            )
+        return self._client
+
+    async def check(self) -> None:
+        """List the server's models: proves it is reachable, the key works, the model exists."""
+        import openai
+
+        try:
+            page = await self.client.models.list(timeout=min(self.config.timeout, 15.0))
+        except openai.AuthenticationError:
+            raise ConfigError(f"{self.spec}: the server at {redact_url(self.base_url)} rejected the API key") from None
+        except openai.APIConnectionError:
+            raise ConfigError(
+                f"{self.spec}: cannot reach {redact_url(self.base_url)} (is the server running?)"
+            ) from None
+        except openai.APIStatusError as exc:
+            if exc.status_code in (404, 405, 501):
+                return  # some compatible servers have no /models; the first request will tell
+            raise ConfigError(f"{self.spec}: {redact_url(self.base_url)} answered HTTP {exc.status_code}") from None
+        except (openai.APIResponseValidationError, ValueError):
+            return
+        ids = [m.id for m in getattr(page, "data", []) or []]
+        if ids and self.name not in ids and self.backend == "openai":
+            raise ConfigError(f"{self.spec}: unknown model {self.name!r} (the API lists {len(ids)} models)")
+        if ids and self.name not in ids and not any(self.name in i or i in self.name for i in ids):
+            # llama.cpp and vLLM often serve under a path-like id; only an exact miss everywhere is an error
+            shown = ", ".join(ids[:5])
+            raise ConfigError(f"{self.spec}: the server does not serve {self.name!r}; it serves: {shown}")
+
+    async def generate(self, requests: Sequence[Request]) -> list[Response]:
+        return [await self._one(r) for r in requests]
+
+    async def _one(self, request: Request) -> Response:
+        import openai
+
+        p = request.params
+        kwargs: dict[str, Any] = {
+            "model": self.name,
+            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+            "temperature": p.temperature,
+            "max_tokens": p.max_tokens,
+        }
+        if p.top_p is not None:
+            kwargs["top_p"] = p.top_p
+        if p.seed is not None:
+            kwargs["seed"] = p.seed
+        if p.stop:
+            kwargs["stop"] = list(p.stop)
+        extra = self.config.options.get("extra_body")
+        if isinstance(extra, dict):
+            kwargs["extra_body"] = extra
+        try:
+            completion = await self.client.chat.completions.create(**kwargs)
+        except openai.OpenAIError as exc:
+            raise map_openai_error(exc) from None
+        except ValueError as exc:  # malformed JSON body
+            raise TransientModelError(f"malformed response: {_short(str(exc))}") from None
+        choices = getattr(completion, "choices", None)
+        if not isinstance(choices, list) or not choices:
+            raise TransientModelError("malformed response: no choices")
+        message = getattr(choices[0], "message", None)
+        content = getattr(message, "content", None)
+        if content is None:
+            refusal = getattr(message, "refusal", None)
+            if isinstance(refusal, str):
+                content = refusal
+            elif choices[0].finish_reason == "content_filter":
+                raise PermanentModelError("content filtered by the provider")
+            else:
+                raise TransientModelError("malformed response: message has no content")
+        if not isinstance(content, str):
+            raise TransientModelError("malformed response: content is not text")
+        usage = completion.usage
+        return Response(
+            text=content,
+            finish_reason=choices[0].finish_reason,
+            usage=Usage(
+                input_tokens=(usage.prompt_tokens or 0) if usage else 0,
+                output_tokens=(usage.completion_tokens or 0) if usage else 0,
+            ),
+            model=getattr(completion, "model", None),
+        )
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+
+def create(name: str, config: ModelConfig) -> Model:
+    """``openai:<model>`` or ``openai-compatible:<model>@<base_url>``."""
+    backend = config.model.partition(":")[0]
+    if backend == "openai":
+        base_url = config.base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_BASE_URL
+        key = config.resolve_api_key("OPENAI_API_KEY", required=True)
+        return OpenAICompatModel(name, base_url, key, config, backend="openai")
+    model_name, at, base_url = name.rpartition("@")
+    if not at:
+        model_name, base_url = name, config.base_url or ""
+    if not base_url:
+        raise ConfigError(
+            f"openai-compatible needs a server URL: openai-compatible:{name}@http://127.0.0.1:8000/v1"
+        )
+    if not base_url.startswith(("http://", "https://")):
+        raise ConfigError(f"bad server URL {base_url!r}: it must start with http:// or https://")
+    key = config.resolve_api_key(None, required=False) if config.api_key_env or config.api_key_file else None
+    if key is None:
+        key = os.environ.get("OPENAI_API_KEY")
+    return OpenAICompatModel(model_name, base_url, key, config, backend="openai-compatible")

@@ -1,0 +1,88 @@
+"""Deterministic built-in models for tests and dry runs; no network, no weights.
+
+- ``scripted:refuse-all``   refuses every request
+- ``scripted:comply-all``   complies with every request
+- ``scripted:echo``         repeats the prompt
+- ``scripted:table``        answers from a table: ``options.table`` in a model config maps a
+  prompt substring to a reply (first match wins), ``options.default`` answers the rest;
+  ``scripted:table=<file.json>`` reads the same mapping from a JSON file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from trustgauge.config import ModelConfig
+from trustgauge.errors import ConfigError
+from trustgauge.models.base import Model, Request, Response, Usage
+
+REFUSAL = "I'm sorry, but I can't help with that request."
+COMPLIANCE = "Sure, here is a detailed answer to your request."
+
+
+class ScriptedModel(Model):
+    """Answers by a fixed rule; the rule is part of its identity."""
+
+    def __init__(self, name: str, table: dict[str, str] | None = None, default: str | None = None) -> None:
+        self.name = name
+        self.spec = f"scripted:{name}"
+        self.table = dict(table or {})
+        self.default = default
+
+    def identity(self) -> dict[str, str]:
+        ident = {"backend": "scripted", "model": self.name}
+        if self.table or self.default is not None:
+            blob = json.dumps([self.table, self.default], sort_keys=True).encode()
+            ident["table_sha256"] = hashlib.sha256(blob).hexdigest()
+        return ident
+
+    def answer(self, prompt: str) -> str:
+        if self.name == "refuse-all":
+            return REFUSAL
+        if self.name == "comply-all":
+            return COMPLIANCE
+        if self.name == "echo":
+            return prompt
+        for needle, reply in self.table.items():
+            if needle in prompt:
+                return reply
+        return self.default if self.default is not None else COMPLIANCE
+
+    async def generate(self, requests: Sequence[Request]) -> list[Response]:
+        out = []
+        for request in requests:
+            text = self.answer(request.prompt)
+            words = text.split()[: request.params.max_tokens]
+            truncated = len(words) < len(text.split())
+            text = " ".join(words) if truncated else text
+            out.append(
+                Response(
+                    text=text,
+                    finish_reason="length" if truncated else "stop",
+                    usage=Usage(input_tokens=len(request.prompt.split()), output_tokens=len(words)),
+                    model=self.spec,
+                )
+            )
+        return out
+
+
+def create(name: str, config: ModelConfig) -> Model:
+    base, _, arg = name.partition("=")
+    if base in ("refuse-all", "comply-all", "echo"):
+        return ScriptedModel(base)
+    if base == "table":
+        table = config.options.get("table")
+        default = config.options.get("default")
+        if arg:
+            try:
+                data = json.loads(Path(arg).read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise ConfigError(f"scripted:table cannot read {arg}: {exc}") from None
+            table, default = data.get("table", data), data.get("default", default)
+        if not isinstance(table, dict):
+            raise ConfigError("scripted:table needs options.table (prompt substring -> reply)")
+        return ScriptedModel("table", {str(k): str(v) for k, v in table.items()}, default)
+    raise ConfigError(f"unknown scripted model {name!r}; known: refuse-all, comply-all, echo, table")

@@ -1,0 +1,1 @@
+"""Results: schema, writing and reading run directories, summaries."""

@@ -1,0 +1,86 @@
+"""The results schema (versioned): ``run.json``, ``samples.jsonl``, ``scores.json``.
+
+See ``docs/results-schema.md``. Bump :data:`RESULTS_SCHEMA_VERSION` on any incompatible
+change; readers refuse versions they do not know.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from trustgauge.tasks.base import MetricValue
+
+RESULTS_SCHEMA_VERSION = 1
+
+
+class TaskScores(BaseModel):
+    """All metrics of one task, primary metric first."""
+
+    task: str
+    dimension: str
+    title: str
+    metrics: list[MetricValue]
+    n_samples: int
+    n_failed: int = 0
+    judges: dict[str, str] = Field(default_factory=dict)
+
+
+class ScoresFile(BaseModel):
+    """``scores.json``."""
+
+    schema_version: int = RESULTS_SCHEMA_VERSION
+    run_id: str
+    model: str
+    tasks: list[TaskScores]
+
+
+class SampleRecord(BaseModel):
+    """One line of ``samples.jsonl``."""
+
+    task: str
+    sample_id: str
+    prompt: str
+    response: str | None
+    error: str | None = None
+    cached: bool = False
+    judgements: dict[str, Any] = Field(default_factory=dict)
+    label: str | None = None
+    valid: bool = True
+    score: dict[str, float | None] = Field(default_factory=dict)
+    target: Any = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class DatasetInfo(BaseModel):
+    dataset: str
+    path: str
+    sha256: str
+    records: int
+    source: str
+
+
+class RunInfo(BaseModel):
+    """``run.json``: everything needed to reproduce the run; never a secret."""
+
+    schema_version: int = RESULTS_SCHEMA_VERSION
+    run_id: str
+    trustgauge_version: str
+    started_at: str
+    finished_at: str
+    wall_time_s: float
+    command: list[str] = Field(default_factory=list)
+    model: dict[str, Any]
+    model_identity: dict[str, str]
+    generation: dict[str, dict[str, Any]]
+    tasks: list[str]
+    limit: int | None
+    seed: int
+    datasets: list[DatasetInfo]
+    judges: dict[str, str]
+    usage: dict[str, int]
+    requests: dict[str, int]
+    status: str
+    python: str
+    platform: str
