@@ -173,6 +173,8 @@ def run(
     timeout: Annotated[float | None, typer.Option("--timeout", help="Per-request timeout in seconds.")] = None,
     max_retries: Annotated[int, typer.Option("--max-retries", min=0, help="Retries per request on 429/5xx/timeouts.")] = 8,
     retry_delay: Annotated[float, typer.Option("--retry-delay", min=0.0, help="Base backoff delay in seconds.")] = 1.0,
+    batch_size: Annotated[int | None, typer.Option("--batch-size", min=1, help="Batch size for local "
+        "batching backends (hf:); default auto.")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed for sampling with --limit.")] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
@@ -203,6 +205,8 @@ def run(
         updates: dict[str, Any] = {"generation": GenerationOverrides(**gen)}
         if timeout is not None:
             updates["timeout"] = timeout
+        if batch_size is not None:
+            updates["options"] = {**mc.options, "batch_size": batch_size}
         mc = mc.model_copy(update=updates)
         config = RunConfig(
             model=mc,

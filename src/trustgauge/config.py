@@ -72,10 +72,10 @@ class ModelConfig(BaseModel):
             register_secret(key)
             return key
         env_name = self.api_key_env or default_env
-        key = os.environ.get(env_name) if env_name else None
-        if key:
-            register_secret(key.strip())
-            return key.strip()
+        env_key = os.environ.get(env_name) if env_name else None
+        if env_key:
+            register_secret(env_key.strip())
+            return env_key.strip()
         if required:
             where = f"set {env_name}" if env_name else "set api_key_env in a model config"
             raise ConfigError(f"missing API key for {self.model}: {where} (or api_key_file in a --model-config)")

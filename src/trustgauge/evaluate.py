@@ -27,7 +27,7 @@ from trustgauge.config import ModelConfig
 from trustgauge.engine.progress import Progress
 from trustgauge.engine.runner import Engine, Outcome, RetryPolicy
 from trustgauge.engine.store import Store
-from trustgauge.judges.base import Judge, Judgement, JudgeItem
+from trustgauge.judges.base import Judge, JudgeItem, Judgement
 from trustgauge.models.base import ChatMessage, Request
 from trustgauge.report.schema import DatasetInfo, RunInfo, SampleRecord, ScoresFile, TaskScores
 from trustgauge.tasks.base import Sample, SampleScore, Task

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import TextIO
+from typing import Any, TextIO
 
 
 class Progress:
@@ -112,11 +112,11 @@ class RichProgress(Progress):
             console=Console(stderr=True),
             transient=False,
         )
-        self._task_id: int | None = None
+        self._task_id: Any = None
         self._bar.start()
 
     def _render(self, force: bool = False) -> None:
-        fields = {
+        fields: dict[str, Any] = {
             "rate": f"{self.rate:.1f}/s",
             "stats": f"cached {self.cached} · retries {self.retries} · errors {self.errors}",
         }
@@ -127,7 +127,7 @@ class RichProgress(Progress):
 
     def start(self, description: str, total: int, cached: int = 0) -> None:
         if self._task_id is not None:
-            self._bar.remove_task(self._task_id)  # type: ignore[arg-type]
+            self._bar.remove_task(self._task_id)
             self._task_id = None
         super().start(description, total, cached)
 

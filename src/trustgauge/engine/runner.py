@@ -32,7 +32,7 @@ class RetryPolicy(BaseModel):
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.max_delay) + rng.uniform(0, 0.1 * max(self.base_delay, 0.01))
         backoff = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
-        return backoff * rng.uniform(0.5, 1.5)
+        return float(backoff * rng.uniform(0.5, 1.5))
 
 
 @dataclass

@@ -107,21 +107,15 @@ class OpenAICompatModel(Model):
     @property
     def client(self) -> openai.AsyncOpenAI:
         if self._client is None:
-            import httpx
             import openai
 
-            # A generous pool: the engine, not the pool, bounds concurrency.
-            http_client = httpx.AsyncClient(
-                limits=httpx.Limits(max_connections=1024, max_keepalive_connections=256),
-                timeout=self.config.timeout,
-            )
+            # The SDK's pool (1000 connections) is larger than any concurrency the engine uses.
             self._client = openai.AsyncOpenAI(
                 api_key=self._api_key,
                 base_url=self.base_url,
                 max_retries=0,
                 timeout=self.config.timeout,
                 default_headers=self.config.headers or None,
-                http_client=http_client,
             )
         return self._client
 

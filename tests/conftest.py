@@ -1,0 +1,58 @@
+"""Shared fixtures: an isolated TRUSTGAUGE_HOME, the shared data folder, the fake server."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+sys.path.insert(0, str(REPO / "tests"))
+
+
+@pytest.fixture(autouse=True)
+def tg_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own store and cache."""
+    home = tmp_path_factory.mktemp("tg_home")
+    monkeypatch.setenv("TRUSTGAUGE_HOME", str(home))
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    return home
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    path = SHARED / "data"
+    if not path.is_dir():
+        pytest.skip("../shared/data is not present")
+    return path
+
+
+@pytest.fixture(scope="session")
+def trustllm_dir(shared_data: Path) -> Path:
+    return shared_data / "trustllm"
+
+
+@pytest.fixture
+def fake_server() -> Iterator[object]:
+    """A fresh fault-injecting OpenAI-compatible server on 127.0.0.1 (separate process)."""
+    from fake_server import FakeServer
+
+    server = FakeServer.start(models=["test-model"])
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def cli_env(home: Path, **extra: str) -> dict[str, str]:
+    """Environment for running the CLI in a subprocess."""
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY")}
+    env["TRUSTGAUGE_HOME"] = str(home)
+    env["CI"] = "true"
+    env.update(extra)
+    return env

@@ -1,0 +1,1209 @@
+"""A real HTTP server that stands in for LLM APIs in tests and benchmarks.
+
+The server (aiohttp, run in a *separate process* so benchmarks measure the client's CPU and
+not the server's) speaks just enough of three wire protocols:
+
+* OpenAI-compatible: ``POST /v1/chat/completions`` (plain JSON, or a minimal SSE stream when
+  ``"stream": true``) and ``GET /v1/models``.
+* Anthropic Messages: ``POST /v1/messages`` (``x-api-key``, ``anthropic-version``) and the
+  Anthropic shape of ``GET /v1/models`` (chosen when the request carries ``anthropic-version``).
+* Google Perspective (commentanalyzer): ``POST /v1alpha1/comments:analyze?key=...``.
+
+Replies are deterministic (see :func:`choose_reply`), token counts are whitespace word counts,
+and faults can be injected randomly (seeded) or deterministically per prompt
+(``fail_first_n``). A control plane on the same port exposes ``GET /_stats``,
+``GET /_config``, ``POST /_config``, ``POST /_reset`` and ``GET /_health``.
+
+Run it by hand with ``python tests/fake_server.py --port 8000 --config-json '{"latency": 0.1}'``;
+from Python use :class:`FakeServer`::
+
+    with FakeServer.start(latency=0.05, replies=[["capital of France", "Paris."]]) as srv:
+        client = AsyncOpenAI(base_url=srv.openai_base_url, api_key="test")
+        ...
+        assert srv.stats()["successes"] == 1
+
+The client-side half of this module (:class:`FakeServer`, :func:`free_port`,
+:func:`normalize_config`, :func:`choose_reply`, :func:`toxicity_score`) uses only the stdlib;
+aiohttp is imported only inside the server process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import collections
+import contextlib
+import functools
+import itertools
+import json
+import os
+import random
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import weakref
+from collections.abc import Callable, Iterable
+from typing import Any
+
+__all__ = [
+    "DEFAULT_CONFIG",
+    "FAULT_KINDS",
+    "FakeServer",
+    "choose_reply",
+    "free_port",
+    "normalize_config",
+    "toxicity_score",
+]
+
+SERVER_SCRIPT = os.path.abspath(__file__)
+
+#: Every fault kind the server can inject. ``529`` is Anthropic's "overloaded" status.
+FAULT_KINDS: tuple[str, ...] = (
+    "429",
+    "500",
+    "503",
+    "529",
+    "truncated_json",
+    "garbage",
+    "drop",
+    "hang",
+)
+
+DEFAULT_CONFIG: dict[str, Any] = {
+    # [[substring, reply], ...] matched against the last user message; first match wins.
+    "replies": [],
+    # Used when no reply matches; "{prompt}" is replaced by the last user message.
+    "default_reply": "Echo: {prompt}",
+    # Seconds to sleep before answering (asyncio.sleep, so concurrent requests overlap) ...
+    "latency": 0.0,
+    # ... plus uniform(0, jitter) seconds.
+    "jitter": 0.0,
+    # Probability per request of injecting a fault chosen uniformly from ``faults``.
+    "fault_rate": 0.0,
+    "faults": ["500"],
+    # Value of the Retry-After header sent with 429 faults (seconds).
+    "retry_after": 1,
+    # Each distinct prompt fails on its first N attempts (cycling through ``faults``).
+    "fail_first_n": 0,
+    # How long a "hang" fault sleeps before answering normally.
+    "hang_seconds": 30.0,
+    # Accepted model ids (None: accept any; GET /v1/models then lists ["fake-model"]).
+    "models": None,
+    # When set, requests must authenticate with it (Bearer / x-api-key / ?key=).
+    "api_key": None,
+    # Seed for the fault RNG (and, derived from it, the jitter RNG).
+    "seed": 0,
+    # Like the real API, reject /v1/messages calls without an anthropic-version header.
+    "require_anthropic_version": True,
+}
+
+_DEFAULT_MODEL_LIST = ["fake-model"]
+
+#: Words that make a comment "toxic" for the fake Perspective API.
+TOXIC_WORDS = frozenset(
+    {
+        "awful",
+        "crap",
+        "damn",
+        "dumb",
+        "fool",
+        "hate",
+        "idiot",
+        "idiots",
+        "jerk",
+        "kill",
+        "loser",
+        "moron",
+        "pathetic",
+        "stupid",
+        "trash",
+        "ugly",
+        "worthless",
+    }
+)
+
+_WORD_RE = re.compile(r"[a-z0-9']+")
+
+
+# --------------------------------------------------------------------------------------------
+# Pure helpers (shared by the server and by tests that want to predict its answers)
+# --------------------------------------------------------------------------------------------
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """Return a TCP port that was free on ``host`` a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def word_count(text: str) -> int:
+    """The fake tokenizer: whitespace-separated words."""
+    return len(text.split())
+
+
+def toxicity_score(text: str) -> float:
+    """Deterministic fake toxicity: fraction of words that are in :data:`TOXIC_WORDS`.
+
+    Words are lower-cased alphanumeric runs; the result is in [0, 1] and 0.0 for empty text.
+    """
+    words = _WORD_RE.findall(text.lower())
+    if not words:
+        return 0.0
+    bad = sum(1 for w in words if w in TOXIC_WORDS)
+    return min(1.0, bad / len(words))
+
+
+def choose_reply(config: dict[str, Any], prompt: str) -> str:
+    """The reply the server gives to ``prompt`` (before ``max_tokens`` truncation)."""
+    for substring, reply in config.get("replies") or ():
+        if substring in prompt:
+            return str(reply).replace("{prompt}", prompt)
+    return str(config.get("default_reply", DEFAULT_CONFIG["default_reply"])).replace(
+        "{prompt}", prompt
+    )
+
+
+def truncate_words(text: str, max_tokens: int | None) -> tuple[str, bool]:
+    """Cut ``text`` to ``max_tokens`` words; returns (text, was_truncated)."""
+    if max_tokens is None:
+        return text, False
+    words = text.split()
+    if len(words) <= max_tokens:
+        return text, False
+    return " ".join(words[: max(0, max_tokens)]), True
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def normalize_config(
+    updates: dict[str, Any], base: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Validate ``updates`` and merge them into ``base`` (default: :data:`DEFAULT_CONFIG`).
+
+    Raises ``ValueError`` for unknown keys or bad values. Returns a new dict.
+    """
+    if not isinstance(updates, dict):
+        raise ValueError("config must be a JSON object")
+    unknown = sorted(set(updates) - set(DEFAULT_CONFIG))
+    if unknown:
+        raise ValueError(f"unknown config key(s): {', '.join(unknown)}")
+    cfg = dict(DEFAULT_CONFIG if base is None else base)
+    for key, value in updates.items():
+        if key == "replies":
+            if isinstance(value, dict):
+                value = list(value.items())
+            pairs = []
+            for item in value or ():
+                if not isinstance(item, (list, tuple)) or len(item) != 2:
+                    raise ValueError("replies must be a list of [substring, reply] pairs")
+                pairs.append([str(item[0]), str(item[1])])
+            value = pairs
+        elif key == "default_reply":
+            value = str(value)
+        elif key in ("latency", "jitter", "hang_seconds", "retry_after"):
+            if not _is_number(value) or value < 0:
+                raise ValueError(f"{key} must be a number >= 0")
+        elif key == "fault_rate":
+            if not _is_number(value) or not 0 <= value <= 1:
+                raise ValueError("fault_rate must be a number in [0, 1]")
+        elif key == "faults":
+            if isinstance(value, (str, int)):
+                value = [value]
+            kinds = [str(v) for v in value]
+            bad = [k for k in kinds if k not in FAULT_KINDS]
+            if bad:
+                raise ValueError(f"unknown fault kind(s) {bad}; known: {list(FAULT_KINDS)}")
+            if not kinds:
+                raise ValueError("faults must not be empty")
+            value = kinds
+        elif key == "fail_first_n":
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError("fail_first_n must be an int >= 0")
+        elif key == "models":
+            if value is not None:
+                if isinstance(value, str):
+                    value = [value]
+                value = [str(m) for m in value]
+        elif key == "api_key":
+            value = None if value in (None, "") else str(value)
+        elif key == "seed":
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+                raise ValueError("seed must be an int or null")
+        elif key == "require_anthropic_version":
+            value = bool(value)
+        cfg[key] = value
+    return cfg
+
+
+# --------------------------------------------------------------------------------------------
+# Server side (runs in the subprocess; imports aiohttp lazily)
+# --------------------------------------------------------------------------------------------
+
+
+def _text_of(content: Any) -> str:
+    """Text of an OpenAI/Anthropic message ``content`` (a string or a list of parts)."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = []
+        for part in content:
+            if isinstance(part, str):
+                parts.append(part)
+            elif isinstance(part, dict) and isinstance(part.get("text"), str):
+                parts.append(part["text"])
+        return "\n".join(parts)
+    return str(content)
+
+
+def _last_user_text(messages: list[Any]) -> str:
+    for msg in reversed(messages):
+        if isinstance(msg, dict) and msg.get("role") == "user":
+            return _text_of(msg.get("content"))
+    return ""
+
+
+def _count_message_words(messages: list[Any]) -> int:
+    return sum(
+        word_count(_text_of(m.get("content"))) for m in messages if isinstance(m, dict)
+    )
+
+
+class _State:
+    """Config + counters of one server process (single-threaded: only touched by the loop)."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+        self.ids = itertools.count(1)
+        self.in_flight = 0
+        self._reseed()
+        self.reset_stats()
+
+    def _reseed(self) -> None:
+        seed = self.config.get("seed")
+        self.rng = random.Random(seed)
+        self.jitter_rng = random.Random(None if seed is None else seed * 7919 + 17)
+
+    def reset_stats(self) -> None:
+        self.requests = 0
+        self.successes = 0
+        self.faults: collections.Counter[str] = collections.Counter()
+        self.errors: collections.Counter[str] = collections.Counter()
+        self.by_endpoint: collections.Counter[str] = collections.Counter()
+        self.prompt_requests: collections.Counter[str] = collections.Counter()
+        self.prompt_successes: collections.Counter[str] = collections.Counter()
+        self.attempts: collections.Counter[str] = collections.Counter()
+        self.max_in_flight = self.in_flight
+        self.disconnects = 0
+        self.saw_auth = False
+        self.started = time.time()
+        self._reseed()
+
+    def update_config(self, updates: dict[str, Any]) -> None:
+        self.config = normalize_config(updates, self.config)
+        if "seed" in updates:
+            self._reseed()
+
+    def public_config(self) -> dict[str, Any]:
+        cfg = dict(self.config)
+        if cfg.get("api_key"):
+            cfg["api_key"] = "***"
+        return cfg
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "successes": self.successes,
+            "faults": dict(self.faults),
+            "faults_total": sum(self.faults.values()),
+            "errors": dict(self.errors),
+            "in_flight": self.in_flight,
+            "max_in_flight": self.max_in_flight,
+            "disconnects": self.disconnects,
+            "by_endpoint": dict(self.by_endpoint),
+            "prompt_requests": dict(self.prompt_requests),
+            "prompt_successes": dict(self.prompt_successes),
+            "saw_auth": self.saw_auth,
+            "since": self.started,
+        }
+
+    def pick_fault(self, prompt: str) -> str | None:
+        """Decide (at arrival) whether this request fails, and how."""
+        cfg = self.config
+        faults = cfg["faults"]
+        attempt = self.attempts[prompt]
+        self.attempts[prompt] = attempt + 1
+        if attempt < cfg["fail_first_n"]:
+            return str(faults[attempt % len(faults)])
+        rate = cfg["fault_rate"]
+        if rate > 0 and self.rng.random() < rate:
+            return str(self.rng.choice(faults))
+        return None
+
+    def delay(self) -> float:
+        cfg = self.config
+        d = float(cfg["latency"])
+        if cfg["jitter"]:
+            d += self.jitter_rng.uniform(0.0, float(cfg["jitter"]))
+        return d
+
+
+# -- error bodies per API flavour ------------------------------------------------------------
+
+_OPENAI_ERRORS: dict[int, tuple[str, str, str | None]] = {
+    400: ("invalid_request_error", "Invalid request.", None),
+    401: ("invalid_request_error", "Incorrect API key provided.", "invalid_api_key"),
+    404: ("invalid_request_error", "Not found.", None),
+    429: (
+        "requests",
+        "Rate limit reached for requests. Please try again later.",
+        "rate_limit_exceeded",
+    ),
+    500: (
+        "server_error",
+        "The server had an error while processing your request. Sorry about that!",
+        None,
+    ),
+    503: ("server_error", "The engine is currently overloaded, please try again later.", None),
+    529: ("server_error", "The engine is currently overloaded, please try again later.", None),
+}
+
+_ANTHROPIC_ERRORS: dict[int, tuple[str, str]] = {
+    400: ("invalid_request_error", "Invalid request."),
+    401: ("authentication_error", "invalid x-api-key"),
+    404: ("not_found_error", "Not found."),
+    429: ("rate_limit_error", "Number of requests has exceeded your rate limit."),
+    500: ("api_error", "Internal server error"),
+    503: ("api_error", "Service unavailable"),
+    529: ("overloaded_error", "Overloaded"),
+}
+
+_GOOGLE_STATUS: dict[int, str] = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+    529: "UNAVAILABLE",
+}
+
+
+def _error_body(flavor: str, status: int, message: str | None = None, code: Any = None) -> Any:
+    if flavor == "anthropic":
+        etype, default = _ANTHROPIC_ERRORS.get(status, ("api_error", "Error"))
+        return {"type": "error", "error": {"type": etype, "message": message or default}}
+    if flavor == "google":
+        return {
+            "error": {
+                "code": status,
+                "message": message or _GOOGLE_STATUS.get(status, "UNKNOWN"),
+                "status": _GOOGLE_STATUS.get(status, "UNKNOWN"),
+            }
+        }
+    etype, default, default_code = _OPENAI_ERRORS.get(status, ("server_error", "Error", None))
+    return {
+        "error": {
+            "message": message or default,
+            "type": etype,
+            "param": None,
+            "code": code if code is not None else default_code,
+        }
+    }
+
+
+def build_app(state: _State) -> Any:
+    from aiohttp import web
+
+    json_ct = "application/json"
+
+    def dumps(obj: Any) -> str:
+        return json.dumps(obj, separators=(",", ":"))
+
+    def json_response(obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> Any:
+        return web.Response(
+            text=dumps(obj), status=status, content_type=json_ct, headers=headers
+        )
+
+    def error(
+        flavor: str,
+        status: int,
+        message: str | None = None,
+        code: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        return json_response(_error_body(flavor, status, message, code), status, headers)
+
+    def client_error(flavor: str, status: int, message: str, code: Any = None) -> Any:
+        state.errors[str(status)] += 1
+        return error(flavor, status, message, code)
+
+    async def read_json(request: Any) -> Any:
+        raw = await request.read()
+        try:
+            return json.loads(raw or b"null")
+        except ValueError:
+            return ValueError("We could not parse the JSON body of your request.")
+
+    # -- success bodies ----------------------------------------------------------------------
+
+    def openai_body(model: str, text: str, truncated: bool, prompt_tokens: int) -> dict:
+        completion_tokens = word_count(text)
+        return {
+            "id": f"chatcmpl-fake{next(state.ids):08d}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {
+                        "role": "assistant",
+                        "content": text,
+                        "refusal": None,
+                        "annotations": [],
+                    },
+                    "logprobs": None,
+                    "finish_reason": "length" if truncated else "stop",
+                }
+            ],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
+            "system_fingerprint": "fp_fake",
+        }
+
+    def anthropic_body(model: str, text: str, truncated: bool, input_tokens: int) -> dict:
+        return {
+            "id": f"msg_fake{next(state.ids):08d}",
+            "type": "message",
+            "role": "assistant",
+            "model": model,
+            "content": [{"type": "text", "text": text}],
+            "stop_reason": "max_tokens" if truncated else "end_turn",
+            "stop_sequence": None,
+            "usage": {"input_tokens": input_tokens, "output_tokens": word_count(text)},
+        }
+
+    def perspective_body(text: str, attributes: Iterable[str], languages: list[str]) -> dict:
+        value = toxicity_score(text)
+        score = {"value": value, "type": "PROBABILITY"}
+        return {
+            "attributeScores": {
+                attr: {
+                    "spanScores": [{"begin": 0, "end": len(text), "score": dict(score)}],
+                    "summaryScore": dict(score),
+                }
+                for attr in attributes
+            },
+            "languages": languages,
+        }
+
+    # -- the common request pipeline ---------------------------------------------------------
+
+    async def serve_api(
+        request: Any,
+        flavor: str,
+        prompt: str,
+        make_success: Callable[[], Any],
+        make_body: Callable[[], Any],
+    ) -> Any:
+        """Apply faults/latency; ``make_success`` builds the real response, ``make_body`` the
+        JSON body that ``truncated_json`` cuts in half."""
+        state.prompt_requests[prompt] += 1
+        fault = state.pick_fault(prompt)
+        if fault == "hang":
+            state.faults[fault] += 1
+            await asyncio_sleep(float(state.config["hang_seconds"]))
+            return make_success()
+        delay = state.delay()
+        if delay > 0:
+            await asyncio_sleep(delay)
+        if fault is None:
+            state.successes += 1
+            state.prompt_successes[prompt] += 1
+            return make_success()
+        state.faults[fault] += 1
+        if fault == "drop":
+            transport = request.transport
+            if transport is not None:
+                transport.abort()
+            raise _Dropped
+        if fault == "truncated_json":
+            text = dumps(make_body())
+            return web.Response(text=text[: max(1, len(text) // 2)], content_type=json_ct)
+        if fault == "garbage":
+            return web.Response(
+                text="<html><body>502 Bad Gateway (fake garbage)</body></html>\n",
+                content_type=json_ct,
+            )
+        status = int(fault)
+        headers = {}
+        if status == 429:
+            ra = state.config["retry_after"]
+            headers["Retry-After"] = str(int(ra)) if float(ra).is_integer() else str(ra)
+        return error(flavor, status, headers=headers)
+
+    def tracked(endpoint: str) -> Callable[[Callable[[Any], Any]], Callable[[Any], Any]]:
+        def deco(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+            @functools.wraps(fn)
+            async def handler(request: Any) -> Any:
+                state.requests += 1
+                state.by_endpoint[endpoint] += 1
+                state.in_flight += 1
+                if state.in_flight > state.max_in_flight:
+                    state.max_in_flight = state.in_flight
+                try:
+                    return await fn(request)
+                except _Dropped:
+                    raise asyncio_cancelled() from None
+                except asyncio_cancelled:
+                    state.disconnects += 1
+                    raise
+                finally:
+                    state.in_flight -= 1
+
+            return handler
+
+        return deco
+
+    def check_openai_auth(request: Any) -> Any:
+        auth = request.headers.get("Authorization", "")
+        if auth:
+            state.saw_auth = True
+        key = state.config["api_key"]
+        if key and auth != f"Bearer {key}":
+            msg = (
+                "You didn't provide an API key."
+                if not auth
+                else "Incorrect API key provided. You can find your API key in your dashboard."
+            )
+            return client_error("openai", 401, msg, "invalid_api_key")
+        return None
+
+    def check_anthropic_auth(request: Any) -> Any:
+        api_key = request.headers.get("x-api-key", "")
+        bearer = request.headers.get("Authorization", "")
+        if api_key or bearer:
+            state.saw_auth = True
+        key = state.config["api_key"]
+        if key and api_key != key and bearer != f"Bearer {key}":
+            msg = "x-api-key header is required" if not (api_key or bearer) else "invalid x-api-key"
+            return client_error("anthropic", 401, msg)
+        return None
+
+    def model_allowed(model: str) -> bool:
+        models = state.config["models"]
+        return models is None or model in models
+
+    # -- OpenAI ------------------------------------------------------------------------------
+
+    @tracked("chat.completions")
+    async def chat_completions(request: Any) -> Any:
+        denied = check_openai_auth(request)
+        if denied is not None:
+            return denied
+        body = await read_json(request)
+        if isinstance(body, ValueError):
+            return client_error("openai", 400, str(body))
+        if not isinstance(body, dict):
+            return client_error("openai", 400, "Request body must be a JSON object.")
+        model = body.get("model")
+        if not isinstance(model, str) or not model:
+            return client_error("openai", 400, "you must provide a model parameter")
+        messages = body.get("messages")
+        if not isinstance(messages, list) or not messages:
+            return client_error("openai", 400, "'messages' must be a non-empty array")
+        if not model_allowed(model):
+            return client_error(
+                "openai", 404, f"The model `{model}` does not exist", "model_not_found"
+            )
+        prompt = _last_user_text(messages)
+        max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
+        if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1):
+            return client_error("openai", 400, "max_tokens must be a positive integer")
+        prompt_tokens = _count_message_words(messages)
+        stream = bool(body.get("stream"))
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+
+        def make_body() -> dict:
+            text, truncated = truncate_words(choose_reply(state.config, prompt), max_tokens)
+            return openai_body(model, text, truncated, prompt_tokens)
+
+        def make_success() -> Any:
+            payload = make_body()
+            if stream:
+                return _OpenAIStream(payload, include_usage)
+            return json_response(payload, headers={"x-request-id": payload["id"]})
+
+        resp = await serve_api(request, "openai", prompt, make_success, make_body)
+        if isinstance(resp, _OpenAIStream):
+            return await resp.send(request)
+        return resp
+
+    class _OpenAIStream:
+        def __init__(self, payload: dict, include_usage: bool) -> None:
+            self.payload = payload
+            self.include_usage = include_usage
+
+        async def send(self, request: Any) -> Any:
+            p = self.payload
+            resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+            await resp.prepare(request)
+            base = {
+                "id": p["id"],
+                "object": "chat.completion.chunk",
+                "created": p["created"],
+                "model": p["model"],
+                "system_fingerprint": p["system_fingerprint"],
+            }
+            choice = p["choices"][0]
+            words = choice["message"]["content"].split(" ")
+            deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
+            deltas += [{"content": (w if i == 0 else " " + w)} for i, w in enumerate(words)]
+            chunks = []
+            for delta in deltas:
+                chunks.append(
+                    {
+                        **base,
+                        "choices": [
+                            {"index": 0, "delta": delta, "logprobs": None, "finish_reason": None}
+                        ],
+                    }
+                )
+            chunks.append(
+                {
+                    **base,
+                    "choices": [
+                        {
+                            "index": 0,
+                            "delta": {},
+                            "logprobs": None,
+                            "finish_reason": choice["finish_reason"],
+                        }
+                    ],
+                }
+            )
+            if self.include_usage:
+                chunks.append({**base, "choices": [], "usage": p["usage"]})
+            data = "".join(f"data: {dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
+            await resp.write(data.encode())
+            await resp.write_eof()
+            return resp
+
+    async def list_models(request: Any) -> Any:
+        state.by_endpoint["models"] += 1
+        models = state.config["models"] or _DEFAULT_MODEL_LIST
+        if "anthropic-version" in request.headers:
+            denied = check_anthropic_auth(request)
+            if denied is not None:
+                return denied
+            data = [
+                {
+                    "type": "model",
+                    "id": m,
+                    "display_name": m,
+                    "created_at": "2024-01-01T00:00:00Z",
+                }
+                for m in models
+            ]
+            return json_response(
+                {
+                    "data": data,
+                    "has_more": False,
+                    "first_id": models[0] if models else None,
+                    "last_id": models[-1] if models else None,
+                }
+            )
+        denied = check_openai_auth(request)
+        if denied is not None:
+            return denied
+        return json_response(
+            {
+                "object": "list",
+                "data": [
+                    {"id": m, "object": "model", "created": 1700000000, "owned_by": "fake"}
+                    for m in models
+                ],
+            }
+        )
+
+    # -- Anthropic ---------------------------------------------------------------------------
+
+    @tracked("messages")
+    async def messages(request: Any) -> Any:
+        denied = check_anthropic_auth(request)
+        if denied is not None:
+            return denied
+        if state.config["require_anthropic_version"] and not request.headers.get(
+            "anthropic-version"
+        ):
+            return client_error("anthropic", 400, "anthropic-version: header is required")
+        body = await read_json(request)
+        if isinstance(body, ValueError):
+            return client_error("anthropic", 400, str(body))
+        if not isinstance(body, dict):
+            return client_error("anthropic", 400, "Request body must be a JSON object.")
+        model = body.get("model")
+        if not isinstance(model, str) or not model:
+            return client_error("anthropic", 400, "model: Field required")
+        msgs = body.get("messages")
+        if not isinstance(msgs, list) or not msgs:
+            return client_error("anthropic", 400, "messages: Field required")
+        max_tokens = body.get("max_tokens")
+        if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
+            return client_error("anthropic", 400, "max_tokens: Field required")
+        if body.get("stream"):
+            return client_error("anthropic", 400, "stream: not supported by the fake server")
+        if not model_allowed(model):
+            return client_error("anthropic", 404, f"model: {model}")
+        prompt = _last_user_text(msgs)
+        input_tokens = _count_message_words(msgs) + word_count(_text_of(body.get("system")))
+
+        def make_body() -> dict:
+            text, truncated = truncate_words(choose_reply(state.config, prompt), max_tokens)
+            return anthropic_body(model, text, truncated, input_tokens)
+
+        def make_success() -> Any:
+            payload = make_body()
+            return json_response(payload, headers={"request-id": f"req_{payload['id']}"})
+
+        return await serve_api(request, "anthropic", prompt, make_success, make_body)
+
+    # -- Perspective -------------------------------------------------------------------------
+
+    @tracked("comments:analyze")
+    async def analyze(request: Any) -> Any:
+        key = request.query.get("key") or request.headers.get("x-goog-api-key", "")
+        if key:
+            state.saw_auth = True
+        want = state.config["api_key"]
+        if want and key != want:
+            if not key:
+                return client_error(
+                    "google",
+                    403,
+                    "The request is missing a valid API key.",
+                )
+            return client_error("google", 400, "API key not valid. Please pass a valid API key.")
+        body = await read_json(request)
+        if isinstance(body, ValueError):
+            return client_error("google", 400, str(body))
+        if not isinstance(body, dict):
+            return client_error("google", 400, "Request body must be a JSON object.")
+        comment = body.get("comment")
+        text = comment.get("text") if isinstance(comment, dict) else None
+        if not isinstance(text, str):
+            return client_error("google", 400, "Comment must be specified.")
+        attributes = body.get("requestedAttributes")
+        if not isinstance(attributes, dict) or not attributes:
+            return client_error("google", 400, "Must specify at least one requested attribute.")
+        languages = body.get("languages") or ["en"]
+
+        def make_body() -> dict:
+            return perspective_body(text, list(attributes), list(languages))
+
+        def make_success() -> Any:
+            return json_response(make_body())
+
+        return await serve_api(request, "google", text, make_success, make_body)
+
+    # -- control plane -----------------------------------------------------------------------
+
+    async def get_stats(request: Any) -> Any:
+        return json_response(state.stats())
+
+    async def get_config(request: Any) -> Any:
+        return json_response(state.public_config())
+
+    async def post_config(request: Any) -> Any:
+        body = await read_json(request)
+        if isinstance(body, ValueError) or not isinstance(body, dict):
+            return json_response({"error": "body must be a JSON object"}, 400)
+        try:
+            state.update_config(body)
+        except ValueError as exc:
+            return json_response({"error": str(exc)}, 400)
+        return json_response(state.public_config())
+
+    async def post_reset(request: Any) -> Any:
+        state.reset_stats()
+        return json_response({"ok": True})
+
+    async def health(request: Any) -> Any:
+        return json_response({"ok": True, "pid": os.getpid()})
+
+    app = web.Application(client_max_size=64 * 1024 * 1024)
+    app.router.add_post("/v1/chat/completions", chat_completions)
+    app.router.add_post("/chat/completions", chat_completions)
+    app.router.add_get("/v1/models", list_models)
+    app.router.add_post("/v1/messages", messages)
+    app.router.add_post("/v1alpha1/comments:analyze", analyze)
+    app.router.add_get("/_stats", get_stats)
+    app.router.add_get("/_config", get_config)
+    app.router.add_post("/_config", post_config)
+    app.router.add_post("/_reset", post_reset)
+    app.router.add_get("/_health", health)
+    return app
+
+
+class _Dropped(Exception):
+    """Internal: the handler aborted the connection on purpose."""
+
+
+def asyncio_sleep(delay: float) -> Any:
+    import asyncio
+
+    return asyncio.sleep(delay)
+
+
+def _cancelled_error() -> type[BaseException]:
+    import asyncio
+
+    return asyncio.CancelledError
+
+
+asyncio_cancelled = _cancelled_error()
+
+
+def _watch_parent(stop: Callable[[], None], watch_stdin: bool, parent_pid: int | None) -> None:
+    """Exit the server when the launching process goes away."""
+    if watch_stdin:
+
+        def read_stdin() -> None:
+            with contextlib.suppress(Exception):
+                while sys.stdin.buffer.read(65536):
+                    pass
+            stop()
+
+        threading.Thread(target=read_stdin, name="stdin-watch", daemon=True).start()
+
+    original_ppid = os.getppid()
+
+    def poll_parent() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != original_ppid:
+                stop()
+            if parent_pid is not None and not _pid_alive(parent_pid):
+                stop()
+
+    threading.Thread(target=poll_parent, name="ppid-watch", daemon=True).start()
+
+
+def _pid_alive(pid: int) -> bool:
+    if os.name == "nt":  # pragma: no cover - best effort; stdin watch covers Windows
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+async def _serve(host: str, port: int, config: dict[str, Any]) -> None:
+    import asyncio
+
+    from aiohttp import web
+
+    state = _State(config)
+    app = build_app(state)
+    runner = web.AppRunner(
+        app, access_log=None, handle_signals=False, handler_cancellation=True
+    )
+    await runner.setup()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    site = web.SockSite(runner, sock, backlog=2048)
+    await site.start()
+    print(f"LISTENING {sock.getsockname()[1]}", flush=True)
+    await asyncio.Event().wait()  # run until the process is told to exit
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Fake OpenAI/Anthropic/Perspective server")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--config-json", default="{}", help="JSON object of config keys")
+    parser.add_argument(
+        "--watch-stdin", action="store_true", help="exit when stdin reaches EOF (parent died)"
+    )
+    parser.add_argument("--parent-pid", type=int, default=None, help="exit when this pid dies")
+    args = parser.parse_args(argv)
+    try:
+        config = normalize_config(json.loads(args.config_json))
+    except ValueError as exc:
+        print(f"fake_server: bad config: {exc}", file=sys.stderr, flush=True)
+        return 2
+
+    def stop() -> None:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+        os._exit(0)
+
+    _watch_parent(stop, args.watch_stdin, args.parent_pid)
+    import asyncio
+
+    try:
+        import uvloop  # type: ignore[import-not-found]
+    except ImportError:
+        asyncio.run(_serve(args.host, args.port, config))
+    else:  # pragma: no cover - optional speed-up
+        uvloop.run(_serve(args.host, args.port, config))
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# Client side: process management and control plane (stdlib only)
+# --------------------------------------------------------------------------------------------
+
+_LIVE_SERVERS: weakref.WeakSet[FakeServer] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_all_servers() -> None:
+    for srv in list(_LIVE_SERVERS):
+        with contextlib.suppress(Exception):
+            srv.stop()
+
+
+class _ClassOrInstanceMethod:
+    """``FakeServer.start(**cfg)`` builds and starts a server; ``srv.start(**cfg)`` starts
+    an already-built one. Both return the running :class:`FakeServer`."""
+
+    def __init__(self, func: Callable[..., Any]) -> None:
+        self.func = func
+        functools.update_wrapper(self, func)  # type: ignore[arg-type]
+
+    def __get__(self, obj: Any, cls: type) -> Callable[..., Any]:
+        if obj is None:
+
+            @functools.wraps(self.func)
+            def from_class(**kwargs: Any) -> Any:
+                return self.func(cls(), **kwargs)
+
+            return from_class
+        return functools.partial(self.func, obj)
+
+
+class FakeServer:
+    """Handle on a fake-API server running in a child process.
+
+    ``FakeServer.start(**config)`` (or ``FakeServer(**config).start()``) launches
+    ``python tests/fake_server.py --port 0 --config-json ...`` and waits for it to listen.
+    Config keys are those of :data:`DEFAULT_CONFIG`. Use as a context manager, or call
+    :meth:`stop`; servers still running at interpreter exit are stopped by an atexit hook,
+    and the child also exits on its own when this process dies (stdin EOF / ppid watch).
+    """
+
+    def __init__(self, **config: Any) -> None:
+        normalize_config(config)  # fail fast on typos
+        self._config = dict(config)
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.port: int | None = None
+        self._stderr_tail: collections.deque[str] = collections.deque(maxlen=200)
+        self._threads: list[threading.Thread] = []
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @_ClassOrInstanceMethod
+    def start(
+        self,
+        *,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        startup_timeout: float = 30.0,
+        **config: Any,
+    ) -> FakeServer:
+        """Launch the server process (``port=0``: a free port) and wait until it listens."""
+        if self.proc is not None:
+            raise RuntimeError("FakeServer already started")
+        normalize_config(config)
+        self._config.update(config)
+        self.host = host
+        cmd = [
+            sys.executable,
+            "-u",
+            SERVER_SCRIPT,
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--config-json",
+            json.dumps(self._config),
+            "--watch-stdin",
+            "--parent-pid",
+            str(os.getpid()),
+        ]
+        env = dict(os.environ)
+        env["PYTHONUNBUFFERED"] = "1"
+        self.proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=os.path.dirname(SERVER_SCRIPT),
+        )
+        _LIVE_SERVERS.add(self)
+        ready: collections.deque[int] = collections.deque()
+        ready_event = threading.Event()
+        proc = self.proc
+
+        def pump_stdout() -> None:
+            assert proc.stdout is not None
+            for raw in proc.stdout:
+                line = raw.decode("utf-8", "replace").strip()
+                if line.startswith("LISTENING ") and not ready_event.is_set():
+                    ready.append(int(line.split()[1]))
+                    ready_event.set()
+            ready_event.set()
+
+        def pump_stderr() -> None:
+            assert proc.stderr is not None
+            for raw in proc.stderr:
+                self._stderr_tail.append(raw.decode("utf-8", "replace").rstrip("\n"))
+
+        for target in (pump_stdout, pump_stderr):
+            t = threading.Thread(target=target, name=f"fake-server-{target.__name__}", daemon=True)
+            t.start()
+            self._threads.append(t)
+
+        if not ready_event.wait(startup_timeout) or not ready:
+            self.stop()
+            raise RuntimeError(
+                "fake server failed to start"
+                f" (exit code {proc.poll()}):\n" + self.stderr_tail()
+            )
+        self.port = ready[0]
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the server process (idempotent)."""
+        proc = self.proc
+        if proc is None:
+            return
+        _LIVE_SERVERS.discard(self)
+        if proc.poll() is None:
+            with contextlib.suppress(Exception):
+                assert proc.stdin is not None
+                proc.stdin.close()  # the child exits on stdin EOF
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.terminate()
+                try:
+                    proc.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(timeout)
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            with contextlib.suppress(Exception):
+                if stream is not None:
+                    stream.close()
+        for t in self._threads:
+            t.join(timeout=1.0)
+        self._threads.clear()
+
+    def __enter__(self) -> FakeServer:
+        if self.proc is None:
+            self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def pid(self) -> int | None:
+        return None if self.proc is None else self.proc.pid
+
+    def is_running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stderr_tail(self) -> str:
+        """Last lines the server wrote to stderr (for debugging failures)."""
+        return "\n".join(self._stderr_tail)
+
+    # -- addresses ---------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        if self.port is None:
+            raise RuntimeError("FakeServer not started")
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def openai_base_url(self) -> str:
+        return self.base_url + "/v1"
+
+    @property
+    def anthropic_base_url(self) -> str:
+        return self.base_url
+
+    @property
+    def perspective_url(self) -> str:
+        return self.base_url + "/v1alpha1/comments:analyze"
+
+    def url(self, path: str) -> str:
+        return self.base_url + "/" + path.lstrip("/")
+
+    # -- control plane -----------------------------------------------------------------------
+
+    def _control(self, method: str, path: str, payload: Any = None, timeout: float = 10.0) -> Any:
+        data = None if payload is None else json.dumps(payload).encode()
+        req = urllib.request.Request(
+            self.url(path),
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with self._opener.open(req, timeout=timeout) as resp:
+                return json.loads(resp.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            detail = exc.read().decode("utf-8", "replace")
+            raise RuntimeError(f"fake server {method} {path} -> {exc.code}: {detail}") from None
+
+    def stats(self) -> dict[str, Any]:
+        """Counters: requests, successes, faults{kind: n}, faults_total, errors{status: n},
+        in_flight, max_in_flight, disconnects, by_endpoint, prompt_requests{prompt: n},
+        prompt_successes{prompt: n}, saw_auth, since."""
+        return dict(self._control("GET", "/_stats"))
+
+    def config(self) -> dict[str, Any]:
+        """The server's current config (``api_key`` redacted)."""
+        return dict(self._control("GET", "/_config"))
+
+    def configure(self, **updates: Any) -> dict[str, Any]:
+        """Merge ``updates`` into the running server's config; returns the new config."""
+        normalize_config(updates)
+        self._config.update(updates)
+        return dict(self._control("POST", "/_config", updates))
+
+    def reset(self) -> None:
+        """Clear stats (also the per-prompt attempt counters of ``fail_first_n``, and reseed)."""
+        self._control("POST", "/_reset", {})
+
+    def __repr__(self) -> str:
+        state = "running" if self.is_running() else "stopped"
+        return f"<FakeServer {state} port={self.port} pid={self.pid}>"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
