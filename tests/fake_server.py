@@ -30,6 +30,7 @@ aiohttp is imported only inside the server process.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import atexit
 import collections
 import contextlib
@@ -183,9 +184,7 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def normalize_config(
-    updates: dict[str, Any], base: dict[str, Any] | None = None
-) -> dict[str, Any]:
+def normalize_config(updates: dict[str, Any], base: dict[str, Any] | None = None) -> dict[str, Any]:
     """Validate ``updates`` and merge them into ``base`` (default: :data:`DEFAULT_CONFIG`).
 
     Raises ``ValueError`` for unknown keys or bad values. Returns a new dict.
@@ -273,9 +272,7 @@ def _last_user_text(messages: list[Any]) -> str:
 
 
 def _count_message_words(messages: list[Any]) -> int:
-    return sum(
-        word_count(_text_of(m.get("content"))) for m in messages if isinstance(m, dict)
-    )
+    return sum(word_count(_text_of(m.get("content"))) for m in messages if isinstance(m, dict))
 
 
 class _State:
@@ -431,9 +428,7 @@ def build_app(state: _State) -> Any:
         return json.dumps(obj, separators=(",", ":"))
 
     def json_response(obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> Any:
-        return web.Response(
-            text=dumps(obj), status=status, content_type=json_ct, headers=headers
-        )
+        return web.Response(text=dumps(obj), status=status, content_type=json_ct, headers=headers)
 
     def error(
         flavor: str,
@@ -526,11 +521,11 @@ def build_app(state: _State) -> Any:
         fault = state.pick_fault(prompt)
         if fault == "hang":
             state.faults[fault] += 1
-            await asyncio_sleep(float(state.config["hang_seconds"]))
+            await asyncio.sleep(float(state.config["hang_seconds"]))
             return make_success()
         delay = state.delay()
         if delay > 0:
-            await asyncio_sleep(delay)
+            await asyncio.sleep(delay)
         if fault is None:
             state.successes += 1
             state.prompt_successes[prompt] += 1
@@ -568,8 +563,8 @@ def build_app(state: _State) -> Any:
                 try:
                     return await fn(request)
                 except _Dropped:
-                    raise asyncio_cancelled() from None
-                except asyncio_cancelled:
+                    raise asyncio.CancelledError() from None
+                except asyncio.CancelledError:
                     state.disconnects += 1
                     raise
                 finally:
@@ -863,21 +858,6 @@ class _Dropped(Exception):
     """Internal: the handler aborted the connection on purpose."""
 
 
-def asyncio_sleep(delay: float) -> Any:
-    import asyncio
-
-    return asyncio.sleep(delay)
-
-
-def _cancelled_error() -> type[BaseException]:
-    import asyncio
-
-    return asyncio.CancelledError
-
-
-asyncio_cancelled = _cancelled_error()
-
-
 def _watch_parent(stop: Callable[[], None], watch_stdin: bool, parent_pid: int | None) -> None:
     """Exit the server when the launching process goes away."""
     if watch_stdin:
@@ -916,15 +896,11 @@ def _pid_alive(pid: int) -> bool:
 
 
 async def _serve(host: str, port: int, config: dict[str, Any]) -> None:
-    import asyncio
-
     from aiohttp import web
 
     state = _State(config)
     app = build_app(state)
-    runner = web.AppRunner(
-        app, access_log=None, handle_signals=False, handler_cancellation=True
-    )
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, handler_cancellation=True)
     await runner.setup()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -957,8 +933,6 @@ def main(argv: list[str] | None = None) -> int:
         os._exit(0)
 
     _watch_parent(stop, args.watch_stdin, args.parent_pid)
-    import asyncio
-
     try:
         import uvloop  # type: ignore[import-not-found]
     except ImportError:
@@ -1088,8 +1062,7 @@ class FakeServer:
         if not ready_event.wait(startup_timeout) or not ready:
             self.stop()
             raise RuntimeError(
-                "fake server failed to start"
-                f" (exit code {proc.poll()}):\n" + self.stderr_tail()
+                f"fake server failed to start (exit code {proc.poll()}):\n" + self.stderr_tail()
             )
         self.port = ready[0]
         return self

@@ -1,0 +1,235 @@
+"""Anthropic's Messages API through the official ``anthropic`` SDK.
+
+The SDK's own retries are off (``max_retries=0``): the engine retries, using the
+:class:`~trustgauge.errors.TransientModelError` this backend raises.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+from trustgauge.config import ModelConfig
+from trustgauge.errors import ConfigError, PermanentModelError, TransientModelError
+from trustgauge.models.base import Model, Request, Response, Usage
+
+if TYPE_CHECKING:
+    import anthropic
+
+ANTHROPIC_BASE_URL = "https://api.anthropic.com"
+INSTALL_HINT = "anthropic: backend needs: pip install 'trustgauge[anthropic]'"
+
+
+def _redact_url(url: str) -> str:
+    """Drop user:password and the query string (they may hold credentials)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
+
+
+def _short(text: object, limit: int = 200) -> str:
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _retry_after(headers: Mapping[str, str] | None) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` / ``retry-after`` (number or HTTP date)."""
+    if headers is None:
+        return None
+    value = headers.get("retry-after-ms")
+    if value:
+        try:
+            return max(0.0, float(value) / 1000.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
+
+
+def _error_body_type(exc: anthropic.APIStatusError) -> str | None:
+    """The ``error.type`` of an Anthropic-shaped error body, if the body is one."""
+    body = exc.body
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict) and isinstance(error.get("type"), str):
+            return str(error["type"])
+    return None
+
+
+def map_anthropic_error(exc: Exception) -> Exception:
+    """Translate an ``anthropic`` SDK exception into a transient or permanent model error."""
+    import anthropic
+
+    if isinstance(exc, anthropic.APITimeoutError):
+        return TransientModelError("timeout")
+    if isinstance(exc, anthropic.APIConnectionError):
+        return TransientModelError(f"connection error: {_short(exc.__cause__ or exc)}")
+    if isinstance(exc, anthropic.APIStatusError):
+        status = exc.status_code
+        headers = exc.response.headers if exc.response is not None else None
+        retry_after = _retry_after(headers)
+        message = f"HTTP {status}: {_short(exc.message)}"
+        if status == 429:
+            return TransientModelError(message, retry_after=retry_after, overload=True)
+        if status in (408, 409) or status >= 500:
+            overload = status in (503, 529) or _error_body_type(exc) == "overloaded_error"
+            return TransientModelError(message, retry_after=retry_after, overload=overload)
+        return PermanentModelError(message)
+    if isinstance(exc, anthropic.APIResponseValidationError | ValueError):
+        return TransientModelError(f"malformed response: {_short(exc)}")
+    return exc
+
+
+class AnthropicModel(Model):
+    """A Claude model behind ``POST /v1/messages``."""
+
+    def __init__(self, name: str, base_url: str, api_key: str, config: ModelConfig) -> None:
+        self.name = name
+        self.base_url = base_url.rstrip("/")
+        self.config = config
+        self.spec = f"anthropic:{name}"
+        self._api_key = api_key
+        self._client: anthropic.AsyncAnthropic | None = None
+
+    def __repr__(self) -> str:
+        return f"AnthropicModel({self.name!r}, base_url={_redact_url(self.base_url)!r})"
+
+    def identity(self) -> dict[str, str]:
+        return {"backend": "anthropic", "model": self.name, "base_url": _redact_url(self.base_url)}
+
+    @property
+    def client(self) -> anthropic.AsyncAnthropic:
+        if self._client is None:
+            try:
+                import anthropic
+            except ImportError:
+                raise ConfigError(INSTALL_HINT) from None
+            self._client = anthropic.AsyncAnthropic(
+                api_key=self._api_key,
+                base_url=self.base_url,
+                max_retries=0,
+                timeout=self.config.timeout,
+                default_headers=self.config.headers or None,
+            )
+        return self._client
+
+    async def check(self) -> None:
+        """Retrieve the model's metadata: proves the server is reachable, the key works and the
+        model exists, without paying for a generation."""
+        import anthropic
+
+        where = _redact_url(self.base_url)
+        try:
+            await self.client.models.retrieve(self.name, timeout=min(self.config.timeout, 15.0))
+        except anthropic.AuthenticationError:
+            raise ConfigError(f"{self.spec}: {where} rejected the API key (HTTP 401)") from None
+        except anthropic.PermissionDeniedError:
+            raise ConfigError(f"{self.spec}: {where} denied access with this API key (HTTP 403)") from None
+        except anthropic.NotFoundError as exc:
+            if _error_body_type(exc) == "not_found_error":
+                raise ConfigError(f"{self.spec}: unknown model {self.name!r} at {where}") from None
+            return  # a compatible server without /v1/models: the first request will tell
+        except anthropic.APIConnectionError:  # includes timeouts
+            raise ConfigError(f"{self.spec}: cannot reach {where} (is the server running?)") from None
+        except anthropic.APIStatusError as exc:
+            if exc.status_code in (405, 501) or exc.status_code == 429 or exc.status_code >= 500:
+                return  # no such endpoint, or a passing overload: the engine's retries handle it
+            raise ConfigError(f"{self.spec}: {where} answered HTTP {exc.status_code}") from None
+        except (anthropic.APIResponseValidationError, ValueError):
+            return
+
+    async def generate(self, requests: Sequence[Request]) -> list[Response]:
+        return [await self._one(r) for r in requests]
+
+    def _build(self, request: Request) -> dict[str, Any]:
+        p = request.params
+        system = "\n\n".join(m.content for m in request.messages if m.role == "system")
+        messages = [{"role": m.role, "content": m.content} for m in request.messages if m.role != "system"]
+        # Sampling parameters travel in the body: recent SDKs no longer list them as arguments.
+        body: dict[str, Any] = {"temperature": p.temperature}
+        if p.top_p is not None:
+            body["top_p"] = p.top_p
+        extra = self.config.options.get("extra_body")
+        if isinstance(extra, dict):
+            body.update(extra)
+        kwargs: dict[str, Any] = {
+            "model": self.name,
+            "max_tokens": p.max_tokens,
+            "messages": messages,
+            "extra_body": body,
+            "timeout": self.config.timeout,
+        }
+        if system:
+            kwargs["system"] = system
+        if p.stop:
+            kwargs["stop_sequences"] = list(p.stop)
+        return kwargs
+
+    async def _one(self, request: Request) -> Response:
+        import anthropic
+
+        try:
+            message = await self.client.messages.create(**self._build(request))
+        except anthropic.AnthropicError as exc:
+            raise map_anthropic_error(exc) from None
+        except ValueError as exc:  # malformed JSON body
+            raise TransientModelError(f"malformed response: {_short(exc)}") from None
+        return _parse_message(message)
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+
+def _parse_message(message: Any) -> Response:
+    content = getattr(message, "content", None)
+    if not isinstance(content, list):
+        raise TransientModelError("malformed response: no content list")
+    texts: list[str] = []
+    for block in content:
+        if getattr(block, "type", None) == "text":
+            text = getattr(block, "text", None)
+            if not isinstance(text, str):
+                raise TransientModelError("malformed response: text block without text")
+            texts.append(text)
+    stop_reason = getattr(message, "stop_reason", None)
+    if not texts and stop_reason not in ("refusal", "end_turn", "stop_sequence", "max_tokens"):
+        raise TransientModelError("malformed response: no text content")
+    usage = getattr(message, "usage", None)
+    model = getattr(message, "model", None)
+    return Response(
+        text="".join(texts),
+        finish_reason=stop_reason if isinstance(stop_reason, str) else None,
+        usage=Usage(
+            input_tokens=int(getattr(usage, "input_tokens", 0) or 0),
+            output_tokens=int(getattr(usage, "output_tokens", 0) or 0),
+        ),
+        model=model if isinstance(model, str) else None,
+    )
+
+
+def create(name: str, config: ModelConfig) -> Model:
+    """``anthropic:<model>``; the key comes from ``ANTHROPIC_API_KEY`` (or the config's
+    ``api_key_env`` / ``api_key_file``), the endpoint from ``base_url`` or ``ANTHROPIC_BASE_URL``."""
+    base_url = config.base_url or os.environ.get("ANTHROPIC_BASE_URL") or ANTHROPIC_BASE_URL
+    if not base_url.startswith(("http://", "https://")):
+        raise ConfigError(f"bad Anthropic base URL {_redact_url(base_url)!r}: it must start with http:// or https://")
+    key = config.resolve_api_key("ANTHROPIC_API_KEY", required=True)
+    assert key is not None  # required=True raises instead
+    return AnthropicModel(name, base_url, key, config)

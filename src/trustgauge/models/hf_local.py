@@ -1,0 +1,455 @@
+"""Local models with Hugging Face ``transformers``: ``hf:<repo-or-path>``.
+
+Prompts go through the tokenizer's chat template; requests are generated in padded batches
+(left padding, sorted by length, results returned in the caller's order). Greedy when
+``temperature == 0``, otherwise sampling with ``temperature``/``top_p``.
+
+``hf:gguf:<file.gguf>`` (or ``hf:gguf:smollm2``, or ``options: {gguf_file: ...}``) loads a GGUF
+file: transformers de-quantizes it once (about 30 s for SmolLM2) into a safetensors copy under
+``model_cache_dir()/<sha256 of the file>/``, which later loads in well under a second.
+
+Options (``ModelConfig.options``): ``batch_size`` (default 8 on CPU, 16 on MPS, 32 on CUDA),
+``device`` (``cuda``, ``cuda:1``, ``mps``, ``cpu``; default the best available), ``dtype``
+(``float32``, ``bfloat16``, ``float16``; default float32 on CPU, bf16/fp16 on GPU), ``revision``
+and ``trust_remote_code`` for hub models, ``gguf_file``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import hashlib
+import json
+import os
+import shutil
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from trustgauge.config import ModelConfig
+from trustgauge.errors import ConfigError, PermanentModelError
+from trustgauge.models.base import GenerationParams, Model, Request, Response, Usage
+
+INSTALL_HINT = "hf: backend needs: pip install 'trustgauge[local]' (CPU: pip install torch==2.13.0 first)"
+_DTYPES = ("float32", "bfloat16", "float16")
+_COMPLETE_MARKER = "trustgauge-conversion.json"
+#: weight/config files whose names, sizes and mtimes identify a local model directory
+_IDENTITY_SUFFIXES = (".json", ".safetensors", ".bin", ".model", ".txt", ".jinja", ".py", ".gguf", ".tiktoken")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _import_torch() -> Any:
+    try:
+        import torch
+        import transformers  # noqa: F401
+    except ImportError:
+        raise ConfigError(INSTALL_HINT) from None
+    return torch
+
+
+def pick_device(requested: str | None = None) -> str:
+    """``cuda`` if available, else ``mps``, else ``cpu``; an explicit choice is checked."""
+    torch = _import_torch()
+    if requested:
+        device = str(requested).strip().lower()
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise ConfigError(f"hf: device {requested!r} requested but CUDA is not available")
+        if device == "mps" and not _mps_available(torch):
+            raise ConfigError("hf: device 'mps' requested but MPS is not available")
+        if not (device == "cpu" or device == "mps" or device.startswith("cuda")):
+            raise ConfigError(f"hf: unknown device {requested!r} (use cpu, cuda, cuda:N or mps)")
+        return device
+    if torch.cuda.is_available():
+        return "cuda"
+    if _mps_available(torch):
+        return "mps"
+    return "cpu"
+
+
+def _mps_available(torch: Any) -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())
+
+
+def pick_dtype(device: str, requested: str | None = None) -> str:
+    """float32 on CPU; bfloat16 on CUDA when supported, else float16; float16 on MPS."""
+    if requested and str(requested) != "auto":
+        name = str(requested).removeprefix("torch.")
+        aliases = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16", "half": "float16"}
+        name = aliases.get(name, name)
+        if name not in _DTYPES:
+            raise ConfigError(f"hf: unknown dtype {requested!r} (use {', '.join(_DTYPES)} or auto)")
+        return name
+    if device == "cpu":
+        return "float32"
+    if device.startswith("cuda"):
+        torch = _import_torch()
+        return "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
+    return "float16"
+
+
+def default_batch_size(device: str) -> int:
+    if device.startswith("cuda"):
+        return 32
+    if device == "mps":
+        return 16
+    return 8
+
+
+def _dtype_kwarg() -> str:
+    """transformers >= 4.56 takes ``dtype=``; older versions ``torch_dtype=``."""
+    import transformers
+
+    try:
+        major, minor = (int(p) for p in transformers.__version__.split(".")[:2])
+    except ValueError:
+        return "dtype"
+    return "dtype" if (major, minor) >= (4, 56) else "torch_dtype"
+
+
+def convert_gguf(gguf_path: Path) -> tuple[Path, bool]:
+    """De-quantize a GGUF file once into a transformers checkpoint (safetensors) in the cache.
+
+    Returns ``(directory, converted_now)``. The directory is ``model_cache_dir()/<sha256>/`` and
+    appears atomically (built in a temporary sibling, then renamed), so concurrent runs and
+    interrupted conversions never leave a half-written model behind.
+    """
+    torch = _import_torch()
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from trustgauge._paths import model_cache_dir
+    from trustgauge.models.gguf import file_sha256
+
+    digest = file_sha256(gguf_path)
+    target = model_cache_dir() / digest
+    if (target / _COMPLETE_MARKER).is_file():
+        return target, False
+    tmp = target.with_name(f"{digest}.tmp-{os.getpid()}-{threading.get_ident()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    kwargs: dict[str, Any] = {"gguf_file": gguf_path.name}
+    try:
+        from transformers import GgufConfig  # transformers 5: keep weights dense, so saveable
+
+        kwargs["quantization_config"] = GgufConfig(dequantize=True)
+    except ImportError:
+        pass
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(gguf_path.parent), gguf_file=gguf_path.name)
+        model = AutoModelForCausalLM.from_pretrained(
+            str(gguf_path.parent), **{_dtype_kwarg(): torch.float32}, **kwargs
+        )
+        quantizer = getattr(model, "hf_quantizer", None)
+        if quantizer is not None:
+            quantizer.remove_quantization_config(model)
+        model.save_pretrained(str(tmp))
+        tokenizer.save_pretrained(str(tmp))
+        del model
+        import transformers
+
+        marker = {"source": gguf_path.name, "sha256": digest, "transformers": transformers.__version__}
+        (tmp / _COMPLETE_MARKER).write_text(json.dumps(marker, indent=1), encoding="utf-8")
+        if target.exists():  # an older, incomplete attempt, or a concurrent winner
+            if (target / _COMPLETE_MARKER).is_file():
+                shutil.rmtree(tmp, ignore_errors=True)
+                return target, False
+            shutil.rmtree(target, ignore_errors=True)
+        try:
+            os.rename(tmp, target)
+        except OSError:
+            if not (target / _COMPLETE_MARKER).is_file():
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)
+    except ImportError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ConfigError(f"{INSTALL_HINT}; loading GGUF also needs gguf and accelerate ({_first_line(exc)})") from None
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ConfigError(f"hf: cannot convert {gguf_path.name} with transformers: {_first_line(exc)}") from None
+    return target, True
+
+
+def _directory_fingerprint(path: Path) -> str:
+    """SHA-256 over names, sizes and mtimes of a local model directory's config/weight files."""
+    h = hashlib.sha256()
+    for file in sorted(path.iterdir()):
+        if file.is_file() and file.suffix in _IDENTITY_SUFFIXES:
+            st = file.stat()
+            h.update(f"{file.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def _plain_prompt(messages: list[dict[str, str]]) -> str:
+    """For tokenizers without a chat template: the bare prompt, or a simple transcript."""
+    if len(messages) == 1 and messages[0]["role"] == "user":
+        return messages[0]["content"]
+    lines = [f"{m['role'].capitalize()}: {m['content']}" for m in messages]
+    return "\n\n".join([*lines, "Assistant:"])
+
+
+class HFLocalModel(Model):
+    """A causal LM loaded with transformers, generating padded batches."""
+
+    def __init__(self, name: str, config: ModelConfig) -> None:
+        self.name = name
+        self.config = config
+        self.spec = f"hf:{name}"
+        options = config.options
+        self.gguf_path: Path | None = None
+        self.gguf_repo_file: tuple[str, str] | None = None
+        self.local_dir: Path | None = None
+        gguf_file = options.get("gguf_file")
+        if name.startswith("gguf:"):
+            from trustgauge.models.gguf import resolve_gguf
+
+            self.gguf_path = resolve_gguf(name.removeprefix("gguf:"))
+        elif gguf_file:
+            local = Path(name).expanduser() / str(gguf_file)
+            if local.is_file():
+                from trustgauge.models.gguf import resolve_gguf
+
+                self.gguf_path = resolve_gguf(str(local))
+            elif Path(str(gguf_file)).expanduser().is_file():
+                from trustgauge.models.gguf import resolve_gguf
+
+                self.gguf_path = resolve_gguf(str(gguf_file))
+            else:
+                self.gguf_repo_file = (name, str(gguf_file))
+        elif Path(name).expanduser().is_dir():
+            self.local_dir = Path(name).expanduser().resolve()
+        _import_torch()
+        self.device = pick_device(options.get("device"))
+        self.dtype = pick_dtype(self.device, options.get("dtype"))
+        batch_size = options.get("batch_size")
+        if batch_size in (None, "auto"):
+            self.batch_size = default_batch_size(self.device)
+        elif isinstance(batch_size, int) and not isinstance(batch_size, bool) and batch_size >= 1:
+            self.batch_size = batch_size
+        else:
+            raise ConfigError(f"hf: option batch_size must be a whole number >= 1 or 'auto', got {batch_size!r}")
+        self.max_concurrency = 1  # one batch at a time; the batch is the parallelism
+        self.revision: str | None = str(options["revision"]) if options.get("revision") else None
+        self.trust_remote_code = bool(options.get("trust_remote_code", False))
+        #: whether the last load converted a GGUF file (False: the cached copy was used)
+        self.converted: bool | None = None
+        #: seconds the last load took
+        self.load_seconds: float | None = None
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._resolved_revision: str | None = None
+        self._lock = threading.RLock()
+
+    def __repr__(self) -> str:
+        return f"HFLocalModel({self.name!r}, device={self.device!r}, dtype={self.dtype!r})"
+
+    # -- identity ------------------------------------------------------------------------------
+
+    def identity(self) -> dict[str, str]:
+        from trustgauge.models.gguf import file_sha256
+
+        if self.gguf_path is not None:
+            model, revision = f"gguf:{self.gguf_path.name}", file_sha256(self.gguf_path)
+        elif self.local_dir is not None:
+            model, revision = self.name, _directory_fingerprint(self.local_dir)
+        else:
+            model, revision = self.name, self._hub_revision()
+        return {"backend": "hf", "model": model, "revision": revision, "dtype": self.dtype}
+
+    def _hub_revision(self) -> str:
+        if self._resolved_revision is None and self.gguf_repo_file is not None:
+            self._load_sync()  # the downloaded GGUF's hash is the revision
+        if self._resolved_revision is None and self.gguf_repo_file is None:
+            with contextlib.suppress(Exception):
+                from huggingface_hub import try_to_load_from_cache
+
+                cached = try_to_load_from_cache(self.name, "config.json", revision=self.revision)
+                if isinstance(cached, str):
+                    self._resolved_revision = Path(cached).parent.name  # .../snapshots/<commit>/
+        if self._resolved_revision is None:
+            self._load_sync()
+        return self._resolved_revision or self.revision or "unknown"
+
+    # -- loading -------------------------------------------------------------------------------
+
+    def _load_sync(self) -> None:
+        with self._lock:
+            if self._model is not None:
+                return
+            torch = _import_torch()
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+
+            t0 = time.perf_counter()
+            kwargs: dict[str, Any] = {}
+            self.converted = False
+            if self.gguf_repo_file is not None:
+                self.gguf_path = self._download_gguf(*self.gguf_repo_file)
+            if self.gguf_path is not None:
+                from trustgauge.models.gguf import file_sha256
+
+                source, self.converted = convert_gguf(self.gguf_path)
+                self._resolved_revision = file_sha256(self.gguf_path)
+            elif self.local_dir is not None:
+                source = self.local_dir
+            else:
+                source = Path(self.name)
+                kwargs = {"revision": self.revision, "trust_remote_code": self.trust_remote_code}
+            try:
+                tokenizer = AutoTokenizer.from_pretrained(str(source), **kwargs)
+                model = AutoModelForCausalLM.from_pretrained(
+                    str(source), **{_dtype_kwarg(): getattr(torch, self.dtype)}, **kwargs
+                )
+            except ImportError as exc:
+                raise ConfigError(f"{INSTALL_HINT} ({_first_line(exc)})") from None
+            except (OSError, ValueError, KeyError) as exc:
+                raise ConfigError(f"hf: cannot load {self.name}: {_first_line(exc)}") from None
+            model.to(self.device)
+            model.eval()
+            tokenizer.padding_side = "left"
+            if tokenizer.pad_token_id is None:
+                tokenizer.pad_token = tokenizer.eos_token
+            if self.gguf_path is None and self.local_dir is None:
+                commit = getattr(model.config, "_commit_hash", None)
+                if isinstance(commit, str) and commit:
+                    self._resolved_revision = commit
+            self._tokenizer, self._model = tokenizer, model
+            self.load_seconds = time.perf_counter() - t0
+
+    def _download_gguf(self, repo: str, filename: str) -> Path:
+        try:
+            from huggingface_hub import hf_hub_download
+
+            return Path(hf_hub_download(repo, filename, revision=self.revision))
+        except ImportError:
+            raise ConfigError(INSTALL_HINT) from None
+        except Exception as exc:  # hub errors have no common base
+            raise ConfigError(f"hf: cannot fetch {filename} from {repo}: {_first_line(exc)}") from None
+
+    async def check(self) -> None:
+        """Load the model (converting a GGUF file on first use), so failures surface early."""
+        await asyncio.to_thread(self._load_sync)
+
+    # -- generation ----------------------------------------------------------------------------
+
+    def _encode(self, request: Request) -> list[int]:
+        tokenizer = self._tokenizer
+        messages = [{"role": m.role, "content": m.content} for m in request.messages]
+        if getattr(tokenizer, "chat_template", None):
+            text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+            ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+        else:
+            ids = tokenizer(_plain_prompt(messages), add_special_tokens=True)["input_ids"]
+        return [int(t) for t in ids]
+
+    def _eos_ids(self) -> set[int]:
+        eos: Any = getattr(self._model.generation_config, "eos_token_id", None)
+        if eos is None:
+            eos = self._tokenizer.eos_token_id
+        if eos is None:
+            return set()
+        return {int(e) for e in (eos if isinstance(eos, list | tuple) else [eos])}
+
+    def _generate_sync(self, requests: Sequence[Request]) -> list[Response]:
+        with self._lock:
+            self._load_sync()
+            encoded = [self._encode(r) for r in requests]
+            groups: dict[GenerationParams, list[int]] = {}
+            for index, request in enumerate(requests):
+                groups.setdefault(request.params, []).append(index)
+            results: list[Response | None] = [None] * len(requests)
+            for params, indices in groups.items():
+                # longest first: similar lengths share a batch, so little padding is computed
+                order = sorted(indices, key=lambda i: len(encoded[i]), reverse=True)
+                for start in range(0, len(order), self.batch_size):
+                    chunk = order[start : start + self.batch_size]
+                    for i, response in zip(chunk, self._run_batch([encoded[i] for i in chunk], params), strict=True):
+                        results[i] = response
+            return [r for r in results if r is not None]
+
+    def _run_batch(self, sequences: list[list[int]], params: GenerationParams) -> list[Response]:
+        import copy
+
+        torch = _import_torch()
+        tokenizer, model = self._tokenizer, self._model
+        pad_id = int(tokenizer.pad_token_id)
+        width = max(len(s) for s in sequences)
+        input_ids = torch.tensor([[pad_id] * (width - len(s)) + s for s in sequences], device=self.device)
+        attention_mask = torch.tensor(
+            [[0] * (width - len(s)) + [1] * len(s) for s in sequences], device=self.device
+        )
+        gen = copy.deepcopy(model.generation_config)
+        gen.max_new_tokens = params.max_tokens
+        gen.max_length = None
+        gen.pad_token_id = pad_id
+        gen.num_return_sequences = 1
+        if params.temperature == 0:
+            gen.do_sample = False
+            gen.temperature = None
+            gen.top_p = None
+            gen.top_k = None
+        else:
+            gen.do_sample = True
+            gen.temperature = params.temperature
+            gen.top_p = params.top_p if params.top_p is not None else 1.0
+            gen.top_k = 0  # OpenAI-style sampling: no top-k cut
+            if params.seed is not None:
+                torch.manual_seed(params.seed)
+        extra: dict[str, Any] = {}
+        if params.stop:
+            gen.stop_strings = list(params.stop)
+            extra["tokenizer"] = tokenizer
+        try:
+            with torch.inference_mode():
+                output = model.generate(
+                    input_ids=input_ids, attention_mask=attention_mask, generation_config=gen, **extra
+                )
+        except torch.cuda.OutOfMemoryError as exc:
+            raise PermanentModelError(f"hf: out of GPU memory (lower batch_size): {_first_line(exc)}") from None
+        eos_ids = self._eos_ids()
+        responses = []
+        for row, prompt in zip(output[:, width:].tolist(), sequences, strict=True):
+            cut = next((k for k, tok in enumerate(row) if tok in eos_ids), None)
+            finish = "stop" if cut is not None else "length"
+            generated = row if cut is None else row[: cut + 1]  # the end token counts: it was generated
+            text = tokenizer.decode(row if cut is None else row[:cut], skip_special_tokens=True)
+            if params.stop:
+                hits = [text.find(s) for s in params.stop if s and s in text]
+                if hits:
+                    text, finish = text[: min(hits)], "stop"
+            responses.append(
+                Response(
+                    text=text,
+                    finish_reason=finish,
+                    usage=Usage(input_tokens=len(prompt), output_tokens=len(generated)),
+                    model=self.name,
+                )
+            )
+        return responses
+
+    async def generate(self, requests: Sequence[Request]) -> list[Response]:
+        if not requests:
+            return []
+        return await asyncio.to_thread(self._generate_sync, requests)
+
+    async def aclose(self) -> None:
+        def release() -> None:
+            with self._lock:
+                self._model = None
+                self._tokenizer = None
+                gc.collect()
+                with contextlib.suppress(Exception):
+                    torch = _import_torch()
+                    if self.device.startswith("cuda"):
+                        torch.cuda.empty_cache()
+
+        await asyncio.to_thread(release)
+
+
+def create(name: str, config: ModelConfig) -> Model:
+    """``hf:<repo-or-path>``, ``hf:gguf:<file.gguf>`` or ``hf:gguf:smollm2``."""
+    return HFLocalModel(name, config)

@@ -1,0 +1,69 @@
+"""Task ids -> task classes, and the selectors users type (``safety``, ``safety.misuse``, ``all``)."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+from trustgauge.errors import ConfigError
+from trustgauge.tasks.base import Task
+from trustgauge.tasks.ethics import SocialNorm
+from trustgauge.tasks.privacy import PrivacyLeakage
+from trustgauge.tasks.robustness import AdvGlue
+from trustgauge.tasks.safety import ExaggeratedSafety, Jailbreak, Misuse
+from trustgauge.tasks.truthfulness import ExternalKnowledge
+
+_CLASSES: tuple[type[Task], ...] = (
+    ExternalKnowledge,
+    Jailbreak,
+    Misuse,
+    ExaggeratedSafety,
+    AdvGlue,
+    PrivacyLeakage,
+    SocialNorm,
+)
+
+#: every task by id, in a stable order (dimension order of the TrustLLM paper)
+TASKS: dict[str, type[Task]] = {cls.id: cls for cls in _CLASSES}
+
+
+def dimensions() -> list[str]:
+    """The dimensions that have tasks, in registry order."""
+    return list(dict.fromkeys(cls.dimension for cls in TASKS.values()))
+
+
+def _expand(selector: str) -> list[str]:
+    name = selector.strip()
+    if name == "all":
+        return list(TASKS)
+    if name in TASKS:
+        return [name]
+    if name in dimensions():
+        return [task_id for task_id, cls in TASKS.items() if cls.dimension == name]
+    choices = [*TASKS, *dimensions(), "all"]
+    near = difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
+    # also suggest the tasks whose short name (after the dot) is close, e.g. "jailbrake"
+    short = {task_id.split(".", 1)[1]: task_id for task_id in TASKS}
+    near += [short[s] for s in difflib.get_close_matches(name, list(short), n=3, cutoff=0.6)]
+    near = list(dict.fromkeys(near))
+    hint = f"; did you mean {', '.join(near)}?" if near else ""
+    raise ConfigError(
+        f"unknown task {name!r}{hint} (known: 'all', dimensions {', '.join(dimensions())}, "
+        "or a task id; `trustgauge tasks` lists them)"
+    )
+
+
+def resolve_tasks(selectors: Iterable[str]) -> list[Task]:
+    """Instantiate the tasks named by ``selectors``, in registry order, without duplicates.
+
+    A selector is a task id (``safety.jailbreak``), a dimension (``safety``: all its tasks) or
+    ``all``; comma-separated lists inside one selector are split. Unknown selectors raise
+    :class:`~trustgauge.errors.ConfigError` naming close matches.
+    """
+    wanted: set[str] = set()
+    names = [part for selector in selectors for part in selector.split(",") if part.strip()]
+    if not names:
+        raise ConfigError("no tasks selected: name task ids, dimensions, or 'all'")
+    for name in names:
+        wanted.update(_expand(name))
+    return [cls() for task_id, cls in TASKS.items() if task_id in wanted]
