@@ -14,17 +14,18 @@ import pytest
 
 pytest.importorskip("anthropic")
 
-from fake_server import FakeServer, free_port  # noqa: E402
-
-from trustgauge.config import ModelConfig  # noqa: E402
-from trustgauge.errors import ConfigError, PermanentModelError, TransientModelError  # noqa: E402
-from trustgauge.models.base import ChatMessage, GenerationParams, Request  # noqa: E402
-from trustgauge.models.registry import load_model  # noqa: E402
+from fake_server import FakeServer, free_port
+from trustgauge.config import ModelConfig
+from trustgauge.errors import ConfigError, PermanentModelError, TransientModelError
+from trustgauge.models.base import ChatMessage, GenerationParams, Request
+from trustgauge.models.registry import load_model
 
 SECRET = "sk-ant-test-SECRET-0123456789"
 
 
-def _model(base_url: str, monkeypatch: pytest.MonkeyPatch, name: str = "claude-test", **cfg: Any) -> Any:
+def _model(
+    base_url: str, monkeypatch: pytest.MonkeyPatch, name: str = "claude-test", **cfg: Any
+) -> Any:
     monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
     return load_model(ModelConfig(model=f"anthropic:{name}", base_url=base_url, **cfg))
 
@@ -51,7 +52,9 @@ def _check(model: Any) -> None:
 
 @pytest.fixture
 def fake() -> Iterator[FakeServer]:
-    srv = FakeServer.start(models=["claude-test"], replies=[["capital of France", "Paris is the capital."]])
+    srv = FakeServer.start(
+        models=["claude-test"], replies=[["capital of France", "Paris is the capital."]]
+    )
     try:
         yield srv
     finally:
@@ -84,23 +87,44 @@ class _Recorder:
                 recorder.headers.append(dict(self.headers))
                 status = recorder.models_status
                 if status == 200:
-                    self._send(200, {"type": "model", "id": self.path.rsplit("/", 1)[-1],
-                                     "display_name": "x", "created_at": "2024-01-01T00:00:00Z"})
+                    self._send(
+                        200,
+                        {
+                            "type": "model",
+                            "id": self.path.rsplit("/", 1)[-1],
+                            "display_name": "x",
+                            "created_at": "2024-01-01T00:00:00Z",
+                        },
+                    )
                 else:
-                    kind = {401: "authentication_error", 404: "not_found_error"}.get(status, "api_error")
-                    self._send(status, {"type": "error", "error": {"type": kind, "message": "nope"}})
+                    kind = {401: "authentication_error", 404: "not_found_error"}.get(
+                        status, "api_error"
+                    )
+                    self._send(
+                        status, {"type": "error", "error": {"type": kind, "message": "nope"}}
+                    )
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length))
                 recorder.bodies.append(body)
                 recorder.headers.append(dict(self.headers))
-                self._send(200, {
-                    "id": "msg_1", "type": "message", "role": "assistant", "model": body["model"],
-                    "content": [{"type": "text", "text": "Hello"}, {"type": "text", "text": " there"}],
-                    "stop_reason": "end_turn", "stop_sequence": None,
-                    "usage": {"input_tokens": 11, "output_tokens": 2},
-                })
+                self._send(
+                    200,
+                    {
+                        "id": "msg_1",
+                        "type": "message",
+                        "role": "assistant",
+                        "model": body["model"],
+                        "content": [
+                            {"type": "text", "text": "Hello"},
+                            {"type": "text", "text": " there"},
+                        ],
+                        "stop_reason": "end_turn",
+                        "stop_sequence": None,
+                        "usage": {"input_tokens": 11, "output_tokens": 2},
+                    },
+                )
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -156,19 +180,26 @@ def test_system_and_params_go_where_anthropic_wants_them(
     assert body["stop_sequences"] == ["END"]
     headers = {k.lower(): v for k, v in recorder.headers[0].items()}
     # the key travels as x-api-key (classic SDKs) or as a bearer token (recent SDKs)
-    assert SECRET in (headers.get("x-api-key"), headers.get("authorization", "").removeprefix("Bearer "))
+    assert SECRET in (
+        headers.get("x-api-key"),
+        headers.get("authorization", "").removeprefix("Bearer "),
+    )
     assert headers["x-team"] == "evals"
     assert headers["x-stainless-retry-count"] == "0"
 
 
-def test_no_system_param_without_system_message(recorder: _Recorder, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_system_param_without_system_message(
+    recorder: _Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _run(_model(recorder.base_url, monkeypatch), Request.user("Hi"))
     assert "system" not in recorder.bodies[0]
     assert "top_p" not in recorder.bodies[0]
     assert recorder.bodies[0]["temperature"] == 0.0
 
 
-def test_429_is_transient_with_retry_after(fake: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_429_is_transient_with_retry_after(
+    fake: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fake.configure(fail_first_n=1, faults=["429"], retry_after=7)
     model = _model(fake.anthropic_base_url, monkeypatch)
     with pytest.raises(TransientModelError) as info:
@@ -179,7 +210,9 @@ def test_429_is_transient_with_retry_after(fake: FakeServer, monkeypatch: pytest
 
 
 @pytest.mark.parametrize(("fault", "overload"), [("529", True), ("503", True), ("500", False)])
-def test_5xx_transient(fake: FakeServer, monkeypatch: pytest.MonkeyPatch, fault: str, overload: bool) -> None:
+def test_5xx_transient(
+    fake: FakeServer, monkeypatch: pytest.MonkeyPatch, fault: str, overload: bool
+) -> None:
     fake.configure(fail_first_n=1, faults=[fault])
     with pytest.raises(TransientModelError) as info:
         _run(_model(fake.anthropic_base_url, monkeypatch), Request.user("hello"))
@@ -216,7 +249,9 @@ def test_missing_key_is_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
         load_model(ModelConfig(model="anthropic:claude-test"))
 
 
-def test_key_file_and_base_url_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake: FakeServer) -> None:
+def test_key_file_and_base_url_env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake: FakeServer
+) -> None:
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     monkeypatch.setenv("ANTHROPIC_BASE_URL", fake.anthropic_base_url)
     key_file = tmp_path / "key"
@@ -231,12 +266,18 @@ def test_key_file_and_base_url_env(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 def test_key_never_in_repr_or_identity(monkeypatch: pytest.MonkeyPatch) -> None:
     model = _model(f"https://user:{SECRET}@api.example.com/?key={SECRET}", monkeypatch)
     identity = model.identity()
-    assert identity == {"backend": "anthropic", "model": "claude-test", "base_url": "https://api.example.com"}
+    assert identity == {
+        "backend": "anthropic",
+        "model": "claude-test",
+        "base_url": "https://api.example.com",
+    }
     for text in (repr(model), json.dumps(identity), model.describe()):
         assert SECRET not in text
 
 
-def test_check_maps_failures_to_config_errors(recorder: _Recorder, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_check_maps_failures_to_config_errors(
+    recorder: _Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _check(_model(recorder.base_url, monkeypatch))  # 200: fine
     recorder.models_status = 401
     with pytest.raises(ConfigError, match="rejected the API key") as info:
@@ -252,5 +293,7 @@ def test_check_maps_failures_to_config_errors(recorder: _Recorder, monkeypatch: 
     assert "\n" not in str(info.value)
 
 
-def test_check_passes_when_server_has_no_model_endpoint(fake: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_check_passes_when_server_has_no_model_endpoint(
+    fake: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _check(_model(fake.anthropic_base_url, monkeypatch))  # the fake server has no /v1/models/{id}

@@ -122,11 +122,17 @@ def _print_summary(result: RunResult) -> None:
     table = Table(title=f"trustgauge · {result.run.model.get('model')}", title_justify="left")
     for col in ("task", "metric", "value [95% CI]", "n", "invalid"):
         table.add_column(col, overflow="fold")
+    hidden = 0
     for t in result.scores.tasks:
-        for i, m in enumerate(t.metrics):
+        # headline metrics here; per-category breakdowns (metric[category]) are in the report
+        shown = [m for m in t.metrics if "[" not in m.metric]
+        hidden += len(t.metrics) - len(shown)
+        for i, m in enumerate(shown):
             table.add_row(t.task if i == 0 else "", f"{m.metric} {arrow(m)}", format_value(m), str(m.n), str(m.n_invalid))
     console = Console()
     console.print(table)
+    if hidden:
+        console.print(f"[dim]{hidden} per-category metrics are in scores.json and the report[/dim]")
     req = result.run.requests
     console.print(
         f"requests: {req['total']} ({req['cached']} cached, {req['sent']} sent, {req['retries']} retries, "
@@ -249,15 +255,19 @@ def demo(
     from trustgauge.evaluate import RunConfig
     from trustgauge.models.gguf import smollm2_path
 
+    from trustgauge.tasks.registry import TASKS
+
     try:
         smollm2_path()
+        sample_dir = packaged_path("trustllm_demo")
+        demo_tasks = [tid for tid, cls in TASKS.items() if (sample_dir / cls.data.path).is_file()]
         mc = ModelConfig(model="gguf:smollm2", generation=GenerationOverrides(max_tokens=max_tokens), timeout=300)
         config = RunConfig(
             model=mc,
-            tasks=["all"],
+            tasks=demo_tasks,
             out=out or Path("runs") / f"demo-{_stamp()}",
             use_cache=not no_cache,
-            dataset_override=packaged_path("trustllm_demo"),
+            dataset_override=sample_dir,
             retry=RetryPolicy(max_retries=2, timeout=mc.timeout),
         )
     except UsageError as exc:

@@ -147,7 +147,7 @@ def require_fields(records: Sequence[dict[str, Any]], fields: Iterable[str], rel
 
 
 def packaged_path(name: str) -> Path:
-    """Return the path of a small data file shipped inside the package.
+    """Return the path of a small data file or folder shipped inside the package.
 
     The files live in ``trustgauge/data/packaged/`` (see its README.md).
 
@@ -169,8 +169,8 @@ def packaged_path(name: str) -> Path:
     resource = importlib.resources.files("trustgauge.data") / _PACKAGED_DIR
     for part in parts:  # one step at a time: Traversable.joinpath takes one name on 3.10
         resource = resource / part
-    if not resource.is_file():
-        raise DataError(f"no packaged data file {'/'.join(parts)!r} in trustgauge.data/packaged")
+    if not (resource.is_file() or resource.is_dir()):
+        raise DataError(f"no packaged data {'/'.join(parts)!r} in trustgauge.data/packaged")
     if isinstance(resource, Path):
         return resource
     global _resource_stack

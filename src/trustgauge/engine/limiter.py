@@ -4,11 +4,18 @@ overload), in the spirit of TCP congestion control (AIMD with a latency guard)."
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
 import time
 
 
 class Limiter:
-    """An async semaphore whose limit can change while it is in use."""
+    """An async semaphore whose limit can change while it is in use.
+
+    Slots go to waiters in arrival order, and a released slot is handed straight to the next
+    waiter (no lock to take again, no extra trip through the event loop): on a busy loop every
+    trip delays the next request and leaves a connection idle.
+    """
 
     def __init__(self, limit: int) -> None:
         if limit < 1:
@@ -16,28 +23,51 @@ class Limiter:
         self._limit = limit
         self.in_flight = 0
         self.max_in_flight = 0
-        self._cond = asyncio.Condition()
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
 
     @property
     def limit(self) -> int:
         return self._limit
 
     async def _set_limit(self, limit: int) -> None:
-        async with self._cond:
-            self._limit = max(1, limit)
-            self._cond.notify_all()
+        self._limit = max(1, limit)
+        self._wake()
+
+    def _wake(self) -> None:
+        """Hand free slots to the waiters, first come first served."""
+        while self._waiters and self.in_flight < self._limit:
+            waiter = self._waiters.popleft()
+            if waiter.done():  # cancelled while waiting
+                continue
+            self._take()
+            waiter.set_result(None)
+
+    def _take(self) -> None:
+        self.in_flight += 1
+        if self.in_flight > self.max_in_flight:
+            self.max_in_flight = self.in_flight
 
     async def acquire(self) -> None:
-        async with self._cond:
-            while self.in_flight >= self._limit:
-                await self._cond.wait()
-            self.in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        if not self._waiters and self.in_flight < self._limit:
+            self._take()
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                # the slot was handed over just before the cancellation: pass it on
+                self.in_flight -= 1
+                self._wake()
+            else:
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(waiter)
+            raise
 
     async def release(self) -> None:
-        async with self._cond:
-            self.in_flight -= 1
-            self._cond.notify()
+        self.in_flight -= 1
+        self._wake()
 
     async def on_success(self, latency: float) -> None:
         """Called after each successful request (fixed limiters ignore it)."""

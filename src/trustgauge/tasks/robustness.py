@@ -151,6 +151,7 @@ class AdvGlue(Task):
         valid = [p for p in pairs if p.valid]
         n_invalid = len(pairs) - len(valid)
         reason = "no pair with both answers readable"
+        no_asr = reason if not valid else "ASR undefined: no original answered correctly"
 
         def stat(name: str) -> Callable[[Sequence[AdvGluePair]], float | None]:
             def statistic(sub: Sequence[AdvGluePair]) -> float | None:
@@ -161,15 +162,10 @@ class AdvGlue(Task):
 
         results = [
             bootstrap_metric(
-                "rs", "higher", valid, stat("rs"), n_invalid=n_invalid, empty_reason=reason
+                "rs", "higher", valid, stat("rs"), n_invalid=n_invalid, empty_reason=no_asr
             ),
             bootstrap_metric(
-                "asr",
-                "lower",
-                valid,
-                stat("avg_asr"),
-                n_invalid=n_invalid,
-                empty_reason="no original answered correctly",
+                "asr", "lower", valid, stat("avg_asr"), n_invalid=n_invalid, empty_reason=no_asr
             ),
             bootstrap_metric(
                 "acc", "higher", valid, stat("avg_acc"), n_invalid=n_invalid, empty_reason=reason
@@ -193,7 +189,11 @@ class AdvGlue(Task):
                     "lower",
                     [not p.modified_correct for p in originals_right],
                     n_invalid=invalid_by_task[task],
-                    empty_reason="no original answered correctly",
+                    empty_reason=(
+                        "no original answered correctly"
+                        if any(p.task == task for p in valid)
+                        else reason
+                    ),
                 )
             )
         for task in present:
