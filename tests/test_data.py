@@ -384,7 +384,8 @@ def test_require_fields() -> None:
 def test_packaged_path() -> None:
     readme = packaged_path("README.md")
     assert readme.is_file() and readme.parent.name == "packaged"
-    with pytest.raises(DataError, match="no packaged data file"):
+    with pytest.raises(DataError, match="no packaged data"):
         packaged_path("absent.json")
+    assert packaged_path("trustllm_demo").is_dir()
     with pytest.raises(DataError, match="bad packaged data name"):
         packaged_path("../loader.py")

@@ -499,9 +499,14 @@ def test_resolve_nothing() -> None:
 # ------------------------------------------------------------------ packaged demo sample
 
 
+DEMO_TASKS = [cls for cls in TASKS.values() if (DEMO / cls.data.path).is_file()]
+
+
 def test_demo_sample_loads_for_every_task() -> None:
+    # every task but the fact-checking one (its sources are non-commercial or unlicensed)
+    assert {cls.id for cls in TASKS.values()} - {cls.id for cls in DEMO_TASKS} == {"truthfulness.external"}
     total = 0
-    for cls in TASKS.values():
+    for cls in DEMO_TASKS:
         task = cls()
         records = load(task, DEMO)
         samples = task.samples(records)
@@ -516,7 +521,7 @@ def test_demo_sample_loads_for_every_task() -> None:
 
 @needs_data
 def test_demo_sample_is_verbatim_subset_of_release() -> None:
-    for cls in TASKS.values():
+    for cls in DEMO_TASKS:
         task = cls()
         full = load(task)
         for record in load(task, DEMO):

@@ -254,7 +254,6 @@ def demo(
     from trustgauge.engine.runner import RetryPolicy
     from trustgauge.evaluate import RunConfig
     from trustgauge.models.gguf import smollm2_path
-
     from trustgauge.tasks.registry import TASKS
 
     try:

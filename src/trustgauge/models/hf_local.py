@@ -275,6 +275,8 @@ class HFLocalModel(Model):
     def identity(self) -> dict[str, str]:
         from trustgauge.models.gguf import file_sha256
 
+        if self.gguf_repo_file is not None and self.gguf_path is None:
+            self._load_sync()  # downloads the GGUF file, whose hash is the revision
         if self.gguf_path is not None:
             model, revision = f"gguf:{self.gguf_path.name}", file_sha256(self.gguf_path)
         elif self.local_dir is not None:
@@ -284,9 +286,7 @@ class HFLocalModel(Model):
         return {"backend": "hf", "model": model, "revision": revision, "dtype": self.dtype}
 
     def _hub_revision(self) -> str:
-        if self._resolved_revision is None and self.gguf_repo_file is not None:
-            self._load_sync()  # the downloaded GGUF's hash is the revision
-        if self._resolved_revision is None and self.gguf_repo_file is None:
+        if self._resolved_revision is None:
             with contextlib.suppress(Exception):
                 from huggingface_hub import try_to_load_from_cache
 
@@ -322,11 +322,21 @@ class HFLocalModel(Model):
             else:
                 source = self.name
                 kwargs = {"revision": self.revision, "trust_remote_code": self.trust_remote_code}
+                if self._hub_cached():
+                    kwargs["local_files_only"] = True  # no network round trips (works offline)
+            dtype = {_dtype_kwarg(): getattr(torch, self.dtype)}
             try:
-                tokenizer: Any = AutoTokenizer.from_pretrained(str(source), **kwargs)
-                model: Any = AutoModelForCausalLM.from_pretrained(
-                    str(source), **{_dtype_kwarg(): getattr(torch, self.dtype)}, **kwargs
-                )
+                try:
+                    tokenizer: Any = AutoTokenizer.from_pretrained(str(source), **kwargs)
+                    model: Any = AutoModelForCausalLM.from_pretrained(
+                        str(source), **dtype, **kwargs
+                    )
+                except OSError:
+                    if not kwargs.pop("local_files_only", False):
+                        raise
+                    # partly cached: let the hub fill in the missing files
+                    tokenizer = AutoTokenizer.from_pretrained(str(source), **kwargs)
+                    model = AutoModelForCausalLM.from_pretrained(str(source), **dtype, **kwargs)
             except ImportError as exc:
                 raise ConfigError(f"{INSTALL_HINT} ({_first_line(exc)})") from None
             except (OSError, ValueError, KeyError) as exc:
@@ -342,6 +352,15 @@ class HFLocalModel(Model):
                     self._resolved_revision = commit
             self._tokenizer, self._model = tokenizer, model
             self.load_seconds = time.perf_counter() - t0
+
+    def _hub_cached(self) -> bool:
+        with contextlib.suppress(Exception):
+            from huggingface_hub import try_to_load_from_cache
+
+            return isinstance(
+                try_to_load_from_cache(self.name, "config.json", revision=self.revision), str
+            )
+        return False
 
     def _download_gguf(self, repo: str, filename: str) -> Path:
         try:

