@@ -290,7 +290,7 @@ def tasks_cmd(
     from trustgauge.data import get_source
     from trustgauge.tasks.registry import TASKS
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for task_id, cls in TASKS.items():
         source = get_source(cls.data.dataset)
         rows.append(

@@ -126,9 +126,8 @@ class RichProgress(Progress):
             self._bar.update(self._task_id, description=self.description, total=self.total, completed=self.done, **fields)
 
     def start(self, description: str, total: int, cached: int = 0) -> None:
-        if self._task_id is not None:
-            self._bar.remove_task(self._task_id)
-            self._task_id = None
+        # each phase (generating, judging) keeps its own finished bar on screen
+        self._task_id = None
         super().start(description, total, cached)
 
     def close(self) -> None:
