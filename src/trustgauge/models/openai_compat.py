@@ -17,6 +17,13 @@ if TYPE_CHECKING:
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 
+#: Requests in flight per SDK client. The SDK's HTTP pool (httpx/httpcore) checks every idle
+#: connection of its pool on each request, so one pool serving 64-256 concurrent requests costs
+#: O(concurrency) CPU per request; the model opens one more client (own pool, same settings)
+#: each time all of its clients have this many requests in flight, and sends each request
+#: through the least busy one.
+_POOL_SIZE = 16
+
 
 def redact_url(url: str) -> str:
     """Drop user:password and the query string from a URL (they may hold credentials)."""
@@ -97,6 +104,9 @@ class OpenAICompatModel(Model):
         self.spec = f"{backend}:{name}"
         self._api_key = api_key or "EMPTY"  # local servers ignore it; the SDK insists on one
         self._client: openai.AsyncOpenAI | None = None
+        # More clients (each with its own connection pool) as concurrency grows; see _POOL_SIZE.
+        self._clients: list[openai.AsyncOpenAI] = []
+        self._busy: list[int] = []
 
     def __repr__(self) -> str:
         return f"OpenAICompatModel({self.name!r}, base_url={redact_url(self.base_url)!r})"
@@ -104,20 +114,38 @@ class OpenAICompatModel(Model):
     def identity(self) -> dict[str, str]:
         return {"backend": self.backend, "model": self.name, "base_url": redact_url(self.base_url)}
 
+    def _new_client(self) -> openai.AsyncOpenAI:
+        import openai
+
+        return openai.AsyncOpenAI(
+            api_key=self._api_key,
+            base_url=self.base_url,
+            max_retries=0,
+            timeout=self.config.timeout,
+            default_headers=self.config.headers or None,
+        )
+
     @property
     def client(self) -> openai.AsyncOpenAI:
+        """The first client (``check`` uses it; requests are spread over all of them)."""
         if self._client is None:
-            import openai
-
-            # The SDK's pool (1000 connections) is larger than any concurrency the engine uses.
-            self._client = openai.AsyncOpenAI(
-                api_key=self._api_key,
-                base_url=self.base_url,
-                max_retries=0,
-                timeout=self.config.timeout,
-                default_headers=self.config.headers or None,
-            )
+            self._client = self._new_client()
+            self._clients = [self._client]
+            self._busy = [0]
         return self._client
+
+    def _pick_client(self) -> int:
+        """Index of the least busy client; a new client when every one has _POOL_SIZE requests
+        in flight."""
+        if self._client is None:
+            self.client  # noqa: B018 - creates the first client
+        busy = self._busy
+        best = min(range(len(busy)), key=busy.__getitem__)
+        if busy[best] >= _POOL_SIZE:
+            self._clients.append(self._new_client())
+            busy.append(0)
+            best = len(busy) - 1
+        return best
 
     async def check(self) -> None:
         """List the server's models: proves it is reachable, the key works, the model exists."""
@@ -167,12 +195,17 @@ class OpenAICompatModel(Model):
         extra = self.config.options.get("extra_body")
         if isinstance(extra, dict):
             kwargs["extra_body"] = extra
+        index = self._pick_client()
+        busy = self._busy  # aclose() replaces the list: then this one is just dropped
+        busy[index] += 1
         try:
-            completion = await self.client.chat.completions.create(**kwargs)
+            completion = await self._clients[index].chat.completions.create(**kwargs)
         except openai.OpenAIError as exc:
             raise map_openai_error(exc) from None
         except ValueError as exc:  # malformed JSON body
             raise TransientModelError(f"malformed response: {_short(str(exc))}") from None
+        finally:
+            busy[index] -= 1
         choices = getattr(completion, "choices", None)
         if not isinstance(choices, list) or not choices:
             raise TransientModelError("malformed response: no choices")
@@ -200,9 +233,9 @@ class OpenAICompatModel(Model):
         )
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
+        clients, self._clients, self._busy, self._client = self._clients, [], [], None
+        for client in clients:
+            await client.close()
 
 
 def create(name: str, config: ModelConfig) -> Model:
