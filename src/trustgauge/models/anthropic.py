@@ -7,13 +7,12 @@ The SDK's own retries are off (``max_retries=0``): the engine retries, using the
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 from trustgauge.config import ModelConfig
 from trustgauge.errors import ConfigError, PermanentModelError, TransientModelError
+from trustgauge.models._http import parse_retry_after, redact_url, short
 from trustgauge.models.base import Model, Request, Response, Usage
 
 if TYPE_CHECKING:
@@ -21,44 +20,6 @@ if TYPE_CHECKING:
 
 ANTHROPIC_BASE_URL = "https://api.anthropic.com"
 INSTALL_HINT = "anthropic: backend needs: pip install 'trustgauge[anthropic]'"
-
-
-def _redact_url(url: str) -> str:
-    """Drop user:password and the query string (they may hold credentials)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
-
-
-def _short(text: object, limit: int = 200) -> str:
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-def _retry_after(headers: Mapping[str, str] | None) -> float | None:
-    """Seconds to wait from ``retry-after-ms`` / ``retry-after`` (number or HTTP date)."""
-    if headers is None:
-        return None
-    value = headers.get("retry-after-ms")
-    if value:
-        try:
-            return max(0.0, float(value) / 1000.0)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        from email.utils import parsedate_to_datetime
-
-        try:
-            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-        except (TypeError, ValueError):
-            return None
 
 
 def _error_body_type(exc: anthropic.APIStatusError) -> str | None:
@@ -78,12 +39,12 @@ def map_anthropic_error(exc: Exception) -> Exception:
     if isinstance(exc, anthropic.APITimeoutError):
         return TransientModelError("timeout")
     if isinstance(exc, anthropic.APIConnectionError):
-        return TransientModelError(f"connection error: {_short(exc.__cause__ or exc)}")
+        return TransientModelError(f"connection error: {short(exc.__cause__ or exc)}")
     if isinstance(exc, anthropic.APIStatusError):
         status = exc.status_code
         headers = exc.response.headers if exc.response is not None else None
-        retry_after = _retry_after(headers)
-        message = f"HTTP {status}: {_short(exc.message)}"
+        retry_after = parse_retry_after(headers)
+        message = f"HTTP {status}: {short(exc.message)}"
         if status == 429:
             return TransientModelError(message, retry_after=retry_after, overload=True)
         if status in (408, 409) or status >= 500:
@@ -91,7 +52,7 @@ def map_anthropic_error(exc: Exception) -> Exception:
             return TransientModelError(message, retry_after=retry_after, overload=overload)
         return PermanentModelError(message)
     if isinstance(exc, anthropic.APIResponseValidationError | ValueError):
-        return TransientModelError(f"malformed response: {_short(exc)}")
+        return TransientModelError(f"malformed response: {short(exc)}")
     return exc
 
 
@@ -107,10 +68,10 @@ class AnthropicModel(Model):
         self._client: anthropic.AsyncAnthropic | None = None
 
     def __repr__(self) -> str:
-        return f"AnthropicModel({self.name!r}, base_url={_redact_url(self.base_url)!r})"
+        return f"AnthropicModel({self.name!r}, base_url={redact_url(self.base_url)!r})"
 
     def identity(self) -> dict[str, str]:
-        return {"backend": "anthropic", "model": self.name, "base_url": _redact_url(self.base_url)}
+        return {"backend": "anthropic", "model": self.name, "base_url": redact_url(self.base_url)}
 
     @property
     def client(self) -> anthropic.AsyncAnthropic:
@@ -133,7 +94,7 @@ class AnthropicModel(Model):
         model exists, without paying for a generation."""
         import anthropic
 
-        where = _redact_url(self.base_url)
+        where = redact_url(self.base_url)
         try:
             await self.client.models.retrieve(self.name, timeout=min(self.config.timeout, 15.0))
         except anthropic.AuthenticationError:
@@ -194,7 +155,7 @@ class AnthropicModel(Model):
         except anthropic.AnthropicError as exc:
             raise map_anthropic_error(exc) from None
         except ValueError as exc:  # malformed JSON body
-            raise TransientModelError(f"malformed response: {_short(exc)}") from None
+            raise TransientModelError(f"malformed response: {short(exc)}") from None
         return _parse_message(message)
 
     async def aclose(self) -> None:
@@ -236,7 +197,7 @@ def create(name: str, config: ModelConfig) -> Model:
     base_url = config.base_url or os.environ.get("ANTHROPIC_BASE_URL") or ANTHROPIC_BASE_URL
     if not base_url.startswith(("http://", "https://")):
         raise ConfigError(
-            f"bad Anthropic base URL {_redact_url(base_url)!r}: it must start with http:// or https://"
+            f"bad Anthropic base URL {redact_url(base_url)!r}: it must start with http:// or https://"
         )
     key = config.resolve_api_key("ANTHROPIC_API_KEY", required=True)
     assert key is not None  # required=True raises instead

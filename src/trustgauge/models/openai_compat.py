@@ -6,10 +6,10 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 from trustgauge.config import ModelConfig
 from trustgauge.errors import ConfigError, PermanentModelError, TransientModelError
+from trustgauge.models._http import parse_retry_after, redact_url, short
 from trustgauge.models.base import Model, Request, Response, Usage
 
 if TYPE_CHECKING:
@@ -25,40 +25,6 @@ OPENAI_BASE_URL = "https://api.openai.com/v1"
 _POOL_SIZE = 16
 
 
-def redact_url(url: str) -> str:
-    """Drop user:password and the query string from a URL (they may hold credentials)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
-
-
-def _retry_after(headers: Any) -> float | None:
-    if headers is None:
-        return None
-    value = headers.get("retry-after-ms")
-    if value:
-        try:
-            return float(value) / 1000.0
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        from email.utils import parsedate_to_datetime
-
-        try:
-            import time
-
-            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-        except (TypeError, ValueError):
-            return None
-
-
 def map_openai_error(exc: Exception) -> Exception:
     """Translate an ``openai`` SDK exception into a transient or permanent model error."""
     import openai
@@ -69,21 +35,16 @@ def map_openai_error(exc: Exception) -> Exception:
         return TransientModelError(f"connection error: {exc.__cause__ or exc}")
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code
-        retry_after = _retry_after(exc.response.headers if exc.response is not None else None)
-        message = f"HTTP {status}: {_short(exc.message)}"
+        retry_after = parse_retry_after(exc.response.headers if exc.response is not None else None)
+        message = f"HTTP {status}: {short(exc.message)}"
         if status == 429:
             return TransientModelError(message, retry_after=retry_after, overload=True)
         if status in (408, 409) or status >= 500:
             return TransientModelError(message, retry_after=retry_after, overload=status in (503, 529))
         return PermanentModelError(message)
     if isinstance(exc, openai.APIResponseValidationError | ValueError):
-        return TransientModelError(f"malformed response: {_short(str(exc))}")
+        return TransientModelError(f"malformed response: {short(str(exc))}")
     return exc
-
-
-def _short(text: str, limit: int = 200) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class OpenAICompatModel(Model):
@@ -203,7 +164,7 @@ class OpenAICompatModel(Model):
         except openai.OpenAIError as exc:
             raise map_openai_error(exc) from None
         except ValueError as exc:  # malformed JSON body
-            raise TransientModelError(f"malformed response: {_short(str(exc))}") from None
+            raise TransientModelError(f"malformed response: {short(str(exc))}") from None
         finally:
             busy[index] -= 1
         choices = getattr(completion, "choices", None)
