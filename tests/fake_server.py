@@ -7,9 +7,12 @@ not the server's) speaks just enough of three wire protocols:
   ``"stream": true``) and ``GET /v1/models``.
 * Anthropic Messages: ``POST /v1/messages`` (``x-api-key``, ``anthropic-version``) and the
   Anthropic shape of ``GET /v1/models`` (chosen when the request carries ``anthropic-version``).
-* Google Perspective (commentanalyzer): ``POST /v1alpha1/comments:analyze?key=...``.
+* Google Perspective (commentanalyzer): ``POST /v1alpha1/comments:analyze?key=...`` (or the
+  ``x-goog-api-key`` header); rejects empty or over-20 KB comments and languages TOXICITY does
+  not support with a 400, like the real API; ``GET /_perspective/requests`` lists the bodies.
 
-Replies are deterministic (see :func:`choose_reply`), token counts are whitespace word counts,
+Replies are deterministic (see :func:`choose_reply`; ``scripts`` give a conversation a
+sequence of replies, for judges that re-ask), token counts are whitespace word counts,
 and faults can be injected randomly (seeded) or deterministically per prompt
 (``fail_first_n``). A control plane on the same port exposes ``GET /_stats``,
 ``GET /_config``, ``POST /_config``, ``POST /_reset`` and ``GET /_health``.
@@ -101,6 +104,14 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "seed": 0,
     # Like the real API, reject /v1/messages calls without an anthropic-version header.
     "require_anthropic_version": True,
+    # [[substring, [reply, reply, ...]], ...]: a chat request (/v1/chat/completions or
+    # /v1/messages) any of whose messages contains the substring gets the next reply of its list
+    # (the last one repeats); first match wins, before ``replies``. Counters reset on /_reset.
+    # No max_tokens truncation: a scripted reply is sent exactly as written.
+    "scripts": [],
+    # Answer chat completions that carry ``response_format`` with a 400, like servers without
+    # structured output.
+    "reject_response_format": False,
 }
 
 _DEFAULT_MODEL_LIST = ["fake-model"]
@@ -238,6 +249,22 @@ def normalize_config(updates: dict[str, Any], base: dict[str, Any] | None = None
                 raise ValueError("seed must be an int or null")
         elif key == "require_anthropic_version":
             value = bool(value)
+        elif key == "scripts":
+            if isinstance(value, dict):
+                value = list(value.items())
+            scripts = []
+            for item in value or ():
+                if (
+                    not isinstance(item, (list, tuple))
+                    or len(item) != 2
+                    or not isinstance(item[1], (list, tuple))
+                    or not item[1]
+                ):
+                    raise ValueError("scripts must be a list of [substring, [reply, ...]] pairs")
+                scripts.append([str(item[0]), [str(r) for r in item[1]]])
+            value = scripts
+        elif key == "reject_response_format":
+            value = bool(value)
         cfg[key] = value
     return cfg
 
@@ -302,6 +329,9 @@ class _State:
         self.max_in_flight = self.in_flight
         self.disconnects = 0
         self.saw_auth = False
+        self.script_served: collections.Counter[str] = collections.Counter()
+        self.response_formats: collections.Counter[str] = collections.Counter()
+        self.tool_requests = 0
         self.started = time.time()
         self._reseed()
 
@@ -331,7 +361,20 @@ class _State:
             "prompt_successes": dict(self.prompt_successes),
             "saw_auth": self.saw_auth,
             "since": self.started,
+            "script_served": dict(self.script_served),
+            "response_formats": dict(self.response_formats),
+            "tool_requests": self.tool_requests,
         }
+
+    def scripted_reply(self, conversation: str) -> str | None:
+        """The next scripted reply for a conversation (all its message texts), if any script
+        matches it; each call consumes one reply of the matching script."""
+        for substring, replies in self.config.get("scripts") or ():
+            if substring in conversation:
+                served = self.script_served[substring]
+                self.script_served[substring] = served + 1
+                return str(replies[min(served, len(replies) - 1)])
+        return None
 
     def pick_fault(self, prompt: str) -> str | None:
         """Decide (at arrival) whether this request fails, and how."""
@@ -480,14 +523,28 @@ def build_app(state: _State) -> Any:
             "system_fingerprint": "fp_fake",
         }
 
-    def anthropic_body(model: str, text: str, truncated: bool, input_tokens: int) -> dict:
+    def anthropic_body(
+        model: str, text: str, truncated: bool, input_tokens: int, tool: str | None = None
+    ) -> dict:
+        content: list[dict[str, Any]] = [{"type": "text", "text": text}]
+        stop_reason = "max_tokens" if truncated else "end_turn"
+        if tool is not None:  # a forced tool: its input is the reply, when that is a JSON object
+            try:
+                tool_input = json.loads(text)
+            except ValueError:
+                tool_input = None
+            if isinstance(tool_input, dict):
+                content = [
+                    {"type": "tool_use", "id": "toolu_fake", "name": tool, "input": tool_input}
+                ]
+                stop_reason = "tool_use"
         return {
             "id": f"msg_fake{next(state.ids):08d}",
             "type": "message",
             "role": "assistant",
             "model": model,
-            "content": [{"type": "text", "text": text}],
-            "stop_reason": "max_tokens" if truncated else "end_turn",
+            "content": content,
+            "stop_reason": stop_reason,
             "stop_sequence": None,
             "usage": {"input_tokens": input_tokens, "output_tokens": word_count(text)},
         }
@@ -629,11 +686,27 @@ def build_app(state: _State) -> Any:
         max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
         if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1):
             return client_error("openai", 400, "max_tokens must be a positive integer")
+        response_format = body.get("response_format")
+        if response_format is not None:
+            kind = response_format.get("type") if isinstance(response_format, dict) else None
+            state.response_formats[str(kind)] += 1
+            if state.config["reject_response_format"]:
+                return client_error(
+                    "openai",
+                    400,
+                    f"Invalid parameter: 'response_format' of type '{kind}' is not supported "
+                    "with this model.",
+                    "invalid_parameter",
+                )
         prompt_tokens = _count_message_words(messages)
         stream = bool(body.get("stream"))
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        conversation = "\n".join(_text_of(m.get("content")) for m in messages if isinstance(m, dict))
 
         def make_body() -> dict:
+            scripted = state.scripted_reply(conversation)
+            if scripted is not None:
+                return openai_body(model, scripted, False, prompt_tokens)
             text, truncated = truncate_words(choose_reply(state.config, prompt), max_tokens)
             return openai_body(model, text, truncated, prompt_tokens)
 
@@ -766,10 +839,22 @@ def build_app(state: _State) -> Any:
             return client_error("anthropic", 404, f"model: {model}")
         prompt = _last_user_text(msgs)
         input_tokens = _count_message_words(msgs) + word_count(_text_of(body.get("system")))
+        tool_choice = body.get("tool_choice")
+        tool = None
+        if body.get("tools"):
+            state.tool_requests += 1
+            if isinstance(tool_choice, dict) and tool_choice.get("type") == "tool":
+                tool = str(tool_choice.get("name"))
+        texts = [_text_of(body.get("system"))]
+        texts += [_text_of(m.get("content")) for m in msgs if isinstance(m, dict)]
+        conversation = "\n".join(texts)
 
         def make_body() -> dict:
+            scripted = state.scripted_reply(conversation)
+            if scripted is not None:
+                return anthropic_body(model, scripted, False, input_tokens, tool)
             text, truncated = truncate_words(choose_reply(state.config, prompt), max_tokens)
-            return anthropic_body(model, text, truncated, input_tokens)
+            return anthropic_body(model, text, truncated, input_tokens, tool)
 
         def make_success() -> Any:
             payload = make_body()
@@ -779,9 +864,16 @@ def build_app(state: _State) -> Any:
 
     # -- Perspective -------------------------------------------------------------------------
 
+    #: languages the real API's TOXICITY attribute accepts (others get a 400)
+    toxicity_languages = {"ar", "zh", "cs", "nl", "en", "fr", "de", "hi", "hi-Latn", "id"}
+    toxicity_languages |= {"it", "ja", "ko", "pl", "pt", "ru", "es", "sv"}
+    #: (stats epoch, {"body": ..., "key_in": "query"|"header"|None}) per analyze request
+    perspective_log: collections.deque[tuple[float, dict]] = collections.deque(maxlen=10000)
+
     @tracked("comments:analyze")
     async def analyze(request: Any) -> Any:
         key = request.query.get("key") or request.headers.get("x-goog-api-key", "")
+        key_in = "query" if request.query.get("key") else ("header" if key else None)
         if key:
             state.saw_auth = True
         want = state.config["api_key"]
@@ -798,14 +890,26 @@ def build_app(state: _State) -> Any:
             return client_error("google", 400, str(body))
         if not isinstance(body, dict):
             return client_error("google", 400, "Request body must be a JSON object.")
+        perspective_log.append((state.started, {"body": body, "key_in": key_in}))
         comment = body.get("comment")
         text = comment.get("text") if isinstance(comment, dict) else None
         if not isinstance(text, str):
             return client_error("google", 400, "Comment must be specified.")
+        if not text:
+            return client_error("google", 400, "Comment must be non-empty.")
+        if len(text.encode("utf-8")) > 20480:
+            return client_error("google", 400, "Comment text too long.")
         attributes = body.get("requestedAttributes")
         if not isinstance(attributes, dict) or not attributes:
             return client_error("google", 400, "Must specify at least one requested attribute.")
         languages = body.get("languages") or ["en"]
+        unsupported = [lang for lang in languages if lang not in toxicity_languages]
+        if "TOXICITY" in attributes and unsupported:
+            return client_error(
+                "google",
+                400,
+                f"Attribute TOXICITY does not support request languages: {','.join(unsupported)}",
+            )
 
         def make_body() -> dict:
             return perspective_body(text, list(attributes), list(languages))
@@ -814,6 +918,10 @@ def build_app(state: _State) -> Any:
             return json_response(make_body())
 
         return await serve_api(request, "google", text, make_success, make_body)
+
+    async def perspective_requests(request: Any) -> Any:
+        """The analyze requests received since the last stats reset, oldest first."""
+        return json_response([rec for epoch, rec in perspective_log if epoch == state.started])
 
     # -- control plane -----------------------------------------------------------------------
 
@@ -846,6 +954,7 @@ def build_app(state: _State) -> Any:
     app.router.add_get("/v1/models", list_models)
     app.router.add_post("/v1/messages", messages)
     app.router.add_post("/v1alpha1/comments:analyze", analyze)
+    app.router.add_get("/_perspective/requests", perspective_requests)
     app.router.add_get("/_stats", get_stats)
     app.router.add_get("/_config", get_config)
     app.router.add_post("/_config", post_config)
@@ -1133,6 +1242,11 @@ class FakeServer:
     def perspective_url(self) -> str:
         return self.base_url + "/v1alpha1/comments:analyze"
 
+    def perspective_requests(self) -> list[dict[str, Any]]:
+        """Perspective requests since the last reset: ``{"body": <JSON body>, "key_in":
+        "query" | "header" | None}`` each, oldest first."""
+        return list(self._control("GET", "/_perspective/requests"))
+
     def url(self, path: str) -> str:
         return self.base_url + "/" + path.lstrip("/")
 
@@ -1156,7 +1270,8 @@ class FakeServer:
     def stats(self) -> dict[str, Any]:
         """Counters: requests, successes, faults{kind: n}, faults_total, errors{status: n},
         in_flight, max_in_flight, disconnects, by_endpoint, prompt_requests{prompt: n},
-        prompt_successes{prompt: n}, saw_auth, since."""
+        prompt_successes{prompt: n}, saw_auth, since, script_served{substring: n},
+        response_formats{type: n} (chat completions that carried one), tool_requests."""
         return dict(self._control("GET", "/_stats"))
 
     def config(self) -> dict[str, Any]:

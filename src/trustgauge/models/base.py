@@ -10,10 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 Role = Literal["system", "user", "assistant"]
 
@@ -27,6 +27,39 @@ class ChatMessage(BaseModel):
     content: str
 
 
+class ResponseFormat(BaseModel):
+    """Ask for a JSON answer that follows a JSON Schema (structured output).
+
+    The schema is kept as compact JSON text, so the format is hashable (requests group by
+    their parameters) and serialises the same way every time (it is part of the cache key).
+    Key order is kept, not sorted: under strict structured output the model writes the
+    properties in schema order (e.g. a ``reason`` before the ``label``).
+    Backends with native structured output use it (``openai``/``openai-compatible``:
+    ``response_format`` of type ``json_schema``; ``anthropic``: a forced tool); the others
+    ignore it, so callers should also describe the schema in the prompt.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    #: a short name for the schema (OpenAI: ``[a-zA-Z0-9_-]``, at most 64 characters)
+    name: str = Field(pattern=r"^[a-zA-Z0-9_-]{1,64}$")
+    #: the JSON Schema as compact JSON text (see :meth:`from_schema`)
+    schema_text: str
+    #: ask the server to enforce the schema exactly (OpenAI ``strict``)
+    strict: bool = True
+
+    @classmethod
+    def from_schema(cls, name: str, schema: Mapping[str, Any], *, strict: bool = True) -> ResponseFormat:
+        """A format from a JSON Schema given as a mapping."""
+        text = json.dumps(schema, separators=(",", ":"), ensure_ascii=False)
+        return cls(name=name, schema_text=text, strict=strict)
+
+    def schema_dict(self) -> dict[str, Any]:
+        """The JSON Schema as a fresh dict."""
+        schema: dict[str, Any] = json.loads(self.schema_text)
+        return schema
+
+
 class GenerationParams(BaseModel):
     """Sampling parameters; part of the cache key."""
 
@@ -37,6 +70,17 @@ class GenerationParams(BaseModel):
     top_p: float | None = Field(default=None, gt=0.0, le=1.0)
     seed: int | None = None
     stop: tuple[str, ...] | None = None
+    #: structured output (JSON following a schema); ``None``: free text
+    response_format: ResponseFormat | None = None
+
+    @model_serializer(mode="wrap")
+    def _omit_unset_response_format(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Leave ``response_format`` out of every dump when it is unset, so the cache keys and
+        stored requests of plain requests are what they were before the field existed."""
+        data: dict[str, Any] = handler(self)
+        if data.get("response_format") is None:
+            data.pop("response_format", None)
+        return data
 
     def merged(self, **overrides: Any) -> GenerationParams:
         """A copy with the given fields replaced (``None`` values are ignored)."""

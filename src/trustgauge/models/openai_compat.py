@@ -47,6 +47,17 @@ def map_openai_error(exc: Exception) -> Exception:
     return exc
 
 
+def rejects_response_format(exc: Exception) -> bool:
+    """Whether ``exc`` is a server saying it does not support ``response_format`` (a 400 or
+    422 whose error mentions ``response_format`` or ``json_schema``)."""
+    import openai
+
+    if not isinstance(exc, openai.APIStatusError) or exc.status_code not in (400, 422):
+        return False
+    text = f"{exc.message} {exc.body}".lower()
+    return "response_format" in text or "json_schema" in text
+
+
 class OpenAICompatModel(Model):
     """A chat model behind ``/v1/chat/completions``."""
 
@@ -68,6 +79,10 @@ class OpenAICompatModel(Model):
         # More clients (each with its own connection pool) as concurrency grows; see _POOL_SIZE.
         self._clients: list[openai.AsyncOpenAI] = []
         self._busy: list[int] = []
+        #: whether the server honours ``response_format`` (json_schema): ``None`` until known;
+        #: set to ``False`` once it rejects one, and later requests are sent without it (their
+        #: prompts are expected to describe the schema too)
+        self.structured_output: bool | None = None
 
     def __repr__(self) -> str:
         return f"OpenAICompatModel({self.name!r}, base_url={redact_url(self.base_url)!r})"
@@ -156,17 +171,29 @@ class OpenAICompatModel(Model):
         extra = self.config.options.get("extra_body")
         if isinstance(extra, dict):
             kwargs["extra_body"] = extra
-        index = self._pick_client()
-        busy = self._busy  # aclose() replaces the list: then this one is just dropped
-        busy[index] += 1
+        rf = p.response_format
+        if rf is not None and self.structured_output is not False:
+            kwargs["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": rf.name, "schema": rf.schema_dict(), "strict": rf.strict},
+            }
         try:
-            completion = await self._clients[index].chat.completions.create(**kwargs)
+            try:
+                completion = await self._create(kwargs)
+            except openai.APIStatusError as exc:
+                if "response_format" not in kwargs or not rejects_response_format(exc):
+                    raise
+                # The server cannot do structured output: remember, and ask in plain text.
+                self.structured_output = False
+                del kwargs["response_format"]
+                completion = await self._create(kwargs)
+            else:
+                if "response_format" in kwargs:
+                    self.structured_output = True
         except openai.OpenAIError as exc:
             raise map_openai_error(exc) from None
         except ValueError as exc:  # malformed JSON body
             raise TransientModelError(f"malformed response: {short(str(exc))}") from None
-        finally:
-            busy[index] -= 1
         choices = getattr(completion, "choices", None)
         if not isinstance(choices, list) or not choices:
             raise TransientModelError("malformed response: no choices")
@@ -192,6 +219,16 @@ class OpenAICompatModel(Model):
             ),
             model=getattr(completion, "model", None),
         )
+
+    async def _create(self, kwargs: dict[str, Any]) -> Any:
+        """One chat completion through the least busy client (SDK errors propagate)."""
+        index = self._pick_client()
+        busy = self._busy  # aclose() replaces the list: then this one is just dropped
+        busy[index] += 1
+        try:
+            return await self._clients[index].chat.completions.create(**kwargs)
+        finally:
+            busy[index] -= 1
 
     async def aclose(self) -> None:
         clients, self._clients, self._busy, self._client = self._clients, [], [], None
