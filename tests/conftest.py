@@ -19,9 +19,20 @@ def tg_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monkey
     """Every test gets its own store and cache."""
     home = tmp_path_factory.mktemp("tg_home")
     monkeypatch.setenv("TRUSTGAUGE_HOME", str(home))
+    # converted models (MiniLM -> ONNX) are shared by all tests of a session: ~3 s to build
+    monkeypatch.setenv("TRUSTGAUGE_MODEL_CACHE", str(_model_cache(tmp_path_factory)))
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     return home
+
+
+_MODEL_CACHE: list[Path] = []
+
+
+def _model_cache(factory: pytest.TempPathFactory) -> Path:
+    if not _MODEL_CACHE:
+        _MODEL_CACHE.append(factory.mktemp("model_cache"))
+    return _MODEL_CACHE[0]
 
 
 @pytest.fixture(scope="session")

@@ -33,6 +33,7 @@ aiohttp is imported only inside the server process.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import asyncio
 import atexit
 import collections
@@ -662,6 +663,32 @@ def build_app(state: _State) -> Any:
 
     # -- OpenAI ------------------------------------------------------------------------------
 
+    @tracked("embeddings")
+    async def embeddings(request: Any) -> Any:
+        """``/v1/embeddings``: a deterministic bag-of-words embedding (64 hashed dimensions),
+        so texts sharing words are similar and identical texts have cosine 1."""
+        denied = check_openai_auth(request)
+        if denied is not None:
+            return denied
+        body = await read_json(request)
+        if isinstance(body, ValueError) or not isinstance(body, dict):
+            return client_error("openai", 400, "Request body must be a JSON object.")
+        inputs = body.get("input")
+        if isinstance(inputs, str):
+            inputs = [inputs]
+        if not isinstance(inputs, list) or not inputs or not all(isinstance(t, str) and t for t in inputs):
+            return client_error("openai", 400, "'input' must be a non-empty string or array of non-empty strings")
+        if not model_allowed(str(body.get("model"))):
+            return client_error("openai", 404, f"The model `{body.get('model')}` does not exist", "model_not_found")
+        data = []
+        for i, text in enumerate(inputs):
+            vec = [0.0] * 64
+            for word in text.lower().split():
+                vec[int(hashlib.sha256(word.encode()).hexdigest(), 16) % 64] += 1.0
+            data.append({"object": "embedding", "index": i, "embedding": vec})
+        usage = {"prompt_tokens": sum(len(t.split()) for t in inputs), "total_tokens": sum(len(t.split()) for t in inputs)}
+        return json_response({"object": "list", "data": data, "model": body.get("model"), "usage": usage})
+
     @tracked("chat.completions")
     async def chat_completions(request: Any) -> Any:
         denied = check_openai_auth(request)
@@ -950,6 +977,7 @@ def build_app(state: _State) -> Any:
 
     app = web.Application(client_max_size=64 * 1024 * 1024)
     app.router.add_post("/v1/chat/completions", chat_completions)
+    app.router.add_post("/v1/embeddings", embeddings)
     app.router.add_post("/chat/completions", chat_completions)
     app.router.add_get("/v1/models", list_models)
     app.router.add_post("/v1/messages", messages)

@@ -32,7 +32,9 @@ def data_cache_dir() -> Path:
 
 
 def model_cache_dir() -> Path:
-    """Converted local models (e.g. GGUF -> safetensors for transformers)."""
-    path = home_dir() / "models"
+    """Converted local models (GGUF -> safetensors for transformers, MiniLM -> ONNX);
+    ``$TRUSTGAUGE_MODEL_CACHE`` overrides, e.g. to share them between homes."""
+    env = os.environ.get("TRUSTGAUGE_MODEL_CACHE")
+    path = Path(env).expanduser() if env else home_dir() / "models"
     path.mkdir(parents=True, exist_ok=True)
     return path

@@ -30,9 +30,11 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import logging
 import os
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -252,9 +254,13 @@ def graph_path(quantize: bool) -> Path:
 
             src = path.with_suffix(f".{os.getpid()}.fp32.tmp")
             onnx.save(fp32, str(src))
+            root = logging.getLogger()
+            level = root.level
+            root.setLevel(logging.ERROR)  # the quantiser logs generic advice on the root logger
             try:
                 quantize_dynamic(str(src), str(tmp), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"])
             finally:
+                root.setLevel(level)
                 src.unlink(missing_ok=True)
         else:
             onnx.save(fp32, str(tmp))
@@ -276,8 +282,15 @@ class EncoderConfig:
 
 
 class MiniLMEncoder:
-    """all-MiniLM-L6-v2 sentence embeddings on ONNX Runtime (CPU; CUDA if onnxruntime-gpu is
-    installed and a GPU is present)."""
+    """all-MiniLM-L6-v2 sentence embeddings on ONNX Runtime.
+
+    On CPU each text is encoded on its own (no padding, and, above all, no dependence on what
+    else is in a batch: int8 dynamic quantisation scales activations per call, so batching would
+    make a text's embedding depend on its neighbours and a cached judgement irreproducible);
+    throughput comes from running ``threads`` texts at once on a pool of threads, one intra-op
+    thread each (ONNX Runtime releases the GIL). With a CUDA provider (onnxruntime-gpu), texts
+    are batched by length instead.
+    """
 
     def __init__(self, config: EncoderConfig | None = None, *, threads: int | None = None, batch_size: int = 32) -> None:
         self.config = config or EncoderConfig()
@@ -291,40 +304,65 @@ class MiniLMEncoder:
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(self.config.max_tokens)
+        self.threads = threads or _available_cores()
+        available = ort.get_available_providers()
+        self.gpu = "CUDAExecutionProvider" in available
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or 0
+        options.intra_op_num_threads = 0 if self.gpu else 1
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in ort.get_available_providers()]
+        providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if self.gpu else ["CPUExecutionProvider"]
         self._session = ort.InferenceSession(str(graph_path(self.config.quantize)), options, providers=providers)
-        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
 
     @property
     def config_id(self) -> str:
         return self.config.id
+
+    def _run(self, ids: npt.NDArray[np.int64], mask: npt.NDArray[np.int64]) -> F32:
+        (emb,) = self._session.run(["embedding"], {"input_ids": ids, "attention_mask": mask})
+        result: F32 = emb
+        return result
+
+    def _one(self, tokens: list[int]) -> F32:
+        ids = np.asarray([tokens], dtype=np.int64)
+        return self._run(ids, np.ones_like(ids))[0]
 
     def encode(self, texts: Sequence[str]) -> F32:
         """L2-normalised embeddings (``len(texts)`` x 384), in input order."""
         out = np.zeros((len(texts), EMBEDDING_DIM), dtype=np.float32)
         if not texts:
             return out
-        encodings = self._tokenizer.encode_batch(list(texts))
-        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
-        for start in range(0, len(order), self.batch_size):
-            chunk = order[start : start + self.batch_size]
-            width = max(len(encodings[i].ids) for i in chunk)
-            ids = np.zeros((len(chunk), width), dtype=np.int64)
-            mask = np.zeros((len(chunk), width), dtype=np.int64)
-            for row, i in enumerate(chunk):
-                tokens = encodings[i].ids
-                ids[row, : len(tokens)] = tokens
-                mask[row, : len(tokens)] = 1
-            with self._lock:
-                (emb,) = self._session.run(["embedding"], {"input_ids": ids, "attention_mask": mask})
-            out[chunk] = emb
+        encodings = [e.ids for e in self._tokenizer.encode_batch(list(texts))]
+        if self.gpu:
+            order = sorted(range(len(texts)), key=lambda i: len(encodings[i]))
+            for start in range(0, len(order), self.batch_size):
+                chunk = order[start : start + self.batch_size]
+                width = max(len(encodings[i]) for i in chunk)
+                ids = np.zeros((len(chunk), width), dtype=np.int64)
+                mask = np.zeros((len(chunk), width), dtype=np.int64)
+                for row, i in enumerate(chunk):
+                    ids[row, : len(encodings[i])] = encodings[i]
+                    mask[row, : len(encodings[i])] = 1
+                out[chunk] = self._run(ids, mask)
+        elif self.threads == 1 or len(texts) == 1:
+            for i, tokens in enumerate(encodings):
+                out[i] = self._one(tokens)
+        else:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="minilm")
+            for i, emb in enumerate(self._pool.map(self._one, encodings)):
+                out[i] = emb
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         normalised: F32 = (out / np.maximum(norms, 1e-12)).astype(np.float32)
         return normalised
+
+
+def _available_cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 _SHARED: dict[EncoderConfig, MiniLMEncoder] = {}

