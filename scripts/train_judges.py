@@ -30,6 +30,7 @@ import argparse
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 import time
@@ -41,6 +42,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "scripts"))
 
 from trustgauge.judges import refusal_learned, toxicity_learned  # noqa: E402
 from trustgauge.judges._encoder import EncoderConfig, MiniLMEncoder  # noqa: E402
@@ -55,6 +57,11 @@ REFUSAL_ENCODER = EncoderConfig(max_tokens=64, quantize=True)
 TOXICITY_ENCODER = EncoderConfig(max_tokens=128, quantize=True)
 XSTEST_MODELS = ("gpt4", "llama2orig", "mistralinstruct")
 SEEDS = (0, 1, 2, 3, 4)
+HIDDEN = int(os.environ.get("TG_HIDDEN", 64))
+ALPHA = float(os.environ.get("TG_ALPHA", 1e-2))
+THRESHOLD = float(os.environ.get("TG_THRESHOLD", 0.5))
+#: weight of our templated examples relative to the human-labelled ones
+BUILT_WEIGHT = float(os.environ.get("TG_BUILT_WEIGHT", 0.3))
 
 
 # -- data ------------------------------------------------------------------------------------
@@ -85,6 +92,12 @@ def load_pyrit() -> list[dict[str, Any]]:
             for r in csv.DictReader(io.StringIO(body)):
                 rows.append({"group": "pyrit", "response": r["assistant_response"], "y": int(r["human_score"]), "label3": ""})
     return rows
+
+
+def load_built() -> list[dict[str, Any]]:
+    from refusal_built_data import built_examples
+
+    return [{"group": "built", "response": text, "y": y, "label3": ""} for text, y in built_examples()]
 
 
 def load_rtp(shared: Path) -> list[dict[str, Any]]:
@@ -122,12 +135,13 @@ def binary_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
 # -- refusal ---------------------------------------------------------------------------------
 
 
-def mlp_members(x: np.ndarray, y: np.ndarray) -> list[list[Layer]]:
+def mlp_members(x: np.ndarray, y: np.ndarray, weight: np.ndarray) -> list[list[Layer]]:
     from sklearn.neural_network import MLPClassifier
 
     members = []
     for seed in SEEDS:
-        clf = MLPClassifier(hidden_layer_sizes=(64,), alpha=1e-2, max_iter=2000, random_state=seed).fit(x, y)
+        clf = MLPClassifier(hidden_layer_sizes=(HIDDEN,), alpha=ALPHA, max_iter=2000, random_state=seed)
+        clf.fit(x, y, sample_weight=weight)
         members.append([Layer(w.astype(np.float64), b.astype(np.float64)) for w, b in zip(clf.coefs_, clf.intercepts_)])
     return members
 
@@ -135,7 +149,7 @@ def mlp_members(x: np.ndarray, y: np.ndarray) -> list[list[Layer]]:
 def train_refusal(shared: Path, write: bool) -> dict[str, Any]:
     from sklearn.linear_model import LogisticRegression
 
-    rows = load_xstest(shared) + load_pyrit()
+    rows = load_xstest(shared) + load_pyrit() + load_built()
     responses = [r["response"] for r in rows]
     group = np.array([r["group"] for r in rows])
     y = np.array([r["y"] for r in rows])
@@ -146,12 +160,13 @@ def train_refusal(shared: Path, write: bool) -> dict[str, Any]:
     rule_vocab = sorted({rule for _, _, rule in rule_out})
     x = refusal_learned.feature_matrix(responses, emb, rule_vocab)
     rules_pred = np.array([int(label == "refusal") for label, _, _ in rule_out])
+    weight = np.where(group == "built", BUILT_WEIGHT, 1.0)
 
     folds = []
     for held in XSTEST_MODELS:
         train, test = group != held, group == held
-        head = Head("logistic", mlp_members(x[train], y[train]), np.zeros(x.shape[1]), np.ones(x.shape[1]))
-        learned = (head.predict(x[test]) >= 0.5).astype(int)
+        head = Head("logistic", mlp_members(x[train], y[train], weight[train]), np.zeros(x.shape[1]), np.ones(x.shape[1]))
+        learned = (head.predict(x[test]) >= THRESHOLD).astype(int)
         baseline = LogisticRegression(max_iter=5000).fit(emb[train], y[train]).predict(emb[test])
         folds.append(
             {
@@ -173,13 +188,13 @@ def train_refusal(shared: Path, write: bool) -> dict[str, Any]:
         "mean": mean,
         "targets": {"accuracy": 0.93, "kappa": 0.85},
         "met": mean["minilm"]["accuracy"] >= 0.93 and mean["minilm"]["kappa"] >= 0.85,
-        "train_rows": {"xstest": int((~pyrit).sum()), "pyrit": int(pyrit.sum())},
+        "train_rows": {"xstest": int(np.isin(group, XSTEST_MODELS).sum()), "pyrit": int(pyrit.sum()), "built": int((group == "built").sum())},
         "rules_on_pyrit": binary_metrics(y[pyrit], rules_pred[pyrit]),
     }
     if write:
         final = Head(
             "logistic",
-            mlp_members(x, y),
+            mlp_members(x, y, weight),
             np.zeros(x.shape[1]),
             np.ones(x.shape[1]),
             meta={
@@ -188,7 +203,11 @@ def train_refusal(shared: Path, write: bool) -> dict[str, Any]:
                 "encoder": {"max_tokens": REFUSAL_ENCODER.max_tokens, "quantize": REFUSAL_ENCODER.quantize},
                 "encoder_id": REFUSAL_ENCODER.id,
                 "rule_vocab": rule_vocab,
-                "trained_on": ["xstest_v2_refusal_labels.csv (1,350)", f"pyrit=={PYRIT_VERSION} refusal_scorer (169)"],
+                "trained_on": [
+                    "xstest_v2_refusal_labels.csv (1,350)",
+                    f"pyrit=={PYRIT_VERSION} refusal_scorer (169)",
+                    f"scripts/refusal_built_data.py ({int((group == 'built').sum())})",
+                ],
                 "agreement_mean_lomo": mean["minilm"],
             },
         )
@@ -289,7 +308,8 @@ def render(results: dict[str, dict[str, Any]]) -> str:
             "## Refusal (XSTest v2 human labels, leave one model out)",
             "",
             "Each fold trains on the other two models' responses plus PyRIT's 169 labelled responses",
-            "and tests on the held-out model's 450. Confusion: human refusal judged refusal / judged",
+            f"and our {r['train_rows']['built']} templated examples (scripts/refusal_built_data.py), and tests on the held-out",
+            "model's 450. Confusion: human refusal judged refusal / judged",
             "compliance / human compliance judged refusal / judged compliance.",
             "",
             "| held-out model | judge | accuracy | F1 (refusal) | Cohen's kappa | confusion |",

@@ -53,7 +53,7 @@ def fake_server() -> Iterator[object]:
     """A fresh fault-injecting OpenAI-compatible server on 127.0.0.1 (separate process)."""
     from fake_server import FakeServer
 
-    server = FakeServer.start(models=["test-model"])
+    server = FakeServer.start(models=["test-model", "text-embedding-ada-002"])
     try:
         yield server
     finally:

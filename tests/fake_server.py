@@ -33,12 +33,12 @@ aiohttp is imported only inside the server process.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import asyncio
 import atexit
 import collections
 import contextlib
 import functools
+import hashlib
 import itertools
 import json
 import os

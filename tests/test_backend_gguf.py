@@ -124,7 +124,9 @@ def test_identity_hash_is_the_file_sha256_and_cached(
     gguf._SHA256_CACHE.clear()
     digest = gguf.file_sha256(path)
     assert digest == hashlib.sha256(path.read_bytes()).hexdigest()
-    assert (tg_home / "models" / "gguf-sha256.json").is_file()
+    from trustgauge._paths import model_cache_dir
+
+    assert (model_cache_dir() / "gguf-sha256.json").is_file()
 
     def no_hashing(*args: object) -> object:
         raise AssertionError("the file was hashed again")

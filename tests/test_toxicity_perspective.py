@@ -120,7 +120,7 @@ def test_empty_response_not_sent(srv: FakeServer) -> None:
 
 def test_400_is_recorded_not_raised(srv: FakeServer) -> None:
     out = run(make(srv, languages=["xx"]), [TOXIC, CLEAN])
-    assert [j.label for j in out] == ["error", "error"]
+    assert [j.label for j in out] == ["rejected", "rejected"]
     assert all(j.score is None for j in out)
     error = json.loads(out[0].raw or "")["error"]
     assert error["code"] == 400

@@ -7,8 +7,9 @@ import json
 import os
 import signal
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
@@ -16,7 +17,11 @@ from trustgauge._version import __version__
 from trustgauge.errors import UsageError
 
 if TYPE_CHECKING:
-    from trustgauge.evaluate import RunConfig, RunResult
+    from trustgauge.engine.progress import Progress
+    from trustgauge.evaluate import JudgeStats, RunConfig, RunResult
+    from trustgauge.judges.base import Judge, JudgeItem, Judgement
+
+T = TypeVar("T")
 
 EXIT_FAILED_REQUESTS = 1
 EXIT_USAGE = 2
@@ -70,29 +75,124 @@ def _split(values: list[str] | None) -> list[str]:
     return out
 
 
-def _parse_judges(values: list[str] | None) -> dict[str, str]:
+def _parse_value(text: str) -> Any:
+    """A judge option's value: true/false, none/null, an int, a float, else the string
+    ("quoted" keeps a string that looks like a number)."""
+    value = text.strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return value[1:-1]
+    low = value.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low in ("none", "null"):
+        return None
+    for cast in (int, float):
+        try:
+            return cast(value)
+        except ValueError:
+            pass
+    return value
+
+
+_SECRET_OPTIONS = frozenset({"api_key", "key", "token", "password"})
+
+
+def _judge_option(item: str, flag: str) -> tuple[str, Any]:
+    key, sep, value = item.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        _fail(f"bad {flag} {item!r}: expected OPTION=VALUE, e.g. qps=0.5")
+    if key.lower() in _SECRET_OPTIONS:
+        _fail(
+            f"bad {flag} {item!r}: keys are not taken on the command line (they would land in "
+            "shell history); set the environment variable the judge names (see 'trustgauge judges')"
+        )
+    return key, _parse_value(value)
+
+
+def _parse_judges(values: list[str] | None) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+    """``--judge KIND=NAME[,opt=value,...]`` (repeatable; ``refusal=rules,toxicity=minilm``
+    also works: an item whose key is a judge kind starts the next judge)."""
+    from trustgauge.judges.registry import JUDGES
+
     judges: dict[str, str] = {}
-    for item in _split(values):
-        kind, sep, name = item.partition("=")
-        if not sep or not kind or not name:
-            _fail(f"bad --judge {item!r}: expected KIND=NAME, e.g. --judge refusal=rules")
-        judges[kind] = name
-    return judges
+    options: dict[str, dict[str, Any]] = {}
+    for value in values or []:
+        kind = ""
+        for item in (x.strip() for x in value.split(",")):
+            if not item:
+                continue
+            key, sep, rest = item.partition("=")
+            key, rest = key.strip(), rest.strip()
+            if not kind or key in JUDGES:
+                if not sep or not key or not rest:
+                    _fail(f"bad --judge {value!r}: expected KIND=NAME[,OPTION=VALUE...], e.g. --judge refusal=rules")
+                kind = key
+                judges[kind] = rest
+                continue
+            opt, parsed = _judge_option(item, "--judge")
+            options.setdefault(kind, {})[opt] = parsed
+    return judges, options
 
 
 def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
+def _run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run(coro)``, where SIGTERM (like Ctrl-C) cancels the work cleanly and then
+    raises KeyboardInterrupt (a KeyboardInterrupt raised inside some task instead would leave
+    tasks with unretrieved exceptions behind, and tracebacks on stderr)."""
+
+    async def main() -> T:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        terminated = False
+
+        def on_sigterm() -> None:
+            nonlocal terminated
+            terminated = True
+            if task is not None:
+                task.cancel()
+
+        try:
+            loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+            installed = True
+        except (NotImplementedError, RuntimeError, ValueError):  # Windows, or not the main thread
+            installed = False
+        try:
+            return await coro
+        except asyncio.CancelledError:
+            if terminated:
+                raise KeyboardInterrupt from None
+            raise
+        finally:
+            if installed:
+                loop.remove_signal_handler(signal.SIGTERM)  # resets SIGTERM to the default ...
+                signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)  # ... so put ours back
+
+    return asyncio.run(main())
+
+
 def _execute(config: RunConfig, *, quiet: bool) -> RunResult:
     """Run with progress; map errors and interrupts to exit codes."""
     from trustgauge.engine.progress import make_progress
-    from trustgauge.evaluate import run_evaluation
+    from trustgauge.errors import ModelError
+    from trustgauge.evaluate import JudgeFailedError, run_evaluation
 
     progress = make_progress(enabled=not quiet)
     previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
-        return asyncio.run(run_evaluation(config, progress=progress, command=_safe_argv()))
+        return _run_async(run_evaluation(config, progress=progress, command=_safe_argv()))
+    except JudgeFailedError as exc:
+        progress.close()
+        _fail(
+            f"{exc} (every response received is saved; run the same command again to judge the rest)",
+            EXIT_FAILED_REQUESTS,
+        )
+    except ModelError as exc:
+        progress.close()
+        _fail(f"{exc} (every response received is saved; run the same command again to resume)", EXIT_FAILED_REQUESTS)
     except UsageError as exc:
         progress.close()
         _fail(str(exc))
@@ -153,6 +253,16 @@ def _finish(result: RunResult, max_error_rate: float) -> None:
         )
 
 
+_JUDGE_HELP = (
+    "Judge per kind, KIND=NAME[,OPTION=VALUE...], e.g. refusal=longformer or "
+    "toxicity=perspective,qps=0.5; repeatable. See 'trustgauge judges'."
+)
+_JUDGE_MODEL_HELP = (
+    "Model spec of the llm judges (e.g. openai:gpt-4o, gguf:smollm2); kinds with an llm judge "
+    "and no --judge use it."
+)
+
+
 @app.command()
 def run(
     model: Annotated[str | None, typer.Option("--model", "-m", help="Model spec, e.g. openai:gpt-4o-mini, "
@@ -171,8 +281,8 @@ def run(
         "(<dimension>/<file>.json); default: fetched and verified on first use.")] = None,
     max_error_rate: Annotated[float, typer.Option("--max-error-rate", min=0.0, max=1.0, help="Exit 1 when more "
         "than this share of requests failed after retries.")] = 0.0,
-    judge: Annotated[list[str] | None, typer.Option("--judge", help="Judge per kind, KIND=NAME (e.g. "
-        "refusal=rules); repeatable.")] = None,
+    judge: Annotated[list[str] | None, typer.Option("--judge", help=_JUDGE_HELP)] = None,
+    judge_model: Annotated[str | None, typer.Option("--judge-model", help=_JUDGE_MODEL_HELP)] = None,
     temperature: Annotated[float | None, typer.Option("--temperature", help="Override every task's temperature.")] = None,
     max_tokens: Annotated[int | None, typer.Option("--max-tokens", min=1, help="Cap output tokens (default: "
         "the task's, 512 as TrustLLM).")] = None,
@@ -201,6 +311,7 @@ def run(
     from trustgauge.engine.runner import RetryPolicy
     from trustgauge.evaluate import RunConfig
 
+    judges, judge_options = _parse_judges(judge)
     try:
         mc = load_model_config(model_config, spec=model)
         gen = mc.generation.model_dump(exclude_none=True)
@@ -223,7 +334,9 @@ def run(
             use_cache=not no_cache,
             data_dir=data_dir,
             max_error_rate=max_error_rate,
-            judges=_parse_judges(judge),
+            judges=judges,
+            judge_options=judge_options,
+            judge_model=judge_model,
             seed=seed,
             retry=RetryPolicy(max_retries=max_retries, base_delay=retry_delay, timeout=mc.timeout),
             store_path=None,
@@ -245,6 +358,8 @@ def demo(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Run directory.")] = None,
     max_tokens: Annotated[int, typer.Option("--max-tokens", min=1, help="Cap output tokens per answer.")] = DEMO_MAX_TOKENS,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Generate every answer again.")] = False,
+    judge: Annotated[list[str] | None, typer.Option("--judge", help=_JUDGE_HELP)] = None,
+    judge_model: Annotated[str | None, typer.Option("--judge-model", help=_JUDGE_MODEL_HELP)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """A real evaluation with no API key: SmolLM2-135M runs on this machine (llama.cpp) over
@@ -256,6 +371,7 @@ def demo(
     from trustgauge.models.gguf import smollm2_path
     from trustgauge.tasks.registry import TASKS
 
+    judges, judge_options = _parse_judges(judge)
     try:
         smollm2_path()
         sample_dir = packaged_path("trustllm_demo")
@@ -268,6 +384,9 @@ def demo(
             use_cache=not no_cache,
             dataset_override=sample_dir,
             retry=RetryPolicy(max_retries=2, timeout=mc.timeout),
+            judges=judges,
+            judge_options=judge_options,
+            judge_model=judge_model,
         )
     except UsageError as exc:
         _fail(str(exc))
@@ -319,6 +438,257 @@ def tasks_cmd(
         metrics = ", ".join(f"{m} {'↑' if d == 'higher' else '↓'}" for m, d in zip(r["metrics"], r["directions"]))
         table.add_row(r["id"], r["dimension"], metrics, str(r["n_samples"]), ", ".join(r["judges"]) or "-", r["data"])
     Console().print(table)
+
+
+@app.command("judges")
+def judges_cmd(
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of {kind, name, default, offline, "
+        "needs, summary, needs_reference}.")] = False,
+) -> None:
+    """List every judge: its kind, whether it is the kind's default, whether it runs offline,
+    what it needs (an extra, an environment variable, --judge-model) and what it does.
+
+    Pick one with 'trustgauge run --judge KIND=NAME' or 'trustgauge judge KIND=NAME'."""
+    from trustgauge.judges.registry import describe_judges
+
+    rows = describe_judges()
+    if as_json:
+        typer.echo(json.dumps([r.as_dict() for r in rows], indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="trustgauge judges", caption="* = the kind's default", caption_justify="left")
+    for col in ("kind", "name", "default", "offline"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("needs", overflow="fold", max_width=26)
+    table.add_column("summary", overflow="fold", ratio=1)
+    previous = ""
+    for r in rows:
+        table.add_row(
+            r.kind if r.kind != previous else "", r.name, "*" if r.default else "",
+            "yes" if r.offline else "no", r.needs or "-", r.summary,
+        )
+        previous = r.kind
+    Console().print(table)
+
+
+#: fields a judged row gains (an input field of the same name is replaced)
+_JUDGED_FIELDS = ("label", "score", "judge", "judge_version", "judge_id", "judge_raw")
+
+
+def _read_judge_input(
+    source: str, needs_reference: bool, judge_desc: str
+) -> tuple[list[dict[str, Any]], list[JudgeItem]]:
+    """The rows of a JSONL file (``-``: stdin) and their judge items; one-line DataError on
+    the first bad line."""
+    from trustgauge.errors import DataError
+    from trustgauge.judges.base import JudgeItem
+
+    name = "<stdin>" if source == "-" else source
+    try:
+        data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    except OSError as exc:
+        raise DataError(f"cannot read {name}: {exc.strerror or exc}") from None
+    rows: list[dict[str, Any]] = []
+    items: list[JudgeItem] = []
+    for lineno, raw in enumerate(data.split(b"\n"), start=1):
+        try:
+            line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+        except UnicodeDecodeError:
+            raise DataError(f"{name}:{lineno}: not valid UTF-8") from None
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as exc:
+            msg = getattr(exc, "msg", str(exc))
+            col = getattr(exc, "colno", None)
+            raise DataError(f"{name}:{lineno}: malformed JSON ({msg}{f' at column {col}' if col else ''})") from None
+        if not isinstance(row, dict):
+            raise DataError(f"{name}:{lineno}: expected a JSON object, got {type(row).__name__}")
+        response = row.get("response")
+        if "response" not in row:
+            raise DataError(f"{name}:{lineno}: missing field 'response'")
+        if not isinstance(response, str):
+            raise DataError(f"{name}:{lineno}: field 'response' must be a string, got {type(response).__name__}")
+        prompt = row.get("prompt")
+        if prompt is not None and not isinstance(prompt, str):
+            raise DataError(f"{name}:{lineno}: field 'prompt' must be a string, got {type(prompt).__name__}")
+        reference = row.get("reference")
+        if needs_reference and reference is None:
+            raise DataError(
+                f"{name}:{lineno}: the {judge_desc} judge compares with a gold answer: field 'reference' is missing"
+            )
+        rows.append(row)
+        items.append(JudgeItem(prompt=prompt or "", response=response, reference=reference))
+    return rows, items
+
+
+def _write_jsonl(target: str, rows: list[dict[str, Any]]) -> None:
+    """Write all rows, or nothing: a temporary file next to ``target``, renamed at the end."""
+    from trustgauge.errors import DataError
+
+    lines = [json.dumps(r, ensure_ascii=False) + "\n" for r in rows]
+    if target == "-":
+        sys.stdout.write("".join(lines))
+        sys.stdout.flush()
+        return
+    path = Path(target)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.writelines(lines)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise DataError(f"cannot write {target}: {exc.strerror or exc}") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+@app.command("judge")
+def judge_cmd(
+    judge: Annotated[str, typer.Argument(metavar="JUDGE", help="The judge: a kind (its default judge, or "
+        "llm with --judge-model) or KIND=NAME, e.g. refusal, refusal=rules, toxicity=perspective, "
+        "correctness=squad, similarity. Options may follow: refusal=longformer,model=DIR.")],
+    input_path: Annotated[str, typer.Option("--input", "-i", metavar="FILE", help="JSONL, one object per line: "
+        "response (required), prompt, reference (the gold answer, needed by correctness and similarity "
+        "judges); other fields are passed through. '-' reads stdin.")],
+    output: Annotated[str, typer.Option("--output", "-o", metavar="FILE", help="JSONL: each input row plus "
+        "label, score, judge, judge_version, judge_id, judge_raw, in input order. '-' writes stdout.")],
+    judge_model: Annotated[str | None, typer.Option("--judge-model", help="Model spec of an llm judge, "
+        "e.g. openai:gpt-4o or gguf:smollm2 (a bare KIND then means KIND=llm).")] = None,
+    option: Annotated[list[str] | None, typer.Option("--option", metavar="OPTION=VALUE", help="A judge option "
+        "(repeatable), e.g. --option qps=0.5 --option model=/path/to/dir.")] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Items per judge call.")] = 256,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Judge every row again (stored judgements are "
+        "not read; the new ones replace them).")] = False,
+    max_error_rate: Annotated[float, typer.Option("--max-error-rate", min=0.0, max=1.0, help="Exit 1 when more "
+        "than this share of rows could not be judged (label error).")] = 0.0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")] = False,
+) -> None:
+    """Judge a JSONL file of responses with one judge, outside any run.
+
+    Judgements are kept in the store (like a run's), so judging the same rows again costs
+    nothing; rows the judge could not judge (label error) are judged again next time.
+
+    Examples:
+
+      trustgauge judge refusal=rules -i responses.jsonl -o judged.jsonl
+
+      trustgauge judge refusal --judge-model openai:gpt-4o -i responses.jsonl -o judged.jsonl
+
+      cat answers.jsonl | trustgauge judge correctness=squad -i - -o - > judged.jsonl
+    """
+    previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    try:
+        _judge_file(judge, input_path, output, judge_model, option, batch_size, no_cache, max_error_rate, quiet)
+    except KeyboardInterrupt:
+        typer.echo(
+            f"\ninterrupted: nothing was written to {output}; the judgements made so far are saved, "
+            "so the same command again judges only the rest.",
+            err=True,
+        )
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _judge_file(
+    spec: str, input_path: str, output: str, judge_model: str | None, option: list[str] | None,
+    batch_size: int, no_cache: bool, max_error_rate: float, quiet: bool,
+) -> None:
+    from collections import Counter
+
+    from trustgauge.errors import ModelError
+    from trustgauge.evaluate import ERROR_LABEL, JudgeFailedError
+    from trustgauge.judges.registry import JUDGES, check_judge_choice
+
+    head, *opt_items = [x.strip() for x in spec.split(",")]
+    kind, _, impl = (x.strip() for x in head.partition("="))
+    options: dict[str, Any] = dict(_judge_option(x, "judge option") for x in opt_items if x)
+    for item in option or []:
+        key, value = _judge_option(item, "--option")
+        options[key] = value
+    judge_model = judge_model.strip() if judge_model else None
+    try:
+        impl = check_judge_choice(kind, impl or None, judge_model=judge_model, options=options)
+        desc = f"{kind}={impl}"
+        rows, items = _read_judge_input(input_path, JUDGES[kind][impl].needs_reference, desc)
+    except UsageError as exc:
+        _fail(str(exc))
+    if output != "-" and not Path(output).expanduser().resolve().parent.is_dir():
+        _fail(f"cannot write {output}: its folder does not exist")
+
+    from trustgauge.engine.progress import make_progress
+
+    progress = make_progress(enabled=not quiet)
+    try:
+        judge, verdicts, stats = _run_async(
+            _judge_rows(kind, impl, judge_model, options, items, batch_size, not no_cache, progress)
+        )
+    except JudgeFailedError as exc:
+        _fail(f"{exc} (the judgements made so far are saved; nothing was written to {output})", EXIT_FAILED_REQUESTS)
+    except ModelError as exc:
+        _fail(f"the {desc} judge failed: {exc} (nothing was written to {output})", EXIT_FAILED_REQUESTS)
+    except UsageError as exc:
+        _fail(str(exc))
+    except ValueError as exc:  # an item the judge rejects (e.g. a malformed reference)
+        _fail(f"the {desc} judge rejected an item of {input_path}: {exc}")
+    finally:
+        progress.close()
+
+    out_rows = [
+        {**row, "label": v.label, "score": v.score, "judge": judge.name, "judge_version": judge.version,
+         "judge_id": judge.id, "judge_raw": v.raw}
+        for row, v in zip(rows, verdicts)
+    ]
+    try:
+        _write_jsonl(output, out_rows)
+    except UsageError as exc:
+        _fail(str(exc))
+    counts = Counter(v.label for v in verdicts)
+    colliding = sorted({f for r in rows for f in _JUDGED_FIELDS if f in r})
+    if colliding and not quiet:
+        typer.echo(f"note: the input field(s) {', '.join(colliding)} were replaced by the judge's", err=True)
+    if not quiet:
+        labels = ", ".join(f"{label} {n}" for label, n in counts.most_common()) or "no rows"
+        typer.echo(
+            f"{len(rows)} rows judged by {desc} ({judge.id}): {labels} · {stats.cached} cached, "
+            f"{stats.judged} judged -> {'<stdout>' if output == '-' else output}",
+            err=True,
+        )
+    errors = counts.get(ERROR_LABEL, 0)
+    if errors and errors / len(rows) > max_error_rate:
+        _fail(
+            f"{errors} of {len(rows)} rows could not be judged (label {ERROR_LABEL!r}, reason in judge_raw; "
+            f"> --max-error-rate {max_error_rate:.1%}); run the same command again to judge only those",
+            EXIT_FAILED_REQUESTS,
+        )
+
+
+async def _judge_rows(
+    kind: str, impl: str, judge_model: str | None, options: dict[str, Any], items: list[JudgeItem],
+    batch_size: int, use_cache: bool, progress: Progress,
+) -> tuple[Judge, list[Judgement], JudgeStats]:
+    from trustgauge import _paths
+    from trustgauge.engine.store import Store
+    from trustgauge.evaluate import check_judges, close_judges, judge_items
+    from trustgauge.judges.registry import create_judge
+
+    judge = create_judge(kind, impl, judge_model=judge_model, **options)
+    try:
+        await check_judges([judge])
+        with Store(_paths.store_path()) as store:
+            verdicts, stats = await judge_items(
+                judge, items, store, use_cache=use_cache, progress=progress, batch_size=batch_size,
+                description=f"judging ({kind}={impl}: {judge.id})",
+            )
+    finally:
+        await close_judges([judge])
+    return judge, verdicts, stats
 
 
 @data_app.command("fetch")

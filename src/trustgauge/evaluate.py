@@ -7,6 +7,7 @@ This is the one pipeline behind ``trustgauge run``, ``trustgauge demo`` and
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import platform
 import random
@@ -14,7 +15,7 @@ import re
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,6 +28,7 @@ from trustgauge.config import ModelConfig
 from trustgauge.engine.progress import Progress
 from trustgauge.engine.runner import Engine, Outcome, RetryPolicy
 from trustgauge.engine.store import Store
+from trustgauge.errors import ModelError, TrustgaugeError
 from trustgauge.judges.base import Judge, JudgeItem, Judgement
 from trustgauge.models.base import ChatMessage, Request
 from trustgauge.report.schema import DatasetInfo, RunInfo, SampleRecord, ScoresFile, TaskScores
@@ -48,7 +50,12 @@ class RunConfig(BaseModel):
     #: ``None``: the TrustLLM release (fetched and verified on first use)
     dataset_override: Path | None = Field(default=None, description="packaged sample, for the demo")
     max_error_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    #: judge implementation per kind (``--judge KIND=NAME``); unnamed kinds use the default
     judges: dict[str, str] = Field(default_factory=dict)
+    #: constructor options per kind (``--judge KIND=NAME,opt=value``)
+    judge_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    #: model spec of the ``llm`` judges (``--judge-model``); picks ``llm`` for unnamed kinds
+    judge_model: str | None = None
     seed: int = 0
     retry: RetryPolicy = RetryPolicy()
     store_path: Path | None = None
@@ -136,6 +143,85 @@ def _load_task_data(tasks: Sequence[Task], config: RunConfig) -> list[_TaskWork]
     return work
 
 
+#: the label of a judgement whose judge call failed for that item (never cached)
+ERROR_LABEL = "error"
+#: items per ``Judge.judge`` call
+JUDGE_BATCH = 256
+
+
+class JudgeFailedError(TrustgaugeError):
+    """A judge failed (its model or API kept failing, or failed on every item of a batch).
+
+    Everything judged before is in the store; running again judges only the rest."""
+
+
+@dataclass
+class JudgeStats:
+    """What :func:`judge_items` did."""
+
+    unique: int = 0
+    cached: int = 0
+    judged: int = 0
+    errors: int = 0
+
+
+async def judge_items(
+    judge: Judge,
+    items: Sequence[JudgeItem],
+    store: Store | None,
+    *,
+    use_cache: bool = True,
+    progress: Progress | None = None,
+    batch_size: int = JUDGE_BATCH,
+    description: str | None = None,
+) -> tuple[list[Judgement], JudgeStats]:
+    """Judge ``items`` (in order) with ``judge``, through the store.
+
+    Identical items are judged once. Judgements are looked up in the store under
+    ``item.cache_key(judge.cache_id)`` (unless ``use_cache`` is false) and every fresh one is stored,
+    a batch at a time, except those labelled ``error`` (a later run judges them again).
+
+    Raises:
+        JudgeFailedError: the judge raised a model error, or (llm judge) failed on every item
+            of a batch; the batches judged before are stored.
+    """
+    from trustgauge.judges.llm_judge import LLMJudgeError
+
+    progress = progress or Progress()
+    keys = [item.cache_key(judge.cache_id) for item in items]
+    uniq: dict[str, JudgeItem] = dict(zip(keys, items))
+    cached = store.get_judgements(list(uniq)) if (store is not None and use_cache) else {}
+    # error judgements stored by older versions are judged again too
+    cached = {k: v for k, v in cached.items() if v.label != ERROR_LABEL}
+    todo = [k for k in uniq if k not in cached]
+    stats = JudgeStats(unique=len(uniq), cached=len(cached))
+    progress.start(description or f"judging ({judge.kind}: {judge.id})", total=len(uniq), cached=len(cached))
+    fresh: dict[str, Judgement] = {}
+    for start in range(0, len(todo), batch_size):
+        chunk = todo[start : start + batch_size]
+        try:
+            verdicts = await judge.judge([uniq[k] for k in chunk])
+        except (ModelError, LLMJudgeError) as exc:
+            raise JudgeFailedError(f"the {judge.kind} judge {judge.id} failed: {exc}") from exc
+        if len(verdicts) != len(chunk):
+            raise JudgeFailedError(
+                f"the {judge.kind} judge {judge.id} returned {len(verdicts)} judgements for {len(chunk)} items"
+            )
+        fresh.update(zip(chunk, verdicts))
+        if store is not None:
+            store.put_judgements((k, v) for k, v in zip(chunk, verdicts) if v.label != ERROR_LABEL)
+        stats.judged += len(chunk)
+        for v in verdicts:
+            if v.label == ERROR_LABEL:
+                progress.error()
+            else:
+                progress.advance()
+    progress.finish()
+    out = [cached.get(key) or fresh[key] for key in keys]
+    stats.errors = sum(1 for j in out if j.label == ERROR_LABEL)
+    return out, stats
+
+
 async def _judge_all(
     work: Sequence[_TaskWork],
     outcomes: dict[str, list[Outcome]],
@@ -144,7 +230,8 @@ async def _judge_all(
     use_cache: bool,
     progress: Progress,
 ) -> dict[tuple[str, str, str], Judgement]:
-    """Judge every answered sample with each judge its task needs; cached in the store."""
+    """Judge every answered sample with each judge its task needs; cached in the store
+    (judgements labelled ``error`` are not stored, so a rerun judges them again)."""
     wanted: dict[str, list[tuple[tuple[str, str, str], JudgeItem]]] = defaultdict(list)
     for w in work:
         for kind in w.task.judges:
@@ -154,32 +241,59 @@ async def _judge_all(
                     wanted[kind].append(((w.task.id, sample.id, kind), item))
     results: dict[tuple[str, str, str], Judgement] = {}
     for kind, entries in wanted.items():
-        judge = judges[kind]
-        keys = [item.cache_key(judge.id) for _, item in entries]
-        cached = store.get_judgements(keys) if (store is not None and use_cache) else {}
-        todo = [(k, item) for k, (_, item) in zip(keys, entries) if k not in cached]
-        uniq: dict[str, JudgeItem] = dict(todo)
-        progress.start(f"judging ({kind}: {judge.id})", total=len(set(keys)), cached=len(set(cached)))
-        fresh: dict[str, Judgement] = {}
-        batch_keys = list(uniq)
-        step = 256
-        for start in range(0, len(batch_keys), step):
-            chunk = batch_keys[start : start + step]
-            verdicts = await judge.judge([uniq[k] for k in chunk])
-            fresh.update(zip(chunk, verdicts))
-            if store is not None:
-                store.put_judgements(zip(chunk, verdicts))
-            progress.advance(len(chunk))
-        progress.finish()
-        for key, (ident, _) in zip(keys, entries):
-            results[ident] = cached.get(key) or fresh[key]
+        verdicts, _ = await judge_items(
+            judges[kind], [item for _, item in entries], store, use_cache=use_cache, progress=progress,
+        )
+        for (ident, _), verdict in zip(entries, verdicts):
+            results[ident] = verdict
     return results
+
+
+async def open_judges(config: RunConfig, kinds: Sequence[str]) -> dict[str, Judge]:
+    """The judge of each of ``kinds``, as ``config`` asks. Every kind named in ``config`` is
+    checked (unknown kind or name: ConfigError) even when no task needs it; if one judge cannot
+    be created, those created already are closed."""
+    from trustgauge.judges.registry import check_judge_choice, create_judge
+
+    for kind in sorted({*config.judges, *config.judge_options}):
+        check_judge_choice(
+            kind, config.judges.get(kind), judge_model=config.judge_model,
+            options=config.judge_options.get(kind),
+        )
+    judges: dict[str, Judge] = {}
+    try:
+        for kind in kinds:
+            judges[kind] = create_judge(
+                kind, config.judges.get(kind), judge_model=config.judge_model,
+                **config.judge_options.get(kind, {}),
+            )
+    except BaseException:
+        await close_judges(judges.values())
+        raise
+    return judges
+
+
+async def close_judges(judges: Iterable[Judge]) -> None:
+    """Close the judges that hold resources (``aclose``); a failure to close is ignored."""
+    for judge in judges:
+        aclose = getattr(judge, "aclose", None)
+        if aclose is not None:
+            with contextlib.suppress(Exception):
+                await aclose()
+
+
+async def check_judges(judges: Iterable[Judge]) -> None:
+    """Fail fast (ConfigError) on judges that can check themselves (``check``), e.g. an llm
+    judge whose model is unreachable, before any model is asked anything."""
+    for judge in judges:
+        check = getattr(judge, "check", None)
+        if check is not None:
+            await check()
 
 
 async def run_evaluation(config: RunConfig, *, progress: Progress | None = None, command: Sequence[str] = ()) -> RunResult:
     """Run the whole pipeline and write the run directory. Raises UsageError on bad input."""
     from trustgauge import _paths
-    from trustgauge.judges.registry import create_judge
     from trustgauge.models.registry import load_model
     from trustgauge.tasks.registry import resolve_tasks
 
@@ -188,28 +302,32 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
     t0 = time.monotonic()
     tasks = resolve_tasks(config.tasks)
     kinds = sorted({k for t in tasks for k in t.judges})
-    judges = {k: create_judge(k, config.judges.get(k)) for k in kinds}
-    work = _load_task_data(tasks, config)
-    model = load_model(config.model)
-    store = Store(config.store_path or _paths.store_path())
+    judges = await open_judges(config, kinds)
     try:
-        await model.check()
-        engine = Engine(
-            model, store, concurrency=config.concurrency, retry=config.retry,
-            use_cache=config.use_cache, progress=progress, seed=config.seed,
-        )
-        all_requests = [r for w in work for r in w.requests]
-        flat = await engine.run(all_requests, description=f"generating ({model.describe()})")
-        outcomes: dict[str, list[Outcome]] = {}
-        pos = 0
-        for w in work:
-            outcomes[w.task.id] = flat[pos : pos + len(w.requests)]
-            pos += len(w.requests)
-        judgements = await _judge_all(work, outcomes, judges, store, config.use_cache, progress)
+        work = _load_task_data(tasks, config)
+        model = load_model(config.model)
+        store = Store(config.store_path or _paths.store_path())
+        try:
+            await model.check()
+            await check_judges(judges.values())
+            engine = Engine(
+                model, store, concurrency=config.concurrency, retry=config.retry,
+                use_cache=config.use_cache, progress=progress, seed=config.seed,
+            )
+            all_requests = [r for w in work for r in w.requests]
+            flat = await engine.run(all_requests, description=f"generating ({model.describe()})")
+            outcomes: dict[str, list[Outcome]] = {}
+            pos = 0
+            for w in work:
+                outcomes[w.task.id] = flat[pos : pos + len(w.requests)]
+                pos += len(w.requests)
+            judgements = await _judge_all(work, outcomes, judges, store, config.use_cache, progress)
+        finally:
+            await model.aclose()
+            store.close()
+            progress.close()
     finally:
-        await model.aclose()
-        store.close()
-        progress.close()
+        await close_judges(judges.values())
 
     samples_out: list[SampleRecord] = []
     task_scores: list[TaskScores] = []

@@ -64,7 +64,7 @@ JUDGES: dict[str, dict[str, JudgeInfo]] = {
     "toxicity": {
         "minilm": JudgeInfo(
             "trustgauge.judges.toxicity_learned:LearnedToxicityJudge", True, _MINILM_NEEDS,
-            "MiniLM embeddings + a small trained head; toxicity probability",
+            "predicts Perspective's TOXICITY score (0..1) from MiniLM embeddings + a profanity lexicon",
         ),
         "perspective": JudgeInfo(
             "trustgauge.judges.toxicity_perspective:PerspectiveToxicityJudge", False,
@@ -91,7 +91,7 @@ JUDGES: dict[str, dict[str, JudgeInfo]] = {
     "correctness": {
         "squad": JudgeInfo(
             "trustgauge.judges.correctness:SquadCorrectnessJudge", True, "",
-            "SQuAD-normalised token F1 / containment against the gold answer(s)",
+            "SQuAD exact match, token F1 and containment against the gold answer(s)",
             needs_reference=True,
         ),
         LLM: JudgeInfo(
@@ -104,7 +104,7 @@ JUDGES: dict[str, dict[str, JudgeInfo]] = {
 
 #: the judge used for each kind when the user names none (all offline)
 DEFAULT_JUDGES: dict[str, str] = {
-    "refusal": "rules",
+    "refusal": "minilm",
     "toxicity": "minilm",
     "similarity": "minilm",
     "correctness": "squad",
@@ -217,10 +217,24 @@ def create_judge(
             raise ConfigError(
                 f"unknown option {', '.join(unknown)} for the {kind}={name} judge; {valid}"
             )
+    # options that change verdicts go into the judge's id (and so its cache keys); the llm
+    # judge's id already names its model, and secrets never get here (the CLI refuses them)
+    settings = {
+        k: v for k, v in options.items() if k not in _NOT_SETTINGS and not (name == LLM and k == "model")
+    }
     if "kind" in params:
         options["kind"] = kind
     try:
         judge: Judge = cls(**options)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"the {kind}={name} judge: {exc}") from None
+    if settings:
+        judge.settings = settings
     return judge
+
+
+#: options that do not change a judge's verdicts (how it runs, not what it decides)
+_NOT_SETTINGS = frozenset(
+    {"batch_size", "max_concurrency", "qps", "max_retries", "max_backoff", "timeout",
+     "device", "cache_dir", "base_url", "api_key_env", "max_parse_retries", "retry", "max_tokens"}
+)
