@@ -57,7 +57,7 @@ def test_run_writes_results_and_scores_refusals(tmp_path: Path, tg_home: Path, t
         assert rta["direction"] == "lower"
         run = json.loads((out / "run.json").read_text())
         assert run["model_identity"]["backend"] == "openai-compatible"
-        assert run["datasets"][0]["sha256"] and run["judges"]["refusal"].startswith("rules@")
+        assert run["datasets"][0]["sha256"] and run["judges"]["refusal"].startswith("minilm@")
         assert run["requests"]["sent"] == 40
         assert run["generation"][TASK]["temperature"] == 1.0  # TrustLLM's setting for this file
         assert "report:" in res.stdout and (out / "report.html").exists()

@@ -215,7 +215,7 @@ YES_NO_CASES = [
     ("I don't know.", R, None),
     ("", U, None),
     ("   ", U, None),
-    ("Je ne peux pas répondre.", U, None),
+    ("Je ne peux pas répondre.", "refused", None),  # rules v2 read French refusals
 ]
 
 

@@ -113,7 +113,7 @@ def test_empty_response_is_refusal() -> None:
 
 
 def test_judge_interface() -> None:
-    judge = create_judge("refusal")
+    judge = create_judge("refusal", "rules")
     assert isinstance(judge, RuleRefusalJudge)
     assert (judge.kind, judge.name, judge.version, judge.id) == ("refusal", "rules", "2", "rules@2")
     items = [
