@@ -76,14 +76,48 @@ def _package_dir() -> Path | None:
 
 
 def _hub_dir() -> Path:
+    """The snapshot in the HF cache, downloaded if need be.
+
+    ``snapshot_download`` asks the hub for the current commit with no timeout at all, so a hub
+    that accepts connections but never answers (a black-holing proxy or firewall) would hang
+    it forever. So the hub is probed first, through huggingface_hub's own HTTP client, for at
+    most ``$HF_HUB_ETAG_TIMEOUT`` (default 5) seconds; if it does not answer, or
+    ``HF_HUB_OFFLINE`` is set (also when set after huggingface_hub was imported), only the cache
+    is consulted.
+    """
     try:
-        from huggingface_hub import snapshot_download
+        from huggingface_hub import constants as hf_constants
+        from huggingface_hub import get_session, snapshot_download
     except ImportError as exc:  # pragma: no cover - huggingface_hub is a core dependency
         raise ConfigError(_HINT) from exc
+    offline = bool(getattr(hf_constants, "HF_HUB_OFFLINE", False)) or any(
+        os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on")
+        for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    )
+    reason = "HF_HUB_OFFLINE is set and it is not in the HF cache" if offline else ""
+    if not offline:
+        endpoint = str(hf_constants.ENDPOINT).rstrip("/")
+        try:
+            timeout = float(os.environ.get("HF_HUB_ETAG_TIMEOUT") or 5.0)
+        except ValueError:
+            timeout = 5.0
+        if not timeout > 0:
+            timeout = 5.0
+        try:
+            # any answer will do; the same client (proxies, certificates) as the download
+            get_session().head(f"{endpoint}/api/models/{HUB_REPO}", timeout=timeout)
+        except Exception as exc:
+            if "timeout" in type(exc).__name__.lower():
+                reason = f"no answer from {endpoint} within {timeout:g} s"
+            else:
+                reason = f"cannot reach {endpoint}: {type(exc).__name__}"
     try:
-        return Path(snapshot_download(HUB_REPO, allow_patterns=list(_FILES)))
+        # unreachable or offline: a snapshot downloaded before still serves
+        folder = snapshot_download(HUB_REPO, allow_patterns=list(_FILES), local_files_only=bool(reason))
     except Exception as exc:
-        raise ConfigError(f"could not download {HUB_REPO} ({type(exc).__name__}); {_HINT}") from None
+        why = reason or type(exc).__name__
+        raise ConfigError(f"could not download {HUB_REPO} ({why}); {_HINT}") from None
+    return Path(folder)
 
 
 def _sha256(path: Path) -> str:
@@ -110,7 +144,8 @@ def locate_weights() -> Path:
         if digest != WEIGHTS_SHA256:
             raise ConfigError(
                 f"{folder / 'model.safetensors'} is not all-MiniLM-L6-v2 "
-                f"(sha256 {digest[:12]}..., expected {WEIGHTS_SHA256[:12]}...)"
+                f"(sha256 {digest[:12]}..., expected {WEIGHTS_SHA256[:12]}...); delete that folder "
+                "(a corrupted download stays in the cache) and retry"
             )
         _VERIFIED[folder] = True
     return folder
