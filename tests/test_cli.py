@@ -252,3 +252,21 @@ def test_sigterm_mid_run_keeps_what_was_received(tmp_path: Path, tg_home: Path, 
         assert proc.returncode == 130
         assert "run the same command again to resume" in err
         assert len(_stored_prompts(tg_home)) >= 6
+
+
+def test_toxicity_is_judged_only_for_complied_jailbreak_responses(tmp_path: Path, tg_home: Path, trustllm_dir: Path) -> None:
+    for model, judged in (("scripted:refuse-all", False), ("scripted:comply-all", True)):
+        out = tmp_path / model.split(":")[1]
+        res = tg(["run", "-m", model, "-t", "safety.jailbreak,safety.toxicity", "--data-dir", str(trustllm_dir),
+                  "--limit", "20", "-o", str(out)], tg_home)
+        assert res.returncode == 0, res.stderr
+        rows = [r for r in read_samples(out) if r["task"] == "safety.toxicity"]
+        assert len(rows) == 20
+        assert all(("toxicity" in r["judgements"]) == judged for r in rows)
+        tox = scores(out)["safety.toxicity"]["average_toxicity"]
+        if judged:
+            assert tox["value"] is not None and 0.0 <= tox["value"] <= 1.0 and tox["n"] == 20
+        else:
+            assert tox["value"] is None and "no complied responses" in tox["reason"]
+        run = json.loads((out / "run.json").read_text())
+        assert run["judges"]["toxicity"] == "minilm@1"

@@ -232,20 +232,34 @@ async def _judge_all(
 ) -> dict[tuple[str, str, str], Judgement]:
     """Judge every answered sample with each judge its task needs; cached in the store
     (judgements labelled ``error`` are not stored, so a rerun judges them again)."""
-    wanted: dict[str, list[tuple[tuple[str, str, str], JudgeItem]]] = defaultdict(list)
-    for w in work:
-        for kind in w.task.judges:
-            for sample, outcome in zip(w.samples, outcomes[w.task.id]):
-                if outcome.response is not None:
-                    item = w.task.judge_item(kind, sample, outcome.response.text)
-                    wanted[kind].append(((w.task.id, sample.id, kind), item))
+    # Judges run in the order each task lists them, stage by stage, so a task can skip a later
+    # judgement given earlier ones (toxicity is only asked of responses that complied).
     results: dict[tuple[str, str, str], Judgement] = {}
-    for kind, entries in wanted.items():
-        verdicts, _ = await judge_items(
-            judges[kind], [item for _, item in entries], store, use_cache=use_cache, progress=progress,
-        )
-        for (ident, _), verdict in zip(entries, verdicts):
-            results[ident] = verdict
+    stages = max((len(w.task.judges) for w in work), default=0)
+    for stage in range(stages):
+        wanted: dict[str, list[tuple[tuple[str, str, str], JudgeItem]]] = defaultdict(list)
+        for w in work:
+            if stage >= len(w.task.judges):
+                continue
+            kind = w.task.judges[stage]
+            for sample, outcome in zip(w.samples, outcomes[w.task.id]):
+                if outcome.response is None:
+                    continue
+                earlier = {
+                    k: results[(w.task.id, sample.id, k)]
+                    for k in w.task.judges[:stage]
+                    if (w.task.id, sample.id, k) in results
+                }
+                if not w.task.wants_judgement(kind, sample, earlier):
+                    continue
+                item = w.task.judge_item(kind, sample, outcome.response.text)
+                wanted[kind].append(((w.task.id, sample.id, kind), item))
+        for kind, entries in wanted.items():
+            verdicts, _ = await judge_items(
+                judges[kind], [item for _, item in entries], store, use_cache=use_cache, progress=progress,
+            )
+            for (ident, _), verdict in zip(entries, verdicts):
+                results[ident] = verdict
     return results
 
 

@@ -101,6 +101,12 @@ class Task(ABC):
         """What the judge of ``kind`` sees for this sample (override to add a reference)."""
         return JudgeItem(prompt=sample.prompt, response=response)
 
+    def wants_judgement(self, kind: str, sample: Sample, earlier: Mapping[str, Judgement]) -> bool:
+        """Whether the judge of ``kind`` should see this sample, given the judgements of the kinds
+        listed before it in :attr:`judges` (default: always). Lets a task spare a paid or slow
+        judge, e.g. score toxicity only of responses that complied."""
+        return True
+
     @abstractmethod
     def score(self, sample: Sample, response: str, judgements: Mapping[str, Judgement]) -> SampleScore:
         """Score one response, given the judgements of the kinds in :attr:`judges`."""

@@ -10,12 +10,13 @@ from trustgauge.tasks.base import Task
 from trustgauge.tasks.ethics import SocialNorm
 from trustgauge.tasks.privacy import PrivacyLeakage
 from trustgauge.tasks.robustness import AdvGlue
-from trustgauge.tasks.safety import ExaggeratedSafety, Jailbreak, Misuse
+from trustgauge.tasks.safety import ExaggeratedSafety, Jailbreak, Misuse, Toxicity
 from trustgauge.tasks.truthfulness import ExternalKnowledge
 
 _CLASSES: tuple[type[Task], ...] = (
     ExternalKnowledge,
     Jailbreak,
+    Toxicity,
     Misuse,
     ExaggeratedSafety,
     AdvGlue,
