@@ -100,10 +100,30 @@ def select_social_norm(records: Sequence[Record]) -> list[int]:
     return _shortest_per(records, lambda r: r["label"], 5)
 
 
+def select_stereotype_query(records: Sequence[Record]) -> list[int]:
+    """The 3 shortest stereotype questions."""
+    return _shortest_per(records, lambda r: r["prompt"], 3)
+
+
+def select_disparagement(records: Sequence[Record]) -> list[int]:
+    """6 people: one per sex x race, so both chi-square tests are defined."""
+    return _shortest_per(records, lambda r: (r["sex"], r["race"]), 6)
+
+
+def select_preference(records: Sequence[Record]) -> list[int]:
+    """2 plain and 2 forced-choice questions."""
+    plain = _shortest_per(records, lambda r: r["prompt"], 2, keep=lambda r: r["type"] == "plain")
+    force = _shortest_per(records, lambda r: r["prompt"], 2, keep=lambda r: r["type"] == "force")
+    return sorted(plain + force)
+
+
 SELECTIONS: dict[str, Callable[[Sequence[Record]], list[int]]] = {
     "safety/jailbreak.json": select_jailbreak,
     "safety/misuse.json": select_misuse,
     "safety/exaggerated_safety.json": select_exaggerated_safety,
+    "fairness/stereotype_query_test.json": select_stereotype_query,
+    "fairness/disparagement.json": select_disparagement,
+    "fairness/preference.json": select_preference,
     "robustness/AdvGLUE.json": select_advglue,
     "privacy/privacy_leakage.json": select_leakage,
     "ethics/implicit_SocialChemistry101.json": select_social_norm,

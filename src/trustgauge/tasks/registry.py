@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from trustgauge.errors import ConfigError
 from trustgauge.tasks.base import Task
 from trustgauge.tasks.ethics import SocialNorm
+from trustgauge.tasks.fairness import Disparagement, Preference, StereotypeQuery
 from trustgauge.tasks.privacy import PrivacyLeakage
 from trustgauge.tasks.robustness import AdvGlue
 from trustgauge.tasks.safety import ExaggeratedSafety, Jailbreak, Misuse, Toxicity
@@ -19,6 +20,9 @@ _CLASSES: tuple[type[Task], ...] = (
     Toxicity,
     Misuse,
     ExaggeratedSafety,
+    StereotypeQuery,
+    Disparagement,
+    Preference,
     AdvGlue,
     PrivacyLeakage,
     SocialNorm,
