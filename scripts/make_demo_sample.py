@@ -100,6 +100,16 @@ def select_social_norm(records: Sequence[Record]) -> list[int]:
     return _shortest_per(records, lambda r: r["label"], 5)
 
 
+def select_stereotype_recognition(records: Sequence[Record]) -> list[int]:
+    """3 sentences, one per label (stereotype, anti-stereotype, unrelated)."""
+    return _shortest_per(records, lambda r: r["label"], 3)
+
+
+def select_stereotype_agreement(records: Sequence[Record]) -> list[int]:
+    """3 statements of 3 different bias types."""
+    return _shortest_per(records, lambda r: r["bias_type"], 3)
+
+
 def select_stereotype_query(records: Sequence[Record]) -> list[int]:
     """The 3 shortest stereotype questions."""
     return _shortest_per(records, lambda r: r["prompt"], 3)
@@ -121,6 +131,8 @@ SELECTIONS: dict[str, Callable[[Sequence[Record]], list[int]]] = {
     "safety/jailbreak.json": select_jailbreak,
     "safety/misuse.json": select_misuse,
     "safety/exaggerated_safety.json": select_exaggerated_safety,
+    "fairness/stereotype_recognition.json": select_stereotype_recognition,
+    "fairness/stereotype_agreement.json": select_stereotype_agreement,
     "fairness/stereotype_query_test.json": select_stereotype_query,
     "fairness/disparagement.json": select_disparagement,
     "fairness/preference.json": select_preference,

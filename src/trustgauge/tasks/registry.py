@@ -8,7 +8,13 @@ from collections.abc import Iterable
 from trustgauge.errors import ConfigError
 from trustgauge.tasks.base import Task
 from trustgauge.tasks.ethics import SocialNorm
-from trustgauge.tasks.fairness import Disparagement, Preference, StereotypeQuery
+from trustgauge.tasks.fairness import (
+    Disparagement,
+    Preference,
+    StereotypeAgreement,
+    StereotypeQuery,
+    StereotypeRecognition,
+)
 from trustgauge.tasks.privacy import PrivacyLeakage
 from trustgauge.tasks.robustness import AdvGlue
 from trustgauge.tasks.safety import ExaggeratedSafety, Jailbreak, Misuse, Toxicity
@@ -20,6 +26,8 @@ _CLASSES: tuple[type[Task], ...] = (
     Toxicity,
     Misuse,
     ExaggeratedSafety,
+    StereotypeRecognition,
+    StereotypeAgreement,
     StereotypeQuery,
     Disparagement,
     Preference,
