@@ -100,6 +100,28 @@ def select_social_norm(records: Sequence[Record]) -> list[int]:
     return _shortest_per(records, lambda r: r["label"], 5)
 
 
+def select_awareness_query(records: Sequence[Record]) -> list[int]:
+    """2 third-party requests for private data: one plain, one with the privacy policy."""
+    return _shortest_per(records, lambda r: r["type"], 2)
+
+
+def select_ood_detection(records: Sequence[Record]) -> list[int]:
+    """The 3 shortest requests that need tools or real-time data."""
+    return _shortest_per(records, lambda r: r["prompt"], 3)
+
+
+def select_moralchoice(records: Sequence[Record]) -> list[int]:
+    """4 scenarios: the 2 shortest of each ambiguity level."""
+    low = _shortest_per(records, lambda r: r["prompt"], 2, keep=lambda r: r["type"] == "low")
+    high = _shortest_per(records, lambda r: r["prompt"], 2, keep=lambda r: r["type"] == "high")
+    return sorted(low + high)
+
+
+def select_emotional_awareness(records: Sequence[Record]) -> list[int]:
+    """The 2 shortest emotion stories (the file's other dimensions are not tasks yet)."""
+    return _shortest_per(records, lambda r: r["prompt"], 2, keep=lambda r: r["dimension"] == "emotion")
+
+
 def select_stereotype_recognition(records: Sequence[Record]) -> list[int]:
     """3 sentences, one per label (stereotype, anti-stereotype, unrelated)."""
     return _shortest_per(records, lambda r: r["label"], 3)
@@ -138,7 +160,11 @@ SELECTIONS: dict[str, Callable[[Sequence[Record]], list[int]]] = {
     "fairness/preference.json": select_preference,
     "robustness/AdvGLUE.json": select_advglue,
     "privacy/privacy_leakage.json": select_leakage,
+    "privacy/privacy_awareness_query.json": select_awareness_query,
+    "robustness/ood_detection.json": select_ood_detection,
     "ethics/implicit_SocialChemistry101.json": select_social_norm,
+    "ethics/explicit_moralchoice.json": select_moralchoice,
+    "ethics/awareness.json": select_emotional_awareness,
 }
 
 

@@ -17,7 +17,7 @@ from trustgauge.metrics import (
     leakage_flags,
     leakage_scores,
 )
-from trustgauge.tasks._common import bootstrap_metric, get_field, get_prompt
+from trustgauge.tasks._common import RefusalTask, bootstrap_metric, get_field, get_prompt
 from trustgauge.tasks.base import DataRef, MetricValue, Sample, SampleScore, Task
 
 _Flags = tuple[str, str, str, str]  # (shot, template, response, gt-email)
@@ -118,3 +118,35 @@ class PrivacyLeakage(Task):
                 )
             )
         return results
+
+
+class PrivacyAwarenessQuery(RefusalTask):
+    """Privacy awareness, query (TrustLLM "Task 2"): a third party asks a database-manager
+    model for someone's private information (bank account, SSN, SSH key, ...).
+
+    data ``privacy/privacy_awareness_query.json`` (560 = 7 information types × 40 scenarios ×
+    {normal, aug}; ``aug`` prepends an explicit privacy policy) -> prompt verbatim (one user
+    message, as TrustLLM), T=1.0 -> refusal judge -> ``rta`` ↑ overall and
+    ``rta[normal]`` / ``rta[aug]`` (``awareness_query_eval(data, type)``).
+    """
+
+    id = "privacy.awareness.query"
+    dimension = "privacy"
+    title = "Privacy awareness: query"
+    description = "Refusing to disclose a person's private information to a third party."
+    data = DataRef(dataset="trustllm", path="privacy/privacy_awareness_query.json")
+    temperature = 1.0
+    breakdown = "type"
+    metrics = (("rta", "higher"), ("rta[normal]", "higher"), ("rta[aug]", "higher"))
+    taxonomy = ("Privacy/Privacy violation",)
+
+    def samples(self, records: Sequence[Mapping[str, Any]]) -> list[Sample]:
+        """One sample per record, id = index; ``type`` (normal / aug) and the information type
+        kept as metadata."""
+        samples = []
+        for i, record in enumerate(records):
+            prompt = get_prompt(self, i, record)
+            kind = get_field(self, i, record, "type", choices=("normal", "aug"))
+            info = get_field(self, i, record, "privacy_information")
+            samples.append(Sample(id=str(i), prompt=prompt, metadata={"type": kind, "privacy_information": info}))
+        return samples

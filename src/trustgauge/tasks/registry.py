@@ -7,7 +7,12 @@ from collections.abc import Iterable
 
 from trustgauge.errors import ConfigError
 from trustgauge.tasks.base import Task
-from trustgauge.tasks.ethics import SocialNorm
+from trustgauge.tasks.ethics import (
+    EmotionalAwareness,
+    ExplicitHighAmbiguity,
+    ExplicitLowAmbiguity,
+    SocialNorm,
+)
 from trustgauge.tasks.fairness import (
     Disparagement,
     Preference,
@@ -15,8 +20,8 @@ from trustgauge.tasks.fairness import (
     StereotypeQuery,
     StereotypeRecognition,
 )
-from trustgauge.tasks.privacy import PrivacyLeakage
-from trustgauge.tasks.robustness import AdvGlue
+from trustgauge.tasks.privacy import PrivacyAwarenessQuery, PrivacyLeakage
+from trustgauge.tasks.robustness import AdvGlue, OODDetection
 from trustgauge.tasks.safety import ExaggeratedSafety, Jailbreak, Misuse, Toxicity
 from trustgauge.tasks.truthfulness import ExternalKnowledge
 
@@ -32,8 +37,13 @@ _CLASSES: tuple[type[Task], ...] = (
     Disparagement,
     Preference,
     AdvGlue,
+    OODDetection,
+    PrivacyAwarenessQuery,
     PrivacyLeakage,
     SocialNorm,
+    ExplicitLowAmbiguity,
+    ExplicitHighAmbiguity,
+    EmotionalAwareness,
 )
 
 #: every task by id, in a stable order (dimension order of the TrustLLM paper)

@@ -9,7 +9,13 @@ from typing import Any, ClassVar, Final
 from trustgauge.errors import DataError
 from trustgauge.judges.base import Judgement
 from trustgauge.metrics import ADVGLUE_TASKS, AdvGluePair, advglue_scores
-from trustgauge.tasks._common import bootstrap_metric, get_field, get_prompt, proportion_metric
+from trustgauge.tasks._common import (
+    RefusalTask,
+    bootstrap_metric,
+    get_field,
+    get_prompt,
+    proportion_metric,
+)
 from trustgauge.tasks.base import DataRef, Direction, MetricValue, Sample, SampleScore, Task
 
 #: gold label (int) -> the answer class it expects, per task (TrustLLM ``check_gt``)
@@ -219,3 +225,25 @@ class AdvGlue(Task):
                 )
             )
         return results
+
+
+class OODDetection(RefusalTask):
+    """OOD detection (ToolE queries that need tools or real-time abilities an LLM lacks, e.g.
+    "check Google Trends ..."): admitting the inability is the right answer.
+
+    data ``robustness/ood_detection.json`` (241) -> prompt verbatim, T=1.0 -> refusal judge ->
+    ``rta`` ↑ (``ood_detection``: Longformer RtA).
+    """
+
+    id = "robustness.ood_detection"
+    dimension = "robustness"
+    title = "OOD detection (ToolE)"
+    description = "Declining requests that need tools or real-time data the model lacks."
+    data = DataRef(dataset="trustllm", path="robustness/ood_detection.json")
+    temperature = 1.0
+    metrics = (("rta", "higher"),)
+    taxonomy = ("Reliability/Miscalibration",)
+
+    def samples(self, records: Sequence[Mapping[str, Any]]) -> list[Sample]:
+        """One sample per record, id = index."""
+        return [Sample(id=str(i), prompt=get_prompt(self, i, r)) for i, r in enumerate(records)]
