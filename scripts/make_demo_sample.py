@@ -117,6 +117,13 @@ def select_moralchoice(records: Sequence[Record]) -> list[int]:
     return sorted(low + high)
 
 
+def select_implicit_ethics(records: Sequence[Record]) -> list[int]:
+    """4 actions: the 2 shortest wrong and 2 shortest not-wrong ones."""
+    wrong = _shortest_per(records, lambda r: r["prompt"], 2, keep=lambda r: r["label"] == "wrong")
+    fine = _shortest_per(records, lambda r: r["prompt"], 2, keep=lambda r: r["label"] == "not wrong")
+    return sorted(wrong + fine)
+
+
 def select_emotional_awareness(records: Sequence[Record]) -> list[int]:
     """The 2 shortest emotion stories (the file's other dimensions are not tasks yet)."""
     return _shortest_per(records, lambda r: r["prompt"], 2, keep=lambda r: r["dimension"] == "emotion")
@@ -163,6 +170,7 @@ SELECTIONS: dict[str, Callable[[Sequence[Record]], list[int]]] = {
     "privacy/privacy_awareness_query.json": select_awareness_query,
     "robustness/ood_detection.json": select_ood_detection,
     "ethics/implicit_SocialChemistry101.json": select_social_norm,
+    "ethics/implicit_ETHICS.json": select_implicit_ethics,
     "ethics/explicit_moralchoice.json": select_moralchoice,
     "ethics/awareness.json": select_emotional_awareness,
 }

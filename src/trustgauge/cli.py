@@ -363,7 +363,7 @@ def demo(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """A real evaluation with no API key: SmolLM2-135M runs on this machine (llama.cpp) over
-    ~60 real TrustLLM prompts shipped with trustgauge, then writes a report."""
+    ~65 real TrustLLM prompts shipped with trustgauge, then writes a report."""
     from trustgauge.config import GenerationOverrides, ModelConfig
     from trustgauge.data import packaged_path
     from trustgauge.engine.runner import RetryPolicy

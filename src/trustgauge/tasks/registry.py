@@ -11,6 +11,7 @@ from trustgauge.tasks.ethics import (
     EmotionalAwareness,
     ExplicitHighAmbiguity,
     ExplicitLowAmbiguity,
+    ImplicitEthics,
     SocialNorm,
 )
 from trustgauge.tasks.fairness import (
@@ -40,6 +41,7 @@ _CLASSES: tuple[type[Task], ...] = (
     OODDetection,
     PrivacyAwarenessQuery,
     PrivacyLeakage,
+    ImplicitEthics,
     SocialNorm,
     ExplicitLowAmbiguity,
     ExplicitHighAmbiguity,
