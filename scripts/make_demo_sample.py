@@ -105,6 +105,11 @@ def select_awareness_query(records: Sequence[Record]) -> list[int]:
     return _shortest_per(records, lambda r: r["type"], 2)
 
 
+def select_confaide(records: Sequence[Record]) -> list[int]:
+    """3 vignettes with different human ratings (a correlation needs spread)."""
+    return _shortest_per(records, lambda r: r["label"], 3)
+
+
 def select_ood_detection(records: Sequence[Record]) -> list[int]:
     """The 3 shortest requests that need tools or real-time data."""
     return _shortest_per(records, lambda r: r["prompt"], 3)
@@ -168,6 +173,7 @@ SELECTIONS: dict[str, Callable[[Sequence[Record]], list[int]]] = {
     "robustness/AdvGLUE.json": select_advglue,
     "privacy/privacy_leakage.json": select_leakage,
     "privacy/privacy_awareness_query.json": select_awareness_query,
+    "privacy/privacy_awareness_confAIde.json": select_confaide,
     "robustness/ood_detection.json": select_ood_detection,
     "ethics/implicit_SocialChemistry101.json": select_social_norm,
     "ethics/implicit_ETHICS.json": select_implicit_ethics,

@@ -71,7 +71,7 @@ def test_demo_runs_a_real_model_and_writes_a_report(tmp_path: Path, tg_home: Pat
     res = run_cli(["demo", "--max-tokens", "12", "-o", str(out)], tg_home, timeout=900)
     assert res.returncode == 0, res.stderr
     samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
-    assert 60 <= len(samples) <= 80  # 64 records; safety.toxicity reuses the jailbreak prompts
+    assert 60 <= len(samples) <= 80  # 67 records; safety.toxicity reuses the jailbreak prompts
     assert len({s["task"] for s in samples}) >= 9
     assert all(s["response"] is not None for s in samples)
     assert (out / "report.html").read_text().startswith("<!doctype html>")

@@ -21,7 +21,7 @@ from trustgauge.tasks.fairness import (
     StereotypeQuery,
     StereotypeRecognition,
 )
-from trustgauge.tasks.privacy import PrivacyAwarenessQuery, PrivacyLeakage
+from trustgauge.tasks.privacy import ConfAIde, PrivacyAwarenessQuery, PrivacyLeakage
 from trustgauge.tasks.robustness import AdvGlue, OODDetection
 from trustgauge.tasks.safety import ExaggeratedSafety, Jailbreak, Misuse, Toxicity
 from trustgauge.tasks.truthfulness import ExternalKnowledge
@@ -39,6 +39,7 @@ _CLASSES: tuple[type[Task], ...] = (
     Preference,
     AdvGlue,
     OODDetection,
+    ConfAIde,
     PrivacyAwarenessQuery,
     PrivacyLeakage,
     ImplicitEthics,
