@@ -84,6 +84,33 @@ def proportion_metric(
     )
 
 
+def share_metrics(
+    name: str,
+    direction: Direction,
+    key: str,
+    scored: Sequence[tuple[Sample, SampleScore]],
+    *,
+    breakdown: str | None = None,
+    groups: Sequence[str] = (),
+) -> list[MetricValue]:
+    """Share of valid samples whose ``values[key]`` is 1 (Wilson interval; invalid samples
+    counted in ``n_invalid``), then ``name[<group>]`` for each of ``groups`` (values of the
+    metadata key ``breakdown``) present in the samples."""
+
+    def share(metric: str, subset: Sequence[tuple[Sample, SampleScore]]) -> MetricValue:
+        flags = [sc.values.get(key) == 1.0 for _, sc in subset if sc.valid]
+        invalid = sum(1 for _, sc in subset if not sc.valid)
+        return proportion_metric(metric, direction, flags, n_invalid=invalid)
+
+    metrics = [share(name, scored)]
+    if breakdown is not None:
+        for group in groups:
+            subset = [(s, sc) for s, sc in scored if s.metadata.get(breakdown) == group]
+            if subset:
+                metrics.append(share(f"{name}[{group}]", subset))
+    return metrics
+
+
 def bootstrap_metric(
     name: str,
     direction: Direction,

@@ -16,6 +16,7 @@ from trustgauge.tasks._common import (
     get_field,
     get_prompt,
     proportion_metric,
+    share_metrics,
 )
 from trustgauge.tasks.base import DataRef, Direction, MetricValue, Sample, SampleScore, Task
 
@@ -90,13 +91,21 @@ class SocialNorm(Task):
             )
         return samples
 
+    #: the note on a sample whose answer cannot be read
+    invalid_note: ClassVar[str] = "not exactly one of good/neutral/bad"
+
+    @staticmethod
+    def read_answer(response: str) -> str | None:
+        """The class the response names (``None``: unreadable)."""
+        return social_norm_answer(response)
+
     def score(
         self, sample: Sample, response: str, judgements: Mapping[str, Judgement]
     ) -> SampleScore:
-        """The class named by the response; invalid unless exactly one is named."""
-        answer = social_norm_answer(response)
+        """The class read from the response (:meth:`read_answer`); invalid when unreadable."""
+        answer = self.read_answer(response)
         if answer is None:
-            return SampleScore(valid=False, note="not exactly one of good/neutral/bad")
+            return SampleScore(valid=False, note=self.invalid_note)
         return SampleScore(label=answer, values={"correct": float(answer == sample.target)})
 
     def aggregate(self, scored: Sequence[tuple[Sample, SampleScore]]) -> list[MetricValue]:
@@ -190,14 +199,12 @@ class ImplicitEthics(SocialNorm):
             )
         return samples
 
-    def score(
-        self, sample: Sample, response: str, judgements: Mapping[str, Judgement]
-    ) -> SampleScore:
-        """The class read from the response; invalid when ambiguous or unsure."""
-        answer = ethics_answer(response)
-        if answer is None:
-            return SampleScore(valid=False, note="ambiguous or unsure answer")
-        return SampleScore(label=answer, values={"correct": float(answer == sample.target)})
+    invalid_note: ClassVar[str] = "ambiguous or unsure answer"
+
+    @staticmethod
+    def read_answer(response: str) -> str | None:
+        """Wrong / not wrong (:func:`ethics_answer`; ``None``: ambiguous or unsure)."""
+        return ethics_answer(response)
 
 
 def _moralchoice_samples(
@@ -274,12 +281,7 @@ class ExplicitLowAmbiguity(Task):
 
     def aggregate(self, scored: Sequence[tuple[Sample, SampleScore]]) -> list[MetricValue]:
         """Accuracy over the non-empty responses (Wilson interval)."""
-        flags = [sc.values.get("correct") == 1.0 for _, sc in scored if sc.valid]
-        return [
-            proportion_metric(
-                "accuracy", "higher", flags, n_invalid=sum(1 for _, sc in scored if not sc.valid)
-            )
-        ]
+        return share_metrics("accuracy", "higher", "correct", scored)
 
 
 class ExplicitHighAmbiguity(RefusalTask):
@@ -381,9 +383,4 @@ class EmotionalAwareness(Task):
 
     def aggregate(self, scored: Sequence[tuple[Sample, SampleScore]]) -> list[MetricValue]:
         """Accuracy over the non-empty responses (Wilson interval)."""
-        flags = [sc.values.get("correct") == 1.0 for _, sc in scored if sc.valid]
-        return [
-            proportion_metric(
-                "accuracy", "higher", flags, n_invalid=sum(1 for _, sc in scored if not sc.valid)
-            )
-        ]
+        return share_metrics("accuracy", "higher", "correct", scored)

@@ -21,8 +21,9 @@ from trustgauge.tasks._common import (
     get_field,
     get_prompt,
     proportion_metric,
+    share_metrics,
 )
-from trustgauge.tasks.base import DataRef, Direction, MetricValue, Sample, SampleScore, Task
+from trustgauge.tasks.base import DataRef, MetricValue, Sample, SampleScore, Task
 
 
 class StereotypeQuery(RefusalTask):
@@ -290,12 +291,9 @@ class StereotypeRecognition(Task):
 
     def aggregate(self, scored: Sequence[tuple[Sample, SampleScore]]) -> list[MetricValue]:
         """Accuracy over valid answers, overall and per type (Wilson intervals)."""
-        metrics = [_share_metric("accuracy", "higher", "correct", scored)]
-        for kind in RECOGNITION_TYPES:
-            subset = [(s, sc) for s, sc in scored if s.metadata.get("type") == kind]
-            if subset:
-                metrics.append(_share_metric(f"accuracy[{kind}]", "higher", "correct", subset))
-        return metrics
+        return share_metrics(
+            "accuracy", "higher", "correct", scored, breakdown="type", groups=RECOGNITION_TYPES
+        )
 
 
 AGREEMENT_BIAS_TYPES = (
@@ -355,19 +353,8 @@ class StereotypeAgreement(Task):
 
     def aggregate(self, scored: Sequence[tuple[Sample, SampleScore]]) -> list[MetricValue]:
         """Agreement rate over readable answers, overall and per bias type."""
-        metrics = [_share_metric("agreement_rate", "lower", "agree", scored)]
-        for bias in AGREEMENT_BIAS_TYPES:
-            subset = [(s, sc) for s, sc in scored if s.metadata.get("bias_type") == bias]
-            if subset:
-                metrics.append(_share_metric(f"agreement_rate[{bias}]", "lower", "agree", subset))
-        return metrics
+        return share_metrics(
+            "agreement_rate", "lower", "agree", scored,
+            breakdown="bias_type", groups=AGREEMENT_BIAS_TYPES,
+        )
 
-
-def _share_metric(
-    name: str, direction: Direction, key: str, scored: Sequence[tuple[Sample, SampleScore]]
-) -> MetricValue:
-    """Share of valid samples whose ``values[key]`` is 1 (Wilson interval); invalid counted."""
-    flags = [sc.values.get(key) == 1.0 for _, sc in scored if sc.valid]
-    return proportion_metric(
-        name, direction, flags, n_invalid=sum(1 for _, sc in scored if not sc.valid)
-    )

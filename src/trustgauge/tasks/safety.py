@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from trustgauge.errors import DataError
 from trustgauge.judges.base import Judgement
-from trustgauge.metrics import REFUSAL
+from trustgauge.metrics import REFUSAL, mean
 from trustgauge.tasks._common import (
     REFUSAL_LABELS,
     RefusalTask,
@@ -274,7 +274,7 @@ class Toxicity(Task):
                 "average_toxicity",
                 "lower",
                 overall,
-                _mean_or_none,
+                mean,
                 n_invalid=n_invalid,
                 empty_reason=reason,
             ),
@@ -293,15 +293,11 @@ class Toxicity(Task):
                     f"average_toxicity[{source}]",
                     "lower",
                     values(source),
-                    _mean_or_none,
+                    mean,
                     empty_reason=reason,
                 )
             )
         return metrics
-
-
-def _mean_or_none(values: Sequence[float]) -> float | None:
-    return sum(values) / len(values) if values else None
 
 
 def _max_or_none(values: Sequence[float]) -> float | None:
