@@ -18,7 +18,7 @@ import pytest
 from conftest import cli_env
 from fake_server import FakeServer
 
-TASK = "safety.exaggerated_safety"  # 200 XSTest prompts, refusal judge, RtA
+TASK = "safety.exaggerated"  # 200 XSTest prompts, refusal judge, RtA
 
 
 def tg(args: list[str], home: Path, timeout: float = 300, **env: str) -> subprocess.CompletedProcess[str]:

@@ -24,7 +24,7 @@ from trustgauge.judges.registry import DEFAULT_JUDGES, JUDGES, JudgeInfo, create
 
 pytestmark = pytest.mark.timeout(180)
 
-TASK = "safety.exaggerated_safety"
+TASK = "safety.exaggerated"
 RULES = RuleRefusalJudge()
 JUDGE_MODEL = "judge-model"
 REFUSAL = json.dumps({"reason": "The assistant declines.", "label": "refusal"})

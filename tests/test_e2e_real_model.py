@@ -44,7 +44,7 @@ def run_cli(args: list[str], home: Path, timeout: float = 600) -> subprocess.Com
 def test_cli_against_real_llama_cpp_server(smollm2_server: str, tmp_path: Path, tg_home: Path, trustllm_dir: Path) -> None:
     spec = f"openai-compatible:SmolLM2-135M-Instruct.Q4_1.gguf@{smollm2_server}"
     out = tmp_path / "run"
-    args = ["run", "-m", spec, "-t", "safety.exaggerated_safety,privacy.leakage", "--data-dir", str(trustllm_dir),
+    args = ["run", "-m", spec, "-t", "safety.exaggerated,privacy.leakage", "--data-dir", str(trustllm_dir),
             "--limit", "4", "--max-tokens", "24", "-o", str(out)]
     res = run_cli(args, tg_home)
     assert res.returncode == 0, res.stderr
@@ -53,8 +53,8 @@ def test_cli_against_real_llama_cpp_server(smollm2_server: str, tmp_path: Path, 
     assert all(s["response"] and s["error"] is None for s in samples)
     scores = json.loads((out / "scores.json").read_text())
     by_task = {t["task"]: {m["metric"]: m for m in t["metrics"]} for t in scores["tasks"]}
-    rta = by_task["safety.exaggerated_safety"]["rta"]
-    refusals = sum(1 for s in samples if s["task"] == "safety.exaggerated_safety" and s["label"] == "refusal")
+    rta = by_task["safety.exaggerated"]["rta"]
+    refusals = sum(1 for s in samples if s["task"] == "safety.exaggerated" and s["label"] == "refusal")
     assert rta["n"] == 4 and rta["value"] == pytest.approx(refusals / 4)
     run = json.loads((out / "run.json").read_text())
     assert run["usage"]["output_tokens"] > 0

@@ -30,7 +30,7 @@ needs_data = pytest.mark.skipif(not DATA.is_dir(), reason="../shared/data/trustl
 
 # spec §0 record counts and §0.4 temperatures
 EXPECTED = {
-    "safety.exaggerated_safety": (200, 1.0),
+    "safety.exaggerated": (200, 1.0),
     "safety.misuse": (1174, 1.0),
     "safety.jailbreak": (1400, 1.0),
     "safety.toxicity": (1400, 1.0),
@@ -39,13 +39,13 @@ EXPECTED = {
     "fairness.stereotype.query": (95, 1.0),
     "fairness.disparagement": (810, 1.0),
     "fairness.preference": (240, 1.0),
-    "truthfulness.external": (400, 0.0),
+    "truthfulness.misinformation.external": (400, 0.0),
     "privacy.leakage": (400, 1.0),
     "privacy.awareness.query": (560, 1.0),
     "privacy.awareness.confaide": (196, 0.0),
     "robustness.ood_detection": (241, 1.0),
     "robustness.advglue": (912, 0.0),
-    "ethics.social_norm": (500, 0.0),
+    "ethics.implicit.social_norm": (500, 0.0),
     "ethics.implicit.ethics": (500, 0.0),
     "ethics.explicit.low_ambiguity": (687, 1.0),
     "ethics.explicit.high_ambiguity": (680, 1.0),
@@ -542,7 +542,7 @@ def test_resolve_tasks() -> None:
         "safety.jailbreak",
         "safety.toxicity",
         "safety.misuse",
-        "safety.exaggerated_safety",
+        "safety.exaggerated",
     ]
     assert [t.id for t in resolve_tasks(["fairness"])] == [
         "fairness.stereotype.recognition",
@@ -588,7 +588,7 @@ DEMO_TASKS = [cls for cls in TASKS.values() if (DEMO / cls.data.path).is_file()]
 def test_demo_sample_loads_for_every_task() -> None:
     # every task but the fact-checking one (its sources are non-commercial or unlicensed)
     assert {cls.id for cls in TASKS.values()} - {cls.id for cls in DEMO_TASKS} == {
-        "truthfulness.external"
+        "truthfulness.misinformation.external"
     }
     total = 0
     for cls in DEMO_TASKS:

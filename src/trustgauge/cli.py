@@ -303,7 +303,7 @@ def run(
 
       trustgauge run -m openai:gpt-4o-mini -t safety,privacy -n 100
 
-      trustgauge run -m openai-compatible:llama3@http://127.0.0.1:8000/v1 -t safety.exaggerated_safety
+      trustgauge run -m openai-compatible:llama3@http://127.0.0.1:8000/v1 -t safety.exaggerated
     """
     from pydantic import ValidationError
 

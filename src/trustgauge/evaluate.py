@@ -32,7 +32,7 @@ from trustgauge.errors import ModelError, TrustgaugeError
 from trustgauge.judges.base import Judge, JudgeItem, Judgement
 from trustgauge.models.base import ChatMessage, Request
 from trustgauge.report.schema import DatasetInfo, RunInfo, SampleRecord, ScoresFile, TaskScores
-from trustgauge.tasks.base import Sample, SampleScore, Task
+from trustgauge.tasks.base import MetricValue, Sample, SampleScore, Task, judge_kind
 
 
 class RunConfig(BaseModel):
@@ -230,9 +230,10 @@ async def _judge_all(
     use_cache: bool,
     progress: Progress,
 ) -> dict[tuple[str, str, str], Judgement]:
-    """Judge every answered sample with each judge its task needs; cached in the store
+    """Judge every answered sample in each judge slot its task lists (``judges`` has the judge
+    of each kind that can run; slots of other kinds are skipped); cached in the store
     (judgements labelled ``error`` are not stored, so a rerun judges them again)."""
-    # Judges run in the order each task lists them, stage by stage, so a task can skip a later
+    # Slots run in the order each task lists them, stage by stage, so a task can skip a later
     # judgement given earlier ones (toxicity is only asked of responses that complied).
     results: dict[tuple[str, str, str], Judgement] = {}
     stages = max((len(w.task.judges) for w in work), default=0)
@@ -241,19 +242,32 @@ async def _judge_all(
         for w in work:
             if stage >= len(w.task.judges):
                 continue
-            kind = w.task.judges[stage]
-            for sample, outcome in zip(w.samples, outcomes[w.task.id]):
-                if outcome.response is None:
+            slot = w.task.judges[stage]
+            kind = judge_kind(slot)
+            if kind not in judges:
+                continue
+            texts = {
+                s.id: o.response.text
+                for s, o in zip(w.samples, outcomes[w.task.id])
+                if o.response is not None
+            }
+            for sample in w.samples:
+                response = texts.get(sample.id)
+                if response is None:
                     continue
                 earlier = {
                     k: results[(w.task.id, sample.id, k)]
                     for k in w.task.judges[:stage]
                     if (w.task.id, sample.id, k) in results
                 }
-                if not w.task.wants_judgement(kind, sample, earlier):
+                if not w.task.wants_judgement(slot, sample, earlier):
                     continue
-                item = w.task.judge_item(kind, sample, outcome.response.text)
-                wanted[kind].append(((w.task.id, sample.id, kind), item))
+                peer_id = w.task.peer(slot, sample)
+                peer_response = None if peer_id is None else texts.get(peer_id)
+                if peer_id is not None and peer_response is None:
+                    continue
+                item = w.task.judge_item(slot, sample, response, peer_response)
+                wanted[kind].append(((w.task.id, sample.id, slot), item))
         for kind, entries in wanted.items():
             verdicts, _ = await judge_items(
                 judges[kind], [item for _, item in entries], store, use_cache=use_cache, progress=progress,
@@ -261,6 +275,31 @@ async def _judge_all(
             for (ident, _), verdict in zip(entries, verdicts):
                 results[ident] = verdict
     return results
+
+
+def _kinds(tasks: Iterable[Task]) -> list[str]:
+    return sorted({judge_kind(slot) for t in tasks for slot in t.judges})
+
+
+def _not_scored(task: Task, kinds: Sequence[str]) -> list[MetricValue]:
+    """The declared metrics of a task that cannot be scored, each ``None`` with the reason."""
+    reason = (
+        f"not scored: needs a judge model (--judge-model SPEC) for {', '.join(kinds)}"
+    )
+    return [
+        MetricValue(metric=name, value=None, direction=direction, n=0, reason=reason)
+        for name, direction in task.metrics
+        if "[" not in name
+    ]
+
+
+def _needs_judge_model(config: RunConfig, kind: str) -> bool:
+    from trustgauge.judges.registry import needs_judge_model
+
+    return needs_judge_model(
+        kind, config.judges.get(kind), judge_model=config.judge_model,
+        options=config.judge_options.get(kind),
+    )
 
 
 async def open_judges(config: RunConfig, kinds: Sequence[str]) -> dict[str, Judge]:
@@ -315,8 +354,10 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
     started_at = datetime.now(timezone.utc)
     t0 = time.monotonic()
     tasks = resolve_tasks(config.tasks)
-    kinds = sorted({k for t in tasks for k in t.judges})
-    judges = await open_judges(config, kinds)
+    # kinds with no offline judge (adversarial factuality, sycophancy preference) run only with
+    # a judge model; without one their tasks still get responses but are reported not scored
+    unjudged = [k for k in _kinds(tasks) if _needs_judge_model(config, k)]
+    judges = await open_judges(config, [k for k in _kinds(tasks) if k not in unjudged])
     try:
         work = _load_task_data(tasks, config)
         model = load_model(config.model)
@@ -349,7 +390,11 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
         scored: list[tuple[Sample, SampleScore]] = []
         n_failed = 0
         for sample, request, outcome in zip(w.samples, w.requests, outcomes[w.task.id]):
-            js = {k: judgements[(w.task.id, sample.id, k)] for k in w.task.judges if (w.task.id, sample.id, k) in judgements}
+            js = {
+                k: judgements[(w.task.id, sample.id, k)]
+                for k in w.task.judges
+                if (w.task.id, sample.id, k) in judgements
+            }
             if outcome.response is None:
                 n_failed += 1
                 score = None
@@ -372,12 +417,16 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
                     metadata=sample.metadata,
                 )
             )
-        metrics = w.task.aggregate(scored)
+        missing = sorted({judge_kind(slot) for slot in w.task.judges} & set(unjudged))
+        metrics = _not_scored(w.task, missing) if missing else w.task.aggregate(scored)
         task_scores.append(
             TaskScores(
                 task=w.task.id, dimension=w.task.dimension, title=w.task.title, metrics=metrics,
                 n_samples=len(w.samples), n_failed=n_failed,
-                judges={k: judges[k].id for k in w.task.judges},
+                judges={
+                    kind: judges[kind].id if kind in judges else "none (needs --judge-model)"
+                    for kind in dict.fromkeys(judge_kind(slot) for slot in w.task.judges)
+                },
             )
         )
 

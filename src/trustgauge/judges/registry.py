@@ -102,7 +102,25 @@ JUDGES: dict[str, dict[str, JudgeInfo]] = {
     },
 }
 
-#: the judge used for each kind when the user names none (all offline)
+# TrustLLM asked GPT-4 for these and no offline judge is sound: they run only with a judge model
+_NEEDS_MODEL = "--judge-model (no offline judge)"
+JUDGES["misinformation_correction"] = {
+    LLM: JudgeInfo(
+        "trustgauge.judges.llm_judge:LLMJudge", False, _NEEDS_MODEL,
+        "an LLM asked whether the response corrects the false premise (TrustLLM advfact prompt)",
+        needs_reference=True,
+    ),
+}
+JUDGES["same_preference"] = {
+    LLM: JudgeInfo(
+        "trustgauge.judges.llm_judge:LLMJudge", False, _NEEDS_MODEL,
+        "an LLM asked whether two answers state the same preference (TrustLLM sycophancy prompt)",
+        needs_reference=True,
+    ),
+}
+
+#: the judge used for each kind when the user names none (all offline); kinds missing here
+#: have no sound offline judge and need ``--judge-model``
 DEFAULT_JUDGES: dict[str, str] = {
     "refusal": "minilm",
     "toxicity": "minilm",
@@ -150,7 +168,14 @@ def resolve_judge_name(kind: str, name: str | None = None, *, judge_model: str |
     if kind not in JUDGES:
         raise ConfigError(f"unknown judge kind {kind!r}; known: {', '.join(JUDGES)}")
     if not name:
-        name = LLM if (judge_model and LLM in JUDGES[kind]) else DEFAULT_JUDGES[kind]
+        if judge_model and LLM in JUDGES[kind]:
+            name = LLM
+        elif kind in DEFAULT_JUDGES:
+            name = DEFAULT_JUDGES[kind]
+        else:
+            raise ConfigError(
+                f"the {kind} judge needs --judge-model SPEC (no offline judge for {kind})"
+            )
     if name not in JUDGES[kind]:
         raise ConfigError(f"unknown {kind} judge {name!r}; known: {', '.join(JUDGES[kind])}")
     return name
@@ -172,6 +197,20 @@ def check_judge_choice(
             f"the {kind}={LLM} judge needs --judge-model SPEC (e.g. --judge-model openai:gpt-4o)"
         )
     return name
+
+
+def needs_judge_model(
+    kind: str, name: str | None = None, *, judge_model: str | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> bool:
+    """True when ``kind`` has no offline default and neither a judge name, a judge model nor a
+    ``model`` option was given: its tasks cannot be scored in this run."""
+    if kind not in JUDGES:
+        raise ConfigError(f"unknown judge kind {kind!r}; known: {', '.join(JUDGES)}")
+    return (
+        kind not in DEFAULT_JUDGES and not name and not judge_model
+        and not (options or {}).get("model")
+    )
 
 
 def judge_info(kind: str, name: str | None = None, *, judge_model: str | None = None) -> JudgeInfo:

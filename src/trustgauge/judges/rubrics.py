@@ -583,6 +583,8 @@ DEFAULT_RUBRICS: dict[str, str] = {
     "refusal": "refusal",
     "toxicity": "toxicity",
     "correctness": "correctness",
+    "misinformation_correction": "trustllm.advfact",
+    "same_preference": "trustllm.sycophancy_preference",
 }
 
 

@@ -67,7 +67,7 @@ class Task(ABC):
     """A TrustLLM-style sub-task. Subclasses set the class attributes and implement
     :meth:`samples`, :meth:`score` and :meth:`aggregate`."""
 
-    #: ``dimension.name``, e.g. ``safety.exaggerated_safety``
+    #: ``dimension.name``, e.g. ``safety.exaggerated``
     id: ClassVar[str]
     dimension: ClassVar[str]
     title: ClassVar[str]
@@ -75,7 +75,10 @@ class Task(ABC):
     data: ClassVar[DataRef]
     #: names and directions of the metrics :meth:`aggregate` returns, primary first
     metrics: ClassVar[tuple[tuple[str, Direction], ...]]
-    #: judge kinds the task needs, e.g. ``("refusal",)``
+    #: the judgements the task needs per sample, in order: a judge kind (``"refusal"``) or
+    #: ``"kind#role"`` when one kind is asked twice about a sample (persona sycophancy compares
+    #: the response with two references: ``"similarity#honest"``, ``"similarity#sycophantic"``).
+    #: One judge per kind serves all its slots; :meth:`score` gets the judgements by slot.
     judges: ClassVar[tuple[str, ...]] = ()
     #: TrustLLM's generation temperature for this file
     temperature: ClassVar[float] = 0.0
@@ -97,20 +100,39 @@ class Task(ABC):
             params = params.merged(**overrides)
         return Request.user(sample.prompt, params)
 
-    def judge_item(self, kind: str, sample: Sample, response: str) -> JudgeItem:
-        """What the judge of ``kind`` sees for this sample (override to add a reference)."""
-        return JudgeItem(prompt=sample.prompt, response=response)
+    def judge_item(
+        self, kind: str, sample: Sample, response: str, peer_response: str | None = None
+    ) -> JudgeItem:
+        """What the judge of slot ``kind`` sees for this sample (override to add a reference).
+
+        ``peer_response`` is the response to the sample :meth:`peer` names (``None`` when the
+        slot compares with no other sample); by default it is the item's reference."""
+        return JudgeItem(prompt=sample.prompt, response=response, reference=peer_response)
+
+    def peer(self, kind: str, sample: Sample) -> str | None:
+        """The id of another sample of this task whose *response* the judgement of slot ``kind``
+        compares this sample's response with (AdvInstruction: the response to the unperturbed
+        instruction; sycophancy preference: the response to the same pair asked in the other
+        order), or ``None`` (default). When that sample has no response, the judgement is not
+        asked and :meth:`score` does not get it."""
+        return None
 
     def wants_judgement(self, kind: str, sample: Sample, earlier: Mapping[str, Judgement]) -> bool:
-        """Whether the judge of ``kind`` should see this sample, given the judgements of the kinds
-        listed before it in :attr:`judges` (default: always). Lets a task spare a paid or slow
+        """Whether the judge of slot ``kind`` should see this sample, given the judgements of the
+        slots listed before it in :attr:`judges` (default: always). Lets a task spare a paid or slow
         judge, e.g. score toxicity only of responses that complied."""
         return True
 
     @abstractmethod
     def score(self, sample: Sample, response: str, judgements: Mapping[str, Judgement]) -> SampleScore:
-        """Score one response, given the judgements of the kinds in :attr:`judges`."""
+        """Score one response, given the judgements of the slots in :attr:`judges` (a slot is
+        missing when its judge did not run: not wanted, no peer response, or no judge model)."""
 
     @abstractmethod
     def aggregate(self, scored: Sequence[tuple[Sample, SampleScore]]) -> list[MetricValue]:
         """Compute the task's metrics over all scored samples (failed requests excluded)."""
+
+
+def judge_kind(slot: str) -> str:
+    """The judge kind of a :attr:`Task.judges` slot: ``"similarity#honest"`` -> ``"similarity"``."""
+    return slot.split("#", 1)[0]

@@ -56,7 +56,7 @@ class SocialNorm(Task):
             TrustLLM's code does (see :func:`trustgauge.metrics.class_balanced_accuracy`).
     """
 
-    id = "ethics.social_norm"
+    id = "ethics.implicit.social_norm"
     dimension = "ethics"
     title = "Implicit ethics: Social Chemistry 101"
     description = "Classify everyday actions as good, neutral or bad (Social-Chem-101)."

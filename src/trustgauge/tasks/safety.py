@@ -66,7 +66,7 @@ class ExaggeratedSafety(RefusalTask):
     ``exaggerated_eval`` returns); ``rta[<type>]`` per XSTest prompt type.
     """
 
-    id = "safety.exaggerated_safety"
+    id = "safety.exaggerated"
     dimension = "safety"
     title = "Exaggerated safety (XSTest)"
     description = "Over-refusal of safe prompts that look unsafe (XSTest v1, 10 types × 20)."

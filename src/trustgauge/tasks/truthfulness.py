@@ -66,7 +66,7 @@ class ExternalKnowledge(Task):
     sources of each source's macro-F1 over {REFUTE, SUPPORT}; ``macro_f1[<source>]`` per source.
     """
 
-    id = "truthfulness.external"
+    id = "truthfulness.misinformation.external"
     dimension = "truthfulness"
     title = "Misinformation: external knowledge"
     description = (
