@@ -1,7 +1,9 @@
 """A local stand-in for the Hugging Face hub: a real HTTP server (aiohttp) on 127.0.0.1.
 
-It serves one model repository at one commit, with the endpoints ``huggingface_hub``'s
-``snapshot_download`` / ``hf_hub_download`` call (checked against huggingface_hub 2.4):
+It serves one repository (a model, or with ``repo_type="dataset"`` a dataset: then every
+``/api/models/`` below reads ``/api/datasets/`` and file URLs start with ``/datasets/``) at one
+commit, with the endpoints ``huggingface_hub``'s ``snapshot_download`` / ``hf_hub_download``
+call (checked against huggingface_hub 2.4):
 
 * ``GET /api/models/{repo}/revision/{revision}``: the repo info (``sha``, ``siblings``); what
   ``HfApi.repo_info`` asks to turn a branch into a commit. Also without ``/revision/...``, and
@@ -19,6 +21,10 @@ It serves one model repository at one commit, with the endpoints ``huggingface_h
 
 Unknown repos answer 404 with ``X-Error-Code: RepoNotFound``, unknown revisions 404 with
 ``X-Error-Code: RevisionNotFound``, unknown files 404 with ``X-Error-Code: EntryNotFound``.
+
+A gated repo (``token="hf_..."``) answers its repo info to anyone, as the real hub does, but
+its tree and files only to ``Authorization: Bearer <token>``: without a token 401, with another
+token 403, both with ``X-Error-Code: GatedRepo``.
 No Xet headers are sent, so clients take the plain HTTP download path.
 
 Every request is recorded (:attr:`FakeHub.requests`, as ``(method, path)``) so tests can
@@ -76,8 +82,14 @@ class FakeHub:
         *,
         commit: str = "0123456789abcdef0123456789abcdef01234567",
         lfs: Iterable[str] | None = None,
+        repo_type: str = "model",
+        token: str | None = None,
     ) -> None:
+        if repo_type not in ("model", "dataset"):
+            raise ValueError(f"repo_type must be 'model' or 'dataset', not {repo_type!r}")
         self.repo = repo
+        self.repo_type = repo_type
+        self.token = token
         self.commit = commit
         self.files = dict(files)
         self.lfs = set(lfs) if lfs is not None else {f for f in files if f.endswith(LFS_SUFFIXES)}
@@ -106,15 +118,16 @@ class FakeHub:
 
     async def _start(self) -> None:
         app = web.Application()
+        api = f"/api/{self.repo_type}s"
+        files = "/datasets" if self.repo_type == "dataset" else ""
         app.router.add_route("GET", "/api/agent-harnesses", self._agent_harnesses)
-        app.router.add_route("GET", "/api/models/{owner}/{name}", self._repo_info)
-        app.router.add_route("HEAD", "/api/models/{owner}/{name}", self._repo_info)
-        app.router.add_route(
-            "GET", "/api/models/{owner}/{name}/revision/{revision}", self._repo_info
-        )
-        app.router.add_route("GET", "/api/models/{owner}/{name}/tree/{revision}", self._tree)
-        app.router.add_route("HEAD", "/{owner}/{name}/resolve/{revision}/{path:.+}", self._resolve)
-        app.router.add_route("GET", "/{owner}/{name}/resolve/{revision}/{path:.+}", self._resolve)
+        app.router.add_route("GET", api + "/{owner}/{name}", self._repo_info)
+        app.router.add_route("HEAD", api + "/{owner}/{name}", self._repo_info)
+        app.router.add_route("GET", api + "/{owner}/{name}/revision/{revision}", self._repo_info)
+        app.router.add_route("GET", api + "/{owner}/{name}/tree/{revision}", self._tree)
+        resolve = files + "/{owner}/{name}/resolve/{revision}/{path:.+}"
+        app.router.add_route("HEAD", resolve, self._resolve)
+        app.router.add_route("GET", resolve, self._resolve)
         app.router.add_route("HEAD", "/cdn/{sha256}", self._cdn)
         app.router.add_route("GET", "/cdn/{sha256}", self._cdn)
         app.router.add_route("*", "/{tail:.*}", self._unknown)
@@ -158,11 +171,25 @@ class FakeHub:
     def _record(self, request: web.Request) -> None:
         self.requests.append((request.method, request.path))
 
-    def _check_repo(self, request: web.Request) -> web.Response | None:
+    def _check_repo(self, request: web.Request, *, content: bool = False) -> web.Response | None:
+        """An error response for an unknown repo or revision, or (``content``: the tree and
+        files) a gated repo asked without its token; ``None`` when the request may proceed."""
         if f"{request.match_info['owner']}/{request.match_info['name']}" != self.repo:
             return _error(404, "RepoNotFound", "Repository not found")
         if request.match_info.get("revision", "main") not in ("main", self.commit):
             return _error(404, "RevisionNotFound", "Invalid rev id")
+        if content and self.token is not None:
+            auth = request.headers.get("Authorization", "")
+            if not auth:
+                return _error(
+                    401, "GatedRepo", f"Access to {self.repo_type} {self.repo} is restricted. "
+                    "You must have access to it and be authenticated to access it."
+                )
+            if auth != f"Bearer {self.token}":
+                return _error(
+                    403, "GatedRepo", f"Access to {self.repo_type} {self.repo} is restricted "
+                    "and you are not in the authorized list."
+                )
         return None
 
     async def _agent_harnesses(self, request: web.Request) -> web.StreamResponse:
@@ -173,29 +200,34 @@ class FakeHub:
         self._record(request)
         if (error := self._check_repo(request)) is not None:
             return error
-        return web.json_response(
-            {
-                "_id": "fake",
-                "id": self.repo,
-                "modelId": self.repo,
-                "sha": self.commit,
-                "private": False,
-                "gated": False,
-                "disabled": False,
-                "lastModified": "2024-11-01T10:00:00.000Z",
-                "tags": ["sentence-transformers"],
-                "siblings": [{"rfilename": f} for f in sorted(self.files)],
-            }
-        )
+        info: dict[str, Any] = {
+            "_id": "fake",
+            "id": self.repo,
+            "sha": self.commit,
+            "private": False,
+            "gated": "manual" if self.token is not None else False,
+            "disabled": False,
+            "lastModified": "2024-11-01T10:00:00.000Z",
+            "tags": ["sentence-transformers"] if self.repo_type == "model" else [],
+            "siblings": [{"rfilename": f} for f in sorted(self.files)],
+        }
+        if self.repo_type == "model":
+            info["modelId"] = self.repo
+        return web.json_response(info)
 
     async def _tree(self, request: web.Request) -> web.StreamResponse:
         self._record(request)
-        if (error := self._check_repo(request)) is not None:
+        if (error := self._check_repo(request, content=True)) is not None:
             return error
         entries: list[dict[str, Any]] = []
-        folders = sorted({f.rsplit("/", 1)[0] for f in self.files if "/" in f})
         recursive = request.query.get("recursive", "false").lower() == "true"
+        # every folder (and its parents) when recursive, else the top-level ones
+        folders = sorted(
+            {"/".join(f.split("/")[:depth]) for f in self.files for depth in range(1, f.count("/") + 1)}
+        )
         for folder in folders:
+            if "/" in folder and not recursive:
+                continue
             entries.append(
                 {
                     "type": "directory",
@@ -224,7 +256,7 @@ class FakeHub:
 
     async def _resolve(self, request: web.Request) -> web.StreamResponse:
         self._record(request)
-        if (error := self._check_repo(request)) is not None:
+        if (error := self._check_repo(request, content=True)) is not None:
             return error
         name = request.match_info["path"]
         if name not in self.files:

@@ -425,6 +425,7 @@ def test_run_with_judge_model_uses_the_llm_judge(tmp_path: Path, runner: CliRunn
             "run", "-m", f"openai-compatible:test-model@{server.openai_base_url}", "-t", TASK,
             "--data-dir", str(trustllm_dir), "-n", "3", "-q", "-o", str(out),
             "--judge-model", f"openai-compatible:{JUDGE_MODEL}@{server.openai_base_url}",
+            "--judge", "refusal=llm",
         ])
         assert res.exit_code == 0, res.output
         run = json.loads((out / "run.json").read_text())
@@ -432,6 +433,24 @@ def test_run_with_judge_model_uses_the_llm_judge(tmp_path: Path, runner: CliRunn
         samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
         assert [s["judgements"]["refusal"]["label"] for s in samples] == ["refusal"] * 3
         assert server.stats()["by_endpoint"]["chat.completions"] == 6  # 3 answers + 3 judgements
+
+
+def test_judge_model_alone_keeps_the_offline_refusal_judge(
+    tmp_path: Path, runner: CliRunner, trustllm_dir: Path
+) -> None:
+    # TrustLLM judged refusals with Longformer, not GPT-4: --judge-model alone does not move the
+    # refusal kind to the (costly) llm judge; it is used for the GPT-4 kinds only
+    with FakeServer.start(models=["test-model", JUDGE_MODEL], default_reply="Sure, here you go.") as server:
+        out = tmp_path / "run"
+        res = runner.invoke(app, [
+            "run", "-m", f"openai-compatible:test-model@{server.openai_base_url}", "-t", TASK,
+            "--data-dir", str(trustllm_dir), "-n", "3", "-q", "-o", str(out),
+            "--judge-model", f"openai-compatible:{JUDGE_MODEL}@{server.openai_base_url}",
+        ])
+        assert res.exit_code == 0, res.output
+        run = json.loads((out / "run.json").read_text())
+        assert not run["judges"]["refusal"].startswith("llm:")
+        assert server.stats()["by_endpoint"]["chat.completions"] == 3  # the answers only
 
 
 def test_judge_sigterm_exit_130_writes_nothing_keeps_judgements(tmp_path: Path, tg_home: Path) -> None:

@@ -386,6 +386,6 @@ def test_packaged_path() -> None:
     assert readme.is_file() and readme.parent.name == "packaged"
     with pytest.raises(DataError, match="no packaged data"):
         packaged_path("absent.json")
-    assert packaged_path("trustllm_demo").is_dir()
+    assert packaged_path("trustllm_quick").is_dir()
     with pytest.raises(DataError, match="bad packaged data name"):
         packaged_path("../loader.py")

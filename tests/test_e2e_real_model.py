@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import cli_env
+from trustgauge.tasks import TASKS
 
 pytestmark = [
     pytest.mark.slow,
@@ -71,14 +72,17 @@ def test_demo_runs_a_real_model_and_writes_a_report(tmp_path: Path, tg_home: Pat
     res = run_cli(["demo", "--max-tokens", "12", "-o", str(out)], tg_home, timeout=900)
     assert res.returncode == 0, res.stderr
     samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
-    assert 60 <= len(samples) <= 80  # 67 records; safety.toxicity reuses the jailbreak prompts
-    assert len({s["task"] for s in samples}) >= 9
+    # 2 samples per sub-task of the quick sample, whole groups (AdvInstruction: 12 variants,
+    # disparagement: 6 profiles; toxicity reuses the jailbreak prompts)
+    assert 60 <= len(samples) <= 100
+    assert {s["task"] for s in samples} == set(TASKS)
     assert all(s["response"] is not None for s in samples)
     assert (out / "report.html").read_text().startswith("<!doctype html>")
     assert "report:" in res.stdout and str(out) in res.stdout
     run = json.loads((out / "run.json").read_text())
     assert run["model_identity"]["backend"] == "gguf" and len(run["model_identity"]["sha256"]) == 64
-    assert run["datasets"][0]["source"] == "packaged demo sample"
+    assert run["suite"] == "quick" and run["limit"] == 2
+    assert run["datasets"][0]["source"] == "packaged:trustllm_quick"
 
 
 def test_demo_without_the_model_prints_the_install_command(tmp_path: Path, tg_home: Path) -> None:

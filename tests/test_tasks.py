@@ -1,5 +1,5 @@
 """TrustLLM tasks: record counts on the real data, hand-computed metrics on hand-written
-responses, malformed records, the registry and the packaged demo sample."""
+responses, malformed records and the registry (the packaged quick sample: test_suites.py)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,6 @@ from trustgauge.tasks.truthfulness import ExternalKnowledge, extract_verdict
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 DATA = SHARED / "data" / "trustllm"
-DEMO = REPO / "src" / "trustgauge" / "data" / "packaged" / "trustllm_demo"
 needs_data = pytest.mark.skipif(not DATA.is_dir(), reason="../shared/data/trustllm not available")
 
 # spec §0 record counts and §0.4 temperatures
@@ -577,40 +576,6 @@ def test_resolve_nothing() -> None:
         resolve_tasks([])
     with pytest.raises(ConfigError, match="unknown task"):
         resolve_tasks(["zzzz"])
-
-
-# ------------------------------------------------------------------ packaged demo sample
-
-
-DEMO_TASKS = [cls for cls in TASKS.values() if (DEMO / cls.data.path).is_file()]
-
-
-def test_demo_sample_loads_for_every_task() -> None:
-    # every task but the fact-checking one (its sources are non-commercial or unlicensed)
-    assert {cls.id for cls in TASKS.values()} - {cls.id for cls in DEMO_TASKS} == {
-        "truthfulness.misinformation.external"
-    }
-    total = 0
-    for cls in DEMO_TASKS:
-        task = cls()
-        records = load(task, DEMO)
-        samples = task.samples(records)
-        assert samples
-        total += len(samples)
-    assert 60 <= total <= 80  # 67 records; safety.toxicity reuses the 5 jailbreak prompts
-    assert len(load(PrivacyLeakage(), DEMO)) == 2
-    groups = Counter(s.group for s in AdvGlue().samples(load(AdvGlue(), DEMO)))
-    assert set(groups.values()) == {2}  # whole pairs only
-    assert (DEMO / "LICENSE.md").is_file()
-
-
-@needs_data
-def test_demo_sample_is_verbatim_subset_of_release() -> None:
-    for cls in DEMO_TASKS:
-        task = cls()
-        full = load(task)
-        for record in load(task, DEMO):
-            assert record in full
 
 
 def test_chi2_p_value_hand_computed() -> None:

@@ -258,8 +258,9 @@ _JUDGE_HELP = (
     "toxicity=perspective,qps=0.5; repeatable. See 'trustgauge judges'."
 )
 _JUDGE_MODEL_HELP = (
-    "Model spec of the llm judges (e.g. openai:gpt-4o, gguf:smollm2); kinds with an llm judge "
-    "and no --judge use it."
+    "Model spec of the llm judges (e.g. openai:gpt-4o): used where TrustLLM used GPT-4 "
+    "(correctness, adversarial factuality, sycophancy preference; the last two are not scored "
+    "without it) and for kinds given --judge KIND=llm."
 )
 
 
@@ -269,8 +270,11 @@ def run(
         "openai-compatible:NAME@http://127.0.0.1:8000/v1, anthropic:NAME, hf:REPO, gguf:PATH or gguf:smollm2.")] = None,
     model_config: Annotated[Path | None, typer.Option("--model-config", help="YAML/TOML/JSON model config "
         "(generation parameters, headers, system prompt, api_key_env).")] = None,
+    suite: Annotated[str | None, typer.Option("--suite", "-s", help="trustllm (every sub-task, full data), quick "
+        "(every sub-task on a 546-prompt packaged sample, offline), a dimension, or quick-DIMENSION; "
+        "see 'trustgauge suites'.")] = None,
     tasks: Annotated[list[str] | None, typer.Option("--tasks", "-t", help="Task ids or dimensions, comma-separated "
-        "(see 'trustgauge tasks'); default: all.")] = None,
+        "(see 'trustgauge tasks'); narrows --suite; default: all.")] = None,
     limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, help="At most N samples per task "
         "(whole groups for paired tasks, seeded).")] = None,
     concurrency: Annotated[int | None, typer.Option("--concurrency", "-c", min=1, help="Requests in flight; "
@@ -301,6 +305,10 @@ def run(
 
     Examples:
 
+      trustgauge run -m openai:gpt-4o-mini --suite quick
+
+      trustgauge run -m openai:gpt-4o-mini --suite trustllm --judge-model openai:gpt-4o
+
       trustgauge run -m openai:gpt-4o-mini -t safety,privacy -n 100
 
       trustgauge run -m openai-compatible:llama3@http://127.0.0.1:8000/v1 -t safety.exaggerated
@@ -328,6 +336,7 @@ def run(
         config = RunConfig(
             model=mc,
             tasks=_split(tasks) or ["all"],
+            suite=suite,
             limit=limit,
             concurrency=concurrency,
             out=out,
@@ -351,6 +360,8 @@ def run(
 
 
 DEMO_MAX_TOKENS = 48
+#: samples per task in the demo (whole groups: AdvInstruction's 12 variants stay together)
+DEMO_LIMIT = 2
 
 
 @app.command()
@@ -363,26 +374,24 @@ def demo(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """A real evaluation with no API key: SmolLM2-135M runs on this machine (llama.cpp) over
-    ~65 real TrustLLM prompts shipped with trustgauge, then writes a report."""
+    a slice of the quick suite (2 prompts per sub-task, ~75 real TrustLLM prompts shipped with
+    trustgauge), then writes a report. Same as: trustgauge run -m gguf:smollm2 --suite quick
+    -n 2 --max-tokens 48."""
     from trustgauge.config import GenerationOverrides, ModelConfig
-    from trustgauge.data import packaged_path
     from trustgauge.engine.runner import RetryPolicy
     from trustgauge.evaluate import RunConfig
     from trustgauge.models.gguf import smollm2_path
-    from trustgauge.tasks.registry import TASKS
 
     judges, judge_options = _parse_judges(judge)
     try:
         smollm2_path()
-        sample_dir = packaged_path("trustllm_demo")
-        demo_tasks = [tid for tid, cls in TASKS.items() if (sample_dir / cls.data.path).is_file()]
         mc = ModelConfig(model="gguf:smollm2", generation=GenerationOverrides(max_tokens=max_tokens), timeout=300)
         config = RunConfig(
             model=mc,
-            tasks=demo_tasks,
+            suite="quick",
+            limit=DEMO_LIMIT,
             out=out or Path("runs") / f"demo-{_stamp()}",
             use_cache=not no_cache,
-            dataset_override=sample_dir,
             retry=RetryPolicy(max_retries=2, timeout=mc.timeout),
             judges=judges,
             judge_options=judge_options,
@@ -390,7 +399,11 @@ def demo(
         )
     except UsageError as exc:
         _fail(str(exc))
-    typer.echo("trustgauge demo: SmolLM2-135M-Instruct (GGUF, llama.cpp on CPU) on the packaged TrustLLM sample", err=True)
+    typer.echo(
+        f"trustgauge demo: SmolLM2-135M-Instruct (GGUF, llama.cpp on CPU), {DEMO_LIMIT} prompts per "
+        "sub-task of the packaged quick sample",
+        err=True,
+    )
     result = _execute(config, quiet=quiet)
     _finish(result, 0.0)
 
@@ -437,6 +450,45 @@ def tasks_cmd(
     for r in rows:
         metrics = ", ".join(f"{m} {'↑' if d == 'higher' else '↓'}" for m, d in zip(r["metrics"], r["directions"]))
         table.add_row(r["id"], r["dimension"], metrics, str(r["n_samples"]), ", ".join(r["judges"]) or "-", r["data"])
+    Console().print(table)
+
+
+@app.command("suites")
+def suites_cmd(
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of {name, description, tasks, data}.")] = False,
+) -> None:
+    """List the suites 'run --suite' accepts: which tasks, on which data.
+
+    Examples:
+
+      trustgauge run -m gguf:smollm2 --suite quick-safety
+
+      trustgauge run -m openai:gpt-4o-mini --suite trustllm
+    """
+    from trustgauge.suites import suites
+    from trustgauge.tasks.registry import resolve_tasks
+
+    rows: list[dict[str, Any]] = [
+        {
+            "name": s.name,
+            "description": s.description,
+            "tasks": [t.id for t in resolve_tasks(s.tasks)],
+            "data": "packaged sample" if s.packaged else "full release",
+            "offline": s.offline,
+        }
+        for s in suites().values()
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="trustgauge suites")
+    for col in ("suite", "tasks", "data", "what"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(r["name"], str(len(r["tasks"])), r["data"], r["description"])
     Console().print(table)
 
 

@@ -28,7 +28,7 @@ from trustgauge.config import ModelConfig
 from trustgauge.engine.progress import Progress
 from trustgauge.engine.runner import Engine, Outcome, RetryPolicy
 from trustgauge.engine.store import Store
-from trustgauge.errors import ModelError, TrustgaugeError
+from trustgauge.errors import ConfigError, ModelError, TrustgaugeError
 from trustgauge.judges.base import Judge, JudgeItem, Judgement
 from trustgauge.models.base import ChatMessage, Request
 from trustgauge.report.schema import DatasetInfo, RunInfo, SampleRecord, ScoresFile, TaskScores
@@ -42,6 +42,9 @@ class RunConfig(BaseModel):
 
     model: ModelConfig
     tasks: list[str] = Field(default_factory=lambda: ["all"])
+    #: a suite name (``trustllm``, ``quick``, a dimension, ``quick-<dimension>``): its tasks
+    #: (narrowed by ``tasks``) on its data; ``None``: ``tasks`` on the full release
+    suite: str | None = None
     limit: int | None = Field(default=None, ge=1, description="samples per task")
     concurrency: int | None = Field(default=None, ge=1, description="None = adaptive")
     out: Path | None = None
@@ -137,7 +140,7 @@ def _load_task_data(tasks: Sequence[Task], config: RunConfig) -> list[_TaskWork]
                     messages=(ChatMessage(role="system", content=system_prompt), *req.messages), params=req.params
                 )
             requests.append(req)
-        source = "packaged demo sample" if config.dataset_override is not None else str(roots[ds])
+        source = str(roots[ds]) if config.dataset_override is None else f"packaged:{roots[ds].name}"
         info = DatasetInfo(dataset=ds, path=task.data.path, sha256=sha, records=len(records), source=source)
         work.append(_TaskWork(task, samples, requests, info))
     return work
@@ -293,6 +296,51 @@ def _not_scored(task: Task, kinds: Sequence[str]) -> list[MetricValue]:
     ]
 
 
+def _select(config: RunConfig) -> tuple[list[Task], RunConfig]:
+    """The tasks to run and the config with the suite's data applied.
+
+    Raises:
+        ConfigError: unknown suite or task; ``--tasks`` selects nothing of the suite; a
+            packaged suite given a ``--data-dir``.
+    """
+    from trustgauge.tasks.registry import resolve_tasks
+
+    tasks = resolve_tasks(config.tasks)
+    if config.suite is None:
+        return tasks, config
+    from trustgauge.data import packaged_path
+    from trustgauge.suites import get_suite
+
+    suite = get_suite(config.suite)
+    members = {t.id for t in resolve_tasks(suite.tasks)}
+    chosen = [t for t in tasks if t.id in members]
+    if not chosen:
+        raise ConfigError(
+            f"--tasks {','.join(config.tasks)} selects no task of suite {suite.name!r} "
+            f"({', '.join(sorted(members))})"
+        )
+    if suite.packaged is not None and config.dataset_override is None:
+        if config.data_dir is not None:
+            raise ConfigError(
+                f"suite {suite.name!r} runs on the packaged sample; drop --data-dir (or use "
+                "--suite trustllm to run on your copy of the release)"
+            )
+        config = config.model_copy(update={"dataset_override": packaged_path(suite.packaged)})
+    return chosen, config
+
+
+def _judge_name(config: RunConfig, kind: str) -> str | None:
+    """The judge asked for ``kind``: the one named with ``--judge``; else, with a judge model, the
+    llm judge for the kinds TrustLLM judged with GPT-4 and the offline default for the others;
+    ``None`` lets the registry decide."""
+    from trustgauge.judges.registry import DEFAULT_JUDGES, GPT4_KINDS
+
+    name = config.judges.get(kind)
+    if name is None and config.judge_model and kind not in GPT4_KINDS:
+        return DEFAULT_JUDGES.get(kind)
+    return name
+
+
 def _needs_judge_model(config: RunConfig, kind: str) -> bool:
     from trustgauge.judges.registry import needs_judge_model
 
@@ -310,14 +358,14 @@ async def open_judges(config: RunConfig, kinds: Sequence[str]) -> dict[str, Judg
 
     for kind in sorted({*config.judges, *config.judge_options}):
         check_judge_choice(
-            kind, config.judges.get(kind), judge_model=config.judge_model,
+            kind, _judge_name(config, kind), judge_model=config.judge_model,
             options=config.judge_options.get(kind),
         )
     judges: dict[str, Judge] = {}
     try:
         for kind in kinds:
             judges[kind] = create_judge(
-                kind, config.judges.get(kind), judge_model=config.judge_model,
+                kind, _judge_name(config, kind), judge_model=config.judge_model,
                 **config.judge_options.get(kind, {}),
             )
     except BaseException:
@@ -348,12 +396,11 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
     """Run the whole pipeline and write the run directory. Raises UsageError on bad input."""
     from trustgauge import _paths
     from trustgauge.models.registry import load_model
-    from trustgauge.tasks.registry import resolve_tasks
 
     progress = progress or Progress()
     started_at = datetime.now(timezone.utc)
     t0 = time.monotonic()
-    tasks = resolve_tasks(config.tasks)
+    tasks, config = _select(config)
     # kinds with no offline judge (adversarial factuality, sycophancy preference) run only with
     # a judge model; without one their tasks still get responses but are reported not scored
     unjudged = [k for k in _kinds(tasks) if _needs_judge_model(config, k)]
@@ -447,6 +494,7 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
         model_identity=identity,
         generation={w.task.id: w.requests[0].params.model_dump() if w.requests else {} for w in work},
         tasks=[t.id for t in tasks],
+        suite=config.suite,
         limit=config.limit,
         seed=config.seed,
         datasets=[w.dataset for w in work],

@@ -2,9 +2,13 @@
 
 A fetched dataset lives in ``data_cache_dir()/<id>/<sha256[:12]>/`` laid out as
 ``<dimension>/<file>.json``. It is staged in a temporary folder next to that path, verified
-(checksum of the archive, expected files present), marked complete (the marker is the last file
-written) and only then moved into place with one atomic rename, so readers never see a partial
-copy and concurrent fetches cannot corrupt each other.
+(checksum of the archive, expected files present, each file's record count), marked complete
+(the marker is the last file written) and only then moved into place with one atomic rename, so
+readers never see a partial copy and concurrent fetches cannot corrupt each other.
+
+The gated Hugging Face copy (``origin="hf"``, see :mod:`trustgauge.data.hub`) is cached the same
+way in ``data_cache_dir()/<id>/hf-<revision>/``. The marker of either copy is a JSON manifest
+(:func:`read_copy_info`): where the copy came from and every file's SHA-256 and record count.
 """
 
 from __future__ import annotations
@@ -21,8 +25,9 @@ import tempfile
 import time
 import uuid
 from collections.abc import Generator, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlsplit
 
 from trustgauge._paths import data_cache_dir
@@ -43,6 +48,33 @@ _STALE_AFTER_S = 24 * 3600
 _JUNK_DIRS = frozenset({"__MACOSX"})
 _JUNK_NAMES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 _DRIVE = re.compile(r"^[A-Za-z]:")
+_HF_PREFIX = "hf-"
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+#: where a copy came from: the pinned release archive, or the Hugging Face dataset repository
+ORIGINS = ("github", "hf")
+
+
+def get_data_hint(source: DatasetSource) -> str:
+    """The ways to get a dataset, as one clause for the end of an error message.
+
+    Args:
+        source: The dataset.
+
+    Returns:
+        E.g. "to get the data: run `trustgauge data fetch trustllm` once online, ...".
+    """
+    hf = ""
+    if source.hf_repo:
+        hf = (
+            f", or `trustgauge data fetch {source.id} --from hf` (the gated Hugging Face copy "
+            f"{source.hf_repo}, with HF_TOKEN)"
+        )
+    return (
+        f"to get the data: run `trustgauge data fetch {source.id}` once online{hf}, or pass "
+        f"--data-dir DIR (or set TRUSTGAUGE_DATA_DIR) to an unpacked copy of the release "
+        f"(<dimension>/<file>.json); `--suite quick` runs offline on the packaged sample"
+    )
 
 
 def dataset_cache_path(source_id: str) -> Path:
@@ -61,8 +93,76 @@ def dataset_cache_path(source_id: str) -> Path:
     return data_cache_dir() / source.id / source.sha256[:12]
 
 
+def hf_cache_path(source_id: str, revision: str | None = None) -> Path:
+    """Return where the copy fetched from the Hugging Face hub lives (fetched or not).
+
+    Args:
+        source_id: A registered dataset id.
+        revision: The hub revision (branch, tag or commit); ``None`` means ``main``.
+
+    Returns:
+        ``data_cache_dir()/<id>/hf-<revision>`` (characters other than letters, digits,
+        ``.``, ``_`` and ``-`` in the revision become ``-``).
+
+    Raises:
+        DataError: The id is unknown.
+    """
+    source = get_source(source_id)
+    name = _UNSAFE_NAME.sub("-", revision or "main").strip(".-") or "main"
+    return data_cache_dir() / source.id / f"{_HF_PREFIX}{name}"
+
+
+@dataclass(frozen=True)
+class CachedCopy:
+    """A complete copy of a dataset in the cache.
+
+    Attributes:
+        origin: ``"github"`` (the pinned release archive) or ``"hf"`` (the hub copy).
+        path: The folder holding ``<dimension>/<file>.json``.
+        info: Its manifest (see :func:`read_copy_info`); empty if unreadable.
+    """
+
+    origin: str
+    path: Path
+    info: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+
+def cached_copies(source_id: str) -> list[CachedCopy]:
+    """Return every complete cached copy of a dataset, the preferred one first.
+
+    The pinned GitHub release comes first; hub copies follow, the most recently fetched first.
+
+    Args:
+        source_id: A registered dataset id.
+
+    Returns:
+        The copies (possibly none).
+
+    Raises:
+        DataError: The id is unknown.
+    """
+    source = get_source(source_id)
+    copies: list[CachedCopy] = []
+    github = dataset_cache_path(source_id)
+    if _is_complete(github, source):
+        copies.append(CachedCopy("github", github, read_copy_info(github) or {}))
+    parent = github.parent
+    hub: list[tuple[float, CachedCopy]] = []
+    with contextlib.suppress(OSError):
+        for child in parent.iterdir():
+            if child.name.startswith(_HF_PREFIX) and _is_complete(child, source):
+                with contextlib.suppress(OSError):
+                    mtime = (child / MARKER_NAME).stat().st_mtime
+                    hub.append((mtime, CachedCopy("hf", child, read_copy_info(child) or {})))
+    copies.extend(copy for _, copy in sorted(hub, key=lambda item: -item[0]))
+    return copies
+
+
 def cached_dataset(source_id: str) -> Path | None:
     """Return the complete cached copy of a dataset, or ``None`` when it was not fetched yet.
+
+    The pinned GitHub release is preferred; without it, the most recently fetched copy from
+    the Hugging Face hub (``trustgauge data fetch ID --from hf``) is returned.
 
     Args:
         source_id: A registered dataset id.
@@ -73,27 +173,72 @@ def cached_dataset(source_id: str) -> Path | None:
     Raises:
         DataError: The id is unknown.
     """
-    path = dataset_cache_path(source_id)
-    return path if _is_complete(path, get_source(source_id)) else None
+    copies = cached_copies(source_id)
+    return copies[0].path if copies else None
 
 
-def fetch_dataset(source_id: str, *, force: bool = False, progress: bool = True) -> Path:
+def read_copy_info(folder: Path) -> dict[str, Any] | None:
+    """Return the manifest of a cached copy: where it came from and what it holds.
+
+    Keys: ``id``, ``origin`` (``"github"`` or ``"hf"``), ``fetched_at``, ``files``
+    (``relpath -> {"sha256", "records"}``); for ``github`` also ``url``, ``sha256`` (of the
+    archive) and ``size_bytes``; for ``hf`` also ``repo``, ``revision``, ``commit`` and
+    ``endpoint``. Copies fetched by older versions may lack some keys.
+
+    Args:
+        folder: A folder returned by :func:`fetch_dataset` or :func:`cached_dataset` (any
+            other folder, e.g. a ``--data-dir``, has no manifest).
+
+    Returns:
+        The manifest, or ``None`` when the folder has none or it is unreadable.
+    """
+    try:
+        info = json.loads((Path(folder) / MARKER_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return info if isinstance(info, dict) else None
+
+
+def fetch_dataset(
+    source_id: str,
+    *,
+    force: bool = False,
+    progress: bool = True,
+    origin: str = "github",
+    revision: str | None = None,
+) -> Path:
     """Download, verify and unpack a dataset into the cache, unless a complete copy is there.
 
     Args:
         source_id: A registered dataset id, e.g. ``"trustllm"``.
         force: Download and unpack again even when a complete copy is cached.
         progress: Show a progress bar (only when stderr is a terminal).
+        origin: ``"github"``: the pinned release archive (checksum-verified); ``"hf"``: the
+            dataset's Hugging Face copy (:attr:`DatasetSource.hf_repo`, possibly gated: the
+            token comes from ``HF_TOKEN`` or the user's hub login), each file's record count
+            verified. See :func:`trustgauge.data.hub.fetch_from_hub`.
+        revision: For ``origin="hf"``: the hub branch, tag or commit (default ``main``).
 
     Returns:
         The folder holding ``<dimension>/<file>.json``.
 
     Raises:
-        DataError: Unknown id; the download failed (the message names the URL and suggests
-            ``--data-dir``); the archive fails its checksum or is malformed; the cache is not
-            writable. Nothing partial is left in the cache.
+        DataError: Unknown id or origin; the download failed (the message names the URL and
+            says how else to get the data); the archive fails its checksum or is malformed; a
+            file's record count differs from the registry; the cache is not writable. Nothing
+            partial is left in the cache.
     """
+    if origin == "hf":
+        from trustgauge.data.hub import fetch_from_hub
+
+        return fetch_from_hub(source_id, revision=revision, force=force, progress=progress)
+    if origin != "github":
+        raise DataError(f"unknown data origin {origin!r} (known: {', '.join(ORIGINS)})")
     source = get_source(source_id)
+    if revision is not None:
+        raise DataError(
+            f"the {source.id} release on GitHub is pinned; a revision applies to --from hf only"
+        )
     target = dataset_cache_path(source_id)
     if not force and _is_complete(target, source):
         return target
@@ -112,7 +257,9 @@ def fetch_dataset(source_id: str, *, force: bool = False, progress: bool = True)
         _download(source, url, archive, show_progress=progress and sys.stderr.isatty())
         unpacked = staging / "unpacked"
         _unpack(archive, unpacked, source)
-        _write_marker(unpacked, source, url)
+        files = _verify_files(unpacked, source, f"the {source.display_name} archive from {url}")
+        info = {"origin": "github", "url": url, "sha256": source.sha256}
+        _write_marker(unpacked, source, {**info, "size_bytes": source.size_bytes}, files)
         _install(unpacked, target, source, replace=force)
     except OSError as exc:
         raise _cache_error(source, parent, exc) from exc
@@ -130,13 +277,44 @@ def _is_complete(path: Path, source: DatasetSource) -> bool:
     return all((path / relpath).is_file() for relpath in source.files)
 
 
-def _write_marker(folder: Path, source: DatasetSource, url: str) -> None:
+def _verify_files(
+    folder: Path, source: DatasetSource, where: str
+) -> dict[str, dict[str, Any]]:
+    """Parse every expected file of a staged copy and check its record count.
+
+    Returns ``relpath -> {"sha256", "records"}``; raises DataError naming ``where`` (the copy)
+    and the file on a malformed file or a count that differs from the registry.
+    """
+    from trustgauge.data.loader import parse_records, record_count_error
+
+    files: dict[str, dict[str, Any]] = {}
+    for relpath, expected in source.files.items():
+        path = folder.joinpath(*relpath.split("/"))
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise DataError(f"{where}: cannot read {relpath}: {exc.strerror or exc}") from exc
+        records = parse_records(raw, f"{where}: {relpath}")
+        if len(records) != expected:
+            raise DataError(
+                record_count_error(source, f"{where}: {relpath}", len(records), expected)
+                + "; nothing was cached"
+            )
+        files[relpath] = {"sha256": hashlib.sha256(raw).hexdigest(), "records": len(records)}
+    return files
+
+
+def _write_marker(
+    folder: Path,
+    source: DatasetSource,
+    origin_info: dict[str, Any],
+    files: dict[str, dict[str, Any]],
+) -> None:
     info = {
         "id": source.id,
-        "sha256": source.sha256,
-        "url": url,
-        "files": len(source.files),
+        **origin_info,
         "fetched_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "files": files,
     }
     (folder / MARKER_NAME).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
 
@@ -147,8 +325,8 @@ def _write_marker(folder: Path, source: DatasetSource, url: str) -> None:
 def _download_error(source: DatasetSource, url: str, reason: str) -> DataError:
     reason = " ".join(reason.split()) or "unknown error"
     return DataError(
-        f"could not download the {source.id} dataset from {url}: {reason}; download and unpack "
-        f"the archive yourself and pass --data-dir <unpacked folder>"
+        f"could not download the {source.display_name} dataset ({source.id}) from {url} "
+        f"({reason}); {get_data_hint(source)}"
     )
 
 

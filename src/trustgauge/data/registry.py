@@ -4,6 +4,11 @@ Every source is pinned to one immutable file (a URL at a fixed commit plus its S
 fetched copy is byte-for-byte the release the numbers in our docs were computed on. The URL may
 be overridden by ``TRUSTGAUGE_<ID>_URL`` (e.g. ``TRUSTGAUGE_TRUSTLLM_URL``: a mirror, a
 ``file://`` URL or a plain path to a local copy of the zip); the checksum is still enforced.
+
+A source may also name a Hugging Face dataset repository holding the same files
+(:attr:`DatasetSource.hf_repo`, ``trustgauge data fetch ID --from hf``). No archive checksum
+exists for such a copy, so each file's record count is checked against :attr:`DatasetSource.files`
+and the per-file SHA-256s are recorded with the cached copy.
 """
 
 from __future__ import annotations
@@ -32,6 +37,10 @@ class DatasetSource:
             of records, in a stable order.
         archive_root: Top-level folder inside the archive whose contents form the layout, or
             ``None`` when the members are already laid out at the archive root.
+        name: Display name used in messages (defaults to :attr:`id`).
+        licence_short: A few words naming the licences, for tables.
+        hf_repo: A Hugging Face *dataset* repository holding the same ``<dimension>/<file>.json``
+            files (possibly gated), or ``None`` when there is no such alternative.
     """
 
     id: str
@@ -43,6 +52,9 @@ class DatasetSource:
     homepage: str
     files: Mapping[str, int] = field(hash=False)
     archive_root: str | None = None
+    name: str = ""
+    licence_short: str = ""
+    hf_repo: str | None = None
 
     def __post_init__(self) -> None:
         # Freeze the mapping so a shared registry entry cannot be mutated by a caller.
@@ -61,6 +73,16 @@ class DatasetSource:
         """
         override = os.environ.get(self.url_env_var, "").strip()
         return override or self.url
+
+    @property
+    def display_name(self) -> str:
+        """:attr:`name`, or :attr:`id` when no name is set."""
+        return self.name or self.id
+
+    @property
+    def hf_url(self) -> str | None:
+        """The web page of :attr:`hf_repo` (where its terms are accepted), or ``None``."""
+        return f"https://huggingface.co/datasets/{self.hf_repo}" if self.hf_repo else None
 
     @property
     def total_records(self) -> int:
@@ -117,6 +139,12 @@ TRUSTLLM = DatasetSource(
     },
     # The zip holds dataset/<dimension>/<file>.json (no __MACOSX junk in this release).
     archive_root="dataset",
+    name="TrustLLM",
+    licence_short=(
+        "code MIT; HF card Apache-2.0; components keep upstream licences (several CC BY-SA 4.0)"
+    ),
+    # A gated copy on the hub: accept the terms on its page, then HF_TOKEN / `hf auth login`.
+    hf_repo="TrustLLM/TrustLLM-dataset",
 )
 
 _REGISTRY: dict[str, DatasetSource] = {source.id: source for source in (TRUSTLLM,)}

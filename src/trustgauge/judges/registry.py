@@ -119,6 +119,11 @@ JUDGES["same_preference"] = {
     ),
 }
 
+#: the kinds TrustLLM judged with GPT-4: in a run, ``--judge-model`` makes them use the llm judge
+#: (other kinds keep their offline default unless ``--judge KIND=llm``; TrustLLM used Longformer,
+#: Perspective and ada-002 for those, and an LLM judge on every refusal would be costly)
+GPT4_KINDS: frozenset[str] = frozenset({"correctness", "misinformation_correction", "same_preference"})
+
 #: the judge used for each kind when the user names none (all offline); kinds missing here
 #: have no sound offline judge and need ``--judge-model``
 DEFAULT_JUDGES: dict[str, str] = {

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -125,3 +126,18 @@ class OpenAISimilarityJudge(_EmbeddingSimilarity):
 
     async def aclose(self) -> None:
         await self._client.close()
+
+
+_COSINE_RAW = re.compile(r"cosine=(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)")
+
+
+def exact_cosine(judgement: Judgement) -> float | None:
+    """The exact cosine of a similarity judgement (``raw`` is ``cosine=<value>``; ``score`` is
+    the cosine clipped to 0..1, used only when ``raw`` carries no cosine), or ``None`` when the
+    judgement has none (label ``empty``, a judge error, an unreadable verdict)."""
+    if judgement.label not in ("similar", "different"):
+        return None
+    match = _COSINE_RAW.search(judgement.raw or "")
+    if match is not None:
+        return float(match.group(1))
+    return judgement.score

@@ -75,6 +75,8 @@ class RunInfo(BaseModel):
     model_identity: dict[str, str]
     generation: dict[str, dict[str, Any]]
     tasks: list[str]
+    #: the suite run (``--suite``), ``None`` when tasks were picked with ``--tasks`` alone
+    suite: str | None = None
     limit: int | None
     seed: int
     datasets: list[DatasetInfo]

@@ -3,6 +3,8 @@ confidence intervals, and the refuse-to-answer (RtA) task shape."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
@@ -47,6 +49,13 @@ def get_field(
         allowed = ", ".join(repr(c) for c in choices)
         raise DataError(f"{where}: field {name!r} is {value!r}, expected one of {allowed}")
     return value
+
+
+def group_key(*values: Any) -> str:
+    """A short, stable :attr:`Sample.group` id for the items sharing ``values`` (e.g. the same
+    question asked in two forms), so that ``--limit`` and the quick sample keep them together."""
+    blob = json.dumps(values, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:12]
 
 
 def get_prompt(task: Task, index: int, record: Mapping[str, Any]) -> str:

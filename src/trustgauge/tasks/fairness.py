@@ -20,6 +20,7 @@ from trustgauge.tasks._common import (
     bootstrap_metric,
     get_field,
     get_prompt,
+    group_key,
     proportion_metric,
     share_metrics,
 )
@@ -47,6 +48,9 @@ class StereotypeQuery(RefusalTask):
         """One sample per record, id = index."""
         return [Sample(id=str(i), prompt=get_prompt(self, i, r)) for i, r in enumerate(records)]
 
+
+#: the fields that, with sex and race, make up a disparagement prompt's person
+DISPARAGEMENT_PROFILE = ("age", "education", "work_hours", "work_type")
 
 #: disparagement answers: TrustLLM ``assign_option`` codes (0 = "Not Sure")
 SALARY_OPTIONS: dict[str, int] = {"A": 1, "B": 2, "C": 3}
@@ -103,7 +107,11 @@ class Disparagement(Task):
             prompt = get_prompt(self, i, record)
             sex = get_field(self, i, record, "sex")
             race = get_field(self, i, record, "race")
-            samples.append(Sample(id=str(i), prompt=prompt, metadata={"sex": sex, "race": race}))
+            # one profile's six sex x race variants form a group (sampled together)
+            profile = group_key(*(record.get(k) for k in DISPARAGEMENT_PROFILE))
+            samples.append(
+                Sample(id=str(i), prompt=prompt, group=profile, metadata={"sex": sex, "race": race})
+            )
         return samples
 
     def score(
@@ -169,7 +177,9 @@ class Preference(Task):
         for i, record in enumerate(records):
             prompt = get_prompt(self, i, record)
             kind = get_field(self, i, record, "type", choices=("plain", "force"))
-            samples.append(Sample(id=str(i), prompt=prompt, metadata={"type": kind}))
+            # the same two options asked plain and forced form a group
+            pair = group_key(record.get("option_a"), record.get("option_b"))
+            samples.append(Sample(id=str(i), prompt=prompt, group=pair, metadata={"type": kind}))
         return samples
 
     @staticmethod

@@ -21,7 +21,13 @@ from trustgauge.metrics import (
     leakage_scores,
     pearson,
 )
-from trustgauge.tasks._common import RefusalTask, bootstrap_metric, get_field, get_prompt
+from trustgauge.tasks._common import (
+    RefusalTask,
+    bootstrap_metric,
+    get_field,
+    get_prompt,
+    group_key,
+)
 from trustgauge.tasks.base import DataRef, MetricValue, Sample, SampleScore, Task
 
 _Flags = tuple[str, str, str, str]  # (shot, template, response, gt-email)
@@ -154,7 +160,11 @@ class PrivacyAwarenessQuery(RefusalTask):
             info = get_field(self, i, record, "privacy_information")
             samples.append(
                 Sample(
-                    id=str(i), prompt=prompt, metadata={"type": kind, "privacy_information": info}
+                    id=str(i),
+                    prompt=prompt,
+                    # a query asked in its normal and augmented form is one group
+                    group=group_key(info, record.get("question"), record.get("name")),
+                    metadata={"type": kind, "privacy_information": info},
                 )
             )
         return samples

@@ -1,0 +1,310 @@
+"""Write the packaged ``quick`` sample of the TrustLLM data: a fixed, stratified, seeded slice.
+
+Usage::
+
+    python scripts/make_quick_sample.py [--source ../shared/data/trustllm] [--out DIR] [--check]
+
+Reads the unpacked TrustLLM release (``<dimension>/<file>.json``, the pinned release whose
+SHA-256 is in ``trustgauge.data.registry.TRUSTLLM``) and writes the same layout to
+``src/trustgauge/data/packaged/trustllm_quick/``: for each file, :data:`PLANS` says how many
+records to keep, which field(s) to stratify by and which records form a group that must be
+kept whole (AdvGLUE original/modified pairs, AdvInstruction's 12 variants of one instruction,
+the two orders of a sycophancy-preference pair, a fairness-preference question asked plain and
+forced, a privacy query in its normal and augmented form, the six sex x race variants of one
+disparagement profile). Records are copied verbatim and keep their order in the file.
+
+Sampling: groups are shuffled with ``random.Random(f"{SEED}:{file}")`` and dealt round-robin
+over the strata (sorted) until the file's quota is reached, so every stratum is represented as
+evenly as the quota allows and the result never changes between runs. ``MANIFEST.json`` records
+the seed, the release checksum and each file's record count and SHA-256; ``--check`` verifies
+that the packaged files equal what the script would write.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import sys
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+Record = dict[str, Any]
+Key = Callable[[int, Sequence[Record]], Any]
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_SOURCE = REPO.parent / "shared" / "data" / "trustllm"
+DEFAULT_OUT = REPO / "src" / "trustgauge" / "data" / "packaged" / "trustllm_quick"
+SEED = 20240110  # TrustLLM's arXiv date; any fixed value would do
+RELEASE_SHA256 = "0433f79bc8dc8a5869af253d4a70067eda82f5651b89b7235a0220a8bf775317"
+
+
+def field(*names: str) -> Key:
+    """Key: the tuple of the record's values of ``names`` (lists become tuples)."""
+
+    def key(i: int, records: Sequence[Record]) -> Any:
+        values = []
+        for name in names:
+            v = records[i].get(name)
+            values.append(tuple(v) if isinstance(v, list) else v)
+        return tuple(values)
+
+    return key
+
+
+def first_label(i: int, records: Sequence[Record]) -> Any:
+    label = records[i]["label"]
+    return label[0] if isinstance(label, list) else label
+
+
+def each(i: int, records: Sequence[Record]) -> Any:
+    return i
+
+
+def sycophancy_group(i: int, records: Sequence[Record]) -> Any:
+    """Preference records come in consecutive pairs (the two orders); persona ones are single."""
+    if records[i]["source"] != "preference":
+        return i
+    firsts = [j for j, r in enumerate(records) if r["source"] == "preference"]
+    return firsts[(firsts.index(i) // 2) * 2]
+
+
+def confaide_bucket(i: int, records: Sequence[Record]) -> Any:
+    value = float(records[i]["label"])
+    return "negative" if value < -20 else ("positive" if value > 20 else "neutral")
+
+
+@dataclass(frozen=True)
+class Plan:
+    quota: int
+    strata: Key = lambda i, records: ""
+    group: Key = each
+    keep: Callable[[Record], bool] = lambda record: True
+
+
+PLANS: dict[str, Plan] = {
+    "truthfulness/internal.json": Plan(24, field("source")),
+    "truthfulness/external.json": Plan(20, field("source")),
+    "truthfulness/hallucination.json": Plan(24, field("source")),
+    "truthfulness/sycophancy.json": Plan(28, field("source"), sycophancy_group),
+    "truthfulness/golden_advfactuality.json": Plan(14),
+    "safety/jailbreak.json": Plan(42, first_label),
+    "safety/exaggerated_safety.json": Plan(20, field("type")),
+    "safety/misuse.json": Plan(24, field("source")),
+    "fairness/stereotype_recognition.json": Plan(24, field("type", "label")),
+    "fairness/stereotype_agreement.json": Plan(18, field("bias_type")),
+    "fairness/stereotype_query_test.json": Plan(12),
+    "fairness/disparagement.json": Plan(
+        24, group=field("age", "education", "work_hours", "work_type")
+    ),
+    "fairness/preference.json": Plan(20, group=field("option_a", "option_b")),
+    "robustness/AdvGLUE.json": Plan(32, field("task"), field("task", "index")),
+    "robustness/AdvInstruction.json": Plan(48, field("topic"), field("index")),
+    "robustness/ood_detection.json": Plan(16),
+    "robustness/ood_generalization.json": Plan(24, field("source")),
+    "privacy/privacy_awareness_confAIde.json": Plan(18, confaide_bucket),
+    "privacy/privacy_awareness_query.json": Plan(
+        20, field("privacy_information"), field("privacy_information", "question", "name")
+    ),
+    "privacy/privacy_leakage.json": Plan(8, field("shotType", "type")),
+    "ethics/implicit_ETHICS.json": Plan(20, field("label")),
+    "ethics/implicit_SocialChemistry101.json": Plan(20, field("label")),
+    "ethics/explicit_moralchoice.json": Plan(30, field("type")),
+    "ethics/awareness.json": Plan(
+        16, field("dimension"), keep=lambda r: r.get("dimension") == "emotion"
+    ),
+}
+
+
+#: file -> (what it is built from, upstream licence as far as we could read it)
+SOURCES: dict[str, tuple[str, str]] = {
+    "truthfulness/internal.json": (
+        "SQuAD 2.0, CODAH, HotpotQA, AdversarialQA questions",
+        "CC BY-SA 4.0 (SQuAD, HotpotQA); CC BY-SA 3.0 (AdversarialQA, unverified); "
+        "ODC-By (CODAH, unverified)",
+    ),
+    "truthfulness/external.json": (
+        "Climate-FEVER, SciFact, COVID-Fact, HealthVer claims with evidence",
+        "CC BY-NC (SciFact, HealthVer: non-commercial use only); Climate-FEVER, COVID-Fact "
+        "unverified",
+    ),
+    "truthfulness/hallucination.json": (
+        "HaluEval QA/dialogue/summarisation; TruthfulQA MC1", "MIT (HaluEval); Apache-2.0 (TruthfulQA)"
+    ),
+    "truthfulness/sycophancy.json": (
+        "Anthropic sycophancy persona prompts; TrustLLM authors' preference pairs",
+        "CC BY 4.0 (Anthropic evals, unverified); MIT (TrustLLM)",
+    ),
+    "truthfulness/golden_advfactuality.json": ("TrustLLM authors' false-premise queries", "MIT (TrustLLM)"),
+    "safety/jailbreak.json": ("JailbreakTrigger, written by the TrustLLM authors", "MIT (TrustLLM)"),
+    "safety/exaggerated_safety.json": ("XSTest v1 safe prompts (Röttger et al. 2023)", "CC BY 4.0"),
+    "safety/misuse.json": (
+        "Do-Not-Answer; Do Anything Now forbidden questions; TrustLLM authors' additions",
+        "Apache-2.0; MIT (unverified); MIT (TrustLLM)",
+    ),
+    "fairness/stereotype_recognition.json": ("StereoSet (Nadeem et al. 2021)", "CC BY-SA 4.0"),
+    "fairness/stereotype_agreement.json": ("CrowS-Pairs (Nangia et al. 2020)", "CC BY-SA 4.0"),
+    "fairness/stereotype_query_test.json": ("Do-Not-Answer stereotype questions", "Apache-2.0"),
+    "fairness/disparagement.json": ("TrustLLM authors' prompts on the UCI Adult schema", "MIT (TrustLLM); Adult: CC BY 4.0"),
+    "fairness/preference.json": ("TrustLLM authors' two-option questions", "MIT (TrustLLM)"),
+    "robustness/AdvGLUE.json": ("AdvGLUE dev set (Wang et al. 2021), built on GLUE", "CC BY-SA 4.0"),
+    "robustness/AdvInstruction.json": ("TrustLLM authors' perturbed instructions", "MIT (TrustLLM)"),
+    "robustness/ood_detection.json": ("ToolE (Huang et al. 2023, MetaTool)", "MIT (unverified)"),
+    "robustness/ood_generalization.json": (
+        "Flipkart product reviews (Kaggle); DDXPlus (Fansi Tchango et al. 2022)",
+        "CC0 (Flipkart, unverified); CC BY 4.0 (DDXPlus)",
+    ),
+    "privacy/privacy_awareness_confAIde.json": ("ConfAIde tier 2 (Mireshghallah et al. 2023)", "MIT (unverified)"),
+    "privacy/privacy_awareness_query.json": ("TrustLLM authors' scenarios (fictional people)", "MIT (TrustLLM)"),
+    "privacy/privacy_leakage.json": (
+        "Enron e-mail corpus via DecodingTrust's privacy prompts",
+        "Enron: made public by the US FERC; DecodingTrust: CC BY-SA 4.0",
+    ),
+    "ethics/implicit_ETHICS.json": ("ETHICS (Hendrycks et al. 2021)", "MIT"),
+    "ethics/implicit_SocialChemistry101.json": ("Social-Chem-101 (Forbes et al. 2020)", "CC BY-SA 4.0"),
+    "ethics/explicit_moralchoice.json": ("MoralChoice (Scherrer et al. 2023)", "CC BY 4.0 (unverified)"),
+    "ethics/awareness.json": ("TrustLLM authors' emotion stories", "MIT (TrustLLM)"),
+}
+
+LICENSE_HEAD = """# TrustLLM quick sample: sources and licences
+
+This folder holds {total} records copied verbatim from the TrustLLM benchmark data, laid out like
+the release (`<dimension>/<file>.json`), so that `trustgauge run --suite quick` and
+`trustgauge demo` run with no download. They were selected by `scripts/make_quick_sample.py`
+(stratified, seeded, paired or grouped items kept whole; `MANIFEST.json` has the seed and every
+file's checksum); run it with `--check` to verify.
+
+## Where the records come from
+
+TrustLLM (Sun et al. 2024, "TrustLLM: Trustworthiness in Large Language Models"),
+repository https://github.com/HowieHwong/TrustLLM, file `dataset/dataset.zip` at commit
+`4b864211f32602fddb8cafc8d5154bed1e0ce01e` (SHA-256 `{sha}`).
+
+- The TrustLLM repository is licensed MIT (Copyright (c) 2024 Yue Huang). It has no separate
+  data licence; the Hugging Face copy (`TrustLLM/TrustLLM-dataset`, gated) declares Apache-2.0.
+- The records are built from other datasets, which keep their own licences. The column
+  "upstream licence" says what the upstream publishers state where we could read it, and
+  "unverified" where we could not. Use these records for research and evaluation; check
+  upstream terms before any other redistribution.
+
+| file here | records | of | built from | upstream licence |
+|---|---|---|---|---|
+"""
+
+LICENSE_TAIL = """
+**Non-commercial records.** `truthfulness/external.json` holds SciFact and HealthVer items,
+published under CC BY-NC: they may be used and shared for non-commercial purposes with
+attribution. Commercial users should run the fact-checking sub-task on data they are licensed to
+use (`--suite trustllm --data-dir DIR`) or leave it out (`--tasks` without it).
+
+**Share-alike.** CC BY-SA 4.0 terms (SQuAD, HotpotQA, StereoSet, CrowS-Pairs, AdvGLUE,
+Social-Chem-101, DecodingTrust) apply to those records and any adaptation of them: attribute the
+sources above and keep the same licence.
+
+## Personal data
+
+`privacy/privacy_leakage.json` holds names and e-mail addresses from the Enron corpus. The
+Enron e-mails were made public by the US Federal Energy Regulatory Commission during its
+investigation and have been redistributed for research since; the addresses are public data,
+not secrets. We ship only {leakage} of the 400 records (one per prompt template and shot
+setting); the task code keeps an address only as its scoring target. Do not print or log them
+beyond what a report needs.
+
+## Content warning
+
+The safety records are harmful requests by design (a model should refuse them); they are test
+inputs, not endorsements.
+"""
+
+
+def license_text(manifest: dict[str, Any]) -> str:
+    rows = []
+    for relpath, info in manifest["files"].items():
+        built, licence = SOURCES[relpath]
+        rows.append(f"| `{relpath}` | {info['records']} | {info['of']} | {built} | {licence} |")
+    head = LICENSE_HEAD.format(total=manifest["records"], sha=RELEASE_SHA256)
+    tail = LICENSE_TAIL.format(leakage=manifest["files"]["privacy/privacy_leakage.json"]["records"])
+    return head + "\n".join(rows) + "\n" + tail
+
+
+def select(relpath: str, records: Sequence[Record], plan: Plan) -> list[int]:
+    """Indices to keep (sorted): whole groups, round-robin over the strata, seeded."""
+    groups: dict[Any, list[int]] = defaultdict(list)
+    for i, record in enumerate(records):
+        if plan.keep(record):
+            groups[plan.group(i, records)].append(i)
+    strata: dict[Any, list[Any]] = defaultdict(list)
+    for key, members in groups.items():
+        strata[repr(plan.strata(members[0], records))].append(key)
+    rng = random.Random(f"{SEED}:{relpath}")
+    queues = []
+    for name in sorted(strata):
+        keys = sorted(strata[name], key=repr)
+        rng.shuffle(keys)
+        queues.append(keys)
+    chosen: list[int] = []
+    while len(chosen) < plan.quota and any(queues):
+        for queue in queues:
+            if queue and len(chosen) < plan.quota:
+                chosen.extend(groups[queue.pop(0)])
+    return sorted(chosen)
+
+
+def build(source: Path) -> dict[str, str]:
+    """relpath -> file text of the quick sample, plus ``MANIFEST.json``."""
+    files: dict[str, str] = {}
+    manifest: dict[str, Any] = {
+        "source": "TrustLLM dataset/dataset.zip at commit 4b864211f32602fddb8cafc8d5154bed1e0ce01e",
+        "release_sha256": RELEASE_SHA256,
+        "seed": SEED,
+        "made_by": "scripts/make_quick_sample.py",
+        "files": {},
+    }
+    for relpath, plan in PLANS.items():
+        records = json.loads((source / relpath).read_text(encoding="utf-8"))
+        kept = [records[i] for i in select(relpath, records, plan)]
+        text = json.dumps(kept, ensure_ascii=False, indent=1) + "\n"
+        files[relpath] = text
+        manifest["files"][relpath] = {
+            "records": len(kept),
+            "of": len(records),
+            "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        }
+    manifest["records"] = sum(f["records"] for f in manifest["files"].values())
+    files["MANIFEST.json"] = json.dumps(manifest, indent=1) + "\n"
+    files["LICENSE.md"] = license_text(manifest)
+    return files
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--check", action="store_true", help="compare instead of writing")
+    args = parser.parse_args(argv)
+    files = build(args.source)
+    if args.check:
+        stale = [
+            rel for rel, text in files.items()
+            if not (args.out / rel).is_file() or (args.out / rel).read_text(encoding="utf-8") != text
+        ]
+        if stale:
+            print(f"quick sample out of date: {', '.join(stale)}", file=sys.stderr)
+            return 1
+        print(f"quick sample is current ({len(PLANS)} files)")
+        return 0
+    for rel, text in files.items():
+        path = args.out / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    total = json.loads(files["MANIFEST.json"])["records"]
+    print(f"wrote {len(PLANS)} files, {total} records, to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,134 @@
+"""Suites and the packaged quick sample: what `--suite` selects, and that the quick sample is a
+verbatim, stratified, whole-group slice of the release covering every sub-task."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from trustgauge.config import ModelConfig
+from trustgauge.data import packaged_path
+from trustgauge.errors import ConfigError
+from trustgauge.evaluate import RunConfig, _select
+from trustgauge.suites import QUICK_SAMPLE, get_suite, suites
+from trustgauge.tasks import TASKS
+from trustgauge.tasks.registry import dimensions
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data" / "trustllm"
+QUICK = REPO / "src" / "trustgauge" / "data" / "packaged" / QUICK_SAMPLE
+needs_data = pytest.mark.skipif(not DATA.is_dir(), reason="../shared/data/trustllm not available")
+
+
+def load(root: Path, relpath: str) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = json.loads((root / relpath).read_text(encoding="utf-8"))
+    return records
+
+
+def config(**kw: Any) -> RunConfig:
+    return RunConfig(model=ModelConfig(model="scripted:refuse-all"), **kw)
+
+
+# ------------------------------------------------------------------ suites
+
+
+def test_suites_cover_trustllm_quick_and_every_dimension() -> None:
+    names = list(suites())
+    assert names[:2] == ["trustllm", "quick"]
+    for dim in dimensions():
+        assert dim in names and f"quick-{dim}" in names
+    assert get_suite("quick").packaged == QUICK_SAMPLE and get_suite("quick").offline
+    assert get_suite("trustllm").packaged is None and not get_suite("trustllm").offline
+    with pytest.raises(ConfigError, match="unknown suite 'quik'; known: trustllm, quick"):
+        get_suite("quik")
+
+
+def test_select_applies_the_suite() -> None:
+    tasks, cfg = _select(config(suite="quick"))
+    assert [t.id for t in tasks] == list(TASKS)
+    assert cfg.dataset_override == packaged_path(QUICK_SAMPLE)
+
+    tasks, cfg = _select(config(suite="safety"))
+    assert {t.id for t in tasks} == {i for i, c in TASKS.items() if c.dimension == "safety"}
+    assert cfg.dataset_override is None  # the full release
+
+    tasks, _ = _select(config(suite="quick", tasks=["privacy.leakage", "safety"]))
+    assert [t.id for t in tasks] == [
+        "safety.jailbreak", "safety.toxicity", "safety.misuse", "safety.exaggerated", "privacy.leakage"
+    ]
+    with pytest.raises(ConfigError, match="selects no task of suite 'safety'"):
+        _select(config(suite="safety", tasks=["privacy"]))
+    with pytest.raises(ConfigError, match="drop --data-dir"):
+        _select(config(suite="quick", data_dir=DATA))
+    # no suite: the tasks as selected, data untouched
+    tasks, cfg = _select(config(tasks=["privacy"]))
+    assert cfg.dataset_override is None and all(t.dimension == "privacy" for t in tasks)
+
+
+# ------------------------------------------------------------------ the quick sample
+
+
+def test_quick_sample_covers_every_task_within_budget() -> None:
+    prompts: set[str] = set()
+    for cls in TASKS.values():
+        task = cls()
+        samples = task.samples(load(QUICK, task.data.path))
+        assert len(samples) >= 8, task.id
+        prompts.update(s.prompt for s in samples)
+    assert len(prompts) <= 600  # "at most about 600 prompts"
+    manifest = json.loads((QUICK / "MANIFEST.json").read_text())
+    licence = (QUICK / "LICENSE.md").read_text()
+    assert f"holds {manifest['records']} records" in licence
+    for relpath, info in manifest["files"].items():
+        assert len(load(QUICK, relpath)) == info["records"]
+        assert f"| `{relpath}` | {info['records']} |" in licence
+
+
+def test_quick_sample_is_stratified() -> None:
+    def count(relpath: str, key: str) -> Counter[Any]:
+        return Counter(
+            r[key][0] if isinstance(r[key], list) else r[key] for r in load(QUICK, relpath)
+        )
+
+    assert set(count("safety/jailbreak.json", "label").values()) == {3}  # 14 attacks x 3
+    assert len(count("safety/misuse.json", "source")) == 3
+    assert set(count("truthfulness/internal.json", "source").values()) == {6}
+    assert set(count("truthfulness/external.json", "source").values()) == {5}
+    assert set(count("truthfulness/sycophancy.json", "source")) == {"persona", "preference"}
+    assert set(count("ethics/explicit_moralchoice.json", "type").values()) == {15}
+    assert set(count("robustness/AdvGLUE.json", "task").values()) == {8}
+    assert set(count("ethics/awareness.json", "dimension")) == {"emotion"}
+    assert set(count("privacy/privacy_leakage.json", "type").values()) == {2}
+
+
+@needs_data
+def test_quick_sample_is_current_and_verbatim() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_quick_sample", REPO / "scripts" / "make_quick_sample.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    assert module.main(["--source", str(DATA), "--out", str(QUICK), "--check"]) == 0
+    for relpath in module.PLANS:
+        full = load(DATA, relpath)
+        quick = load(QUICK, relpath)
+        at = 0
+        for record in quick:  # verbatim records, in the release's order (files hold duplicates)
+            at = full.index(record, at) + 1
+
+
+@needs_data
+@pytest.mark.parametrize("task_id", list(TASKS))
+def test_quick_sample_keeps_groups_whole(task_id: str) -> None:
+    task = TASKS[task_id]()
+    full = Counter(s.group for s in task.samples(load(DATA, task.data.path)) if s.group is not None)
+    quick = Counter(s.group for s in task.samples(load(QUICK, task.data.path)) if s.group is not None)
+    for group, size in quick.items():
+        assert size == full[group], f"{task_id}: group {group} has {size} of {full[group]} items"
