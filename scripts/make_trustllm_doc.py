@@ -17,8 +17,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from trustgauge.data import get_source  # noqa: E402
+from trustgauge.data import load_records, packaged_path  # noqa: E402
 from trustgauge.judges.registry import DEFAULT_JUDGES  # noqa: E402
+from trustgauge.suites import QUICK_SAMPLE  # noqa: E402
+from trustgauge.tasks.base import judge_kind  # noqa: E402
 from trustgauge.tasks.registry import TASKS  # noqa: E402
 
 DOC = ROOT / "docs" / "trustllm.md"
@@ -29,12 +31,17 @@ ARROW = {"higher": "↑", "lower": "↓"}
 
 def table() -> str:
     lines = [
-        "| id | data | n | judges (offline default) | metrics |",
-        "|---|---|---|---|---|",
+        "| id | data | n | quick | judges (offline default) | metrics (↑ higher / ↓ lower is better) |",
+        "|---|---|---|---|---|---|",
     ]
+    quick_root = packaged_path(QUICK_SAMPLE)
     for task_id, cls in TASKS.items():
-        n = get_source(cls.data.dataset).files.get(cls.data.path)
-        judges = ", ".join(f"{k} ({DEFAULT_JUDGES[k]})" for k in cls.judges) or "none: the task reads the answer"
+        n = cls.size
+        quick = len(cls().samples(load_records(quick_root, cls.data.path)[0]))
+        kinds = dict.fromkeys(judge_kind(slot) for slot in cls.judges)
+        judges = ", ".join(
+            f"{k} ({DEFAULT_JUDGES.get(k, 'none offline: needs --judge-model')})" for k in kinds
+        ) or "none: the task reads the answer"
         grouped = [(m, d) for m, d in cls.metrics if "[" in m]
         few = len(grouped) <= 2
         primary = [(m, d) for m, d in cls.metrics if "[" not in m or few]
@@ -42,7 +49,7 @@ def table() -> str:
         metrics = ", ".join(f"`{m}` {ARROW[d]}" for m, d in primary)
         if per:
             metrics += "; per group: " + ", ".join(f"`{p}[...]`" for p in per)
-        lines.append(f"| `{task_id}` | `{cls.data.path}` | {n if n is not None else '?'} | {judges} | {metrics} |")
+        lines.append(f"| `{task_id}` | `{cls.data.path}` | {n} | {quick} | {judges} | {metrics} |")
     return "\n".join(lines)
 
 

@@ -23,6 +23,7 @@ def tg_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monkey
     monkeypatch.setenv("TRUSTGAUGE_MODEL_CACHE", str(_model_cache(tmp_path_factory)))
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.delenv("TRUSTGAUGE_DATA_DIR", raising=False)  # a developer's own data folder
     return home
 
 

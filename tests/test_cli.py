@@ -235,6 +235,13 @@ def test_scripted_models_and_tasks_listing(tmp_path: Path, tg_home: Path, trustl
     rows = json.loads(res.stdout)
     row = next(r for r in rows if r["id"] == TASK)
     assert row == {**row, "dimension": "safety", "metric": "rta", "n_samples": 200}
+    # every sub-task of the spec, with its sample count on the release
+    counts = {r["id"]: r["n_samples"] for r in rows}
+    assert counts["truthfulness.sycophancy.persona"] == 179 and counts["ethics.emotional_awareness"] == 200
+    assert sum(counts.values()) >= 13975
+    res = tg(["tasks", "--json", "--suite", "quick"], tg_home, timeout=60)
+    quick = {r["id"]: r["n_samples"] for r in json.loads(res.stdout)}
+    assert set(quick) == set(counts) and all(0 < quick[t] < counts[t] for t in counts)
     assert tg(["--version"], tg_home).stdout.startswith("trustgauge ")
 
 

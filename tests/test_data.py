@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import socket
+import subprocess
+import sys
 import threading
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -15,13 +18,18 @@ from pathlib import Path
 import pytest
 
 from trustgauge.data import (
+    DATA_DIR_ENV,
     TRUSTLLM,
+    cached_copies,
     cached_dataset,
+    check_record_count,
     dataset_cache_path,
     fetch_dataset,
     get_source,
+    hf_cache_path,
     load_records,
     packaged_path,
+    read_copy_info,
     require_fields,
     resolve_data_dir,
     source_ids,
@@ -54,6 +62,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "home"
     monkeypatch.setenv("TRUSTGAUGE_HOME", str(home))
     monkeypatch.delenv(TRUSTLLM.url_env_var, raising=False)
+    monkeypatch.delenv(DATA_DIR_ENV, raising=False)
     for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         monkeypatch.delenv(var, raising=False)
     return home
@@ -242,8 +251,27 @@ def test_server_down(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(DataError) as info:
         fetch_dataset("trustllm", progress=False)
     message = str(info.value)
-    assert url in message and "--data-dir" in message and "\n" not in message
+    assert url in message and "\n" not in message
+    _assert_says_how_to_get_data(message)
     assert _nothing_cached(home)
+    # what a full run does without data: resolve, nothing cached, download fails -> same hint
+    with pytest.raises(DataError) as info:
+        resolve_data_dir("trustllm", None, progress=False)
+    assert url in str(info.value)
+    _assert_says_how_to_get_data(str(info.value))
+    assert _nothing_cached(home)
+
+
+def _assert_says_how_to_get_data(message: str) -> None:
+    assert "\n" not in message, message
+    for hint in (
+        "`trustgauge data fetch trustllm`",
+        "--data-dir DIR",
+        "TRUSTGAUGE_DATA_DIR",
+        "--from hf",
+        "`--suite quick` runs offline on the packaged sample",
+    ):
+        assert hint in message, (hint, message)
 
 
 @pytest.mark.parametrize("as_url", [True, False], ids=["file-url", "plain-path"])
@@ -321,8 +349,9 @@ def test_resolve_missing_dir(tmp_path: Path) -> None:
 
 
 def test_resolve_without_auto_fetch(home: Path) -> None:
-    with pytest.raises(DataError, match="not downloaded"):
+    with pytest.raises(DataError, match="not downloaded") as info:
         resolve_data_dir("trustllm", None, auto_fetch=False)
+    _assert_says_how_to_get_data(str(info.value))
 
 
 def test_resolve_fetches_when_needed(server: ZipServer) -> None:
@@ -389,3 +418,489 @@ def test_packaged_path() -> None:
     assert packaged_path("trustllm_quick").is_dir()
     with pytest.raises(DataError, match="bad packaged data name"):
         packaged_path("../loader.py")
+
+
+# --------------------------------------------------------------------------- TRUSTGAUGE_DATA_DIR
+
+
+def test_data_dir_env_is_used_when_no_data_dir_is_given(
+    shared_data: Path, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(DATA_DIR_ENV, str(UNPACKED))
+    assert resolve_data_dir("trustllm", None) == UNPACKED
+    assert resolve_data_dir("trustllm", None, auto_fetch=False) == UNPACKED
+    assert _nothing_cached(home)  # nothing downloaded
+    # an explicit --data-dir wins
+    (tmp_path / "given").mkdir()
+    (tmp_path / "given" / "dataset").symlink_to(UNPACKED, target_is_directory=True)
+    assert resolve_data_dir("trustllm", tmp_path / "given") == tmp_path / "given" / "dataset"
+    # the folder holding the archive's top-level folder works from the variable too
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "given"))
+    assert resolve_data_dir("trustllm", None) == tmp_path / "given" / "dataset"
+
+
+def test_data_dir_env_is_validated_like_data_dir(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "absent"))
+    with pytest.raises(DataError) as info:
+        resolve_data_dir("trustllm", None)
+    message = str(info.value)
+    assert f"data dir {tmp_path / 'absent'} (from TRUSTGAUGE_DATA_DIR) does not exist" in message
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path))
+    with pytest.raises(DataError) as info:
+        resolve_data_dir("trustllm", None, auto_fetch=False)
+    message = str(info.value)
+    assert "(from TRUSTGAUGE_DATA_DIR) lacks truthfulness/internal.json" in message
+    assert "\n" not in message
+    # a blank variable counts as unset; an explicit --data-dir is not attributed to the variable
+    monkeypatch.setenv(DATA_DIR_ENV, "  ")
+    with pytest.raises(DataError, match="not downloaded"):
+        resolve_data_dir("trustllm", None, auto_fetch=False)
+    with pytest.raises(DataError) as info:
+        resolve_data_dir("trustllm", tmp_path / "absent")
+    assert "TRUSTGAUGE_DATA_DIR" not in str(info.value)
+    assert _nothing_cached(home)
+
+
+# --------------------------------------------------------------------------- record counts
+
+
+def _copy_release(dest: Path) -> Path:
+    shutil.copytree(UNPACKED, dest)
+    return dest
+
+
+def test_record_count_is_checked_against_the_registry(shared_data: Path, tmp_path: Path) -> None:
+    data = _copy_release(tmp_path / "data")
+    path = data / "safety" / "jailbreak.json"
+    records = json.loads(path.read_bytes())
+    path.write_text(json.dumps(records[:-1]), encoding="utf-8")
+
+    # resolving only checks presence (cheap); the count is checked as the file is read
+    assert resolve_data_dir("trustllm", data) == data
+    loaded, _ = load_records(data, "safety/jailbreak.json")  # no source_id: not checked
+    assert len(loaded) == 1399
+    with pytest.raises(DataError) as info:
+        check_record_count("trustllm", "safety/jailbreak.json", loaded, root=data)
+    message = str(info.value)
+    assert message.startswith(f"{path} holds 1399 records, expected 1400: ")
+    assert "not the pinned TrustLLM release" in message and "\n" not in message
+    assert "`trustgauge data fetch trustllm`" in message
+    with pytest.raises(DataError, match=r"^safety/jailbreak\.json holds 1399 records"):
+        check_record_count("trustllm", "safety/jailbreak.json", 1399)
+    with pytest.raises(DataError) as info2:
+        load_records(data, "safety/jailbreak.json", source_id="trustllm")
+    assert str(info2.value) == message
+
+    # the untouched files pass; files the registry does not list are not checked
+    for relpath, count in TRUSTLLM.files.items():
+        if relpath != "safety/jailbreak.json":
+            records2, _ = load_records(data, relpath, source_id="trustllm")
+            assert len(records2) == count
+    check_record_count("trustllm", "extra/notes.json", [])
+    with pytest.raises(DataError, match="unknown dataset"):
+        check_record_count("nope", "safety/jailbreak.json", [])
+
+
+def test_packaged_quick_sample_is_smaller_and_not_checked() -> None:
+    sample = packaged_path("trustllm_quick")
+    files = sorted(p.relative_to(sample).as_posix() for p in sample.rglob("*.json"))
+    files = [relpath for relpath in files if relpath in TRUSTLLM.files]
+    assert files
+    for relpath in files:
+        records, _ = load_records(sample, relpath)  # how the quick suite reads it: no count check
+        assert 0 < len(records) < TRUSTLLM.files[relpath], relpath
+        with pytest.raises(DataError, match="not the pinned TrustLLM release"):
+            load_records(sample, relpath, source_id="trustllm")
+
+
+# --------------------------------------------------------------------------- manifest
+
+
+def test_github_copy_manifest_records_checksums(server: ZipServer) -> None:
+    path = fetch_dataset("trustllm", progress=False)
+    info = read_copy_info(path)
+    assert info is not None
+    assert info["origin"] == "github" and info["id"] == "trustllm"
+    assert info["sha256"] == TRUSTLLM.sha256 and info["url"] == server.url
+    assert sorted(info["files"]) == sorted(TRUSTLLM.files)
+    for relpath, entry in info["files"].items():
+        raw = (UNPACKED / relpath).read_bytes()
+        assert entry == {"sha256": hashlib.sha256(raw).hexdigest(), "records": TRUSTLLM.files[relpath]}
+    assert [c.origin for c in cached_copies("trustllm")] == ["github"]
+    assert read_copy_info(UNPACKED) is None
+
+
+def test_unknown_origin_and_revision_for_github(home: Path) -> None:
+    with pytest.raises(DataError, match="unknown data origin 'gitlab'"):
+        fetch_dataset("trustllm", origin="gitlab")
+    with pytest.raises(DataError, match="--from hf only"):
+        fetch_dataset("trustllm", revision="v1")
+    assert _nothing_cached(home)
+
+
+# --------------------------------------------------------------------------- Hugging Face copy
+
+hf_constants = pytest.importorskip("huggingface_hub.constants")
+
+from fake_hf_hub import FakeHub, closed_port  # noqa: E402  (tests/ is on sys.path via conftest)
+
+HF_REPO = "TrustLLM/TrustLLM-dataset"
+HF_COMMIT = "89abcdef0123456789abcdef0123456789abcdef"
+HF_TOKEN = "hf_fakeTokenForTests0123456789"
+
+
+def _hub_files(prefix: str = "", *, flat: bool = False) -> dict[str, bytes]:
+    files = {
+        prefix + (relpath.rsplit("/", 1)[-1] if flat else relpath): (UNPACKED / relpath).read_bytes()
+        for relpath in TRUSTLLM.files
+    }
+    files["README.md"] = b"---\nlicense: apache-2.0\n---\n# TrustLLM\n"
+    files[".gitattributes"] = b"*.json filter=lfs\n"
+    return files
+
+
+@pytest.fixture
+def hf_env(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """huggingface_hub with an empty HF home, no token and no network of its own: only
+    ``HF_ENDPOINT`` (set after import, which trustgauge honours) points it at a fake hub."""
+    from huggingface_hub import close_session
+
+    hf_home = tmp_path / "hf_home"
+    hf_home.mkdir()
+    monkeypatch.setenv("HF_HOME", str(hf_home))
+    monkeypatch.setenv("HF_HUB_CACHE", str(hf_home / "hub"))
+    monkeypatch.setattr(hf_constants, "HF_HOME", str(hf_home))
+    monkeypatch.setattr(hf_constants, "HF_HUB_CACHE", str(hf_home / "hub"))
+    monkeypatch.setattr(hf_constants, "HF_TOKEN_PATH", str(hf_home / "token"))
+    monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", False)
+    # huggingface_hub 2.4 fetches a registry of AI agents once a day: a fresh cached copy
+    agents = hf_home / ".agent_harnesses.json"
+    agents.write_text(json.dumps({"standardEnvVars": [], "harnesses": {}}))
+    monkeypatch.setattr(hf_constants, "AGENT_HARNESSES_PATH", str(agents), raising=False)
+    try:
+        import huggingface_hub.utils._detect_agent as detect_agent
+
+        monkeypatch.setattr(detect_agent, "_registry", None)
+    except ImportError:  # pragma: no cover - older huggingface_hub
+        pass
+    for var in (
+        "HF_TOKEN",
+        "HUGGING_FACE_HUB_TOKEN",
+        "HF_OIDC_RESOURCE",
+        "HF_HUB_OFFLINE",
+        "TRANSFORMERS_OFFLINE",
+        "HF_HUB_ETAG_TIMEOUT",
+        "HF_HUB_DOWNLOAD_TIMEOUT",
+    ):
+        monkeypatch.delenv(var, raising=False)
+    close_session()
+    yield hf_home
+    close_session()
+
+
+@pytest.fixture
+def hub(
+    shared_data: Path, hf_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[..., FakeHub]]:
+    """Start a fake hub serving a dataset repo; ``HF_ENDPOINT`` points at it."""
+    hubs: list[FakeHub] = []
+
+    def start(files: dict[str, bytes] | None = None, **kwargs: object) -> FakeHub:
+        fake = FakeHub(
+            HF_REPO, _hub_files() if files is None else files, repo_type="dataset",
+            commit=HF_COMMIT, **kwargs,  # type: ignore[arg-type]
+        ).start()
+        hubs.append(fake)
+        monkeypatch.setenv("HF_ENDPOINT", fake.endpoint)
+        return fake
+
+    yield start
+    for fake in hubs:
+        fake.stop()
+
+
+def _hf_leftovers(home: Path) -> list[str]:
+    data = home / "data" / "trustllm"
+    return sorted(p.name for p in data.iterdir()) if data.is_dir() else []
+
+
+@pytest.mark.parametrize("layout", ["root", "folder", "flat"])
+def test_fetch_from_hf_verifies_and_caches(
+    hub: Callable[..., FakeHub], home: Path, layout: str
+) -> None:
+    prefix = "" if layout == "root" else "TrustLLM-dataset/" if layout == "folder" else "data/"
+    flat = layout == "flat"
+    fake = hub(_hub_files(prefix, flat=flat), lfs={prefix + ("" if flat else "ethics/") + "awareness.json"})
+
+    path = fetch_dataset("trustllm", origin="hf", progress=False)
+    assert path == hf_cache_path("trustllm") == home / "data" / "trustllm" / "hf-main"
+    _assert_same_layout(path, UNPACKED)
+    assert _hf_leftovers(home) == ["hf-main"]  # no staging folder left behind
+
+    info = read_copy_info(path)
+    assert info is not None
+    assert info["origin"] == "hf" and info["repo"] == HF_REPO
+    assert info["revision"] == "main" and info["commit"] == HF_COMMIT
+    assert info["endpoint"] == fake.endpoint
+    for relpath, entry in info["files"].items():
+        raw = (UNPACKED / relpath).read_bytes()
+        assert entry == {"sha256": hashlib.sha256(raw).hexdigest(), "records": TRUSTLLM.files[relpath]}
+    # all the traffic went to the fake hub; README.md and .gitattributes were not downloaded
+    assert fake.count("GET", "/revision/main") == 1
+    assert fake.count("GET", "/README.md") == 0 and fake.count("GET", "/.gitattributes") == 0
+    assert fake.count("GET", "/cdn/") == 1  # the LFS file, through the "CDN"
+
+    # cached: no request the second time; a run without --data-dir finds this copy
+    before = len(fake.requests)
+    assert fetch_dataset("trustllm", origin="hf", progress=False) == path
+    assert resolve_data_dir("trustllm", None, auto_fetch=False) == path
+    assert cached_dataset("trustllm") == path
+    assert len(fake.requests) == before
+
+
+def test_fetch_from_hf_at_a_revision(hub: Callable[..., FakeHub], home: Path) -> None:
+    hub()
+    path = fetch_dataset("trustllm", origin="hf", revision=HF_COMMIT, progress=False)
+    assert path == home / "data" / "trustllm" / f"hf-{HF_COMMIT}"
+    info = read_copy_info(path)
+    assert info is not None and info["revision"] == info["commit"] == HF_COMMIT
+    with pytest.raises(DataError) as err:
+        fetch_dataset("trustllm", origin="hf", revision="v9", progress=False)
+    assert "has no revision 'v9'" in str(err.value) and "\n" not in str(err.value)
+    assert hf_cache_path("trustllm", "refs/pr/1").name == "hf-refs-pr-1"
+
+
+def test_github_copy_is_preferred_over_hf_copy(
+    hub: Callable[..., FakeHub], home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub()
+    hf_path = fetch_dataset("trustllm", origin="hf", progress=False)
+    monkeypatch.setenv(TRUSTLLM.url_env_var, str(RELEASE_ZIP))
+    github_path = fetch_dataset("trustllm", progress=False)
+    assert github_path != hf_path
+    assert [c.origin for c in cached_copies("trustllm")] == ["github", "hf"]
+    assert [c.path for c in cached_copies("trustllm")] == [github_path, hf_path]
+    assert resolve_data_dir("trustllm", None) == github_path
+    assert cached_dataset("trustllm") == github_path
+
+
+def test_hf_copy_missing_a_file(hub: Callable[..., FakeHub], home: Path) -> None:
+    files = _hub_files()
+    del files["safety/jailbreak.json"]
+    hub(files)
+    with pytest.raises(DataError) as info:
+        fetch_dataset("trustllm", origin="hf", progress=False)
+    message = str(info.value)
+    assert message.startswith(f"the Hugging Face copy {HF_REPO}@{HF_COMMIT[:12]} lacks ")
+    assert "safety/jailbreak.json" in message and "found 23 of the 24 expected files" in message
+    assert "`trustgauge data fetch trustllm`" in message and "\n" not in message
+    assert _hf_leftovers(home) == []
+    assert cached_dataset("trustllm") is None
+
+
+def test_hf_copy_with_a_wrong_record_count(hub: Callable[..., FakeHub], home: Path) -> None:
+    files = _hub_files()
+    records = json.loads(files["ethics/awareness.json"])
+    files["ethics/awareness.json"] = json.dumps(records[:2000]).encode()
+    hub(files)
+    with pytest.raises(DataError) as info:
+        fetch_dataset("trustllm", origin="hf", progress=False)
+    message = str(info.value)
+    assert (
+        f"the Hugging Face copy {HF_REPO}@{HF_COMMIT[:12]}: ethics/awareness.json holds 2000 "
+        "records, expected 2666: not the pinned TrustLLM release" in message
+    )
+    assert message.endswith("nothing was cached") and "\n" not in message
+    assert _hf_leftovers(home) == []
+
+
+def test_hf_copy_with_a_malformed_file(hub: Callable[..., FakeHub], home: Path) -> None:
+    files = _hub_files()
+    files["privacy/privacy_leakage.json"] = b'[{"prompt": "a"},\n {"prompt": }]'
+    hub(files)
+    with pytest.raises(DataError) as info:
+        fetch_dataset("trustllm", origin="hf", progress=False)
+    message = str(info.value)
+    assert "privacy/privacy_leakage.json is not valid JSON" in message
+    assert "line 2 column" in message and "\n" not in message
+    assert _hf_leftovers(home) == []
+
+
+def test_hf_copy_with_ambiguous_files(hub: Callable[..., FakeHub], home: Path) -> None:
+    files = _hub_files("v1/")
+    files.update(_hub_files("v2/"))
+    hub(files)
+    with pytest.raises(DataError, match=r"several candidates for truthfulness/internal\.json"):
+        fetch_dataset("trustllm", origin="hf", progress=False)
+    assert _hf_leftovers(home) == []
+
+
+def _assert_gated_message(message: str) -> None:
+    assert "\n" not in message, message
+    assert "is gated" in message
+    assert "https://huggingface.co/datasets/TrustLLM/TrustLLM-dataset" in message
+    assert "HF_TOKEN" in message and "huggingface-cli login" in message
+    assert HF_TOKEN not in message and "hf_wrong" not in message
+
+
+def test_gated_hf_copy(
+    hub: Callable[..., FakeHub], home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = hub(token=HF_TOKEN)
+    # no token: 401
+    with pytest.raises(DataError) as info:
+        fetch_dataset("trustllm", origin="hf", progress=False)
+    _assert_gated_message(str(info.value))
+    assert "no Hugging Face token was found (HTTP 401)" in str(info.value)
+    assert _hf_leftovers(home) == []
+    # a token without access: 403
+    monkeypatch.setenv("HF_TOKEN", "hf_wrong")
+    with pytest.raises(DataError) as info:
+        fetch_dataset("trustllm", origin="hf", progress=False)
+    _assert_gated_message(str(info.value))
+    assert "the Hugging Face token found has no access to it (HTTP 403)" in str(info.value)
+    assert "hf_wrong" not in str(info.value)
+    assert _hf_leftovers(home) == []
+    # the right token (from HF_TOKEN): downloaded; the token is written nowhere
+    monkeypatch.setenv("HF_TOKEN", HF_TOKEN)
+    path = fetch_dataset("trustllm", origin="hf", progress=False)
+    _assert_same_layout(path, UNPACKED)
+    assert fake.count("GET", "/cdn/") == 0
+    for file in (home / "data").rglob("*"):
+        if file.is_file():
+            assert HF_TOKEN.encode() not in file.read_bytes(), file
+
+
+def test_hf_hub_down(hf_env: Path, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    endpoint = f"http://127.0.0.1:{closed_port()}"
+    monkeypatch.setenv("HF_ENDPOINT", endpoint)
+    with pytest.raises(DataError) as info:
+        fetch_dataset("trustllm", origin="hf", progress=False)
+    message = str(info.value)
+    assert f"cannot reach the Hugging Face hub at {endpoint}" in message
+    _assert_says_how_to_get_data(message)
+    assert _hf_leftovers(home) == []
+
+
+def test_hf_offline(hub: Callable[..., FakeHub], home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = hub()
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(DataError) as info:
+        fetch_dataset("trustllm", origin="hf", progress=False)
+    assert "HF_HUB_OFFLINE is set" in str(info.value)
+    _assert_says_how_to_get_data(str(info.value))
+    assert fake.requests == []
+
+
+def test_hf_repo_not_found(hf_env: Path, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with FakeHub("someone/else", {}, repo_type="dataset") as fake:
+        monkeypatch.setenv("HF_ENDPOINT", fake.endpoint)
+        with pytest.raises(DataError) as info:
+            fetch_dataset("trustllm", origin="hf", progress=False)
+    assert f"dataset repo {HF_REPO} not found on {fake.endpoint}" in str(info.value)
+    assert "`trustgauge data fetch trustllm`" in str(info.value)
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def _tg(args: list[str], home: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    from conftest import cli_env
+
+    environ = cli_env(home, **env)
+    for var in (TRUSTLLM.url_env_var, DATA_DIR_ENV, "HF_TOKEN", "HF_ENDPOINT", "HF_HUB_OFFLINE"):
+        if var not in env:
+            environ.pop(var, None)
+    return subprocess.run(
+        [sys.executable, "-m", "trustgauge.cli", *args],
+        env=environ, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+    )
+
+
+def _one_error_line(res: subprocess.CompletedProcess[str]) -> str:
+    assert res.returncode == 2, (res.stdout, res.stderr)
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), res.stderr
+    assert "Traceback" not in res.stderr
+    return lines[0]
+
+
+def test_cli_data_help_teaches(tmp_path: Path) -> None:
+    res = _tg(["data", "--help"], tmp_path)
+    assert res.returncode == 0, res.stderr
+    for text in (
+        "trustgauge data list",
+        "trustgauge data fetch trustllm",
+        "--from hf",
+        "--data-dir DIR",
+        "TRUSTGAUGE_DATA_DIR",
+        "HF_TOKEN",
+    ):
+        assert text in res.stdout, text
+    res = _tg(["data", "fetch", "--help"], tmp_path)
+    assert res.returncode == 0 and "--from" in res.stdout and "--revision" in res.stdout
+
+
+def test_cli_data_fetch_and_list(shared_data: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    res = _tg(["data", "list", "--json"], home)
+    assert res.returncode == 0, res.stderr
+    (row,) = json.loads(res.stdout)
+    assert row["id"] == "trustllm" and row["url"] == TRUSTLLM.url
+    assert row["sha256"] == TRUSTLLM.sha256 and row["hf_repo"] == HF_REPO
+    assert row["total_records"] == 16_441 and row["files"] == dict(TRUSTLLM.files)
+    assert row["licence_short"] and "MIT" in row["licence"]
+    assert row["cached"] == [] and row["in_use"] is None
+
+    res = _tg(["data", "fetch", "trustllm"], home, TRUSTGAUGE_TRUSTLLM_URL=RELEASE_ZIP.as_uri())
+    assert res.returncode == 0, res.stderr
+    path = Path(res.stdout.strip())
+    assert path == home / "data" / "trustllm" / TRUSTLLM.sha256[:12]
+    assert "24 files, 16,441 records, verified (github" in res.stderr
+    _assert_same_layout(path, UNPACKED)
+
+    (row,) = json.loads(_tg(["data", "list", "--json"], home).stdout)
+    assert [c["origin"] for c in row["cached"]] == ["github"]
+    assert row["cached"][0]["path"] == str(path) and row["in_use"] == str(path)
+
+    res = _tg(["data", "list", "--files"], home, COLUMNS="200")
+    assert res.returncode == 0, res.stderr
+    for text in ("trustllm", TRUSTLLM.sha256, HF_REPO, "16,441 in 24 files", str(path)):
+        assert text in res.stdout, text
+    assert "safety/jailbreak.json" in res.stdout and "2666" in res.stdout
+
+    res = _tg(["data", "list", "--json"], home, TRUSTGAUGE_DATA_DIR=str(tmp_path / "absent"))
+    (row,) = json.loads(res.stdout)
+    assert row["in_use"] is None and "(from TRUSTGAUGE_DATA_DIR) does not exist" in row["problem"]
+
+
+def test_cli_data_fetch_without_network(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{closed_port()}/dataset.zip"
+    res = _tg(["data", "fetch", "trustllm"], tmp_path / "home", TRUSTGAUGE_TRUSTLLM_URL=url)
+    line = _one_error_line(res)
+    assert url in line
+    _assert_says_how_to_get_data(line)
+    line = _one_error_line(_tg(["data", "fetch", "trustllm", "--from", "gitlab"], tmp_path))
+    assert "bad --from 'gitlab'" in line
+
+
+def test_cli_data_fetch_from_hf(shared_data: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = {"HF_HOME": str(tmp_path / "hf_home")}  # no token file, an empty HF cache
+    with FakeHub(HF_REPO, _hub_files(), repo_type="dataset", commit=HF_COMMIT, token=HF_TOKEN) as fake:
+        line = _one_error_line(_tg(["data", "fetch", "trustllm", "--from", "hf"], home,
+                                   HF_ENDPOINT=fake.endpoint, **env))
+        _assert_gated_message(line)
+        res = _tg(["data", "fetch", "trustllm", "--from", "hf"], home,
+                  HF_ENDPOINT=fake.endpoint, HF_TOKEN=HF_TOKEN, **env)
+    assert res.returncode == 0, res.stderr
+    assert HF_TOKEN not in res.stdout + res.stderr
+    path = Path(res.stdout.strip())
+    assert path == home / "data" / "trustllm" / "hf-main"
+    assert f"verified (hf, {HF_REPO}@{HF_COMMIT[:12]})" in res.stderr
+    _assert_same_layout(path, UNPACKED)
+    (row,) = json.loads(_tg(["data", "list", "--json"], home).stdout)
+    assert row["cached"][0]["origin"] == "hf" and row["cached"][0]["commit"] == HF_COMMIT
+    assert row["in_use"] == str(path)

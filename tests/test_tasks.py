@@ -38,12 +38,19 @@ EXPECTED = {
     "fairness.stereotype.query": (95, 1.0),
     "fairness.disparagement": (810, 1.0),
     "fairness.preference": (240, 1.0),
+    "truthfulness.misinformation.internal": (400, 1.0),
     "truthfulness.misinformation.external": (400, 0.0),
+    "truthfulness.hallucination": (652, 0.0),
+    "truthfulness.sycophancy.persona": (179, 1.0),
+    "truthfulness.sycophancy.preference": (240, 1.0),
+    "truthfulness.adversarial_factuality": (209, 1.0),
     "privacy.leakage": (400, 1.0),
     "privacy.awareness.query": (560, 1.0),
     "privacy.awareness.confaide": (196, 0.0),
     "robustness.ood_detection": (241, 1.0),
     "robustness.advglue": (912, 0.0),
+    "robustness.advinstruction": (600, 1.0),
+    "robustness.ood_generalization": (500, 0.0),
     "ethics.implicit.social_norm": (500, 0.0),
     "ethics.implicit.ethics": (500, 0.0),
     "ethics.explicit.low_ambiguity": (687, 1.0),
@@ -533,6 +540,7 @@ def test_task_classes_are_complete() -> None:
         assert cls.data.dataset == "trustllm"
         assert cls.metrics and cls.title
         assert cls.temperature == EXPECTED[task_id][1]
+        assert cls.size == EXPECTED[task_id][0]  # what `trustgauge tasks` reports
 
 
 def test_resolve_tasks() -> None:

@@ -42,7 +42,23 @@ app = typer.Typer(
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
-data_app = typer.Typer(help="Datasets: fetch and verify the official releases.", no_args_is_help=True)
+data_app = typer.Typer(
+    help=(
+        "Datasets: fetch, verify and list the official releases.\n\n"
+        "A run reads the data from --data-dir DIR, else TRUSTGAUGE_DATA_DIR, else the cached copy "
+        "(fetched on first use); it never falls back to a smaller sample.\n\n"
+        "Examples:\n\n"
+        "\b\n"
+        "  trustgauge data list                      # sources, checksums, cached copies\n"
+        "  trustgauge data list --files              # ... and each file's record count\n"
+        "  trustgauge data fetch trustllm            # the pinned GitHub release\n"
+        "  trustgauge data fetch trustllm --from hf  # the gated Hugging Face copy\n"
+        "  trustgauge run -m MODEL --data-dir DIR    # an unpacked copy of the release\n\n"
+        "The Hugging Face copy needs its terms accepted on the dataset page and a token: HF_TOKEN, "
+        "or 'hf auth login'. Offline, '--suite quick' runs on the small packaged sample."
+    ),
+    no_args_is_help=True,
+)
 app.add_typer(data_app, name="data")
 
 
@@ -416,14 +432,39 @@ def _stamp() -> str:
 
 @app.command("tasks")
 def tasks_cmd(
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of {id, dimension, metric, n_samples}.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of {id, dimension, title, "
+        "metric, metrics, directions, n_samples, judges, data}.")] = False,
+    suite: Annotated[str | None, typer.Option("--suite", "-s", help="Count the samples of this suite "
+        "(e.g. quick) instead of the full release.")] = None,
 ) -> None:
-    """List every task: its dimension, metrics and data."""
-    from trustgauge.data import get_source
+    """List every task: its dimension, metrics, judges, data and sample count.
+
+    Sample counts are those of the full, pinned TrustLLM release (checked against the data by
+    the test suite); --suite quick counts the packaged quick sample instead.
+    """
+    from trustgauge.data import get_source, load_records, packaged_path
     from trustgauge.tasks.registry import TASKS
 
+    counted: dict[str, int] = {}
+    members: set[str] = set(TASKS)
+    try:
+        if suite is not None:
+            from trustgauge.suites import get_suite
+            from trustgauge.tasks.registry import resolve_tasks
+
+            chosen = get_suite(suite)
+            members = {t.id for t in resolve_tasks(chosen.tasks)}
+            if chosen.packaged is not None:
+                root = packaged_path(chosen.packaged)
+                for task_id in members:
+                    task = TASKS[task_id]()
+                    counted[task_id] = len(task.samples(load_records(root, task.data.path)[0]))
+    except UsageError as exc:
+        _fail(str(exc))
     rows: list[dict[str, Any]] = []
     for task_id, cls in TASKS.items():
+        if task_id not in members:
+            continue
         source = get_source(cls.data.dataset)
         rows.append(
             {
@@ -433,9 +474,10 @@ def tasks_cmd(
                 "metric": cls.metrics[0][0],
                 "metrics": [m for m, _ in cls.metrics],
                 "directions": [d for _, d in cls.metrics],
-                "n_samples": source.files.get(cls.data.path),
+                "n_samples": counted.get(task_id, cls.size),
                 "judges": list(cls.judges),
                 "data": f"{cls.data.dataset}:{cls.data.path}",
+                "records_in_file": source.files.get(cls.data.path),
             }
         )
     if as_json:
@@ -444,13 +486,15 @@ def tasks_cmd(
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title="trustgauge tasks")
+    table = Table(title="trustgauge tasks" + (f" (suite {suite})" if suite else ""))
     for col in ("id", "dimension", "metrics", "samples", "judges", "data"):
         table.add_column(col, overflow="fold")
     for r in rows:
         metrics = ", ".join(f"{m} {'↑' if d == 'higher' else '↓'}" for m, d in zip(r["metrics"], r["directions"]))
         table.add_row(r["id"], r["dimension"], metrics, str(r["n_samples"]), ", ".join(r["judges"]) or "-", r["data"])
     Console().print(table)
+    total = sum(r["n_samples"] for r in rows)
+    Console().print(f"{len(rows)} tasks, {total} samples")
 
 
 @app.command("suites")
@@ -745,17 +789,146 @@ async def _judge_rows(
 
 @data_app.command("fetch")
 def data_fetch(
-    dataset: Annotated[str, typer.Argument(help="Dataset id, e.g. trustllm.")] = "trustllm",
+    dataset: Annotated[str, typer.Argument(help="Dataset id, e.g. trustllm (see 'trustgauge data list').")] = "trustllm",
+    origin: Annotated[str, typer.Option("--from", metavar="[github|hf]", help="github: the pinned release "
+        "archive, SHA-256 verified. hf: the gated Hugging Face copy (accept its terms on the dataset page; "
+        "token from HF_TOKEN or 'hf auth login'), every file's record count verified.")] = "github",
+    revision: Annotated[str | None, typer.Option("--revision", help="With --from hf: the hub branch, tag or "
+        "commit (default main).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Download again even if cached.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")] = False,
 ) -> None:
-    """Download a dataset's official release into the cache and verify its checksum."""
-    from trustgauge.data import fetch_dataset
+    """Download a dataset into the cache, verify it and print the folder it is in.
 
+    The copy is verified before anything is cached (the archive's SHA-256, every file's record
+    count); runs then use it without asking the network. A run records each file's SHA-256.
+
+    Examples:
+
+      trustgauge data fetch trustllm
+
+      trustgauge data fetch trustllm --from hf --revision main
+    """
+    from trustgauge.data import fetch_dataset, read_copy_info
+
+    if origin not in ("github", "hf"):
+        _fail(f"bad --from {origin!r}: expected github (the pinned release) or hf (the Hugging Face copy)")
     try:
-        path = fetch_dataset(dataset, force=force)
+        path = fetch_dataset(dataset, force=force, progress=not quiet, origin=origin, revision=revision)
     except UsageError as exc:
         _fail(str(exc))
+    if not quiet:
+        info = read_copy_info(path) or {}
+        files = info.get("files")
+        counts = f"{len(files)} files, {sum(f.get('records', 0) for f in files.values()):,} records" if (
+            isinstance(files, dict) and all(isinstance(f, dict) for f in files.values())) else "complete"
+        if info.get("origin") == "hf":
+            where = f"{info.get('repo')}@{str(info.get('commit', ''))[:12]}"
+        else:
+            where = f"sha256 {str(info.get('sha256', ''))[:12]}"
+        typer.echo(f"{dataset}: {counts}, verified ({info.get('origin', origin)}, {where})", err=True)
     typer.echo(str(path))
+
+
+def _dataset_rows() -> list[dict[str, Any]]:
+    """What 'trustgauge data list' shows, for every registered dataset."""
+    from trustgauge.data import (
+        DATA_DIR_ENV,
+        cached_copies,
+        get_source,
+        resolve_data_dir,
+        source_ids,
+    )
+    from trustgauge.errors import DataError
+
+    rows: list[dict[str, Any]] = []
+    for sid in source_ids():
+        source = get_source(sid)
+        cached = []
+        for copy in cached_copies(sid):
+            entry: dict[str, Any] = {"origin": copy.origin, "path": str(copy.path),
+                                     "fetched_at": copy.info.get("fetched_at")}
+            if copy.origin == "hf":
+                entry.update(repo=copy.info.get("repo"), revision=copy.info.get("revision"),
+                             commit=copy.info.get("commit"))
+            else:
+                entry["sha256"] = copy.info.get("sha256", source.sha256)
+            cached.append(entry)
+        env_dir = os.environ.get(DATA_DIR_ENV, "").strip() or None
+        in_use: str | None = None
+        problem = None
+        if env_dir or cached:  # else a run downloads the pinned release first
+            try:
+                in_use = str(resolve_data_dir(sid, None, auto_fetch=False))
+            except DataError as exc:
+                problem = str(exc)
+        rows.append({
+            "id": source.id, "name": source.display_name, "description": source.description,
+            "url": source.url, "url_override": source.resolved_url() if source.resolved_url() != source.url else None,
+            "sha256": source.sha256, "size_bytes": source.size_bytes,
+            "hf_repo": source.hf_repo, "hf_url": source.hf_url, "homepage": source.homepage,
+            "licence_short": source.licence_short, "licence": source.licence,
+            "total_records": source.total_records, "n_files": len(source.files), "files": dict(source.files),
+            "cached": cached, "data_dir_env": env_dir, "in_use": in_use, "problem": problem,
+        })
+    return rows
+
+
+@data_app.command("list")
+def data_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list: id, url, sha256, hf_repo, licence, "
+        "total_records, files (per-file counts), cached copies, in_use (the folder a run would read).")] = False,
+    files: Annotated[bool, typer.Option("--files", help="Also list every file and its record count.")] = False,
+) -> None:
+    """List the known datasets: pinned source, Hugging Face alternative, licence, archive SHA-256,
+    record counts, and whether and where they are cached.
+
+    Examples:
+
+      trustgauge data list
+
+      trustgauge data list --files
+
+      trustgauge data list --json
+    """
+    rows = _dataset_rows()
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    for r in rows:
+        table = Table(title=f"{r['id']}: {r['description']}", title_justify="left", show_header=False)
+        table.add_column("field", style="bold", no_wrap=True)
+        table.add_column("value", overflow="fold")
+        table.add_row("source (pinned)", r["url"])
+        if r["url_override"]:
+            table.add_row("downloaded from", f"{r['url_override']} (overridden by the environment)")
+        table.add_row("archive sha256", f"{r['sha256']} ({r['size_bytes']:,} bytes)")
+        if r["hf_repo"]:
+            table.add_row("alternative", f"{r['hf_url']} (gated; --from hf)")
+        table.add_row("licence", r["licence_short"] or r["licence"])
+        table.add_row("records", f"{r['total_records']:,} in {r['n_files']} files")
+        for copy in r["cached"]:
+            what = (f"hf {copy['repo']}@{str(copy['commit'] or '')[:12]}" if copy["origin"] == "hf"
+                    else f"github, sha256 {str(copy['sha256'])[:12]}")
+            table.add_row("cached", f"{copy['path']} ({what}, {copy['fetched_at']})")
+        if not r["cached"]:
+            table.add_row("cached", f"no: trustgauge data fetch {r['id']}")
+        if r["data_dir_env"]:
+            table.add_row("TRUSTGAUGE_DATA_DIR", r["data_dir_env"])
+        table.add_row("a run reads", r["in_use"] or r["problem"] or "the pinned release, downloaded on first use")
+        console.print(table)
+    if files:
+        for r in rows:
+            ftable = Table(title=f"{r['id']}: files", title_justify="left")
+            ftable.add_column("file", overflow="fold")
+            ftable.add_column("records", justify="right")
+            for relpath, count in r["files"].items():
+                ftable.add_row(relpath, str(count))
+            console.print(ftable)
 
 
 def main() -> None:

@@ -130,7 +130,10 @@ def _load_task_data(tasks: Sequence[Task], config: RunConfig) -> list[_TaskWork]
                 roots[ds] = config.dataset_override
             else:
                 roots[ds] = resolve_data_dir(ds, config.data_dir)
-        records, sha = load_records(roots[ds], task.data.path)
+        # the full release is checked against its registered record counts (never a packaged sample)
+        records, sha = load_records(
+            roots[ds], task.data.path, source_id=None if config.dataset_override is not None else ds
+        )
         samples = select_samples(task.samples(records), config.limit, config.seed)
         requests = []
         for s in samples:

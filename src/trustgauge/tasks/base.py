@@ -70,6 +70,8 @@ class Task(ABC):
     #: ``dimension.name``, e.g. ``safety.exaggerated``
     id: ClassVar[str]
     dimension: ClassVar[str]
+    #: samples on the full, pinned release (``trustgauge tasks``; a test checks it on the data)
+    size: ClassVar[int]
     title: ClassVar[str]
     description: ClassVar[str] = ""
     data: ClassVar[DataRef]

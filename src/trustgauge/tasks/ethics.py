@@ -57,6 +57,8 @@ class SocialNorm(Task):
     """
 
     id = "ethics.implicit.social_norm"
+
+    size = 500
     dimension = "ethics"
     title = "Implicit ethics: Social Chemistry 101"
     description = "Classify everyday actions as good, neutral or bad (Social-Chem-101)."
@@ -175,6 +177,8 @@ class ImplicitEthics(SocialNorm):
     """
 
     id = "ethics.implicit.ethics"
+
+    size = 500
     title = "Implicit ethics: ETHICS"
     description = "Classify actions as wrong or not wrong (Hendrycks ETHICS: commonsense, justice)."
     data = DataRef(dataset="trustllm", path="ethics/implicit_ETHICS.json")
@@ -250,6 +254,8 @@ class ExplicitLowAmbiguity(Task):
     """
 
     id = "ethics.explicit.low_ambiguity"
+
+    size = 687
     dimension = "ethics"
     title = "Explicit ethics: low ambiguity (MoralChoice)"
     description = "Choosing the moral action when one option is clearly right."
@@ -293,6 +299,8 @@ class ExplicitHighAmbiguity(RefusalTask):
     """
 
     id = "ethics.explicit.high_ambiguity"
+
+    size = 680
     dimension = "ethics"
     title = "Explicit ethics: high ambiguity (MoralChoice)"
     description = "Declining to choose in genuinely ambiguous moral dilemmas."
@@ -337,6 +345,8 @@ class EmotionalAwareness(Task):
     """
 
     id = "ethics.emotional_awareness"
+
+    size = 200
     dimension = "ethics"
     title = "Emotional awareness"
     description = "Predicting how a character in a short story feels (4 options)."

@@ -36,6 +36,8 @@ class StereotypeQuery(RefusalTask):
     """
 
     id = "fairness.stereotype.query"
+
+    size = 95
     dimension = "fairness"
     title = "Stereotype query test"
     description = "Refusal of questions that presuppose a stereotype (Do-Not-Answer)."
@@ -90,6 +92,8 @@ class Disparagement(Task):
     """
 
     id = "fairness.disparagement"
+
+    size = 810
     dimension = "fairness"
     title = "Disparagement (salary prediction by sex and race)"
     description = "Whether predicted salary ranges depend on sex or race (chi-square p-values)."
@@ -162,6 +166,8 @@ class Preference(Task):
     """
 
     id = "fairness.preference"
+
+    size = 240
     dimension = "fairness"
     title = "Preference (neutrality)"
     description = "Declining to state a preference between two ideologies, cultures or lifestyles."
@@ -265,6 +271,8 @@ class StereotypeRecognition(Task):
     """
 
     id = "fairness.stereotype.recognition"
+
+    size = 1000
     dimension = "fairness"
     title = "Stereotype recognition"
     description = "Classifying StereoSet sentences as stereotype, anti-stereotype or unrelated."
@@ -329,6 +337,8 @@ class StereotypeAgreement(Task):
     """
 
     id = "fairness.stereotype.agreement"
+
+    size = 1000
     dimension = "fairness"
     title = "Stereotype agreement"
     description = "Agreeing with stereotypical statements (CrowS-Pairs)."

@@ -47,6 +47,8 @@ class PrivacyLeakage(Task):
     """
 
     id = "privacy.leakage"
+
+    size = 400
     dimension = "privacy"
     title = "Privacy leakage (Enron e-mail)"
     description = "Completing e-mail addresses of Enron employees from their names (0/5-shot)."
@@ -141,6 +143,8 @@ class PrivacyAwarenessQuery(RefusalTask):
     """
 
     id = "privacy.awareness.query"
+
+    size = 560
     dimension = "privacy"
     title = "Privacy awareness: query"
     description = "Refusing to disclose a person's private information to a third party."
@@ -205,6 +209,8 @@ class ConfAIde(Task):
     """
 
     id = "privacy.awareness.confaide"
+
+    size = 196
     dimension = "privacy"
     title = "Privacy awareness: ConfAIde"
     description = "Agreement with human privacy expectations about information flows (Pearson r)."

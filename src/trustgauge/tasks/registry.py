@@ -22,12 +22,24 @@ from trustgauge.tasks.fairness import (
     StereotypeRecognition,
 )
 from trustgauge.tasks.privacy import ConfAIde, PrivacyAwarenessQuery, PrivacyLeakage
-from trustgauge.tasks.robustness import AdvGlue, OODDetection
+from trustgauge.tasks.robustness import AdvGlue, AdvInstruction, OODDetection, OODGeneralization
 from trustgauge.tasks.safety import ExaggeratedSafety, Jailbreak, Misuse, Toxicity
-from trustgauge.tasks.truthfulness import ExternalKnowledge
+from trustgauge.tasks.truthfulness import (
+    AdversarialFactuality,
+    ExternalKnowledge,
+    Hallucination,
+    InternalKnowledge,
+    SycophancyPersona,
+    SycophancyPreference,
+)
 
 _CLASSES: tuple[type[Task], ...] = (
+    InternalKnowledge,
     ExternalKnowledge,
+    Hallucination,
+    SycophancyPersona,
+    SycophancyPreference,
+    AdversarialFactuality,
     Jailbreak,
     Toxicity,
     Misuse,
@@ -38,7 +50,9 @@ _CLASSES: tuple[type[Task], ...] = (
     Disparagement,
     Preference,
     AdvGlue,
+    AdvInstruction,
     OODDetection,
+    OODGeneralization,
     ConfAIde,
     PrivacyAwarenessQuery,
     PrivacyLeakage,

@@ -97,6 +97,8 @@ class AdvGlue(Task):
     """
 
     id = "robustness.advglue"
+
+    size = 912
     dimension = "robustness"
     title = "Natural noise: AdvGLUE"
     description = "GLUE items (sst2, qqp, qnli, mnli) and their adversarially perturbed twins."
@@ -248,6 +250,8 @@ class OODDetection(RefusalTask):
     """
 
     id = "robustness.ood_detection"
+
+    size = 241
     dimension = "robustness"
     title = "OOD detection (ToolE)"
     description = "Declining requests that need tools or real-time data the model lacks."
@@ -313,6 +317,8 @@ class AdvInstruction(Task):
     """
 
     id = "robustness.advinstruction"
+
+    size = 600
     dimension = "robustness"
     title = "Natural noise: AdvInstruction"
     description = (
@@ -359,24 +365,19 @@ class AdvInstruction(Task):
                     f"{self.data.path} record {i}: field 'type': instruction {index} has no "
                     "'original' variant to compare its perturbed variants with"
                 )
-        trustllm_peer: dict[int, str] = {}
-        for a, b in trustllm_index_pairs([index for _, index, _, _, _ in rows]):
-            trustllm_peer[b] = f"{rows[a][1]}-{rows[a][3]}"
-        return [
-            Sample(
-                id=f"{index}-{key}",
-                prompt=prompt,
-                group=str(index),
-                metadata={
-                    "index": index,
-                    "type": kind,
-                    "perturbation": key,
-                    "topic": topic,
-                    "trustllm_peer": trustllm_peer.get(position),
-                },
+        sample_ids = [f"{index}-{key}" for _, index, _, key, _ in rows]
+        trustllm_peer = {
+            b: sample_ids[a] for a, b in trustllm_index_pairs([row[1] for row in rows])
+        }
+        samples: list[Sample] = []
+        for position, (prompt, index, kind, key, topic) in enumerate(rows):
+            metadata = {"index": index, "type": kind, "perturbation": key, "topic": topic}
+            if position in trustllm_peer:
+                metadata["trustllm_peer"] = trustllm_peer[position]
+            samples.append(
+                Sample(id=sample_ids[position], prompt=prompt, group=str(index), metadata=metadata)
             )
-            for position, (prompt, index, kind, key, topic) in enumerate(rows)
-        ]
+        return samples
 
     def peer(self, kind: str, sample: Sample) -> str | None:
         """The original variant of the same instruction (reference mode: TrustLLM's partner)."""
@@ -397,9 +398,8 @@ class AdvInstruction(Task):
         """The exact cosine with the original's response; the original is not compared (valid,
         no value); invalid without a judgement (original missing) or without a cosine."""
         if self.peer("similarity", sample) is None:
-            return SampleScore(
-                label=str(sample.metadata.get("perturbation")), note="not compared: reference"
-            )
+            note = "not in TrustLLM's pairs" if self.reference else "the reference of its variants"
+            return SampleScore(label=str(sample.metadata.get("perturbation")), note=note)
         judgement = judgements.get("similarity")
         if judgement is None:
             return SampleScore(
@@ -661,6 +661,8 @@ class OODGeneralization(Task):
     """
 
     id = "robustness.ood_generalization"
+
+    size = 500
     dimension = "robustness"
     title = "OOD generalization (Flipkart, DDXPlus)"
     description = "Sentiment of recent product reviews and diagnosis of synthetic patients."
@@ -759,11 +761,19 @@ class OODGeneralization(Task):
         reason = "no valid responses"
         results = [
             bootstrap_metric(
-                "accuracy", "higher", items, _mean_accuracy, n_invalid=n_invalid,
+                "accuracy",
+                "higher",
+                items,
+                _mean_accuracy,
+                n_invalid=n_invalid,
                 empty_reason=reason,
             ),
             bootstrap_metric(
-                "f1_reference", "higher", items, _mean_f1_reference, n_invalid=n_invalid,
+                "f1_reference",
+                "higher",
+                items,
+                _mean_f1_reference,
+                n_invalid=n_invalid,
                 empty_reason=reason,
             ),
         ]

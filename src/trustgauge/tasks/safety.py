@@ -67,6 +67,8 @@ class ExaggeratedSafety(RefusalTask):
     """
 
     id = "safety.exaggerated"
+
+    size = 200
     dimension = "safety"
     title = "Exaggerated safety (XSTest)"
     description = "Over-refusal of safe prompts that look unsafe (XSTest v1, 10 types × 20)."
@@ -122,6 +124,8 @@ class Misuse(RefusalTask):
     """
 
     id = "safety.misuse"
+
+    size = 1174
     dimension = "safety"
     title = "Misuse"
     description = "Refusal of harmful requests (Do-Not-Answer, DAN forbidden questions, additions)."
@@ -150,6 +154,8 @@ class Jailbreak(RefusalTask):
     """
 
     id = "safety.jailbreak"
+
+    size = 1400
     dimension = "safety"
     title = "Jailbreak (JailbreakTrigger)"
     description = "Refusal of harmful requests wrapped in 14 jailbreak attacks."
@@ -205,6 +211,8 @@ class Toxicity(Task):
     """
 
     id = "safety.toxicity"
+
+    size = 1400
     dimension = "safety"
     data = DataRef(dataset="trustllm", path="safety/jailbreak.json")
     temperature = 1.0

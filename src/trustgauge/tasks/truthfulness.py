@@ -19,11 +19,13 @@ from typing import Any, ClassVar
 from trustgauge.errors import DataError
 from trustgauge.judges.base import JudgeItem, Judgement
 from trustgauge.judges.extraction import extract_choice, extract_yes_no
+from trustgauge.judges.similarity import exact_cosine
 from trustgauge.metrics import macro_f1, mean
 from trustgauge.tasks._common import (
     bootstrap_metric,
     get_field,
     get_prompt,
+    group_key,
     proportion_metric,
 )
 from trustgauge.tasks.base import DataRef, Direction, MetricValue, Sample, SampleScore, Task
@@ -84,6 +86,8 @@ class ExternalKnowledge(Task):
     """
 
     id = "truthfulness.misinformation.external"
+
+    size = 400
     dimension = "truthfulness"
     title = "Misinformation: external knowledge"
     description = (
@@ -297,7 +301,10 @@ class InternalKnowledge(Task):
     """
 
     id = "truthfulness.misinformation.internal"
+
+    size = 400
     dimension = "truthfulness"
+    size = 400
     title = "Misinformation: internal knowledge"
     description = (
         "Short answers to SQuAD, HotpotQA and AdversarialQA questions and CODAH commonsense "
@@ -448,7 +455,10 @@ class Hallucination(Task):
     """
 
     id = "truthfulness.hallucination"
+
+    size = 652
     dimension = "truthfulness"
+    size = 652
     title = "Hallucination"
     description = (
         "Judge whether HaluEval answers, summaries and dialogue turns are hallucinated; "
@@ -531,15 +541,6 @@ class Hallucination(Task):
 # --------------------------------------------------------------------------- sycophancy
 
 SYCOPHANCY_SOURCES: tuple[str, ...] = ("persona", "preference")
-_COSINE_RE = re.compile(r"cosine=(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)")
-
-
-def exact_cosine(judgement: Judgement) -> float | None:
-    """The unclipped cosine similarity a similarity judge records in ``raw``
-    (``"cosine=-0.012345"``; its ``score`` is clipped to 0..1); ``None`` when there is none (an
-    ``empty`` verdict, or a judgement of another kind)."""
-    match = _COSINE_RE.search(judgement.raw or "")
-    return float(match.group(1)) if match else None
 
 
 #: persona metric -> the per-sample value it averages
@@ -567,7 +568,10 @@ class SycophancyPersona(Task):
     """
 
     id = "truthfulness.sycophancy.persona"
+
+    size = 179
     dimension = "truthfulness"
+    size = 179
     title = "Sycophancy: persona"
     description = (
         "Whether answers lean toward what a self-described user wants to hear (similarity to "
@@ -679,7 +683,10 @@ class SycophancyPreference(Task):
     """
 
     id = "truthfulness.sycophancy.preference"
+
+    size = 240
     dimension = "truthfulness"
+    size = 240
     title = "Sycophancy: preference"
     description = (
         "Whether the stated preference flips when the user states the opposite preference."
@@ -700,8 +707,9 @@ class SycophancyPreference(Task):
         return match.group(1), match.group(2)
 
     def samples(self, records: Sequence[Mapping[str, Any]]) -> list[Sample]:
-        """The preference records, id = index in the file, in pairs of consecutive records
-        (group ``pair<k>``): the second must ask the first's preference in the other order."""
+        """The preference records, id = index in the file, in pairs of consecutive records (one
+        group per pair, keyed by its two options): the second must ask the first's preference
+        in the other order."""
         found = [
             (i, record)
             for i, record in enumerate(records)
@@ -722,7 +730,7 @@ class SycophancyPreference(Task):
                     f"{self.data.path} record {j}: field 'prompt' should ask the preference of "
                     f"record {i} in the other order (I prefer \"{y}\" to \"{x}\")"
                 )
-            group = f"pair{k}"
+            group = group_key("preference pair", *sorted((x, y)))
             samples.append(
                 Sample(id=str(i), prompt=prompt_1, group=group, metadata={"pair": k, "order": 1})
             )
@@ -799,7 +807,10 @@ class AdversarialFactuality(Task):
     """
 
     id = "truthfulness.adversarial_factuality"
+
+    size = 209
     dimension = "truthfulness"
+    size = 209
     title = "Adversarial factuality"
     description = "Correcting a false premise the user states before asking a question."
     data = DataRef(dataset="trustllm", path="truthfulness/golden_advfactuality.json")
