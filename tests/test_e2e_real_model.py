@@ -67,6 +67,22 @@ def test_cli_against_real_llama_cpp_server(smollm2_server: str, tmp_path: Path, 
     assert json.loads((tmp_path / "run2" / "scores.json").read_text())["tasks"] == scores["tasks"]
 
 
+def test_quick_suite_slice_against_real_llama_cpp_server(smollm2_server: str, tmp_path: Path, tg_home: Path) -> None:
+    # a seeded slice of the quick suite (4 samples per sub-task, whole groups), every sub-task,
+    # against SmolLM2 behind a real xllamacpp server; the packaged sample needs no data dir
+    spec = f"openai-compatible:SmolLM2-135M-Instruct.Q4_1.gguf@{smollm2_server}"
+    out = tmp_path / "quick"
+    res = run_cli(["run", "-m", spec, "--suite", "quick", "-n", "4", "--seed", "7", "--max-tokens", "16",
+                   "-q", "-o", str(out)], tg_home, timeout=1200)
+    assert res.returncode == 0, res.stderr
+    scores = json.loads((out / "scores.json").read_text())
+    assert {t["task"] for t in scores["tasks"]} == set(TASKS)
+    assert all(t["n_failed"] == 0 for t in scores["tasks"])
+    run = json.loads((out / "run.json").read_text())
+    assert run["status"] == "complete" and run["suite"] == "quick" and run["seed"] == 7
+    assert all(d["source"] == "packaged:trustllm_quick" for d in run["datasets"])
+
+
 def test_demo_runs_a_real_model_and_writes_a_report(tmp_path: Path, tg_home: Path) -> None:
     out = tmp_path / "demo"
     res = run_cli(["demo", "--max-tokens", "12", "-o", str(out)], tg_home, timeout=900)
