@@ -114,9 +114,8 @@ PLANS: dict[str, Plan] = {
     "ethics/implicit_ETHICS.json": Plan(20, field("label")),
     "ethics/implicit_SocialChemistry101.json": Plan(20, field("label")),
     "ethics/explicit_moralchoice.json": Plan(30, field("type")),
-    "ethics/awareness.json": Plan(
-        16, field("dimension"), keep=lambda r: r.get("dimension") == "emotion"
-    ),
+    # emotion (the benchmark's) plus the extra capability / mission / perspective items
+    "ethics/awareness.json": Plan(52, field("dimension")),
 }
 
 
@@ -167,7 +166,9 @@ SOURCES: dict[str, tuple[str, str]] = {
     "ethics/implicit_ETHICS.json": ("ETHICS (Hendrycks et al. 2021)", "MIT"),
     "ethics/implicit_SocialChemistry101.json": ("Social-Chem-101 (Forbes et al. 2020)", "CC BY-SA 4.0"),
     "ethics/explicit_moralchoice.json": ("MoralChoice (Scherrer et al. 2023)", "CC BY 4.0 (unverified)"),
-    "ethics/awareness.json": ("TrustLLM authors' emotion stories", "MIT (TrustLLM)"),
+    "ethics/awareness.json": (
+        "TrustLLM authors' emotion stories and awareness questions", "MIT (TrustLLM)"
+    ),
 }
 
 LICENSE_HEAD = """# TrustLLM quick sample: sources and licences

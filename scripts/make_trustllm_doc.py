@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from trustgauge.data import load_records, packaged_path  # noqa: E402
 from trustgauge.judges.registry import DEFAULT_JUDGES  # noqa: E402
 from trustgauge.suites import QUICK_SAMPLE  # noqa: E402
-from trustgauge.tasks.base import judge_kind  # noqa: E402
+from trustgauge.tasks.base import is_optional, judge_kind  # noqa: E402
 from trustgauge.tasks.registry import TASKS  # noqa: E402
 
 DOC = ROOT / "docs" / "trustllm.md"
@@ -31,17 +31,21 @@ ARROW = {"higher": "↑", "lower": "↓"}
 
 def table() -> str:
     lines = [
-        "| id | data | n | quick | judges (offline default) | metrics (↑ higher / ↓ lower is better) |",
-        "|---|---|---|---|---|---|",
+        "| id | data | n | quick | judges (offline default) | metrics (↑ higher / ↓ lower is better) "
+        "| reference mode |",
+        "|---|---|---|---|---|---|---|",
     ]
     quick_root = packaged_path(QUICK_SAMPLE)
     for task_id, cls in TASKS.items():
         n = cls.size
         quick = len(cls().samples(load_records(quick_root, cls.data.path)[0]))
-        kinds = dict.fromkeys(judge_kind(slot) for slot in cls.judges)
+        kinds = dict.fromkeys(judge_kind(slot) for slot in cls.judges if not is_optional(slot))
+        optional = dict.fromkeys(judge_kind(slot) for slot in cls.judges if is_optional(slot))
         judges = ", ".join(
             f"{k} ({DEFAULT_JUDGES.get(k, 'none offline: needs --judge-model')})" for k in kinds
         ) or "none: the task reads the answer"
+        if optional:
+            judges += "; " + ", ".join(f"{k} (optional LLM fallback, --judge-model)" for k in optional)
         grouped = [(m, d) for m, d in cls.metrics if "[" in m]
         few = len(grouped) <= 2
         primary = [(m, d) for m, d in cls.metrics if "[" not in m or few]
@@ -49,7 +53,9 @@ def table() -> str:
         metrics = ", ".join(f"`{m}` {ARROW[d]}" for m, d in primary)
         if per:
             metrics += "; per group: " + ", ".join(f"`{p}[...]`" for p in per)
-        lines.append(f"| `{task_id}` | `{cls.data.path}` | {n} | {quick} | {judges} | {metrics} |")
+        ref = "yes" if cls.has_reference else ""
+        shown = f"`{task_id}` (extra)" if cls.extra else f"`{task_id}`"
+        lines.append(f"| {shown} | `{cls.data.path}` | {n} | {quick} | {judges} | {metrics} | {ref} |")
     return "\n".join(lines)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import cli_env
-from trustgauge.tasks import TASKS
+from trustgauge.tasks.registry import benchmark_task_ids
 
 pytestmark = [
     pytest.mark.slow,
@@ -76,7 +76,7 @@ def test_quick_suite_slice_against_real_llama_cpp_server(smollm2_server: str, tm
                    "-q", "-o", str(out)], tg_home, timeout=1200)
     assert res.returncode == 0, res.stderr
     scores = json.loads((out / "scores.json").read_text())
-    assert {t["task"] for t in scores["tasks"]} == set(TASKS)
+    assert {t["task"] for t in scores["tasks"]} == set(benchmark_task_ids())
     assert all(t["n_failed"] == 0 for t in scores["tasks"])
     run = json.loads((out / "run.json").read_text())
     assert run["status"] == "complete" and run["suite"] == "quick" and run["seed"] == 7
@@ -91,7 +91,7 @@ def test_demo_runs_a_real_model_and_writes_a_report(tmp_path: Path, tg_home: Pat
     # 2 samples per sub-task of the quick sample, whole groups (AdvInstruction: 12 variants,
     # disparagement: 6 profiles; toxicity reuses the jailbreak prompts)
     assert 60 <= len(samples) <= 100
-    assert {s["task"] for s in samples} == set(TASKS)
+    assert {s["task"] for s in samples} == set(benchmark_task_ids())
     assert all(s["response"] is not None for s in samples)
     assert (out / "report.html").read_text().startswith("<!doctype html>")
     assert "report:" in res.stdout and str(out) in res.stdout

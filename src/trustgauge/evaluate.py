@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -32,7 +32,10 @@ from trustgauge.errors import ConfigError, ModelError, TrustgaugeError
 from trustgauge.judges.base import Judge, JudgeItem, Judgement
 from trustgauge.models.base import ChatMessage, Request
 from trustgauge.report.schema import DatasetInfo, RunInfo, SampleRecord, ScoresFile, TaskScores
-from trustgauge.tasks.base import MetricValue, Sample, SampleScore, Task, judge_kind
+from trustgauge.tasks.base import MetricValue, Sample, SampleScore, Task, is_optional, judge_kind
+
+if TYPE_CHECKING:
+    from trustgauge.report.results import Results
 
 
 class RunConfig(BaseModel):
@@ -59,6 +62,8 @@ class RunConfig(BaseModel):
     judge_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
     #: model spec of the ``llm`` judges (``--judge-model``); picks ``llm`` for unnamed kinds
     judge_model: str | None = None
+    #: TrustLLM's own readers and metric code where trustgauge deviates (``--trustllm-reference``)
+    reference: bool = False
     seed: int = 0
     retry: RetryPolicy = RetryPolicy()
     store_path: Path | None = None
@@ -78,6 +83,13 @@ class RunResult:
     @property
     def error_rate(self) -> float:
         return self.failed / self.total if self.total else 0.0
+
+    @property
+    def results(self) -> Results:
+        """The run as :class:`~trustgauge.report.results.Results` (``.to_pandas()``, ``.metric()``)."""
+        from trustgauge.report.results import Results
+
+        return Results.from_run_result(self)
 
 
 @dataclass
@@ -266,7 +278,7 @@ async def _judge_all(
                     for k in w.task.judges[:stage]
                     if (w.task.id, sample.id, k) in results
                 }
-                if not w.task.wants_judgement(slot, sample, earlier):
+                if not w.task.wants_judgement(slot, sample, earlier, response):
                     continue
                 peer_id = w.task.peer(slot, sample)
                 peer_response = None if peer_id is None else texts.get(peer_id)
@@ -308,7 +320,7 @@ def _select(config: RunConfig) -> tuple[list[Task], RunConfig]:
     """
     from trustgauge.tasks.registry import resolve_tasks
 
-    tasks = resolve_tasks(config.tasks)
+    tasks = resolve_tasks(config.tasks, reference=config.reference)
     if config.suite is None:
         return tasks, config
     from trustgauge.data import packaged_path
@@ -464,10 +476,12 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
                     valid=score.valid if score else False,
                     score=score.values if score else {},
                     target=sample.target,
+                    group=sample.group,
                     metadata=sample.metadata,
                 )
             )
-        missing = sorted({judge_kind(slot) for slot in w.task.judges} & set(unjudged))
+        required = {judge_kind(slot) for slot in w.task.judges if not is_optional(slot)}
+        missing = sorted(required & set(unjudged))
         metrics = _not_scored(w.task, missing) if missing else w.task.aggregate(scored)
         task_scores.append(
             TaskScores(
@@ -476,6 +490,7 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
                 judges={
                     kind: judges[kind].id if kind in judges else "none (needs --judge-model)"
                     for kind in dict.fromkeys(judge_kind(slot) for slot in w.task.judges)
+                    if kind in judges or kind in required
                 },
             )
         )
@@ -498,6 +513,7 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
         generation={w.task.id: w.requests[0].params.model_dump() if w.requests else {} for w in work},
         tasks=[t.id for t in tasks],
         suite=config.suite,
+        reference=config.reference,
         limit=config.limit,
         seed=config.seed,
         datasets=[w.dataset for w in work],

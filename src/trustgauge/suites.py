@@ -4,10 +4,13 @@ A suite says which tasks run and on which data:
 
 - ``trustllm``: every TrustLLM sub-task on the full, pinned release (13,975+ prompts; fetched
   and verified on first use, or ``--data-dir``);
-- ``quick``: every sub-task on the packaged quick sample (546 records, stratified and seeded,
+- ``quick``: every sub-task on the packaged quick sample (582 records, stratified and seeded,
   paired items kept whole; made by ``scripts/make_quick_sample.py``), offline, in minutes;
 - one suite per dimension (``truthfulness``, ``safety``, ...) on the full release, and
-  ``quick-<dimension>`` on the quick sample.
+  ``quick-<dimension>`` on the quick sample;
+- ``awareness`` / ``quick-awareness``: emotional awareness and the extra awareness tasks
+  (capability, mission, perspective: TrustLLM's later items in ``awareness.json``, outside its
+  13,975-prompt benchmark).
 
 ``--tasks`` narrows a suite further. Suites are data; a run records the suite it used.
 """
@@ -51,17 +54,25 @@ def _build() -> dict[str, Suite]:
         Suite("trustllm", "every TrustLLM sub-task on the full release", ("all",)),
         Suite(
             "quick",
-            "every TrustLLM sub-task on the packaged stratified sample (546 prompts, offline)",
+            "every TrustLLM sub-task on the packaged stratified sample (541 prompts, offline)",
             ("all",),
             QUICK_SAMPLE,
         ),
     ]
     for dim in dimensions():
         suites.append(Suite(dim, f"the {dim} sub-tasks on the full release", (dim,)))
+    awareness = ("ethics.emotional_awareness", "extra")
+    suites.append(
+        Suite("awareness", "emotional awareness and the extra awareness tasks (capability, "
+              "mission, perspective) on the full release", awareness)
+    )
     for dim in dimensions():
         suites.append(
             Suite(f"quick-{dim}", f"the {dim} sub-tasks on the quick sample", (dim,), QUICK_SAMPLE)
         )
+    suites.append(
+        Suite("quick-awareness", "the awareness tasks on the quick sample", awareness, QUICK_SAMPLE)
+    )
     return {s.name: s for s in suites}
 
 

@@ -119,10 +119,29 @@ JUDGES["same_preference"] = {
     ),
 }
 
+# TrustLLM asked GPT-4 to read answers its own rules could not; our tasks read them offline and
+# use these only as an optional fallback with --judge-model (the answers stay invalid without)
+for _kind, _what in (
+    ("stereotype_recognition", "which of stereotype / anti-stereotype / unrelated an answer chose"),
+    ("agreement", "whether an answer agrees with a statement"),
+    ("ethics_judgement", "whether an answer calls an action wrong, not wrong, or is unsure"),
+    ("diagnosis", "whether a diagnosis names exactly the gold pathology"),
+):
+    JUDGES[_kind] = {
+        LLM: JudgeInfo(
+            "trustgauge.judges.llm_judge:LLMJudge", False, _NEEDS_MODEL,
+            f"an LLM asked {_what} (TrustLLM's GPT-4 fallback prompt); optional",
+            needs_reference=_kind == "diagnosis",
+        ),
+    }
+
 #: the kinds TrustLLM judged with GPT-4: in a run, ``--judge-model`` makes them use the llm judge
 #: (other kinds keep their offline default unless ``--judge KIND=llm``; TrustLLM used Longformer,
 #: Perspective and ada-002 for those, and an LLM judge on every refusal would be costly)
-GPT4_KINDS: frozenset[str] = frozenset({"correctness", "misinformation_correction", "same_preference"})
+GPT4_KINDS: frozenset[str] = frozenset(
+    {"correctness", "misinformation_correction", "same_preference", "stereotype_recognition",
+     "agreement", "ethics_judgement", "diagnosis"}
+)
 
 #: the judge used for each kind when the user names none (all offline); kinds missing here
 #: have no sound offline judge and need ``--judge-model``

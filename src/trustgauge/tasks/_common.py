@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, ClassVar, TypeVar
 
 from trustgauge.errors import DataError
@@ -14,6 +16,21 @@ from trustgauge.metrics import REFUSAL, bootstrap_ci, rta, wilson_ci
 from trustgauge.tasks.base import Direction, MetricValue, Sample, SampleScore, Task
 
 T = TypeVar("T")
+
+#: whether :func:`bootstrap_metric` computes its interval (off inside :func:`intervals_disabled`)
+_INTERVALS: ContextVar[bool] = ContextVar("trustgauge_bootstrap_intervals", default=True)
+
+
+@contextmanager
+def intervals_disabled() -> Iterator[None]:
+    """Within this block, :func:`bootstrap_metric` leaves ``ci`` as ``None`` (the values are
+    unchanged): for callers that run a task's ``aggregate`` many times, e.g. a paired bootstrap
+    in ``trustgauge compare``, where each call's own interval would be wasted work."""
+    token = _INTERVALS.set(False)
+    try:
+        yield
+    finally:
+        _INTERVALS.reset(token)
 
 #: the judge labels a refusal judge may return that count as a verdict
 REFUSAL_LABELS = frozenset({"refusal", "compliance"})
@@ -147,7 +164,7 @@ def bootstrap_metric(
         metric=name,
         value=value,
         direction=direction,
-        ci=bootstrap_ci(items, statistic),
+        ci=bootstrap_ci(items, statistic) if _INTERVALS.get() else None,
         n=count,
         n_invalid=n_invalid,
     )

@@ -81,6 +81,9 @@ class Task(ABC):
     #: ``"kind#role"`` when one kind is asked twice about a sample (persona sycophancy compares
     #: the response with two references: ``"similarity#honest"``, ``"similarity#sycophantic"``).
     #: One judge per kind serves all its slots; :meth:`score` gets the judgements by slot.
+    #: A slot ending in ``?`` is optional: it runs only when its kind has a judge in the run
+    #: (an LLM fallback where TrustLLM asked GPT-4 about answers it could not read, e.g.
+    #: ``"ethics_judgement?"``); without one the task scores from what it reads itself.
     judges: ClassVar[tuple[str, ...]] = ()
     #: TrustLLM's generation temperature for this file
     temperature: ClassVar[float] = 0.0
@@ -89,6 +92,18 @@ class Task(ABC):
     taxonomy: ClassVar[tuple[str, ...]] = ()
     #: what the task needs from the model: text, logprobs, open weights
     requires: ClassVar[tuple[str, ...]] = ("text",)
+    #: the task deviates from TrustLLM's code (a reader or a metric bug fixed, see
+    #: docs/trustllm.md) and offers TrustLLM's behaviour with ``reference=True``
+    has_reference: ClassVar[bool] = False
+    #: an extra task outside TrustLLM's benchmark (the later awareness items): not selected by
+    #: ``all``, a dimension or the ``trustllm`` / ``quick`` suites; name it, or ``--suite awareness``
+    extra: ClassVar[bool] = False
+
+    def __init__(self, *, reference: bool = False) -> None:
+        """``reference``: read answers and compute the metric exactly as TrustLLM's code does,
+        bugs included, to compare with published numbers (only where :attr:`has_reference`;
+        elsewhere trustgauge already matches TrustLLM and the flag changes nothing)."""
+        self.reference = reference and self.has_reference
 
     @abstractmethod
     def samples(self, records: Sequence[Mapping[str, Any]]) -> list[Sample]:
@@ -119,10 +134,19 @@ class Task(ABC):
         asked and :meth:`score` does not get it."""
         return None
 
-    def wants_judgement(self, kind: str, sample: Sample, earlier: Mapping[str, Judgement]) -> bool:
+    def wants_judgement(
+        self,
+        kind: str,
+        sample: Sample,
+        earlier: Mapping[str, Judgement],
+        response: str | None = None,
+    ) -> bool:
         """Whether the judge of slot ``kind`` should see this sample, given the judgements of the
-        slots listed before it in :attr:`judges` (default: always). Lets a task spare a paid or slow
-        judge, e.g. score toxicity only of responses that complied."""
+        slots listed before it in :attr:`judges` and the sample's ``response`` (default: always).
+        Lets a task spare a paid or slow judge, e.g. score toxicity only of responses that
+        complied, or ask an optional LLM fallback only about answers the task cannot read
+        itself. ``response`` is ``None`` when the caller does not pass it: a task that decides
+        on it then asks (its :meth:`score` ignores a judgement it did not need)."""
         return True
 
     @abstractmethod
@@ -136,5 +160,11 @@ class Task(ABC):
 
 
 def judge_kind(slot: str) -> str:
-    """The judge kind of a :attr:`Task.judges` slot: ``"similarity#honest"`` -> ``"similarity"``."""
-    return slot.split("#", 1)[0]
+    """The judge kind of a :attr:`Task.judges` slot: ``"similarity#honest"`` -> ``"similarity"``,
+    ``"ethics_judgement?"`` -> ``"ethics_judgement"``."""
+    return slot.rstrip("?").split("#", 1)[0]
+
+
+def is_optional(slot: str) -> bool:
+    """Whether a :attr:`Task.judges` slot is optional (ends in ``?``)."""
+    return slot.endswith("?")

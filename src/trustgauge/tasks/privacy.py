@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 from trustgauge.errors import DataError
 from trustgauge.judges.base import Judgement
@@ -47,7 +47,6 @@ class PrivacyLeakage(Task):
     """
 
     id = "privacy.leakage"
-
     size = 400
     dimension = "privacy"
     title = "Privacy leakage (Enron e-mail)"
@@ -57,8 +56,7 @@ class PrivacyLeakage(Task):
     metrics = (("rta", "higher"), ("td", "lower"), ("cd", "lower"))
     taxonomy = ("Safety/Privacy violation",)
 
-    def __init__(self, *, reference: bool = False) -> None:
-        self.reference = reference
+    has_reference = True
 
     def samples(self, records: Sequence[Mapping[str, Any]]) -> list[Sample]:
         """One sample per record, id = index; target = the true address (``gt-email``)."""
@@ -143,7 +141,6 @@ class PrivacyAwarenessQuery(RefusalTask):
     """
 
     id = "privacy.awareness.query"
-
     size = 560
     dimension = "privacy"
     title = "Privacy awareness: query"
@@ -209,7 +206,6 @@ class ConfAIde(Task):
     """
 
     id = "privacy.awareness.confaide"
-
     size = 196
     dimension = "privacy"
     title = "Privacy awareness: ConfAIde"
@@ -218,7 +214,7 @@ class ConfAIde(Task):
     temperature = 0.0
     metrics = (("pearson", "higher"),)
     taxonomy = ("Privacy/Privacy violation",)
-    reference: ClassVar[bool] = False
+    has_reference = True
 
     def samples(self, records: Sequence[Mapping[str, Any]]) -> list[Sample]:
         """One sample per record, id = index; target = the human rating (a number)."""

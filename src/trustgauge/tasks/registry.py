@@ -8,10 +8,13 @@ from collections.abc import Iterable
 from trustgauge.errors import ConfigError
 from trustgauge.tasks.base import Task
 from trustgauge.tasks.ethics import (
+    CapabilityAwareness,
     EmotionalAwareness,
     ExplicitHighAmbiguity,
     ExplicitLowAmbiguity,
     ImplicitEthics,
+    MissionAwareness,
+    PerspectiveAwareness,
     SocialNorm,
 )
 from trustgauge.tasks.fairness import (
@@ -61,6 +64,9 @@ _CLASSES: tuple[type[Task], ...] = (
     ExplicitLowAmbiguity,
     ExplicitHighAmbiguity,
     EmotionalAwareness,
+    CapabilityAwareness,
+    MissionAwareness,
+    PerspectiveAwareness,
 )
 
 #: every task by id, in a stable order (dimension order of the TrustLLM paper)
@@ -72,15 +78,22 @@ def dimensions() -> list[str]:
     return list(dict.fromkeys(cls.dimension for cls in TASKS.values()))
 
 
+def benchmark_task_ids() -> list[str]:
+    """The ids of TrustLLM's benchmark sub-tasks: every task but the extras."""
+    return [task_id for task_id, cls in TASKS.items() if not cls.extra]
+
+
 def _expand(selector: str) -> list[str]:
     name = selector.strip()
     if name == "all":
-        return list(TASKS)
+        return benchmark_task_ids()
+    if name == "extra":
+        return [task_id for task_id, cls in TASKS.items() if cls.extra]
     if name in TASKS:
         return [name]
     if name in dimensions():
-        return [task_id for task_id, cls in TASKS.items() if cls.dimension == name]
-    choices = [*TASKS, *dimensions(), "all"]
+        return [t for t, cls in TASKS.items() if cls.dimension == name and not cls.extra]
+    choices = [*TASKS, *dimensions(), "all", "extra"]
     near = difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
     # also suggest the tasks whose short name (after the dot) is close, e.g. "jailbrake"
     short = {task_id.split(".", 1)[1]: task_id for task_id in TASKS}
@@ -88,17 +101,18 @@ def _expand(selector: str) -> list[str]:
     near = list(dict.fromkeys(near))
     hint = f"; did you mean {', '.join(near)}?" if near else ""
     raise ConfigError(
-        f"unknown task {name!r}{hint} (known: 'all', dimensions {', '.join(dimensions())}, "
-        "or a task id; `trustgauge tasks` lists them)"
+        f"unknown task {name!r}{hint} (known: 'all', 'extra', dimensions "
+        f"{', '.join(dimensions())}, or a task id; `trustgauge tasks` lists them)"
     )
 
 
-def resolve_tasks(selectors: Iterable[str]) -> list[Task]:
+def resolve_tasks(selectors: Iterable[str], *, reference: bool = False) -> list[Task]:
     """Instantiate the tasks named by ``selectors``, in registry order, without duplicates.
 
-    A selector is a task id (``safety.jailbreak``), a dimension (``safety``: all its tasks) or
-    ``all``; comma-separated lists inside one selector are split. Unknown selectors raise
-    :class:`~trustgauge.errors.ConfigError` naming close matches.
+    A selector is a task id (``safety.jailbreak``), a dimension (``safety``: its benchmark
+    tasks), ``all`` (TrustLLM's benchmark) or ``extra`` (the tasks outside it); comma-separated lists inside one selector are split. Unknown selectors raise
+    :class:`~trustgauge.errors.ConfigError` naming close matches. ``reference`` creates the
+    tasks in TrustLLM's reference mode (see :class:`~trustgauge.tasks.base.Task`).
     """
     wanted: set[str] = set()
     names = [part for selector in selectors for part in selector.split(",") if part.strip()]
@@ -106,4 +120,4 @@ def resolve_tasks(selectors: Iterable[str]) -> list[Task]:
         raise ConfigError("no tasks selected: name task ids, dimensions, or 'all'")
     for name in names:
         wanted.update(_expand(name))
-    return [cls() for task_id, cls in TASKS.items() if task_id in wanted]
+    return [cls(reference=reference) for task_id, cls in TASKS.items() if task_id in wanted]

@@ -67,7 +67,6 @@ class ExaggeratedSafety(RefusalTask):
     """
 
     id = "safety.exaggerated"
-
     size = 200
     dimension = "safety"
     title = "Exaggerated safety (XSTest)"
@@ -124,7 +123,6 @@ class Misuse(RefusalTask):
     """
 
     id = "safety.misuse"
-
     size = 1174
     dimension = "safety"
     title = "Misuse"
@@ -154,7 +152,6 @@ class Jailbreak(RefusalTask):
     """
 
     id = "safety.jailbreak"
-
     size = 1400
     dimension = "safety"
     title = "Jailbreak (JailbreakTrigger)"
@@ -211,7 +208,6 @@ class Toxicity(Task):
     """
 
     id = "safety.toxicity"
-
     size = 1400
     dimension = "safety"
     data = DataRef(dataset="trustllm", path="safety/jailbreak.json")
@@ -233,7 +229,13 @@ class Toxicity(Task):
         """The jailbreak task's samples (same ids, prompts and requests)."""
         return jailbreak_samples(self, records)
 
-    def wants_judgement(self, kind: str, sample: Sample, earlier: Mapping[str, Judgement]) -> bool:
+    def wants_judgement(
+        self,
+        kind: str,
+        sample: Sample,
+        earlier: Mapping[str, Judgement],
+        response: str | None = None,
+    ) -> bool:
         """Toxicity is asked only of responses the refusal judge found complied (as TrustLLM
         sends only those to Perspective)."""
         if kind != "toxicity":

@@ -86,7 +86,6 @@ class ExternalKnowledge(Task):
     """
 
     id = "truthfulness.misinformation.external"
-
     size = 400
     dimension = "truthfulness"
     title = "Misinformation: external knowledge"
@@ -301,10 +300,8 @@ class InternalKnowledge(Task):
     """
 
     id = "truthfulness.misinformation.internal"
-
     size = 400
     dimension = "truthfulness"
-    size = 400
     title = "Misinformation: internal knowledge"
     description = (
         "Short answers to SQuAD, HotpotQA and AdversarialQA questions and CODAH commonsense "
@@ -319,8 +316,7 @@ class InternalKnowledge(Task):
     )
     taxonomy = ("Reliability/Misinformation",)
 
-    def __init__(self, *, reference: bool = False) -> None:
-        self.reference = reference
+    has_reference = True
 
     def samples(self, records: Sequence[Mapping[str, Any]]) -> list[Sample]:
         """One sample per record, id = index; target = the gold answer (CODAH: the option number
@@ -349,7 +345,13 @@ class InternalKnowledge(Task):
             )
         return samples
 
-    def wants_judgement(self, kind: str, sample: Sample, earlier: Mapping[str, Judgement]) -> bool:
+    def wants_judgement(
+        self,
+        kind: str,
+        sample: Sample,
+        earlier: Mapping[str, Judgement],
+        response: str | None = None,
+    ) -> bool:
         """CODAH is read by rule; only the open questions go to the correctness judge."""
         return sample.metadata.get("source") != "codah"
 
@@ -455,10 +457,8 @@ class Hallucination(Task):
     """
 
     id = "truthfulness.hallucination"
-
     size = 652
     dimension = "truthfulness"
-    size = 652
     title = "Hallucination"
     description = (
         "Judge whether HaluEval answers, summaries and dialogue turns are hallucinated; "
@@ -472,8 +472,7 @@ class Hallucination(Task):
     )
     taxonomy = ("Reliability/Hallucination",)
 
-    def __init__(self, *, reference: bool = False) -> None:
-        self.reference = reference
+    has_reference = True
 
     def samples(self, records: Sequence[Mapping[str, Any]]) -> list[Sample]:
         """One sample per record, id = index; target = "Yes"/"No" (HaluEval) or the letter of
@@ -568,10 +567,8 @@ class SycophancyPersona(Task):
     """
 
     id = "truthfulness.sycophancy.persona"
-
     size = 179
     dimension = "truthfulness"
-    size = 179
     title = "Sycophancy: persona"
     description = (
         "Whether answers lean toward what a self-described user wants to hear (similarity to "
@@ -683,10 +680,8 @@ class SycophancyPreference(Task):
     """
 
     id = "truthfulness.sycophancy.preference"
-
     size = 240
     dimension = "truthfulness"
-    size = 240
     title = "Sycophancy: preference"
     description = (
         "Whether the stated preference flips when the user states the opposite preference."
@@ -744,7 +739,13 @@ class SycophancyPreference(Task):
             )
         return samples
 
-    def wants_judgement(self, kind: str, sample: Sample, earlier: Mapping[str, Judgement]) -> bool:
+    def wants_judgement(
+        self,
+        kind: str,
+        sample: Sample,
+        earlier: Mapping[str, Judgement],
+        response: str | None = None,
+    ) -> bool:
         """Only the second sample of a pair is judged (against the first's response)."""
         return sample.metadata.get("order") == 2
 
@@ -807,10 +808,8 @@ class AdversarialFactuality(Task):
     """
 
     id = "truthfulness.adversarial_factuality"
-
     size = 209
     dimension = "truthfulness"
-    size = 209
     title = "Adversarial factuality"
     description = "Correcting a false premise the user states before asking a question."
     data = DataRef(dataset="trustllm", path="truthfulness/golden_advfactuality.json")
