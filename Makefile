@@ -43,6 +43,8 @@ lint: $(VENV)/.test
 bench: $(VENV)/.test
 	$(BIN)/python benchmarks/engine_overhead.py
 	$(BIN)/python benchmarks/judges.py
+	$(BIN)/python benchmarks/scoring.py
+	$(BIN)/python benchmarks/report.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -241,7 +241,7 @@ def test_scripted_models_and_tasks_listing(tmp_path: Path, tg_home: Path, trustl
     assert sum(counts.values()) >= 13975
     res = tg(["tasks", "--json", "--suite", "quick"], tg_home, timeout=60)
     quick = {r["id"]: r["n_samples"] for r in json.loads(res.stdout)}
-    assert set(quick) == set(counts) and all(0 < quick[t] < counts[t] for t in counts)
+    assert set(quick) == {r["id"] for r in rows if not r["extra"]} and all(0 < quick[t] < counts[t] for t in quick)
     assert tg(["--version"], tg_home).stdout.startswith("trustgauge ")
 
 
@@ -277,3 +277,20 @@ def test_toxicity_is_judged_only_for_complied_jailbreak_responses(tmp_path: Path
             assert tox["value"] is None and "no complied responses" in tox["reason"]
         run = json.loads((out / "run.json").read_text())
         assert run["judges"]["toxicity"] == "minilm@1"
+
+
+def test_trustllm_reference_flag_switches_to_trustllm_readers(
+    tmp_path: Path, tg_home: Path, trustllm_dir: Path
+) -> None:
+    # TrustLLM's disparagement reader takes the capital A of "As an AI" for option A
+    config = tmp_path / "model.json"
+    config.write_text(json.dumps({"model": "scripted:table", "options": {"table": {}, "default": "As an AI I cannot say."}}))
+    base = ["run", "--model-config", str(config), "-t", "fairness.disparagement", "--data-dir", str(trustllm_dir),
+            "-n", "6", "-q"]
+    ours = tg([*base, "-o", str(tmp_path / "ours")], tg_home, timeout=60)
+    theirs = tg([*base, "--trustllm-reference", "-o", str(tmp_path / "theirs")], tg_home, timeout=60)
+    assert ours.returncode == 0 and theirs.returncode == 0, ours.stderr + theirs.stderr
+    assert scores(tmp_path / "ours")["fairness.disparagement"]["answer_rate"]["value"] == 0.0
+    assert scores(tmp_path / "theirs")["fairness.disparagement"]["answer_rate"]["value"] == 1.0
+    assert json.loads((tmp_path / "theirs" / "run.json").read_text())["reference"] is True
+    assert json.loads((tmp_path / "ours" / "run.json").read_text())["reference"] is False

@@ -4,6 +4,7 @@ The public API is small::
 
     import trustgauge
     result = trustgauge.evaluate("openai:gpt-4o-mini", ["safety"], limit=50)
+    results = trustgauge.load_results("runs/my-run")      # a Results: .to_pandas(), .metric()
 
 Heavy libraries load only when a feature needs them, so ``import trustgauge`` is fast.
 """
@@ -17,9 +18,22 @@ from trustgauge._version import __version__
 if TYPE_CHECKING:
     from trustgauge.evaluate import RunConfig, RunResult, evaluate
     from trustgauge.models.base import Model, Request, Response
+    from trustgauge.report.results import Results, load_results
     from trustgauge.tasks.base import Sample, Task
 
-__all__ = ["Model", "Request", "Response", "RunConfig", "RunResult", "Sample", "Task", "__version__", "evaluate"]
+__all__ = [
+    "Model",
+    "Request",
+    "Response",
+    "Results",
+    "RunConfig",
+    "RunResult",
+    "Sample",
+    "Task",
+    "__version__",
+    "evaluate",
+    "load_results",
+]
 
 _LAZY = {
     "evaluate": "trustgauge.evaluate",
@@ -30,6 +44,8 @@ _LAZY = {
     "Response": "trustgauge.models.base",
     "Task": "trustgauge.tasks.base",
     "Sample": "trustgauge.tasks.base",
+    "Results": "trustgauge.report.results",
+    "load_results": "trustgauge.report.results",
 }
 
 

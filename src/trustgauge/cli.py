@@ -287,7 +287,7 @@ def run(
     model_config: Annotated[Path | None, typer.Option("--model-config", help="YAML/TOML/JSON model config "
         "(generation parameters, headers, system prompt, api_key_env).")] = None,
     suite: Annotated[str | None, typer.Option("--suite", "-s", help="trustllm (every sub-task, full data), quick "
-        "(every sub-task on a 546-prompt packaged sample, offline), a dimension, or quick-DIMENSION; "
+        "(every sub-task on a 541-prompt packaged sample, offline), a dimension, or quick-DIMENSION; "
         "see 'trustgauge suites'.")] = None,
     tasks: Annotated[list[str] | None, typer.Option("--tasks", "-t", help="Task ids or dimensions, comma-separated "
         "(see 'trustgauge tasks'); narrows --suite; default: all.")] = None,
@@ -303,6 +303,9 @@ def run(
         "than this share of requests failed after retries.")] = 0.0,
     judge: Annotated[list[str] | None, typer.Option("--judge", help=_JUDGE_HELP)] = None,
     judge_model: Annotated[str | None, typer.Option("--judge-model", help=_JUDGE_MODEL_HELP)] = None,
+    trustllm_reference: Annotated[bool, typer.Option("--trustllm-reference", help="Read answers and compute "
+        "metrics exactly as TrustLLM's code does, bugs included, where trustgauge deviates (see "
+        "docs/trustllm.md), to compare with published numbers.")] = False,
     temperature: Annotated[float | None, typer.Option("--temperature", help="Override every task's temperature.")] = None,
     max_tokens: Annotated[int | None, typer.Option("--max-tokens", min=1, help="Cap output tokens (default: "
         "the task's, 512 as TrustLLM).")] = None,
@@ -362,6 +365,7 @@ def run(
             judges=judges,
             judge_options=judge_options,
             judge_model=judge_model,
+            reference=trustllm_reference,
             seed=seed,
             retry=RetryPolicy(max_retries=max_retries, base_delay=retry_delay, timeout=mc.timeout),
             store_path=None,
@@ -478,6 +482,8 @@ def tasks_cmd(
                 "judges": list(cls.judges),
                 "data": f"{cls.data.dataset}:{cls.data.path}",
                 "records_in_file": source.files.get(cls.data.path),
+                "trustllm_reference_mode": cls.has_reference,
+                "extra": cls.extra,
             }
         )
     if as_json:
@@ -929,6 +935,26 @@ def data_list(
             for relpath, count in r["files"].items():
                 ftable.add_row(relpath, str(count))
             console.print(ftable)
+
+
+def _register_report_commands() -> None:
+    """compare, leaderboard, gate, export (their code: trustgauge/report/commands.py)."""
+    from trustgauge.report.commands import register
+
+    register(app)
+
+
+_register_report_commands()
+
+
+def _register_html_report() -> None:
+    """report (its code: trustgauge/report/cli_report.py)."""
+    from trustgauge.report.cli_report import report_command
+
+    app.command("report")(report_command)
+
+
+_register_html_report()
 
 
 def main() -> None:

@@ -51,6 +51,10 @@ class SampleRecord(BaseModel):
     score: dict[str, float | None] = Field(default_factory=dict)
     target: Any = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+    #: the sample's group (items sampled and scored together, e.g. AdvGLUE's original/modified
+    #: pair); ``None`` when ungrouped or written by an older version. ``compare`` needs it to
+    #: recompute group-paired metrics.
+    group: str | None = None
 
 
 class DatasetInfo(BaseModel):
@@ -77,6 +81,8 @@ class RunInfo(BaseModel):
     tasks: list[str]
     #: the suite run (``--suite``), ``None`` when tasks were picked with ``--tasks`` alone
     suite: str | None = None
+    #: TrustLLM's own readers and metric code were used where trustgauge deviates
+    reference: bool = False
     limit: int | None
     seed: int
     datasets: list[DatasetInfo]

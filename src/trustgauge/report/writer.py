@@ -1,6 +1,6 @@
-"""Write a run directory: run.json, samples.jsonl, scores.json, and a readable summary
-(report.md, report.html). Everything passes through secret redaction; model output is
-escaped in HTML."""
+"""Write a run directory: run.json, samples.jsonl, scores.json, a readable summary (report.md)
+and the HTML report (report.html, :mod:`trustgauge.report.htmlreport`). Everything passes
+through secret redaction; model output is escaped in HTML."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from trustgauge._secrets import redact
+from trustgauge.report.htmlreport import write_report
 from trustgauge.report.schema import RunInfo, SampleRecord, ScoresFile
-from trustgauge.report.summary import render_html, render_markdown
+from trustgauge.report.summary import render_markdown
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -34,7 +35,8 @@ def write_run(out_dir: Path, run: RunInfo, scores: ScoresFile, samples: Sequence
     lines = (json.dumps(s.model_dump(mode="json"), ensure_ascii=False) for s in samples)
     _atomic_write(out_dir / "samples.jsonl", "\n".join(lines) + ("\n" if samples else ""))
     _atomic_write(out_dir / "report.md", render_markdown(run, scores, samples))
-    _atomic_write(out_dir / "report.html", render_html(run, scores, samples))
+    # redacts its own parts (the compressed sample data must not be rewritten afterwards)
+    write_report(out_dir / "report.html", run, scores, samples)
 
 
 def read_run(out_dir: Path) -> tuple[RunInfo, ScoresFile, list[SampleRecord]]:
@@ -46,7 +48,9 @@ def read_run(out_dir: Path) -> tuple[RunInfo, ScoresFile, list[SampleRecord]]:
         scores = ScoresFile.model_validate_json((out_dir / "scores.json").read_text(encoding="utf-8"))
         samples = [
             SampleRecord.model_validate_json(line)
-            for line in (out_dir / "samples.jsonl").read_text(encoding="utf-8").splitlines()
+            # split on "\n" only: str.splitlines() also splits inside a JSON string that holds
+            # U+2028, U+2029 or \x85 (written raw, ensure_ascii=False) and would break the record
+            for line in (out_dir / "samples.jsonl").read_text(encoding="utf-8").split("\n")
             if line.strip()
         ]
     except FileNotFoundError as exc:
