@@ -75,6 +75,22 @@ def group_key(*values: Any) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:12]
 
 
+def judged_score(
+    judgements: Mapping[str, Judgement], slot: str, values: Mapping[str, float], key: str
+) -> SampleScore:
+    """The score a judge's verdict gives: ``values[label]`` under ``key``. Invalid when the slot
+    has no judgement or its label is not in ``values`` (an LLM judge's ``unparsed``)."""
+    judgement = judgements.get(slot)
+    if judgement is None:
+        return SampleScore(valid=False, note=f"no {slot} judgement")
+    value = values.get(judgement.label)
+    if value is None:
+        return SampleScore(
+            label=judgement.label, valid=False, note=f"{slot} judge said {judgement.label!r}"
+        )
+    return SampleScore(label=judgement.label, values={key: value})
+
+
 def get_prompt(task: Task, index: int, record: Mapping[str, Any]) -> str:
     """The record's ``prompt`` (sent verbatim as the single user turn)."""
     prompt: str = get_field(task, index, record, "prompt", str)
