@@ -107,7 +107,9 @@ class Page(HTMLParser):
 
 
 def _expected_text(m: MetricValue) -> str:
-    return "not scored" if m.value is None else fmt(m.value)
+    if m.value is None:
+        return "not scored" if (m.reason or "").startswith("not scored") else "undefined"
+    return fmt(m.value)
 
 
 def _check_numbers(html: str, scores: ScoresFile) -> Page:
@@ -122,7 +124,7 @@ def _check_numbers(html: str, scores: ScoresFile) -> Page:
             a = row["attrs"]
             if m.value is None:
                 assert a["data-value"] == ""
-                assert row["value_text"] == "not scored"
+                assert row["value_text"] == _expected_text(m)
             else:
                 assert float(a["data-value"]) == m.value  # exact: repr round-trips
                 assert row["value_text"] == _expected_text(m)

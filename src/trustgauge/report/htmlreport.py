@@ -90,6 +90,13 @@ def colour_class(score: float | None) -> str:
     return "b2"
 
 
+def missing_text(m: MetricValue) -> str:
+    """How a metric without a value is shown: "not scored" when its task could not be scored
+    (no judge model), "undefined" when the responses leave it undefined (e.g. no readable
+    answer, constant ratings); the reason is shown beside it."""
+    return "not scored" if (m.reason or "").startswith("not scored") else "undefined"
+
+
 VERDICT = {"g2": "good", "g1": "fairly good", "mid": "middling", "b1": "poor", "b2": "bad", "na": "not scored"}
 
 
@@ -121,7 +128,7 @@ def metric_rows(task: TaskScores) -> list[MetricRow]:
                 category=i > 0 and "[" in m.metric and m.metric not in headline,
                 score=score,
                 cls=cls,
-                value_text=fmt(m.value) if m.value is not None else "not scored",
+                value_text=fmt(m.value) if m.value is not None else missing_text(m),
                 ci_text=f"[{fmt(m.ci[0])}, {fmt(m.ci[1])}]" if m.ci is not None else "—",
             )
         )
