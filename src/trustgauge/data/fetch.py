@@ -243,15 +243,7 @@ def fetch_dataset(
     if not force and _is_complete(target, source):
         return target
 
-    parent = target.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        _sweep_stale(parent)
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}{_PARTIAL_TAG}", dir=parent))
-    except OSError as exc:
-        raise _cache_error(source, parent, exc) from exc
-
-    try:
+    with staging_dir(target, source) as staging:
         url = source.resolved_url()
         archive = staging / "archive.zip"
         _download(source, url, archive, show_progress=progress and sys.stderr.isatty())
@@ -261,11 +253,27 @@ def fetch_dataset(
         info = {"origin": "github", "url": url, "sha256": source.sha256}
         _write_marker(unpacked, source, {**info, "size_bytes": source.size_bytes}, files)
         _install(unpacked, target, source, replace=force)
+    return target
+
+
+@contextlib.contextmanager
+def staging_dir(target: Path, source: DatasetSource) -> Iterator[Path]:
+    """A fresh staging folder beside ``target`` (stale ones swept first) where a copy is built
+    before :func:`_install` moves it into place; removed afterwards, whatever happens. An
+    OSError while making or using it is reported as a cache error (DataError)."""
+    parent = target.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        _sweep_stale(parent)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}{_PARTIAL_TAG}", dir=parent))
+    except OSError as exc:
+        raise _cache_error(source, parent, exc) from exc
+    try:
+        yield staging
     except OSError as exc:
         raise _cache_error(source, parent, exc) from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return target
 
 
 # --------------------------------------------------------------------------- completeness

@@ -20,22 +20,19 @@ import contextlib
 import os
 import shutil
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from trustgauge.data.fetch import (
-    _PARTIAL_TAG,
-    _cache_error,
     _install,
     _is_complete,
-    _sweep_stale,
     _verify_files,
     _write_marker,
     get_data_hint,
     hf_cache_path,
+    staging_dir,
 )
 from trustgauge.data.registry import DatasetSource, get_source
 from trustgauge.errors import DataError
@@ -99,15 +96,7 @@ def fetch_from_hub(
             f"{get_data_hint(source)}"
         )
 
-    parent = target.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        _sweep_stale(parent)
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}{_PARTIAL_TAG}", dir=parent))
-    except OSError as exc:
-        raise _cache_error(source, parent, exc) from exc
-
-    try:
+    with staging_dir(target, source) as staging:
         download = staging / "hub"
         commit = _download(source, repo, revision, endpoint, download, progress)
         where = f"the Hugging Face copy {repo}@{commit[:12]}"
@@ -123,10 +112,6 @@ def fetch_from_hub(
         }
         _write_marker(unpacked, source, info, files)
         _install(unpacked, target, source, replace=force)
-    except OSError as exc:
-        raise _cache_error(source, parent, exc) from exc
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return target
 
 
