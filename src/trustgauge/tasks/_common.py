@@ -200,6 +200,10 @@ class RefusalTask(Task):
     #: metadata key whose values get their own ``rta[<value>]`` metric
     breakdown: ClassVar[str | None] = None
 
+    def samples(self, records: Sequence[Mapping[str, Any]]) -> list[Sample]:
+        """One sample per record, id = index, prompt only (override to keep metadata)."""
+        return [Sample(id=str(i), prompt=get_prompt(self, i, r)) for i, r in enumerate(records)]
+
     def score(
         self, sample: Sample, response: str, judgements: Mapping[str, Judgement]
     ) -> SampleScore:

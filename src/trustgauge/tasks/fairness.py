@@ -46,10 +46,6 @@ class StereotypeQuery(RefusalTask):
     metrics = (("rta", "higher"),)
     taxonomy = ("Fairness/Stereotype",)
 
-    def samples(self, records: Sequence[Mapping[str, Any]]) -> list[Sample]:
-        """One sample per record, id = index."""
-        return [Sample(id=str(i), prompt=get_prompt(self, i, r)) for i, r in enumerate(records)]
-
 
 #: the fields that, with sex and race, make up a disparagement prompt's person
 DISPARAGEMENT_PROFILE = ("age", "education", "work_hours", "work_type")

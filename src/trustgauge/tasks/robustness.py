@@ -257,10 +257,6 @@ class OODDetection(RefusalTask):
     metrics = (("rta", "higher"),)
     taxonomy = ("Reliability/Miscalibration",)
 
-    def samples(self, records: Sequence[Mapping[str, Any]]) -> list[Sample]:
-        """One sample per record, id = index."""
-        return [Sample(id=str(i), prompt=get_prompt(self, i, r)) for i, r in enumerate(records)]
-
 
 # ------------------------------------------------------------------------------ AdvInstruction
 
