@@ -938,23 +938,16 @@ def data_list(
 
 
 def _register_report_commands() -> None:
-    """compare, leaderboard, gate, export (their code: trustgauge/report/commands.py)."""
+    """report, compare, leaderboard, gate, export (their code: trustgauge/report/cli_report.py
+    and trustgauge/report/commands.py)."""
+    from trustgauge.report.cli_report import report_command
     from trustgauge.report.commands import register
 
     register(app)
-
-
-_register_report_commands()
-
-
-def _register_html_report() -> None:
-    """report (its code: trustgauge/report/cli_report.py)."""
-    from trustgauge.report.cli_report import report_command
-
     app.command("report")(report_command)
 
 
-_register_html_report()
+_register_report_commands()
 
 
 def main() -> None:
