@@ -714,6 +714,23 @@ def not_shared_lines(comp: Comparison) -> list[str]:
     return lines
 
 
+def nothing_compared(comp: Comparison) -> str:
+    """The one-line error for two runs that share no metric (``compare`` refuses to report
+    "0 metrics compared" as a success unless ``--allow-empty``)."""
+    if comp.only_a_tasks and comp.only_b_tasks and not comp.overlap:
+        why = (
+            f"they share no task (A: {', '.join(comp.only_a_tasks)}; B: {', '.join(comp.only_b_tasks)})"
+        )
+    elif not comp.overlap:
+        why = "they share no task"
+    else:
+        why = f"the {len(comp.overlap)} shared task{'' if len(comp.overlap) == 1 else 's'} have no metric in common"
+    return (
+        f"nothing to compare: runs {comp.a.run_id} and {comp.b.run_id} share no metric, {why} "
+        "(--allow-empty to accept 0 metrics compared)"
+    )
+
+
 def summary_line(comp: Comparison) -> str:
     tested = sum(1 for m in comp.metrics if m.paired.p_value is not None)
     adj = ", Holm-adjusted" if comp.adjust == "holm" else ""
