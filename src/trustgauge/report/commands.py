@@ -70,7 +70,9 @@ def compare_cmd(
 
     Tests: exact McNemar for per-sample 0/1 outcomes (RtA, accuracy), a sign-flip permutation
     test for other per-sample means, a paired permutation test recomputing the metric otherwise
-    (macro-F1, Pearson, p-values, RS, breakdowns); intervals: paired bootstrap. See
+    (macro-F1, Pearson, p-values, RS, breakdowns); intervals: paired bootstrap. Samples that
+    form a group (AdvGLUE pairs, AdvInstruction variants, ...) are swapped and resampled as
+    a whole. Runs that share no metric are an error unless --allow-empty. See
     docs/compare-gate.md.
 
     Examples:
