@@ -5,11 +5,13 @@ group is one sample. Expectations computed by hand (enumeration of the sign patt
 from __future__ import annotations
 
 import itertools
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from compare_fixtures import record, synthetic
+from compare_fixtures import real_run, record, synthetic, tg
 from trustgauge.report.compare import (
     MCNEMAR,
     MCNEMAR_GROUPS,
@@ -157,3 +159,20 @@ def test_grouped_continuous_mean_swaps_whole_groups() -> None:
     # Σ = 0.5: ±0.3±0.3±0.1 reaches |Σ*| >= 0.5 in 4 of 8 patterns
     assert avg.paired.p_value == pytest.approx(4 / 8)
     assert avg.paired.method != SIGN_FLIP
+
+
+def test_real_runs_record_groups_and_compare_tests_them_as_groups(
+    tmp_path_factory: pytest.TempPathFactory, tg_home: Path
+) -> None:
+    # the packaged quick sample's privacy query: 10 scenarios asked in two forms (20 samples);
+    # refusing all vs complying with all: 20 discordant pairs in 10 groups, p = 2/2^10
+    extra = ["-t", "privacy.awareness.query"]
+    a = real_run(tmp_path_factory, "refuse-query", "scripted:refuse-all", extra)
+    b = real_run(tmp_path_factory, "comply-query", "scripted:comply-all", extra)
+    res = tg(["compare", str(a), str(b), "--primary-only", "--json", "-"], tg_home, timeout=120)
+    assert res.returncode == 0, res.stderr
+    row = next(m for m in json.loads(res.stdout)["metrics"] if m["task"] == "privacy.awareness.query")
+    assert row["paired"]["method"] == MCNEMAR_GROUPS
+    assert (row["paired"]["n_pairs"], row["paired"]["n_groups"]) == (20, 10)
+    assert row["paired"]["discordant"] == [20, 0]
+    assert row["paired"]["p_value"] == pytest.approx(2 / 2**10)  # as 20 independent pairs: 2/2^20
