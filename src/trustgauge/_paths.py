@@ -15,7 +15,14 @@ def home_dir() -> Path:
         from platformdirs import user_cache_dir
 
         path = Path(user_cache_dir("trustgauge", appauthor=False))
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file of that name, a file on the way, no permission
+        from trustgauge.errors import UsageError
+
+        what = f"TRUSTGAUGE_HOME={env}" if env else f"trustgauge's cache folder {path}"
+        reason = "a file, not a folder" if path.exists() and not path.is_dir() else exc.strerror or str(exc)
+        raise UsageError(f"{what}: cannot use it as trustgauge's home ({reason})") from None
     return path
 
 

@@ -410,11 +410,14 @@ async def check_judges(judges: Iterable[Judge]) -> None:
 async def run_evaluation(config: RunConfig, *, progress: Progress | None = None, command: Sequence[str] = ()) -> RunResult:
     """Run the whole pipeline and write the run directory. Raises UsageError on bad input."""
     from trustgauge import _paths
+    from trustgauge._preflight import check_run_locations
     from trustgauge.models.registry import load_model
 
     progress = progress or Progress()
     started_at = datetime.now(timezone.utc)
     t0 = time.monotonic()
+    # nothing is requested (or paid for) when the results could not be saved
+    check_run_locations(config.out, config.store_path)
     tasks, config = _select(config)
     # kinds with no offline judge (adversarial factuality, sycophancy preference) run only with
     # a judge model; without one their tasks still get responses but are reported not scored

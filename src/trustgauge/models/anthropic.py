@@ -11,6 +11,7 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from trustgauge._preflight import check_server_url
 from trustgauge.config import ModelConfig
 from trustgauge.errors import ConfigError, PermanentModelError, TransientModelError
 from trustgauge.models._http import parse_retry_after, redact_url, short
@@ -216,10 +217,7 @@ def create(name: str, config: ModelConfig) -> Model:
     """``anthropic:<model>``; the key comes from ``ANTHROPIC_API_KEY`` (or the config's
     ``api_key_env`` / ``api_key_file``), the endpoint from ``base_url`` or ``ANTHROPIC_BASE_URL``."""
     base_url = config.base_url or os.environ.get("ANTHROPIC_BASE_URL") or ANTHROPIC_BASE_URL
-    if not base_url.startswith(("http://", "https://")):
-        raise ConfigError(
-            f"bad Anthropic base URL {redact_url(base_url)!r}: it must start with http:// or https://"
-        )
+    check_server_url(base_url, "Anthropic base URL")
     key = config.resolve_api_key("ANTHROPIC_API_KEY", required=True)
     assert key is not None  # required=True raises instead
     return AnthropicModel(name, base_url, key, config)

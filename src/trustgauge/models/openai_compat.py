@@ -7,6 +7,7 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from trustgauge._preflight import check_server_url
 from trustgauge.config import ModelConfig
 from trustgauge.errors import ConfigError, PermanentModelError, TransientModelError
 from trustgauge.models._http import parse_retry_after, redact_url, short
@@ -241,6 +242,7 @@ def create(name: str, config: ModelConfig) -> Model:
     backend = config.model.partition(":")[0]
     if backend == "openai":
         base_url = config.base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_BASE_URL
+        check_server_url(base_url, "OpenAI base URL")
         key = config.resolve_api_key("OPENAI_API_KEY", required=True)
         return OpenAICompatModel(name, base_url, key, config, backend="openai")
     model_name, at, base_url = name.rpartition("@")
@@ -250,8 +252,7 @@ def create(name: str, config: ModelConfig) -> Model:
         raise ConfigError(
             f"openai-compatible needs a server URL: openai-compatible:{name}@http://127.0.0.1:8000/v1"
         )
-    if not base_url.startswith(("http://", "https://")):
-        raise ConfigError(f"bad server URL {base_url!r}: it must start with http:// or https://")
+    check_server_url(base_url)
     key = config.resolve_api_key(None, required=False) if config.api_key_env or config.api_key_file else None
     if key is None:
         key = os.environ.get("OPENAI_API_KEY")

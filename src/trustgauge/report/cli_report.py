@@ -38,6 +38,10 @@ def report_command(
         typer.echo("error: give both --price-in and --price-out (USD per million tokens), or neither", err=True)
         raise typer.Exit(2)
     start = time.perf_counter()
+    if not run_dir.is_dir():
+        what = "a file, not a folder" if run_dir.exists() else "no such folder"
+        typer.echo(f"error: {run_dir} is not a trustgauge run directory ({what})", err=True)
+        raise typer.Exit(2)
     try:
         run, scores, samples = read_run(run_dir)
     except UsageError as exc:

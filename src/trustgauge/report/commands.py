@@ -62,13 +62,17 @@ def compare_cmd(
         "(not the breakdowns).")] = False,
     fail_on_regression: Annotated[bool, typer.Option("--fail-on-regression", help="Exit 1 when a metric "
         "got significantly worse.")] = False,
+    allow_empty: Annotated[bool, typer.Option("--allow-empty", help="Accept runs that share no metric "
+        "(0 metrics compared); by default that is an error (exit 2).")] = False,
 ) -> None:
     """Compare two runs: per task and metric, A, B, the delta B − A with its 95% interval, and
     a paired significance test on the samples both runs share; flags significant regressions.
 
     Tests: exact McNemar for per-sample 0/1 outcomes (RtA, accuracy), a sign-flip permutation
     test for other per-sample means, a paired permutation test recomputing the metric otherwise
-    (macro-F1, Pearson, p-values, RS, breakdowns); intervals: paired bootstrap. See
+    (macro-F1, Pearson, p-values, RS, breakdowns); intervals: paired bootstrap. Samples that
+    form a group (AdvGLUE pairs, AdvInstruction variants, ...) are swapped and resampled as
+    a whole. Runs that share no metric are an error unless --allow-empty. See
     docs/compare-gate.md.
 
     Examples:
@@ -81,6 +85,7 @@ def compare_cmd(
     """
     from trustgauge.report.compare import (
         compare_results,
+        nothing_compared,
         render_html,
         render_markdown,
         render_terminal,
@@ -97,6 +102,8 @@ def compare_cmd(
             a, b, alpha=alpha, resamples=resamples, seed=seed,
             adjust="holm" if adjust == "holm" else "none", primary_only=primary_only,
         )
+        if not comp.metrics and not allow_empty:
+            raise UsageError(nothing_compared(comp))
         if html:
             _write_text(html, render_html(comp), "the HTML page")
         if json_out:
@@ -165,6 +172,8 @@ def gate_cmd(
     summary: Annotated[str | None, typer.Option("--summary", metavar="FILE", help="Also write the Markdown "
         "summary to FILE (it is appended to $GITHUB_STEP_SUMMARY when that is set).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the summary on stdout.")] = False,
+    allow_empty: Annotated[bool, typer.Option("--allow-empty", help="Pass even when the baseline comparison "
+        "checks nothing (no task or comparable metric in common); by default that is an error (exit 2).")] = False,
 ) -> None:
     """Check a run against thresholds (and a baseline) for CI: exit 0 when every rule holds,
     1 with one line per failed rule on stderr, 2 for a usage error (e.g. a rule naming a task
@@ -183,7 +192,7 @@ def gate_cmd(
         rules = [parse_rule(r, "min") for r in minimum or []] + [parse_rule(r, "max") for r in maximum or []]
         res = Results.load(run_dir)
         base = Results.load(baseline) if baseline is not None else None
-        result = run_gate(res, rules, baseline=base, max_drop=max_drop)
+        result = run_gate(res, rules, baseline=base, max_drop=max_drop, allow_empty=allow_empty)
     except UsageError as exc:
         _fail(str(exc))
     text = render_markdown(result)

@@ -6,7 +6,9 @@ Which test (see docs/compare-gate.md):
 - A metric that is the mean of a per-sample value (RtA = mean of ``refusal``, accuracy = mean
   of ``correct``, average toxicity, ...) is tested on the pairs valid in both runs: an exact
   McNemar test when the values are 0/1, a sign-flip permutation test otherwise; the interval
-  is a paired (cluster) bootstrap of the mean difference. Whether a metric is such a mean is
+  is a paired (cluster) bootstrap of the mean difference. Samples sharing a group (AdvGLUE's
+  pairs, AdvInstruction's variants, ...) are one cluster for test and interval alike: whole
+  groups are swapped and resampled (without groups: the ordinary tests, exactly). Whether a metric is such a mean is
   not guessed from its name: the task's own ``aggregate`` is run on the full run and on random
   subsets, and the metric must equal the mean of one per-sample value every time, in both runs.
 - Any other metric (macro-F1, Pearson, chi-square p-values, RS, max toxicity, breakdowns by
@@ -37,8 +39,8 @@ from trustgauge.report.schema import SampleRecord, TaskScores
 from trustgauge.report.stats import (
     DEFAULT_RESAMPLES,
     cluster_bootstrap_mean_ci,
+    cluster_mcnemar_p,
     holm,
-    mcnemar_exact_p,
     percentile_ci,
     sign_flip_p,
 )
@@ -57,6 +59,9 @@ DEFAULT_TIME_BUDGET_S = 120.0
 
 MCNEMAR = "mcnemar-exact"
 SIGN_FLIP = "sign-flip permutation"
+#: the same tests when some shared samples form groups: whole groups swapped (see stats.py)
+MCNEMAR_GROUPS = "mcnemar-exact (by group)"
+SIGN_FLIP_GROUPS = "sign-flip permutation (by group)"
 PERMUTATION = "paired permutation (recomputed)"
 NO_TEST = "none"
 #: recomputed metrics: every swap pattern is enumerated up to this many shared units
@@ -79,6 +84,8 @@ class PairedTest:
     per_sample: str | None = None
     #: McNemar's discordant pairs: A=1,B=0 and A=0,B=1
     discordant: tuple[int, int] | None = None
+    #: the independent units the test and interval used (sample groups; = n_pairs when none)
+    n_groups: int | None = None
     reason: str | None = None
 
 
@@ -372,7 +379,9 @@ def _recomputed_tests(
         tol = 1e-12 * max(1.0, abs(delta))
         hits = sum(1 for x in q if abs(x) >= abs(delta) - tol)
         p = hits / len(q) if exact else (1 + hits) / (1 + len(q))
-        out[m] = PairedTest(PERMUTATION, len(shared_a), delta, percentile_ci(d, alpha), min(1.0, p))
+        out[m] = PairedTest(
+            PERMUTATION, len(shared_a), delta, percentile_ci(d, alpha), min(1.0, p), n_groups=n_units
+        )
     return out
 
 
@@ -384,7 +393,9 @@ def _paired_mean(
     alpha: float,
 ) -> PairedTest:
     """McNemar (0/1 values) or sign-flip permutation test, and a cluster-bootstrap interval,
-    on the pairs valid in both runs."""
+    on the pairs valid in both runs. Pairs sharing a unit (sample group) are one cluster for
+    all three: the tests swap whole groups, the bootstrap resamples whole groups, so p-value
+    and interval rest on the same independent units (without groups both are the usual ones)."""
     key = mean_of.key
     xs: list[float] = []
     ys: list[float] = []
@@ -403,13 +414,19 @@ def _paired_mean(
     diffs = [y - x for x, y in zip(xs, ys)]
     delta = sum(diffs) / len(diffs)
     ci = cluster_bootstrap_mean_ci(diffs, clusters, resamples, seed, alpha)
+    n_groups = len(set(clusters))
+    grouped = n_groups < len(xs)
     if all(v in (0.0, 1.0) for v in (*xs, *ys)):
         b = sum(1 for x, y in zip(xs, ys) if x == 1.0 and y == 0.0)
         c = sum(1 for x, y in zip(xs, ys) if x == 0.0 and y == 1.0)
         return PairedTest(
-            MCNEMAR, len(xs), delta, ci, mcnemar_exact_p(b, c), per_sample=per_sample, discordant=(b, c)
+            MCNEMAR_GROUPS if grouped else MCNEMAR, len(xs), delta, ci, cluster_mcnemar_p(xs, ys, clusters),
+            per_sample=per_sample, discordant=(b, c), n_groups=n_groups,
         )
-    return PairedTest(SIGN_FLIP, len(xs), delta, ci, sign_flip_p(diffs, seed=seed), per_sample=per_sample)
+    return PairedTest(
+        SIGN_FLIP_GROUPS if grouped else SIGN_FLIP, len(xs), delta, ci,
+        sign_flip_p(diffs, seed=seed, clusters=clusters), per_sample=per_sample, n_groups=n_groups,
+    )
 
 
 # --------------------------------------------------------------------------- the comparison
@@ -671,6 +688,8 @@ def _test_cell(p: PairedTest) -> str:
         what += f" on {p.per_sample}"
     if p.discordant is not None:
         what += f" (discordant {p.discordant[0]}/{p.discordant[1]})"
+    if p.n_groups is not None and p.n_groups < p.n_pairs:
+        what += f" ({p.n_pairs} pairs in {p.n_groups} groups)"
     return what
 
 
@@ -695,6 +714,23 @@ def not_shared_lines(comp: Comparison) -> list[str]:
     return lines
 
 
+def nothing_compared(comp: Comparison) -> str:
+    """The one-line error for two runs that share no metric (``compare`` refuses to report
+    "0 metrics compared" as a success unless ``--allow-empty``)."""
+    if comp.only_a_tasks and comp.only_b_tasks and not comp.overlap:
+        why = (
+            f"they share no task (A: {', '.join(comp.only_a_tasks)}; B: {', '.join(comp.only_b_tasks)})"
+        )
+    elif not comp.overlap:
+        why = "they share no task"
+    else:
+        why = f"the {len(comp.overlap)} shared task{'' if len(comp.overlap) == 1 else 's'} have no metric in common"
+    return (
+        f"nothing to compare: runs {comp.a.run_id} and {comp.b.run_id} share no metric, {why} "
+        "(--allow-empty to accept 0 metrics compared)"
+    )
+
+
 def summary_line(comp: Comparison) -> str:
     tested = sum(1 for m in comp.metrics if m.paired.p_value is not None)
     adj = ", Holm-adjusted" if comp.adjust == "holm" else ""
@@ -705,7 +741,10 @@ def summary_line(comp: Comparison) -> str:
     )
 
 
-_SHORT = {MCNEMAR: "McNemar", SIGN_FLIP: "sign-flip", PERMUTATION: "permutation", NO_TEST: "—"}
+_SHORT = {
+    MCNEMAR: "McNemar", SIGN_FLIP: "sign-flip", PERMUTATION: "permutation", NO_TEST: "—",
+    MCNEMAR_GROUPS: "McNemar/groups", SIGN_FLIP_GROUPS: "sign-flip/groups",
+}
 
 
 def no_test_lines(comp: Comparison) -> list[str]:
@@ -762,8 +801,9 @@ def render_terminal(comp: Comparison, console: Any = None) -> None:
     if any(_paired_differs(m) for m in comp.metrics):
         say("† interval and p-value on the shared pairs; their Δ differs from the full runs' Δ")
     say("tests: McNemar = exact McNemar on per-sample 0/1 outcomes; sign-flip = paired permutation "
-        "test of a per-sample mean; permutation = paired permutation test recomputing the metric; "
-        "intervals: paired bootstrap; n = pairs (or shared samples) tested")
+        "test of a per-sample mean; /groups = the same with whole sample groups swapped; "
+        "permutation = paired permutation test recomputing the metric (whole groups swapped); "
+        "intervals: paired bootstrap of whole groups; n = pairs (or shared samples) tested")
     for line in no_test_lines(comp):
         say(f"no paired test: {line}")
     for line in not_shared_lines(comp):
@@ -833,8 +873,8 @@ _HTML = """<!doctype html>
 {% if any_differs %}<p class="muted">† interval and p-value on the shared pairs; their Δ differs from the full runs' Δ.</p>{% endif %}
 {% if notes %}<h2>Not shared, warnings</h2><ul class="notes">{% for n in notes %}<li>{{ n }}</li>{% endfor %}</ul>{% endif %}
 <p class="muted">Tests: exact McNemar for 0/1 per-sample values, sign-flip permutation for other
-per-sample means, a paired permutation test recomputing the metric otherwise; intervals: paired
-bootstrap percentile intervals ({{ comp.resamples }} resamples, seed {{ comp.seed }}).
+per-sample means, a paired permutation test recomputing the metric otherwise, each swapping whole
+sample groups where samples form groups; intervals: paired bootstrap percentile intervals of whole groups ({{ comp.resamples }} resamples, seed {{ comp.seed }}).
 alpha {{ comp.alpha }}{{ ', Holm-adjusted' if comp.adjust == 'holm' else '' }}.</p>
 </body></html>
 """

@@ -13,7 +13,9 @@ Rules:
   defined in the baseline fails; one undefined in the baseline is not compared (noted).
 
 A rule naming a task or metric the run does not have is a usage error (exit 2), so a typo
-never passes silently.
+never passes silently. So is a gate that checks nothing (a baseline sharing no task or no
+comparable metric with the run): it refuses to pass on nothing unless ``allow_empty``
+(``--allow-empty``) says so.
 """
 
 from __future__ import annotations
@@ -185,9 +187,11 @@ def run_gate(
     *,
     baseline: Results | None = None,
     max_drop: float | None = None,
+    allow_empty: bool = False,
 ) -> GateResult:
     """Check ``rules`` (and the baseline drop) on ``res``. Raises :class:`UsageError` for a
-    rule naming a task or metric the run does not have, or a baseline without ``max_drop``."""
+    rule naming a task or metric the run does not have, a baseline without ``max_drop``, or
+    (unless ``allow_empty``) a baseline comparison that compared nothing."""
     if (baseline is None) != (max_drop is None):
         raise UsageError("--baseline and --max-drop go together: --baseline RUN_DIR --max-drop D")
     if max_drop is not None and (math.isnan(max_drop) or max_drop < 0):
@@ -216,7 +220,28 @@ def run_gate(
         only_base = [t.task for t in baseline.tasks if res.task(t.task) is None]
         if only_base:
             result.notes.append(f"tasks in the baseline only (not compared): {', '.join(only_base)}")
+        if not any(c.kind == "max-drop" for c in result.checks):
+            why = _nothing_compared(res, baseline)
+            if not allow_empty:
+                raise UsageError(f"{why}; the gate refuses to pass on nothing (--allow-empty to accept)")
+            result.notes.append(f"{why} (--allow-empty)")
     return result
+
+
+def _nothing_compared(res: Results, baseline: Results) -> str:
+    """Why a baseline comparison made no check (one line)."""
+    shared = [t.task for t in res.tasks if baseline.task(t.task) is not None]
+    if not shared:
+        return (
+            f"nothing to compare with the baseline: run {res.run_id} and baseline {baseline.run_id} "
+            f"share no task (run: {', '.join(t.task for t in res.tasks) or 'none'}; baseline: "
+            f"{', '.join(t.task for t in baseline.tasks) or 'none'})"
+        )
+    return (
+        f"nothing to compare with the baseline: no metric of the {len(shared)} shared task"
+        f"{'' if len(shared) == 1 else 's'} is both defined in baseline {baseline.run_id} and "
+        f"present in run {res.run_id}"
+    )
 
 
 def failure_lines(result: GateResult) -> list[str]:

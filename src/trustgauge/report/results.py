@@ -70,7 +70,8 @@ class Results:
 
         path = Path(run_dir)
         if not path.is_dir():
-            raise UsageError(f"{path} is not a trustgauge run directory (no such folder)")
+            what = "a file, not a folder" if path.exists() else "no such folder"
+            raise UsageError(f"{path} is not a trustgauge run directory ({what})")
         run, scores, samples = read_run(path)
         return cls(run=run, scores=scores, samples=samples, path=path)
 

@@ -1,7 +1,10 @@
 """Statistics for comparing runs and ranking models: pure functions, seeded, no I/O.
 
 - :func:`mcnemar_exact_p`: exact (binomial) McNemar test for paired binary outcomes.
-- :func:`sign_flip_p`: paired permutation test (random sign flips of the differences).
+- :func:`sign_flip_p`: paired permutation test (random sign flips of the differences), flipping
+  whole clusters (sample groups) when given.
+- :func:`cluster_mcnemar_p`: exact McNemar test for clustered paired 0/1 outcomes (whole
+  clusters swapped); reduces to :func:`mcnemar_exact_p` when every cluster is one pair.
 - :func:`cluster_bootstrap_mean_ci`: percentile interval of a mean paired difference,
   resampling whole clusters (sample groups) when given.
 - :func:`holm`: Holm's step-down adjustment for many p-values.
@@ -46,16 +49,25 @@ def mcnemar_exact_p(b: int, c: int) -> float:
 
 
 def sign_flip_p(
-    diffs: Sequence[float], n_permutations: int = DEFAULT_PERMUTATIONS, seed: int = 0
+    diffs: Sequence[float],
+    n_permutations: int = DEFAULT_PERMUTATIONS,
+    seed: int = 0,
+    clusters: Sequence[str] | None = None,
 ) -> float:
     """Two-sided paired permutation test of a zero mean difference.
 
     Under the null hypothesis the two members of each pair are exchangeable, so each difference
-    is as likely to have either sign. The statistic is ``|mean(d)|``; with 12 or fewer non-zero
-    differences every sign pattern is enumerated (exact p), otherwise ``n_permutations`` random
-    patterns are drawn (seeded) and ``p = (1 + #{|mean*| >= |mean|}) / (1 + n_permutations)``.
-    No non-zero difference: ``p = 1``.
+    is as likely to have either sign. With ``clusters`` (one label per difference: sample groups
+    such as AdvGLUE's original/modified pairs) the pairs of a cluster are not independent and a
+    whole cluster is swapped at once: the test flips the signs of the clusters' sums of
+    differences instead (each difference its own cluster when ``None``, and singleton clusters
+    give exactly the same p-value). The statistic is ``|sum(d)|`` (``|mean(d)|`` times the fixed
+    count); with 12 or fewer non-zero (cluster) differences every sign pattern is enumerated
+    (exact p), otherwise ``n_permutations`` random patterns are drawn (seeded) and
+    ``p = (1 + #{|mean*| >= |mean|}) / (1 + n_permutations)``. No non-zero difference: ``p = 1``.
     """
+    if clusters is not None:
+        diffs = cluster_sums(diffs, clusters).tolist()
     d = np.asarray([x for x in diffs if x != 0.0], dtype=float)
     n_total = len(diffs)
     if len(d) == 0 or n_total == 0:
@@ -78,6 +90,47 @@ def sign_flip_p(
         hits += int(np.sum(np.abs(signs @ d) >= observed - tol))
         done += size
     return (1 + hits) / (1 + n_permutations)
+
+
+def cluster_sums(values: Sequence[float], clusters: Sequence[str] | None) -> NDArray[np.float64]:
+    """The sum of ``values`` per cluster, clusters in order of first appearance (the values
+    themselves, in order, when ``clusters`` is ``None`` or every cluster is a singleton)."""
+    x = np.asarray(values, dtype=float)
+    return np.array([x[g].sum() for g in _clusters(len(x), clusters)], dtype=float)
+
+
+def cluster_mcnemar_p(
+    xs: Sequence[float], ys: Sequence[float], clusters: Sequence[str] | None = None
+) -> float:
+    """Two-sided exact McNemar test for paired 0/1 outcomes that come in clusters.
+
+    ``xs`` and ``ys`` are the first and second run's 0/1 outcomes of the same items; items of one
+    cluster (a sample group) are not independent. Under the null hypothesis the two runs'
+    outcomes are exchangeable cluster by cluster, so each cluster's difference
+    ``D_g = #{x=0,y=1} − #{x=1,y=0}`` is as likely to be ``+D_g`` as ``−D_g``; the statistic is
+    ``|Σ D_g|`` and ``p = P(|Σ s_g·D_g| >= |Σ D_g|)`` over the ``2^G`` equally likely sign
+    patterns, computed exactly (the ``D_g`` are integers, so the null distribution is built by
+    convolution, however many clusters). When every non-zero ``|D_g|`` is 1 (in particular when
+    each cluster is one pair) this is the binomial of :func:`mcnemar_exact_p`, which is returned
+    (with ``b`` = clusters at −1, ``c`` = clusters at +1): the ordinary McNemar test exactly.
+    """
+    if len(xs) != len(ys):
+        raise ValueError(f"{len(xs)} first-run outcomes but {len(ys)} second-run outcomes")
+    if any(v not in (0.0, 1.0) for v in (*xs, *ys)):
+        raise ValueError("McNemar's test needs 0/1 outcomes")
+    diffs = [float(y) - float(x) for x, y in zip(xs, ys)]
+    sums = [round(v) for v in cluster_sums(diffs, clusters).tolist() if round(v) != 0]
+    if all(abs(v) == 1 for v in sums):
+        return mcnemar_exact_p(sum(1 for v in sums if v < 0), sum(1 for v in sums if v > 0))
+    observed = abs(sum(sums))
+    total = sum(abs(v) for v in sums)
+    # dist[k] = P(Σ s_g·D_g = k − total) under independent fair signs
+    dist = np.zeros(2 * total + 1)
+    dist[total] = 1.0
+    for v in (abs(v) for v in sums):
+        dist = 0.5 * (np.roll(dist, v) + np.roll(dist, -v))  # no wrap-around: |Σ| <= total
+    k = np.arange(-total, total + 1)
+    return float(min(1.0, dist[np.abs(k) >= observed].sum()))
 
 
 def _clusters(n: int, clusters: Sequence[str] | None) -> list[list[int]]:

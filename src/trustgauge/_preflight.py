@@ -1,0 +1,129 @@
+"""Checks made before the first request, so that nothing is paid for a run that cannot be
+saved: the run directory (``-o``), trustgauge's home (``TRUSTGAUGE_HOME``: the store, data and
+models) and server URLs. Each failure is a :class:`~trustgauge.errors.UsageError` with a
+one-line message (exit 2 from the CLI).
+
+Writability is tested by doing it (a probe file created and removed), not with
+``os.access``: permission bits say nothing about read-only mounts, and nothing at all when
+running as root.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from trustgauge.errors import ConfigError, UsageError
+
+_PROBE_PREFIX = ".trustgauge-write-test-"
+
+
+def _nearest_existing(path: Path) -> Path:
+    """``path`` or its closest ancestor that exists (the folder a ``mkdir -p`` would start in)."""
+    current = path
+    while not os.path.lexists(current) and current.parent != current:
+        current = current.parent
+    return current
+
+
+def _probe(folder: Path, what: str) -> None:
+    """Create and remove a file in ``folder``; a :class:`UsageError` naming ``what`` if that fails."""
+    try:
+        fd, name = tempfile.mkstemp(dir=folder, prefix=_PROBE_PREFIX)
+    except OSError as exc:
+        raise UsageError(f"{what}: cannot write in {folder} ({exc.strerror or exc})") from None
+    os.close(fd)
+    os.unlink(name)
+
+
+def _creatable_folder(path: Path, what: str) -> None:
+    """``path`` is a writable folder, or one ``mkdir -p`` could create (nothing is created)."""
+    if os.path.lexists(path) and not path.is_dir():
+        raise UsageError(f"{what}: {path} is a file, not a folder")
+    start = _nearest_existing(path)
+    if not start.is_dir():
+        raise UsageError(f"{what}: cannot create {path}: {start} is a file, not a folder")
+    _probe(start, what)
+
+
+def check_output_dir(out: Path, flag: str = "-o") -> None:
+    """The run directory can be written: not an existing file, and both it (when it exists,
+    e.g. a run being resumed) and the folder it is written from are writable."""
+    what = f"{flag} {out}"
+    out = out.expanduser()
+    if os.path.lexists(out) and not out.is_dir():
+        raise UsageError(f"{what}: a file of that name exists; a run directory is a folder (choose another {flag})")
+    if out.is_dir():
+        _probe(out, what)
+    parent = out.parent if out.parent != Path("") else Path(".")
+    _creatable_folder(parent, what)
+
+
+def check_home() -> None:
+    """``TRUSTGAUGE_HOME`` (or the default cache folder) is, or can be made, a writable folder,
+    and the store in it is not a folder and not read-only."""
+    from trustgauge._paths import home_dir
+
+    env = os.environ.get("TRUSTGAUGE_HOME")
+    what = f"TRUSTGAUGE_HOME={env}" if env else "trustgauge's cache folder"
+    home = home_dir()  # creates it; a UsageError when it cannot
+    _probe(home, what)
+    check_store(home / "store.sqlite3")
+
+
+def check_store(store: Path) -> None:
+    """The response store can be opened for writing: its folder is writable, and it is not a
+    folder or a read-only file."""
+    what = f"the store {store}"
+    _creatable_folder(store.parent, what)
+    if store.is_dir():
+        raise UsageError(f"{what} is a folder, not a file")
+    if store.exists() and not os.access(store, os.W_OK):
+        raise UsageError(f"{what} is read-only")
+
+
+def check_run_locations(out: Path | None, store_path: Path | None = None) -> None:
+    """Everything a run writes, before it sends anything: the store (``store_path``, else the
+    one in trustgauge's home) and the run directory (``out``, else the default ``runs/``)."""
+    if store_path is None:
+        check_home()
+    else:
+        check_store(store_path)
+    if out is not None:
+        check_output_dir(out)
+    else:
+        _creatable_folder(Path("runs"), "the default run folder runs/ (or choose one with -o)")
+
+
+#: user-info of a URL (may hold a password): dropped from messages
+_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")
+
+
+def _shown(url: str) -> str:
+    """The URL as a message may show it: no user-info, query or fragment (they may hold
+    credentials); works on URLs that do not parse."""
+    return _USERINFO.sub(r"\1", url).split("?", 1)[0].split("#", 1)[0]
+
+
+def check_server_url(url: str, what: str = "server URL") -> None:
+    """An ``http(s)://host[:port]/...`` URL that parses (a :class:`ConfigError` otherwise, before
+    any client is built): a bracket left open (``http://[::1``), a port that is not a number
+    or out of range, no host."""
+    shown = _shown(url)
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(f"bad {what} {shown!r}: it must start with http:// or https://")
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises for a port that is not a number or out of range
+        host = parts.hostname
+    except ValueError as exc:
+        raise ConfigError(f"bad {what} {shown!r}: {exc}") from None
+    if not host:
+        raise ConfigError(f"bad {what} {shown!r}: no host name")
+    if port == 0:
+        raise ConfigError(f"bad {what} {shown!r}: port 0")
+    if any(c.isspace() for c in url):
+        raise ConfigError(f"bad {what} {shown!r}: it contains white space")
