@@ -14,7 +14,8 @@ from pydantic import BaseModel, Field
 
 from trustgauge.engine.limiter import AdaptiveLimiter, Limiter
 from trustgauge.engine.progress import Progress
-from trustgauge.engine.store import Store
+from trustgauge._secrets import redact
+from trustgauge.engine.store import Store, redact_response
 from trustgauge.errors import ModelError, PermanentModelError, TransientModelError
 from trustgauge.models.base import Model, Request, Response, Usage
 
@@ -243,6 +244,9 @@ class Engine:
             await limiter.on_success(time.monotonic() - t0)
             results = []
             for key, request, response in zip(keys, requests, responses):
+                # a server may echo a key: no judge, file or later run sees it (the store
+                # redacts too, this copy is what the judges and the run's files get)
+                response = redact_response(response)
                 if self.store is not None:
                     self.store.put_response(key, self._identity, request, response)
                 self.stats.sent += 1
@@ -258,4 +262,5 @@ class Engine:
         self.stats.failed += len(keys)
         for _ in keys:
             self.progress.error()
+        reason = redact(reason)  # a 401 may quote the key it refused
         return [Outcome(k, error=reason, attempts=attempts) for k in keys]

@@ -11,6 +11,7 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from trustgauge._secrets import register_secret, register_url, split_query
 from trustgauge.config import ModelConfig
 from trustgauge.errors import ConfigError, PermanentModelError, TransientModelError
 from trustgauge.models._http import parse_retry_after, redact_url, short
@@ -62,6 +63,10 @@ class AnthropicModel(Model):
 
     def __init__(self, name: str, base_url: str, api_key: str, config: ModelConfig) -> None:
         self.name = name
+        register_url(base_url)
+        register_secret(api_key)
+        # a query string is sent as request parameters, never glued before the request path
+        base_url, self._query = split_query(base_url)
         self.base_url = base_url.rstrip("/")
         self.config = config
         self.spec = f"anthropic:{name}"
@@ -87,6 +92,7 @@ class AnthropicModel(Model):
                 max_retries=0,
                 timeout=self.config.timeout,
                 default_headers=self.config.headers or None,
+                default_query=self._query or None,
             )
         return self._client
 
@@ -216,6 +222,7 @@ def create(name: str, config: ModelConfig) -> Model:
     """``anthropic:<model>``; the key comes from ``ANTHROPIC_API_KEY`` (or the config's
     ``api_key_env`` / ``api_key_file``), the endpoint from ``base_url`` or ``ANTHROPIC_BASE_URL``."""
     base_url = config.base_url or os.environ.get("ANTHROPIC_BASE_URL") or ANTHROPIC_BASE_URL
+    register_url(base_url)
     if not base_url.startswith(("http://", "https://")):
         raise ConfigError(
             f"bad Anthropic base URL {redact_url(base_url)!r}: it must start with http:// or https://"
