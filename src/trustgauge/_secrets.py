@@ -183,22 +183,25 @@ def redact(text: str) -> str:
     for form, pattern in _PATTERNS.items():
         if form in text:
             text = text.replace(form, MARK) if pattern is None else pattern.sub(MARK, text)
-    for secret in _SECRETS:
-        # providers often echo a masked key: "sk-abcd****wxyz"; a fragment is redacted only next
-        # to the mask, so a key ending like a word ("...similarity") cannot mangle other text
-        if len(secret) >= SHORT and (secret[:8] in text or secret[-6:] in text):
-            text = re.sub(
-                rf"{re.escape(secret[:8])}(?=[*.…])|(?<=[*.…]){re.escape(secret[-6:])}",
-                MARK,
-                text,
-            )
+    # providers often echo a masked key: "sk-abcd****wxyz", "sk-abcd...wxyz"; a fragment is
+    # redacted only next to the mask, so a key ending like a word ("...similarity") cannot
+    # mangle other text
+    if "*" in text or ".." in text or "…" in text:
+        for secret in _SECRETS:
+            if len(secret) >= SHORT and (secret[:8] in text or secret[-6:] in text):
+                text = re.sub(
+                    rf"{re.escape(secret[:8])}(?=[*.…])|(?<=[*.…]){re.escape(secret[-6:])}",
+                    MARK,
+                    text,
+                )
     # the substring checks are much faster than the regexes on big texts (a run's samples)
     if "sk-" in text or "AIza" in text or "hf_" in text:
         text = _KEY_SHAPES.sub(MARK, text)
-    if "://" in text and "@" in text:
-        text = _USERINFO.sub(f"://{MARK}@", text)
-    if "=" in text and ("?" in text or "&" in text):
-        text = _QUERY_CREDENTIAL.sub(rf"\g<1>{MARK}", text)
+    if "://" in text:
+        if "@" in text:
+            text = _USERINFO.sub(f"://{MARK}@", text)
+        if "=" in text:
+            text = _QUERY_CREDENTIAL.sub(rf"\g<1>{MARK}", text)
     return text
 
 

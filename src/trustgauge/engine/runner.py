@@ -244,11 +244,12 @@ class Engine:
             await limiter.on_success(time.monotonic() - t0)
             results = []
             for key, request, response in zip(keys, requests, responses):
-                # a server may echo a key: no judge, file or later run sees it (the store
-                # redacts too, this copy is what the judges and the run's files get)
-                response = redact_response(response)
+                # a server may echo a key: the store redacts what it keeps, and the judges and
+                # the run's files get that same redacted response
                 if self.store is not None:
-                    self.store.put_response(key, self._identity, request, response)
+                    response = self.store.put_response(key, self._identity, request, response)
+                else:
+                    response = redact_response(response)
                 self.stats.sent += 1
                 self.stats.usage = Usage(
                     input_tokens=self.stats.usage.input_tokens + response.usage.input_tokens,

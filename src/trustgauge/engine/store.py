@@ -19,7 +19,7 @@ from pathlib import Path
 
 from trustgauge._secrets import redact
 from trustgauge.judges.base import Judgement
-from trustgauge.models.base import ChatMessage, Request, Response
+from trustgauge.models.base import Request, Response
 
 SCHEMA_VERSION = 1
 _CHUNK = 500  # keys per SELECT ... IN (...)
@@ -49,15 +49,6 @@ def redact_response(response: Response) -> Response:
     if text is response.text and model is response.model:
         return response
     return response.model_copy(update={"text": text, "model": model})
-
-
-def redact_request(request: Request) -> Request:
-    """``request`` with every secret removed from its messages (a system prompt may hold one)."""
-    messages = tuple(m if (c := redact(m.content)) is m.content else ChatMessage(role=m.role, content=c)
-                     for m in request.messages)
-    if all(a is b for a, b in zip(messages, request.messages)):
-        return request
-    return request.model_copy(update={"messages": messages})
 
 
 def redact_judgement(judgement: Judgement) -> Judgement:
@@ -109,17 +100,20 @@ class Store:
                     found[key] = redact_response(Response.model_validate_json(blob))
         return found
 
-    def put_response(self, key: str, model_identity: dict[str, str], request: Request, response: Response) -> None:
-        """Commit one response now (redacted)."""
+    def put_response(self, key: str, model_identity: dict[str, str], request: Request, response: Response) -> Response:
+        """Commit one response now, redacted; returns the redacted response (what a later run
+        reads back, so the caller uses the same)."""
+        response = redact_response(response)
         row = (
             key,
             json.dumps(model_identity, sort_keys=True),
-            redact_request(request).model_dump_json(),
-            redact_response(response).model_dump_json(),
+            request.model_dump_json(),
+            response.model_dump_json(),
             time.time(),
         )
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?)", row)
+        return response
 
     def count_responses(self) -> int:
         with self._lock:
