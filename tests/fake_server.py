@@ -213,10 +213,8 @@ def credentials_seen(headers: Any, path_qs: str, query_string: str) -> str:
         parts.append(f"authorization={auth}")
         scheme, _, value = auth.partition(" ")
         if scheme.lower() == "basic":
-            try:
+            with contextlib.suppress(ValueError):
                 parts.append("basic=" + base64.b64decode(value, validate=True).decode("utf-8"))
-            except ValueError:
-                pass
     for name, value in headers.items():
         low = name.lower()
         if low.startswith("x-") and not low.startswith("x-stainless"):
@@ -311,9 +309,8 @@ def normalize_config(updates: dict[str, Any], base: dict[str, Any] | None = None
             value = scripts
         elif key == "reject_response_format":
             value = bool(value)
-        elif key == "echo_credentials":
-            if value not in ECHO_MODES:
-                raise ValueError(f"echo_credentials must be one of {list(ECHO_MODES)}")
+        elif key == "echo_credentials" and value not in ECHO_MODES:
+            raise ValueError(f"echo_credentials must be one of {list(ECHO_MODES)}")
         cfg[key] = value
     return cfg
 

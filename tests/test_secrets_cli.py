@@ -178,7 +178,7 @@ def test_credentials_in_the_model_url_are_never_shown_or_stored(
 class _ZipHandler(http.server.BaseHTTPRequestHandler):
     archive = b""
 
-    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+    def do_GET(self) -> None:
         # a careless server: the 404 page quotes the request line and the Authorization header
         if urllib.parse.urlsplit(self.path).path != "/dataset.zip":
             body = f"no {self.path} for {self.headers.get('Authorization')}".encode()

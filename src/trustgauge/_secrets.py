@@ -25,11 +25,12 @@ from collections.abc import Mapping
 from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlsplit, urlunsplit
 
 MARK = "<redacted>"
-MIN_LENGTH = 4
+MIN_LENGTH = 6
 SHORT = 12
-#: what local servers (vLLM, llama.cpp, Ollama, LM Studio) are commonly given as a key
+#: what local servers (vLLM, llama.cpp, Ollama, LM Studio) are commonly given as a key: not
+#: secrets, and redacting them would change answers that use the word
 PLACEHOLDERS = frozenset({"EMPTY", "empty", "none", "None", "null", "dummy", "ollama", "lm-studio",
-                          "sk-no-key-required", "not-needed", "no-key"})
+                          "sk-no-key-required", "not-needed", "no-key", "unused", "changeme"})
 
 #: every registered secret and its encoded forms -> the pattern that removes it (``None``:
 #: a plain substring replacement)
@@ -106,11 +107,10 @@ def register_header(name: str, value: str) -> None:
         register_secret(rest)
         if scheme.lower() == "basic":
             try:
-                user, _, password = base64.b64decode(rest, validate=True).decode("utf-8").partition(":")
+                password = base64.b64decode(rest, validate=True).decode("utf-8").partition(":")[2]
             except ValueError:
-                pass
-            else:
-                register_secret(password)
+                password = ""
+            register_secret(password)
         return
     if _CREDENTIAL_HEADER.search(name) or _token_like(value):
         register_secret(value)

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, Field
 
+from trustgauge._secrets import redact
 from trustgauge.engine.limiter import AdaptiveLimiter, Limiter
 from trustgauge.engine.progress import Progress
-from trustgauge._secrets import redact
 from trustgauge.engine.store import Store, redact_response
 from trustgauge.errors import ModelError, PermanentModelError, TransientModelError
 from trustgauge.models.base import Model, Request, Response, Usage
