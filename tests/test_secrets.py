@@ -160,3 +160,29 @@ def test_the_store_redacts_what_enters_and_what_older_versions_left(tmp_path: Pa
     with Store(tmp_path / "s.db") as store:
         assert store.get_responses(["old"])["old"].text == "old <redacted>"
         assert store.get_judgements(["jold"])["jold"].raw == "old <redacted>"
+
+
+def test_judge_output_is_redacted_for_the_caller_and_the_store(tmp_path: Path) -> None:
+    """A judge model that echoes its key: neither the verdicts a run writes nor the store hold it."""
+    import asyncio
+    from collections.abc import Sequence
+
+    from trustgauge.engine.store import Store
+    from trustgauge.evaluate import judge_items
+    from trustgauge.judges.base import Judge, JudgeItem, Judgement
+
+    key = "judgekey-0123456789"
+    register_secret(key)
+
+    class Echo(Judge):
+        kind, name, version = "refusal", "echo", "1"
+
+        async def judge(self, items: Sequence[JudgeItem]) -> list[Judgement]:
+            return [Judgement(label="refusal", raw=f"my key is {key}", judge=self.id) for _ in items]
+
+    with Store(tmp_path / "s.db") as store:
+        verdicts, _ = asyncio.run(judge_items(Echo(), [JudgeItem(response="r")], store))
+        assert verdicts[0].raw == "my key is <redacted>"
+        assert next(iter(store.get_judgements([JudgeItem(response="r").cache_key("refusal/echo@1")]).values())).raw == (
+            "my key is <redacted>"
+        )

@@ -3,8 +3,12 @@ code spans or table cells of its own); the text escapers are exact."""
 
 from __future__ import annotations
 
+import csv
 import html
+import io
+import json
 import re
+from pathlib import Path
 
 import pytest
 from markdown_it import MarkdownIt
@@ -91,3 +95,27 @@ def test_md_code(text: str, span: str) -> None:
     assert md_code(text) == span
     rendered = _viewer().render(f"- {span}")
     assert f"<code>{html.escape(text.replace(chr(10), ' '), quote=False)}</code>" in rendered
+
+
+def test_csv_export_never_hands_a_spreadsheet_a_formula(tmp_path: Path) -> None:
+    from trustgauge.report.export import to_csv, to_json
+    from trustgauge.report.results import Results
+    from trustgauge.report.writer import write_run
+
+    formula = '=HYPERLINK("https://evil.example","click")'
+    run, scores, samples = synthetic_run(12, task_ids=["safety.misuse"])
+    samples = [s.model_copy(update={"response": formula if i == 0 else f"-{s.response}"}) for i, s in enumerate(samples)]
+    write_run(tmp_path / "run", run, scores, samples)
+    res = Results.load(tmp_path / "run")
+    rows = list(csv.DictReader(io.StringIO(to_csv(res, "samples"))))
+    assert rows[0]["response"] == "'" + formula
+    assert all(r["response"].startswith("'-") for r in rows[1:] if r["response"])
+    assert json.loads(to_json(res, "samples"))[0]["response"] == formula  # JSON keeps the exact text
+    numbers = list(csv.DictReader(io.StringIO(to_csv(res, "tasks"))))
+    assert all(not r["value"].startswith("'") for r in numbers)
+
+
+def test_server_messages_reach_the_terminal_without_control_characters() -> None:
+    from trustgauge.models._http import short
+
+    assert short("bad\x1b]8;;https://evil\x07link\x1b[2J \x9b") == "bad\ufffd]8;;https://evil\ufffdlink\ufffd[2J \ufffd"

@@ -28,7 +28,7 @@ from trustgauge._version import __version__
 from trustgauge.config import ModelConfig
 from trustgauge.engine.progress import Progress
 from trustgauge.engine.runner import Engine, Outcome, RetryPolicy
-from trustgauge.engine.store import Store
+from trustgauge.engine.store import Store, redact_judgement
 from trustgauge.errors import ConfigError, ModelError, TrustgaugeError
 from trustgauge.judges.base import Judge, JudgeItem, Judgement
 from trustgauge.models._http import public_spec
@@ -227,6 +227,7 @@ async def judge_items(
             raise JudgeFailedError(
                 f"the {judge.kind} judge {judge.id} returned {len(verdicts)} judgements for {len(chunk)} items"
             )
+        verdicts = [redact_judgement(v) for v in verdicts]  # a judge model may echo its key
         fresh.update(zip(chunk, verdicts))
         if store is not None:
             store.put_judgements((k, v) for k, v in zip(chunk, verdicts) if v.label != ERROR_LABEL)

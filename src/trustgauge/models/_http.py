@@ -18,6 +18,7 @@ def redact_url(url: str) -> str:
 
 
 _SPEC_URL = re.compile(r"@(https?://.*)$", re.DOTALL)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def split_spec(name: str) -> tuple[str, str]:
@@ -44,7 +45,8 @@ def short(text: object, limit: int = 200) -> str:
     in half by the limit would no longer be recognised)."""
     from trustgauge._secrets import redact
 
-    flat = " ".join(redact(str(text)).split())
+    # control characters (ESC ...) from a server never reach a terminal
+    flat = _CONTROL.sub("\ufffd", " ".join(redact(str(text)).split()))
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
