@@ -28,14 +28,17 @@ from trustgauge._secrets import (
 @pytest.fixture(autouse=True)
 def _fresh_registry() -> Iterator[None]:
     """Each test starts with no secret registered and leaves none behind."""
-    saved = set(_secrets._SECRETS), dict(_secrets._PATTERNS)
+    saved = set(_secrets._SECRETS), dict(_secrets._PATTERNS), list(_secrets._LONG)
     _secrets._SECRETS.clear()
     _secrets._PATTERNS.clear()
+    _secrets._LONG.clear()
     yield
     _secrets._SECRETS.clear()
     _secrets._PATTERNS.clear()
+    _secrets._LONG.clear()
     _secrets._SECRETS.update(saved[0])
     _secrets._PATTERNS.update(saved[1])
+    _secrets._LONG.extend(saved[2])
 
 
 def test_redact_keys_masked_echoes_and_not_words() -> None:
