@@ -189,3 +189,12 @@ def test_judge_output_is_redacted_for_the_caller_and_the_store(tmp_path: Path) -
         assert next(iter(store.get_judgements([JudgeItem(response="r").cache_key("refusal/echo@1")]).values())).raw == (
             "my key is <redacted>"
         )
+
+
+def test_the_hub_token_is_registered_before_a_hub_fetch(monkeypatch: pytest.MonkeyPatch) -> None:
+    from trustgauge.data import hub
+
+    monkeypatch.setenv("HF_TOKEN", "hf-login-token-0123")  # not hf_-shaped: only registration finds it
+    monkeypatch.setenv("HF_ENDPOINT", "https://u:mirror-pw-123@hub.example")
+    hub._register_token()
+    assert redact("hf-login-token-0123 mirror-pw-123") == "<redacted> <redacted>"
