@@ -226,3 +226,18 @@ def test_credentials_in_the_data_url_are_never_printed_or_saved(tmp_path: Path, 
     assert markers and any("dataset.zip" in m.read_text(encoding="utf-8") for m in markers)
     assert_nowhere(keys, good, tg_home)
     assert_nowhere(keys, listed, tg_home)
+
+
+def test_the_fake_servers_echo_of_credentials() -> None:
+    from fake_server import credentials_seen, echo_refuses, normalize_config
+
+    basic = base64.b64encode("al:pw ü".encode()).decode()
+    headers = {"Authorization": f"Basic {basic}", "X-Api-Key": "k1", "X-Stainless-Os": "Linux", "Accept": "*/*"}
+    assert credentials_seen(headers, "/v1/x?api_key=a%2Bb", "api_key=a%2Bb") == (
+        f"authorization=Basic {basic}; basic=al:pw ü; x-api-key=k1; path=/v1/x?api_key=a%2Bb; query=api_key=a+b"
+    )
+    assert echo_refuses("401", "p") and not echo_refuses("reply", "p") and not echo_refuses(None, "p")
+    both = [echo_refuses("both", f"prompt {i}") for i in range(40)]
+    assert 5 < sum(both) < 35  # about half the prompts are refused
+    with pytest.raises(ValueError, match="echo_credentials"):
+        normalize_config({"echo_credentials": "sometimes"})
