@@ -241,3 +241,33 @@ def test_the_fake_servers_echo_of_credentials() -> None:
     assert 5 < sum(both) < 35  # about half the prompts are refused
     with pytest.raises(ValueError, match="echo_credentials"):
         normalize_config({"echo_credentials": "sometimes"})
+
+
+def test_anthropic_sends_the_base_urls_query_as_parameters_and_redacts_its_echo(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import asyncio
+
+    from trustgauge.config import ModelConfig
+    from trustgauge.models.base import Request
+    from trustgauge.models.registry import load_model
+
+    key, token = "plainanthropickey-0123", "anth-query-tok-123"
+    monkeypatch.setenv("ANTHROPIC_API_KEY", key)
+    with FakeServer.start(models=["claude-test"], echo_credentials="reply", default_reply="ok") as srv:
+        model = load_model(ModelConfig(model="anthropic:claude-test", base_url=f"{srv.anthropic_base_url}?key={token}"))
+
+        async def go() -> Any:
+            try:
+                return await model.generate([Request.user("hi")])
+            finally:
+                await model.aclose()
+
+        response = asyncio.run(go())[0]
+        assert srv.stats()["paths"] == {"/v1/messages": 1} and srv.stats()["queries"] == {f"key={token}": 1}
+    # the echo is in the response; the store redacts it as it enters (the engine's path)
+    from trustgauge._secrets import redact
+
+    assert key in response.text and token in response.text
+    assert key not in redact(response.text) and token not in redact(response.text)
+    assert model.spec == "anthropic:claude-test"
