@@ -113,9 +113,19 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # Answer chat completions that carry ``response_format`` with a 400, like servers without
     # structured output.
     "reject_response_format": False,
+    # Reflect the credentials a chat request (/v1/chat/completions, /v1/messages) carried, like
+    # a careless server or proxy: the Authorization header (and its decoded Basic user:password),
+    # x-api-key and other X-* headers, the path and the query string (raw and decoded).
+    # None: never; "reply": appended to every reply; "401": every chat request is refused with
+    # a 401 whose message quotes them; "both": "401" for the prompts whose SHA-256 is odd,
+    # "reply" for the others.
+    "echo_credentials": None,
 }
 
 _DEFAULT_MODEL_LIST = ["fake-model"]
+
+#: values of the ``echo_credentials`` setting
+ECHO_MODES: tuple[str | None, ...] = (None, "reply", "401", "both")
 
 #: Words that make a comment "toxic" for the fake Perspective API.
 TOXIC_WORDS = frozenset(
@@ -180,6 +190,39 @@ def choose_reply(config: dict[str, Any], prompt: str) -> str:
     return str(config.get("default_reply", DEFAULT_CONFIG["default_reply"])).replace(
         "{prompt}", prompt
     )
+
+
+def echo_refuses(mode: str | None, prompt: str) -> bool:
+    """Whether ``echo_credentials`` mode ``mode`` answers ``prompt`` with a 401 that quotes the
+    credentials (``"both"``: the prompts whose SHA-256 is odd)."""
+    if mode == "401":
+        return True
+    return mode == "both" and hashlib.sha256(prompt.encode("utf-8")).digest()[-1] % 2 == 1
+
+
+def credentials_seen(headers: Any, path_qs: str, query_string: str) -> str:
+    """What a credential-reflecting server says it received: the Authorization header (and
+    the user:password of a Basic one), x-api-key and other X-* headers (not the SDKs'
+    x-stainless-*), the path with its query, and the query string decoded."""
+    import base64
+    import urllib.parse
+
+    parts = []
+    auth = headers.get("Authorization", "")
+    if auth:
+        parts.append(f"authorization={auth}")
+        scheme, _, value = auth.partition(" ")
+        if scheme.lower() == "basic":
+            with contextlib.suppress(ValueError):
+                parts.append("basic=" + base64.b64decode(value, validate=True).decode("utf-8"))
+    for name, value in headers.items():
+        low = name.lower()
+        if low.startswith("x-") and not low.startswith("x-stainless"):
+            parts.append(f"{low}={value}")
+    parts.append(f"path={path_qs}")
+    if query_string:
+        parts.append(f"query={urllib.parse.unquote_plus(query_string)}")
+    return "; ".join(parts)
 
 
 def truncate_words(text: str, max_tokens: int | None) -> tuple[str, bool]:
@@ -266,6 +309,8 @@ def normalize_config(updates: dict[str, Any], base: dict[str, Any] | None = None
             value = scripts
         elif key == "reject_response_format":
             value = bool(value)
+        elif key == "echo_credentials" and value not in ECHO_MODES:
+            raise ValueError(f"echo_credentials must be one of {list(ECHO_MODES)}")
         cfg[key] = value
     return cfg
 
@@ -333,6 +378,9 @@ class _State:
         self.script_served: collections.Counter[str] = collections.Counter()
         self.response_formats: collections.Counter[str] = collections.Counter()
         self.tool_requests = 0
+        #: request paths (without the query) and query strings received, any endpoint
+        self.paths: collections.Counter[str] = collections.Counter()
+        self.queries: collections.Counter[str] = collections.Counter()
         self.started = time.time()
         self._reseed()
 
@@ -365,6 +413,8 @@ class _State:
             "script_served": dict(self.script_served),
             "response_formats": dict(self.response_formats),
             "tool_requests": self.tool_requests,
+            "paths": dict(self.paths),
+            "queries": dict(self.queries),
         }
 
     def scripted_reply(self, conversation: str) -> str | None:
@@ -657,6 +707,9 @@ def build_app(state: _State) -> Any:
             return client_error("anthropic", 401, msg)
         return None
 
+    def seen(request: Any) -> str:
+        return credentials_seen(request.headers, request.path_qs, request.query_string)
+
     def model_allowed(model: str) -> bool:
         models = state.config["models"]
         return models is None or model in models
@@ -729,13 +782,19 @@ def build_app(state: _State) -> Any:
         stream = bool(body.get("stream"))
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         conversation = "\n".join(_text_of(m.get("content")) for m in messages if isinstance(m, dict))
+        echo = state.config["echo_credentials"]
+        if echo_refuses(echo, prompt):
+            return client_error("openai", 401, f"Incorrect API key provided: {seen(request)}", "invalid_api_key")
 
         def make_body() -> dict:
             scripted = state.scripted_reply(conversation)
             if scripted is not None:
-                return openai_body(model, scripted, False, prompt_tokens)
+                return openai_body(model, echoed(scripted), False, prompt_tokens)
             text, truncated = truncate_words(choose_reply(state.config, prompt), max_tokens)
-            return openai_body(model, text, truncated, prompt_tokens)
+            return openai_body(model, echoed(text), truncated, prompt_tokens)
+
+        def echoed(text: str) -> str:
+            return f"{text} [credentials received: {seen(request)}]" if echo else text
 
         def make_success() -> Any:
             payload = make_body()
@@ -875,13 +934,19 @@ def build_app(state: _State) -> Any:
         texts = [_text_of(body.get("system"))]
         texts += [_text_of(m.get("content")) for m in msgs if isinstance(m, dict)]
         conversation = "\n".join(texts)
+        echo = state.config["echo_credentials"]
+        if echo_refuses(echo, prompt):
+            return client_error("anthropic", 401, f"invalid x-api-key: {seen(request)}")
 
         def make_body() -> dict:
             scripted = state.scripted_reply(conversation)
             if scripted is not None:
-                return anthropic_body(model, scripted, False, input_tokens, tool)
+                return anthropic_body(model, echoed(scripted), False, input_tokens, tool)
             text, truncated = truncate_words(choose_reply(state.config, prompt), max_tokens)
-            return anthropic_body(model, text, truncated, input_tokens, tool)
+            return anthropic_body(model, echoed(text), truncated, input_tokens, tool)
+
+        def echoed(text: str) -> str:
+            return f"{text} [credentials received: {seen(request)}]" if echo else text
 
         def make_success() -> Any:
             payload = make_body()
@@ -975,7 +1040,14 @@ def build_app(state: _State) -> Any:
     async def health(request: Any) -> Any:
         return json_response({"ok": True, "pid": os.getpid()})
 
-    app = web.Application(client_max_size=64 * 1024 * 1024)
+    @web.middleware
+    async def record_path(request: Any, handler: Callable[[Any], Any]) -> Any:
+        if not request.path.startswith("/_"):
+            state.paths[request.path] += 1
+            state.queries[request.query_string] += 1
+        return await handler(request)
+
+    app = web.Application(client_max_size=64 * 1024 * 1024, middlewares=[record_path])
     app.router.add_post("/v1/chat/completions", chat_completions)
     app.router.add_post("/v1/embeddings", embeddings)
     app.router.add_post("/chat/completions", chat_completions)

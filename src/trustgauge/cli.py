@@ -82,6 +82,9 @@ def _root(
     ] = False,
 ) -> None:
     """Measure how trustworthy a large language model is."""
+    from trustgauge._secrets import secrets_in_environment
+
+    secrets_in_environment()  # before any command reads, sends or prints anything
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -838,6 +841,7 @@ def data_fetch(
 
 def _dataset_rows() -> list[dict[str, Any]]:
     """What 'trustgauge data list' shows, for every registered dataset."""
+    from trustgauge._secrets import public_url
     from trustgauge.data import (
         DATA_DIR_ENV,
         cached_copies,
@@ -870,7 +874,8 @@ def _dataset_rows() -> list[dict[str, Any]]:
                 problem = str(exc)
         rows.append({
             "id": source.id, "name": source.display_name, "description": source.description,
-            "url": source.url, "url_override": source.resolved_url() if source.resolved_url() != source.url else None,
+            "url": source.url,
+            "url_override": public_url(source.resolved_url()) if source.resolved_url() != source.url else None,
             "sha256": source.sha256, "size_bytes": source.size_bytes,
             "hf_repo": source.hf_repo, "hf_url": source.hf_url, "homepage": source.homepage,
             "licence_short": source.licence_short, "licence": source.licence,

@@ -22,7 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from trustgauge._secrets import register_secret
+from trustgauge._secrets import register_headers, register_secret, register_url
 from trustgauge.errors import ConfigError
 
 
@@ -56,6 +56,18 @@ class ModelConfig(BaseModel):
     timeout: float = Field(default=120.0, gt=0)
     #: backend-specific options (e.g. ``batch_size``, ``device`` for hf:, ``n_ctx`` for gguf:)
     options: dict[str, Any] = Field(default_factory=dict)
+
+    def model_post_init(self, context: Any, /) -> None:
+        """Register every credential the config carries or names (header values, a URL's
+        user:password and credential query parameters, the ``api_key_env`` variable's value)
+        for redaction, the moment the config exists: before any request can echo one."""
+        register_headers(self.headers)
+        register_url(self.base_url)
+        _, at, url = self.model.partition("@")
+        if at:
+            register_url(url)
+        if self.api_key_env:
+            register_secret(os.environ.get(self.api_key_env))
 
     def resolve_api_key(self, default_env: str | None, *, required: bool) -> str | None:
         """Read the API key from the configured file or environment variable.

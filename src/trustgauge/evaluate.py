@@ -23,13 +23,15 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from trustgauge._secrets import public_url, redact, secrets_in_environment
 from trustgauge._version import __version__
 from trustgauge.config import ModelConfig
 from trustgauge.engine.progress import Progress
 from trustgauge.engine.runner import Engine, Outcome, RetryPolicy
-from trustgauge.engine.store import Store
+from trustgauge.engine.store import Store, redact_judgement
 from trustgauge.errors import ConfigError, ModelError, TrustgaugeError
 from trustgauge.judges.base import Judge, JudgeItem, Judgement
+from trustgauge.models._http import public_spec
 from trustgauge.models.base import ChatMessage, Request
 from trustgauge.report.schema import DatasetInfo, RunInfo, SampleRecord, ScoresFile, TaskScores
 from trustgauge.tasks.base import MetricValue, Sample, SampleScore, Task, is_optional, judge_kind
@@ -225,6 +227,7 @@ async def judge_items(
             raise JudgeFailedError(
                 f"the {judge.kind} judge {judge.id} returned {len(verdicts)} judgements for {len(chunk)} items"
             )
+        verdicts = [redact_judgement(v) for v in verdicts]  # a judge model may echo its key
         fresh.update(zip(chunk, verdicts))
         if store is not None:
             store.put_judgements((k, v) for k, v in zip(chunk, verdicts) if v.label != ERROR_LABEL)
@@ -416,6 +419,7 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
     progress = progress or Progress()
     started_at = datetime.now(timezone.utc)
     t0 = time.monotonic()
+    secrets_in_environment()
     # nothing is requested (or paid for) when the results could not be saved
     check_run_locations(config.out, config.store_path)
     tasks, config = _select(config)
@@ -510,7 +514,7 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
         started_at=started_at.isoformat(),
         finished_at=datetime.now(timezone.utc).isoformat(),
         wall_time_s=round(time.monotonic() - t0, 3),
-        command=list(command),
+        command=[redact(c) for c in command],
         model=_public_model_config(config.model),
         model_identity=identity,
         generation={w.task.id: w.requests[0].params.model_dump() if w.requests else {} for w in work},
@@ -530,7 +534,7 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
         python=sys.version.split()[0],
         platform=platform.platform(),
     )
-    scores = ScoresFile(run_id=run_id, model=config.model.model, tasks=task_scores)
+    scores = ScoresFile(run_id=run_id, model=public_spec(config.model.model), tasks=task_scores)
     from trustgauge.report.writer import write_run
 
     write_run(out_dir, run, scores, samples_out)
@@ -541,6 +545,9 @@ def _public_model_config(config: ModelConfig) -> dict[str, Any]:
     """The model config as recorded: env var *names* are kept, key files are reduced to a
     fingerprint of their path, header values are redacted (they often carry tokens)."""
     data = config.model_dump(mode="json")
+    data["model"] = public_spec(config.model)
+    if config.base_url:
+        data["base_url"] = public_url(config.base_url)
     if data.get("api_key_file"):
         data["api_key_file"] = "<file:" + hashlib.sha256(str(data["api_key_file"]).encode()).hexdigest()[:8] + ">"
     data["headers"] = {k: "<redacted>" for k in data.get("headers", {})}

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlsplit
 
 from trustgauge._paths import data_cache_dir
+from trustgauge._secrets import public_url
 from trustgauge.data.registry import DatasetSource, get_source
 from trustgauge.errors import DataError
 
@@ -249,8 +250,9 @@ def fetch_dataset(
         _download(source, url, archive, show_progress=progress and sys.stderr.isatty())
         unpacked = staging / "unpacked"
         _unpack(archive, unpacked, source)
-        files = _verify_files(unpacked, source, f"the {source.display_name} archive from {url}")
-        info = {"origin": "github", "url": url, "sha256": source.sha256}
+        # shown and saved without the URL's credentials (user:password, query values)
+        files = _verify_files(unpacked, source, f"the {source.display_name} archive from {public_url(url)}")
+        info = {"origin": "github", "url": public_url(url), "sha256": source.sha256}
         _write_marker(unpacked, source, {**info, "size_bytes": source.size_bytes}, files)
         _install(unpacked, target, source, replace=force)
     return target
@@ -333,7 +335,7 @@ def _write_marker(
 def _download_error(source: DatasetSource, url: str, reason: str) -> DataError:
     reason = " ".join(reason.split()) or "unknown error"
     return DataError(
-        f"could not download the {source.display_name} dataset ({source.id}) from {url} "
+        f"could not download the {source.display_name} dataset ({source.id}) from {public_url(url)} "
         f"({reason}); {get_data_hint(source)}"
     )
 
@@ -374,7 +376,7 @@ def _download(source: DatasetSource, url: str, dest: Path, *, show_progress: boo
             received += len(chunk)
             if received > source.size_bytes:
                 raise DataError(
-                    f"the {source.id} archive from {url} is larger than the expected "
+                    f"the {source.id} archive from {public_url(url)} is larger than the expected "
                     f"{source.size_bytes} bytes: not the pinned release (sha256 "
                     f"{source.sha256}); check {source.url_env_var} or pass --data-dir"
                 )
@@ -384,7 +386,7 @@ def _download(source: DatasetSource, url: str, dest: Path, *, show_progress: boo
     actual = digest.hexdigest()
     if actual != source.sha256:
         raise DataError(
-            f"checksum mismatch for the {source.id} archive from {url}: expected sha256 "
+            f"checksum mismatch for the {source.id} archive from {public_url(url)}: expected sha256 "
             f"{source.sha256} ({source.size_bytes} bytes), got {actual} ({received} bytes); "
             f"nothing was cached"
         )

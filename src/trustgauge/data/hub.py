@@ -90,6 +90,7 @@ def fetch_from_hub(
         ) from None
 
     endpoint = _endpoint()
+    _register_token()
     if _offline():
         raise DataError(
             f"cannot fetch {repo} from the Hugging Face hub: HF_HUB_OFFLINE is set; "
@@ -231,6 +232,20 @@ def _status(exc: BaseException) -> int | None:
     response = getattr(exc, "response", None)
     status = getattr(response, "status_code", None)
     return status if isinstance(status, int) else None
+
+
+def _register_token() -> None:
+    """Register the token huggingface_hub will send (``HF_TOKEN`` or the user's hub login) and
+    the endpoint's credentials for redaction, before the first request."""
+    from trustgauge._secrets import register_secret, register_url
+
+    register_url(os.environ.get("HF_ENDPOINT"))
+    try:
+        from huggingface_hub import get_token
+
+        register_secret(get_token())
+    except Exception:  # no token, or an old huggingface_hub: nothing to register
+        return
 
 
 def _has_token() -> bool:

@@ -72,6 +72,10 @@ class DatasetSource:
             The override when the environment variable is set and non-empty, else :attr:`url`.
         """
         override = os.environ.get(self.url_env_var, "").strip()
+        if override:
+            from trustgauge._secrets import register_url
+
+            register_url(override)  # its user:password or ?token= never reach a file or a line
         return override or self.url
 
     @property

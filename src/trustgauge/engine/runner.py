@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, Field
 
+from trustgauge._secrets import redact
 from trustgauge.engine.limiter import AdaptiveLimiter, Limiter
 from trustgauge.engine.progress import Progress
-from trustgauge.engine.store import Store
+from trustgauge.engine.store import Store, redact_response
 from trustgauge.errors import ModelError, PermanentModelError, TransientModelError
 from trustgauge.models.base import Model, Request, Response, Usage
 
@@ -243,8 +244,12 @@ class Engine:
             await limiter.on_success(time.monotonic() - t0)
             results = []
             for key, request, response in zip(keys, requests, responses):
+                # a server may echo a key: the store redacts what it keeps, and the judges and
+                # the run's files get that same redacted response
                 if self.store is not None:
-                    self.store.put_response(key, self._identity, request, response)
+                    response = self.store.put_response(key, self._identity, request, response)
+                else:
+                    response = redact_response(response)
                 self.stats.sent += 1
                 self.stats.usage = Usage(
                     input_tokens=self.stats.usage.input_tokens + response.usage.input_tokens,
@@ -258,4 +263,5 @@ class Engine:
         self.stats.failed += len(keys)
         for _ in keys:
             self.progress.error()
+        reason = redact(reason)  # a 401 may quote the key it refused
         return [Outcome(k, error=reason, attempts=attempts) for k in keys]

@@ -3,7 +3,9 @@
 Every response is committed the moment it arrives, in its own transaction, so a crash, Ctrl-C
 or ``kill -9`` loses at most the requests in flight. WAL plus a busy timeout lets several runs
 share one store without corrupting it. Nothing secret is stored: keys are hashes of the model
-identity (no API keys) and the request.
+identity (no API keys) and the request, and every response and judgement is redacted
+(:func:`trustgauge._secrets.redact`) as it enters the store and again as it leaves it (rows
+stored by older versions, or before a key was known, never reach a run's files unredacted).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
+from trustgauge._secrets import redact
 from trustgauge.judges.base import Judgement
 from trustgauge.models.base import Request, Response
 
@@ -37,6 +40,24 @@ CREATE TABLE IF NOT EXISTS judgements (
     created_at REAL NOT NULL
 );
 """
+
+
+def redact_response(response: Response) -> Response:
+    """``response`` with every secret removed from its text (itself when there is none)."""
+    text = redact(response.text)
+    model = redact(response.model) if response.model else response.model
+    if text is response.text and model is response.model:
+        return response
+    return response.model_copy(update={"text": text, "model": model})
+
+
+def redact_judgement(judgement: Judgement) -> Judgement:
+    """``judgement`` with every secret removed from the judge's raw output and label."""
+    raw = redact(judgement.raw) if judgement.raw else judgement.raw
+    label = redact(judgement.label)
+    if raw is judgement.raw and label is judgement.label:
+        return judgement
+    return judgement.model_copy(update={"raw": raw, "label": label})
 
 
 def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterator[Sequence[str]]:
@@ -76,11 +97,13 @@ class Store:
                 marks = ",".join("?" * len(chunk))
                 rows = self._db.execute(f"SELECT key, response FROM responses WHERE key IN ({marks})", tuple(chunk))
                 for key, blob in rows:
-                    found[key] = Response.model_validate_json(blob)
+                    found[key] = redact_response(Response.model_validate_json(blob))
         return found
 
-    def put_response(self, key: str, model_identity: dict[str, str], request: Request, response: Response) -> None:
-        """Commit one response now."""
+    def put_response(self, key: str, model_identity: dict[str, str], request: Request, response: Response) -> Response:
+        """Commit one response now, redacted; returns the redacted response (what a later run
+        reads back, so the caller uses the same)."""
+        response = redact_response(response)
         row = (
             key,
             json.dumps(model_identity, sort_keys=True),
@@ -90,6 +113,7 @@ class Store:
         )
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?)", row)
+        return response
 
     def count_responses(self) -> int:
         with self._lock:
@@ -104,13 +128,13 @@ class Store:
                 marks = ",".join("?" * len(chunk))
                 rows = self._db.execute(f"SELECT key, judgement FROM judgements WHERE key IN ({marks})", tuple(chunk))
                 for key, blob in rows:
-                    found[key] = Judgement.model_validate_json(blob)
+                    found[key] = redact_judgement(Judgement.model_validate_json(blob))
         return found
 
     def put_judgements(self, rows: Iterable[tuple[str, Judgement]]) -> None:
-        """Commit a batch of judgements in one transaction."""
+        """Commit a batch of judgements in one transaction (redacted)."""
         now = time.time()
-        data = [(key, j.judge, j.model_dump_json(), now) for key, j in rows]
+        data = [(key, j.judge, redact_judgement(j).model_dump_json(), now) for key, j in rows]
         if not data:
             return
         with self._lock:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping
 from urllib.parse import urlsplit, urlunsplit
@@ -16,8 +17,36 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
 
 
+_SPEC_URL = re.compile(r"@(https?://.*)$", re.DOTALL)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def split_spec(name: str) -> tuple[str, str]:
+    """``NAME@URL`` -> (NAME, URL) at the first ``@http(s)://`` (a URL's user:password may
+    hold an ``@``); ``(name, "")`` without one (``NAME@rest`` splits at its last ``@``)."""
+    match = _SPEC_URL.search(name)
+    if match is not None:
+        return name[: match.start()], match.group(1)
+    model_name, _, rest = name.rpartition("@")
+    return (model_name, rest) if model_name else (name, "")
+
+
+def public_spec(spec: str) -> str:
+    """The model spec without credentials: the ``@URL`` of ``openai-compatible:NAME@URL``
+    loses any user:password and query string (as :func:`redact_url`)."""
+    match = _SPEC_URL.search(spec)
+    if match is None:
+        return spec
+    return f"{spec[: match.start()]}@{redact_url(match.group(1))}"
+
+
 def short(text: object, limit: int = 200) -> str:
-    flat = " ".join(str(text).split())
+    """``text`` on one line, at most ``limit`` characters, secrets redacted first (a key cut
+    in half by the limit would no longer be recognised)."""
+    from trustgauge._secrets import redact
+
+    # control characters (ESC ...) from a server never reach a terminal
+    flat = _CONTROL.sub("\ufffd", " ".join(redact(str(text)).split()))
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from trustgauge._preflight import check_server_url
+from trustgauge._secrets import register_secret, register_url, split_query
 from trustgauge.config import ModelConfig
 from trustgauge.errors import ConfigError, PermanentModelError, TransientModelError
 from trustgauge.models._http import parse_retry_after, redact_url, short
@@ -63,6 +64,10 @@ class AnthropicModel(Model):
 
     def __init__(self, name: str, base_url: str, api_key: str, config: ModelConfig) -> None:
         self.name = name
+        register_url(base_url)
+        register_secret(api_key)
+        # a query string is sent as request parameters, never glued before the request path
+        base_url, self._query = split_query(base_url)
         self.base_url = base_url.rstrip("/")
         self.config = config
         self.spec = f"anthropic:{name}"
@@ -88,6 +93,7 @@ class AnthropicModel(Model):
                 max_retries=0,
                 timeout=self.config.timeout,
                 default_headers=self.config.headers or None,
+                default_query=self._query or None,
             )
         return self._client
 
@@ -218,6 +224,7 @@ def create(name: str, config: ModelConfig) -> Model:
     ``api_key_env`` / ``api_key_file``), the endpoint from ``base_url`` or ``ANTHROPIC_BASE_URL``."""
     base_url = config.base_url or os.environ.get("ANTHROPIC_BASE_URL") or ANTHROPIC_BASE_URL
     check_server_url(base_url, "Anthropic base URL")
+    register_url(base_url)
     key = config.resolve_api_key("ANTHROPIC_API_KEY", required=True)
     assert key is not None  # required=True raises instead
     return AnthropicModel(name, base_url, key, config)

@@ -8,9 +8,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from trustgauge._preflight import check_server_url
+from trustgauge._secrets import register_secret, register_url, split_query
 from trustgauge.config import ModelConfig
 from trustgauge.errors import ConfigError, PermanentModelError, TransientModelError
-from trustgauge.models._http import parse_retry_after, redact_url, short
+from trustgauge.models._http import parse_retry_after, redact_url, short, split_spec
 from trustgauge.models.base import Model, Request, Response, Usage
 
 if TYPE_CHECKING:
@@ -71,6 +72,11 @@ class OpenAICompatModel(Model):
         backend: str = "openai-compatible",
     ) -> None:
         self.name = name
+        register_url(base_url)
+        register_secret(api_key)
+        # a query string (?api_key=...) is sent as request parameters: the SDK appends paths to
+        # the base URL, and must not glue them after the query
+        base_url, self._query = split_query(base_url)
         self.base_url = base_url.rstrip("/")
         self.backend = backend
         self.config = config
@@ -100,6 +106,7 @@ class OpenAICompatModel(Model):
             max_retries=0,
             timeout=self.config.timeout,
             default_headers=self.config.headers or None,
+            default_query=self._query or None,
         )
 
     @property
@@ -243,17 +250,20 @@ def create(name: str, config: ModelConfig) -> Model:
     if backend == "openai":
         base_url = config.base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_BASE_URL
         check_server_url(base_url, "OpenAI base URL")
+        register_url(base_url)
         key = config.resolve_api_key("OPENAI_API_KEY", required=True)
         return OpenAICompatModel(name, base_url, key, config, backend="openai")
-    model_name, at, base_url = name.rpartition("@")
-    if not at:
+    model_name, base_url = split_spec(name)
+    if not base_url:
         model_name, base_url = name, config.base_url or ""
     if not base_url:
         raise ConfigError(
             f"openai-compatible needs a server URL: openai-compatible:{name}@http://127.0.0.1:8000/v1"
         )
     check_server_url(base_url)
+    register_url(base_url)
     key = config.resolve_api_key(None, required=False) if config.api_key_env or config.api_key_file else None
     if key is None:
         key = os.environ.get("OPENAI_API_KEY")
+        register_secret(key)
     return OpenAICompatModel(model_name, base_url, key, config, backend="openai-compatible")

@@ -72,7 +72,10 @@ def load_model(config: ModelConfig) -> Model:
     except ImportError as exc:
         hint = f"pip install 'trustgauge[{info.extra}]'" if info.extra else "reinstall trustgauge"
         raise ConfigError(f"backend {backend!r} needs a missing package ({exc.name}): {hint}") from None
+    from trustgauge.models._http import public_spec
+
     factory: _Factory = module.create
     model = factory(name, config)
-    model.spec = config.model
+    # shown in progress lines and reports: never a URL's user:password or query
+    model.spec = public_spec(config.model)
     return model

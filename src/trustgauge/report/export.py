@@ -7,6 +7,11 @@ Parquet (``pip install 'trustgauge[parquet]'``).
   cached, label, valid, one ``score.<name>`` column per per-sample score, and target,
   metadata, judgements. JSON keeps these nested (and ``score`` as an object); CSV and Parquet
   hold them as JSON text.
+
+CSV is opened in spreadsheets, which run a cell that starts with ``=``, ``+``, ``-``, ``@``, a
+tab or a carriage return as a formula: such a text cell (a model's answer may be
+``=HYPERLINK(...)``) gets a leading ``'``, as OWASP advises. JSON and Parquet keep every text
+exactly.
 """
 
 from __future__ import annotations
@@ -45,8 +50,19 @@ def to_csv(res: Results, kind: Kind) -> str:
     writer = csv.DictWriter(buf, fieldnames=res.columns(kind), lineterminator="\n")
     writer.writeheader()
     for row in res.rows(kind):
-        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+        writer.writerow({k: "" if v is None else csv_text(v) for k, v in row.items()})
     return buf.getvalue()
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text(value: Any) -> Any:
+    """A CSV cell that a spreadsheet shows as text, never runs as a formula: a string that
+    starts like one gets a leading ``'``; other values are returned as they are."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 def _arrow_schema(res: Results, kind: Kind) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from trustgauge.report._markdown import md_code, md_text
 from trustgauge.report.outcomes import (
     counts_against,
     metric_directions,
@@ -54,29 +55,36 @@ def _clip(text: str | None, n: int = 300) -> str:
 
 
 def render_markdown(run: RunInfo, scores: ScoresFile, samples: Sequence[SampleRecord]) -> str:
+    """report.md. Every text that did not come from trustgauge itself (model output, prompts,
+    errors, names, reasons) is escaped (:mod:`trustgauge.report._markdown`): a viewer renders
+    it as the literal text, never as HTML, a link, an image or a broken table."""
+    t_ = md_text
     lines = [
-        f"# trustgauge run {run.run_id}",
+        f"# trustgauge run {t_(run.run_id)}",
         "",
-        f"- model: `{run.model.get('model')}`",
-        f"- trustgauge {run.trustgauge_version}; status: {run.status}; wall time {run.wall_time_s:.1f}s",
-        f"- requests: {run.requests}",
-        f"- judges: {', '.join(f'{k}={v}' for k, v in run.judges.items()) or 'none'}",
+        f"- model: {md_code(str(run.model.get('model')))}",
+        f"- trustgauge {t_(run.trustgauge_version)}; status: {t_(run.status)}; wall time {run.wall_time_s:.1f}s",
+        f"- requests: {t_(str(run.requests))}",
+        f"- judges: {t_(', '.join(f'{k}={v}' for k, v in run.judges.items()) or 'none')}",
         "",
         "| task | metric | value [95% CI] | n | invalid |",
         "|---|---|---|---|---|",
     ]
     for t in scores.tasks:
         for m in t.metrics:
-            lines.append(f"| {t.task} | {m.metric} {arrow(m)} | {format_value(m)} | {m.n} | {m.n_invalid} |")
+            lines.append(
+                f"| {t_(t.task)} | {t_(m.metric)} {arrow(m)} | {t_(format_value(m))} | {m.n} | {m.n_invalid} |"
+            )
     lines.append("")
     for t in scores.tasks:
         examples = failing_examples(t.task, samples, judged=task_judged(t.judges))
         if not examples:
             continue
-        lines += [f"## {t.task}: examples that count against the model", ""]
+        lines += [f"## {t_(t.task)}: examples that count against the model", ""]
         for ex in examples:
-            quoted_prompt = _clip(ex.prompt).replace("\n", " ")
-            quoted_resp = _clip(ex.response if ex.response is not None else f"(error: {ex.error})").replace("\n", " ")
-            lines += [f"- **{ex.sample_id}** prompt: {quoted_prompt}", f"  - response: {quoted_resp}", f"  - label: {ex.label}"]
+            quoted_prompt = t_(_clip(ex.prompt))
+            quoted_resp = t_(_clip(ex.response if ex.response is not None else f"(error: {ex.error})"))
+            lines += [f"- **{t_(ex.sample_id)}** prompt: {quoted_prompt}", f"  - response: {quoted_resp}",
+                      f"  - label: {t_(str(ex.label))}"]
         lines.append("")
     return "\n".join(lines) + "\n"
