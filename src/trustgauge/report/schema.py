@@ -12,7 +12,9 @@ from pydantic import BaseModel, Field
 
 from trustgauge.tasks.base import MetricValue
 
-RESULTS_SCHEMA_VERSION = 1
+#: 2: run.json records each data file's hash (``files``) and the run's ``health``; version 1
+#: directories are still read (see :mod:`trustgauge.report.rundir`)
+RESULTS_SCHEMA_VERSION = 2
 
 
 class TaskScores(BaseModel):
@@ -65,6 +67,15 @@ class DatasetInfo(BaseModel):
     source: str
 
 
+class FileDigest(BaseModel):
+    """What run.json records of one file of its directory (schema 2)."""
+
+    sha256: str
+    bytes: int
+    #: records in the file: lines of samples.jsonl, tasks of scores.json; ``None`` otherwise
+    records: int | None = None
+
+
 class RunInfo(BaseModel):
     """``run.json``: everything needed to reproduce the run; never a secret."""
 
@@ -92,3 +103,6 @@ class RunInfo(BaseModel):
     status: str
     python: str
     platform: str
+    #: schema 2: SHA-256, size and record count of each data file, checked when the run is read;
+    #: ``None`` in schema 1 (written before the hashes existed)
+    files: dict[str, FileDigest] | None = None
