@@ -17,6 +17,34 @@ from trustgauge.tasks.base import MetricValue
 RESULTS_SCHEMA_VERSION = 2
 
 
+class HealthCounts(BaseModel):
+    """How many of a task's (or a run's) samples came back degenerate (schema 2).
+
+    ``empty``: answered with blank text; ``truncated``: cut at the token limit
+    (``finish_reason: length``); ``failed``: no answer after retries; ``unreadable``: answered,
+    not empty, but the scorer could not read it (``valid: false``)."""
+
+    n: int
+    empty: int = 0
+    truncated: int = 0
+    failed: int = 0
+    unreadable: int = 0
+
+    def rate(self, kind: str) -> float:
+        """The share of ``kind`` (``empty``, ``truncated``, ``failed``, ``unreadable``) in ``n``."""
+        count: int = getattr(self, kind)
+        return count / self.n if self.n else 0.0
+
+
+class RunHealth(HealthCounts):
+    """The run's health (``run.json``): totals, per task, and the warnings it raised."""
+
+    #: share above which a kind is warned about
+    warn_rate: float
+    tasks: dict[str, HealthCounts] = Field(default_factory=dict)
+    warnings: list[str] = Field(default_factory=list)
+
+
 class TaskScores(BaseModel):
     """All metrics of one task, primary metric first."""
 
@@ -27,6 +55,8 @@ class TaskScores(BaseModel):
     n_samples: int
     n_failed: int = 0
     judges: dict[str, str] = Field(default_factory=dict)
+    #: schema 2: empty, truncated, failed and unreadable counts of the task's samples
+    health: HealthCounts | None = None
 
 
 class ScoresFile(BaseModel):
@@ -57,6 +87,9 @@ class SampleRecord(BaseModel):
     #: pair); ``None`` when ungrouped or written by an older version. ``compare`` needs it to
     #: recompute group-paired metrics.
     group: str | None = None
+    #: why the model stopped (``stop``, ``length``: cut at max_tokens, ...), when it said;
+    #: schema 2, ``None`` before
+    finish_reason: str | None = None
 
 
 class DatasetInfo(BaseModel):
@@ -106,3 +139,6 @@ class RunInfo(BaseModel):
     #: schema 2: SHA-256, size and record count of each data file, checked when the run is read;
     #: ``None`` in schema 1 (written before the hashes existed)
     files: dict[str, FileDigest] | None = None
+    #: schema 2: share of empty, truncated, failed and unreadable responses, per task too, and
+    #: the warnings raised (see :mod:`trustgauge.report.health`); ``None`` in schema 1
+    health: RunHealth | None = None

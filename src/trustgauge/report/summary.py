@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from trustgauge.report.health import markdown as health_markdown
 from trustgauge.report.outcomes import (
     counts_against,
     metric_directions,
@@ -69,6 +70,7 @@ def render_markdown(run: RunInfo, scores: ScoresFile, samples: Sequence[SampleRe
         for m in t.metrics:
             lines.append(f"| {t.task} | {m.metric} {arrow(m)} | {format_value(m)} | {m.n} | {m.n_invalid} |")
     lines.append("")
+    lines += health_markdown(run.health)
     for t in scores.tasks:
         examples = failing_examples(t.task, samples, judged=task_judged(t.judges))
         if not examples:
