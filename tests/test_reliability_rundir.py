@@ -207,3 +207,13 @@ def test_a_reused_o_holding_something_else_is_never_deleted(tmp_path: Path) -> N
         write_run(out, run, scores, samples)
     assert (out / "mine.txt").read_text() == "keep me"
     assert [p.name for p in tmp_path.iterdir()] == ["notes"]
+
+
+def test_files_stay_private_and_a_symlinked_o_is_written_where_it_points(tmp_path: Path) -> None:
+    target = _write(tmp_path / "target", seed=1)
+    link = tmp_path / "link"
+    link.symlink_to(target)
+    _write(link, seed=2)
+    assert link.is_symlink() and read_run(link)[0].run_id == "link"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "target"]
+    assert all((target / n).stat().st_mode & 0o077 == 0 for n in ("run.json", "samples.jsonl", "report.html"))

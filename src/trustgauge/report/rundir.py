@@ -65,6 +65,15 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _remove(path: Path) -> None:
+    """Delete a folder tree, or a file or symlink, ignoring errors."""
+    if path.is_symlink() or path.is_file():
+        with contextlib.suppress(OSError):
+            path.unlink()
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def _remove_stale_siblings(out_dir: Path) -> None:
     """Delete the temporary siblings that crashed writes of ``out_dir`` left behind."""
     prefixes = (f".{out_dir.name}.tmp-", f".{out_dir.name}.old-")
@@ -77,7 +86,7 @@ def _remove_stale_siblings(out_dir: Path) -> None:
             pid_text = name[len(prefix) :].split("-", 1)[0]
             if pid_text.isdigit() and _pid_alive(int(pid_text)):
                 continue
-            shutil.rmtree(entry, ignore_errors=True)
+            _remove(entry)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -137,7 +146,7 @@ def write_run_dir(out_dir: Path, files: Mapping[str, bytes], write_extra: Callab
         RunDirError: the target is not replaceable, or writing failed (e.g. a full disk); nothing
             is left behind and a run already at ``out_dir`` is untouched.
     """
-    out_dir = Path(os.path.abspath(out_dir))
+    out_dir = Path(os.path.realpath(out_dir))  # -o naming a symlink: the run goes where it points
     tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
     try:
         replace = _check_target(out_dir)
@@ -149,7 +158,8 @@ def write_run_dir(out_dir: Path, files: Mapping[str, bytes], write_extra: Callab
             write_extra(tmp)
             checkpoint("extra")
         for name, data in files.items():
-            with open(tmp / name, "xb") as fh:
+            # private to the user, as the files of earlier versions (mkstemp) were
+            with os.fdopen(os.open(tmp / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as fh:
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
@@ -161,24 +171,28 @@ def write_run_dir(out_dir: Path, files: Mapping[str, bytes], write_extra: Callab
             checkpoint("renamed")
         elif _exchange(tmp, out_dir):
             checkpoint("exchanged")
-            shutil.rmtree(tmp, ignore_errors=True)  # now holds the old run
+            _remove(tmp)  # now holds the old run
         else:
             old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}-{secrets.token_hex(4)}"
             os.rename(out_dir, old)
             checkpoint("old-moved")
-            os.rename(tmp, out_dir)
+            try:
+                os.rename(tmp, out_dir)
+            except OSError:
+                os.rename(old, out_dir)  # put the old run back
+                raise
             checkpoint("renamed")
-            shutil.rmtree(old, ignore_errors=True)
+            _remove(old)
         _fsync_dir(out_dir.parent)
     except OSError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
+        _remove(tmp)
         reason = exc.strerror or str(exc)
         raise RunDirError(
             f"cannot write the run directory {out_dir}: {reason} (every response is saved in the "
             "store; free space or choose another -o and run the same command again: nothing is sent twice)"
         ) from None
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        _remove(tmp)
         raise
 
 
