@@ -65,6 +65,7 @@ def test_a_server_answering_empty_is_not_complete_exit_0(tmp_path: Path, tg_home
                 "--data-dir", str(trustllm_dir), "-n", "20", "-q"]
         res = tg([*args, "-o", str(out)], tg_home)
         assert res.returncode == 1, res.stderr
+        assert "health: empty 100.0% · truncated 0.0% · failed 0.0% · unreadable 0.0%" in res.stdout
         assert "warning: 20 of 20 responses are empty (100.0%)" in res.stderr
         assert "error: 20 of 20 responses are empty (100.0% > --max-empty-rate 50.0%)" in res.stderr
         run = json.loads((out / "run.json").read_text())

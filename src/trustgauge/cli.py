@@ -258,8 +258,13 @@ def _print_summary(result: RunResult) -> None:
     console.print(f"results: {result.out_dir}")
     console.print(f"report:  {result.out_dir / 'report.html'}", soft_wrap=True)
     health = result.run.health
-    for warning in health.warnings if health is not None else ():
-        typer.echo(f"warning: {warning}", err=True)
+    if health is not None:
+        console.print(
+            f"health: empty {health.rate('empty'):.1%} · truncated {health.rate('truncated'):.1%} · "
+            f"failed {health.rate('failed'):.1%} · unreadable {health.rate('unreadable'):.1%}"
+        )
+        for warning in health.warnings:
+            typer.echo(f"warning: {warning}", err=True)
 
 
 def _finish(result: RunResult, max_error_rate: float, health_limits: dict[str, float | None] | None = None) -> None:
