@@ -63,6 +63,13 @@ def test_bad_output_location(server: FakeServer, tmp_path: Path, tg_home: Path) 
     _refused(server, _run_args(server, existing / "run"), tg_home, f"{existing} is a file, not a folder")
     if PROC.is_dir():
         _refused(server, _run_args(server, PROC / "trustgauge-run"), tg_home, "cannot write in /proc")
+    # a folder holding something other than a run is never replaced (report/rundir.py), so it
+    # is refused before the first request, not after every answer was paid for
+    other = tmp_path / "notes"
+    other.mkdir()
+    (other / "todo.txt").write_text("mine\n")
+    _refused(server, _run_args(server, other), tg_home, "holds something other than a run")
+    assert (other / "todo.txt").read_text() == "mine\n"
 
 
 @pytest.mark.skipif(ROOT, reason="root writes through permission bits")

@@ -57,6 +57,10 @@ def check_output_dir(out: Path, flag: str = "-o") -> None:
     if os.path.lexists(out) and not out.is_dir():
         raise UsageError(f"{what}: a file of that name exists; a run directory is a folder (choose another {flag})")
     if out.is_dir():
+        if not (out / "run.json").is_file() and any(out.iterdir()):
+            # the same rule the run directory writer applies at the end (report/rundir.py):
+            # a folder with other content is never replaced, so refuse before paying for answers
+            raise UsageError(f"{what}: the folder exists and holds something other than a run (choose another {flag})")
         _probe(out, what)
     parent = out.parent if out.parent != Path("") else Path(".")
     _creatable_folder(parent, what)

@@ -260,9 +260,21 @@ def _print_summary(result: RunResult) -> None:
     )
     console.print(f"results: {result.out_dir}")
     console.print(f"report:  {result.out_dir / 'report.html'}", soft_wrap=True)
+    health = result.run.health
+    if health is not None:
+        console.print(
+            f"health: empty {health.rate('empty'):.1%} · truncated {health.rate('truncated'):.1%} · "
+            f"failed {health.rate('failed'):.1%} · unreadable {health.rate('unreadable'):.1%}"
+        )
+        for warning in health.warnings:
+            typer.echo(f"warning: {warning}", err=True)
 
 
-def _finish(result: RunResult, max_error_rate: float) -> None:
+def _finish(result: RunResult, max_error_rate: float, health_limits: dict[str, float | None] | None = None) -> None:
+    """Print the summary; exit 1 when too many requests failed or the run's health is beyond
+    ``health_limits`` (kind -> max share, see :mod:`trustgauge.report.health`)."""
+    from trustgauge.report.health import limit_errors
+
     _print_summary(result)
     if result.failed and result.error_rate > max_error_rate:
         _fail(
@@ -270,6 +282,11 @@ def _finish(result: RunResult, max_error_rate: float) -> None:
             f"{max_error_rate:.1%}); see 'error' in samples.jsonl. Run the same command again to retry only those.",
             EXIT_FAILED_REQUESTS,
         )
+    errors = limit_errors(result.run.health, health_limits) if result.run.health and health_limits else []
+    for message in errors[:-1]:
+        typer.echo(f"error: {message}", err=True)
+    if errors:
+        _fail(errors[-1], EXIT_FAILED_REQUESTS)
 
 
 _JUDGE_HELP = (
@@ -304,6 +321,10 @@ def run(
         "(<dimension>/<file>.json); default: fetched and verified on first use.")] = None,
     max_error_rate: Annotated[float, typer.Option("--max-error-rate", min=0.0, max=1.0, help="Exit 1 when more "
         "than this share of requests failed after retries.")] = 0.0,
+    max_empty_rate: Annotated[float, typer.Option("--max-empty-rate", min=0.0, max=1.0, help="Exit 1 when more "
+        "than this share of responses are empty (the run health; 1 to never fail on it).")] = 0.5,
+    max_truncated_rate: Annotated[float, typer.Option("--max-truncated-rate", min=0.0, max=1.0, help="Exit 1 "
+        "when more than this share of responses were cut at the token limit (finish_reason: length).")] = 1.0,
     judge: Annotated[list[str] | None, typer.Option("--judge", help=_JUDGE_HELP)] = None,
     judge_model: Annotated[str | None, typer.Option("--judge-model", help=_JUDGE_MODEL_HELP)] = None,
     trustllm_reference: Annotated[bool, typer.Option("--trustllm-reference", help="Read answers and compute "
@@ -379,7 +400,7 @@ def run(
         err = exc.errors()[0]
         _fail(f"invalid option {'.'.join(str(p) for p in err['loc'])}: {err['msg']}")
     result = _execute(config, quiet=quiet)
-    _finish(result, max_error_rate)
+    _finish(result, max_error_rate, {"empty": max_empty_rate, "truncated": max_truncated_rate})
 
 
 DEMO_MAX_TOKENS = 48

@@ -455,6 +455,7 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
 
     samples_out: list[SampleRecord] = []
     task_scores: list[TaskScores] = []
+    unscored: list[str] = []  # tasks lacking a judge: their answers are not "unreadable"
     for w in work:
         scored: list[tuple[Sample, SampleScore]] = []
         n_failed = 0
@@ -485,10 +486,13 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
                     target=sample.target,
                     group=sample.group,
                     metadata=sample.metadata,
+                    finish_reason=outcome.response.finish_reason if outcome.response else None,
                 )
             )
         required = {judge_kind(slot) for slot in w.task.judges if not is_optional(slot)}
         missing = sorted(required & set(unjudged))
+        if missing:
+            unscored.append(w.task.id)
         metrics = _not_scored(w.task, missing) if missing else w.task.aggregate(scored)
         task_scores.append(
             TaskScores(
@@ -502,6 +506,10 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
             )
         )
 
+    from trustgauge.report.health import run_health
+
+    health = run_health(samples_out, [w.task.id for w in work], unscored=unscored)
+    task_scores = [t.model_copy(update={"health": health.tasks[t.task]}) for t in task_scores]
     out_dir = config.out or default_out_dir(config.model.model)
     run_id = out_dir.name
     total = len(all_requests)
@@ -533,11 +541,12 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
         status=status,
         python=sys.version.split()[0],
         platform=platform.platform(),
+        health=health,
     )
     scores = ScoresFile(run_id=run_id, model=public_spec(config.model.model), tasks=task_scores)
     from trustgauge.report.writer import write_run
 
-    write_run(out_dir, run, scores, samples_out)
+    run = write_run(out_dir, run, scores, samples_out)  # as written: with its files' hashes
     return RunResult(out_dir=out_dir, run=run, scores=scores, failed=failed, total=total, samples=samples_out)
 
 

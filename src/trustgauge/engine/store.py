@@ -10,6 +10,7 @@ stored by older versions, or before a key was known, never reach a run's files u
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
@@ -18,6 +19,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from trustgauge._secrets import redact
+from trustgauge.errors import UsageError
 from trustgauge.judges.base import Judgement
 from trustgauge.models.base import Request, Response
 
@@ -65,11 +67,33 @@ def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterator[Sequence[str]]
         yield items[start : start + size]
 
 
+class StoreWriteError(UsageError):
+    """The store cannot be written (full disk, read-only or locked file); what it holds stays."""
+
+
+@contextlib.contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """Turn a failed write (``sqlite3.OperationalError: database or disk is full``, ``OSError``)
+    into one line; every transaction committed before stays in the file."""
+    try:
+        yield
+    except (sqlite3.Error, OSError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise StoreWriteError(
+            f"cannot write the store {path}: {reason} (every response stored before is kept; free space "
+            "or point TRUSTGAUGE_HOME elsewhere, then run the same command again)"
+        ) from None
+
+
 class Store:
     """A thread-safe handle on the store file."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        with _writing(path):
+            self._open(path)
+
+    def _open(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(path), timeout=60.0, isolation_level=None, check_same_thread=False)
@@ -111,7 +135,7 @@ class Store:
             response.model_dump_json(),
             time.time(),
         )
-        with self._lock:
+        with self._lock, _writing(self.path):
             self._db.execute("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?)", row)
         return response
 
@@ -137,14 +161,16 @@ class Store:
         data = [(key, j.judge, redact_judgement(j).model_dump_json(), now) for key, j in rows]
         if not data:
             return
-        with self._lock:
+        with self._lock, _writing(self.path):
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 self._db.executemany("INSERT OR REPLACE INTO judgements VALUES (?, ?, ?, ?)", data)
+                self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:  # SQLite may have rolled back already (SQLITE_FULL)
+                    with contextlib.suppress(sqlite3.Error):
+                        self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:

@@ -284,24 +284,34 @@ def graph_path(quantize: bool) -> Path:
         config = json.loads((folder / "config.json").read_text())
         fp32 = build_graph(weights, config)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        if quantize:
-            from onnxruntime.quantization import QuantType, quantize_dynamic
+        src = path.with_suffix(f".{os.getpid()}.fp32.tmp")
+        try:
+            if quantize:
+                from onnxruntime.quantization import QuantType, quantize_dynamic
 
-            src = path.with_suffix(f".{os.getpid()}.fp32.tmp")
-            onnx.save(fp32, str(src))
-            root = logging.getLogger()
-            level = root.level
-            root.setLevel(logging.ERROR)  # the quantiser logs generic advice on the root logger
-            try:
-                quantize_dynamic(
-                    str(src), str(tmp), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"], per_channel=True
-                )
-            finally:
-                root.setLevel(level)
-                src.unlink(missing_ok=True)
-        else:
-            onnx.save(fp32, str(tmp))
-        os.replace(tmp, path)
+                onnx.save(fp32, str(src))
+                root = logging.getLogger()
+                level = root.level
+                root.setLevel(logging.ERROR)  # the quantiser logs generic advice on the root logger
+                try:
+                    quantize_dynamic(
+                        str(src), str(tmp), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"],
+                        per_channel=True,
+                    )
+                finally:
+                    root.setLevel(level)
+            else:
+                onnx.save(fp32, str(tmp))
+            os.replace(tmp, path)
+        except OSError as exc:  # a full disk (ENOSPC), a read-only cache: one line, nothing left behind
+            raise ConfigError(
+                f"cannot build the offline judges' encoder in {path.parent}: {exc.strerror or exc} "
+                "(free space, or set TRUSTGAUGE_MODEL_CACHE to another folder)"
+            ) from None
+        finally:
+            # whatever happened, no temporary file stays behind (one per failed attempt before)
+            src.unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
     return path
 
 

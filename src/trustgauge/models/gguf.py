@@ -228,7 +228,10 @@ class GGUFModel(Model):
         return f"GGUFModel({self.path.name!r}, n_parallel={self.n_parallel}, base_url={self.base_url!r})"
 
     def identity(self) -> dict[str, str]:
-        return {"backend": "gguf", "model": self.path.name, "sha256": file_sha256(self.path)}
+        from trustgauge.models._cachekey import config_identity
+
+        ident = {"backend": "gguf", "model": self.path.name, "sha256": file_sha256(self.path)}
+        return {**ident, **config_identity(self.config)}  # extra_body reaches its server too
 
     def _start_sync(self) -> Model:
         with self._start_lock:

@@ -11,6 +11,7 @@ from trustgauge._preflight import check_server_url
 from trustgauge._secrets import register_secret, register_url, split_query
 from trustgauge.config import ModelConfig
 from trustgauge.errors import ConfigError, PermanentModelError, TransientModelError
+from trustgauge.models._cachekey import config_identity
 from trustgauge.models._http import parse_retry_after, redact_url, short, split_spec
 from trustgauge.models.base import Model, Request, Response, Usage
 
@@ -95,7 +96,8 @@ class OpenAICompatModel(Model):
         return f"OpenAICompatModel({self.name!r}, base_url={redact_url(self.base_url)!r})"
 
     def identity(self) -> dict[str, str]:
-        return {"backend": self.backend, "model": self.name, "base_url": redact_url(self.base_url)}
+        ident = {"backend": self.backend, "model": self.name, "base_url": redact_url(self.base_url)}
+        return {**ident, **config_identity(self.config)}  # extra_body and headers change answers too
 
     def _new_client(self) -> openai.AsyncOpenAI:
         import openai

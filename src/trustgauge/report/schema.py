@@ -12,7 +12,37 @@ from pydantic import BaseModel, Field
 
 from trustgauge.tasks.base import MetricValue
 
-RESULTS_SCHEMA_VERSION = 1
+#: 2: run.json records each data file's hash (``files``) and the run's ``health``; version 1
+#: directories are still read (see :mod:`trustgauge.report.rundir`)
+RESULTS_SCHEMA_VERSION = 2
+
+
+class HealthCounts(BaseModel):
+    """How many of a task's (or a run's) samples came back degenerate (schema 2).
+
+    ``empty``: answered with blank text; ``truncated``: cut at the token limit
+    (``finish_reason: length``); ``failed``: no answer after retries; ``unreadable``: answered,
+    not empty, but the scorer could not read it (``valid: false``)."""
+
+    n: int
+    empty: int = 0
+    truncated: int = 0
+    failed: int = 0
+    unreadable: int = 0
+
+    def rate(self, kind: str) -> float:
+        """The share of ``kind`` (``empty``, ``truncated``, ``failed``, ``unreadable``) in ``n``."""
+        count: int = getattr(self, kind)
+        return count / self.n if self.n else 0.0
+
+
+class RunHealth(HealthCounts):
+    """The run's health (``run.json``): totals, per task, and the warnings it raised."""
+
+    #: share above which a kind is warned about
+    warn_rate: float
+    tasks: dict[str, HealthCounts] = Field(default_factory=dict)
+    warnings: list[str] = Field(default_factory=list)
 
 
 class TaskScores(BaseModel):
@@ -25,6 +55,8 @@ class TaskScores(BaseModel):
     n_samples: int
     n_failed: int = 0
     judges: dict[str, str] = Field(default_factory=dict)
+    #: schema 2: empty, truncated, failed and unreadable counts of the task's samples
+    health: HealthCounts | None = None
 
 
 class ScoresFile(BaseModel):
@@ -55,6 +87,9 @@ class SampleRecord(BaseModel):
     #: pair); ``None`` when ungrouped or written by an older version. ``compare`` needs it to
     #: recompute group-paired metrics.
     group: str | None = None
+    #: why the model stopped (``stop``, ``length``: cut at max_tokens, ...), when it said;
+    #: schema 2, ``None`` before
+    finish_reason: str | None = None
 
 
 class DatasetInfo(BaseModel):
@@ -63,6 +98,15 @@ class DatasetInfo(BaseModel):
     sha256: str
     records: int
     source: str
+
+
+class FileDigest(BaseModel):
+    """What run.json records of one file of its directory (schema 2)."""
+
+    sha256: str
+    bytes: int
+    #: records in the file: lines of samples.jsonl, tasks of scores.json; ``None`` otherwise
+    records: int | None = None
 
 
 class RunInfo(BaseModel):
@@ -92,3 +136,9 @@ class RunInfo(BaseModel):
     status: str
     python: str
     platform: str
+    #: schema 2: SHA-256, size and record count of each data file, checked when the run is read;
+    #: ``None`` in schema 1 (written before the hashes existed)
+    files: dict[str, FileDigest] | None = None
+    #: schema 2: share of empty, truncated, failed and unreadable responses, per task too, and
+    #: the warnings raised (see :mod:`trustgauge.report.health`); ``None`` in schema 1
+    health: RunHealth | None = None

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from trustgauge.report._markdown import md_code, md_text
+from trustgauge.report.health import markdown as health_markdown
 from trustgauge.report.outcomes import (
     counts_against,
     metric_directions,
@@ -76,6 +77,7 @@ def render_markdown(run: RunInfo, scores: ScoresFile, samples: Sequence[SampleRe
                 f"| {t_(t.task)} | {t_(m.metric)} {arrow(m)} | {t_(format_value(m))} | {m.n} | {m.n_invalid} |"
             )
     lines.append("")
+    lines += health_markdown(run.health)
     for t in scores.tasks:
         examples = failing_examples(t.task, samples, judged=task_judged(t.judges))
         if not examples:

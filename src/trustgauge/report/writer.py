@@ -1,12 +1,11 @@
 """Write a run directory: run.json, samples.jsonl, scores.json, a readable summary (report.md)
 and the HTML report (report.html, :mod:`trustgauge.report.htmlreport`). Everything passes
-through secret redaction; model output is escaped in HTML."""
+through secret redaction; model output is escaped in HTML. The directory is written as a whole
+and verified when read (:mod:`trustgauge.report.rundir`)."""
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,47 +15,60 @@ from trustgauge.report.schema import RunInfo, SampleRecord, ScoresFile
 from trustgauge.report.summary import render_markdown
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(redact(text))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def write_run(out_dir: Path, run: RunInfo, scores: ScoresFile, samples: Sequence[SampleRecord]) -> RunInfo:
+    """Write (or replace) the run directory as a whole, atomically (:mod:`trustgauge.report.rundir`);
+    returns ``run`` as written (with the hashes of its files)."""
+    from trustgauge.report.rundir import HASHED, digest, write_run_dir
 
-
-def write_run(out_dir: Path, run: RunInfo, scores: ScoresFile, samples: Sequence[SampleRecord]) -> None:
-    """Write (or overwrite) the run directory atomically file by file."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    _atomic_write(out_dir / "run.json", run.model_dump_json(indent=2) + "\n")
-    _atomic_write(out_dir / "scores.json", scores.model_dump_json(indent=2) + "\n")
     lines = (json.dumps(s.model_dump(mode="json"), ensure_ascii=False) for s in samples)
-    _atomic_write(out_dir / "samples.jsonl", "\n".join(lines) + ("\n" if samples else ""))
-    _atomic_write(out_dir / "report.md", render_markdown(run, scores, samples))
-    # redacts its own parts (the compressed sample data must not be rewritten afterwards)
-    write_report(out_dir / "report.html", run, scores, samples)
+    texts = {
+        "scores.json": scores.model_dump_json(indent=2) + "\n",
+        "samples.jsonl": "\n".join(lines) + ("\n" if samples else ""),
+        "report.md": render_markdown(run, scores, samples),
+    }
+    data = {name: redact(text).encode("utf-8") for name, text in texts.items()}
+    records = {"scores.json": len(scores.tasks), "samples.jsonl": len(samples)}
+    run = run.model_copy(update={"files": {name: digest(data[name], records.get(name)) for name in HASHED}})
+    data["run.json"] = redact(run.model_dump_json(indent=2) + "\n").encode("utf-8")  # last: it vouches for the rest
+
+    def html(tmp: Path) -> None:
+        # redacts its own parts (the compressed sample data must not be rewritten afterwards)
+        write_report(tmp / "report.html", run, scores, samples)
+
+    write_run_dir(out_dir, data, html)
+    return run
 
 
 def read_run(out_dir: Path) -> tuple[RunInfo, ScoresFile, list[SampleRecord]]:
-    """Load a run directory written by :func:`write_run`."""
+    """Load a run directory written by :func:`write_run` (any readable schema version) and verify
+    that it is one whole run (:func:`trustgauge.report.rundir.verify`)."""
     from trustgauge.errors import UsageError
+    from trustgauge.report.rundir import HASHED, verify
 
     try:
-        run = RunInfo.model_validate_json((out_dir / "run.json").read_text(encoding="utf-8"))
-        scores = ScoresFile.model_validate_json((out_dir / "scores.json").read_text(encoding="utf-8"))
+        raw_run = (out_dir / "run.json").read_bytes()
+        raw = {name: (out_dir / name).read_bytes() for name in HASHED if (out_dir / name).is_file()}
+        if "scores.json" not in raw or "samples.jsonl" not in raw:
+            missing = "scores.json" if "scores.json" not in raw else "samples.jsonl"
+            raise FileNotFoundError(2, "missing", str(out_dir / missing))
+        run = RunInfo.model_validate_json(raw_run.decode("utf-8"))
+        scores = ScoresFile.model_validate_json(raw["scores.json"].decode("utf-8"))
         samples = [
             SampleRecord.model_validate_json(line)
             # split on "\n" only: str.splitlines() also splits inside a JSON string that holds
             # U+2028, U+2029 or \x85 (written raw, ensure_ascii=False) and would break the record
-            for line in (out_dir / "samples.jsonl").read_text(encoding="utf-8").split("\n")
+            for line in raw["samples.jsonl"].decode("utf-8").split("\n")
             if line.strip()
         ]
     except FileNotFoundError as exc:
         raise UsageError(f"{out_dir} is not a trustgauge run directory (missing {Path(exc.filename).name})") from None
-    except ValueError as exc:
+    except IsADirectoryError as exc:
+        raise UsageError(f"{out_dir} is not a trustgauge run directory ({Path(exc.filename).name} is a folder)") from None
+    except NotADirectoryError:
+        raise UsageError(f"{out_dir} is not a trustgauge run directory (not a folder)") from None
+    except OSError as exc:
+        raise UsageError(f"{out_dir}: cannot read the run ({exc.strerror or exc})") from None
+    except ValueError as exc:  # bad UTF-8 or JSON: a truncated or damaged file
         raise UsageError(f"{out_dir}: unreadable results ({str(exc).splitlines()[0]})") from None
-    if run.schema_version != 1:
-        raise UsageError(f"{out_dir}: results schema version {run.schema_version} is not supported")
+    verify(out_dir, run, scores, samples, raw)
     return run, scores, samples

@@ -1,0 +1,61 @@
+"""The parts of a model config that change its answers without being part of a request.
+
+A :class:`~trustgauge.models.base.Request` carries the messages (system prompt included) and the
+generation parameters (temperature, max_tokens, top_p, seed, stop, response_format), so those
+are in every cache key already. What a backend adds on the way to the server is not:
+``options.extra_body`` (``top_k``, thinking switches, ...) and the HTTP headers a server may read
+(routing, feature flags). :func:`config_identity` turns them into identity entries, added to a
+backend's :meth:`~trustgauge.models.base.Model.identity` and hence to every cache key.
+
+Compatibility: an empty ``extra_body`` and headers that are all credentials add nothing, so
+the cache keys of runs without them are exactly what they were before these entries existed
+(users' stores stay valid). Credential headers (``Authorization``, ``x-api-key``, anything
+named like a key, token, secret, password or cookie) are left out: a rotated key must not throw
+the cache away, and no secret, not even hashed, goes into the identity (it is stored and
+written to ``run.json``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from trustgauge.config import ModelConfig
+
+#: header names that carry credentials, not answer-changing settings (matched case-insensitively)
+_CREDENTIAL_HEADER = re.compile(r"auth|key|token|secret|passw|cookie|session|credential", re.IGNORECASE)
+
+
+def is_credential_header(name: str) -> bool:
+    """Whether a header name looks like it carries a credential."""
+    return bool(_CREDENTIAL_HEADER.search(name))
+
+
+def _digest(value: Any) -> str:
+    blob = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def answer_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The headers that may change an answer: every one but credentials, names lower-cased
+    (HTTP header names are case-insensitive)."""
+    return {k.lower(): v for k, v in headers.items() if not is_credential_header(k)}
+
+
+def config_identity(config: ModelConfig) -> dict[str, str]:
+    """Identity entries for what ``config`` adds to each request body and its headers.
+
+    ``{}`` when there is nothing (no ``extra_body``, only credential headers), so existing cache
+    keys do not change; otherwise ``extra_body_sha256`` and/or ``headers_sha256`` (hashes keep
+    the identity short and keep header values out of the store's plain text)."""
+    out: dict[str, str] = {}
+    extra = config.options.get("extra_body")
+    if isinstance(extra, Mapping) and extra:
+        out["extra_body_sha256"] = _digest(dict(extra))
+    headers = answer_headers(config.headers)
+    if headers:
+        out["headers_sha256"] = _digest(headers)
+    return out
