@@ -527,7 +527,9 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
         python=sys.version.split()[0],
         platform=platform.platform(),
     )
-    scores = ScoresFile(run_id=run_id, model=config.model.model, tasks=task_scores)
+    from trustgauge.report.dimensions import with_summary
+
+    scores = with_summary(ScoresFile(run_id=run_id, model=config.model.model, tasks=task_scores))
     from trustgauge.report.writer import write_run
 
     write_run(out_dir, run, scores, samples_out)
