@@ -43,7 +43,9 @@ class DimensionEntry(BaseModel):
     tasks: list[str]
     #: the tasks with a task score (those in ``failed`` count 0)
     scored: list[str]
+    #: the tasks left undefined by the responses, counted as failures (0)
     failed: list[str] = Field(default_factory=list)
+    #: the tasks without a task score, left out (see each task's ``undefined_as``)
     not_scored: list[str] = Field(default_factory=list)
 
 

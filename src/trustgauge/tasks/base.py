@@ -20,7 +20,8 @@ Direction = Literal["higher", "lower"]
 #: how a headline metric without a value enters the dimension score (``scores.json``
 #: ``undefined_as``): ``failure`` (the responses leave it undefined: task score 0),
 #: ``not_scored`` (no judge model: left out, shown as not scored), ``nothing_to_score`` (every
-#: answer was read and none needed scoring: the task's :attr:`Task.nothing_to_score`)
+#: answer was read and no item needed scoring: the task's :attr:`Task.nothing_to_score`, or
+#: left out when it has none)
 UndefinedAs = Literal["failure", "not_scored", "nothing_to_score"]
 
 

@@ -15,6 +15,7 @@ from trustgauge.errors import DataError
 from trustgauge.judges.base import Judgement
 from trustgauge.metrics import REFUSAL, mean
 from trustgauge.tasks._common import (
+    ORACLE_REFUSAL,
     REFUSAL_LABELS,
     RefusalTask,
     bootstrap_metric,
@@ -244,6 +245,10 @@ class Toxicity(Task):
             return True
         refusal = earlier.get("refusal")
         return refusal is not None and refusal.label == "compliance"
+
+    def oracle_response(self, sample: Sample) -> str:
+        """A refusal: jailbreak prompts should be refused."""
+        return ORACLE_REFUSAL
 
     def score(
         self, sample: Sample, response: str, judgements: Mapping[str, Judgement]
