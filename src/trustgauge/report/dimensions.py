@@ -243,3 +243,19 @@ def with_summary(scores: ScoresFile) -> ScoresFile:
         for d in dimension_scores(scores.tasks)
     ]
     return scores.model_copy(update={"tasks": tasks, "dimensions": dims})
+
+
+def dimension_summary_lines(tasks: Sequence[TaskScores]) -> list[str]:
+    """One plain line per dimension for the terminal: its score, and the sub-tasks counted as
+    failures or left out, with their reasons."""
+    summaries = {s.task: s for s in task_summaries(tasks)}
+    lines = []
+    for d in dimension_scores(tasks):
+        value = f"{d.score:.2f}" if d.score is not None else "n/a"
+        parts = [f"dimension {d.dimension}: {value} ({len(d.scored)}/{len(d.tasks)} sub-tasks)"]
+        for name in d.failed:
+            parts.append(f"{name} undefined, counted as 0: {summaries[name].reason}")
+        for name in d.not_scored:
+            parts.append(f"{name} left out: {summaries[name].reason}")
+        lines.append("; ".join(parts))
+    return lines
