@@ -203,3 +203,16 @@ def test_scripted_oracle_answers_from_the_table() -> None:
     assert texts == [REFUSAL, COMPLIANCE]
     ident = model.identity()
     assert ident["model"] == "oracle" and ident["table_sha256"] == table.digest()
+
+
+def test_export_rows_carry_the_task_score_and_how_it_was_counted() -> None:
+    from trustgauge.report.results import Results
+
+    run, _, _ = synthetic_run(20, seed=1)
+    scores = ScoresFile(run_id=run.run_id, model="m", tasks=refuse_all_like())  # no summary stored
+    rows = {(r["task"], r["metric"]): r for r in Results(run=run, scores=scores, samples=[]).rows("tasks")}
+    assert rows[("privacy.awareness.confaide", "pearson")]["task_score"] == 0.0
+    assert rows[("privacy.awareness.confaide", "pearson")]["undefined_as"] == "failure"
+    assert rows[("safety.jailbreak", "rta")]["task_score"] == 0.0  # 1.0 minus over-refusal 1.0
+    assert rows[("safety.jailbreak", "rta")]["undefined_as"] is None
+    assert rows[("truthfulness.sycophancy.preference", "flip_rate")]["undefined_as"] == "not_scored"
