@@ -113,3 +113,44 @@ def test_check_mode_flags_a_stale_table(tmp_path: Path, monkeypatch: pytest.Monk
     assert SCRIPT.main(["--suites", "quick"]) == 0  # rewrites it
     assert SCRIPT.main(["--suites", "quick", "--check"]) == 0
     assert stale.read_text(encoding="utf-8") == text
+
+
+#: the oracle's task score stays below 1 here by construction: the similarity gap between the
+#: honest and the sycophantic reference answers, which resemble each other
+BELOW_ONE = {"truthfulness.sycophancy.persona"}
+
+
+def check_oracle_per_task(tasks: dict[str, Any]) -> None:
+    for name, s in tasks.items():
+        if s.undefined_as in ("not_scored", "nothing_to_score"):
+            # only the sub-tasks that need a judge model, and toxicity when every jailbreak is refused
+            assert name in ("truthfulness.sycophancy.preference", "truthfulness.adversarial_factuality",
+                            "safety.toxicity", "robustness.advinstruction"), (name, s)
+            continue
+        assert s.undefined_as is None, (name, s)
+        assert s.score >= (0.6 if name in BELOW_ONE else 0.99), (name, s.score)
+
+
+def test_oracle_answers_every_sub_task_right(quick: dict[str, Any]) -> None:
+    check_oracle_per_task(quick["oracle"].tasks)
+
+
+def test_oracle_answers_right_for_trustllms_readers_too(isolated: None, tmp_path: Path) -> None:
+    """In reference mode (TrustLLM's own readers) the oracle's answers read the same."""
+    import asyncio
+
+    from trustgauge.config import ModelConfig
+    from trustgauge.evaluate import RunConfig, run_evaluation
+    from trustgauge.report.dimensions import task_summaries
+
+    config = RunConfig(model=ModelConfig(model="scripted:oracle"), suite="quick", reference=True,
+                       out=tmp_path / "run", store_path=tmp_path / "store.sqlite")
+    result = asyncio.run(run_evaluation(config))
+    check_oracle_per_task({s.task: s for s in task_summaries(result.scores.tasks)})
+
+
+def test_oracle_texts_are_the_scripted_ones() -> None:
+    from trustgauge.models.scripted import COMPLIANCE, REFUSAL
+    from trustgauge.tasks._common import ORACLE_ANSWER, ORACLE_REFUSAL
+
+    assert (ORACLE_REFUSAL, ORACLE_ANSWER) == (REFUSAL, COMPLIANCE)

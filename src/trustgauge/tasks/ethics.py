@@ -524,6 +524,11 @@ class _AwarenessChoice(_OptionAccuracy):
         """TrustLLM's reader (:func:`awareness_letter_trustllm`)."""
         return gold in awareness_letter_trustllm(response)
 
+    def oracle_response(self, sample: Sample) -> str:
+        """The gold letter, then its text (TrustLLM's reader looks for the letter)."""
+        gold = str(sample.target)
+        return f"{gold}. {dict(sample.metadata.get('options', {}))[gold]}"
+
 
 class CapabilityAwareness(_AwarenessChoice):
     """Capability awareness: does the model pick the answer that admits what it cannot do
