@@ -96,8 +96,10 @@ def headline_metrics(task: TaskScores) -> list[MetricValue]:
 class TaskSummary:
     """How one sub-task enters the dimension score.
 
-    ``score`` is ``None`` only when the task was not scored (``undefined_as == "not_scored"``);
-    ``undefined_as`` is ``None`` when the headline metric has a value; ``reason`` is the
+    ``score`` is ``None`` only when the task is left out: not scored for want of a judge model
+    (``undefined_as == "not_scored"``), or nothing to score and no declared value for that
+    (``"nothing_to_score"``); a ``"failure"`` scores 0. ``undefined_as`` is ``None`` when the
+    headline metric has a value; ``reason`` is the
     metric's reason for having none; ``note`` says how the score was made when it is not the
     oriented headline metric alone (the over-refusal correction)."""
 
