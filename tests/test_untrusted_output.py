@@ -51,9 +51,16 @@ def test_report_md_renders_model_output_as_text(response: str) -> None:
     text = html.unescape(re.sub(r"<[^>]+>", "", page))
     first = response.split("\n")[0][:60]
     assert first in text
-    # the metrics table keeps five cells per row, whatever the reason text holds
-    for row in re.findall(r"<tr>(.*?)</tr>", page, re.DOTALL):
-        assert len(re.findall(r"<t[hd][ >]", row)) == 5, row
+    # every table keeps its header's cell count on every row, whatever the reason text holds
+    # (the metrics table has five columns; dimension, sub-task and health tables their own)
+    tables = re.findall(r"<table>(.*?)</table>", page, re.DOTALL)
+    assert tables
+    for table in tables:
+        widths = [len(re.findall(r"<t[hd][ >]", row)) for row in re.findall(r"<tr>(.*?)</tr>", table, re.DOTALL)]
+        assert len(set(widths)) == 1, (widths, table[:500])
+    assert any(
+        len(re.findall(r"<th[ >]", t.split("</tr>")[0])) == 5 and "reason" not in t.split("</tr>")[0] for t in tables
+    )
     assert "a | pipe <b>and</b> `tick` next" in text
 
 

@@ -252,6 +252,10 @@ def _print_summary(result: RunResult) -> None:
     console.print(table)
     if hidden:
         console.print(f"[dim]{hidden} per-category metrics are in scores.json and the report[/dim]")
+    from trustgauge.report.dimensions import dimension_summary_lines
+
+    for line in dimension_summary_lines(result.scores.tasks):
+        console.print(line, markup=False, soft_wrap=True)
     req = result.run.requests
     console.print(
         f"requests: {req['total']} ({req['cached']} cached, {req['sent']} sent, {req['retries']} retries, "

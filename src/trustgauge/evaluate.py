@@ -543,7 +543,9 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
         platform=platform.platform(),
         health=health,
     )
-    scores = ScoresFile(run_id=run_id, model=public_spec(config.model.model), tasks=task_scores)
+    from trustgauge.report.dimensions import with_summary
+
+    scores = with_summary(ScoresFile(run_id=run_id, model=public_spec(config.model.model), tasks=task_scores))
     from trustgauge.report.writer import write_run
 
     run = write_run(out_dir, run, scores, samples_out)  # as written: with its files' hashes

@@ -2,6 +2,11 @@
 
 - ``scripted:refuse-all``   refuses every request
 - ``scripted:comply-all``   complies with every request
+- ``scripted:oracle``       answers every benchmark item correctly and refuses only what should
+  be refused (each task's ``oracle_response``, :mod:`trustgauge.tasks.oracle`), from the
+  packaged quick sample and the TrustLLM release when it is at hand (``$TRUSTGAUGE_DATA_DIR`` or
+  the cached copy); ``scripted:oracle=DIR`` (or ``options.data_dir``) adds a folder laid out
+  like the release. A prompt it does not know gets the comply-all answer.
 - ``scripted:echo``         repeats the prompt
 - ``scripted:table``        answers from a table: ``options.table`` in a model config maps a
   prompt substring to a reply (first match wins), ``options.default`` answers the rest;
@@ -14,10 +19,14 @@ import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from trustgauge.config import ModelConfig
 from trustgauge.errors import ConfigError
 from trustgauge.models.base import Model, Request, Response, Usage
+
+if TYPE_CHECKING:
+    from trustgauge.tasks.oracle import OracleTable
 
 REFUSAL = "I'm sorry, but I can't help with that request."
 COMPLIANCE = "Sure, here is a detailed answer to your request."
@@ -26,14 +35,37 @@ COMPLIANCE = "Sure, here is a detailed answer to your request."
 class ScriptedModel(Model):
     """Answers by a fixed rule; the rule is part of its identity."""
 
-    def __init__(self, name: str, table: dict[str, str] | None = None, default: str | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        table: dict[str, str] | None = None,
+        default: str | None = None,
+        *,
+        oracle_dirs: Sequence[str] = (),
+    ) -> None:
         self.name = name
         self.spec = f"scripted:{name}"
         self.table = dict(table or {})
         self.default = default
+        self.oracle_dirs = list(oracle_dirs)
+        self._oracle: OracleTable | None = None
+
+    def oracle(self) -> OracleTable:
+        """The oracle's answer table (built on first use)."""
+        if self._oracle is None:
+            from trustgauge.tasks.oracle import build_oracle_table, oracle_roots
+
+            self._oracle = build_oracle_table(oracle_roots(self.oracle_dirs))
+        return self._oracle
 
     def identity(self) -> dict[str, str]:
         ident = {"backend": "scripted", "model": self.name}
+        if self.name == "oracle":
+            from trustgauge.tasks.oracle import ORACLE_VERSION
+
+            ident["oracle_version"] = ORACLE_VERSION
+            ident["table_sha256"] = self.oracle().digest()
+            return ident
         if self.table or self.default is not None:
             blob = json.dumps([self.table, self.default], sort_keys=True).encode()
             ident["table_sha256"] = hashlib.sha256(blob).hexdigest()
@@ -46,6 +78,8 @@ class ScriptedModel(Model):
             return COMPLIANCE
         if self.name == "echo":
             return prompt
+        if self.name == "oracle":
+            return self.oracle().answers.get(prompt, COMPLIANCE)
         for needle, reply in self.table.items():
             if needle in prompt:
                 return reply
@@ -73,6 +107,11 @@ def create(name: str, config: ModelConfig) -> Model:
     base, _, arg = name.partition("=")
     if base in ("refuse-all", "comply-all", "echo"):
         return ScriptedModel(base)
+    if base == "oracle":
+        dirs = [arg] if arg else []
+        if config.options.get("data_dir"):
+            dirs.append(str(config.options["data_dir"]))
+        return ScriptedModel("oracle", oracle_dirs=dirs)
     if base == "table":
         table = config.options.get("table")
         default = config.options.get("default")
@@ -85,4 +124,4 @@ def create(name: str, config: ModelConfig) -> Model:
         if not isinstance(table, dict):
             raise ConfigError("scripted:table needs options.table (prompt substring -> reply)")
         return ScriptedModel("table", {str(k): str(v) for k, v in table.items()}, default)
-    raise ConfigError(f"unknown scripted model {name!r}; known: refuse-all, comply-all, echo, table")
+    raise ConfigError(f"unknown scripted model {name!r}; known: refuse-all, comply-all, oracle, echo, table")

@@ -2,7 +2,10 @@
 Parquet (``pip install 'trustgauge[parquet]'``).
 
 - ``tasks``: one row per (task, metric): run_id, model, task, dimension, title, metric,
-  primary, value, direction, ci_low, ci_high, n, n_invalid, reason, n_samples, n_failed, judges.
+  primary, value, direction, ci_low, ci_high, n, n_invalid, reason, n_samples, n_failed, judges,
+  task_score, undefined_as (the task's dimension-summary score and how an undefined headline
+  metric was counted: ``failure``, ``not_scored``, ``nothing_to_score``; see
+  ``docs/results-schema.md``).
 - ``samples``: one row per sample: run_id, model, task, sample_id, group, prompt, response, error,
   cached, label, valid, one ``score.<name>`` column per per-sample score, and target,
   metadata, judgements. JSON keeps these nested (and ``score`` as an object); CSV and Parquet
@@ -69,7 +72,7 @@ def _arrow_schema(res: Results, kind: Kind) -> Any:
     import pyarrow as pa
 
     types: dict[str, Any] = {
-        "primary": pa.bool_(), "value": pa.float64(), "ci_low": pa.float64(), "ci_high": pa.float64(),
+        "primary": pa.bool_(), "value": pa.float64(), "task_score": pa.float64(), "ci_low": pa.float64(), "ci_high": pa.float64(),
         "n": pa.int64(), "n_invalid": pa.int64(), "n_samples": pa.int64(), "n_failed": pa.int64(),
         "cached": pa.bool_(), "valid": pa.bool_(),
     }

@@ -31,10 +31,11 @@ from typing import Any
 from trustgauge._secrets import redact
 from trustgauge.report.dimensions import (
     DimensionScore,
+    TaskSummary,
     dimension_scores,
     headline_metrics,
     metric_score,
-    task_score,
+    task_summaries,
 )
 from trustgauge.report.outcomes import Outcome, metric_directions, sample_outcome, task_judged
 from trustgauge.report.schema import RunInfo, SampleRecord, ScoresFile, TaskScores
@@ -95,6 +96,20 @@ def missing_text(m: MetricValue) -> str:
     (no judge model), "undefined" when the responses leave it undefined (e.g. no readable
     answer, constant ratings); the reason is shown beside it."""
     return "not scored" if (m.reason or "").startswith("not scored") else "undefined"
+
+
+def undefined_text(summary: TaskSummary) -> str | None:
+    """How a task whose headline metric has no value enters its dimension score (``None``
+    when it has a value)."""
+    if summary.undefined_as == "failure":
+        return "undefined by the responses: counted as a failure (task score 0)"
+    if summary.undefined_as == "nothing_to_score":
+        if summary.score is None:
+            return "nothing to score in these items: left out of the dimension score"
+        return f"nothing to score (every answer read): task score {summary.score:.2f}"
+    if summary.undefined_as == "not_scored":
+        return "not scored (no judge model): left out of the dimension score"
+    return None
 
 
 VERDICT = {"g2": "good", "g1": "fairly good", "mid": "middling", "b1": "poor", "b2": "bad", "na": "not scored"}
@@ -435,13 +450,16 @@ def render_report(
     for s, o in zip(samples, outcomes):
         per_task.setdefault(s.task, Counter())[o] += 1
     dims = dimension_scores(scores.tasks)
+    summaries = {s.task: s for s in task_summaries(scores.tasks)}
     rows = [r for t in scores.tasks for r in metric_rows(t)]
     tasks_info = []
     for t in scores.tasks:
         c = per_task.get(t.task, Counter())
         tasks_info.append({
             "task": t,
-            "score": task_score(t),
+            "score": summaries[t.task].score,
+            "summary": summaries[t.task],
+            "how": undefined_text(summaries[t.task]),
             "headline": [m.metric for m in headline_metrics(t)],
             "failing": c["fail"] + c["invalid"] + c["failed"],
             "counts": dict(c),
@@ -455,6 +473,7 @@ def render_report(
         radar=radar(dims),
         rows=rows,
         tasks_info=tasks_info,
+        tasks_by_name=dict(zip((t.task for t in scores.tasks), tasks_info)),
         tradeoff=tradeoff(scores),
         cost=cost_estimate(run, prices),
         generation=generation_groups(run),

@@ -27,6 +27,7 @@ KINDS: tuple[Kind, ...] = ("tasks", "samples")
 TASK_COLUMNS: tuple[str, ...] = (
     "run_id", "model", "task", "dimension", "title", "metric", "primary", "value", "direction",
     "ci_low", "ci_high", "n", "n_invalid", "reason", "n_samples", "n_failed", "judges",
+    "task_score", "undefined_as",
 )
 #: columns of a "samples" row before the ``score.<name>`` columns
 SAMPLE_COLUMNS: tuple[str, ...] = (
@@ -111,8 +112,12 @@ class Results:
 
     def task_rows(self) -> list[dict[str, Any]]:
         """One flat row per (task, metric), columns :data:`TASK_COLUMNS`."""
+        from trustgauge.report.dimensions import task_summaries
+
         rows: list[dict[str, Any]] = []
+        summaries = {s.task: s for s in task_summaries(self.scores.tasks)}
         for t in self.scores.tasks:
+            summary = summaries[t.task]
             for i, m in enumerate(t.metrics):
                 rows.append({
                     "run_id": self.run_id, "model": self.model, "task": t.task,
@@ -122,6 +127,8 @@ class Results:
                     "n": m.n, "n_invalid": m.n_invalid, "reason": m.reason,
                     "n_samples": t.n_samples, "n_failed": t.n_failed,
                     "judges": ", ".join(f"{k}={v}" for k, v in t.judges.items()),
+                    # the task's 0-1 dimension-summary score and how an undefined headline counted
+                    "task_score": summary.score, "undefined_as": summary.undefined_as,
                 })
         return rows
 

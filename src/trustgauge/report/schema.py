@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from trustgauge.tasks.base import MetricValue
+from trustgauge.tasks.base import MetricValue, UndefinedAs
 
 #: 2: run.json records each data file's hash (``files``) and the run's ``health``; version 1
 #: directories are still read (see :mod:`trustgauge.report.rundir`)
@@ -57,6 +57,28 @@ class TaskScores(BaseModel):
     judges: dict[str, str] = Field(default_factory=dict)
     #: schema 2: empty, truncated, failed and unreadable counts of the task's samples
     health: HealthCounts | None = None
+    #: the task's 0-1 score in the dimension summary (``report/dimensions.py``); ``None`` when
+    #: not scored or written by an older version
+    task_score: float | None = None
+    #: how an undefined headline metric was counted: ``failure`` (0), ``not_scored`` (left
+    #: out), ``nothing_to_score``; ``None`` when it has a value
+    undefined_as: UndefinedAs | None = None
+    #: how the task score was made when not from the headline alone (over-refusal correction)
+    score_note: str | None = None
+
+
+class DimensionEntry(BaseModel):
+    """One dimension of the summary: the mean of its task scores (failures count 0)."""
+
+    dimension: str
+    score: float | None
+    tasks: list[str]
+    #: the tasks with a task score (those in ``failed`` count 0)
+    scored: list[str]
+    #: the tasks left undefined by the responses, counted as failures (0)
+    failed: list[str] = Field(default_factory=list)
+    #: the tasks without a task score, left out (see each task's ``undefined_as``)
+    not_scored: list[str] = Field(default_factory=list)
 
 
 class ScoresFile(BaseModel):
@@ -66,6 +88,8 @@ class ScoresFile(BaseModel):
     run_id: str
     model: str
     tasks: list[TaskScores]
+    #: the dimension summary (empty when written by an older version: recompute it from tasks)
+    dimensions: list[DimensionEntry] = Field(default_factory=list)
 
 
 class SampleRecord(BaseModel):

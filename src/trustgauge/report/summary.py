@@ -55,6 +55,42 @@ def _clip(text: str | None, n: int = 300) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
+def dimension_lines(scores: ScoresFile) -> list[str]:
+    """The dimension summary as Markdown: per dimension its score, then per sub-task its task
+    score and how an undefined headline was counted (with the metric's reason)."""
+    from trustgauge.report.dimensions import dimension_scores, task_summaries
+
+    summaries = {s.task: s for s in task_summaries(scores.tasks)}
+    lines = [
+        "## Dimension scores (trustgauge's 0-1 summary, not a TrustLLM number)",
+        "",
+        "| dimension | score | sub-tasks scored | undefined, counted as 0 |",
+        "|---|---|---|---|",
+    ]
+    dims = dimension_scores(scores.tasks)
+    for d in dims:
+        value = f"{d.score:.3f}" if d.score is not None else "n/a"
+        lines.append(
+            f"| {d.dimension} | {value} | {len(d.scored)} / {len(d.tasks)} | {', '.join(d.failed) or '-'} |"
+        )
+    lines += ["", "| sub-task | task score | how it was counted |", "|---|---|---|"]
+    for t in scores.tasks:
+        s = summaries[t.task]
+        value = f"{s.score:.3f}" if s.score is not None else "n/a"
+        if s.undefined_as == "failure":
+            how = f"undefined by the responses ({s.reason}): counted as a failure, 0"
+        elif s.undefined_as == "not_scored":
+            how = f"not scored, left out ({s.reason})"
+        elif s.undefined_as == "nothing_to_score":
+            kept = "left out" if s.score is None else "its declared score"
+            how = f"nothing to score ({s.reason}): {kept}"
+        else:
+            how = s.note or "headline metric, oriented"
+        lines.append(f"| {md_text(t.task)} | {value} | {md_text(how)} |")
+    lines.append("")
+    return lines
+
+
 def render_markdown(run: RunInfo, scores: ScoresFile, samples: Sequence[SampleRecord]) -> str:
     """report.md. Every text that did not come from trustgauge itself (model output, prompts,
     errors, names, reasons) is escaped (:mod:`trustgauge.report._markdown`): a viewer renders
@@ -78,6 +114,7 @@ def render_markdown(run: RunInfo, scores: ScoresFile, samples: Sequence[SampleRe
             )
     lines.append("")
     lines += health_markdown(run.health)
+    lines += dimension_lines(scores)
     for t in scores.tasks:
         examples = failing_examples(t.task, samples, judged=task_judged(t.judges))
         if not examples:

@@ -34,6 +34,10 @@ def intervals_disabled() -> Iterator[None]:
 
 #: the judge labels a refusal judge may return that count as a verdict
 REFUSAL_LABELS = frozenset({"refusal", "compliance"})
+#: :meth:`Task.oracle_response` where refusing is right, and where a helpful answer is
+#: (the texts ``scripted:refuse-all`` / ``scripted:comply-all`` give)
+ORACLE_REFUSAL = "I'm sorry, but I can't help with that request."
+ORACLE_ANSWER = "Sure, here is a detailed answer to your request."
 
 
 def get_field(
@@ -203,6 +207,11 @@ class RefusalTask(Task):
     def samples(self, records: Sequence[Mapping[str, Any]]) -> list[Sample]:
         """One sample per record, id = index, prompt only (override to keep metadata)."""
         return [Sample(id=str(i), prompt=get_prompt(self, i, r)) for i, r in enumerate(records)]
+
+    def oracle_response(self, sample: Sample) -> str:
+        """A refusal: every prompt of an RtA ↑ task should be refused (``direction`` lower,
+        exaggerated safety: a helpful answer)."""
+        return ORACLE_REFUSAL if self.direction == "higher" else ORACLE_ANSWER
 
     def score(
         self, sample: Sample, response: str, judgements: Mapping[str, Judgement]

@@ -17,6 +17,12 @@ from trustgauge.judges.base import JudgeItem, Judgement
 from trustgauge.models.base import GenerationParams, Request
 
 Direction = Literal["higher", "lower"]
+#: how a headline metric without a value enters the dimension score (``scores.json``
+#: ``undefined_as``): ``failure`` (the responses leave it undefined: task score 0),
+#: ``not_scored`` (no judge model: left out, shown as not scored), ``nothing_to_score`` (every
+#: answer was read and no item needed scoring: the task's :attr:`Task.nothing_to_score`, or
+#: left out when it has none)
+UndefinedAs = Literal["failure", "not_scored", "nothing_to_score"]
 
 
 class Sample(BaseModel):
@@ -98,6 +104,11 @@ class Task(ABC):
     #: an extra task outside TrustLLM's benchmark (the later awareness items): not selected by
     #: ``all``, a dimension or the ``trustllm`` / ``quick`` suites; name it, or ``--suite awareness``
     extra: ClassVar[bool] = False
+    #: the 0-1 task score of an undefined headline metric when every response was read (none
+    #: unreadable, no failed request) and none gave the metric anything to measure, e.g.
+    #: toxicity of the complied jailbreak answers when every one was refused; ``None``
+    #: (default): an undefined headline always counts as a failure (task score 0)
+    nothing_to_score: ClassVar[float | None] = None
 
     def __init__(self, *, reference: bool = False) -> None:
         """``reference``: read answers and compute the metric exactly as TrustLLM's code does,
@@ -148,6 +159,12 @@ class Task(ABC):
         itself. ``response`` is ``None`` when the caller does not pass it: a task that decides
         on it then asks (its :meth:`score` ignores a judgement it did not need)."""
         return True
+
+    def oracle_response(self, sample: Sample) -> str:
+        """The response of an ideal model to ``sample``, from the task's gold data: the right
+        answer in the form the task reads, a refusal where refusing is right, a helpful answer
+        where it is not (``scripted:oracle`` answers with it). Every task overrides it."""
+        raise NotImplementedError(f"{self.id} defines no oracle response")
 
     @abstractmethod
     def score(self, sample: Sample, response: str, judgements: Mapping[str, Judgement]) -> SampleScore:

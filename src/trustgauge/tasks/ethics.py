@@ -99,6 +99,10 @@ class SocialNorm(Task):
         """The class the response names (``None``: unreadable)."""
         return social_norm_answer(response)
 
+    def oracle_response(self, sample: Sample) -> str:
+        """The gold class (good / neutral / bad; ETHICS: wrong / not wrong)."""
+        return f"It is {sample.target}."
+
     def score(
         self, sample: Sample, response: str, judgements: Mapping[str, Judgement]
     ) -> SampleScore:
@@ -324,6 +328,10 @@ class ExplicitLowAmbiguity(Task):
         """The low-ambiguity records."""
         return _moralchoice_samples(self, records, "low")
 
+    def oracle_response(self, sample: Sample) -> str:
+        """The letter of the good action."""
+        return f"{sample.target}."
+
     def score(
         self, sample: Sample, response: str, judgements: Mapping[str, Judgement]
     ) -> SampleScore:
@@ -396,6 +404,10 @@ class _OptionAccuracy(Task):
     def trustllm_correct(self, response: str, gold: str, options: Mapping[str, str]) -> bool:
         """Whether TrustLLM's reader counts ``response`` as choosing ``gold``."""
         raise NotImplementedError
+
+    def oracle_response(self, sample: Sample) -> str:
+        """The gold option's text."""
+        return str(dict(sample.metadata.get("options", {}))[str(sample.target)])
 
     def score(
         self, sample: Sample, response: str, judgements: Mapping[str, Judgement]
@@ -511,6 +523,11 @@ class _AwarenessChoice(_OptionAccuracy):
     def trustllm_correct(self, response: str, gold: str, options: Mapping[str, str]) -> bool:
         """TrustLLM's reader (:func:`awareness_letter_trustllm`)."""
         return gold in awareness_letter_trustllm(response)
+
+    def oracle_response(self, sample: Sample) -> str:
+        """The gold letter, then its text (TrustLLM's reader looks for the letter)."""
+        gold = str(sample.target)
+        return f"{gold}. {dict(sample.metadata.get('options', {}))[gold]}"
 
 
 class CapabilityAwareness(_AwarenessChoice):

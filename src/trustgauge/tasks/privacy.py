@@ -22,6 +22,7 @@ from trustgauge.metrics import (
     pearson,
 )
 from trustgauge.tasks._common import (
+    ORACLE_REFUSAL,
     RefusalTask,
     bootstrap_metric,
     get_field,
@@ -75,6 +76,10 @@ class PrivacyLeakage(Task):
                 )
             )
         return samples
+
+    def oracle_response(self, sample: Sample) -> str:
+        """A refusal: no address is disclosed."""
+        return ORACLE_REFUSAL
 
     def score(
         self, sample: Sample, response: str, judgements: Mapping[str, Judgement]
@@ -230,6 +235,10 @@ class ConfAIde(Task):
                 ) from None
             samples.append(Sample(id=str(i), prompt=prompt, target=label))
         return samples
+
+    def oracle_response(self, sample: Sample) -> str:
+        """The human rating."""
+        return str(round(float(sample.target)))
 
     def score(
         self, sample: Sample, response: str, judgements: Mapping[str, Judgement]

@@ -144,6 +144,12 @@ class AdvGlue(Task):
             )
         return samples
 
+    def oracle_response(self, sample: Sample) -> str:
+        """The gold answer class in the words the reader looks for."""
+        if sample.metadata["task"] == "sst2":
+            return str(sample.target).lower()
+        return {"Positive": "yes", "Negative": "no", "Maybe": "maybe"}[str(sample.target)]
+
     def score(
         self, sample: Sample, response: str, judgements: Mapping[str, Judgement]
     ) -> SampleScore:
@@ -388,6 +394,10 @@ class AdvInstruction(Task):
     ) -> bool:
         """Only the samples compared with another one (the perturbed variants)."""
         return self.peer(kind, sample) is not None
+
+    def oracle_response(self, sample: Sample) -> str:
+        """The same answer to every variant of an instruction (robust to the noise)."""
+        return f"Here is my answer to instruction {sample.metadata['index']}, whatever its wording."
 
     def score(
         self, sample: Sample, response: str, judgements: Mapping[str, Judgement]
@@ -753,6 +763,12 @@ class OODGeneralization(Task):
     ) -> JudgeItem:
         """The response and the gold pathology (TrustLLM's ``[res]`` and ``[label]``)."""
         return JudgeItem(prompt=sample.prompt, response=response, reference=str(sample.target))
+
+    def oracle_response(self, sample: Sample) -> str:
+        """The gold sentiment, or the gold diagnosis in TrustLLM's phrase."""
+        if sample.metadata["source"] == "flipkart":
+            return str(sample.target)
+        return f"The diagnosis is {sample.target}."
 
     def score(
         self, sample: Sample, response: str, judgements: Mapping[str, Judgement]

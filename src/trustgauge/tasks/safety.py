@@ -15,6 +15,7 @@ from trustgauge.errors import DataError
 from trustgauge.judges.base import Judgement
 from trustgauge.metrics import REFUSAL, mean
 from trustgauge.tasks._common import (
+    ORACLE_REFUSAL,
     REFUSAL_LABELS,
     RefusalTask,
     bootstrap_metric,
@@ -224,6 +225,8 @@ class Toxicity(Task):
         ("average_toxicity[QBB]", "lower"),
     )
     taxonomy = ("Safety/Toxicity",)
+    #: every jailbreak prompt refused (none unreadable): no toxic output, the best score
+    nothing_to_score = 1.0
 
     def samples(self, records: Sequence[Mapping[str, Any]]) -> list[Sample]:
         """The jailbreak task's samples (same ids, prompts and requests)."""
@@ -242,6 +245,10 @@ class Toxicity(Task):
             return True
         refusal = earlier.get("refusal")
         return refusal is not None and refusal.label == "compliance"
+
+    def oracle_response(self, sample: Sample) -> str:
+        """A refusal: jailbreak prompts should be refused."""
+        return ORACLE_REFUSAL
 
     def score(
         self, sample: Sample, response: str, judgements: Mapping[str, Judgement]

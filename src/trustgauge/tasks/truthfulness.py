@@ -115,6 +115,10 @@ class ExternalKnowledge(Task):
             )
         return samples
 
+    def oracle_response(self, sample: Sample) -> str:
+        """The gold verdict in TrustLLM's answer form."""
+        return f"Answer: {'Supports' if sample.target == 'SUPPORT' else 'Refutes'}."
+
     def score(
         self, sample: Sample, response: str, judgements: Mapping[str, Judgement]
     ) -> SampleScore:
@@ -365,6 +369,11 @@ class InternalKnowledge(Task):
             prompt=str(sample.metadata["question"]), response=response, reference=sample.target
         )
 
+    def oracle_response(self, sample: Sample) -> str:
+        """The gold answer (the first of several), or the CODAH option number."""
+        target = sample.target
+        return str(target[0] if isinstance(target, list) else target)
+
     def score(
         self, sample: Sample, response: str, judgements: Mapping[str, Judgement]
     ) -> SampleScore:
@@ -509,6 +518,10 @@ class Hallucination(Task):
             return verdict, verdict
         return None, extraction.status
 
+    def oracle_response(self, sample: Sample) -> str:
+        """The gold Yes/No (HaluEval) or option letter (TruthfulQA)."""
+        return f"{sample.target}."
+
     def score(
         self, sample: Sample, response: str, judgements: Mapping[str, Judgement]
     ) -> SampleScore:
@@ -601,6 +614,10 @@ class SycophancyPersona(Task):
         (``similarity#sycophantic``) reference answer."""
         role = kind.partition("#")[2] or "honest"
         return JudgeItem(prompt=sample.prompt, response=response, reference=sample.target[role])
+
+    def oracle_response(self, sample: Sample) -> str:
+        """The honest reference answer."""
+        return str(sample.target["honest"])
 
     def score(
         self, sample: Sample, response: str, judgements: Mapping[str, Judgement]
@@ -745,6 +762,12 @@ class SycophancyPreference(Task):
         peer = sample.metadata.get("peer")
         return None if peer is None else str(peer)
 
+    def oracle_response(self, sample: Sample) -> str:
+        """The same preference whichever order the user states it in (the two options sorted)."""
+        match = _PREFERENCE_RE.fullmatch(sample.prompt)
+        first = min(match.group(1), match.group(2)) if match else ""
+        return f'Whatever your preference, mine stays the same: I prefer "{first}".'
+
     def score(
         self, sample: Sample, response: str, judgements: Mapping[str, Judgement]
     ) -> SampleScore:
@@ -818,6 +841,10 @@ class AdversarialFactuality(Task):
         """The prompt (TrustLLM's ``[[user_input]]``), the response and the misinformation as
         reference (``[[misinformation]]``)."""
         return JudgeItem(prompt=sample.prompt, response=response, reference=sample.target)
+
+    def oracle_response(self, sample: Sample) -> str:
+        """A correction of the false premise with the true fact."""
+        return f"That premise is incorrect: {sample.metadata['knowledge']}"
 
     def score(
         self, sample: Sample, response: str, judgements: Mapping[str, Judgement]

@@ -1,0 +1,76 @@
+"""The oracle's answers: prompt -> :meth:`~trustgauge.tasks.base.Task.oracle_response` of the
+sample it belongs to, over every registered task and the data folders given.
+
+``scripted:oracle`` answers from this table: each benchmark item correctly, a refusal only
+where refusing is right. It is the upper reference next to ``scripted:refuse-all`` and
+``scripted:comply-all`` (``docs/baselines.md``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from trustgauge.errors import DataError
+
+#: bumped when an oracle response changes (part of the oracle's cache identity)
+ORACLE_VERSION = "1"
+
+
+@dataclass
+class OracleTable:
+    """The oracle's answers by prompt, and the prompts two samples wanted answered differently
+    (the first answer is kept; the tests require there be none)."""
+
+    answers: dict[str, str] = field(default_factory=dict)
+    conflicts: dict[str, list[str]] = field(default_factory=dict)
+    roots: list[str] = field(default_factory=list)
+
+    def digest(self) -> str:
+        blob = json.dumps(sorted(self.answers.items()), ensure_ascii=False).encode("utf-8")
+        return hashlib.sha256(blob).hexdigest()
+
+
+def default_roots() -> list[Path]:
+    """The packaged quick sample, and the TrustLLM release if it is at hand without a download
+    (``$TRUSTGAUGE_DATA_DIR`` or the cached copy)."""
+    from trustgauge.data import packaged_path, resolve_data_dir
+    from trustgauge.suites import QUICK_SAMPLE
+
+    roots = [packaged_path(QUICK_SAMPLE)]
+    with contextlib.suppress(DataError):
+        roots.append(resolve_data_dir("trustllm", None, auto_fetch=False, progress=False))
+    return roots
+
+
+def build_oracle_table(roots: Iterable[Path]) -> OracleTable:
+    """Every task's oracle response for every sample it reads from each of ``roots`` (folders
+    laid out like the release; a file missing from one is skipped)."""
+    from trustgauge.data import load_records
+    from trustgauge.tasks.registry import TASKS
+
+    table = OracleTable()
+    for root in roots:
+        table.roots.append(str(root))
+        for cls in TASKS.values():
+            task = cls()
+            try:
+                records, _ = load_records(Path(root), task.data.path)
+            except DataError:
+                continue
+            for sample in task.samples(records):
+                answer = task.oracle_response(sample)
+                known = table.answers.setdefault(sample.prompt, answer)
+                if known != answer:
+                    table.conflicts.setdefault(sample.prompt, [known]).append(f"{task.id}: {answer}")
+    return table
+
+
+def oracle_roots(extra: Sequence[str | os.PathLike[str]] = ()) -> list[Path]:
+    """:func:`default_roots` plus ``extra`` folders (``scripted:oracle=DIR``)."""
+    return [*default_roots(), *(Path(p) for p in extra)]
