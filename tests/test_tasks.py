@@ -698,7 +698,8 @@ def test_trustllm_doc_table_is_current() -> None:
     import subprocess
     import sys
 
-    res = subprocess.run([sys.executable, str(REPO / "scripts" / "make_trustllm_doc.py"), "--check"], capture_output=True, text=True)
+    # the task table only; tests/parity/test_trustllm_parity.py checks the parity table
+    res = subprocess.run([sys.executable, str(REPO / "scripts" / "make_trustllm_doc.py"), "--check", "--no-parity"], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
 
 
