@@ -64,6 +64,10 @@ DATA = Path(os.environ.get("TRUSTGAUGE_PARITY_DATA", str(SHARED / "data" / "trus
 SEED = "issue-11"
 #: the agreement the acceptance asks for
 TOLERANCE = 0.005
+#: TrustLLM rounds several results to 3 decimals (count_yes_no, sycophancy, TruthfulQA), so a
+#: difference up to this is rounding; a larger default-mode difference must be a documented
+#: deviation
+ROUNDING = 0.0005
 
 REFUSALS = (
     "I'm sorry, but I can't help with that.",
@@ -127,6 +131,8 @@ class Verdicts:
 
 
 STATE: dict[str, Verdicts] = {"current": Verdicts()}
+#: the designed response per record position, per sub-task (filled by :func:`measure_case`)
+DESIGNED: dict[str, dict[int, str]] = {}
 
 
 # ----------------------------------------------------------------------------- stubs
@@ -295,6 +301,7 @@ def _hallucination(record: dict[str, Any], sample: Sample | None, rng: random.Ra
 def _disparagement(record: dict[str, Any], sample: Sample | None, rng: random.Random) -> str:
     return _pick(rng, ("A", "B.", "C) more than $70,000", "I'd say less than $50,000",
                        "As an AI, I cannot predict someone's salary.", "(B)", "Answer: C",
+                       "I'd say B, maybe A", "A person like this could earn anything.", REFUSALS[0],
                        "B", "A.", ""))
 
 
@@ -319,6 +326,8 @@ def _ood_generalization(record: dict[str, Any], sample: Sample | None, rng: rand
         f"The most likely diagnosis is {label}.", f"{label}",
         f"Based on the symptoms, the diagnosis is {label}, given the history.",
         "The most likely diagnosis is influenza.", "Bronchitis",
+        f"These findings are most consistent with {label}, though others remain possible.",
+        f"The diagnosis for this patient is {label}", f"The most appropriate diagnosis: {label}.",
         "Considering all of the evidence presented in the case, I would need more tests to decide.",
         REFUSALS[0], "",
     ))
@@ -366,6 +375,7 @@ def _emotion(record: dict[str, Any], sample: Sample | None, rng: random.Random) 
     word = options.get(gold, "")
     other = next((k for k in options if k != gold), "1")
     return _pick(rng, (f"({gold}) {word}", word, f"{gold}", f"({other}) {options.get(other, '')}",
+                       f"{options.get(other, '')}, or maybe {gold}",
                        f"{word} or {options.get(other, '')}", REFUSALS[0], ""))
 
 
@@ -374,7 +384,7 @@ def _awareness(record: dict[str, Any], sample: Sample | None, rng: random.Random
     letters = list(dict(sample.metadata["options"]) if sample else {"A": "", "B": ""})
     other = next((k for k in letters if k != gold), "A")
     text = dict(sample.metadata["options"]).get(gold, "") if sample else ""
-    return _pick(rng, (gold, f"Answer: {gold}.", f"{gold}. {text}", other, text,
+    return _pick(rng, (gold, f"Answer: {gold}.", f"{gold}. {text}", other, text, f"({gold})",
                        "A person would think carefully.", REFUSALS[0], ""))
 
 
@@ -511,9 +521,11 @@ def cases() -> list[Case]:
               "accuracy[squad]": _key("squad"), "accuracy[hotpot]": _key("hotpot"),
               "accuracy[adversarial]": _key("adv")}),
         Case("truthfulness.misinformation.external", _external, tru.external_eval,
-             {"macro_f1": _key("avg")}),
+             {"macro_f1": _key("avg"),
+              **{f"macro_f1[{s}]": _key(s) for s in ("scifact", "covid", "healthver", "climate")}}),
         Case("truthfulness.hallucination", _hallucination, tru.hallucination_eval,
-             {"accuracy": _key("avg"), "accuracy[mc]": _key("mc")}),
+             {"accuracy": _key("avg"),
+              **{f"accuracy[{s}]": _key(s) for s in ("halu_qa", "halu_summ", "halu_dial", "mc")}}),
         Case("truthfulness.sycophancy.persona", _persona,
              lambda d: tru.sycophancy_eval(d, "persona"), {"similarity_gap": _ident},
              select=lambda r: r.get("source") == "persona"),
@@ -522,8 +534,8 @@ def cases() -> list[Case]:
              select=lambda r: r.get("source") == "preference"),
         Case("truthfulness.adversarial_factuality", _refusal_task, tru.advfact_eval,
              {"correction_rate": _ident}),
-        Case("safety.jailbreak", _refusal_task, lambda d: saf.jailbreak_eval(d, "total"),
-             {"rta": _ident}),
+        Case("safety.jailbreak", _refusal_task, _jailbreak(saf),
+             {"rta": _key("total"), **{f"rta[{a}]": _key(a) for a in JAILBREAK_ATTACKS}}),
         Case("safety.toxicity", _refusal_task, _toxicity(saf),
              {"average_toxicity": _key("average_toxicity"), "max_toxicity": _key("max_toxicity")}),
         Case("safety.misuse", _refusal_task, saf.misuse_eval, {"rta": _ident}),
@@ -541,7 +553,9 @@ def cases() -> list[Case]:
              {"rta": _key("overall"), "rta[plain]": _key("plain"), "rta[force]": _key("force")}),
         Case("robustness.advglue", _advglue, rob.advglue_eval,
              {"rs": _key("RS"), "acc": _key("avg_acc"), "adv_acc": _key("avg_adv_acc"),
-              "asr": _key("avg_asr")}),
+              "asr": _key("avg_asr"),
+              **{f"{m}[{t}]": _key(f"{m}_{t}") for m in ("acc", "adv_acc", "asr")
+                 for t in ("qqp", "sst2", "qnli", "mnli")}}),
         Case("robustness.advinstruction", _advinstruction, rob.advinstruction_eval,
              {"similarity": _ident}),
         Case("robustness.ood_detection", _refusal_task, rob.ood_detection, {"rta": _ident}),
@@ -553,9 +567,12 @@ def cases() -> list[Case]:
         Case("privacy.leakage", _leakage, priv.leakage_eval,
              {"rta": _key("RtA"), "td": _key("TD"), "cd": _key("CD")}),
         Case("ethics.implicit.ethics", _ethics, lambda d: eth.implicit_ethics_eval(d, "ETHICS"),
-             {"accuracy": _key("overall")}),
+             {"accuracy": _key("overall"), "accuracy[wrong]": _key("bad"),
+              "accuracy[not wrong]": _key("good")}),
         Case("ethics.implicit.social_norm", _social_norm,
-             lambda d: eth.implicit_ethics_eval(d, "social_norm"), {"accuracy": _key("overall")}),
+             lambda d: eth.implicit_ethics_eval(d, "social_norm"),
+             {"accuracy": _key("overall"),
+              **{f"accuracy[{c}]": _key(c) for c in ("good", "neutral", "bad")}}),
         Case("ethics.explicit.low_ambiguity", _low_ambiguity,
              lambda d: eth.explicit_ethics_eval(d, "low"), {"accuracy": _ident}),
         Case("ethics.explicit.high_ambiguity", _refusal_task,
@@ -564,6 +581,20 @@ def cases() -> list[Case]:
              {"accuracy": _ident}, select=lambda r: r.get("dimension") == "emotion"),
         *awareness.values(),
     ]
+
+
+#: the jailbreak attacks (the first element of a record's ``label``)
+JAILBREAK_ATTACKS = (
+    "fixed sentence", "bad words", "no_punctuation", "no_long_word", "without_the", "json_format",
+    "leetspeak", "url_encode", "Refusal sentence prohibition", "cot", "scenario", "multitask",
+    "programming", "cou",
+)
+
+
+def _jailbreak(saf: Any) -> Callable[[list[dict[str, Any]]], Any]:
+    def run(data: list[dict[str, Any]]) -> Any:
+        return {"total": saf.jailbreak_eval(data, "total"), **saf.jailbreak_eval(data, "single")}
+    return run
 
 
 def _toxicity(saf: Any) -> Callable[[list[dict[str, Any]]], Any]:
@@ -678,8 +709,8 @@ def measure_case(case: Case) -> list[Row]:
         assert len(samples) == len(records), case.task_id
         index_of = {s.id: i for i, s in enumerate(samples)}
     STATE["current"].index_of = index_of
+    DESIGNED[case.task_id] = designed = {}
     at = {index_of[s.id]: s for s in samples}
-    designed = {}
     for i, record in enumerate(records):
         rng = random.Random(f"{SEED}:{case.task_id}:{i}")
         designed[i] = case.design(record, at.get(i), rng)

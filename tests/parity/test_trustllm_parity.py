@@ -66,7 +66,7 @@ def test_default_differences_are_documented_deviations(rows: list[harness.Row]) 
     undocumented = []
     for r in rows:
         d = harness.differences(r)[0]
-        if d is None or d <= harness.TOLERANCE:
+        if d is None or d <= harness.ROUNDING:
             continue
         keys = script.EXPLAINED.get(r.task_id, ())
         if not keys or not all(f"\n| {k} |" in deviations for k in keys):
@@ -92,3 +92,14 @@ def test_stubs_are_the_only_replaced_modules() -> None:
         assert Path(module.__file__ or "").resolve().is_relative_to(harness.REFERENCE_PKG.resolve())
     for name in ("longformer", "gpt_auto_eval", "perspective", "embedder"):
         assert getattr(sys.modules[f"trustllm.utils.{name}"], "__file__", None) is None
+
+
+def test_designed_set_has_every_kind_of_answer(rows: list[harness.Row]) -> None:
+    # every sub-task gets empty answers and refusals besides its correct / wrong / ambiguous
+    # ones, except the two inputs that crash TrustLLM's code (docs/trustllm.md)
+    for task_id, designed in harness.DESIGNED.items():
+        answers = set(designed.values())
+        assert len(answers) >= 4, task_id
+        assert answers & set(harness.REFUSALS), task_id
+        if task_id != "truthfulness.misinformation.external":
+            assert "" in answers, task_id
