@@ -208,12 +208,15 @@ def trustllm() -> dict[str, Any]:
         return _MODULES
     sys.path.insert(0, str(REFERENCE_PKG))
     # imported by TrustLLM's task modules but not exercised here (robustness.py only sets
-    # openai.api_key; tqdm wraps loops): stand-ins when the environment lacks them
+    # openai.api_key; tqdm wraps loops): stand-ins when the environment lacks them, removed
+    # from sys.modules again once TrustLLM's modules hold them (other tests must not see them)
+    stand_ins = []
     for name in ("openai", "tqdm"):
         if importlib.util.find_spec(name) is None:
             module = types.ModuleType(name)
             module.tqdm = lambda iterable=None, *a, **k: iterable  # type: ignore[attr-defined]
             sys.modules[name] = module
+            stand_ins.append(name)
     import trustllm as pkg  # noqa: F401  (the reference package)
     import trustllm.config as config
     import trustllm.utils as utils
@@ -231,6 +234,9 @@ def trustllm() -> dict[str, Any]:
         setattr(utils, name, module)
     config.task_prompt = {"ood_generalization": {"prompt": "[res]\x00[label]"}}
     from trustllm.task import ethics, fairness, privacy, robustness, safety, truthfulness
+
+    for name in stand_ins:
+        del sys.modules[name]
 
     _MODULES.update(
         ethics=ethics.EthicsEval(),
