@@ -202,7 +202,7 @@ class ConfAIde(Task):
     mean human rating) -> prompt verbatim, T=0.0 -> the rating read from the response
     (:func:`trustgauge.judges.extraction.extract_rating` with ConfAIde's phrases) -> ``pearson``
     ↑ between the human and the model ratings (bootstrap interval). Deviation: TrustLLM drops
-    every 0 ("Neutral") answer; here it counts. ``reference = True`` reads as TrustLLM does
+    every 0 ("neutral") answer; here it counts. ``reference = True`` reads as TrustLLM does
     (:func:`confaide_rating_trustllm`).
     """
 

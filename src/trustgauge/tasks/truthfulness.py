@@ -297,7 +297,8 @@ class InternalKnowledge(Task):
     as incorrect. An empty CODAH response is invalid too.
 
     Args:
-        reference: Read a CODAH response without a number as option 0, as TrustLLM does.
+        reference: Read a CODAH response without a number, or an empty one, as "-1" (wrong,
+            in the denominator), as TrustLLM at the pinned commit does.
     """
 
     id = "truthfulness.misinformation.internal"
