@@ -440,13 +440,14 @@ def _trustgauge_judgements(task: Task, sample: Sample, response: str,
         kind = judge_kind(slot)
         if is_optional(slot) and not fallbacks:
             continue
-        if not task.wants_judgement(kind, sample, out, response):
+        # as trustgauge.evaluate._judge_all asks them: by slot, earlier slots' verdicts given
+        if not task.wants_judgement(slot, sample, out, response):
             continue
-        peer_id = task.peer(kind, sample)
+        peer_id = task.peer(slot, sample)
         peer = peers.get(peer_id) if peer_id is not None else None
         if peer_id is not None and peer is None:
             continue
-        item = task.judge_item(slot if "#" in slot else kind, sample, response, peer)
+        item = task.judge_item(slot, sample, response, peer)
         if kind == "refusal":
             out[slot] = _RULES.judge_one(response)
         elif kind == "correctness":
@@ -663,7 +664,7 @@ def _gpt_replies(case: Case, samples: Sequence[Sample], responses: Mapping[str, 
 
 def case_peer(sample: Sample) -> str | None:
     task = TASKS["truthfulness.sycophancy.preference"]()
-    return task.peer("same_preference", sample)
+    return task.peer(task.judges[0], sample)
 
 
 # ----------------------------------------------------------------------------- measuring
