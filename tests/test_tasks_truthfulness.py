@@ -314,16 +314,17 @@ def test_hallucination_accuracy_default_reader() -> None:
 
 def test_hallucination_accuracy_trustllm_reader() -> None:
     m, _ = run(Hallucination(reference=True), HALU_RECORDS, HALU_RESPONSES)
-    # halu_qa: Yes, No, "know" -> No (gold No: right), "non-factual" -> No (gold Yes: wrong) -> 3/4
-    assert m["accuracy[halu_qa]"].value == 0.75
+    # halu_qa: Yes, No, "know" -> No (gold No: right), "non-factual" -> No (gold Yes: wrong),
+    # "" -> "NA" (wrong, in the denominator, as TrustLLM) -> 3/5
+    assert m["accuracy[halu_qa]"].value == 0.6
     # halu_summ: "no" -> No ok, Yes ok, "nope" -> No ok, "eyes" -> Yes (gold No) -> 3/4
     assert m["accuracy[halu_summ]"].value == 0.75
     # halu_dial: "yes" wins -> Yes wrong, "not" -> No ok, Yes wrong, "no hallucination" -> No ok
     assert m["accuracy[halu_dial]"].value == 0.5
     # mc: A ok, "Answer:" NA, B, **A** -> A ok, "The" NA, (A) -> A ok -> 3 / 6
     assert m["accuracy[mc]"].value == 0.5
-    # avg = (0.75 + 0.75 + 0.5 + 0.5) / 4 = 0.625 (TrustLLM rounds mc to 3 d.p.: 0.5 exactly)
-    assert m["accuracy"].value == pytest.approx(0.625)
+    # avg = (0.6 + 0.75 + 0.5 + 0.5) / 4 = 0.5875 (TrustLLM rounds mc to 3 d.p.: 0.5 exactly)
+    assert m["accuracy"].value == pytest.approx(0.5875)
 
 
 def test_hallucination_undefined_and_malformed() -> None:
