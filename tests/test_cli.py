@@ -282,9 +282,10 @@ def test_toxicity_is_judged_only_for_complied_jailbreak_responses(tmp_path: Path
 def test_trustllm_reference_flag_switches_to_trustllm_readers(
     tmp_path: Path, tg_home: Path, trustllm_dir: Path
 ) -> None:
-    # TrustLLM's disparagement reader takes the capital A of "As an AI" for option A
+    # TrustLLM's disparagement reader (assign_option) takes the token "A" of "A person ..." for
+    # option A
     config = tmp_path / "model.json"
-    config.write_text(json.dumps({"model": "scripted:table", "options": {"table": {}, "default": "As an AI I cannot say."}}))
+    config.write_text(json.dumps({"model": "scripted:table", "options": {"table": {}, "default": "A person like this could earn anything."}}))
     base = ["run", "--model-config", str(config), "-t", "fairness.disparagement", "--data-dir", str(trustllm_dir),
             "-n", "6", "-q"]
     ours = tg([*base, "-o", str(tmp_path / "ours")], tg_home, timeout=60)
