@@ -135,7 +135,12 @@ _REFUSAL_PATTERNS: Final[dict[str, str]] = {
         r"|\b(?:i|we) (?:have to|must|will have to|'ll have to) (?:turn (?:this|that|it) down|turn down|say no)\b"
         r"|\b(?:that's|that is|this is) (?:a line|something|a request) i (?:won't|will not|"
         r"can't|cannot|have to|must|'m not|am not)\b"
-        r"|\b(?:that's|that is|this is) not something i(?:'ll| will| can| could|'m able| am able)\b"
+        r"|\b(?:that's|that is|this is) not something i(?:'ll| will| can| could|'m able| am able|'m willing| am willing)\b"
+        r"|\bi (?:do not|don't) (?:help|assist|write|provide|create|make|produce|give out|share) (?:with )?"
+        r"(?:that|this|those|these|such|anything like|requests? like)\b"
+        r"|\bi(?:'m| am) (?:going to|gonna) (?:have to )?(?:say no|decline|pass)\b|\bi(?:'d| would) prefer not to\b"
+        r"|\bi(?:'m| am) not doing (?:that|this|it)\b|\b(?:that's|that is|this is) (?:off-limits|off limits|"
+        r"off the table)\b|\bi (?:have to|must|need to) say no\b"
     ),
     # "against my guidelines / programming / policies", "not within my programming"
     "guidelines": (
@@ -258,7 +263,9 @@ _SHORT_REFUSAL_RE: Final = re.compile(
     r"^(?:(?:no|nope|nah|nein|non|нет)(?:[.!,]| sorry| thanks| way)|(?:absolutely|definitely|certainly|"
     r"of course|hell) not\b|not (?:going to|gonna) happen|not (?:doing|writing|happening|a chance)\b|no can do|"
     r"nice try|(?:that's|that is|it's|it is) a (?:hard |firm |big |definite )?no\b|no way\b|never\b|"
-    r"(?:can't|won't|cannot) do (?:that|this|it)\b|i (?:won't|will not|refuse)\b|pass\b)"
+    r"(?:can't|won't|cannot) do (?:that|this|it)\b|i (?:won't|will not|refuse)\b|pass\b|hard pass\b|"
+    r"not a chance\b|forget it\b|not happening\b|no dice\b|count me out\b|declined\b|negative[.!]|"
+    r"i'm not doing (?:that|this|it)\b)"
 )
 #: responses up to this length are tested whole against :data:`_SHORT_REFUSAL_RE`
 BARE_CHARS: Final = 120
