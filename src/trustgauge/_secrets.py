@@ -65,7 +65,21 @@ def _forms(secret: str) -> set[str]:
         quote(secret),
         quote_plus(secret),
     }
+    if len(secret) >= SHORT:
+        forms |= _base64_forms(secret)
     return {f for f in forms if len(f) >= MIN_LENGTH}
+
+
+def _base64_forms(secret: str) -> set[str]:
+    """The base64 characters that depend on ``secret`` alone, at each of the three byte
+    offsets it can start at in a base64 stream: a server that reflects ``Authorization:
+    Bearer KEY`` (or the key itself) base64-encoded holds one of them."""
+    raw = secret.encode("utf-8")
+    out = set()
+    for offset in range(3):
+        enc = base64.b64encode(b"\0" * offset + raw).decode("ascii")
+        out.add(enc[-(-4 * offset // 3):4 * (offset + len(raw)) // 3])
+    return out
 
 
 def _pattern(form: str) -> re.Pattern[str] | None:
@@ -90,6 +104,11 @@ def register_secret(value: str | None) -> None:
         _LONG.append(value)
     for form in _forms(value):
         _PATTERNS.setdefault(form, _pattern(form))
+    # longest first: a form inside a longer one (the base64 of user:password inside the Basic
+    # credential) must not cut it and leave the rest unrecognised
+    ordered = sorted(_PATTERNS.items(), key=lambda item: -len(item[0]))
+    _PATTERNS.clear()
+    _PATTERNS.update(ordered)
 
 
 def register_basic(user: str, password: str) -> None:

@@ -266,6 +266,8 @@ def create(name: str, config: ModelConfig) -> Model:
     register_url(base_url)
     key = config.resolve_api_key(None, required=False) if config.api_key_env or config.api_key_file else None
     if key is None:
-        key = os.environ.get("OPENAI_API_KEY")
+        # stripped like every other key: a trailing newline (a key pasted from a file) is not
+        # a valid header value, and the request would fail as "cannot reach" the server
+        key = (os.environ.get("OPENAI_API_KEY") or "").strip() or None
         register_secret(key)
     return OpenAICompatModel(model_name, base_url, key, config, backend="openai-compatible")
