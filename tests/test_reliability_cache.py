@@ -99,3 +99,28 @@ def test_header_name_case_does_not_matter_but_values_do() -> None:
     assert key({"X-Mode": "a"}) == key({"x-mode": "a"})
     assert key({"X-Mode": "a"}) != key({"X-Mode": "b"})
     assert key({"X-Mode": "a"}) != key({})
+
+
+@pytest.mark.parametrize("headers", [
+    {"X-Signature": "sig1AAAAAAAAAAAA"},  # a credential by name, as the redaction registry knows it
+    {"X-Goog-Iap-Jwt-Assertion": "eyJhbGciOiJIUzI1NiJ9.e30.c2ln"},
+    {"X-Upstream": "Bearer up1-AAAAAAAAAAAAAAAA"},  # an auth scheme under another name
+    {"X-Forward": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"},  # a JWT under any name
+])
+def test_a_credential_header_under_any_name_leaves_the_cache_key_alone(headers: dict[str, str]) -> None:
+    """A rotated credential keeps the cache, and no hash of it is stored: the identity leaves
+    out every header the redaction registry takes for a credential, not only those named
+    Authorization or like a key."""
+    from trustgauge._secrets import redact
+
+    cfg = ModelConfig(model="openai-compatible:m@http://h/v1", headers=headers)
+    ident = OpenAICompatModel("m", "http://h/v1", None, cfg).identity()
+    assert "headers_sha256" not in ident, ident
+    value = next(iter(headers.values()))
+    secret = value.partition(" ")[2] or value
+    assert secret not in redact(f"echo {value}")  # and it is redacted
+    # an answer-changing header beside it still counts
+    mixed = ModelConfig(model="openai-compatible:m@http://h/v1", headers={**headers, "X-Mode": "a"})
+    alone = ModelConfig(model="openai-compatible:m@http://h/v1", headers={"X-Mode": "a"})
+    assert (OpenAICompatModel("m", "http://h/v1", None, mixed).identity()
+            == OpenAICompatModel("m", "http://h/v1", None, alone).identity())

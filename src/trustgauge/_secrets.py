@@ -48,7 +48,7 @@ _CREDENTIAL_NAME = r"(?:[\w.-]*(?:key|token|secret|passw|pwd|signature|credentia
 _QUERY_CREDENTIAL = re.compile(rf"(?i)([?&]{_CREDENTIAL_NAME}=)[^&#\s\"'<>]+")
 _CREDENTIAL_KEY = re.compile(rf"(?i)^{_CREDENTIAL_NAME}$")
 #: header names whose values are credentials
-_CREDENTIAL_HEADER = re.compile(r"(?i)auth|key|token|secret|passw|cookie|session|signature|credential")
+_CREDENTIAL_HEADER = re.compile(r"(?i)auth|key|token|secret|passw|cookie|session|signature|credential|jwt")
 _AUTH_SCHEMES = ("bearer", "basic", "token", "digest", "apikey", "api-key", "key")
 
 
@@ -137,8 +137,20 @@ def register_header(name: str, value: str) -> None:
                 password = ""
             register_secret(password)
         return
-    if _CREDENTIAL_HEADER.search(name) or _token_like(value):
+    if is_credential_header(name, value) or _token_like(value):
         register_secret(value)
+
+
+def is_credential_header(name: str, value: str = "") -> bool:
+    """Whether a header carries a credential: named like one (``Authorization``, ``X-Api-Key``,
+    ``X-Signature``, ``Cookie``, ...) or, under any name, a value in an auth scheme
+    (``Bearer X``, ``Basic X``, ...) or a JWT (``eyJ...``)."""
+    if _CREDENTIAL_HEADER.search(name):
+        return True
+    scheme, _, rest = value.strip().partition(" ")
+    if rest.strip() and scheme.lower() in _AUTH_SCHEMES:
+        return True
+    return scheme.startswith("eyJ") and scheme.count(".") == 2
 
 
 def register_headers(headers: Mapping[str, str]) -> None:

@@ -19,19 +19,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Mapping
 from typing import Any
 
+from trustgauge import _secrets
 from trustgauge.config import ModelConfig
 
-#: header names that carry credentials, not answer-changing settings (matched case-insensitively)
-_CREDENTIAL_HEADER = re.compile(r"auth|key|token|secret|passw|cookie|session|credential", re.IGNORECASE)
 
-
-def is_credential_header(name: str) -> bool:
-    """Whether a header name looks like it carries a credential."""
-    return bool(_CREDENTIAL_HEADER.search(name))
+def is_credential_header(name: str, value: str = "") -> bool:
+    """Whether a header carries a credential (the same test the redaction registry uses: a
+    name like one, or a ``Bearer X`` / JWT value under any name)."""
+    return _secrets.is_credential_header(name, value)
 
 
 def _digest(value: Any) -> str:
@@ -42,7 +40,7 @@ def _digest(value: Any) -> str:
 def answer_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """The headers that may change an answer: every one but credentials, names lower-cased
     (HTTP header names are case-insensitive)."""
-    return {k.lower(): v for k, v in headers.items() if not is_credential_header(k)}
+    return {k.lower(): v for k, v in headers.items() if not is_credential_header(k, v)}
 
 
 def config_identity(config: ModelConfig) -> dict[str, str]:
