@@ -45,6 +45,7 @@ def read_run(out_dir: Path) -> tuple[RunInfo, ScoresFile, list[SampleRecord]]:
     from trustgauge.errors import UsageError
     from trustgauge.report.rundir import HASHED, verify
 
+    reading = "run.json"  # the file being parsed, for the message when it is damaged
     try:
         raw_run = (out_dir / "run.json").read_bytes()
         raw = {name: (out_dir / name).read_bytes() for name in HASHED if (out_dir / name).is_file()}
@@ -54,7 +55,9 @@ def read_run(out_dir: Path) -> tuple[RunInfo, ScoresFile, list[SampleRecord]]:
         # redacted as read (the hashes are checked on the raw bytes): a run written by an older
         # version may hold a key, and compare, export, report ... must not pass it on
         run = RunInfo.model_validate_json(redact(raw_run.decode("utf-8")))
+        reading = "scores.json"
         scores = ScoresFile.model_validate_json(redact(raw["scores.json"].decode("utf-8")))
+        reading = "samples.jsonl"
         samples = [
             SampleRecord.model_validate_json(line)
             # split on "\n" only: str.splitlines() also splits inside a JSON string that holds
@@ -71,6 +74,6 @@ def read_run(out_dir: Path) -> tuple[RunInfo, ScoresFile, list[SampleRecord]]:
     except OSError as exc:
         raise UsageError(f"{out_dir}: cannot read the run ({exc.strerror or exc})") from None
     except ValueError as exc:  # bad UTF-8 or JSON: a truncated or damaged file
-        raise UsageError(f"{out_dir}: unreadable results ({str(exc).splitlines()[0]})") from None
+        raise UsageError(f"{out_dir}: unreadable results ({reading}: {str(exc).splitlines()[0]})") from None
     verify(out_dir, run, scores, samples, raw)
     return run, scores, samples
