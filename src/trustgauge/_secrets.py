@@ -141,6 +141,11 @@ def register_header(name: str, value: str) -> None:
         register_secret(value)
 
 
+def is_credential_param(name: str) -> bool:
+    """Whether a URL query parameter is named like a credential (``api_key``, ``token``, ``sig``)."""
+    return bool(_CREDENTIAL_KEY.match(name))
+
+
 def is_credential_header(name: str, value: str = "") -> bool:
     """Whether a header carries a credential: named like one (``Authorization``, ``X-Api-Key``,
     ``X-Signature``, ``Cookie``, ...) or, under any name, a value in an auth scheme

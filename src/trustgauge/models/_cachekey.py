@@ -57,3 +57,13 @@ def config_identity(config: ModelConfig) -> dict[str, str]:
     if headers:
         out["headers_sha256"] = _digest(headers)
     return out
+
+
+def query_identity(query: Mapping[str, str]) -> dict[str, str]:
+    """Identity entry for the base URL's query parameters sent with every request
+    (``?api-version=...`` picks an API version, a deployment, ...): ``query_sha256`` over all
+    but credentials (named like a key, token, signature, ...), ``{}`` when there are none, so
+    the cache keys of URLs without a query stay what they were."""
+    kept = {k: v for k, v in query.items() if not _secrets.is_credential_param(k)}
+    return {"query_sha256": _digest(kept)} if kept else {}
+

@@ -11,7 +11,7 @@ from trustgauge._preflight import check_server_url
 from trustgauge._secrets import register_secret, register_url, split_query
 from trustgauge.config import ModelConfig
 from trustgauge.errors import ConfigError, PermanentModelError, TransientModelError
-from trustgauge.models._cachekey import config_identity
+from trustgauge.models._cachekey import config_identity, query_identity
 from trustgauge.models._http import parse_retry_after, redact_url, short, split_spec
 from trustgauge.models.base import Model, Request, Response, Usage
 
@@ -97,7 +97,8 @@ class OpenAICompatModel(Model):
 
     def identity(self) -> dict[str, str]:
         ident = {"backend": self.backend, "model": self.name, "base_url": redact_url(self.base_url)}
-        return {**ident, **config_identity(self.config)}  # extra_body and headers change answers too
+        # extra_body, headers and the base URL's query (api-version=...) change answers too
+        return {**ident, **config_identity(self.config), **query_identity(self._query)}
 
     def _new_client(self) -> openai.AsyncOpenAI:
         import openai
