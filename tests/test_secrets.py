@@ -162,6 +162,21 @@ def test_openai_api_key_with_a_trailing_newline_is_stripped(monkeypatch: pytest.
     assert model._api_key == "EMPTY"  # type: ignore[attr-defined]  # no key: the placeholder
 
 
+def test_a_key_variable_holding_only_white_space_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``OPENAI_API_KEY=" "`` was taken as the key "" (sent as the placeholder, a 401 after
+    the run started) instead of the one-line "missing API key"."""
+    from trustgauge.config import ModelConfig
+    from trustgauge.errors import ConfigError
+    from trustgauge.models.registry import load_model
+
+    monkeypatch.setenv("OPENAI_API_KEY", " \n")
+    with pytest.raises(ConfigError, match="missing API key"):
+        load_model(ModelConfig(model="openai:gpt-4o-mini"))
+    monkeypatch.setenv("MY_KEY", "  ")
+    with pytest.raises(ConfigError, match="missing API key"):
+        ModelConfig(model="openai:gpt-4o-mini", api_key_env="MY_KEY").resolve_api_key(None, required=True)
+
+
 def test_environment_credentials_are_registered(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ANTHROPIC_API_KEY", "ant-key-123456")
     monkeypatch.setenv("TRUSTGAUGE_TRUSTLLM_URL", "https://carol:data-pw-123@h/d.zip?token=data-tok-123")
