@@ -480,3 +480,17 @@ def test_judge_sigterm_exit_130_writes_nothing_keeps_judgements(tmp_path: Path, 
     assert "interrupted" in err and "Traceback" not in err
     assert not out.exists() and not list(tmp_path.glob(".out.jsonl*"))
     assert 4 <= len(stored_judgements(tg_home)) < 40
+
+
+@pytest.mark.parametrize("args", [
+    ["judge", "toxicity=perspective", "--option", "api_key=PerspKeyXYZ1234567890abc"],
+    ["judge", "toxicity=perspective", "--option", "apikey=PerspKeyXYZ1234567890abc"],
+    ["run", "-m", "scripted:oracle", "--judge", "toxicity=perspective,api_key=PerspKeyXYZ1234567890abc"],
+])
+def test_a_key_refused_on_the_command_line_is_not_printed(args: list[str], runner: CliRunner) -> None:
+    """The refusal said why keys are not taken on the command line (they land in logs) and
+    then printed the key in that very line."""
+    res = runner.invoke(app, [*args, "-i", "-", "-o", "-"] if args[0] == "judge" else args)
+    assert res.exit_code == 2, res.output
+    assert "keys are not taken on the command line" in res.output
+    assert "PerspKeyXYZ1234567890abc" not in res.output

@@ -124,6 +124,23 @@ def test_invalid_server_url(server: FakeServer, tmp_path: Path, tg_home: Path) -
     _refused(server, args, tg_home, "bad server URL 'http://[::1': Invalid IPv6 URL")
 
 
+@pytest.mark.parametrize("where", ["spec", "base_url"])
+def test_invalid_server_url_before_a_dataset_download(server: FakeServer, tmp_path: Path, tg_home: Path,
+                                                      where: str) -> None:
+    """Without local data the URL error came only after the dataset download (and behind its
+    failure): the URL is checked first, and nothing is downloaded."""
+    args = ["run", "-t", "safety.exaggerated", "-n", "2", "-q", "-o", str(tmp_path / "run")]
+    if where == "spec":
+        args += ["-m", "openai-compatible:m@http://u:pw@h st/v1"]
+    else:
+        config = tmp_path / "model.yaml"
+        config.write_text("model: openai-compatible:m\nbase_url: http://[::1/v1\n", encoding="utf-8")
+        args += ["--model-config", str(config)]
+    needle = "it contains white space" if where == "spec" else "Invalid IPv6 URL"
+    _refused(server, args, tg_home, needle, TRUSTGAUGE_TRUSTLLM_URL="http://127.0.0.1:9/dataset.zip")
+    assert not list(tg_home.rglob("*.zip*"))
+
+
 def test_report_of_a_file(server: FakeServer, tmp_path: Path, tg_home: Path) -> None:
     target = tmp_path / "scores.json"
     target.write_text("{}")

@@ -99,3 +99,47 @@ def test_header_name_case_does_not_matter_but_values_do() -> None:
     assert key({"X-Mode": "a"}) == key({"x-mode": "a"})
     assert key({"X-Mode": "a"}) != key({"X-Mode": "b"})
     assert key({"X-Mode": "a"}) != key({})
+
+
+@pytest.mark.parametrize("headers", [
+    {"X-Signature": "sig1AAAAAAAAAAAA"},  # a credential by name, as the redaction registry knows it
+    {"X-Goog-Iap-Jwt-Assertion": "eyJhbGciOiJIUzI1NiJ9.e30.c2ln"},
+    {"X-Upstream": "Bearer up1-AAAAAAAAAAAAAAAA"},  # an auth scheme under another name
+    {"X-Forward": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"},  # a JWT under any name
+])
+def test_a_credential_header_under_any_name_leaves_the_cache_key_alone(headers: dict[str, str]) -> None:
+    """A rotated credential keeps the cache, and no hash of it is stored: the identity leaves
+    out every header the redaction registry takes for a credential, not only those named
+    Authorization or like a key."""
+    from trustgauge._secrets import redact
+
+    cfg = ModelConfig(model="openai-compatible:m@http://h/v1", headers=headers)
+    ident = OpenAICompatModel("m", "http://h/v1", None, cfg).identity()
+    assert "headers_sha256" not in ident, ident
+    value = next(iter(headers.values()))
+    secret = value.partition(" ")[2] or value
+    assert secret not in redact(f"echo {value}")  # and it is redacted
+    # an answer-changing header beside it still counts
+    mixed = ModelConfig(model="openai-compatible:m@http://h/v1", headers={**headers, "X-Mode": "a"})
+    alone = ModelConfig(model="openai-compatible:m@http://h/v1", headers={"X-Mode": "a"})
+    assert (OpenAICompatModel("m", "http://h/v1", None, mixed).identity()
+            == OpenAICompatModel("m", "http://h/v1", None, alone).identity())
+
+
+def test_the_base_urls_query_is_in_the_cache_key_but_not_its_credentials(tmp_path: Path, trustllm_dir: Path) -> None:
+    """``?api-version=`` picks what answers (an Azure-style API version or deployment): changing
+    it sends fresh requests; adding or rotating ``api_key=`` beside it keeps the cache."""
+    with FakeServer.start(models=["test-model"]) as server:
+        def run(name: str, query: str) -> dict[str, Any]:
+            mc = ModelConfig(model=f"openai-compatible:test-model@{server.openai_base_url}{query}")
+            return evaluate(mc, [TASK], limit=N, out=tmp_path / name, data_dir=trustllm_dir).run.requests
+
+        assert run("a", "?api-version=2024-02-01")["sent"] == N
+        assert run("b", "?api-version=2025-01-01")["sent"] == N  # was served from the cache
+        assert run("c", "?api-version=2025-01-01&api_key=k1-AAAAAAAAAAAAAAAA")["cached"] == N
+        assert run("d", "?api_key=k2-BBBBBBBBBBBBBBBB&api-version=2025-01-01")["cached"] == N
+        assert server.stats()["requests"] == 2 * N
+    # a URL without a query keeps the key earlier versions computed
+    cfg = ModelConfig(model="openai-compatible:m@http://127.0.0.1:9/v1?api_key=k-123456789")
+    ident = OpenAICompatModel("m", "http://127.0.0.1:9/v1?api_key=k-123456789", None, cfg).identity()
+    assert "query_sha256" not in ident

@@ -53,6 +53,15 @@ def test_counts_and_warnings_by_hand() -> None:
     assert limit_errors(h, {"empty": 0.03, "truncated": None}) == []  # at the limit is within it
 
 
+def test_invisible_answers_are_empty() -> None:
+    """A reply of white space and zero-width characters shows nothing: it is empty, not an
+    answer (``str.strip`` keeps U+200B, U+2060 and the BOM U+FEFF)."""
+    invisible = ["\u00a0\u200b", "\ufeff", " \u2060\n\u200b\u200c ", "\u3000"]
+    visible = ["\u200bNo.", "ok\ufeff", "-"]
+    h = run_health([rec("a", t) for t in invisible + visible], ["a"])
+    assert (h.n, h.empty) == (7, 4)
+
+
 def test_unscored_tasks_have_no_unreadable_answers() -> None:
     h = run_health([rec("j", "answer", valid=False)] * 4, ["j"], unscored=["j"])
     assert h.unreadable == 0 and h.warnings == []

@@ -64,6 +64,24 @@ def test_a_secret_is_redacted_in_every_encoding_a_file_could_hold() -> None:
         assert redact(f"echo: {form}!") == "echo: <redacted>!", form
 
 
+def test_a_key_echoed_base64_encoded_is_redacted_at_any_offset() -> None:
+    """A server that reflects what it received base64-encoded (``Authorization: Bearer KEY``,
+    the key alone, the key after any prefix): the characters that encode the key are gone."""
+    key = "MyPlainKey0123456789"
+    register_secret(key)
+    for prefix in ("", "Bearer ", "x", "ab", "Authorization: Bearer "):
+        encoded = base64.b64encode(f"{prefix}{key} tail".encode()).decode()
+        out = redact(encoded)
+        assert "<redacted>" in out, prefix
+        # what is left cannot be decoded back to the key
+        assert len(out.replace("<redacted>", "")) < len(encoded) - 4 * len(key) // 3 + 4, (prefix, out)
+    # a different key's encoding is left alone; short secrets get no base64 forms
+    other = base64.b64encode(b"MyPlainKey012345678X").decode()
+    assert redact(other) == other
+    register_secret("hunter42")
+    assert redact(base64.b64encode(b"hunter42").decode()) == base64.b64encode(b"hunter42").decode()
+
+
 def test_a_short_secret_only_as_a_whole_token_and_placeholders_never() -> None:
     register_secret("hunter42")
     assert redact("hunter42, (hunter42) hunter420 xhunter42") == "<redacted>, (<redacted>) hunter420 xhunter42"
@@ -128,6 +146,35 @@ def test_openai_compatible_registers_openai_api_key(monkeypatch: pytest.MonkeyPa
     assert redact("Incorrect API key provided: plainkey-0123456789") == "Incorrect API key provided: <redacted>"
     assert model.spec == "openai-compatible:m@http://127.0.0.1:9/v1"
     assert model.base_url == "http://127.0.0.1:9/v1" and model._query == {"api_key": "q-12345678"}  # type: ignore[attr-defined]
+
+
+def test_openai_api_key_with_a_trailing_newline_is_stripped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A key pasted with its newline is not a valid header value: the request failed as
+    "cannot reach the server". ``openai:`` and ``api_key_env`` strip it; the fallback did not."""
+    from trustgauge.config import ModelConfig
+    from trustgauge.models.registry import load_model
+
+    monkeypatch.setenv("OPENAI_API_KEY", "  sk-NewlineKey0123456789abc\n")
+    model = load_model(ModelConfig(model="openai-compatible:m@http://127.0.0.1:9/v1"))
+    assert model._api_key == "sk-NewlineKey0123456789abc"  # type: ignore[attr-defined]
+    monkeypatch.setenv("OPENAI_API_KEY", " \n")
+    model = load_model(ModelConfig(model="openai-compatible:m@http://127.0.0.1:9/v1"))
+    assert model._api_key == "EMPTY"  # type: ignore[attr-defined]  # no key: the placeholder
+
+
+def test_a_key_variable_holding_only_white_space_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``OPENAI_API_KEY=" "`` was taken as the key "" (sent as the placeholder, a 401 after
+    the run started) instead of the one-line "missing API key"."""
+    from trustgauge.config import ModelConfig
+    from trustgauge.errors import ConfigError
+    from trustgauge.models.registry import load_model
+
+    monkeypatch.setenv("OPENAI_API_KEY", " \n")
+    with pytest.raises(ConfigError, match="missing API key"):
+        load_model(ModelConfig(model="openai:gpt-4o-mini"))
+    monkeypatch.setenv("MY_KEY", "  ")
+    with pytest.raises(ConfigError, match="missing API key"):
+        ModelConfig(model="openai:gpt-4o-mini", api_key_env="MY_KEY").resolve_api_key(None, required=True)
 
 
 def test_environment_credentials_are_registered(monkeypatch: pytest.MonkeyPatch) -> None:

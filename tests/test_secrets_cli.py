@@ -271,3 +271,32 @@ def test_anthropic_sends_the_base_urls_query_as_parameters_and_redacts_its_echo(
     assert key in response.text and token in response.text
     assert key not in redact(response.text) and token not in redact(response.text)
     assert model.spec == "anthropic:claude-test"
+
+
+def test_a_key_left_in_a_run_by_an_older_version_is_not_passed_on(tmp_path: Path, tg_home: Path) -> None:
+    """A run directory written before redaction (the committed version 1 fixture, a key put in
+    a response, an error and a URL): export, report, compare, leaderboard and gate redact what
+    they read, so none of their outputs holds it."""
+    import shutil
+
+    run = tmp_path / "old"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "run-v1", run)
+    keys = {"shaped": "sk-proj-OldVersionKey0123456789abcdef", "plain": "PlainOldKey-0987654321",
+            "password": "OldUrlPassw0rd", "query": "OldQueryKey1234"}
+    path = run / "samples.jsonl"
+    samples = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    samples[0]["response"] = (f"leaked {keys['shaped']} {keys['plain']} "
+                              f"http://u:{keys['password']}@h/x?api_key={keys['query']}")
+    samples[1]["error"] = f"HTTP 401 Incorrect API key provided: {keys['plain']}"
+    path.write_text("".join(json.dumps(s) + "\n" for s in samples), encoding="utf-8")
+    outs = tmp_path / "outs"
+    outs.mkdir()
+    for args in (["export", str(run), "--what", "samples"], ["export", str(run), "--what", "samples", "-f", "csv"],
+                 ["export", str(run), "--what", "samples", "-o", str(outs / "s.json")],
+                 ["report", str(run), "-o", str(outs / "r.html")], ["compare", str(run), str(run)],
+                 ["leaderboard", str(run), "-o", str(outs / "l.md")],
+                 ["gate", str(run), "--baseline", str(run), "--max-drop", "0.1"]):
+        res = tg(args, tg_home, tmp_path, OPENAI_API_KEY=keys["plain"])  # the plain key is known again
+        assert res.returncode == 0, (args, res.stderr)
+        assert_nowhere(keys, res, outs, tg_home)
+    assert "<redacted>" in (outs / "s.json").read_text(encoding="utf-8")

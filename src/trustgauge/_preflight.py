@@ -14,9 +14,13 @@ import os
 import re
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from trustgauge.errors import ConfigError, UsageError
+
+if TYPE_CHECKING:
+    from trustgauge.config import ModelConfig
 
 _PROBE_PREFIX = ".trustgauge-write-test-"
 
@@ -131,3 +135,19 @@ def check_server_url(url: str, what: str = "server URL") -> None:
         raise ConfigError(f"bad {what} {shown!r}: port 0")
     if any(c.isspace() for c in url):
         raise ConfigError(f"bad {what} {shown!r}: it contains white space")
+
+
+def check_model_urls(config: ModelConfig) -> None:
+    """The server URL of an HTTP backend's spec (``openai-compatible:NAME@URL``) and a config's
+    ``base_url`` parse: a bad one is reported before judges load or a dataset is downloaded
+    (it used to surface only after both, or behind a failed download)."""
+    from trustgauge.models._http import split_spec
+
+    backend, _, name = config.model.partition(":")
+    if backend not in ("openai", "openai-compatible", "anthropic"):
+        return
+    _, url = split_spec(name)
+    if url.startswith(("http://", "https://")) or (url and backend == "openai-compatible"):
+        check_server_url(url)
+    if config.base_url:
+        check_server_url(config.base_url)

@@ -48,7 +48,7 @@ _CREDENTIAL_NAME = r"(?:[\w.-]*(?:key|token|secret|passw|pwd|signature|credentia
 _QUERY_CREDENTIAL = re.compile(rf"(?i)([?&]{_CREDENTIAL_NAME}=)[^&#\s\"'<>]+")
 _CREDENTIAL_KEY = re.compile(rf"(?i)^{_CREDENTIAL_NAME}$")
 #: header names whose values are credentials
-_CREDENTIAL_HEADER = re.compile(r"(?i)auth|key|token|secret|passw|cookie|session|signature|credential")
+_CREDENTIAL_HEADER = re.compile(r"(?i)auth|key|token|secret|passw|cookie|session|signature|credential|jwt")
 _AUTH_SCHEMES = ("bearer", "basic", "token", "digest", "apikey", "api-key", "key")
 
 
@@ -65,7 +65,21 @@ def _forms(secret: str) -> set[str]:
         quote(secret),
         quote_plus(secret),
     }
+    if len(secret) >= SHORT:
+        forms |= _base64_forms(secret)
     return {f for f in forms if len(f) >= MIN_LENGTH}
+
+
+def _base64_forms(secret: str) -> set[str]:
+    """The base64 characters that depend on ``secret`` alone, at each of the three byte
+    offsets it can start at in a base64 stream: a server that reflects ``Authorization:
+    Bearer KEY`` (or the key itself) base64-encoded holds one of them."""
+    raw = secret.encode("utf-8")
+    out = set()
+    for offset in range(3):
+        enc = base64.b64encode(b"\0" * offset + raw).decode("ascii")
+        out.add(enc[-(-4 * offset // 3):4 * (offset + len(raw)) // 3])
+    return out
 
 
 def _pattern(form: str) -> re.Pattern[str] | None:
@@ -90,6 +104,11 @@ def register_secret(value: str | None) -> None:
         _LONG.append(value)
     for form in _forms(value):
         _PATTERNS.setdefault(form, _pattern(form))
+    # longest first: a form inside a longer one (the base64 of user:password inside the Basic
+    # credential) must not cut it and leave the rest unrecognised
+    ordered = sorted(_PATTERNS.items(), key=lambda item: -len(item[0]))
+    _PATTERNS.clear()
+    _PATTERNS.update(ordered)
 
 
 def register_basic(user: str, password: str) -> None:
@@ -118,8 +137,25 @@ def register_header(name: str, value: str) -> None:
                 password = ""
             register_secret(password)
         return
-    if _CREDENTIAL_HEADER.search(name) or _token_like(value):
+    if is_credential_header(name, value) or _token_like(value):
         register_secret(value)
+
+
+def is_credential_param(name: str) -> bool:
+    """Whether a URL query parameter is named like a credential (``api_key``, ``token``, ``sig``)."""
+    return bool(_CREDENTIAL_KEY.match(name))
+
+
+def is_credential_header(name: str, value: str = "") -> bool:
+    """Whether a header carries a credential: named like one (``Authorization``, ``X-Api-Key``,
+    ``X-Signature``, ``Cookie``, ...) or, under any name, a value in an auth scheme
+    (``Bearer X``, ``Basic X``, ...) or a JWT (``eyJ...``)."""
+    if _CREDENTIAL_HEADER.search(name):
+        return True
+    scheme, _, rest = value.strip().partition(" ")
+    if rest.strip() and scheme.lower() in _AUTH_SCHEMES:
+        return True
+    return scheme.startswith("eyJ") and scheme.count(".") == 2
 
 
 def register_headers(headers: Mapping[str, str]) -> None:

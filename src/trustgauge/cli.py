@@ -113,7 +113,7 @@ def _parse_value(text: str) -> Any:
     return value
 
 
-_SECRET_OPTIONS = frozenset({"api_key", "key", "token", "password"})
+_SECRET_OPTIONS = frozenset({"api_key", "api-key", "apikey", "key", "token", "access_token", "secret", "password"})
 
 
 def _judge_option(item: str, flag: str) -> tuple[str, Any]:
@@ -123,7 +123,8 @@ def _judge_option(item: str, flag: str) -> tuple[str, Any]:
         _fail(f"bad {flag} {item!r}: expected OPTION=VALUE, e.g. qps=0.5")
     if key.lower() in _SECRET_OPTIONS:
         _fail(
-            f"bad {flag} {item!r}: keys are not taken on the command line (they would land in "
+            # the value is not shown: it is a key, and this line would put it in a CI log
+            f"bad {flag} '{key}=…': keys are not taken on the command line (they would land in "
             "shell history); set the environment variable the judge names (see 'trustgauge judges')"
         )
     return key, _parse_value(value)

@@ -84,10 +84,10 @@ class ModelConfig(BaseModel):
             register_secret(key)
             return key
         env_name = self.api_key_env or default_env
-        env_key = os.environ.get(env_name) if env_name else None
-        if env_key:
-            register_secret(env_key.strip())
-            return env_key.strip()
+        env_key = (os.environ.get(env_name) or "").strip() if env_name else ""
+        if env_key:  # a variable holding only white space is no key (it was sent as one)
+            register_secret(env_key)
+            return env_key
         if required:
             where = f"set {env_name}" if env_name else "set api_key_env in a model config"
             raise ConfigError(f"missing API key for {self.model}: {where} (or api_key_file in a --model-config)")

@@ -413,7 +413,7 @@ async def check_judges(judges: Iterable[Judge]) -> None:
 async def run_evaluation(config: RunConfig, *, progress: Progress | None = None, command: Sequence[str] = ()) -> RunResult:
     """Run the whole pipeline and write the run directory. Raises UsageError on bad input."""
     from trustgauge import _paths
-    from trustgauge._preflight import check_run_locations
+    from trustgauge._preflight import check_model_urls, check_run_locations
     from trustgauge.models.registry import load_model
 
     progress = progress or Progress()
@@ -422,6 +422,7 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
     secrets_in_environment()
     # nothing is requested (or paid for) when the results could not be saved
     check_run_locations(config.out, config.store_path)
+    check_model_urls(config.model)  # before judges load or a dataset is downloaded
     tasks, config = _select(config)
     # kinds with no offline judge (adversarial factuality, sycophancy preference) run only with
     # a judge model; without one their tasks still get responses but are reported not scored

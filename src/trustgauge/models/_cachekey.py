@@ -19,19 +19,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Mapping
 from typing import Any
 
+from trustgauge import _secrets
 from trustgauge.config import ModelConfig
 
-#: header names that carry credentials, not answer-changing settings (matched case-insensitively)
-_CREDENTIAL_HEADER = re.compile(r"auth|key|token|secret|passw|cookie|session|credential", re.IGNORECASE)
 
-
-def is_credential_header(name: str) -> bool:
-    """Whether a header name looks like it carries a credential."""
-    return bool(_CREDENTIAL_HEADER.search(name))
+def is_credential_header(name: str, value: str = "") -> bool:
+    """Whether a header carries a credential (the same test the redaction registry uses: a
+    name like one, or a ``Bearer X`` / JWT value under any name)."""
+    return _secrets.is_credential_header(name, value)
 
 
 def _digest(value: Any) -> str:
@@ -42,7 +40,7 @@ def _digest(value: Any) -> str:
 def answer_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """The headers that may change an answer: every one but credentials, names lower-cased
     (HTTP header names are case-insensitive)."""
-    return {k.lower(): v for k, v in headers.items() if not is_credential_header(k)}
+    return {k.lower(): v for k, v in headers.items() if not is_credential_header(k, v)}
 
 
 def config_identity(config: ModelConfig) -> dict[str, str]:
@@ -59,3 +57,13 @@ def config_identity(config: ModelConfig) -> dict[str, str]:
     if headers:
         out["headers_sha256"] = _digest(headers)
     return out
+
+
+def query_identity(query: Mapping[str, str]) -> dict[str, str]:
+    """Identity entry for the base URL's query parameters sent with every request
+    (``?api-version=...`` picks an API version, a deployment, ...): ``query_sha256`` over all
+    but credentials (named like a key, token, signature, ...), ``{}`` when there are none, so
+    the cache keys of URLs without a query stay what they were."""
+    kept = {k: v for k, v in query.items() if not _secrets.is_credential_param(k)}
+    return {"query_sha256": _digest(kept)} if kept else {}
+

@@ -15,7 +15,7 @@ from trustgauge._preflight import check_server_url
 from trustgauge._secrets import register_secret, register_url, split_query
 from trustgauge.config import ModelConfig
 from trustgauge.errors import ConfigError, PermanentModelError, TransientModelError
-from trustgauge.models._cachekey import config_identity
+from trustgauge.models._cachekey import config_identity, query_identity
 from trustgauge.models._http import parse_retry_after, redact_url, short
 from trustgauge.models.base import Model, Request, Response, Usage
 
@@ -80,7 +80,8 @@ class AnthropicModel(Model):
 
     def identity(self) -> dict[str, str]:
         ident = {"backend": "anthropic", "model": self.name, "base_url": redact_url(self.base_url)}
-        return {**ident, **config_identity(self.config)}  # extra_body and headers change answers too
+        # extra_body, headers and the base URL's query (api-version=...) change answers too
+        return {**ident, **config_identity(self.config), **query_identity(self._query)}
 
     @property
     def client(self) -> anthropic.AsyncAnthropic:

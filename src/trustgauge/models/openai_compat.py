@@ -11,7 +11,7 @@ from trustgauge._preflight import check_server_url
 from trustgauge._secrets import register_secret, register_url, split_query
 from trustgauge.config import ModelConfig
 from trustgauge.errors import ConfigError, PermanentModelError, TransientModelError
-from trustgauge.models._cachekey import config_identity
+from trustgauge.models._cachekey import config_identity, query_identity
 from trustgauge.models._http import parse_retry_after, redact_url, short, split_spec
 from trustgauge.models.base import Model, Request, Response, Usage
 
@@ -97,7 +97,8 @@ class OpenAICompatModel(Model):
 
     def identity(self) -> dict[str, str]:
         ident = {"backend": self.backend, "model": self.name, "base_url": redact_url(self.base_url)}
-        return {**ident, **config_identity(self.config)}  # extra_body and headers change answers too
+        # extra_body, headers and the base URL's query (api-version=...) change answers too
+        return {**ident, **config_identity(self.config), **query_identity(self._query)}
 
     def _new_client(self) -> openai.AsyncOpenAI:
         import openai
@@ -266,6 +267,8 @@ def create(name: str, config: ModelConfig) -> Model:
     register_url(base_url)
     key = config.resolve_api_key(None, required=False) if config.api_key_env or config.api_key_file else None
     if key is None:
-        key = os.environ.get("OPENAI_API_KEY")
+        # stripped like every other key: a trailing newline (a key pasted from a file) is not
+        # a valid header value, and the request would fail as "cannot reach" the server
+        key = (os.environ.get("OPENAI_API_KEY") or "").strip() or None
         register_secret(key)
     return OpenAICompatModel(model_name, base_url, key, config, backend="openai-compatible")

@@ -12,6 +12,7 @@ chat template, not a model's behaviour).
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Collection, Sequence
 
 from trustgauge.report.schema import HealthCounts, RunHealth, SampleRecord
@@ -28,11 +29,18 @@ _WHAT = {
 }
 
 
+def blank(text: str) -> bool:
+    """Whether ``text`` shows nothing: white space and invisible format characters only
+    (zero-width space U+200B, word joiner, BOM, ...), which ``str.strip`` keeps."""
+    stripped = text.strip()
+    return not stripped or all(ch.isspace() or unicodedata.category(ch) == "Cf" for ch in stripped)
+
+
 def _kind(s: SampleRecord, scored: bool) -> set[str]:
     if s.response is None:
         return {"failed"}
     kinds = set()
-    if not s.response.strip():
+    if blank(s.response):
         kinds.add("empty")
     elif scored and not s.valid:
         kinds.add("unreadable")

@@ -45,19 +45,26 @@ def read_run(out_dir: Path) -> tuple[RunInfo, ScoresFile, list[SampleRecord]]:
     from trustgauge.errors import UsageError
     from trustgauge.report.rundir import HASHED, verify
 
+    reading = "run.json"  # the file being parsed, for the message when it is damaged
     try:
         raw_run = (out_dir / "run.json").read_bytes()
         raw = {name: (out_dir / name).read_bytes() for name in HASHED if (out_dir / name).is_file()}
         if "scores.json" not in raw or "samples.jsonl" not in raw:
             missing = "scores.json" if "scores.json" not in raw else "samples.jsonl"
             raise FileNotFoundError(2, "missing", str(out_dir / missing))
-        run = RunInfo.model_validate_json(raw_run.decode("utf-8"))
-        scores = ScoresFile.model_validate_json(raw["scores.json"].decode("utf-8"))
+        # a run written before every key was redacted on entry (results schema 1) may hold one:
+        # it is redacted as read (the hashes are checked on the raw bytes), so compare, export,
+        # report ... do not pass it on; later runs were redacted when written (~0.1 s a MB saved)
+        run = RunInfo.model_validate_json(redact(raw_run.decode("utf-8")))
+        clean = redact if run.schema_version < 2 else str
+        reading = "scores.json"
+        scores = ScoresFile.model_validate_json(clean(raw["scores.json"].decode("utf-8")))
+        reading = "samples.jsonl"
         samples = [
             SampleRecord.model_validate_json(line)
             # split on "\n" only: str.splitlines() also splits inside a JSON string that holds
             # U+2028, U+2029 or \x85 (written raw, ensure_ascii=False) and would break the record
-            for line in raw["samples.jsonl"].decode("utf-8").split("\n")
+            for line in clean(raw["samples.jsonl"].decode("utf-8")).split("\n")
             if line.strip()
         ]
     except FileNotFoundError as exc:
@@ -69,6 +76,6 @@ def read_run(out_dir: Path) -> tuple[RunInfo, ScoresFile, list[SampleRecord]]:
     except OSError as exc:
         raise UsageError(f"{out_dir}: cannot read the run ({exc.strerror or exc})") from None
     except ValueError as exc:  # bad UTF-8 or JSON: a truncated or damaged file
-        raise UsageError(f"{out_dir}: unreadable results ({str(exc).splitlines()[0]})") from None
+        raise UsageError(f"{out_dir}: unreadable results ({reading}: {str(exc).splitlines()[0]})") from None
     verify(out_dir, run, scores, samples, raw)
     return run, scores, samples
