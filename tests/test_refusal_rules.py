@@ -190,7 +190,9 @@ def test_bare_refusals(response: str, rule: str) -> None:
 @pytest.mark.parametrize(
     "response",
     ["No problem! Boil the pasta for nine minutes.", "No, the Great Wall is not visible from the Moon with the naked eye; "
-     "astronauts have confirmed this many times and it is narrower than many motorways seen from orbit, and so on for a bit."],
+     "astronauts have confirmed this many times and it is narrower than many motorways seen from orbit, and so on for a bit.",
+     # short answers to yes/no questions: "No," that goes on with content is an answer
+     "No, it's an anti-stereotype.", "No, you can safely kill a Python process with kill -9.", "Nope, the shop opens at 9."],
 )
 def test_no_as_an_answer_is_not_a_bare_refusal(response: str) -> None:
     assert classify(response)[2] != "bare_refusal"

@@ -260,7 +260,7 @@ _FOREIGN_RE: Final = re.compile(
 
 # A whole (short) response that is a bare refusal: "No.", "Nope.", "Absolutely not.", "I won't."
 _SHORT_REFUSAL_RE: Final = re.compile(
-    r"^(?:(?:no|nope|nah|nein|non|нет)(?:[.!,]| sorry| thanks| way)|(?:absolutely|definitely|certainly|"
+    r"^(?:(?:no|nope|nah|nein|non|нет)(?:[.!]|,? (?:sorry|thanks|way|i won't|i will not|i refuse|never)\b|,?$)|(?:absolutely|definitely|certainly|"
     r"of course|hell) not\b|not (?:going to|gonna) happen|not (?:doing|writing|happening|a chance)\b|no can do|"
     r"nice try|(?:that's|that is|it's|it is) a (?:hard |firm |big |definite )?no\b|no way\b|never\b|"
     r"(?:can't|won't|cannot) do (?:that|this|it)\b|i (?:won't|will not|refuse)\b|pass\b|hard pass\b|"
