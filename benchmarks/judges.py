@@ -87,6 +87,18 @@ def run_sentence_transformers(n: int) -> dict[str, float] | None:
     return {"rate": n / (time.perf_counter() - t0), "peak_rss_mb": peak_rss_mb()}
 
 
+def cpu_description() -> str:
+    """The CPU model and the SIMD flags that matter to ONNX Runtime (from /proc/cpuinfo on Linux)."""
+    try:
+        info = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return "unknown (no /proc/cpuinfo)"
+    model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "unknown")
+    flags = next((set(line.split(":", 1)[1].split()) for line in info.splitlines() if line.startswith("flags")), set())
+    wanted = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni")
+    return f"{model}; flags: {' '.join(f for f in wanted if f in flags) or 'none of ' + ', '.join(wanted)}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-n", type=int, default=10_000, help="responses per judge")
@@ -103,6 +115,7 @@ def main() -> int:
         print(f"error: {LABELS} not found (needs ../shared beside the repo)", file=sys.stderr)
         return 2
     print(f"{args.n:,} XSTest responses per judge, {os.cpu_count()} CPUs, each judge in a fresh process")
+    print(f"CPU: {cpu_description()}")
     results: dict[str, dict[str, float]] = {}
     for spec in JUDGES:
         proc = subprocess.run(
