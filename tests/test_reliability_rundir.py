@@ -225,3 +225,24 @@ def test_files_stay_private_and_a_symlinked_o_is_written_where_it_points(tmp_pat
     assert link.is_symlink() and read_run(link)[0].run_id == "link"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "target"]
     assert all((target / n).stat().st_mode & 0o077 == 0 for n in ("run.json", "samples.jsonl", "report.html"))
+
+
+V2 = Path(__file__).parent / "fixtures" / "run-v2"
+
+
+def test_version_2_directory_of_the_pre_restructuring_main_is_read(tmp_path: Path) -> None:
+    """tests/fixtures/run-v2 was written by main just before the architecture step (issue 13:
+    "a run directory written by today's main must still be read, reported, compared and gated");
+    it holds a paired task (groups), a refusal task and a rating task."""
+    res = Results.load(V2)
+    assert res.run.schema_version == 2 and res.run.files is not None
+    assert {s.task for s in res.samples} == {
+        "safety.exaggerated", "robustness.advglue", "fairness.stereotype.recognition", "privacy.awareness.confaide",
+    }
+    runner = CliRunner()
+    out = runner.invoke(app, ["report", str(V2), "-o", str(tmp_path / "r.html")])
+    assert out.exit_code == 0, out.output
+    assert runner.invoke(app, ["compare", str(V2), str(V2)]).exit_code == 0
+    gate = runner.invoke(app, ["gate", str(V2), "--baseline", str(V2), "--max-drop", "0.01"])
+    assert gate.exit_code == 0, gate.output
+    assert runner.invoke(app, ["export", str(V2), "-o", str(tmp_path / "x.csv")]).exit_code == 0
