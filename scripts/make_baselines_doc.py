@@ -24,6 +24,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "scripts"))  # _docblock, also when a test loads this file
+
+from _docblock import replace_block, write_or_check  # noqa: E402
 
 from trustgauge.config import ModelConfig  # noqa: E402
 from trustgauge.evaluate import RunConfig, run_evaluation  # noqa: E402
@@ -109,8 +112,7 @@ def table(suite: str, baselines: dict[str, Baseline]) -> str:
 
 
 def rewrite(text: str, suite: str, body: str) -> str:
-    start, stop = text.index(begin(suite)) + len(begin(suite)), text.index(end(suite))
-    return text[:start] + "\n" + body + "\n" + text[stop:]
+    return replace_block(text, begin(suite), end(suite), body)
 
 
 def default_data_dir() -> Path:
@@ -131,13 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if suite not in SUITES:
             parser.error(f"unknown suite {suite!r}; known: {', '.join(SUITES)}")
         new = rewrite(new, suite, table(suite, run_baselines(suite, data_dir)))
-    if args.check:
-        if new != text:
-            print(f"{DOC.relative_to(ROOT)} is out of date: run python scripts/make_baselines_doc.py", file=sys.stderr)
-            return 1
-        return 0
-    DOC.write_text(new, encoding="utf-8")
-    return 0
+    return write_or_check(DOC, new, check=args.check, script="make_baselines_doc.py")
 
 
 if __name__ == "__main__":

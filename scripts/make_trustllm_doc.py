@@ -20,8 +20,11 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "scripts"))  # _docblock, also when a test loads this file
 
 sys.path.insert(0, str(ROOT / "tests" / "parity"))
+
+from _docblock import replace_block, write_or_check  # noqa: E402
 
 from trustgauge.data import load_records, packaged_path  # noqa: E402
 from trustgauge.judges.registry import DEFAULT_JUDGES  # noqa: E402
@@ -137,16 +140,11 @@ def parity_table(rows: list[Any]) -> str:
     return "\n".join(lines)
 
 
-def _replace(text: str, begin: str, end: str, body: str) -> str:
-    start, stop = text.index(begin) + len(begin), text.index(end)
-    return text[:start] + "\n" + body + "\n" + text[stop:]
-
-
 def render(text: str, rows: list[Any] | None) -> str:
     """``text`` with the task table (and, given the measured rows, the parity table) rewritten."""
-    new = _replace(text, BEGIN, END, table())
+    new = replace_block(text, BEGIN, END, table())
     if rows is not None:
-        new = _replace(new, PARITY_BEGIN, PARITY_END, parity_table(rows))
+        new = replace_block(new, PARITY_BEGIN, PARITY_END, parity_table(rows))
     return new
 
 
@@ -159,13 +157,7 @@ def main() -> int:
     args = parser.parse_args()
     text = DOC.read_text(encoding="utf-8")
     new = render(text, None if args.no_parity else parity_rows())
-    if args.check:
-        if new != text:
-            print(f"{DOC.relative_to(ROOT)} is out of date: run python scripts/make_trustllm_doc.py", file=sys.stderr)
-            return 1
-        return 0
-    DOC.write_text(new, encoding="utf-8")
-    return 0
+    return write_or_check(DOC, new, check=args.check, script="make_trustllm_doc.py")
 
 
 if __name__ == "__main__":

@@ -5,31 +5,20 @@ docs/baselines.md must show exactly what scripts/make_baselines_doc.py computes.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
+from _scripts import load_script
 from conftest import REPO, _model_cache
 
 #: how far above both trivial policies the oracle must score in every dimension
 MARGIN = 0.4
 
 
-def _script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("make_baselines_doc", REPO / "scripts" / "make_baselines_doc.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-SCRIPT = _script()
+SCRIPT = load_script("make_baselines_doc")
 
 
 @pytest.fixture(scope="module")

@@ -6,27 +6,17 @@ samples.jsonl with the stored golden record. After an intended change of results
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+
+from _scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _goldens() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("goldens", ROOT / "scripts" / "goldens.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["goldens"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-goldens = _goldens()
+goldens = load_script("goldens")
 
 
 @pytest.mark.parametrize(

@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import pytest
+
+from _scripts import load_script
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,22 +73,12 @@ def test_relabel_agreement() -> None:
     assert cohen_kappa([first[i] for i in ids], [second[i] for i in ids]) >= 0.8
 
 
-def _measure_script() -> Any:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("measure_refusal_fresh", ROOT / "scripts" / "measure_refusal_fresh.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_fresh_set_figures_in_the_docs_are_the_measurement() -> None:
     """The one measurement of the shipped judges on the fresh set (docs/judges.md) is what the
     judges give today; a judge change that moves it must regenerate the block, and cannot
     silently fall below the published figure (139 of 168 for both judges, issue 11's target of
     0.95 not met)."""
-    script = _measure_script()
+    script = load_script("measure_refusal_fresh")
     measured = script.measure()
     assert measured["judges"]["minilm"]["correct"] >= 139
     assert measured["judges"]["rules"]["correct"] >= 139

@@ -7,13 +7,14 @@ measurement. Runs offline in about 10 s (the reference package and the data are 
 from __future__ import annotations
 
 import ast
-import importlib.util
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType, ModuleType
 
 import pytest
+
+from _scripts import load_script
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -27,11 +28,7 @@ pytestmark = pytest.mark.skipif(harness.available() is not None, reason=str(harn
 
 
 def _doc_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("make_trustllm_doc", ROOT / "scripts" / "make_trustllm_doc.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("make_trustllm_doc")
 
 
 #: the statements of TrustLLM's task code and metrics the designed set does not reach, and
