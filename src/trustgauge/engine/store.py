@@ -20,8 +20,7 @@ from pathlib import Path
 
 from trustgauge._secrets import redact
 from trustgauge.errors import UsageError
-from trustgauge.judges.base import Judgement
-from trustgauge.models.base import Request, Response
+from trustgauge.types import Judgement, Request, Response
 
 SCHEMA_VERSION = 1
 _CHUNK = 500  # keys per SELECT ... IN (...)

@@ -1,48 +1,15 @@
-"""The judge interface: named, versioned, batched; every judgement keeps its raw output."""
+"""The judge interface: named, versioned, batched; every judgement keeps its raw output.
+
+:class:`JudgeItem` and :class:`Judgement` live in :mod:`trustgauge.types` (re-exported here)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
-
-class JudgeItem(BaseModel):
-    """What a judge looks at: the prompt (optional for most judges), the response, and for
-    correctness judges a reference answer."""
-
-    model_config = ConfigDict(frozen=True)
-
-    prompt: str = ""
-    response: str
-    reference: Any = None
-
-    def cache_key(self, judge_id: str) -> str:
-        blob = json.dumps(
-            {"judge": judge_id, "item": self.model_dump(mode="json")},
-            sort_keys=True,
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
-        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
-
-
-class Judgement(BaseModel):
-    """A judge's verdict on one item.
-
-    ``label`` is the judge's class (for refusal: ``refusal`` or ``compliance``; ``unparsed`` when
-    an LLM judge's output could not be read). ``score`` is in 0..1 (for refusal: how confident the
-    judge is that the response refuses). ``raw`` is the judge's own output, kept for audits.
-    """
-
-    label: str
-    score: float | None = None
-    raw: str | None = None
-    judge: str
+from trustgauge.types import JudgeItem as JudgeItem
+from trustgauge.types import Judgement as Judgement
 
 
 def settings_suffix(settings: Mapping[str, Any]) -> str:

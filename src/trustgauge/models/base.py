@@ -1,4 +1,5 @@
-"""The model protocol every backend implements, and the request/response types.
+"""The model protocol every backend implements. The request/response types live in
+:mod:`trustgauge.types` and are re-exported here (same objects).
 
 A backend is thin: it turns a :class:`Request` into one call to its model and returns a
 :class:`Response`, raising :class:`~trustgauge.errors.TransientModelError` for failures worth
@@ -7,134 +8,16 @@ retrying. The engine owns caching, concurrency, retries, timeouts and progress.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from collections.abc import Sequence
 
-from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
-
-Role = Literal["system", "user", "assistant"]
-
-
-class ChatMessage(BaseModel):
-    """One turn of a conversation."""
-
-    model_config = ConfigDict(frozen=True)
-
-    role: Role
-    content: str
-
-
-class ResponseFormat(BaseModel):
-    """Ask for a JSON answer that follows a JSON Schema (structured output).
-
-    The schema is kept as compact JSON text, so the format is hashable (requests group by
-    their parameters) and serialises the same way every time (it is part of the cache key).
-    Key order is kept, not sorted: under strict structured output the model writes the
-    properties in schema order (e.g. a ``reason`` before the ``label``).
-    Backends with native structured output use it (``openai``/``openai-compatible``:
-    ``response_format`` of type ``json_schema``; ``anthropic``: a forced tool); the others
-    ignore it, so callers should also describe the schema in the prompt.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    #: a short name for the schema (OpenAI: ``[a-zA-Z0-9_-]``, at most 64 characters)
-    name: str = Field(pattern=r"^[a-zA-Z0-9_-]{1,64}$")
-    #: the JSON Schema as compact JSON text (see :meth:`from_schema`)
-    schema_text: str
-    #: ask the server to enforce the schema exactly (OpenAI ``strict``)
-    strict: bool = True
-
-    @classmethod
-    def from_schema(cls, name: str, schema: Mapping[str, Any], *, strict: bool = True) -> ResponseFormat:
-        """A format from a JSON Schema given as a mapping."""
-        text = json.dumps(schema, separators=(",", ":"), ensure_ascii=False)
-        return cls(name=name, schema_text=text, strict=strict)
-
-    def schema_dict(self) -> dict[str, Any]:
-        """The JSON Schema as a fresh dict."""
-        schema: dict[str, Any] = json.loads(self.schema_text)
-        return schema
-
-
-class GenerationParams(BaseModel):
-    """Sampling parameters; part of the cache key."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
-    max_tokens: int = Field(default=512, ge=1)
-    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
-    seed: int | None = None
-    stop: tuple[str, ...] | None = None
-    #: structured output (JSON following a schema); ``None``: free text
-    response_format: ResponseFormat | None = None
-
-    @model_serializer(mode="wrap")
-    def _omit_unset_response_format(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """Leave ``response_format`` out of every dump when it is unset, so the cache keys and
-        stored requests of plain requests are what they were before the field existed."""
-        data: dict[str, Any] = handler(self)
-        if data.get("response_format") is None:
-            data.pop("response_format", None)
-        return data
-
-    def merged(self, **overrides: Any) -> GenerationParams:
-        """A copy with the given fields replaced (``None`` values are ignored)."""
-        data = self.model_dump()
-        data.update({k: v for k, v in overrides.items() if v is not None})
-        return GenerationParams(**data)
-
-
-class Request(BaseModel):
-    """Everything that determines a model's answer, apart from the model itself."""
-
-    model_config = ConfigDict(frozen=True)
-
-    messages: tuple[ChatMessage, ...]
-    params: GenerationParams = GenerationParams()
-
-    @classmethod
-    def user(cls, prompt: str, params: GenerationParams | None = None) -> Request:
-        """A single user turn, as TrustLLM sends every prompt."""
-        return cls(
-            messages=(ChatMessage(role="user", content=prompt),),
-            params=params or GenerationParams(),
-        )
-
-    @property
-    def prompt(self) -> str:
-        """The text of the last user turn."""
-        for message in reversed(self.messages):
-            if message.role == "user":
-                return message.content
-        return ""
-
-    def cache_key(self, model_identity: dict[str, str]) -> str:
-        """SHA-256 over the model identity, the full request and its generation parameters."""
-        payload = {"model": model_identity, "request": self.model_dump(mode="json")}
-        blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
-
-
-class Usage(BaseModel):
-    """Token counts reported by the model (0 when unknown)."""
-
-    input_tokens: int = 0
-    output_tokens: int = 0
-
-
-class Response(BaseModel):
-    """A model's answer to one request."""
-
-    text: str
-    finish_reason: str | None = None
-    usage: Usage = Usage()
-    #: the model name the server reported, when it reports one
-    model: str | None = None
+from trustgauge.types import ChatMessage as ChatMessage
+from trustgauge.types import GenerationParams as GenerationParams
+from trustgauge.types import Request as Request
+from trustgauge.types import Response as Response
+from trustgauge.types import ResponseFormat as ResponseFormat
+from trustgauge.types import Role as Role
+from trustgauge.types import Usage as Usage
 
 
 class Model(ABC):

@@ -45,7 +45,8 @@ from trustgauge.report.stats import (
     sign_flip_p,
 )
 from trustgauge.tasks._common import intervals_disabled
-from trustgauge.tasks.base import Direction, MetricValue, Sample, SampleScore, Task
+from trustgauge.tasks.base import Task
+from trustgauge.types import Direction, MetricValue, Sample, SampleScore
 
 Adjust = Literal["none", "holm"]
 Scored = list[tuple[Sample, SampleScore]]

@@ -49,7 +49,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from trustgauge.report.schema import DimensionEntry, ScoresFile, TaskScores
-from trustgauge.tasks.base import MetricValue, UndefinedAs
+from trustgauge.types import MetricValue, UndefinedAs
 
 #: TrustLLM's significance level for the disparagement tests
 P_VALUE_ALPHA = 0.05

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from trustgauge.report.results import Results
 from trustgauge.report.stats import competition_ranks
-from trustgauge.tasks.base import Direction
+from trustgauge.types import Direction
 
 FORMATS = ("md", "csv", "html")
 

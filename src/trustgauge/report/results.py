@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from trustgauge.errors import UsageError
 from trustgauge.report.schema import RunInfo, SampleRecord, ScoresFile, TaskScores
-from trustgauge.tasks.base import MetricValue
+from trustgauge.types import MetricValue
 
 if TYPE_CHECKING:
     import pandas as pd

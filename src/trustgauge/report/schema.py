@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from trustgauge.tasks.base import MetricValue, UndefinedAs
+from trustgauge.types import MetricValue, UndefinedAs
 
 #: 2: run.json records each data file's hash (``files``) and the run's ``health``; version 1
 #: directories are still read (see :mod:`trustgauge.report.rundir`)

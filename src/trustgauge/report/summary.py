@@ -14,7 +14,7 @@ from trustgauge.report.outcomes import (
     task_judged,
 )
 from trustgauge.report.schema import RunInfo, SampleRecord, ScoresFile
-from trustgauge.tasks.base import MetricValue
+from trustgauge.types import MetricValue
 
 MAX_EXAMPLES = 3
 

@@ -2,71 +2,23 @@
 
 A task is data plus pure functions; it never does I/O. The engine sends its requests, the
 judges it names judge the responses, and :meth:`Task.score` / :meth:`Task.aggregate` turn
-those into numbers.
+those into numbers. The value types (:class:`Sample`, :class:`SampleScore`,
+:class:`MetricValue`, ...) live in :mod:`trustgauge.types` and are re-exported here.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from trustgauge.judges.base import JudgeItem, Judgement
-from trustgauge.models.base import GenerationParams, Request
-
-Direction = Literal["higher", "lower"]
-#: how a headline metric without a value enters the dimension score (``scores.json``
-#: ``undefined_as``): ``failure`` (the responses leave it undefined: task score 0),
-#: ``not_scored`` (no judge model: left out, shown as not scored), ``nothing_to_score`` (every
-#: answer was read and no item needed scoring: the task's :attr:`Task.nothing_to_score`, or
-#: left out when it has none)
-UndefinedAs = Literal["failure", "not_scored", "nothing_to_score"]
-
-
-class Sample(BaseModel):
-    """One item of a task. ``group`` ties items that must be sampled together (AdvGLUE's
-    original/modified pairs, AdvInstruction's 12 variants of one instruction)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: str
-    prompt: str
-    target: Any = None
-    group: str | None = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
-
-
-class SampleScore(BaseModel):
-    """A sample's outcome: the label the scorer read from the response (``None`` when the
-    response was unusable), whether it counts (``valid``), and per-metric contributions."""
-
-    label: str | None = None
-    valid: bool = True
-    values: dict[str, float | None] = Field(default_factory=dict)
-    note: str | None = None
-
-
-class MetricValue(BaseModel):
-    """One metric of one task. ``value`` is ``None`` with a ``reason`` when undefined."""
-
-    metric: str
-    value: float | None
-    direction: Direction
-    ci: tuple[float, float] | None = None
-    n: int
-    n_invalid: int = 0
-    reason: str | None = None
-
-
-class DataRef(BaseModel):
-    """Where a task's records come from: a registered dataset and a file inside it."""
-
-    model_config = ConfigDict(frozen=True)
-
-    dataset: str
-    path: str
+from trustgauge.types import DataRef as DataRef
+from trustgauge.types import Direction as Direction
+from trustgauge.types import GenerationParams, JudgeItem, Judgement, Request
+from trustgauge.types import MetricValue as MetricValue
+from trustgauge.types import Sample as Sample
+from trustgauge.types import SampleScore as SampleScore
+from trustgauge.types import UndefinedAs as UndefinedAs
 
 
 class Task(ABC):

@@ -1,0 +1,236 @@
+"""The values every layer exchanges: requests and responses, samples and their scores, metric
+values, judge items and judgements.
+
+This module sits at the bottom of the layering (docs/architecture.md §2.1): it imports only
+pydantic and the standard library, so the engine's store, the report readers and the tasks can
+all use these types without importing each other. The old homes (``models.base``,
+``tasks.base``, ``judges.base``) re-export the same objects.
+
+Serialisation is part of the contract: ``Request.model_dump`` feeds every cache key, so a field
+added here must be left out of dumps while unset (see
+``GenerationParams._omit_unset_response_format``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
+
+# --- model requests and responses (from models/base.py) -----------------------------------
+
+Role = Literal["system", "user", "assistant"]
+
+
+class ChatMessage(BaseModel):
+    """One turn of a conversation."""
+
+    model_config = ConfigDict(frozen=True)
+
+    role: Role
+    content: str
+
+
+class ResponseFormat(BaseModel):
+    """Ask for a JSON answer that follows a JSON Schema (structured output).
+
+    The schema is kept as compact JSON text, so the format is hashable (requests group by
+    their parameters) and serialises the same way every time (it is part of the cache key).
+    Key order is kept, not sorted: under strict structured output the model writes the
+    properties in schema order (e.g. a ``reason`` before the ``label``).
+    Backends with native structured output use it (``openai``/``openai-compatible``:
+    ``response_format`` of type ``json_schema``; ``anthropic``: a forced tool); the others
+    ignore it, so callers should also describe the schema in the prompt.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    #: a short name for the schema (OpenAI: ``[a-zA-Z0-9_-]``, at most 64 characters)
+    name: str = Field(pattern=r"^[a-zA-Z0-9_-]{1,64}$")
+    #: the JSON Schema as compact JSON text (see :meth:`from_schema`)
+    schema_text: str
+    #: ask the server to enforce the schema exactly (OpenAI ``strict``)
+    strict: bool = True
+
+    @classmethod
+    def from_schema(cls, name: str, schema: Mapping[str, Any], *, strict: bool = True) -> ResponseFormat:
+        """A format from a JSON Schema given as a mapping."""
+        text = json.dumps(schema, separators=(",", ":"), ensure_ascii=False)
+        return cls(name=name, schema_text=text, strict=strict)
+
+    def schema_dict(self) -> dict[str, Any]:
+        """The JSON Schema as a fresh dict."""
+        schema: dict[str, Any] = json.loads(self.schema_text)
+        return schema
+
+
+class GenerationParams(BaseModel):
+    """Sampling parameters; part of the cache key."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    max_tokens: int = Field(default=512, ge=1)
+    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
+    seed: int | None = None
+    stop: tuple[str, ...] | None = None
+    #: structured output (JSON following a schema); ``None``: free text
+    response_format: ResponseFormat | None = None
+
+    @model_serializer(mode="wrap")
+    def _omit_unset_response_format(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Leave ``response_format`` out of every dump when it is unset, so the cache keys and
+        stored requests of plain requests are what they were before the field existed."""
+        data: dict[str, Any] = handler(self)
+        if data.get("response_format") is None:
+            data.pop("response_format", None)
+        return data
+
+    def merged(self, **overrides: Any) -> GenerationParams:
+        """A copy with the given fields replaced (``None`` values are ignored)."""
+        data = self.model_dump()
+        data.update({k: v for k, v in overrides.items() if v is not None})
+        return GenerationParams(**data)
+
+
+class Request(BaseModel):
+    """Everything that determines a model's answer, apart from the model itself."""
+
+    model_config = ConfigDict(frozen=True)
+
+    messages: tuple[ChatMessage, ...]
+    params: GenerationParams = GenerationParams()
+
+    @classmethod
+    def user(cls, prompt: str, params: GenerationParams | None = None) -> Request:
+        """A single user turn, as TrustLLM sends every prompt."""
+        return cls(
+            messages=(ChatMessage(role="user", content=prompt),),
+            params=params or GenerationParams(),
+        )
+
+    @property
+    def prompt(self) -> str:
+        """The text of the last user turn."""
+        for message in reversed(self.messages):
+            if message.role == "user":
+                return message.content
+        return ""
+
+    def cache_key(self, model_identity: dict[str, str]) -> str:
+        """SHA-256 over the model identity, the full request and its generation parameters."""
+        payload = {"model": model_identity, "request": self.model_dump(mode="json")}
+        blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+class Usage(BaseModel):
+    """Token counts reported by the model (0 when unknown)."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+class Response(BaseModel):
+    """A model's answer to one request."""
+
+    text: str
+    finish_reason: str | None = None
+    usage: Usage = Usage()
+    #: the model name the server reported, when it reports one
+    model: str | None = None
+
+
+# --- samples, scores and metrics (from tasks/base.py) -------------------------------------
+
+Direction = Literal["higher", "lower"]
+#: how a headline metric without a value enters the dimension score (``scores.json``
+#: ``undefined_as``): ``failure`` (the responses leave it undefined: task score 0),
+#: ``not_scored`` (no judge model: left out, shown as not scored), ``nothing_to_score`` (every
+#: answer was read and no item needed scoring: the task's :attr:`~trustgauge.tasks.base.Task.nothing_to_score`, or
+#: left out when it has none)
+UndefinedAs = Literal["failure", "not_scored", "nothing_to_score"]
+
+
+class Sample(BaseModel):
+    """One item of a task. ``group`` ties items that must be sampled together (AdvGLUE's
+    original/modified pairs, AdvInstruction's 12 variants of one instruction)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    prompt: str
+    target: Any = None
+    group: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class SampleScore(BaseModel):
+    """A sample's outcome: the label the scorer read from the response (``None`` when the
+    response was unusable), whether it counts (``valid``), and per-metric contributions."""
+
+    label: str | None = None
+    valid: bool = True
+    values: dict[str, float | None] = Field(default_factory=dict)
+    note: str | None = None
+
+
+class MetricValue(BaseModel):
+    """One metric of one task. ``value`` is ``None`` with a ``reason`` when undefined."""
+
+    metric: str
+    value: float | None
+    direction: Direction
+    ci: tuple[float, float] | None = None
+    n: int
+    n_invalid: int = 0
+    reason: str | None = None
+
+
+class DataRef(BaseModel):
+    """Where a task's records come from: a registered dataset and a file inside it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    dataset: str
+    path: str
+
+
+# --- what judges see and say (from judges/base.py) ----------------------------------------
+
+class JudgeItem(BaseModel):
+    """What a judge looks at: the prompt (optional for most judges), the response, and for
+    correctness judges a reference answer."""
+
+    model_config = ConfigDict(frozen=True)
+
+    prompt: str = ""
+    response: str
+    reference: Any = None
+
+    def cache_key(self, judge_id: str) -> str:
+        blob = json.dumps(
+            {"judge": judge_id, "item": self.model_dump(mode="json")},
+            sort_keys=True,
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+class Judgement(BaseModel):
+    """A judge's verdict on one item.
+
+    ``label`` is the judge's class (for refusal: ``refusal`` or ``compliance``; ``unparsed`` when
+    an LLM judge's output could not be read). ``score`` is in 0..1 (for refusal: how confident the
+    judge is that the response refuses). ``raw`` is the judge's own output, kept for audits.
+    """
+
+    label: str
+    score: float | None = None
+    raw: str | None = None
+    judge: str
+
