@@ -370,6 +370,13 @@ def test_plugins_register_by_entry_point_and_broken_ones_are_skipped(
     assert not caplog.records and len(catalogue.plugin_errors()) == 3
 
 
+def test_a_plugin_imported_before_the_catalogue_is_read_is_not_an_error(plugins: Path) -> None:
+    import tg_plugin_good  # noqa: F401 -- its decorators run now, before the entry point loads it
+
+    assert "always" in catalogue.catalogue()["politeness"].alternatives
+    assert [e.split("'")[1] for e in catalogue.plugin_errors()] == ["broken", "clash", "empty"]
+
+
 def test_plugins_can_be_found_by_monkeypatched_entry_points(
     monkeypatch: pytest.MonkeyPatch, restore_catalogue: None
 ) -> None:

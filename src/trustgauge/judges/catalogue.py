@@ -214,15 +214,15 @@ def _ensure_loaded() -> None:
         try:
             for module in BUILTIN_MODULES:
                 importlib.import_module(module)
-            load_plugins()
+            _load_plugins()
             _loaded = True
         finally:
             _loading = False
 
 
-def load_plugins() -> None:
-    """Load every plugin of the entry-point group :data:`ENTRY_POINT_GROUP` (done once, by the
-    first read of the catalogue). A broken plugin is skipped with one error line."""
+def _load_plugins() -> None:
+    """Load every plugin of the entry-point group :data:`ENTRY_POINT_GROUP` (once, on the first
+    read of the catalogue). A broken plugin is skipped with one error line."""
     for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         _load_plugin(ep)
 
@@ -234,7 +234,9 @@ def _load_plugin(ep: importlib.metadata.EntryPoint) -> None:
         kinds, rank = dict(_kinds), dict(_rank)
         try:
             ep.load()
-            error = None if _kinds != kinds else "it registered no judge (decorate judge classes with @register_judge)"
+            error = None if _kinds != kinds or _registered_from(ep.module) else (
+                "it registered no judge (decorate judge classes with @register_judge)"
+            )
         except Exception as exc:  # any failure of foreign code: skip the plugin, say why
             detail = str(exc).splitlines()[0] if str(exc) else ""
             error = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
@@ -247,6 +249,15 @@ def _load_plugin(ep: importlib.metadata.EntryPoint) -> None:
     message = f"judge plugin {ep.name!r} ({ep.value}{origin}) was skipped: {error}"
     _plugin_errors.append(message)
     log.error("error: %s", message)
+
+
+def _registered_from(module: str) -> bool:
+    """Some judge's class is in ``module`` or below (its decorators ran before the plugin was
+    loaded: the module was imported already)."""
+    return any(
+        info.path.partition(":")[0] == module or info.path.startswith(f"{module}.")
+        for entry in _kinds.values() for info in entry.alternatives.values()
+    )
 
 
 def plugin_errors() -> list[str]:
