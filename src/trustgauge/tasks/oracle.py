@@ -40,7 +40,7 @@ def default_roots() -> list[Path]:
     """The packaged quick sample, and the TrustLLM release if it is at hand without a download
     (``$TRUSTGAUGE_DATA_DIR`` or the cached copy)."""
     from trustgauge.data import packaged_path, resolve_data_dir
-    from trustgauge.suites import QUICK_SAMPLE
+    from trustgauge.tasks.suites import QUICK_SAMPLE
 
     roots = [packaged_path(QUICK_SAMPLE)]
     with contextlib.suppress(DataError):
