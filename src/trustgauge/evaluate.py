@@ -415,6 +415,7 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
     from trustgauge import _paths
     from trustgauge._preflight import check_model_urls, check_run_locations
     from trustgauge.models.registry import load_model
+    from trustgauge.tasks.oracle import oracle_table
 
     progress = progress or Progress()
     started_at = datetime.now(timezone.utc)
@@ -430,7 +431,7 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
     judges = await open_judges(config, [k for k in _kinds(tasks) if k not in unjudged])
     try:
         work = _load_task_data(tasks, config)
-        model = load_model(config.model)
+        model = load_model(config.model, oracle=oracle_table)
         store = Store(config.store_path or _paths.store_path())
         try:
             await model.check()
