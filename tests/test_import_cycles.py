@@ -143,4 +143,4 @@ def test_the_walk_sees_lazy_type_checking_and_relative_imports(tmp_path: Path) -
 def test_the_walk_sees_todays_known_edges() -> None:
     """Edges that exist by design are found (a walk that saw nothing would pass the test above)."""
     pairs = {(a, b) for a, b, _ in import_edges()}
-    assert {("tasks", "models"), ("_preflight", "models"), ("suites", "tasks"), ("evaluate", "tasks")} <= pairs
+    assert {("tasks", "types"), ("_preflight", "models"), ("suites", "tasks"), ("evaluate", "tasks")} <= pairs
