@@ -51,7 +51,7 @@ class GithubReleaseZip(PinnedDownload):
             with ``--from hf`` (see :meth:`hf_mirror`), or ``None``.
     """
 
-    archive_root: str | None = None  # type: ignore[assignment]  # a field here, a property above
+    archive_root: str | None = None
     hf_repo: str | None = None
 
     origin: ClassVar[str] = "github"
