@@ -665,3 +665,19 @@ def test_old_import_paths_still_work() -> None:
     assert isinstance(TRUSTLLM, DatasetSource) and isinstance(TRUSTLLM, GithubReleaseZip)
     assert old_get_source("trustllm") is TRUSTLLM is get_source("trustllm")
 
+
+
+@pytest.mark.usefixtures("clean_registry")
+def test_data_list_shows_a_package_source(toy_package: str, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from trustgauge.cli import app
+
+    register_source(PackageFiles(id="toypkg", package=toy_package, path="data", files=FILES,
+                                 description="shipped toy"))
+    res = CliRunner().invoke(app, ["data", "list"], env={"TRUSTGAUGE_HOME": str(tmp_path / "h"),
+                                                         "COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    assert "toypkg: shipped toy" in res.output
+    assert f"package {toy_package}: data/" in res.output
+    assert "data (package)" in res.output and "None" not in res.output

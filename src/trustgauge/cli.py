@@ -950,8 +950,10 @@ def data_list(
         table.add_row("records", f"{r['total_records']:,} in {r['n_files']} files")
         for copy in r["cached"]:
             what = (f"hf {copy['repo']}@{str(copy['commit'] or '')[:12]}" if copy["origin"] == "hf"
-                    else f"{copy['origin']}, sha256 {str(copy['sha256'])[:12]}")
-            table.add_row("cached", f"{copy['path']} ({what}, {copy['fetched_at']})")
+                    else f"{copy['origin']}, sha256 {str(copy['sha256'])[:12]}" if copy["sha256"]
+                    else copy["origin"])
+            when = f", {copy['fetched_at']}" if copy["fetched_at"] else ""
+            table.add_row("cached", f"{copy['path']} ({what}{when})")
         if not r["cached"]:
             table.add_row("cached", f"no: trustgauge data fetch {r['id']}")
         if r["data_dir_env"]:

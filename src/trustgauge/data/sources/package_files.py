@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from trustgauge.data.cache import CachedCopy, DataCache, verify_files
 from trustgauge.data.records import package_resource
@@ -35,6 +35,9 @@ class PackageFiles(DataSource):
 
     def _folder(self) -> Path | None:
         return package_resource(self.package, [p for p in self.path.split("/") if p])
+
+    def listing(self) -> dict[str, Any]:
+        return {**super().listing(), "url": f"package {self.package}: {self.path}/"}
 
     def cache_path(self, cache: DataCache) -> Path:
         """The folder inside the package (nothing is copied into the cache)."""
