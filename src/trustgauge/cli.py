@@ -665,18 +665,12 @@ def _write_jsonl(target: str, rows: list[dict[str, Any]]) -> None:
         sys.stdout.write("".join(lines))
         sys.stdout.flush()
         return
-    path = Path(target)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    from trustgauge.net.atomic import atomic_write_text
+
     try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.writelines(lines)
-        os.replace(tmp, path)
+        atomic_write_text(Path(target), "".join(lines))
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise DataError(f"cannot write {target}: {exc.strerror or exc}") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 @app.command("judge")
