@@ -425,3 +425,25 @@ def test_retry_sync_waits_like_retry_and_gives_up_the_same_way() -> None:
     out = retry_sync(permanent, lambda e: Permanent(f"bad: {e}"), policy, sleep=sleeps.append)
     assert (out.error, out.attempts, calls) == ("bad: no", 1, [1])
     assert retry_sync(lambda n: n * 10, classify, policy).value == 10
+
+
+def test_classify_exception_by_status_then_transport() -> None:
+    class Response:
+        def __init__(self, status: int, headers: dict[str, str]) -> None:
+            self.status_code, self.headers = status, headers
+
+    class HubError(Exception):
+        def __init__(self, status: int, headers: dict[str, str] | None = None) -> None:
+            super().__init__(f"status {status}")
+            self.response = Response(status, headers or {})
+
+    class ReadTimeout(Exception):
+        pass
+
+    busy = net_http.classify_exception(HubError(503, {"retry-after": "7"}))
+    assert busy == Transient("HubError", retry_after=7.0, overload=True)
+    assert net_http.classify_exception(HubError(404)) == Permanent("HubError")
+    assert net_http.classify_exception(HubError(500), "why") == Transient("why")
+    assert net_http.classify_exception(ReadTimeout()) == Transient("ReadTimeout")
+    assert net_http.classify_exception(ConnectionResetError()) == Transient("ConnectionResetError")
+    assert net_http.classify_exception(ValueError("x")) == Permanent("ValueError")

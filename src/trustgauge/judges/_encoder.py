@@ -45,7 +45,7 @@ import numpy.typing as npt
 from trustgauge._paths import model_cache_dir
 from trustgauge.errors import ConfigError
 from trustgauge.net.atomic import atomic_write_with
-from trustgauge.net.http import PROBE_POLICY, classify_status, is_timeout, is_transport_error
+from trustgauge.net.http import PROBE_POLICY, classify_exception, is_timeout, is_transport_error
 from trustgauge.net.retry import Permanent, RetryPolicy, Transient, retry_sync
 
 HUB_REPO: Final = "sentence-transformers/all-MiniLM-L6-v2"
@@ -141,13 +141,7 @@ def _probe_verdict(exc: Exception, endpoint: str, timeout: float) -> Transient |
 def _fetch_verdict(exc: Exception) -> Transient | Permanent:
     """A dropped or timed-out connection, a 408/429/5xx answer: worth another attempt;
     anything else (not in the cache while offline, a missing file) is not."""
-    response = getattr(exc, "response", None)
-    status = getattr(response, "status_code", None)
-    if isinstance(status, int):
-        return classify_status(status, type(exc).__name__, getattr(response, "headers", None))
-    if is_transport_error(exc):
-        return Transient(type(exc).__name__)
-    return Permanent(type(exc).__name__)
+    return classify_exception(exc)
 
 
 def _without_count(message: str) -> str:

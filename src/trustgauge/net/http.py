@@ -72,6 +72,18 @@ def is_transport_error(exc: BaseException) -> bool:
     return False
 
 
+def classify_exception(exc: BaseException, message: str | None = None) -> Transient | Permanent:
+    """An exception from any HTTP client (httpx, requests, huggingface_hub): by the status of
+    the response it carries (:func:`classify_status`), else :class:`Transient` for a transport
+    error, else :class:`Permanent`. ``message``: the verdict's text (default the class name)."""
+    message = message if message is not None else type(exc).__name__
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status_code", None)
+    if isinstance(status, int):
+        return classify_status(status, message, getattr(response, "headers", None))
+    return Transient(message) if is_transport_error(exc) else Permanent(message)
+
+
 def is_timeout(exc: BaseException) -> bool:
     return isinstance(exc, TimeoutError) or any("Timeout" in c.__name__ for c in type(exc).__mro__)
 
