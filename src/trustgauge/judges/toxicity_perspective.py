@@ -37,7 +37,9 @@ Rate limits: requests start no faster than ``qps`` per second (Perspective's def
 are in flight at once. 429/5xx/transport errors are retried with exponential backoff and jitter
 (``backoff_base * 2**attempt``, times a random factor in [0.5, 1], at most ``max_backoff``); a
 ``Retry-After`` header replaces the backoff (also capped at ``max_backoff``), and after a 429
-every request of this judge waits it out, not only the one that got it.
+every request of this judge waits it out, not only the one that got it. The loop is
+:func:`trustgauge.net.retry.retry` (this judge only classifies its replies) and the in-flight
+limit the engine's :class:`~trustgauge.engine.limiter.Limiter`.
 
 The key goes in the ``x-goog-api-key`` header (Google APIs accept it there as well as in
 ``?key=``), so it never appears in a URL, in httpx's request log or in an exception; it is also
