@@ -117,6 +117,27 @@ class Engine:
     def keys(self, requests: Sequence[Request]) -> list[str]:
         return [r.cache_key(self._identity) for r in requests]
 
+    def make_limiter(self) -> Limiter:
+        """A limiter for this engine's model, as :meth:`run` makes one per call (callers that
+        send one request at a time, like :mod:`trustgauge.engine.chat`, share one)."""
+        return self._make_limiter()
+
+    async def send_one(self, request: Request, limiter: Limiter) -> Outcome:
+        """Answer one request through the store and the retries, under ``limiter``: a stored
+        response is replayed (``use_cache``), else it is sent and committed on arrival.
+        Counts in :attr:`stats` like :meth:`run`; progress advances only for fresh answers."""
+        key = request.cache_key(self._identity)
+        self.stats.requests += 1
+        self.stats.unique += 1
+        if self.use_cache and self.store is not None:
+            hit = self.store.get_responses([key]).get(key)
+            if hit is not None:
+                self.stats.cached += 1
+                return Outcome(key, response=hit, cached=True)
+        [outcome] = await self._attempts_keys([key], [request], limiter)
+        self.stats.max_in_flight = max(self.stats.max_in_flight, limiter.max_in_flight)
+        return outcome
+
     def _make_limiter(self) -> Limiter:
         cap = self.model.max_concurrency
         if self.concurrency is not None:
