@@ -299,3 +299,16 @@ def test_run_files_omit_turns_and_roles_when_there_are_none() -> None:
     assert "roles" not in run.model_dump_json()
     assert RunInfo.model_validate_json(run.model_copy(update={"roles": {"target": {}}}).model_dump_json()).roles == {
         "target": {}}
+
+
+def test_role_records_keep_no_credentials() -> None:
+    from trustgauge.evaluate import RunConfig
+    from trustgauge.pipeline.conversations import role_records
+
+    spec = "openai-compatible:m@http://alice:s3cret-pw@127.0.0.1:9/v1?api_key=s3cret-q"
+    config = RunConfig(model=ModelConfig(model="scripted:refuse-all"), roles={"attacker": ModelConfig(model=spec)})
+    records = role_records(config, {"attacker": engine(WordModel("a"), None)})
+    text = repr(records)
+    assert "s3cret" not in text and "alice" not in text
+    assert records["attacker"]["model"]["model"].startswith("openai-compatible:m@http://127.0.0.1:9/v1")
+    assert records["attacker"]["requests"]["sent"] == 0
