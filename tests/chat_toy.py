@@ -127,17 +127,23 @@ def write_data(root: Path) -> Path:
     return root
 
 
-def register() -> None:
-    """Add the toy tasks and their dataset to this process's registries (tests only)."""
-    from trustgauge.data import registry as data_registry
+def source() -> Any:
+    """The toy dataset's registry entry (read from ``--data-dir``, never downloaded)."""
     from trustgauge.data.registry import DatasetSource
-    from trustgauge.tasks.registry import TASKS
 
-    data_registry._REGISTRY[DATASET] = DatasetSource(
+    return DatasetSource(
         id=DATASET, description="toy conversations (tests)", url="file:///nonexistent", sha256="0" * 64,
         size_bytes=0, licence="test data", homepage="-",
         files={PROBE_FILE: len(PROBE_RECORDS), ATTACK_FILE: len(ATTACK_RECORDS)},
     )
+
+
+def register() -> None:
+    """Add the toy tasks and their dataset to this process's registries (the CLI subprocess)."""
+    from trustgauge.data import registry as data_registry
+    from trustgauge.tasks.registry import TASKS
+
+    data_registry._REGISTRY[DATASET] = source()
     for cls in (ToyProbe, ToyAttack):
         TASKS[cls.id] = cls
 

@@ -15,13 +15,13 @@ import re
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from trustgauge._secrets import public_url, redact, secrets_in_environment
 from trustgauge._version import __version__
@@ -79,7 +79,15 @@ class RunConfig(BaseModel):
     retry: RetryPolicy = RetryPolicy()
     store_path: Path | None = None
     #: models in named roles for conversational tasks (``--role attacker=SPEC``): role -> config
+    #: (a spec string is taken as ``ModelConfig(model=spec)``)
     roles: dict[str, ModelConfig] = Field(default_factory=dict)
+
+    @field_validator("roles", mode="before")
+    @classmethod
+    def _role_specs(cls, value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {k: ModelConfig(model=v) if isinstance(v, str) else v for k, v in value.items()}
+        return value
 
 
 @dataclass
