@@ -388,3 +388,38 @@ def test_a_conversation_is_judged_and_scored_in_process_beside_single_turn_tasks
     assert roles["attacker"]["requests"]["sent"] == 2 * 4
     assert result.run.generation["toy.judged"] == {}
     assert result.run.generation["toy.oneshot"]["max_tokens"] == 512
+
+
+class BatchModel(WordModel):
+    """A batching backend (like ``hf:``): up to 4 requests per ``generate`` call."""
+
+    batch_size = 4
+    max_concurrency = 1
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.calls: list[int] = []
+
+    async def generate(self, requests: Sequence[Request]) -> list[Response]:
+        self.calls.append(len(requests))
+        await asyncio.sleep(0.01)
+        return await super().generate(requests)
+
+
+def test_calls_to_a_batching_backend_are_gathered_into_batches(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite3")
+    model = BatchModel("t")
+    chat = EngineChat({TARGET: engine(model, store, concurrency=None)})
+    assert chat.max_conversations() == 8  # twice (1 batch in flight x 4 calls per batch)
+
+    topics = [f"t{i}" for i in range(8)]
+    jobs = [(lambda c, t=t: three_turns(c, t)) for t in topics]
+    results = asyncio.run(run_conversations(jobs, chat))
+    # 8 conversations x 3 turns = 24 calls, in batches of 4 (never more than batch_size)
+    assert sum(model.calls) == 24 and max(model.calls) == 4 and len(model.calls) == 6
+    assert [r.transcript.response for r in results] == [f"t: three {t}" for t in topics]  # type: ignore[union-attr]
+    # a rerun replays from the store: no batch is sent
+    again = BatchModel("t")
+    chat2 = EngineChat({TARGET: engine(again, store, concurrency=None)})
+    asyncio.run(run_conversations(jobs, chat2))
+    assert again.calls == [] and chat2.engines[TARGET].stats.cached == 24

@@ -78,6 +78,10 @@ class EngineChat:
         self.system_prompt = system_prompt
         self.progress = progress or Progress()
         self._limiters: dict[str, Limiter] = {role: e.make_limiter() for role, e in self.engines.items()}
+        #: batching backends (``hf:``): the calls conversations make meanwhile go in one batch
+        self._batchers = {
+            role: _Batcher(e, self._limiters[role]) for role, e in self.engines.items() if e.model.batch_size > 1
+        }
         #: cache key -> the call's outcome (a future while in flight): identical calls of one
         #: run are sent once
         self._calls: dict[str, asyncio.Future[Outcome]] = {}
@@ -114,7 +118,11 @@ class EngineChat:
         self._calls[key] = future
         self.progress.total += 1
         try:
-            outcome = await engine.send_one(request, self._limiters[role])
+            batcher = self._batchers.get(role)
+            if batcher is not None:
+                outcome = await batcher.submit(request)
+            else:
+                outcome = await engine.send_one(request, self._limiters[role])
         except BaseException as exc:
             del self._calls[key]  # cancelled or broken: a later identical call tries again
             future.set_exception(exc)
@@ -140,12 +148,70 @@ class EngineChat:
 
     def max_conversations(self) -> int:
         """How many conversations may be alive at once: twice the target's concurrency (its
-        fixed limit, else the adaptive limiter's maximum), so 10k samples are not 10k
-        coroutines while each conversation still has a turn ready when a slot frees."""
+        fixed limit, else the adaptive limiter's maximum; times the batch size for batching
+        backends), so 10k samples are not 10k coroutines while each conversation still has a
+        turn ready when a slot frees."""
         limiter = self._limiters[TARGET]
-        fixed = self.engines[TARGET].concurrency
+        target = self.engines[TARGET]
+        fixed = target.concurrency
         limit = fixed if fixed is not None else int(getattr(limiter, "maximum", limiter.limit))
-        return 2 * max(1, limit)
+        # a batching backend takes batch_size calls per slot
+        return 2 * max(1, limit) * max(1, target.model.batch_size)
+
+
+class _Batcher:
+    """Gathers the calls of concurrent conversations to one batching model (``batch_size >
+    1``) into batches: while a batch is generating, the next calls queue up; each batch takes
+    up to ``batch_size`` of them (in arrival order). One batch at a time per role."""
+
+    #: event-loop turns to wait before taking a batch, so that conversations whose previous
+    #: call was just answered reach their next call and join it
+    SETTLE = 3
+
+    def __init__(self, engine: Engine, limiter: Limiter) -> None:
+        self.engine = engine
+        self.limiter = limiter
+        self.queue: list[tuple[Request, asyncio.Future[Outcome]]] = []
+        self._drainer: asyncio.Task[None] | None = None
+        #: sizes of the batches sent (for tests and benchmarks)
+        self.batches: list[int] = []
+
+    async def submit(self, request: Request) -> Outcome:
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        self.queue.append((request, future))
+        if self._drainer is None:
+            self._drainer = asyncio.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        size = self.engine.model.batch_size
+        try:
+            while self.queue:
+                for _ in range(self.SETTLE):
+                    await asyncio.sleep(0)
+                batch, self.queue = self.queue[:size], self.queue[size:]
+                live = [(r, f) for r, f in batch if not f.done()]  # a caller may have been cancelled
+                if not live:
+                    continue
+                self.batches.append(len(live))
+                try:
+                    outcomes = await self.engine.send_batch([r for r, _ in live], self.limiter)
+                except BaseException as exc:  # the callers get it; the drainer stops
+                    for _, future in live:
+                        if not future.done():
+                            future.set_exception(exc)
+                    if isinstance(exc, asyncio.CancelledError):
+                        raise
+                    return
+                for (_, future), outcome in zip(live, outcomes):
+                    if not future.done():
+                        future.set_result(outcome)
+        finally:
+            self._drainer = None
+            for _, future in self.queue:  # left behind by a failure: their callers must not hang
+                if not future.done():
+                    future.cancel()
+            self.queue = []
 
 
 class _Recorder:

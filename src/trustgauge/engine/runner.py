@@ -138,6 +138,19 @@ class Engine:
         self.stats.max_in_flight = max(self.stats.max_in_flight, limiter.max_in_flight)
         return outcome
 
+    async def send_batch(self, requests: Sequence[Request], limiter: Limiter) -> list[Outcome]:
+        """Like :meth:`send_one` for up to ``model.batch_size`` distinct requests: stored ones
+        are replayed, the rest go to the model in one ``generate`` call (batching backends)."""
+        keys = self.keys(requests)
+        self.stats.requests += len(requests)
+        self.stats.unique += len(requests)
+        found = self.store.get_responses(keys) if self.use_cache and self.store is not None else {}
+        self.stats.cached += len(found)
+        todo = [(k, r) for k, r in zip(keys, requests) if k not in found]
+        fresh = {o.key: o for o in await self._attempts_keys([k for k, _ in todo], [r for _, r in todo], limiter)} if todo else {}
+        self.stats.max_in_flight = max(self.stats.max_in_flight, limiter.max_in_flight)
+        return [Outcome(k, response=found[k], cached=True) if k in found else fresh[k] for k in keys]
+
     def _make_limiter(self) -> Limiter:
         cap = self.model.max_concurrency
         if self.concurrency is not None:
