@@ -128,22 +128,21 @@ def write_data(root: Path) -> Path:
 
 
 def source() -> Any:
-    """The toy dataset's registry entry (read from ``--data-dir``, never downloaded)."""
-    from trustgauge.data.registry import DatasetSource
+    """The toy dataset's declaration (read from ``--data-dir``, never downloaded)."""
+    from trustgauge.data.sources import GithubReleaseZip
 
-    return DatasetSource(
+    return GithubReleaseZip(
         id=DATASET, description="toy conversations (tests)", url="file:///nonexistent", sha256="0" * 64,
-        size_bytes=0, licence="test data", homepage="-",
-        files={PROBE_FILE: len(PROBE_RECORDS), ATTACK_FILE: len(ATTACK_RECORDS)},
+        size_bytes=0, licence="test data", files={PROBE_FILE: len(PROBE_RECORDS), ATTACK_FILE: len(ATTACK_RECORDS)},
     )
 
 
 def register() -> None:
     """Add the toy tasks and their dataset to this process's registries (the CLI subprocess)."""
-    from trustgauge.data import registry as data_registry
+    from trustgauge.data.sources import register_source
     from trustgauge.tasks.registry import TASKS
 
-    data_registry._REGISTRY[DATASET] = source()
+    register_source(source())
     for cls in (ToyProbe, ToyAttack):
         TASKS[cls.id] = cls
 

@@ -302,12 +302,12 @@ def test_run_files_omit_turns_and_roles_when_there_are_none() -> None:
 
 
 def test_role_records_keep_no_credentials() -> None:
-    from trustgauge.evaluate import RunConfig
+    from trustgauge.evaluate import _public_model_config
     from trustgauge.pipeline.conversations import role_records
 
     spec = "openai-compatible:m@http://alice:s3cret-pw@127.0.0.1:9/v1?api_key=s3cret-q"
-    config = RunConfig(model=ModelConfig(model="scripted:refuse-all"), roles={"attacker": ModelConfig(model=spec)})
-    records = role_records(config, {"attacker": engine(WordModel("a"), None)})
+    models = {"attacker": _public_model_config(ModelConfig(model=spec))}
+    records = role_records(models, {"attacker": engine(WordModel("a"), None)})
     text = repr(records)
     assert "s3cret" not in text and "alice" not in text
     assert records["attacker"]["model"]["model"].startswith("openai-compatible:m@http://127.0.0.1:9/v1")
@@ -320,7 +320,7 @@ def test_a_conversation_is_judged_and_scored_in_process_beside_single_turn_tasks
     """Python API: the judges see the transcript's response, single-turn tasks in the same run
     keep their path, ``roles`` accepts spec strings, and the files say what happened."""
     import chat_toy
-    from trustgauge.data import registry as data_registry
+    from trustgauge.data.sources import registry as data_registry
     from trustgauge.evaluate import RunConfig, run_evaluation
     from trustgauge.tasks.registry import TASKS
 

@@ -435,6 +435,7 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
     from trustgauge import _paths
     from trustgauge._preflight import check_model_urls, check_run_locations
     from trustgauge.models.registry import load_model
+    from trustgauge.tasks.oracle import oracle_table
 
     progress = progress or Progress()
     started_at = datetime.now(timezone.utc)
@@ -453,11 +454,11 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
     judges = await open_judges(config, [k for k in _kinds(tasks) if k not in unjudged])
     try:
         work = _load_task_data(tasks, config)
-        model = load_model(config.model)
+        model = load_model(config.model, oracle=oracle_table)
         role_models: dict[str, Any] = {}
         store = Store(config.store_path or _paths.store_path())
         try:
-            role_models.update((name, load_model(mc)) for name, mc in config.roles.items())
+            role_models.update((name, load_model(mc, oracle=oracle_table)) for name, mc in config.roles.items())
             await model.check()
             for role_model in role_models.values():
                 await role_model.check()
@@ -476,7 +477,12 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
             conversations: dict[str, list[ConversationResult]] = {}
             role_engines: dict[str, Engine] = {}
             if any(w.task.is_conversational() for w in work):
-                conversations, role_engines = await converse(work, engine, role_models, store, config, progress)
+                conversations, role_engines = await converse(
+                    [(w.task, w.samples) for w in work], engine, role_models, store,
+                    concurrency=config.concurrency, retry=config.retry, use_cache=config.use_cache,
+                    seed=config.seed, overrides=config.model.generation.model_dump(exclude_none=True),
+                    system_prompt=config.model.system_prompt, progress=progress,
+                )
                 for task_id, results in conversations.items():
                     outcomes[task_id] = [conversation_outcome(r) for r in results]
             judgements = await _judge_all(work, outcomes, judges, store, config.use_cache, progress)
@@ -585,7 +591,9 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
         python=sys.version.split()[0],
         platform=platform.platform(),
         health=health,
-        roles=role_records(config, role_engines) if role_engines else None,
+        roles=role_records(
+            {name: _public_model_config(config.roles.get(name, config.model)) for name in role_engines}, role_engines,
+        ) if role_engines else None,
     )
     from trustgauge.report.dimensions import with_summary
 

@@ -22,9 +22,9 @@ from trustgauge.types import TARGET, Response
 
 if TYPE_CHECKING:
     from trustgauge.config import ModelConfig
-    from trustgauge.evaluate import RunConfig, _TaskWork
+    from trustgauge.engine.runner import RetryPolicy
     from trustgauge.models.base import Model
-    from trustgauge.tasks.base import Task
+    from trustgauge.tasks.base import Sample, Task
 
 __all__ = [
     "KNOWN_ROLES",
@@ -68,36 +68,38 @@ def check_roles(roles: Mapping[str, ModelConfig], tasks: Iterable[Task]) -> None
 
 
 async def converse(
-    work: Sequence[_TaskWork],
+    work: Sequence[tuple[Task, Sequence[Sample]]],
     engine: Engine,
     role_models: Mapping[str, Model],
     store: Store | None,
-    config: RunConfig,
+    *,
+    concurrency: int | None,
+    retry: RetryPolicy,
+    use_cache: bool,
+    seed: int,
+    overrides: Mapping[str, Any],
+    system_prompt: str | None,
     progress: Progress,
 ) -> tuple[dict[str, list[ConversationResult]], dict[str, Engine]]:
-    """Hold the conversation of every sample of the conversational tasks in ``work``, with
-    ``engine`` as the target and one engine per role model; returns the results per task id
-    (in sample order) and the engines by role (for their counts)."""
+    """Hold the conversation of every sample of the conversational tasks in ``work`` (task,
+    its samples), with ``engine`` as the target and one engine per role model (same store,
+    concurrency, retries, cache use, seed and progress); returns the results per task id (in
+    sample order) and the engines by role (for their counts). ``overrides`` and
+    ``system_prompt`` are the user's, applied to target calls."""
     engines: dict[str, Engine] = {TARGET: engine}
     for name, model in role_models.items():
         engines[name] = Engine(
-            model, store, concurrency=config.concurrency, retry=config.retry,
-            use_cache=config.use_cache, progress=progress, seed=config.seed,
+            model, store, concurrency=concurrency, retry=retry, use_cache=use_cache, progress=progress, seed=seed,
         )
-    chat = EngineChat(
-        engines,
-        overrides=config.model.generation.model_dump(exclude_none=True),
-        system_prompt=config.model.system_prompt,
-        progress=progress,
-    )
-    talking = [w for w in work if w.task.is_conversational()]
-    jobs = [(w.task.id, w.task, sample) for w in talking for sample in w.samples]
+    chat = EngineChat(engines, overrides=overrides, system_prompt=system_prompt, progress=progress)
+    talking = [(task, samples) for task, samples in work if task.is_conversational()]
+    jobs = [(task, sample) for task, samples in talking for sample in samples]
     progress.start(f"conversing ({engine.model.describe()})", total=0)
-    results = await run_conversations([_bind(task, sample) for _, task, sample in jobs], chat)
+    results = await run_conversations([_bind(task, sample) for task, sample in jobs], chat)
     progress.finish()
-    by_task: dict[str, list[ConversationResult]] = {w.task.id: [] for w in talking}
-    for (task_id, _, _), result in zip(jobs, results):
-        by_task[task_id].append(result)
+    by_task: dict[str, list[ConversationResult]] = {task.id: [] for task, _ in talking}
+    for (task, _), result in zip(jobs, results):
+        by_task[task.id].append(result)
     return by_task, engines
 
 
@@ -140,16 +142,14 @@ def turn_records(result: ConversationResult) -> list[dict[str, Any]]:
     ]
 
 
-def role_records(config: RunConfig, engines: Mapping[str, Engine]) -> dict[str, dict[str, Any]]:
-    """``run.json`` ``roles``: per role, its model (no credentials) and what its engine did."""
-    from trustgauge.evaluate import _public_model_config
-
+def role_records(models: Mapping[str, dict[str, Any]], engines: Mapping[str, Engine]) -> dict[str, dict[str, Any]]:
+    """``run.json`` ``roles``: per role, its model as recorded (``models``: the public model
+    config of each role, no credentials) and what its engine did."""
     out: dict[str, dict[str, Any]] = {}
     for name, engine in engines.items():
-        model_config = config.model if name == TARGET else config.roles[name]
         stats = engine.stats
         out[name] = {
-            "model": _public_model_config(model_config),
+            "model": models[name],
             "model_identity": engine.model.identity(),
             "usage": {"input_tokens": stats.usage.input_tokens, "output_tokens": stats.usage.output_tokens},
             "requests": {
