@@ -423,3 +423,43 @@ def test_calls_to_a_batching_backend_are_gathered_into_batches(tmp_path: Path) -
     chat2 = EngineChat({TARGET: engine(again, store, concurrency=None)})
     asyncio.run(run_conversations(jobs, chat2))
     assert again.calls == [] and chat2.engines[TARGET].stats.cached == 24
+
+
+class FlakyModel(WordModel):
+    """Fails each distinct prompt once with a transient error (a 503), then answers."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.failed: set[str] = set()
+
+    async def generate(self, requests: Sequence[Request]) -> list[Response]:
+        from trustgauge.errors import TransientModelError
+
+        prompt = requests[0].prompt
+        if prompt not in self.failed:
+            self.failed.add(prompt)
+            raise TransientModelError("503 overloaded")
+        return await super().generate(requests)
+
+
+def test_conversation_calls_are_retried_and_counted_per_role() -> None:
+    from trustgauge.engine.progress import Progress
+
+    retry, progress = RetryPolicy(max_retries=2, base_delay=0.0), Progress()
+    target = Engine(FlakyModel("t"), None, concurrency=2, retry=retry, progress=progress)
+    attacker = Engine(WordModel("a"), None, concurrency=2, retry=retry, progress=progress)
+    chat = EngineChat({TARGET: target, "attacker": attacker})
+
+    async def talk(chat: Chat) -> Transcript:
+        proposal = await chat.send("attacker", (ChatMessage(role="user", content="go"),))
+        conv = Conversation(chat)
+        await conv.say(proposal.text)
+        await conv.say("again")
+        return conv.transcript()
+
+    [result] = asyncio.run(run_conversations([talk], chat))
+    assert result.transcript is not None and result.transcript.response == "t: again"
+    assert (target.stats.retries, target.stats.sent, target.stats.failed) == (2, 2, 0)
+    assert (attacker.stats.retries, attacker.stats.sent) == (0, 1)
+    assert chat.progress is progress
+    assert (progress.retries, progress.done, progress.total, progress.errors) == (2, 3, 3, 0)

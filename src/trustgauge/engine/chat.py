@@ -60,7 +60,8 @@ class EngineChat:
         overrides: the user's generation overrides, applied to ``target`` calls on top of the
             task's parameters (as ``Task.build_request`` applies them to single-turn requests).
         system_prompt: the model config's system prompt, put first in every ``target`` call.
-        progress: counts calls (its total grows as conversations make them).
+        progress: counts calls (its total grows as conversations make them); default the
+            target engine's (give every engine the same one, as the pipeline does).
     """
 
     def __init__(
@@ -76,7 +77,7 @@ class EngineChat:
         self.engines = dict(engines)
         self.overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
         self.system_prompt = system_prompt
-        self.progress = progress or Progress()
+        self.progress = progress or self.engines[TARGET].progress  # where the engines report
         self._limiters: dict[str, Limiter] = {role: e.make_limiter() for role, e in self.engines.items()}
         #: batching backends (``hf:``): the calls conversations make meanwhile go in one batch
         self._batchers = {
