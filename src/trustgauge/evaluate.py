@@ -42,11 +42,11 @@ from trustgauge.pipeline.conversations import (
     role_records,
     turn_records,
 )
-from trustgauge.report.schema import DatasetInfo, RunInfo, SampleRecord, ScoresFile, TaskScores
+from trustgauge.results.schema import DatasetInfo, RunInfo, SampleRecord, ScoresFile, TaskScores
 from trustgauge.tasks.base import MetricValue, Sample, SampleScore, Task, is_optional, judge_kind
 
 if TYPE_CHECKING:
-    from trustgauge.report.results import Results
+    from trustgauge.results.results import Results
 
 
 class RunConfig(BaseModel):
@@ -107,8 +107,8 @@ class RunResult:
 
     @property
     def results(self) -> Results:
-        """The run as :class:`~trustgauge.report.results.Results` (``.to_pandas()``, ``.metric()``)."""
-        from trustgauge.report.results import Results
+        """The run as :class:`~trustgauge.results.results.Results` (``.to_pandas()``, ``.metric()``)."""
+        from trustgauge.results.results import Results
 
         return Results.from_run_result(self)
 
@@ -555,7 +555,7 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
             )
         )
 
-    from trustgauge.report.health import run_health
+    from trustgauge.results.health import run_health
 
     health = run_health(samples_out, [w.task.id for w in work], unscored=unscored)
     task_scores = [t.model_copy(update={"health": health.tasks[t.task]}) for t in task_scores]
@@ -598,9 +598,10 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
     from trustgauge.report.dimensions import with_summary
 
     scores = with_summary(ScoresFile(run_id=run_id, model=public_spec(config.model.model), tasks=task_scores))
-    from trustgauge.report.writer import write_run
+    from trustgauge.report.writer import RENDERERS
+    from trustgauge.results.writer import write_run
 
-    run = write_run(out_dir, run, scores, samples_out)  # as written: with its files' hashes
+    run = write_run(out_dir, run, scores, samples_out, RENDERERS)  # as written: with its files' hashes
     return RunResult(out_dir=out_dir, run=run, scores=scores, failed=failed, total=total, samples=samples_out)
 
 
