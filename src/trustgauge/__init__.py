@@ -18,7 +18,7 @@ from trustgauge._version import __version__
 if TYPE_CHECKING:
     from trustgauge.evaluate import RunConfig, RunResult, evaluate
     from trustgauge.models.base import Model, Request, Response
-    from trustgauge.report.results import Results, load_results
+    from trustgauge.results.results import Results, load_results
     from trustgauge.tasks.base import Sample, Task
 
 __all__ = [
@@ -44,8 +44,8 @@ _LAZY = {
     "Response": "trustgauge.models.base",
     "Task": "trustgauge.tasks.base",
     "Sample": "trustgauge.tasks.base",
-    "Results": "trustgauge.report.results",
-    "load_results": "trustgauge.report.results",
+    "Results": "trustgauge.results.results",
+    "load_results": "trustgauge.results.results",
 }
 
 

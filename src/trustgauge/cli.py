@@ -263,6 +263,11 @@ def _print_summary(result: RunResult) -> None:
         f"{req['failed']} failed) · tokens in/out {result.run.usage['input_tokens']}/{result.run.usage['output_tokens']}"
         f" · {result.run.wall_time_s:.1f}s"
     )
+    for name, role in (result.run.roles or {}).items():  # runs with conversational tasks
+        console.print(
+            f"role {name}: {role['requests']['sent']} sent, {role['requests']['cached']} cached · tokens in/out "
+            f"{role['usage']['input_tokens']}/{role['usage']['output_tokens']}"
+        )
     console.print(f"results: {result.out_dir}")
     console.print(f"report:  {result.out_dir / 'report.html'}", soft_wrap=True)
     health = result.run.health
@@ -332,6 +337,9 @@ def run(
         "when more than this share of responses were cut at the token limit (finish_reason: length).")] = 1.0,
     judge: Annotated[list[str] | None, typer.Option("--judge", help=_JUDGE_HELP)] = None,
     judge_model: Annotated[str | None, typer.Option("--judge-model", help=_JUDGE_MODEL_HELP)] = None,
+    role: Annotated[list[str] | None, typer.Option("--role", help="A model in a named role for tasks that "
+        "talk back, NAME=SPEC (attacker, judge, paraphraser, reference), e.g. attacker=openai:gpt-4o-mini; "
+        "repeatable. Keys come from the backend's environment variable, never the command line.")] = None,
     trustllm_reference: Annotated[bool, typer.Option("--trustllm-reference", help="Read answers and compute "
         "metrics exactly as TrustLLM's code does, bugs included, where trustgauge deviates (see "
         "docs/trustllm.md), to compare with published numbers.")] = False,
@@ -394,6 +402,7 @@ def run(
             judges=judges,
             judge_options=judge_options,
             judge_model=judge_model,
+            roles=_parse_roles(role),
             reference=trustllm_reference,
             seed=seed,
             retry=RetryPolicy(max_retries=max_retries, base_delay=retry_delay, timeout=mc.timeout),
@@ -406,6 +415,24 @@ def run(
         _fail(f"invalid option {'.'.join(str(p) for p in err['loc'])}: {err['msg']}")
     result = _execute(config, quiet=quiet)
     _finish(result, max_error_rate, {"empty": max_empty_rate, "truncated": max_truncated_rate})
+
+
+def _parse_roles(values: list[str] | None) -> dict[str, Any]:
+    """``--role NAME=SPEC`` values -> role -> model config (names and specs are checked by
+    the run's preflight, before anything is sent)."""
+    from trustgauge.config import ModelConfig
+
+    roles: dict[str, Any] = {}
+    for item in values or []:
+        name, sep, spec = item.partition("=")
+        name, spec = name.strip(), spec.strip()
+        if not sep or not name or not spec:
+            # the value is not echoed: a spec's URL may carry credentials
+            raise UsageError(f"--role {name or '?'}: expected NAME=SPEC, e.g. attacker=openai:gpt-4o-mini")
+        if name in roles:
+            raise UsageError(f"--role {name} given twice")
+        roles[name] = ModelConfig(model=spec)  # registers the spec's URL credentials at once
+    return roles
 
 
 DEMO_MAX_TOKENS = 48

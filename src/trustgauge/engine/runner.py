@@ -101,6 +101,40 @@ class Engine:
     def keys(self, requests: Sequence[Request]) -> list[str]:
         return [r.cache_key(self._identity) for r in requests]
 
+    def make_limiter(self) -> Limiter:
+        """A limiter for this engine's model, as :meth:`run` makes one per call (callers that
+        send one request at a time, like :mod:`trustgauge.engine.chat`, share one)."""
+        return self._make_limiter()
+
+    async def send_one(self, request: Request, limiter: Limiter) -> Outcome:
+        """Answer one request through the store and the retries, under ``limiter``: a stored
+        response is replayed (``use_cache``), else it is sent and committed on arrival.
+        Counts in :attr:`stats` like :meth:`run`; progress advances only for fresh answers."""
+        key = request.cache_key(self._identity)
+        self.stats.requests += 1
+        self.stats.unique += 1
+        if self.use_cache and self.store is not None:
+            hit = self.store.get_responses([key]).get(key)
+            if hit is not None:
+                self.stats.cached += 1
+                return Outcome(key, response=hit, cached=True)
+        [outcome] = await self._attempts_keys([key], [request], limiter)
+        self.stats.max_in_flight = max(self.stats.max_in_flight, limiter.max_in_flight)
+        return outcome
+
+    async def send_batch(self, requests: Sequence[Request], limiter: Limiter) -> list[Outcome]:
+        """Like :meth:`send_one` for up to ``model.batch_size`` distinct requests: stored ones
+        are replayed, the rest go to the model in one ``generate`` call (batching backends)."""
+        keys = self.keys(requests)
+        self.stats.requests += len(requests)
+        self.stats.unique += len(requests)
+        found = self.store.get_responses(keys) if self.use_cache and self.store is not None else {}
+        self.stats.cached += len(found)
+        todo = [(k, r) for k, r in zip(keys, requests) if k not in found]
+        fresh = {o.key: o for o in await self._attempts_keys([k for k, _ in todo], [r for _, r in todo], limiter)} if todo else {}
+        self.stats.max_in_flight = max(self.stats.max_in_flight, limiter.max_in_flight)
+        return [Outcome(k, response=found[k], cached=True) if k in found else fresh[k] for k in keys]
+
     def _make_limiter(self) -> Limiter:
         cap = self.model.max_concurrency
         if self.concurrency is not None:

@@ -1,81 +1,24 @@
-"""Write a run directory: run.json, samples.jsonl, scores.json, a readable summary (report.md)
-and the HTML report (report.html, :mod:`trustgauge.report.htmlreport`). Everything passes
-through secret redaction; model output is escaped in HTML. The directory is written as a whole
-and verified when read (:mod:`trustgauge.report.rundir`)."""
+"""The run-dir writer and reader moved to :mod:`trustgauge.results.writer` (issue 13 step 10);
+this module keeps what belongs to the report layer: :data:`RENDERERS`, how ``report.md``
+(:mod:`trustgauge.report.summary`) and ``report.html`` (:mod:`trustgauge.report.htmlreport`)
+are made, and :func:`write_run` with its old signature (until step 13)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from trustgauge._secrets import redact
 from trustgauge.report.htmlreport import write_report
-from trustgauge.report.schema import RunInfo, SampleRecord, ScoresFile
 from trustgauge.report.summary import render_markdown
+from trustgauge.results.schema import RunInfo, SampleRecord, ScoresFile
+from trustgauge.results.writer import Renderers as Renderers
+from trustgauge.results.writer import read_run as read_run
+from trustgauge.results.writer import write_run as _write_run
+
+#: the human-readable files of a run directory: report.md (hashed in run.json) and report.html
+RENDERERS = Renderers(markdown=render_markdown, html=write_report)
 
 
 def write_run(out_dir: Path, run: RunInfo, scores: ScoresFile, samples: Sequence[SampleRecord]) -> RunInfo:
-    """Write (or replace) the run directory as a whole, atomically (:mod:`trustgauge.report.rundir`);
-    returns ``run`` as written (with the hashes of its files)."""
-    from trustgauge.report.rundir import HASHED, digest, write_run_dir
-
-    lines = (json.dumps(s.model_dump(mode="json"), ensure_ascii=False) for s in samples)
-    texts = {
-        "scores.json": scores.model_dump_json(indent=2) + "\n",
-        "samples.jsonl": "\n".join(lines) + ("\n" if samples else ""),
-        "report.md": render_markdown(run, scores, samples),
-    }
-    data = {name: redact(text).encode("utf-8") for name, text in texts.items()}
-    records = {"scores.json": len(scores.tasks), "samples.jsonl": len(samples)}
-    run = run.model_copy(update={"files": {name: digest(data[name], records.get(name)) for name in HASHED}})
-    data["run.json"] = redact(run.model_dump_json(indent=2) + "\n").encode("utf-8")  # last: it vouches for the rest
-
-    def html(tmp: Path) -> None:
-        # redacts its own parts (the compressed sample data must not be rewritten afterwards)
-        write_report(tmp / "report.html", run, scores, samples)
-
-    write_run_dir(out_dir, data, html)
-    return run
-
-
-def read_run(out_dir: Path) -> tuple[RunInfo, ScoresFile, list[SampleRecord]]:
-    """Load a run directory written by :func:`write_run` (any readable schema version) and verify
-    that it is one whole run (:func:`trustgauge.report.rundir.verify`)."""
-    from trustgauge.errors import UsageError
-    from trustgauge.report.rundir import HASHED, verify
-
-    reading = "run.json"  # the file being parsed, for the message when it is damaged
-    try:
-        raw_run = (out_dir / "run.json").read_bytes()
-        raw = {name: (out_dir / name).read_bytes() for name in HASHED if (out_dir / name).is_file()}
-        if "scores.json" not in raw or "samples.jsonl" not in raw:
-            missing = "scores.json" if "scores.json" not in raw else "samples.jsonl"
-            raise FileNotFoundError(2, "missing", str(out_dir / missing))
-        # a run written before every key was redacted on entry (results schema 1) may hold one:
-        # it is redacted as read (the hashes are checked on the raw bytes), so compare, export,
-        # report ... do not pass it on; later runs were redacted when written (~0.1 s a MB saved)
-        run = RunInfo.model_validate_json(redact(raw_run.decode("utf-8")))
-        clean = redact if run.schema_version < 2 else str
-        reading = "scores.json"
-        scores = ScoresFile.model_validate_json(clean(raw["scores.json"].decode("utf-8")))
-        reading = "samples.jsonl"
-        samples = [
-            SampleRecord.model_validate_json(line)
-            # split on "\n" only: str.splitlines() also splits inside a JSON string that holds
-            # U+2028, U+2029 or \x85 (written raw, ensure_ascii=False) and would break the record
-            for line in clean(raw["samples.jsonl"].decode("utf-8")).split("\n")
-            if line.strip()
-        ]
-    except FileNotFoundError as exc:
-        raise UsageError(f"{out_dir} is not a trustgauge run directory (missing {Path(exc.filename).name})") from None
-    except IsADirectoryError as exc:
-        raise UsageError(f"{out_dir} is not a trustgauge run directory ({Path(exc.filename).name} is a folder)") from None
-    except NotADirectoryError:
-        raise UsageError(f"{out_dir} is not a trustgauge run directory (not a folder)") from None
-    except OSError as exc:
-        raise UsageError(f"{out_dir}: cannot read the run ({exc.strerror or exc})") from None
-    except ValueError as exc:  # bad UTF-8 or JSON: a truncated or damaged file
-        raise UsageError(f"{out_dir}: unreadable results ({reading}: {str(exc).splitlines()[0]})") from None
-    verify(out_dir, run, scores, samples, raw)
-    return run, scores, samples
+    """:func:`trustgauge.results.writer.write_run` with :data:`RENDERERS`."""
+    return _write_run(out_dir, run, scores, samples, RENDERERS)
