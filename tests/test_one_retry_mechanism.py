@@ -21,6 +21,14 @@ ALLOWED: dict[tuple[str, str], str] = {
         "the engine's bound on queued request tasks (a window over its Limiter); the engine "
         "is the one concurrency mechanism, and its retries go through net.retry"
     ),
+    ("engine/chat.py", "Semaphore"): (
+        "the cap on conversations alive at once (step 12b); every call they make still waits "
+        "for the engine's Limiter and retries through net.retry"
+    ),
+    ("engine/chat.py", "retry loop"): (
+        "the batcher's drain loop: sleep(0) lets a batch fill (no backoff) and its except hands "
+        "a failed batch's error to its callers (no retry)"
+    ),
 }
 
 _SEMAPHORES = frozenset({"Semaphore", "BoundedSemaphore"})
