@@ -3,7 +3,12 @@ hashing as it goes; nothing is kept unless its size and SHA-256 are the pinned o
 
 Used by the pinned sources (:mod:`trustgauge.data.sources.github_zip`,
 :mod:`trustgauge.data.sources.pinned_file`); it knows nothing about the registry or the cache.
-One attempt per call, as before (the shared retry primitive comes with ``net/``).
+
+Retries go through :func:`trustgauge.net.retry.retry_sync` with :data:`DOWNLOAD_POLICY`: a
+408/429/5xx answer (after its ``Retry-After``), a refused, dropped or timed-out connection are
+tried again, from the first byte (the file is rewritten, the hash and size counted afresh, so a
+retry never appends to half a file); a 4xx, a bad URL, a missing local file, a file larger than
+pinned or with the wrong SHA-256 are not (one attempt, one line).
 """
 
 from __future__ import annotations
@@ -18,8 +23,12 @@ from urllib.parse import urlsplit
 
 from trustgauge._secrets import public_url
 from trustgauge.errors import DataError
+from trustgauge.net.http import classify_status, is_transport_error
+from trustgauge.net.retry import Permanent, RetryPolicy, Transient, retry_sync
 
 _CHUNK = 1 << 16
+#: three attempts, about 1 s and 2 s apart (a server's Retry-After wins, up to 30 s)
+DOWNLOAD_POLICY = RetryPolicy(max_retries=2, base_delay=1.0, max_delay=30.0, timeout=60.0)
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
@@ -78,41 +87,66 @@ def download(
         noun: What the file is in messages (``"archive"``, ``"file"``).
         show_progress: Draw a progress bar on stderr.
     """
-    digest = hashlib.sha256()
-    received = 0
-    chunks = _iter_chunks(source, url, hint)
-    with (
-        contextlib.closing(chunks),
-        open(dest, "wb") as out,
-        _progress_bar(source, show_progress) as advance,
-    ):
-        for chunk in chunks:
-            received += len(chunk)
-            if received > source.size_bytes:
-                raise DataError(
-                    f"the {source.id} {noun} from {public_url(url)} is larger than the expected "
-                    f"{source.size_bytes} bytes: not the pinned release (sha256 "
-                    f"{source.sha256}); check {source.url_env_var} or pass --data-dir"
-                )
-            digest.update(chunk)
-            out.write(chunk)
-            advance(len(chunk))
-    actual = digest.hexdigest()
-    if actual != source.sha256:
-        raise DataError(
-            f"checksum mismatch for the {source.id} {noun} from {public_url(url)}: expected sha256 "
-            f"{source.sha256} ({source.size_bytes} bytes), got {actual} ({received} bytes); "
-            f"nothing was cached"
-        )
+    fatal: list[DataError] = []
+
+    def attempt(_n: int) -> None:
+        digest = hashlib.sha256()
+        received = 0
+        chunks = _iter_chunks(url)
+        with contextlib.closing(chunks), open(dest, "wb") as out:  # "wb": a retry starts afresh
+            advance(0)
+            for chunk in chunks:
+                received += len(chunk)
+                if received > source.size_bytes:
+                    raise DataError(
+                        f"the {source.id} {noun} from {public_url(url)} is larger than the "
+                        f"expected {source.size_bytes} bytes: not the pinned release (sha256 "
+                        f"{source.sha256}); check {source.url_env_var} or pass --data-dir"
+                    )
+                digest.update(chunk)
+                out.write(chunk)
+                advance(received)
+        actual = digest.hexdigest()
+        if actual != source.sha256:
+            raise DataError(
+                f"checksum mismatch for the {source.id} {noun} from {public_url(url)}: expected "
+                f"sha256 {source.sha256} ({source.size_bytes} bytes), got {actual} ({received} "
+                f"bytes); nothing was cached"
+            )
+
+    def classify(exc: Exception) -> Transient | Permanent:
+        if isinstance(exc, _Failed):
+            return exc.verdict
+        if isinstance(exc, DataError):
+            fatal.append(exc)
+            return Permanent(str(exc))
+        reason = f"{type(exc).__name__}: {exc}"
+        return Transient(reason) if is_transport_error(exc) else Permanent(reason)
+
+    with _progress_bar(source, show_progress) as advance:
+        outcome = retry_sync(attempt, classify, DOWNLOAD_POLICY)
+    if fatal:
+        raise fatal[0]
+    if not outcome.ok:
+        raise download_error(source, url, str(outcome.error), hint)
 
 
-def _iter_chunks(source: Pinned, url: str, hint: str) -> Generator[bytes, None, None]:
+class _Failed(Exception):
+    """One attempt failed, and this is what it means (its ``verdict``)."""
+
+    def __init__(self, verdict: Transient | Permanent) -> None:
+        super().__init__(verdict.message)
+        self.verdict = verdict
+
+
+def _iter_chunks(url: str) -> Generator[bytes, None, None]:
+    """The bytes at ``url``; raises :class:`_Failed` (or an httpx transport error, mid-stream)."""
     local = local_path(url)
     if local is not None:
         try:
             handle: BinaryIO = open(local, "rb")  # noqa: SIM115 - closed below
         except OSError as exc:
-            raise download_error(source, url, exc.strerror or str(exc), hint) from exc
+            raise _Failed(Permanent(exc.strerror or str(exc))) from exc
         with handle:
             while chunk := handle.read(_CHUNK):
                 yield chunk
@@ -120,29 +154,31 @@ def _iter_chunks(source: Pinned, url: str, hint: str) -> Generator[bytes, None, 
 
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
-        raise download_error(source, url, f"unsupported URL scheme {parts.scheme!r}", hint)
+        raise _Failed(Permanent(f"unsupported URL scheme {parts.scheme!r}"))
 
     import httpx
 
     from trustgauge._version import __version__
 
-    timeout = httpx.Timeout(60.0, connect=15.0)
+    timeout = httpx.Timeout(DOWNLOAD_POLICY.timeout, connect=15.0)
     headers = {"User-Agent": f"trustgauge/{__version__}"}
     try:
         with httpx.stream(
             "GET", url, timeout=timeout, follow_redirects=True, headers=headers
         ) as response:
             if response.status_code >= 400:
-                raise download_error(
-                    source, url, f"HTTP {response.status_code} {response.reason_phrase}", hint
-                )
+                reason = f"HTTP {response.status_code} {response.reason_phrase}"
+                raise _Failed(classify_status(response.status_code, reason, response.headers))
             yield from response.iter_bytes(_CHUNK)
     except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
-        raise download_error(source, url, f"{type(exc).__name__}: {exc}", hint) from exc
+        reason = f"{type(exc).__name__}: {exc}"
+        transient = isinstance(exc, httpx.TransportError) and not isinstance(exc, httpx.UnsupportedProtocol)
+        raise _Failed(Transient(reason) if transient else Permanent(reason)) from exc
 
 
 @contextlib.contextmanager
 def _progress_bar(source: Pinned, show: bool) -> Iterator[Callable[[int], None]]:
+    """A callable taking the bytes received so far (0 again when a retry starts over)."""
     if not show:
         yield lambda _n: None
         return
@@ -167,4 +203,4 @@ def _progress_bar(source: Pinned, show: bool) -> Iterator[Callable[[int], None]]
         transient=True,
     ) as bar:
         task = bar.add_task(f"downloading {source.id}", total=source.size_bytes)
-        yield lambda n: bar.advance(task, n)
+        yield lambda done: bar.update(task, completed=done)

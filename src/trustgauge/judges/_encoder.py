@@ -45,6 +45,8 @@ import numpy.typing as npt
 from trustgauge._paths import model_cache_dir
 from trustgauge.errors import ConfigError
 from trustgauge.net.atomic import atomic_write_with
+from trustgauge.net.http import PROBE_POLICY, classify_exception, is_timeout, is_transport_error
+from trustgauge.net.retry import Permanent, RetryPolicy, Transient, retry_sync
 
 HUB_REPO: Final = "sentence-transformers/all-MiniLM-L6-v2"
 #: SHA-256 of all-MiniLM-L6-v2's ``model.safetensors`` (the hub file and the PyPI copy agree).
@@ -104,21 +106,47 @@ def _hub_dir() -> Path:
             timeout = 5.0
         if not timeout > 0:
             timeout = 5.0
-        try:
-            # any answer will do; the same client (proxies, certificates) as the download
-            get_session().head(f"{endpoint}/api/models/{HUB_REPO}", timeout=timeout)
-        except Exception as exc:
-            if "timeout" in type(exc).__name__.lower():
-                reason = f"no answer from {endpoint} within {timeout:g} s"
-            else:
-                reason = f"cannot reach {endpoint}: {type(exc).__name__}"
-    try:
+        # any answer will do; the same client (proxies, certificates) as the download; a
+        # timeout or a refused connection is tried once more
+        probed = retry_sync(
+            lambda _n: get_session().head(f"{endpoint}/api/models/{HUB_REPO}", timeout=timeout),
+            lambda exc: _probe_verdict(exc, endpoint, timeout),
+            PROBE_POLICY,
+        )
+        reason = _without_count(probed.error or "")
+
+    def fetch(_n: int) -> str:
         # unreachable or offline: a snapshot downloaded before still serves
-        folder = snapshot_download(HUB_REPO, allow_patterns=list(_FILES), local_files_only=bool(reason))
-    except Exception as exc:
-        why = reason or type(exc).__name__
-        raise ConfigError(f"could not download {HUB_REPO} ({why}); {_HINT}") from None
+        return str(snapshot_download(HUB_REPO, allow_patterns=list(_FILES), local_files_only=bool(reason)))
+
+    fetched = retry_sync(fetch, _fetch_verdict, _FETCH_POLICY)
+    if fetched.value is None:
+        why = reason or _without_count(fetched.error or "")
+        raise ConfigError(f"could not download {HUB_REPO} ({why}); {_HINT}")
+    folder = fetched.value
     return Path(folder)
+
+
+#: weight downloads: three attempts (the files are verified against their pinned hashes after)
+_FETCH_POLICY = RetryPolicy(max_retries=2, base_delay=1.0, max_delay=30.0)
+
+
+def _probe_verdict(exc: Exception, endpoint: str, timeout: float) -> Transient | Permanent:
+    if is_timeout(exc):
+        return Transient(f"no answer from {endpoint} within {timeout:g} s", overload=True)
+    why = f"cannot reach {endpoint}: {type(exc).__name__}"
+    return Transient(why) if is_transport_error(exc) else Permanent(why)
+
+
+def _fetch_verdict(exc: Exception) -> Transient | Permanent:
+    """A dropped or timed-out connection, a 408/429/5xx answer: worth another attempt;
+    anything else (not in the cache while offline, a missing file) is not."""
+    return classify_exception(exc)
+
+
+def _without_count(message: str) -> str:
+    """The reason without net.retry's " (gave up after N attempts)" (messages stay as before)."""
+    return message.split(" (gave up after ", 1)[0]
 
 
 def _sha256(path: Path) -> str:

@@ -103,17 +103,12 @@ def _hub_endpoint() -> str:
 
 
 def _probe_hub(repo: str) -> str | None:
-    """``None`` when the hub answers (any HTTP status), else why it does not."""
-    import httpx
+    """``None`` when the hub answers (any HTTP status), else why it does not; a timeout or a
+    refused connection is tried once more (:func:`trustgauge.net.http.probe`)."""
+    from trustgauge.net.http import probe
 
-    url = f"{_hub_endpoint()}/api/models/{repo}"
-    try:
-        httpx.head(url, timeout=PROBE_TIMEOUT, follow_redirects=False)
-    except httpx.TimeoutException:
-        return f"no answer from {_hub_endpoint()} within {PROBE_TIMEOUT:g} s"
-    except (httpx.HTTPError, httpx.InvalidURL) as exc:
-        return f"cannot reach {_hub_endpoint()}: {_first_line(exc)}"
-    return None
+    endpoint = _hub_endpoint()
+    return probe(f"{endpoint}/api/models/{repo}", name=endpoint, timeout=PROBE_TIMEOUT)
 
 
 @register_judge(

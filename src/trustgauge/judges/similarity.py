@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -29,6 +30,8 @@ from trustgauge.errors import ConfigError, PermanentModelError, TransientModelEr
 from trustgauge.judges._encoder import EncoderConfig, shared_encoder
 from trustgauge.judges.base import Judge, JudgeItem, Judgement
 from trustgauge.judges.catalogue import MINILM_NEEDS, register_judge
+from trustgauge.net.http import classify_status
+from trustgauge.net.retry import Permanent, RetryPolicy, Transient, retry
 
 #: sentence-transformers' configuration of all-MiniLM-L6-v2
 SENTENCE_TRANSFORMERS_CONFIG = EncoderConfig(max_tokens=256, quantize=False)
@@ -115,26 +118,51 @@ class OpenAISimilarityJudge(_EmbeddingSimilarity):
         self.batch_size = batch_size
         import openai
 
-        self._client = openai.AsyncOpenAI(api_key=key, base_url=base_url, max_retries=max_retries, timeout=timeout)
+        # retries are net.retry's (below), not the client's: one mechanism for every call
+        self._client = openai.AsyncOpenAI(api_key=key, base_url=base_url, max_retries=0, timeout=timeout)
+        # the openai client's own schedule: 0.5 s doubling up to 8 s, Retry-After honoured
+        self._policy = RetryPolicy(max_retries=max_retries, base_delay=0.5, max_delay=8.0, timeout=timeout)
+        self._rng = random.Random()
 
     async def embed(self, texts: Sequence[str]) -> F32:
-        import openai
-
         rows: list[list[float]] = []
         for start in range(0, len(texts), self.batch_size):
             chunk = list(texts[start : start + self.batch_size])
-            try:
-                response: Any = await self._client.embeddings.create(model=self.model, input=chunk)
-            except (openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError) as exc:
-                raise TransientModelError(redact(f"embeddings request failed: {exc}")) from None
-            except openai.APIError as exc:
-                raise PermanentModelError(redact(f"embeddings request failed: {exc}")) from None
+            failures: list[tuple[Exception, Transient | Permanent]] = []
+
+            async def attempt(_n: int, chunk: list[str] = chunk) -> Any:
+                return await self._client.embeddings.create(model=self.model, input=chunk)
+
+            def classify(
+                exc: Exception, failures: list[tuple[Exception, Transient | Permanent]] = failures
+            ) -> Transient | Permanent:
+                failures[:] = [(exc, _classify_openai(exc))]
+                return failures[0][1]
+
+            outcome = await retry(attempt, classify, self._policy, rng=self._rng)
+            if not outcome.ok:
+                exc, verdict = failures[0]
+                error = TransientModelError if isinstance(verdict, Transient) else PermanentModelError
+                raise error(redact(f"embeddings request failed: {exc}")) from None
+            response: Any = outcome.value
             data = sorted(response.data, key=lambda d: d.index)
             rows.extend(list(d.embedding) for d in data)
         return np.asarray(rows, dtype=np.float32)
 
     async def aclose(self) -> None:
         await self._client.close()
+
+
+def _classify_openai(exc: Exception) -> Transient | Permanent:
+    """A connection error or timeout, 408/409/429/5xx: worth another attempt (after the
+    server's Retry-After); any other API error, or anything else: not."""
+    import openai
+
+    if isinstance(exc, openai.APIConnectionError):  # includes APITimeoutError
+        return Transient(str(exc), overload=isinstance(exc, openai.APITimeoutError))
+    if isinstance(exc, openai.APIStatusError):
+        return classify_status(exc.status_code, str(exc), exc.response.headers)
+    return Permanent(f"{type(exc).__name__}: {exc}")
 
 
 _COSINE_RAW = re.compile(r"cosine=(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)")

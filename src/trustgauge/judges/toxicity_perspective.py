@@ -37,7 +37,9 @@ Rate limits: requests start no faster than ``qps`` per second (Perspective's def
 are in flight at once. 429/5xx/transport errors are retried with exponential backoff and jitter
 (``backoff_base * 2**attempt``, times a random factor in [0.5, 1], at most ``max_backoff``); a
 ``Retry-After`` header replaces the backoff (also capped at ``max_backoff``), and after a 429
-every request of this judge waits it out, not only the one that got it.
+every request of this judge waits it out, not only the one that got it. The loop is
+:func:`trustgauge.net.retry.retry` (this judge only classifies its replies) and the in-flight
+limit the engine's :class:`~trustgauge.engine.limiter.Limiter`.
 
 The key goes in the ``x-goog-api-key`` header (Google APIs accept it there as well as in
 ``?key=``), so it never appears in a URL, in httpx's request log or in an exception; it is also
@@ -65,10 +67,13 @@ from typing import Any, Final
 import httpx
 
 from trustgauge._secrets import redact, register_secret
+from trustgauge.engine.limiter import Limiter
 from trustgauge.errors import ConfigError, TransientModelError
 from trustgauge.judges.base import Judge, JudgeItem, Judgement
 from trustgauge.judges.catalogue import register_judge
-from trustgauge.models._http import parse_retry_after, redact_url, short
+from trustgauge.models._http import redact_url, short
+from trustgauge.net.http import TRANSIENT_STATUSES, classify_status
+from trustgauge.net.retry import Permanent, RetryPolicy, Transient, retry
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +85,7 @@ TOXIC_THRESHOLD: Final = 0.5
 #: Perspective rejects comments longer than this many bytes of UTF-8
 MAX_TEXT_BYTES: Final = 20480
 #: statuses worth retrying
-_TRANSIENT: Final = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
+_TRANSIENT: Final = TRANSIENT_STATUSES
 #: statuses that reject one text (recorded as label ``rejected``)
 _REJECTED: Final = frozenset({400, 413, 422})
 
@@ -164,6 +169,26 @@ class _RateLimiter:
         self._hold_until = max(self._hold_until, time.monotonic() + seconds)
 
 
+class _PerspectiveBackoff(RetryPolicy):
+    """This judge's waits, as before it used :mod:`trustgauge.net.retry`: ``backoff_base *
+    2**(n-1)`` after attempt ``n``, capped at ``max_backoff``, times a factor in [0.5, 1] (one
+    draw); a ``Retry-After`` replaces it, capped at ``max_backoff``, with no jitter."""
+
+    def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
+        if retry_after is not None:
+            return min(retry_after, self.max_delay)
+        delay = min(self.max_delay, self.base_delay * (2.0 ** (attempt - 1)))
+        return delay * (0.5 + 0.5 * rng.random())
+
+
+class _Retry(Exception):
+    """A reply worth another attempt (a status of :data:`_TRANSIENT`, malformed JSON)."""
+
+    def __init__(self, verdict: Transient | Permanent) -> None:
+        super().__init__(verdict.message)
+        self.verdict = verdict
+
+
 def _number(name: str, value: Any, *, minimum: float, strict: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise ConfigError(f"perspective: option {name} must be a number, got {value!r}")
@@ -233,6 +258,12 @@ class PerspectiveToxicityJudge(Judge):
         self.do_not_store = bool(do_not_store)
         self._limiter = _RateLimiter(self.qps)
         self._rng = random.Random()
+        self._policy = _PerspectiveBackoff(
+            max_retries=self.max_retries,
+            base_delay=self.backoff_base,
+            max_delay=self.max_backoff,
+            timeout=self.timeout,
+        )
 
     def __repr__(self) -> str:
         return f"PerspectiveToxicityJudge(url={redact_url(self.url)!r}, qps={self.qps:g})"
@@ -250,7 +281,9 @@ class PerspectiveToxicityJudge(Judge):
         """Score each item's response (the prompt is not sent), in order."""
         if not items:
             return []
-        semaphore = asyncio.Semaphore(self.max_concurrency)
+        # the engine's limiter: at most max_concurrency requests in flight (one per call, as
+        # its slots belong to this event loop)
+        slots = Limiter(self.max_concurrency)
         limits = httpx.Limits(
             max_connections=self.max_concurrency, max_keepalive_connections=self.max_concurrency
         )
@@ -260,7 +293,7 @@ class PerspectiveToxicityJudge(Judge):
             headers={"x-goog-api-key": self._key, "Content-Type": "application/json"},
         ) as client:
             tasks = [
-                asyncio.create_task(self._judge_one(client, semaphore, item.response))
+                asyncio.create_task(self._judge_one(client, slots, item.response))
                 for item in items
             ]
             try:
@@ -271,15 +304,7 @@ class PerspectiveToxicityJudge(Judge):
                 await asyncio.gather(*tasks, return_exceptions=True)
                 raise
 
-    def _backoff(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return min(retry_after, self.max_backoff)
-        delay = min(self.max_backoff, self.backoff_base * (2.0**attempt))
-        return delay * (0.5 + 0.5 * self._rng.random())
-
-    async def _judge_one(
-        self, client: httpx.AsyncClient, semaphore: asyncio.Semaphore, response: str
-    ) -> Judgement:
+    async def _judge_one(self, client: httpx.AsyncClient, slots: Limiter, response: str) -> Judgement:
         if not response.strip():
             raw = _compact({"skipped": "empty response: not sent (Perspective rejects it)"})
             return Judgement(label="empty", score=None, raw=raw, judge=self.id)
@@ -288,54 +313,78 @@ class PerspectiveToxicityJudge(Judge):
         if sent_bytes < original_bytes:
             note = {"original_bytes": original_bytes, "sent_bytes": sent_bytes}
         payload = self.request_body(text)
-        last_error = "no attempt made"
-        for attempt in range(self.max_retries + 1):
-            if attempt:
-                log.debug("perspective: retry %d/%d", attempt, self.max_retries)
-            retry_after: float | None = None
+        last: list[Transient] = []  # the latest transient failure (for the wait and give-up)
+        fatal: list[Exception] = []  # ConfigError or anything unexpected: raised unchanged
+
+        async def attempt(n: int) -> Judgement:
+            if n > 1:
+                log.debug("perspective: retry %d/%d", n - 1, self.max_retries)
             await self._limiter.acquire()
+            await slots.acquire()
             try:
-                async with semaphore:
-                    reply = await client.post(self.url, json=payload)
-            except httpx.TimeoutException:
-                last_error = f"timeout after {self.timeout:g} s"
-            except httpx.TransportError as exc:
-                last_error = f"connection error: {short(redact(str(exc) or type(exc).__name__))}"
+                reply = await client.post(self.url, json=payload)
+            finally:
+                await slots.release()
+            return self._answer(reply, note)
+
+        def classify(exc: Exception) -> Transient | Permanent:
+            verdict: Transient | Permanent
+            if isinstance(exc, _Retry):
+                verdict = exc.verdict
+            elif isinstance(exc, httpx.TimeoutException):
+                verdict = Transient(f"timeout after {self.timeout:g} s", overload=True)
+            elif isinstance(exc, httpx.TransportError):
+                verdict = Transient(
+                    f"connection error: {short(redact(str(exc) or type(exc).__name__))}"
+                )
             else:
-                status = reply.status_code
-                try:
-                    body: Any = reply.json()
-                except ValueError:
-                    body = None
-                if status == 200:
-                    if not isinstance(body, dict):
-                        last_error = f"malformed response: {short(redact(reply.text))}"
-                    else:
-                        return self._judgement(body, note)
-                else:
-                    message = redact(_error_message(body, short(reply.text) or "no body"))
-                    last_error = f"HTTP {status}: {short(message)}"
-                    if status in _TRANSIENT:
-                        retry_after = parse_retry_after(reply.headers)
-                    else:
-                        self._raise_for_config(status, message)
-                        raw = redact(_compact(body) if body is not None else last_error)
-                        return Judgement(label="rejected", score=None, raw=raw, judge=self.id)
-            if attempt < self.max_retries:
-                delay = self._backoff(attempt, retry_after)
-                log.info("perspective: %s; retrying in %.2f s", last_error, delay)
-                if last_error.startswith("HTTP 429"):
-                    # rate limited: every request of this judge waits, not only this one
-                    self._limiter.hold(delay)
-                else:
-                    await asyncio.sleep(delay)
+                fatal.append(exc)
+                return Permanent(str(exc))
+            last[:] = [verdict] if isinstance(verdict, Transient) else []
+            return verdict
+
+        async def wait(delay: float) -> None:
+            failure = last[0]
+            log.info("perspective: %s; retrying in %.2f s", failure.message, delay)
+            if failure.message.startswith("HTTP 429"):
+                # rate limited: every request of this judge waits, not only this one
+                self._limiter.hold(delay)
+            else:
+                await asyncio.sleep(delay)
+
+        outcome = await retry(attempt, classify, self._policy, rng=self._rng, sleep=wait)
+        if outcome.value is not None:
+            return outcome.value
+        if fatal:
+            raise fatal[0]
+        last_error = last[0].message if last else str(outcome.error)
         raise TransientModelError(
             redact(
-                f"perspective: giving up after {self.max_retries + 1} attempts "
+                f"perspective: giving up after {outcome.attempts} attempts "
                 f"({redact_url(self.url)}): {last_error}"
             ),
             overload=last_error.startswith(("HTTP 429", "HTTP 503")),
         )
+
+    def _answer(self, reply: httpx.Response, note: dict[str, int] | None) -> Judgement:
+        """The judgement for one reply; raises :class:`_Retry` for a transient failure and
+        ConfigError for an answer that means no request can succeed."""
+        status = reply.status_code
+        try:
+            body: Any = reply.json()
+        except ValueError:
+            body = None
+        if status == 200:
+            if not isinstance(body, dict):
+                raise _Retry(Transient(f"malformed response: {short(redact(reply.text))}"))
+            return self._judgement(body, note)
+        message = redact(_error_message(body, short(reply.text) or "no body"))
+        error = f"HTTP {status}: {short(message)}"
+        if status in _TRANSIENT:
+            raise _Retry(classify_status(status, error, reply.headers))
+        self._raise_for_config(status, message)
+        raw = redact(_compact(body) if body is not None else error)
+        return Judgement(label="rejected", score=None, raw=raw, judge=self.id)
 
     def _raise_for_config(self, status: int, message: str) -> None:
         """Raise ConfigError for answers that mean no request can succeed."""

@@ -4,11 +4,10 @@ messages."""
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Mapping
 from urllib.parse import urlsplit, urlunsplit
 
 from trustgauge.errors import ConfigError
+from trustgauge.net.http import parse_retry_after as parse_retry_after  # moved to net/ (step 7)
 
 
 def redact_url(url: str) -> str:
@@ -51,30 +50,6 @@ def short(text: object, limit: int = 200) -> str:
     # control characters (ESC ...) from a server never reach a terminal
     flat = _CONTROL.sub("\ufffd", " ".join(redact(str(text)).split()))
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
-    """Seconds to wait from ``retry-after-ms`` / ``retry-after`` (number or HTTP date)."""
-    if headers is None:
-        return None
-    value = headers.get("retry-after-ms")
-    if value:
-        try:
-            return max(0.0, float(value) / 1000.0)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        from email.utils import parsedate_to_datetime
-
-        try:
-            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-        except (TypeError, ValueError):
-            return None
 
 
 #: user-info of a URL (may hold a password): dropped from messages

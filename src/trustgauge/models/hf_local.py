@@ -365,14 +365,29 @@ class HFLocalModel(Model):
     def _download_gguf(self, repo: str, filename: str) -> Path:
         try:
             from huggingface_hub import hf_hub_download
-
-            return Path(hf_hub_download(repo, filename, revision=self.revision))
         except ImportError:
             raise ConfigError(INSTALL_HINT) from None
-        except Exception as exc:  # hub errors have no common base
+        from trustgauge.net.http import classify_exception
+        from trustgauge.net.retry import RetryPolicy, retry_sync
+
+        failures: list[Exception] = []
+
+        def classify(exc: Exception) -> Any:
+            failures[:] = [exc]
+            return classify_exception(exc)
+
+        # hub errors have no common base; a dropped connection or a 5xx is tried again (the
+        # hub client resumes the partial file)
+        fetched = retry_sync(
+            lambda _n: Path(hf_hub_download(repo, filename, revision=self.revision)),
+            classify,
+            RetryPolicy(max_retries=2, base_delay=1.0, max_delay=30.0),
+        )
+        if fetched.value is None:
             raise ConfigError(
-                f"hf: cannot fetch {filename} from {repo}: {_first_line(exc)}"
+                f"hf: cannot fetch {filename} from {repo}: {_first_line(failures[0])}"
             ) from None
+        return fetched.value
 
     async def check(self) -> None:
         """Load the model (converting a GGUF file on first use), so failures surface early."""

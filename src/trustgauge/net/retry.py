@@ -9,6 +9,11 @@ It knows nothing about models, limiters or caches. The caller passes
   ``classify`` maps those, timeouts and unexpected errors to a verdict;
 - ``policy``: how many retries and how long to wait (:class:`RetryPolicy`).
 
+:func:`retry` drives an ``async`` attempt; :func:`retry_sync` is the same loop for blocking
+callers (downloads, weight fetches, the hub probe), which may run inside a thread of an event
+loop and so cannot start one. Both take every decision (give up, wait how long) in
+:func:`_after_failure`, so they cannot drift apart.
+
 Waits are drawn from the caller's ``rng`` (one draw per retry, none otherwise), so a seeded run
 waits the same way every time. ``asyncio.CancelledError`` (and any other ``BaseException``) is
 never classified: it propagates at once.
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -104,12 +110,55 @@ async def retry(
             verdict = classify(exc)
         else:
             return Attempted(value, None, n)
-        if isinstance(verdict, Permanent):
-            return Attempted(None, verdict.message, n)
-        if on_transient is not None:
+        if isinstance(verdict, Transient) and on_transient is not None:
             await on_transient(verdict)
-        if n > policy.max_retries:
-            return Attempted(None, f"{verdict.message} (gave up after {n} attempts)", n)
-        if on_retry is not None:
-            on_retry(n, verdict)
-        await sleep(policy.delay(n, verdict.retry_after, rng))
+        outcome: Attempted[T] | float = _after_failure(n, verdict, policy, rng, on_retry)
+        if isinstance(outcome, Attempted):
+            return outcome
+        await sleep(outcome)
+
+
+def retry_sync(
+    attempt: Callable[[int], T],
+    classify: Callable[[Exception], Transient | Permanent],
+    policy: RetryPolicy,
+    *,
+    rng: random.Random | None = None,
+    on_retry: Callable[[int, Transient], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Attempted[T]:
+    """:func:`retry` for a blocking ``attempt`` (same verdicts, waits and give-up text).
+
+    ``rng`` defaults to a fresh unseeded ``Random`` (downloads need no reproducible waits)."""
+    rng = rng if rng is not None else random.Random()
+    n = 0
+    while True:
+        n += 1
+        try:
+            value = attempt(n)
+        except Exception as exc:
+            verdict = classify(exc)
+        else:
+            return Attempted(value, None, n)
+        outcome: Attempted[T] | float = _after_failure(n, verdict, policy, rng, on_retry)
+        if isinstance(outcome, Attempted):
+            return outcome
+        sleep(outcome)
+
+
+def _after_failure(
+    n: int,
+    verdict: Transient | Permanent,
+    policy: RetryPolicy,
+    rng: random.Random,
+    on_retry: Callable[[int, Transient], None] | None,
+) -> Attempted[T] | float:
+    """After attempt ``n`` failed: how the loop ends (an :class:`Attempted`), or how many
+    seconds to wait before the next attempt (``on_retry`` is called first)."""
+    if isinstance(verdict, Permanent):
+        return Attempted(None, verdict.message, n)
+    if n > policy.max_retries:
+        return Attempted(None, f"{verdict.message} (gave up after {n} attempts)", n)
+    if on_retry is not None:
+        on_retry(n, verdict)
+    return policy.delay(n, verdict.retry_after, rng)

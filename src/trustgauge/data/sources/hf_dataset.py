@@ -38,8 +38,11 @@ from trustgauge.data.cache import (
     verify_files,
     write_marker,
 )
+from trustgauge.data.download import DOWNLOAD_POLICY
 from trustgauge.data.sources.base import DataSource
 from trustgauge.errors import DataError
+from trustgauge.net.http import classify_status, is_transport_error
+from trustgauge.net.retry import Permanent, Transient, retry_sync
 
 _DEFAULT_ENDPOINT = "https://huggingface.co"
 _DEFAULT_TIMEOUT_S = 10.0
@@ -228,16 +231,20 @@ def _download(
     from huggingface_hub import HfApi, snapshot_download
 
     timeout = _timeout()
-    try:
+    # only the files we need, wherever the repo keeps them (fnmatch's * also matches "/")
+    patterns = sorted({"*" + relpath.rsplit("/", 1)[-1] for relpath in source.files})
+    failures: list[Exception] = []
+
+    def attempt(_n: int) -> str:
         info = HfApi(endpoint=endpoint).dataset_info(
             repo, revision=revision or "main", timeout=timeout
         )
         commit = str(info.sha or "")
         if not commit:
             raise DataError(f"the hub at {endpoint} gave no commit for {repo}")
-        # only the files we need, wherever the repo keeps them (fnmatch's * also matches "/")
-        patterns = sorted({"*" + relpath.rsplit("/", 1)[-1] for relpath in source.files})
         with _progress_bars(progress and sys.stderr.isatty()):
+            # a retry downloads into the same folder: huggingface_hub skips the files it
+            # finished and resumes the one it did not; every file is verified afterwards
             snapshot_download(
                 repo,
                 repo_type="dataset",
@@ -247,11 +254,36 @@ def _download(
                 endpoint=endpoint,
                 etag_timeout=timeout,
             )
-    except DataError:
-        raise
-    except Exception as exc:
-        raise _hub_error(source, repo, revision, endpoint, exc, timeout) from None
-    return commit
+        return commit
+
+    def classify(exc: Exception) -> Transient | Permanent:
+        failures[:] = [exc]
+        return _classify_hub_error(exc)
+
+    outcome = retry_sync(attempt, classify, DOWNLOAD_POLICY)
+    if outcome.value is not None:
+        return outcome.value
+    exc = failures[0]
+    if isinstance(exc, DataError):
+        raise exc
+    raise _hub_error(source, repo, revision, endpoint, exc, timeout) from None
+
+
+def _classify_hub_error(exc: Exception) -> Transient | Permanent:
+    """Timeouts, failed connections and 408/429/5xx answers are worth another attempt; a gated,
+    missing or offline repo, another status or anything else is not."""
+    errors = list(_chain(exc))
+    permanent = ("GatedRepoError", "RevisionNotFoundError", "RepositoryNotFoundError",
+                 "EntryNotFoundError", "OfflineModeIsEnabled")
+    if isinstance(exc, DataError) or any(_is_a(e, name) for e in errors for name in permanent):
+        return Permanent(str(exc))
+    status = next((s for s in map(_status, errors) if s is not None), None)
+    if status is not None:
+        response = next(getattr(e, "response", None) for e in errors if _status(e) is not None)
+        return classify_status(status, f"HTTP {status}", getattr(response, "headers", None))
+    if any(is_transport_error(e) for e in errors):
+        return Transient(type(exc).__name__)
+    return Permanent(type(exc).__name__)
 
 
 @contextlib.contextmanager
