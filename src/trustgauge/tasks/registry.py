@@ -307,3 +307,20 @@ def resolve_tasks(selectors: Iterable[str], *, reference: bool = False) -> list[
     for name in names:
         wanted.update(_expand(name))
     return [cls(reference=reference) for task_id, cls in TASKS.items() if task_id in wanted]
+
+
+def _state() -> tuple[dict[str, type[Task]], list[str], list[str], bool]:
+    """A copy of the registry's state (tests restore it after registering their own tasks)."""
+    with _lock:
+        return dict(_tasks), list(_plugin_ids), list(_plugin_errors), _loaded
+
+
+def _restore(state: tuple[dict[str, type[Task]], list[str], list[str], bool]) -> None:
+    global _loaded
+    with _lock:
+        tasks, plugin_ids, errors, loaded = state
+        _tasks.clear()
+        _tasks.update(tasks)
+        _plugin_ids[:] = plugin_ids
+        _plugin_errors[:] = errors
+        _loaded = loaded
