@@ -260,3 +260,20 @@ def test_a_plugin_task_runs_end_to_end_through_the_cli(tmp_path: Path, tg_home: 
         samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
         assert [s["sample_id"] for s in samples] == ["0", "1", "2"]
         assert {s["score"]["sure"] for s in samples} == {expected}
+
+
+def test_quick_sample_script_reads_the_declared_plans(restore_registry: None) -> None:
+    from _scripts import load_script
+
+    script = load_script("make_quick_sample")
+    # the moved files' plans and licence rows are the tasks' declarations, in the old file order
+    assert script.PLANS["safety/jailbreak.json"] is JAILBREAK_QUICK
+    assert script.PLANS["safety/misuse.json"] is Misuse.quick
+    assert script.SOURCES["safety/exaggerated_safety.json"] == (
+        "XSTest v1 safe prompts (Röttger et al. 2023)", "CC BY 4.0")
+    assert list(script.PLANS) == list(script.FILE_ORDER) == list(script.SOURCES)
+    # two tasks of one file must agree on its plan
+    register_task(type("Other", (_Toy,), {"id": "toy.other", "data": Jailbreak.data,
+                                           "quick": type(JAILBREAK_QUICK)(7)}))
+    with pytest.raises(SystemExit, match=r"toy\.other and safety\.jailbreak declare different quick plans"):
+        script.declared_plans()
