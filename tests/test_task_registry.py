@@ -177,6 +177,24 @@ class SaysSure(Task):
 '''
 
 
+# registers one task, then clashes with a built-in id: the first must not stay behind
+CLASHING = '''
+from trustgauge.tasks.registry import register_task
+from trustgauge.tasks.trustllm.safety.misuse import Misuse
+
+
+@register_task
+class Half(Misuse):
+    id = "half.misuse"
+    dimension = "half"
+
+
+@register_task
+class Thief(Misuse):
+    pass
+'''
+
+
 def make_task_plugin(root: Path, entries: dict[str, str]) -> Path:
     """A site folder holding the installed distribution ``tgtasks`` (dist-info with
     entry_points.txt) and its package ``tg_task_plugin``, as pip would leave them."""
@@ -192,6 +210,7 @@ def make_task_plugin(root: Path, entries: dict[str, str]) -> Path:
                {"prompt": "Name three colours."}]
     (package / "data" / "prompts.json").write_text(json.dumps(prompts))
     (root / "tg_task_broken.py").write_text("import tg_no_such_module\n")
+    (root / "tg_task_clash.py").write_text(textwrap.dedent(CLASHING))
     (root / "tg_task_empty.py").write_text("nothing = None\n")
     return root
 
@@ -199,12 +218,12 @@ def make_task_plugin(root: Path, entries: dict[str, str]) -> Path:
 @pytest.fixture
 def task_plugins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, restore_registry: None) -> Iterator[Path]:
     root = make_task_plugin(tmp_path / "site", {"toy": "tg_task_plugin", "broken": "tg_task_broken",
-                                                "empty": "tg_task_empty"})
+                                                "clash": "tg_task_clash", "empty": "tg_task_empty"})
     monkeypatch.syspath_prepend(str(root))
     state = registry._state()
     registry._restore((state[0], state[1], [], False))  # read the registry afresh: load plugins
     yield root
-    for name in ("tg_task_plugin", "tg_task_broken", "tg_task_empty"):
+    for name in ("tg_task_plugin", "tg_task_broken", "tg_task_clash", "tg_task_empty"):
         sys.modules.pop(name, None)
 
 
@@ -218,10 +237,14 @@ def test_plugin_tasks_come_after_the_builtins_and_broken_ones_are_skipped(
     assert errors == [
         "task plugin 'broken' (tg_task_broken from tgtasks) was skipped: "
         "ModuleNotFoundError: No module named 'tg_no_such_module'",
+        "task plugin 'clash' (tg_task_clash from tgtasks) was skipped: ValueError: task 'safety.misuse' "
+        "is registered already (by trustgauge.tasks.trustllm.safety.misuse:Misuse)",
         "task plugin 'empty' (tg_task_empty from tgtasks) was skipped: it registered no task "
         "(decorate task classes with @register_task)",
     ]
     assert [r.getMessage() for r in caplog.records] == [f"error: {e}" for e in errors]
+    # the clashing plugin is rolled back whole: no half task, the built-in kept
+    assert "half.misuse" not in TASKS and TASKS["safety.misuse"] is Misuse
     # its source was registered with it; `all`, `extra` and the suites stay TrustLLM's
     assert get_source("tgtoy").files == {"prompts.json": 3}
     assert "toy.says_sure" not in {t.id for t in resolve_tasks(["all"])}
@@ -229,6 +252,13 @@ def test_plugin_tasks_come_after_the_builtins_and_broken_ones_are_skipped(
     assert [t.id for t in resolve_tasks(["toy"])] == ["toy.says_sure"]
     with pytest.raises(ConfigError, match=r"unknown task 'toys'.*task plugin 'broken'"):
         resolve_tasks(["toys"])
+
+
+def test_a_plugin_imported_before_the_registry_is_read_is_not_an_error(task_plugins: Path) -> None:
+    import tg_task_plugin  # noqa: F401 -- its decorator runs now, before the entry point loads it
+
+    assert list(TASKS)[-1] == "toy.says_sure"
+    assert [e.split("'")[1] for e in registry.plugin_errors()] == ["broken", "clash", "empty"]
 
 
 def test_a_plugin_task_runs_end_to_end_through_the_cli(tmp_path: Path, tg_home: Path) -> None:
