@@ -219,11 +219,43 @@ def differences(expected: dict[str, Any], actual: dict[str, Any]) -> list[str]:
     return found
 
 
+def outcome_differences(run_dir: Path) -> tuple[int, list[str]]:
+    """Every answered, valid sample of the run whose task's ``outcome`` differs from the verdict
+    ``report/outcomes.py`` gives it by score name: (samples compared, one line per difference).
+    Tasks decide their samples' verdicts since issue 13 step 9a; on the goldens they must agree
+    with the rule the reports apply to stored runs."""
+    from trustgauge.report.outcomes import metric_directions, value_outcome
+    from trustgauge.report.schema import SampleRecord
+    from trustgauge.tasks.registry import TASKS
+    from trustgauge.types import SampleScore
+
+    compared, found = 0, []
+    tasks: dict[str, Any] = {}
+    with (run_dir / "samples.jsonl").open(encoding="utf-8") as fh:
+        for line in fh:
+            record = SampleRecord.model_validate_json(line)
+            if record.error or record.response is None or not record.valid:
+                continue
+            task = tasks.get(record.task) or tasks.setdefault(record.task, TASKS[record.task]())
+            expected = value_outcome(record.score, record.label, metric_directions(record.task))
+            got = task.outcome(SampleScore(label=record.label, valid=True, values=record.score))
+            compared += 1
+            if got != expected:
+                found.append(
+                    f"outcome of {record.task} sample {record.sample_id}: task says {got}, "
+                    f"report/outcomes.py says {expected} (score {record.score}, label {record.label!r})"
+                )
+    return compared, found
+
+
 def check(name: str) -> list[str]:
     expected = json.loads((GOLDEN_DIR / f"{name}.json").read_text(encoding="utf-8"))
     with tempfile.TemporaryDirectory(prefix="golden-run-") as tmp:
         actual = run_case(name, Path(tmp) / "run")
-    return differences(expected, actual)
+        compared, outcomes = outcome_differences(Path(tmp) / "run")
+    if not compared:
+        outcomes = ["no answered, valid sample to compare task outcomes on"]
+    return differences(expected, actual) + outcomes
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,7 +6,9 @@ Usage::
 
 Reads the unpacked TrustLLM release (``<dimension>/<file>.json``, the pinned release whose
 SHA-256 is in ``trustgauge.data.trustllm.TRUSTLLM``) and writes the same layout to
-``src/trustgauge/data/packaged/trustllm_quick/``: for each file, :data:`PLANS` says how many
+``src/trustgauge/data/packaged/trustllm_quick/``: for each file, its plan (``Task.quick``,
+declared by the tasks that read the file and collected from the task registry; the files of
+tasks not moved to ``tasks/trustllm/`` yet are planned here) says how many
 records to keep, which field(s) to stratify by and which records form a group that must be
 kept whole (AdvGLUE original/modified pairs, AdvInstruction's 12 variants of one instruction,
 the two orders of a sycophancy-preference pair, a fairness-preference question asked plain and
@@ -28,41 +30,51 @@ import json
 import random
 import sys
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-Record = dict[str, Any]
-Key = Callable[[int, Sequence[Record]], Any]
-
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+
+from trustgauge.data.trustllm import TRUSTLLM  # noqa: E402
+from trustgauge.tasks.quick import QuickPlan as Plan  # noqa: E402
+from trustgauge.tasks.quick import Record, each, field, first_label  # noqa: E402, F401
+from trustgauge.tasks.registry import TASKS  # noqa: E402
+
 DEFAULT_SOURCE = REPO.parent / "shared" / "data" / "trustllm"
 DEFAULT_OUT = REPO / "src" / "trustgauge" / "data" / "packaged" / "trustllm_quick"
 SEED = 20240110  # TrustLLM's arXiv date; any fixed value would do
 RELEASE_SHA256 = "0433f79bc8dc8a5869af253d4a70067eda82f5651b89b7235a0220a8bf775317"
 
-
-def field(*names: str) -> Key:
-    """Key: the tuple of the record's values of ``names`` (lists become tuples)."""
-
-    def key(i: int, records: Sequence[Record]) -> Any:
-        values = []
-        for name in names:
-            v = records[i].get(name)
-            values.append(tuple(v) if isinstance(v, list) else v)
-        return tuple(values)
-
-    return key
-
-
-def first_label(i: int, records: Sequence[Record]) -> Any:
-    label = records[i]["label"]
-    return label[0] if isinstance(label, list) else label
-
-
-def each(i: int, records: Sequence[Record]) -> Any:
-    return i
+#: the order of the files in MANIFEST.json and LICENSE.md (pinned, as the files were listed
+#: before the plans moved into the tasks); a file not listed here comes after, in task order
+FILE_ORDER: tuple[str, ...] = (
+    "truthfulness/internal.json",
+    "truthfulness/external.json",
+    "truthfulness/hallucination.json",
+    "truthfulness/sycophancy.json",
+    "truthfulness/golden_advfactuality.json",
+    "safety/jailbreak.json",
+    "safety/exaggerated_safety.json",
+    "safety/misuse.json",
+    "fairness/stereotype_recognition.json",
+    "fairness/stereotype_agreement.json",
+    "fairness/stereotype_query_test.json",
+    "fairness/disparagement.json",
+    "fairness/preference.json",
+    "robustness/AdvGLUE.json",
+    "robustness/AdvInstruction.json",
+    "robustness/ood_detection.json",
+    "robustness/ood_generalization.json",
+    "privacy/privacy_awareness_confAIde.json",
+    "privacy/privacy_awareness_query.json",
+    "privacy/privacy_leakage.json",
+    "ethics/implicit_ETHICS.json",
+    "ethics/implicit_SocialChemistry101.json",
+    "ethics/explicit_moralchoice.json",
+    "ethics/awareness.json",
+)
 
 
 def sycophancy_group(i: int, records: Sequence[Record]) -> Any:
@@ -78,23 +90,14 @@ def confaide_bucket(i: int, records: Sequence[Record]) -> Any:
     return "negative" if value < -20 else ("positive" if value > 20 else "neutral")
 
 
-@dataclass(frozen=True)
-class Plan:
-    quota: int
-    strata: Key = lambda i, records: ""
-    group: Key = each
-    keep: Callable[[Record], bool] = lambda record: True
-
-
-PLANS: dict[str, Plan] = {
+#: the plans of the files whose tasks have not moved to tasks/trustllm/ yet (issue 13, steps
+#: 9c-g: a moved task declares its file's plan as ``Task.quick`` and its row goes)
+_UNMOVED_PLANS: dict[str, Plan] = {
     "truthfulness/internal.json": Plan(24, field("source")),
     "truthfulness/external.json": Plan(20, field("source")),
     "truthfulness/hallucination.json": Plan(24, field("source")),
     "truthfulness/sycophancy.json": Plan(28, field("source"), sycophancy_group),
     "truthfulness/golden_advfactuality.json": Plan(14),
-    "safety/jailbreak.json": Plan(42, first_label),
-    "safety/exaggerated_safety.json": Plan(20, field("type")),
-    "safety/misuse.json": Plan(24, field("source")),
     "fairness/stereotype_recognition.json": Plan(24, field("type", "label")),
     "fairness/stereotype_agreement.json": Plan(18, field("bias_type")),
     "fairness/stereotype_query_test.json": Plan(12),
@@ -119,8 +122,8 @@ PLANS: dict[str, Plan] = {
 }
 
 
-#: file -> (what it is built from, upstream licence as far as we could read it)
-SOURCES: dict[str, tuple[str, str]] = {
+#: file -> (what it is built from, upstream licence as far as we could read it), for the same files
+_UNMOVED_SOURCES: dict[str, tuple[str, str]] = {
     "truthfulness/internal.json": (
         "SQuAD 2.0, CODAH, HotpotQA, AdversarialQA questions",
         "CC BY-SA 4.0 (SQuAD, HotpotQA); CC BY-SA 3.0 (AdversarialQA, unverified); "
@@ -139,12 +142,6 @@ SOURCES: dict[str, tuple[str, str]] = {
         "CC BY 4.0 (Anthropic evals, unverified); MIT (TrustLLM)",
     ),
     "truthfulness/golden_advfactuality.json": ("TrustLLM authors' false-premise queries", "MIT (TrustLLM)"),
-    "safety/jailbreak.json": ("JailbreakTrigger, written by the TrustLLM authors", "MIT (TrustLLM)"),
-    "safety/exaggerated_safety.json": ("XSTest v1 safe prompts (Röttger et al. 2023)", "CC BY 4.0"),
-    "safety/misuse.json": (
-        "Do-Not-Answer; Do Anything Now forbidden questions; TrustLLM authors' additions",
-        "Apache-2.0; MIT (unverified); MIT (TrustLLM)",
-    ),
     "fairness/stereotype_recognition.json": ("StereoSet (Nadeem et al. 2021)", "CC BY-SA 4.0"),
     "fairness/stereotype_agreement.json": ("CrowS-Pairs (Nangia et al. 2020)", "CC BY-SA 4.0"),
     "fairness/stereotype_query_test.json": ("Do-Not-Answer stereotype questions", "Apache-2.0"),
@@ -170,6 +167,45 @@ SOURCES: dict[str, tuple[str, str]] = {
         "TrustLLM authors' emotion stories and awareness questions", "MIT (TrustLLM)"
     ),
 }
+
+
+def declared_plans() -> dict[str, Plan]:
+    """file -> the plan the TrustLLM tasks reading it declare (``Task.quick``), in task order.
+
+    Raises:
+        SystemExit: two tasks declare different plans for one file.
+    """
+    plans: dict[str, Plan] = {}
+    owner: dict[str, str] = {}
+    for task_id, cls in TASKS.items():
+        if cls.quick is None or cls.data.dataset != TRUSTLLM.id:
+            continue
+        known = plans.setdefault(cls.data.path, cls.quick)
+        owner.setdefault(cls.data.path, task_id)
+        if known != cls.quick:
+            raise SystemExit(
+                f"{task_id} and {owner[cls.data.path]} declare different quick plans for {cls.data.path}"
+            )
+    return plans
+
+
+def _merged() -> tuple[dict[str, Plan], dict[str, tuple[str, str]]]:
+    declared = declared_plans()
+    both = sorted(
+        {**_UNMOVED_PLANS, **declared},
+        key=lambda f: FILE_ORDER.index(f) if f in FILE_ORDER else len(FILE_ORDER) + list(declared).index(f),
+    )
+    plans = {f: declared.get(f) or _UNMOVED_PLANS[f] for f in both}
+    sources = {
+        f: (declared[f].built_from, declared[f].licence) if f in declared else _UNMOVED_SOURCES[f]
+        for f in both
+    }
+    return plans, sources
+
+
+#: file -> plan: the declared ones (``Task.quick``) and the not yet moved ones
+#: file -> (what it is built from, upstream licence as far as we could read it)
+PLANS, SOURCES = _merged()
 
 LICENSE_HEAD = """# TrustLLM quick sample: sources and licences
 

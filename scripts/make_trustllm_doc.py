@@ -41,7 +41,8 @@ PARITY_END = "<!-- end of parity table -->"
 
 #: the deviation-table rows (their first cell) that explain a default-mode difference from
 #: TrustLLM's code on the parity set; a test fails when a difference beyond TrustLLM's rounding
-#: to 3 decimals has none
+#: to 3 decimals has none. Moved tasks declare theirs (``Task.doc.explained_by``); a dimension's
+#: rows go from here when its tasks move to ``tasks/trustllm/``
 EXPLAINED: dict[str, tuple[str, ...]] = {
     "truthfulness.misinformation.internal": (
         "`truthfulness.*` (internal CODAH, hallucination)",
@@ -67,6 +68,18 @@ EXPLAINED: dict[str, tuple[str, ...]] = {
 #: why a sub-task differs from TrustLLM's code by more than the tolerance in reference mode
 #: (empty: none does)
 REFERENCE_REASONS: dict[str, str] = {}
+
+
+def explained_by(task_id: str) -> tuple[str, ...]:
+    """The deviation rows a task's docs row names (``Task.doc``), else :data:`EXPLAINED`'s (the
+    tasks not moved to ``tasks/trustllm/`` yet); empty when none does."""
+    return TASKS[task_id].doc.explained_by or EXPLAINED.get(task_id, ())
+
+
+def reference_reason(task_id: str) -> str:
+    """Why reference mode differs from TrustLLM's code, from the task's docs row or
+    :data:`REFERENCE_REASONS` ("": none given)."""
+    return TASKS[task_id].doc.reference_reason or REFERENCE_REASONS.get(task_id, "")
 
 
 def table() -> str:
@@ -127,9 +140,9 @@ def parity_table(rows: list[Any]) -> str:
         default_diff, reference_diff = harness.differences(row)
         why = []
         if default_diff is not None and default_diff > harness.ROUNDING:
-            why.extend(f"deviation {key}" for key in EXPLAINED.get(row.task_id, ("(none)",)))
+            why.extend(f"deviation {key}" for key in explained_by(row.task_id) or ("(none)",))
         if reference_diff is not None and reference_diff > harness.TOLERANCE:
-            why.append(REFERENCE_REASONS.get(row.task_id, "(no reason given)"))
+            why.append(reference_reason(row.task_id) or "(no reason given)")
         has_reference = TASKS[row.task_id].has_reference
         lines.append(
             f"| `{row.task_id}` | `{row.metric}` | {row.n} | {_fmt(row.trustllm)} "

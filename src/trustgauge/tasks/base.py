@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from trustgauge.tasks.outcome import Outcome, keyed_outcome
+from trustgauge.tasks.quick import QuickPlan
 from trustgauge.types import (
     TARGET,
     Chat,
@@ -27,6 +30,26 @@ from trustgauge.types import MetricValue as MetricValue
 from trustgauge.types import Sample as Sample
 from trustgauge.types import SampleScore as SampleScore
 from trustgauge.types import UndefinedAs as UndefinedAs
+
+if TYPE_CHECKING:
+    from trustgauge.data.sources import DataSource
+
+
+@dataclass(frozen=True)
+class DocRow:
+    """What ``docs/trustllm.md`` says about a task beyond what its class declares (the task
+    table's columns come from the class: id, data, size, judges, metrics, reference mode).
+
+    Attributes:
+        explained_by: The rows of the deviations table (their first cell) that explain a
+            default-mode difference from TrustLLM's code on the parity set
+            (``scripts/make_trustllm_doc.py``'s parity table names them).
+        reference_reason: Why reference mode still differs from TrustLLM's code ("": it
+            does not).
+    """
+
+    explained_by: tuple[str, ...] = ()
+    reference_reason: str = ""
 
 
 class Task(ABC):
@@ -73,6 +96,15 @@ class Task(ABC):
     #: toxicity of the complied jailbreak answers when every one was refused; ``None``
     #: (default): an undefined headline always counts as a failure (task score 0)
     nothing_to_score: ClassVar[float | None] = None
+    #: the dataset :attr:`data` names, declared by the task: registered with the task (by
+    #: :func:`~trustgauge.tasks.registry.register_task`) when no source of that id is known, so a
+    #: task brings its own data; ``None``: the source registered as ``data.dataset``
+    source: ClassVar[DataSource | None] = None
+    #: how ``scripts/make_quick_sample.py`` slices :attr:`data`'s file into the packaged quick
+    #: sample (tasks sharing a file declare the same plan); ``None``: not in the quick sample
+    quick: ClassVar[QuickPlan | None] = None
+    #: the task's hand-written entries in ``docs/trustllm.md``
+    doc: ClassVar[DocRow] = DocRow()
 
     def __init__(self, *, reference: bool = False) -> None:
         """``reference``: read answers and compute the metric exactly as TrustLLM's code does,
@@ -160,6 +192,17 @@ class Task(ABC):
     def score(self, sample: Sample, response: str, judgements: Mapping[str, Judgement]) -> SampleScore:
         """Score one response, given the judgements of the slots in :attr:`judges` (a slot is
         missing when its judge did not run: not wanted, no peer response, or no judge model)."""
+
+    def outcome(self, score: SampleScore) -> Outcome:
+        """The sample's verdict: ``fail`` when the response counts against the model, ``pass``
+        when it does not, ``none`` when one sample says nothing on its own (or the score is
+        invalid: the report shows those as invalid). Default: the rule by score name that
+        ``report/outcomes.py`` applies to stored runs (:func:`~trustgauge.tasks.outcome.keyed_outcome`);
+        a task overrides it with its own rule, which must give the same verdicts on the goldens
+        (``tests/test_task_outcomes.py``)."""
+        if not score.valid:
+            return "none"
+        return keyed_outcome(score.values, score.label, dict(self.metrics))
 
     @abstractmethod
     def aggregate(self, scored: Sequence[tuple[Sample, SampleScore]]) -> list[MetricValue]:

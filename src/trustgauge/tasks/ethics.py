@@ -19,6 +19,7 @@ from trustgauge.tasks._common import (
     share_metrics,
 )
 from trustgauge.tasks.base import DataRef, Direction, MetricValue, Sample, SampleScore, Task
+from trustgauge.tasks.registry import register_task
 
 #: the three moral classes, in TrustLLM's order
 SOCIAL_NORM_CLASSES: tuple[str, ...] = ("good", "neutral", "bad")
@@ -43,6 +44,7 @@ def social_norm_answer(response: str) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
+@register_task
 class SocialNorm(Task):
     """Implicit ethics, Social Chemistry 101: is an everyday action good, neutral or bad?
 
@@ -183,6 +185,7 @@ ETHICS_FALLBACK = "ethics_judgement"
 _ETHICS_FALLBACK_ANSWERS = {"wrong": "wrong", "not_wrong": "not wrong"}
 
 
+@register_task
 class ImplicitEthics(SocialNorm):
     """Implicit ethics, ETHICS (Hendrycks et al.): is an action wrong or not wrong?
 
@@ -304,6 +307,7 @@ def moralchoice_letter_trustllm(response: str, gold: str) -> bool:
     return False
 
 
+@register_task
 class ExplicitLowAmbiguity(Task):
     """Explicit ethics, low ambiguity (MoralChoice): a scenario with a clearly good and a
     clearly bad action, A/B order randomised.
@@ -355,6 +359,7 @@ class ExplicitLowAmbiguity(Task):
         return share_metrics("accuracy", "higher", "correct", scored)
 
 
+@register_task
 class ExplicitHighAmbiguity(RefusalTask):
     """Explicit ethics, high ambiguity (MoralChoice): a genuine dilemma; declining to pick is
     the desired behaviour.
@@ -433,6 +438,7 @@ class _OptionAccuracy(Task):
         return share_metrics("accuracy", "higher", "correct", scored)
 
 
+@register_task
 class EmotionalAwareness(_OptionAccuracy):
     """Emotional awareness: a short story, "How would X feel?", four labelled emotions.
 
@@ -541,6 +547,7 @@ class _AwarenessChoice(_OptionAccuracy):
         return f"{gold}. {dict(sample.metadata.get('options', {}))[gold]}"
 
 
+@register_task
 class CapabilityAwareness(_AwarenessChoice):
     """Capability awareness: does the model pick the answer that admits what it cannot do
     ("I'm unable to change your computer settings") over one that pretends (2 options)."""
@@ -553,6 +560,7 @@ class CapabilityAwareness(_AwarenessChoice):
     taxonomy = ("Reliability/Miscalibration",)
 
 
+@register_task
 class MissionAwareness(_AwarenessChoice):
     """Mission awareness: does the model pick the action that serves people's interests
     (3 options). TrustLLM's code never scores these records (its dimension names,
@@ -567,6 +575,7 @@ class MissionAwareness(_AwarenessChoice):
     taxonomy = ("Safety/Unethical behaviour",)
 
 
+@register_task
 class PerspectiveAwareness(_AwarenessChoice):
     """Perspective awareness: does the model pick the answer that takes other people's
     perspectives into account (3 options)."""

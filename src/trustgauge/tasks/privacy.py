@@ -30,10 +30,12 @@ from trustgauge.tasks._common import (
     group_key,
 )
 from trustgauge.tasks.base import DataRef, MetricValue, Sample, SampleScore, Task
+from trustgauge.tasks.registry import register_task
 
 _Flags = tuple[str, str, str, str]  # (shot, template, response, gt-email)
 
 
+@register_task
 class PrivacyLeakage(Task):
     """Privacy leakage: does the model complete an Enron e-mail address from a name?
 
@@ -135,6 +137,7 @@ class PrivacyLeakage(Task):
         return results
 
 
+@register_task
 class PrivacyAwarenessQuery(RefusalTask):
     """Privacy awareness, query (TrustLLM "Task 2"): a third party asks a database-manager
     model for someone's private information (bank account, SSN, SSH key, ...).
@@ -199,6 +202,7 @@ def confaide_rating_trustllm(response: str) -> float | None:
     return (float(match.group()) or None) if match else None
 
 
+@register_task
 class ConfAIde(Task):
     """Privacy awareness, ConfAIde (TrustLLM "Task 1"): how much would people agree that a
     scenario of information flow meets their privacy expectations (-100..100)?

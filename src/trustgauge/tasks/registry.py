@@ -3,84 +3,261 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+import importlib
+import importlib.metadata
+import logging
+import pkgutil
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TypeVar
 
 from trustgauge.errors import ConfigError
 from trustgauge.tasks.base import Task
-from trustgauge.tasks.ethics import (
-    CapabilityAwareness,
-    EmotionalAwareness,
-    ExplicitHighAmbiguity,
-    ExplicitLowAmbiguity,
-    ImplicitEthics,
-    MissionAwareness,
-    PerspectiveAwareness,
-    SocialNorm,
-)
-from trustgauge.tasks.fairness import (
-    Disparagement,
-    Preference,
-    StereotypeAgreement,
-    StereotypeQuery,
-    StereotypeRecognition,
-)
-from trustgauge.tasks.privacy import ConfAIde, PrivacyAwarenessQuery, PrivacyLeakage
-from trustgauge.tasks.robustness import AdvGlue, AdvInstruction, OODDetection, OODGeneralization
-from trustgauge.tasks.safety import ExaggeratedSafety, Jailbreak, Misuse, Toxicity
-from trustgauge.tasks.truthfulness import (
-    AdversarialFactuality,
-    ExternalKnowledge,
-    Hallucination,
-    InternalKnowledge,
-    SycophancyPersona,
-    SycophancyPreference,
+
+__all__ = [
+    "BUILTIN_PACKAGE",
+    "ENTRY_POINT_GROUP",
+    "LEGACY_MODULES",
+    "ORDER",
+    "TASKS",
+    "benchmark_task_ids",
+    "dimensions",
+    "plugin_errors",
+    "register_task",
+    "resolve_tasks",
+]
+
+log = logging.getLogger(__name__)
+
+#: the entry-point group outside packages register their task modules under
+ENTRY_POINT_GROUP = "trustgauge.tasks"
+#: the package holding the built-in tasks, one module per sub-task
+#: (``tasks/trustllm/<dimension>/<subtask>.py``): every module below it is imported on the first
+#: read of :data:`TASKS`
+BUILTIN_PACKAGE = "trustgauge.tasks.trustllm"
+#: dimension modules whose tasks have not moved to :data:`BUILTIN_PACKAGE` yet (issue 13,
+#: steps 9c-g move them one dimension at a time and delete their line here)
+LEGACY_MODULES: tuple[str, ...] = (
+    "trustgauge.tasks.truthfulness",
+    "trustgauge.tasks.fairness",
+    "trustgauge.tasks.robustness",
+    "trustgauge.tasks.privacy",
+    "trustgauge.tasks.ethics",
 )
 
-_CLASSES: tuple[type[Task], ...] = (
-    InternalKnowledge,
-    ExternalKnowledge,
-    Hallucination,
-    SycophancyPersona,
-    SycophancyPreference,
-    AdversarialFactuality,
-    Jailbreak,
-    Toxicity,
-    Misuse,
-    ExaggeratedSafety,
-    StereotypeRecognition,
-    StereotypeAgreement,
-    StereotypeQuery,
-    Disparagement,
-    Preference,
-    AdvGlue,
-    AdvInstruction,
-    OODDetection,
-    OODGeneralization,
-    ConfAIde,
-    PrivacyAwarenessQuery,
-    PrivacyLeakage,
-    ImplicitEthics,
-    SocialNorm,
-    ExplicitLowAmbiguity,
-    ExplicitHighAmbiguity,
-    EmotionalAwareness,
-    CapabilityAwareness,
-    MissionAwareness,
-    PerspectiveAwareness,
+#: TrustLLM's sub-tasks in the order every listing, suite and ``samples.jsonl`` uses (dimension
+#: order of the TrustLLM paper). Pinned here, not left to import order, because run outputs
+#: depend on it. A built-in task missing from it comes after these (by module name), and
+#: plugin tasks after all built-ins (in entry-point order).
+ORDER: tuple[str, ...] = (
+    "truthfulness.misinformation.internal",
+    "truthfulness.misinformation.external",
+    "truthfulness.hallucination",
+    "truthfulness.sycophancy.persona",
+    "truthfulness.sycophancy.preference",
+    "truthfulness.adversarial_factuality",
+    "safety.jailbreak",
+    "safety.toxicity",
+    "safety.misuse",
+    "safety.exaggerated",
+    "fairness.stereotype.recognition",
+    "fairness.stereotype.agreement",
+    "fairness.stereotype.query",
+    "fairness.disparagement",
+    "fairness.preference",
+    "robustness.advglue",
+    "robustness.advinstruction",
+    "robustness.ood_detection",
+    "robustness.ood_generalization",
+    "privacy.awareness.confaide",
+    "privacy.awareness.query",
+    "privacy.leakage",
+    "ethics.implicit.ethics",
+    "ethics.implicit.social_norm",
+    "ethics.explicit.low_ambiguity",
+    "ethics.explicit.high_ambiguity",
+    "ethics.emotional_awareness",
+    "ethics.awareness.capability",
+    "ethics.awareness.mission",
+    "ethics.awareness.perspective",
 )
 
-#: every task by id, in a stable order (dimension order of the TrustLLM paper)
-TASKS: dict[str, type[Task]] = {cls.id: cls for cls in _CLASSES}
+_T = TypeVar("_T", bound=type[Task])
+
+_lock = threading.RLock()
+#: id -> class, in registration order
+_tasks: dict[str, type[Task]] = {}
+#: ids registered by plugins (listed after the built-ins, never chosen by ``all``/dimensions)
+_plugin_ids: list[str] = []
+_loaded = False
+_loading = False
+_plugin_errors: list[str] = []
+
+
+def _path(cls: type) -> str:
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def register_task(cls: _T) -> _T:
+    """Class decorator: make the task class known by its :attr:`~Task.id` (the class is returned
+    unchanged). A task that declares a :attr:`~Task.source` gets it registered as a dataset when
+    no source of that id is known yet. Registering the same class again is a no-op (a module
+    imported twice).
+
+    Raises:
+        ValueError: the class lacks ``id``/``dimension``/``metrics``, its id does not start with
+            its dimension, its ``source`` is not the dataset its ``data`` names, or another class
+            is registered under the id already.
+        DataError: its ``source`` clashes with another dataset of the same id.
+    """
+    task_id = getattr(cls, "id", None)
+    dimension = getattr(cls, "dimension", None)
+    if not isinstance(task_id, str) or not isinstance(dimension, str) or not getattr(cls, "metrics", None):
+        raise ValueError(f"task class {_path(cls)} needs an id, a dimension and metrics")
+    if not task_id.startswith(f"{dimension}.") or task_id == f"{dimension}.":
+        raise ValueError(f"task id {task_id!r} must be '<dimension>.<name>' (dimension {dimension!r})")
+    source = cls.source
+    if source is not None:
+        if source.id != cls.data.dataset:
+            raise ValueError(
+                f"task {task_id!r} declares source {source.id!r} but reads dataset {cls.data.dataset!r}"
+            )
+        from trustgauge.data.sources import register_source
+
+        register_source(source)
+    with _lock:
+        known = _tasks.get(task_id)
+        if known is not None and known is not cls and _path(known) != _path(cls):
+            raise ValueError(f"task {task_id!r} is registered already (by {_path(known)})")
+        _tasks[task_id] = cls
+    return cls
+
+
+def _builtin_modules() -> list[str]:
+    """Every module below :data:`BUILTIN_PACKAGE` (sorted), then :data:`LEGACY_MODULES`."""
+    package = importlib.import_module(BUILTIN_PACKAGE)
+    found = sorted(
+        info.name
+        for info in pkgutil.walk_packages(package.__path__, prefix=f"{BUILTIN_PACKAGE}.")
+        if not info.ispkg
+    )
+    return [*found, *LEGACY_MODULES]
+
+
+def _ensure_loaded() -> None:
+    """Import the built-in task modules, then the plugins; once (a read during the loading, from
+    a module being imported, sees what is registered so far)."""
+    global _loaded, _loading
+    if _loaded:
+        return
+    with _lock:
+        if _loaded or _loading:
+            return
+        _loading = True
+        try:
+            for module in _builtin_modules():
+                importlib.import_module(module)
+            missing = [task_id for task_id in ORDER if task_id not in _tasks]
+            if missing:
+                raise RuntimeError(f"built-in tasks not registered: {', '.join(missing)}")
+            _load_plugins()
+            _loaded = True
+        finally:
+            _loading = False
+
+
+def _load_plugins() -> None:
+    """Load every plugin of :data:`ENTRY_POINT_GROUP`. A broken one is skipped with one error
+    line naming it (as the judge catalogue does), so one bad package cannot stop every run."""
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        _load_plugin(ep)
+
+
+def _load_plugin(ep: importlib.metadata.EntryPoint) -> None:
+    dist = getattr(ep, "dist", None)
+    origin = f" from {dist.name}" if dist is not None and getattr(dist, "name", None) else ""
+    with _lock:
+        before = dict(_tasks)
+        try:
+            ep.load()
+            new = [task_id for task_id in _tasks if task_id not in before]
+            new += [
+                task_id for task_id, cls in before.items()
+                if task_id not in _plugin_ids and task_id not in ORDER
+                and _in_module(cls, ep.module) and task_id not in new
+            ]
+            error = None if new else "it registered no task (decorate task classes with @register_task)"
+        except Exception as exc:  # any failure of foreign code: skip the plugin, say why
+            detail = str(exc).splitlines()[0] if str(exc) else ""
+            error = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+            new = []
+        if error is None:
+            _plugin_ids.extend(new)
+            return
+        _tasks.clear()
+        _tasks.update(before)
+    message = f"task plugin {ep.name!r} ({ep.value}{origin}) was skipped: {error}"
+    _plugin_errors.append(message)
+    log.error("error: %s", message)
+
+
+def _in_module(cls: type, module: str) -> bool:
+    return cls.__module__ == module or cls.__module__.startswith(f"{module}.")
+
+
+def plugin_errors() -> list[str]:
+    """One line per task plugin that could not be loaded (after the registry was read)."""
+    _ensure_loaded()
+    return list(_plugin_errors)
+
+
+def _ordered() -> list[str]:
+    """Every registered id: :data:`ORDER`, other built-ins by module name, then plugins."""
+    _ensure_loaded()
+    with _lock:
+        builtin = [task_id for task_id in _tasks if task_id not in _plugin_ids]
+        pinned = [task_id for task_id in ORDER if task_id in _tasks]
+        rest = sorted((t for t in builtin if t not in ORDER), key=lambda t: (_tasks[t].__module__, t))
+        plugins = [task_id for task_id in _plugin_ids if task_id in _tasks]
+        return [*pinned, *rest, *plugins]
+
+
+class _Tasks(Mapping[str, type[Task]]):
+    """Every task by id, in a stable order (a read-only view: register with
+    :func:`register_task`). The built-in modules and plugins load on the first read."""
+
+    def __getitem__(self, task_id: str) -> type[Task]:
+        _ensure_loaded()
+        return _tasks[task_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_ordered())
+
+    def __len__(self) -> int:
+        _ensure_loaded()
+        return len(_tasks)
+
+    def __repr__(self) -> str:
+        return f"TASKS({list(self)!r})"
+
+
+#: every task by id, in a stable order: TrustLLM's sub-tasks in :data:`ORDER` (dimension order
+#: of the TrustLLM paper), then plugins
+TASKS: Mapping[str, type[Task]] = _Tasks()
+
+
+def _is_plugin(task_id: str) -> bool:
+    return task_id in _plugin_ids
 
 
 def dimensions() -> list[str]:
-    """The dimensions that have tasks, in registry order."""
-    return list(dict.fromkeys(cls.dimension for cls in TASKS.values()))
+    """The dimensions of the built-in tasks, in registry order (suites are made of these)."""
+    return list(dict.fromkeys(cls.dimension for t, cls in TASKS.items() if not _is_plugin(t)))
 
 
 def benchmark_task_ids() -> list[str]:
-    """The ids of TrustLLM's benchmark sub-tasks: every task but the extras."""
-    return [task_id for task_id, cls in TASKS.items() if not cls.extra]
+    """The ids of TrustLLM's benchmark sub-tasks: every built-in task but the extras."""
+    return [task_id for task_id, cls in TASKS.items() if not cls.extra and not _is_plugin(task_id)]
 
 
 def _expand(selector: str) -> list[str]:
@@ -88,21 +265,28 @@ def _expand(selector: str) -> list[str]:
     if name == "all":
         return benchmark_task_ids()
     if name == "extra":
-        return [task_id for task_id, cls in TASKS.items() if cls.extra]
+        return [task_id for task_id, cls in TASKS.items() if cls.extra and not _is_plugin(task_id)]
     if name in TASKS:
         return [name]
     if name in dimensions():
-        return [t for t, cls in TASKS.items() if cls.dimension == name and not cls.extra]
-    choices = [*TASKS, *dimensions(), "all", "extra"]
+        return [
+            t for t, cls in TASKS.items() if cls.dimension == name and not cls.extra and not _is_plugin(t)
+        ]
+    # a plugin's own dimension (never mixed into a built-in one or ``all``)
+    plugin = [t for t, cls in TASKS.items() if cls.dimension == name and not cls.extra]
+    if plugin:
+        return plugin
+    choices = [*TASKS, *dict.fromkeys(cls.dimension for cls in TASKS.values()), "all", "extra"]
     near = difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
     # also suggest the tasks whose short name (after the dot) is close, e.g. "jailbrake"
     short = {task_id.split(".", 1)[1]: task_id for task_id in TASKS}
     near += [short[s] for s in difflib.get_close_matches(name, list(short), n=3, cutoff=0.6)]
     near = list(dict.fromkeys(near))
     hint = f"; did you mean {', '.join(near)}?" if near else ""
+    errors = "".join(f"; {e}" for e in _plugin_errors)
     raise ConfigError(
         f"unknown task {name!r}{hint} (known: 'all', 'extra', dimensions "
-        f"{', '.join(dimensions())}, or a task id; `trustgauge tasks` lists them)"
+        f"{', '.join(dimensions())}, or a task id; `trustgauge tasks` lists them){errors}"
     )
 
 
@@ -110,7 +294,9 @@ def resolve_tasks(selectors: Iterable[str], *, reference: bool = False) -> list[
     """Instantiate the tasks named by ``selectors``, in registry order, without duplicates.
 
     A selector is a task id (``safety.jailbreak``), a dimension (``safety``: its benchmark
-    tasks), ``all`` (TrustLLM's benchmark) or ``extra`` (the tasks outside it); comma-separated lists inside one selector are split. Unknown selectors raise
+    tasks), ``all`` (TrustLLM's benchmark) or ``extra`` (the tasks outside it); comma-separated
+    lists inside one selector are split. Plugin tasks are chosen by id or by a dimension of
+    their own, never by ``all``, ``extra`` or a built-in dimension. Unknown selectors raise
     :class:`~trustgauge.errors.ConfigError` naming close matches. ``reference`` creates the
     tasks in TrustLLM's reference mode (see :class:`~trustgauge.tasks.base.Task`).
     """
@@ -121,3 +307,20 @@ def resolve_tasks(selectors: Iterable[str], *, reference: bool = False) -> list[
     for name in names:
         wanted.update(_expand(name))
     return [cls(reference=reference) for task_id, cls in TASKS.items() if task_id in wanted]
+
+
+def _state() -> tuple[dict[str, type[Task]], list[str], list[str], bool]:
+    """A copy of the registry's state (tests restore it after registering their own tasks)."""
+    with _lock:
+        return dict(_tasks), list(_plugin_ids), list(_plugin_errors), _loaded
+
+
+def _restore(state: tuple[dict[str, type[Task]], list[str], list[str], bool]) -> None:
+    global _loaded
+    with _lock:
+        tasks, plugin_ids, errors, loaded = state
+        _tasks.clear()
+        _tasks.update(tasks)
+        _plugin_ids[:] = plugin_ids
+        _plugin_errors[:] = errors
+        _loaded = loaded

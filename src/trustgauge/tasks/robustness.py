@@ -29,6 +29,7 @@ from trustgauge.tasks._common import (
     proportion_metric,
 )
 from trustgauge.tasks.base import DataRef, Direction, MetricValue, Sample, SampleScore, Task
+from trustgauge.tasks.registry import register_task
 
 #: gold label (int) -> the answer class it expects, per task (TrustLLM ``check_gt``)
 ADVGLUE_LABELS: Final[dict[str, dict[int, str]]] = {
@@ -82,6 +83,7 @@ def advglue_answer(response: str, task: str) -> str:
     return "Unknown"
 
 
+@register_task
 class AdvGlue(Task):
     """Natural noise, AdvGLUE: the same GLUE question before and after an adversarial edit.
 
@@ -245,6 +247,7 @@ class AdvGlue(Task):
         return results
 
 
+@register_task
 class OODDetection(RefusalTask):
     """OOD detection (ToolE queries that need tools or real-time abilities an LLM lacks, e.g.
     "check Google Trends ..."): admitting the inability is the right answer.
@@ -291,6 +294,7 @@ def _flat_mean(groups: Sequence[Sequence[float]]) -> float | None:
     return mean(value for group in groups for value in group)
 
 
+@register_task
 class AdvInstruction(Task):
     """Natural noise, AdvInstruction: 50 open-ended instructions, each also asked with 11 kinds
     of natural noise (rewording, typos, URLs, markup); a robust model answers them alike.
@@ -644,6 +648,7 @@ def _mean_f1_reference(items: Sequence[tuple[str, bool]]) -> float | None:
     return mean(f1_when_all_predicted_correct(a) for a in _source_accuracies(items).values())
 
 
+@register_task
 class OODGeneralization(Task):
     """OOD generalization: sentiment of recent (2022+) Flipkart product reviews and diagnosis
     of synthetic DDXPlus patients, data the model is unlikely to have seen.
