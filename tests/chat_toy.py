@@ -140,11 +140,11 @@ def source() -> Any:
 def register() -> None:
     """Add the toy tasks and their dataset to this process's registries (the CLI subprocess)."""
     from trustgauge.data.sources import register_source
-    from trustgauge.tasks.registry import TASKS
+    from trustgauge.tasks.registry import register_task
 
     register_source(source())
     for cls in (ToyProbe, ToyAttack):
-        TASKS[cls.id] = cls
+        register_task(cls)
 
 
 if __name__ == "__main__":

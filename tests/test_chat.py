@@ -315,14 +315,14 @@ def test_role_records_keep_no_credentials() -> None:
 
 
 def test_a_conversation_is_judged_and_scored_in_process_beside_single_turn_tasks(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> None:
     """Python API: the judges see the transcript's response, single-turn tasks in the same run
     keep their path, ``roles`` accepts spec strings, and the files say what happened."""
     import chat_toy
     from trustgauge.data.sources import registry as data_registry
     from trustgauge.evaluate import RunConfig, run_evaluation
-    from trustgauge.tasks.registry import TASKS
+    from trustgauge.tasks import registry as task_registry
 
     class JudgedProbe(chat_toy.ToyProbe):
         id = "toy.judged"
@@ -351,10 +351,11 @@ def test_a_conversation_is_judged_and_scored_in_process_beside_single_turn_tasks
         def aggregate(self, scored: Sequence[tuple[Sample, SampleScore]]) -> list[MetricValue]:
             return [chat_toy._mean("length", scored, "higher")]
 
-    monkeypatch.setitem(TASKS, OneShot.id, OneShot)
     monkeypatch.setitem(data_registry._REGISTRY, chat_toy.DATASET, chat_toy.source())
-    monkeypatch.setitem(TASKS, JudgedProbe.id, JudgedProbe)
-    monkeypatch.setitem(TASKS, chat_toy.ToyAttack.id, chat_toy.ToyAttack)
+    state = task_registry._state()
+    request.addfinalizer(lambda: task_registry._restore(state))
+    for cls in (OneShot, JudgedProbe, chat_toy.ToyAttack):
+        task_registry.register_task(cls)
     data = chat_toy.write_data(tmp_path / "data")
     config = RunConfig(
         model=ModelConfig(model="scripted:refuse-all"), tasks=["toy.judged", "toy.attack", "toy.oneshot"],
