@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
-from typing import Any, Literal
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
@@ -199,6 +199,19 @@ class DataRef(BaseModel):
     path: str
 
 
+# --- judge slots (from tasks/base.py) ------------------------------------------------------
+
+def judge_kind(slot: str) -> str:
+    """The judge kind of a :attr:`Task.judges <trustgauge.tasks.base.Task.judges>` slot:
+    ``"similarity#honest"`` -> ``"similarity"``, ``"ethics_judgement?"`` -> ``"ethics_judgement"``."""
+    return slot.rstrip("?").split("#", 1)[0]
+
+
+def is_optional(slot: str) -> bool:
+    """Whether a :attr:`Task.judges <trustgauge.tasks.base.Task.judges>` slot is optional (ends in ``?``)."""
+    return slot.endswith("?")
+
+
 # --- what judges see and say (from judges/base.py) ----------------------------------------
 
 class JudgeItem(BaseModel):
@@ -234,3 +247,29 @@ class Judgement(BaseModel):
     raw: str | None = None
     judge: str
 
+
+
+class Judge(Protocol):
+    """What the judging loop (:mod:`trustgauge.engine.judging`) needs of a judge: its kind, its
+    id (recorded with every judgement), the id its judgements are cached under, and a batched
+    :meth:`judge`. :class:`trustgauge.judges.base.Judge` is the abstract class every built-in
+    judge derives from; anything with these members can be judged with."""
+
+    @property
+    def kind(self) -> str:
+        """What it judges: ``refusal``, ``toxicity``, ..."""
+        ...
+
+    @property
+    def id(self) -> str:
+        """``name@version`` plus its settings."""
+        ...
+
+    @property
+    def cache_id(self) -> str:
+        """``kind/id``: what its judgements are cached under."""
+        ...
+
+    async def judge(self, items: Sequence[JudgeItem]) -> list[Judgement]:
+        """Judge the items, in order."""
+        ...

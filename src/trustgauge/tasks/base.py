@@ -19,6 +19,8 @@ from trustgauge.types import MetricValue as MetricValue
 from trustgauge.types import Sample as Sample
 from trustgauge.types import SampleScore as SampleScore
 from trustgauge.types import UndefinedAs as UndefinedAs
+from trustgauge.types import is_optional as is_optional
+from trustgauge.types import judge_kind as judge_kind
 
 
 class Task(ABC):
@@ -127,13 +129,3 @@ class Task(ABC):
     def aggregate(self, scored: Sequence[tuple[Sample, SampleScore]]) -> list[MetricValue]:
         """Compute the task's metrics over all scored samples (failed requests excluded)."""
 
-
-def judge_kind(slot: str) -> str:
-    """The judge kind of a :attr:`Task.judges` slot: ``"similarity#honest"`` -> ``"similarity"``,
-    ``"ethics_judgement?"`` -> ``"ethics_judgement"``."""
-    return slot.rstrip("?").split("#", 1)[0]
-
-
-def is_optional(slot: str) -> bool:
-    """Whether a :attr:`Task.judges` slot is optional (ends in ``?``)."""
-    return slot.endswith("?")
