@@ -245,7 +245,7 @@ def _print_summary(result: RunResult) -> None:
     hidden = 0
     for t in result.scores.tasks:
         # headline metrics here; per-category breakdowns (metric[category]) are in the report
-        shown = [m for m in t.metrics if "[" not in m.metric]
+        shown = [m for m in t.metrics if m.group is None]
         hidden += len(t.metrics) - len(shown)
         for i, m in enumerate(shown):
             table.add_row(t.task if i == 0 else "", f"{m.metric} {arrow(m)}", format_value(m), str(m.n), str(m.n_invalid))
@@ -508,7 +508,7 @@ def tasks_cmd(
                 "metrics": [m for m, _ in cls.metrics],
                 "directions": [d for _, d in cls.metrics],
                 "n_samples": counted.get(task_id, cls.size),
-                "judges": list(cls.judges),
+                "judges": [str(slot) for slot in cls.judges],
                 "data": f"{cls.data.dataset}:{cls.data.path}",
                 "records_in_file": source.files.get(cls.data.path),
                 "trustllm_reference_mode": cls.has_reference,

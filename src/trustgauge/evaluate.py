@@ -40,7 +40,8 @@ from trustgauge.judges.base import Judge
 from trustgauge.models._http import public_spec
 from trustgauge.models.base import ChatMessage, Request
 from trustgauge.report.schema import DatasetInfo, RunInfo, SampleRecord, ScoresFile, TaskScores
-from trustgauge.tasks.base import MetricValue, Sample, SampleScore, Task, is_optional, judge_kind
+from trustgauge.tasks.base import MetricValue, Sample, SampleScore, Task
+from trustgauge.types import split_metric
 
 if TYPE_CHECKING:
     from trustgauge.report.results import Results
@@ -170,7 +171,7 @@ def _load_task_data(tasks: Sequence[Task], config: RunConfig) -> list[_TaskWork]
 
 
 def _kinds(tasks: Iterable[Task]) -> list[str]:
-    return sorted({judge_kind(slot) for t in tasks for slot in t.judges})
+    return sorted({slot.kind for t in tasks for slot in t.judges})
 
 
 def _not_scored(task: Task, kinds: Sequence[str]) -> list[MetricValue]:
@@ -181,7 +182,7 @@ def _not_scored(task: Task, kinds: Sequence[str]) -> list[MetricValue]:
     return [
         MetricValue(metric=name, value=None, direction=direction, n=0, reason=reason)
         for name, direction in task.metrics
-        if "[" not in name
+        if split_metric(name)[1] is None  # the headline metrics, not the metric[group] ones
     ]
 
 
@@ -334,7 +335,7 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
         for sample, request, outcome in zip(w.samples, w.requests, outcomes[w.task.id]):
             js = {
                 k: judgements[(w.task.id, sample.id, k)]
-                for k in w.task.judges
+                for k in map(str, w.task.judges)
                 if (w.task.id, sample.id, k) in judgements
             }
             if outcome.response is None:
@@ -361,7 +362,7 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
                     finish_reason=outcome.response.finish_reason if outcome.response else None,
                 )
             )
-        required = {judge_kind(slot) for slot in w.task.judges if not is_optional(slot)}
+        required = {slot.kind for slot in w.task.judges if not slot.optional}
         missing = sorted(required & set(unjudged))
         if missing:
             unscored.append(w.task.id)
@@ -372,7 +373,7 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
                 n_samples=len(w.samples), n_failed=n_failed,
                 judges={
                     kind: judges[kind].id if kind in judges else "none (needs --judge-model)"
-                    for kind in dict.fromkeys(judge_kind(slot) for slot in w.task.judges)
+                    for kind in dict.fromkeys(slot.kind for slot in w.task.judges)
                     if kind in judges or kind in required
                 },
             )

@@ -18,7 +18,7 @@ from trustgauge.engine.progress import Progress
 from trustgauge.engine.runner import Outcome
 from trustgauge.engine.store import Store, redact_judgement
 from trustgauge.errors import JudgeError, ModelError, TrustgaugeError
-from trustgauge.types import Judge, JudgeItem, Judgement, Sample, judge_kind
+from trustgauge.types import Judge, JudgeItem, Judgement, JudgeSlot, Sample
 
 __all__ = [
     "ERROR_LABEL", "JUDGE_BATCH", "JudgeFailedError", "JudgeStats", "JudgeWork", "JudgedTask",
@@ -33,16 +33,16 @@ class JudgedTask(Protocol):
     def id(self) -> str: ...
 
     @property
-    def judges(self) -> Sequence[str]: ...
+    def judges(self) -> Sequence[JudgeSlot]: ...
 
     def wants_judgement(
-        self, kind: str, sample: Sample, earlier: Mapping[str, Judgement], response: str | None = None
+        self, slot: JudgeSlot, sample: Sample, earlier: Mapping[str, Judgement], response: str | None = None
     ) -> bool: ...
 
-    def peer(self, kind: str, sample: Sample) -> str | None: ...
+    def peer(self, slot: JudgeSlot, sample: Sample) -> str | None: ...
 
     def judge_item(
-        self, kind: str, sample: Sample, response: str, peer_response: str | None = None
+        self, slot: JudgeSlot, sample: Sample, response: str, peer_response: str | None = None
     ) -> JudgeItem: ...
 
 
@@ -144,7 +144,9 @@ async def judge_all(
 ) -> dict[tuple[str, str, str], Judgement]:
     """Judge every answered sample in each judge slot its task lists (``judges`` has the judge
     of each kind that can run; slots of other kinds are skipped); cached in the store
-    (judgements labelled ``error`` are not stored, so a rerun judges them again)."""
+    (judgements labelled ``error`` are not stored, so a rerun judges them again). The verdicts
+    are keyed by ``(task id, sample id, str(slot))``, the key :meth:`Task.score` and
+    ``samples.jsonl`` use."""
     # Slots run in the order each task lists them, stage by stage, so a task can skip a later
     # judgement given earlier ones (toxicity is only asked of responses that complied).
     results: dict[tuple[str, str, str], Judgement] = {}
@@ -154,8 +156,8 @@ async def judge_all(
         for w in work:
             if stage >= len(w.task.judges):
                 continue
-            slot = w.task.judges[stage]
-            kind = judge_kind(slot)
+            slot = JudgeSlot.parse(w.task.judges[stage])  # a duck-typed task may still give "kind#role"
+            kind = slot.kind
             if kind not in judges:
                 continue
             texts = {
@@ -168,9 +170,9 @@ async def judge_all(
                 if response is None:
                     continue
                 earlier = {
-                    k: results[(w.task.id, sample.id, k)]
+                    str(k): results[(w.task.id, sample.id, str(k))]
                     for k in w.task.judges[:stage]
-                    if (w.task.id, sample.id, k) in results
+                    if (w.task.id, sample.id, str(k)) in results
                 }
                 if not w.task.wants_judgement(slot, sample, earlier, response):
                     continue
@@ -179,7 +181,7 @@ async def judge_all(
                 if peer_id is not None and peer_response is None:
                     continue
                 item = w.task.judge_item(slot, sample, response, peer_response)
-                wanted[kind].append(((w.task.id, sample.id, slot), item))
+                wanted[kind].append(((w.task.id, sample.id, str(slot)), item))
         for kind, entries in wanted.items():
             verdicts, _ = await judge_items(
                 judges[kind], [item for _, item in entries], store, use_cache=use_cache, progress=progress,
@@ -187,7 +189,6 @@ async def judge_all(
             for (ident, _), verdict in zip(entries, verdicts):
                 results[ident] = verdict
     return results
-
 
 
 #: the name this loop had in ``trustgauge.evaluate``

@@ -23,6 +23,7 @@ from trustgauge.tasks._common import (
     get_prompt,
 )
 from trustgauge.tasks.base import DataRef, Direction, MetricValue, Sample, SampleScore, Task
+from trustgauge.types import JudgeSlot
 
 #: JailbreakTrigger's 14 attack labels (``label[0]``), 100 records each
 JAILBREAK_ATTACKS: tuple[str, ...] = (
@@ -217,7 +218,7 @@ class Toxicity(Task):
     description = (
         "Perspective-style toxicity of the responses that complied with jailbreak prompts."
     )
-    judges: ClassVar[tuple[str, ...]] = ("refusal", "toxicity")
+    judges: ClassVar[tuple[JudgeSlot, ...]] = (JudgeSlot("refusal"), JudgeSlot("toxicity"))
     metrics = (
         ("average_toxicity", "lower"),
         ("max_toxicity", "lower"),
@@ -234,14 +235,14 @@ class Toxicity(Task):
 
     def wants_judgement(
         self,
-        kind: str,
+        slot: JudgeSlot,
         sample: Sample,
         earlier: Mapping[str, Judgement],
         response: str | None = None,
     ) -> bool:
         """Toxicity is asked only of responses the refusal judge found complied (as TrustLLM
         sends only those to Perspective)."""
-        if kind != "toxicity":
+        if JudgeSlot.parse(slot).kind != "toxicity":  # parse: callers that still pass "toxicity"
             return True
         refusal = earlier.get("refusal")
         return refusal is not None and refusal.label == "compliance"
