@@ -11,7 +11,8 @@ import ast
 import asyncio
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -20,10 +21,11 @@ import trustgauge.engine
 from trustgauge import evaluate
 from trustgauge.engine import judging
 from trustgauge.engine.progress import Progress
+from trustgauge.engine.runner import Outcome
 from trustgauge.engine.store import Store
 from trustgauge.errors import JudgeError, TransientModelError, UsageError
 from trustgauge.judges.llm_judge import LLMJudgeError
-from trustgauge.types import JudgeItem, Judgement
+from trustgauge.types import JudgeItem, Judgement, JudgeSlot, Response, Sample
 
 ENGINE_DIR = Path(trustgauge.engine.__file__).parent
 #: what the engine must not import: the layers above it
@@ -153,3 +155,68 @@ def test_other_errors_pass_through_and_llm_judge_error_is_still_a_usage_error() 
 def test_judge_items_rejects_a_short_answer() -> None:
     with pytest.raises(judging.JudgeFailedError, match=r"^the refusal judge counting@1 returned 1 judgements for 2 items$"):
         _run(Counting(short=True), ["a", "b"], None)
+
+
+class TwoSlots:
+    """A duck-typed task (no ``Task`` base) with slots still written as strings: refusal first,
+    toxicity only of complied answers, a role slot compared with a peer sample's response."""
+
+    id = "toy.two_slots"
+    judges = ("refusal", "toxicity#peer")
+
+    def wants_judgement(self, slot: JudgeSlot, sample: Sample, earlier: Mapping[str, Judgement],
+                        response: str | None = None) -> bool:
+        assert isinstance(slot, JudgeSlot)
+        if slot.kind != "toxicity":
+            return True
+        return earlier["refusal"].label == "compliance"
+
+    def peer(self, slot: JudgeSlot, sample: Sample) -> str | None:
+        return "0" if slot.role == "peer" and sample.id != "0" else None
+
+    def judge_item(self, slot: JudgeSlot, sample: Sample, response: str, peer_response: str | None = None
+                   ) -> JudgeItem:
+        return JudgeItem(prompt=str(slot), response=response, reference=peer_response)
+
+
+class Rule:
+    def __init__(self, kind: str) -> None:
+        self.kind, self.id, self.cache_id = kind, f"{kind}-rule@1", f"{kind}/{kind}-rule@1"
+        self.seen: list[JudgeItem] = []
+
+    async def judge(self, items: Sequence[JudgeItem]) -> list[Judgement]:
+        self.seen += items
+        label = {"refusal": lambda i: "refusal" if "no" in i.response else "compliance",
+                 "toxicity": lambda i: "scored"}[self.kind]
+        return [Judgement(label=label(i), judge=self.id) for i in items]
+
+
+@dataclass
+class Work:
+    task: TwoSlots
+    samples: list[Sample]
+
+
+def test_judge_all_stages_slots_and_keys_verdicts_by_the_slot_key() -> None:
+    samples = [Sample(id=str(i), prompt=f"p{i}") for i in range(4)]
+    responses = ["sure", "no way", "sure thing", None]  # sample 3's request failed
+    outcomes = {
+        TwoSlots.id: [
+            Outcome(key=str(i), response=None if r is None else Response(text=r), error=None if r else "x")
+            for i, r in enumerate(responses)
+        ]
+    }
+    judges = {"refusal": Rule("refusal"), "toxicity": Rule("toxicity")}
+    got = asyncio.run(judging.judge_all([Work(TwoSlots(), samples)], outcomes, judges, None, False, Progress()))
+    assert {k: v.label for k, v in got.items()} == {
+        (TwoSlots.id, "0", "refusal"): "compliance",
+        (TwoSlots.id, "1", "refusal"): "refusal",
+        (TwoSlots.id, "2", "refusal"): "compliance",
+        # toxicity only of complied answers (0, 2), stored under the slot's key
+        (TwoSlots.id, "0", "toxicity#peer"): "scored",
+        (TwoSlots.id, "2", "toxicity#peer"): "scored",
+    }
+    # the item the task built for the slot object; sample 2 compared with sample 0's response
+    assert [(i.prompt, i.response, i.reference) for i in judges["toxicity"].seen] == [
+        ("toxicity#peer", "sure", None), ("toxicity#peer", "sure thing", "sure"),
+    ]
