@@ -36,9 +36,12 @@ test: $(VENV)/.test
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests (setup problem)"; exit 1; fi; exit $$rc
 
+# lint-imports: the layer contracts in pyproject.toml (docs/architecture.md §2.2), checked on
+# this checkout's src/ whatever the venv has installed
 lint: $(VENV)/.test
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
+	PYTHONPATH=src $(BIN)/lint-imports
 
 bench: $(VENV)/.test
 	$(BIN)/python benchmarks/engine_overhead.py
@@ -47,4 +50,4 @@ bench: $(VENV)/.test
 	$(BIN)/python benchmarks/report.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -5,7 +5,7 @@ Usage::
     python scripts/make_quick_sample.py [--source ../shared/data/trustllm] [--out DIR] [--check]
 
 Reads the unpacked TrustLLM release (``<dimension>/<file>.json``, the pinned release whose
-SHA-256 is in ``trustgauge.data.registry.TRUSTLLM``) and writes the same layout to
+SHA-256 is in ``trustgauge.data.trustllm.TRUSTLLM``) and writes the same layout to
 ``src/trustgauge/data/packaged/trustllm_quick/``: for each file, :data:`PLANS` says how many
 records to keep, which field(s) to stratify by and which records form a group that must be
 kept whole (AdvGLUE original/modified pairs, AdvInstruction's 12 variants of one instruction,

@@ -60,6 +60,7 @@ __all__ = [
     "FAULT_KINDS",
     "FakeServer",
     "choose_reply",
+    "conversation_key",
     "free_port",
     "normalize_config",
     "toxicity_score",
@@ -120,6 +121,10 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # a 401 whose message quotes them; "both": "401" for the prompts whose SHA-256 is odd,
     # "reply" for the others.
     "echo_credentials": None,
+    # [[substring, seconds], ...]: a chat completion any of whose messages contains the
+    # substring waits that much longer (first match), e.g. to hold the later turns of a
+    # conversation while a test kills the client.
+    "slow": [],
 }
 
 _DEFAULT_MODEL_LIST = ["fake-model"]
@@ -190,6 +195,14 @@ def choose_reply(config: dict[str, Any], prompt: str) -> str:
     return str(config.get("default_reply", DEFAULT_CONFIG["default_reply"])).replace(
         "{prompt}", prompt
     )
+
+
+def conversation_key(model: str, messages: list[Any]) -> str:
+    """What identifies a chat request in ``conversation_requests`` / ``conversation_successes``:
+    the model and every message's role and text (SHA-256, hex)."""
+    turns = [[m.get("role"), _text_of(m.get("content"))] for m in messages if isinstance(m, dict)]
+    blob = json.dumps([model, turns], ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
 def echo_refuses(mode: str | None, prompt: str) -> bool:
@@ -309,6 +322,15 @@ def normalize_config(updates: dict[str, Any], base: dict[str, Any] | None = None
             value = scripts
         elif key == "reject_response_format":
             value = bool(value)
+        elif key == "slow":
+            if isinstance(value, dict):
+                value = list(value.items())
+            rules = []
+            for item in value or ():
+                if not isinstance(item, (list, tuple)) or len(item) != 2 or not _is_number(item[1]) or item[1] < 0:
+                    raise ValueError("slow must be a list of [substring, seconds >= 0] pairs")
+                rules.append([str(item[0]), float(item[1])])
+            value = rules
         elif key == "echo_credentials" and value not in ECHO_MODES:
             raise ValueError(f"echo_credentials must be one of {list(ECHO_MODES)}")
         cfg[key] = value
@@ -381,6 +403,10 @@ class _State:
         #: request paths (without the query) and query strings received, any endpoint
         self.paths: collections.Counter[str] = collections.Counter()
         self.queries: collections.Counter[str] = collections.Counter()
+        #: chat completions by conversation (:func:`conversation_key`: model + every message):
+        #: received, and answered successfully
+        self.conversation_requests: collections.Counter[str] = collections.Counter()
+        self.conversation_successes: collections.Counter[str] = collections.Counter()
         self.started = time.time()
         self._reseed()
 
@@ -415,7 +441,16 @@ class _State:
             "tool_requests": self.tool_requests,
             "paths": dict(self.paths),
             "queries": dict(self.queries),
+            "conversation_requests": dict(self.conversation_requests),
+            "conversation_successes": dict(self.conversation_successes),
         }
+
+    def slow_for(self, conversation: str) -> float:
+        """Extra seconds for a chat request whose messages contain a ``slow`` substring."""
+        for substring, seconds in self.config.get("slow") or ():
+            if substring in conversation:
+                return float(seconds)
+        return 0.0
 
     def scripted_reply(self, conversation: str) -> str | None:
         """The next scripted reply for a conversation (all its message texts), if any script
@@ -785,6 +820,11 @@ def build_app(state: _State) -> Any:
         echo = state.config["echo_credentials"]
         if echo_refuses(echo, prompt):
             return client_error("openai", 401, f"Incorrect API key provided: {seen(request)}", "invalid_api_key")
+        ckey = conversation_key(model, messages)
+        state.conversation_requests[ckey] += 1
+        slow = state.slow_for(conversation)
+        if slow:
+            await asyncio.sleep(slow)
 
         def make_body() -> dict:
             scripted = state.scripted_reply(conversation)
@@ -798,6 +838,7 @@ def build_app(state: _State) -> Any:
 
         def make_success() -> Any:
             payload = make_body()
+            state.conversation_successes[ckey] += 1
             if stream:
                 return _OpenAIStream(payload, include_usage)
             return json_response(payload, headers={"x-request-id": payload["id"]})

@@ -176,3 +176,11 @@ def test_probes_leave_nothing_behind(tmp_path: Path) -> None:
     (tmp_path / "store.sqlite3").mkdir()
     with pytest.raises(UsageError, match="is a folder, not a file"):
         check_run_locations(tmp_path / "old", tmp_path / "store.sqlite3")
+
+
+def test_check_server_url_lives_in_models_http_and_stays_importable_from_preflight() -> None:
+    """Moved to ``models/_http.py`` (the backends call it; models importing ``_preflight`` made a
+    package cycle); the old import path gives the same function."""
+    from trustgauge.models._http import check_server_url as moved
+
+    assert check_server_url is moved

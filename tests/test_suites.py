@@ -37,6 +37,33 @@ def config(**kw: Any) -> RunConfig:
 # ------------------------------------------------------------------ suites
 
 
+def test_suites_live_in_tasks_and_the_old_path_gives_the_same_objects() -> None:
+    """``trustgauge.suites`` is a shim over ``trustgauge.tasks.suites`` (issue 13 step 8)."""
+    import trustgauge.suites as old
+    import trustgauge.tasks.suites as new
+
+    assert (old.QUICK_SAMPLE, old.Suite, old.get_suite, old.suites) == (
+        new.QUICK_SAMPLE, new.Suite, new.get_suite, new.suites,
+    )
+    assert new.QUICK_SAMPLE == "trustllm_quick"
+
+
+def test_tasks_suites_reads_the_registry_only_when_suites_are_asked_for() -> None:
+    """No module-level import in ``tasks/suites.py`` but ``errors`` (and the standard library):
+    ``QUICK_SAMPLE`` is plain data, the task registry is read inside ``_build``."""
+    import ast
+
+    import trustgauge.tasks.suites as mod
+
+    tree = ast.parse(Path(mod.__file__).read_text(encoding="utf-8"))
+    top = {
+        node.module if isinstance(node, ast.ImportFrom) else alias.name
+        for node in tree.body if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    assert {m for m in top if m and m.startswith("trustgauge")} == {"trustgauge.errors"}
+
+
 def test_suites_cover_trustllm_quick_and_every_dimension() -> None:
     names = list(suites())
     assert names[:2] == ["trustllm", "quick"]

@@ -27,7 +27,7 @@ from trustgauge.report.htmlreport import render_report
 from trustgauge.report.schema import ScoresFile, TaskScores
 from trustgauge.report.summary import render_markdown
 from trustgauge.tasks.base import MetricValue
-from trustgauge.tasks.oracle import build_oracle_table, default_roots
+from trustgauge.tasks.oracle import build_oracle_table, default_roots, oracle_table
 
 NEEDS_JUDGE = {"same_preference": "none (needs --judge-model)"}
 
@@ -193,7 +193,7 @@ def test_oracle_table_on_the_full_release_has_no_conflicts(trustllm_dir) -> None
 
 
 def test_scripted_oracle_answers_from_the_table() -> None:
-    model = create("oracle", ModelConfig(model="scripted:oracle"))
+    model = create("oracle", ModelConfig(model="scripted:oracle"), oracle=oracle_table)
     table = build_oracle_table(default_roots())
     known = next(p for p, a in table.answers.items() if a == REFUSAL)
     texts = [r.text for r in asyncio.run(model.generate([

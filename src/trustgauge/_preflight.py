@@ -11,16 +11,27 @@ running as root.
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
-from trustgauge.errors import ConfigError, UsageError
+from trustgauge.errors import UsageError
+
+# check_server_url lives with the backends that call it (models/_http.py) and stays importable
+# from here: models importing _preflight while _preflight imported models was a package cycle
+from trustgauge.models._http import check_server_url, split_spec
 
 if TYPE_CHECKING:
     from trustgauge.config import ModelConfig
+
+__all__ = [
+    "check_home",
+    "check_model_urls",
+    "check_output_dir",
+    "check_run_locations",
+    "check_server_url",
+    "check_store",
+]
 
 _PROBE_PREFIX = ".trustgauge-write-test-"
 
@@ -106,43 +117,10 @@ def check_run_locations(out: Path | None, store_path: Path | None = None) -> Non
         _creatable_folder(Path("runs"), "the default run folder runs/ (or choose one with -o)")
 
 
-#: user-info of a URL (may hold a password): dropped from messages
-_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")
-
-
-def _shown(url: str) -> str:
-    """The URL as a message may show it: no user-info, query or fragment (they may hold
-    credentials); works on URLs that do not parse."""
-    return _USERINFO.sub(r"\1", url).split("?", 1)[0].split("#", 1)[0]
-
-
-def check_server_url(url: str, what: str = "server URL") -> None:
-    """An ``http(s)://host[:port]/...`` URL that parses (a :class:`ConfigError` otherwise, before
-    any client is built): a bracket left open (``http://[::1``), a port that is not a number
-    or out of range, no host."""
-    shown = _shown(url)
-    if not url.startswith(("http://", "https://")):
-        raise ConfigError(f"bad {what} {shown!r}: it must start with http:// or https://")
-    try:
-        parts = urlsplit(url)
-        port = parts.port  # raises for a port that is not a number or out of range
-        host = parts.hostname
-    except ValueError as exc:
-        raise ConfigError(f"bad {what} {shown!r}: {exc}") from None
-    if not host:
-        raise ConfigError(f"bad {what} {shown!r}: no host name")
-    if port == 0:
-        raise ConfigError(f"bad {what} {shown!r}: port 0")
-    if any(c.isspace() for c in url):
-        raise ConfigError(f"bad {what} {shown!r}: it contains white space")
-
-
 def check_model_urls(config: ModelConfig) -> None:
     """The server URL of an HTTP backend's spec (``openai-compatible:NAME@URL``) and a config's
     ``base_url`` parse: a bad one is reported before judges load or a dataset is downloaded
     (it used to surface only after both, or behind a failed download)."""
-    from trustgauge.models._http import split_spec
-
     backend, _, name = config.model.partition(":")
     if backend not in ("openai", "openai-compatible", "anthropic"):
         return

@@ -263,6 +263,11 @@ def _print_summary(result: RunResult) -> None:
         f"{req['failed']} failed) · tokens in/out {result.run.usage['input_tokens']}/{result.run.usage['output_tokens']}"
         f" · {result.run.wall_time_s:.1f}s"
     )
+    for name, role in (result.run.roles or {}).items():  # runs with conversational tasks
+        console.print(
+            f"role {name}: {role['requests']['sent']} sent, {role['requests']['cached']} cached · tokens in/out "
+            f"{role['usage']['input_tokens']}/{role['usage']['output_tokens']}"
+        )
     console.print(f"results: {result.out_dir}")
     console.print(f"report:  {result.out_dir / 'report.html'}", soft_wrap=True)
     health = result.run.health
@@ -332,6 +337,9 @@ def run(
         "when more than this share of responses were cut at the token limit (finish_reason: length).")] = 1.0,
     judge: Annotated[list[str] | None, typer.Option("--judge", help=_JUDGE_HELP)] = None,
     judge_model: Annotated[str | None, typer.Option("--judge-model", help=_JUDGE_MODEL_HELP)] = None,
+    role: Annotated[list[str] | None, typer.Option("--role", help="A model in a named role for tasks that "
+        "talk back, NAME=SPEC (attacker, judge, paraphraser, reference), e.g. attacker=openai:gpt-4o-mini; "
+        "repeatable. Keys come from the backend's environment variable, never the command line.")] = None,
     trustllm_reference: Annotated[bool, typer.Option("--trustllm-reference", help="Read answers and compute "
         "metrics exactly as TrustLLM's code does, bugs included, where trustgauge deviates (see "
         "docs/trustllm.md), to compare with published numbers.")] = False,
@@ -394,6 +402,7 @@ def run(
             judges=judges,
             judge_options=judge_options,
             judge_model=judge_model,
+            roles=_parse_roles(role),
             reference=trustllm_reference,
             seed=seed,
             retry=RetryPolicy(max_retries=max_retries, base_delay=retry_delay, timeout=mc.timeout),
@@ -406,6 +415,24 @@ def run(
         _fail(f"invalid option {'.'.join(str(p) for p in err['loc'])}: {err['msg']}")
     result = _execute(config, quiet=quiet)
     _finish(result, max_error_rate, {"empty": max_empty_rate, "truncated": max_truncated_rate})
+
+
+def _parse_roles(values: list[str] | None) -> dict[str, Any]:
+    """``--role NAME=SPEC`` values -> role -> model config (names and specs are checked by
+    the run's preflight, before anything is sent)."""
+    from trustgauge.config import ModelConfig
+
+    roles: dict[str, Any] = {}
+    for item in values or []:
+        name, sep, spec = item.partition("=")
+        name, spec = name.strip(), spec.strip()
+        if not sep or not name or not spec:
+            # the value is not echoed: a spec's URL may carry credentials
+            raise UsageError(f"--role {name or '?'}: expected NAME=SPEC, e.g. attacker=openai:gpt-4o-mini")
+        if name in roles:
+            raise UsageError(f"--role {name} given twice")
+        roles[name] = ModelConfig(model=spec)  # registers the spec's URL credentials at once
+    return roles
 
 
 DEMO_MAX_TOKENS = 48
@@ -665,18 +692,12 @@ def _write_jsonl(target: str, rows: list[dict[str, Any]]) -> None:
         sys.stdout.write("".join(lines))
         sys.stdout.flush()
         return
-    path = Path(target)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    from trustgauge.net.atomic import atomic_write_text
+
     try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.writelines(lines)
-        os.replace(tmp, path)
+        atomic_write_text(Path(target), "".join(lines))
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise DataError(f"cannot write {target}: {exc.strerror or exc}") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 @app.command("judge")
@@ -868,7 +889,6 @@ def data_fetch(
 
 def _dataset_rows() -> list[dict[str, Any]]:
     """What 'trustgauge data list' shows, for every registered dataset."""
-    from trustgauge._secrets import public_url
     from trustgauge.data import (
         DATA_DIR_ENV,
         cached_copies,
@@ -889,7 +909,7 @@ def _dataset_rows() -> list[dict[str, Any]]:
                 entry.update(repo=copy.info.get("repo"), revision=copy.info.get("revision"),
                              commit=copy.info.get("commit"))
             else:
-                entry["sha256"] = copy.info.get("sha256", source.sha256)
+                entry["sha256"] = copy.info.get("sha256", source.listing()["sha256"])
             cached.append(entry)
         env_dir = os.environ.get(DATA_DIR_ENV, "").strip() or None
         in_use: str | None = None
@@ -899,12 +919,12 @@ def _dataset_rows() -> list[dict[str, Any]]:
                 in_use = str(resolve_data_dir(sid, None, auto_fetch=False))
             except DataError as exc:
                 problem = str(exc)
+        where = source.listing()  # url, url_override, sha256, size_bytes, hf_repo, hf_url
         rows.append({
             "id": source.id, "name": source.display_name, "description": source.description,
-            "url": source.url,
-            "url_override": public_url(source.resolved_url()) if source.resolved_url() != source.url else None,
-            "sha256": source.sha256, "size_bytes": source.size_bytes,
-            "hf_repo": source.hf_repo, "hf_url": source.hf_url, "homepage": source.homepage,
+            "url": where["url"], "url_override": where["url_override"],
+            "sha256": where["sha256"], "size_bytes": where["size_bytes"],
+            "hf_repo": where["hf_repo"], "hf_url": where["hf_url"], "homepage": source.homepage,
             "licence_short": source.licence_short, "licence": source.licence,
             "total_records": source.total_records, "n_files": len(source.files), "files": dict(source.files),
             "cached": cached, "data_dir_env": env_dir, "in_use": in_use, "problem": problem,
@@ -941,18 +961,21 @@ def data_list(
         table = Table(title=f"{r['id']}: {r['description']}", title_justify="left", show_header=False)
         table.add_column("field", style="bold", no_wrap=True)
         table.add_column("value", overflow="fold")
-        table.add_row("source (pinned)", r["url"])
+        table.add_row("source (pinned)", r["url"] or "-")
         if r["url_override"]:
             table.add_row("downloaded from", f"{r['url_override']} (overridden by the environment)")
-        table.add_row("archive sha256", f"{r['sha256']} ({r['size_bytes']:,} bytes)")
+        if r["sha256"]:
+            table.add_row("archive sha256", f"{r['sha256']} ({r['size_bytes']:,} bytes)")
         if r["hf_repo"]:
             table.add_row("alternative", f"{r['hf_url']} (gated; --from hf)")
         table.add_row("licence", r["licence_short"] or r["licence"])
         table.add_row("records", f"{r['total_records']:,} in {r['n_files']} files")
         for copy in r["cached"]:
             what = (f"hf {copy['repo']}@{str(copy['commit'] or '')[:12]}" if copy["origin"] == "hf"
-                    else f"github, sha256 {str(copy['sha256'])[:12]}")
-            table.add_row("cached", f"{copy['path']} ({what}, {copy['fetched_at']})")
+                    else f"{copy['origin']}, sha256 {str(copy['sha256'])[:12]}" if copy["sha256"]
+                    else copy["origin"])
+            when = f", {copy['fetched_at']}" if copy["fetched_at"] else ""
+            table.add_row("cached", f"{copy['path']} ({what}{when})")
         if not r["cached"]:
             table.add_row("cached", f"no: trustgauge data fetch {r['id']}")
         if r["data_dir_env"]:

@@ -15,13 +15,13 @@ import re
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from trustgauge._secrets import public_url, redact, secrets_in_environment
 from trustgauge._version import __version__
@@ -39,6 +39,15 @@ from trustgauge.errors import ConfigError
 from trustgauge.judges.base import Judge
 from trustgauge.models._http import public_spec
 from trustgauge.models.base import ChatMessage, Request
+from trustgauge.pipeline.conversations import (
+    ConversationResult,
+    check_roles,
+    conversation_outcome,
+    conversation_prompt,
+    converse,
+    role_records,
+    turn_records,
+)
 from trustgauge.report.schema import DatasetInfo, RunInfo, SampleRecord, ScoresFile, TaskScores
 from trustgauge.tasks.base import MetricValue, Sample, SampleScore, Task
 from trustgauge.types import split_metric
@@ -76,6 +85,16 @@ class RunConfig(BaseModel):
     seed: int = 0
     retry: RetryPolicy = RetryPolicy()
     store_path: Path | None = None
+    #: models in named roles for conversational tasks (``--role attacker=SPEC``): role -> config
+    #: (a spec string is taken as ``ModelConfig(model=spec)``)
+    roles: dict[str, ModelConfig] = Field(default_factory=dict)
+
+    @field_validator("roles", mode="before")
+    @classmethod
+    def _role_specs(cls, value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {k: ModelConfig(model=v) if isinstance(v, str) else v for k, v in value.items()}
+        return value
 
 
 @dataclass
@@ -157,7 +176,8 @@ def _load_task_data(tasks: Sequence[Task], config: RunConfig) -> list[_TaskWork]
         )
         samples = select_samples(task.samples(records), config.limit, config.seed)
         requests = []
-        for s in samples:
+        # a conversational task's calls are made by its run(), through the engine's Chat
+        for s in samples if not task.is_conversational() else ():
             req = task.build_request(s, overrides)
             if system_prompt:
                 req = Request(
@@ -287,6 +307,7 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
     from trustgauge import _paths
     from trustgauge._preflight import check_model_urls, check_run_locations
     from trustgauge.models.registry import load_model
+    from trustgauge.tasks.oracle import oracle_table
 
     progress = progress or Progress()
     started_at = datetime.now(timezone.utc)
@@ -295,17 +316,24 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
     # nothing is requested (or paid for) when the results could not be saved
     check_run_locations(config.out, config.store_path)
     check_model_urls(config.model)  # before judges load or a dataset is downloaded
+    for role_config in config.roles.values():
+        check_model_urls(role_config)
     tasks, config = _select(config)
+    check_roles(config.roles, tasks)
     # kinds with no offline judge (adversarial factuality, sycophancy preference) run only with
     # a judge model; without one their tasks still get responses but are reported not scored
     unjudged = [k for k in _kinds(tasks) if _needs_judge_model(config, k)]
     judges = await open_judges(config, [k for k in _kinds(tasks) if k not in unjudged])
     try:
         work = _load_task_data(tasks, config)
-        model = load_model(config.model)
+        model = load_model(config.model, oracle=oracle_table)
+        role_models: dict[str, Any] = {}
         store = Store(config.store_path or _paths.store_path())
         try:
+            role_models.update((name, load_model(mc, oracle=oracle_table)) for name, mc in config.roles.items())
             await model.check()
+            for role_model in role_models.values():
+                await role_model.check()
             await check_judges(judges.values())
             engine = Engine(
                 model, store, concurrency=config.concurrency, retry=config.retry,
@@ -318,9 +346,22 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
             for w in work:
                 outcomes[w.task.id] = flat[pos : pos + len(w.requests)]
                 pos += len(w.requests)
+            conversations: dict[str, list[ConversationResult]] = {}
+            role_engines: dict[str, Engine] = {}
+            if any(w.task.is_conversational() for w in work):
+                conversations, role_engines = await converse(
+                    [(w.task, w.samples) for w in work], engine, role_models, store,
+                    concurrency=config.concurrency, retry=config.retry, use_cache=config.use_cache,
+                    seed=config.seed, overrides=config.model.generation.model_dump(exclude_none=True),
+                    system_prompt=config.model.system_prompt, progress=progress,
+                )
+                for task_id, results in conversations.items():
+                    outcomes[task_id] = [conversation_outcome(r) for r in results]
             judgements = await _judge_all(work, outcomes, judges, store, config.use_cache, progress)
         finally:
             await model.aclose()
+            for role_model in role_models.values():
+                await role_model.aclose()
             store.close()
             progress.close()
     finally:
@@ -332,7 +373,10 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
     for w in work:
         scored: list[tuple[Sample, SampleScore]] = []
         n_failed = 0
-        for sample, request, outcome in zip(w.samples, w.requests, outcomes[w.task.id]):
+        talks = conversations.get(w.task.id)
+        prompts = [r.prompt for r in w.requests] if talks is None else [conversation_prompt(r) for r in talks]
+        for i, (sample, prompt, outcome) in enumerate(zip(w.samples, prompts, outcomes[w.task.id])):
+            talk = talks[i] if talks is not None else None
             js = {
                 k: judgements[(w.task.id, sample.id, k)]
                 for k in map(str, w.task.judges)
@@ -341,6 +385,9 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
             if outcome.response is None:
                 n_failed += 1
                 score = None
+            elif talk is not None and talk.transcript is not None:
+                score = w.task.score_transcript(sample, talk.transcript, js)
+                scored.append((sample, score))
             else:
                 score = w.task.score(sample, outcome.response.text, js)
                 scored.append((sample, score))
@@ -348,7 +395,7 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
                 SampleRecord(
                     task=w.task.id,
                     sample_id=sample.id,
-                    prompt=request.prompt,
+                    prompt=prompt,
                     response=outcome.response.text if outcome.response else None,
                     error=outcome.error,
                     cached=outcome.cached,
@@ -360,6 +407,7 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
                     group=sample.group,
                     metadata=sample.metadata,
                     finish_reason=outcome.response.finish_reason if outcome.response else None,
+                    turns=None if talk is None else turn_records(talk),
                 )
             )
         required = {slot.kind for slot in w.task.judges if not slot.optional}
@@ -385,7 +433,7 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
     task_scores = [t.model_copy(update={"health": health.tasks[t.task]}) for t in task_scores]
     out_dir = config.out or default_out_dir(config.model.model)
     run_id = out_dir.name
-    total = len(all_requests)
+    total = len(all_requests) + sum(len(talks) for talks in conversations.values())
     failed = sum(1 for ol in outcomes.values() for o in ol if o.response is None)
     status = "complete" if failed == 0 else ("failed" if total and failed / total > config.max_error_rate else "complete-with-errors")
     identity = model.identity()
@@ -415,6 +463,9 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
         python=sys.version.split()[0],
         platform=platform.platform(),
         health=health,
+        roles=role_records(
+            {name: _public_model_config(config.roles.get(name, config.model)) for name in role_engines}, role_engines,
+        ) if role_engines else None,
     )
     from trustgauge.report.dimensions import with_summary
 

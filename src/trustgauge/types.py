@@ -17,7 +17,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
@@ -336,3 +336,113 @@ class Judge(Protocol):
     async def judge(self, items: Sequence[JudgeItem]) -> list[Judgement]:
         """Judge the items, in order."""
         ...
+
+
+# --- conversations: tasks that talk back (docs/architecture.md step 12b) ------------------
+
+#: the role of the model under evaluation; other roles (``attacker``, ``judge``,
+#: ``paraphraser``, ``reference``) are models given with ``--role NAME=SPEC``
+TARGET = "target"
+
+
+class Turn(BaseModel):
+    """One call a conversation made: to which role, the last user message it sent, and the
+    answer (``cached``: replayed from the store, not sent)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    role: str
+    prompt: str
+    response: Response
+    cached: bool = False
+
+
+class Transcript(BaseModel):
+    """What a conversational task (:meth:`~trustgauge.tasks.base.Task.run`) returns.
+
+    ``response`` is the text the judges see and :meth:`~trustgauge.tasks.base.Task.score`
+    reads (usually the target's last answer); ``messages`` is the target conversation as the
+    task held it; ``notes`` are the task's own findings (rounds used, why it stopped), for
+    :meth:`~trustgauge.tasks.base.Task.score_transcript`. ``turns`` is filled by the pipeline
+    with every call the conversation made, in order."""
+
+    model_config = ConfigDict(frozen=True)
+
+    response: str
+    messages: tuple[ChatMessage, ...] = ()
+    notes: dict[str, Any] = Field(default_factory=dict)
+    turns: tuple[Turn, ...] = ()
+    finish_reason: str | None = None
+
+    @property
+    def prompt(self) -> str:
+        """The last user message of the target conversation (``samples.jsonl`` ``prompt``)."""
+        for message in reversed(self.messages):
+            if message.role == "user":
+                return message.content
+        return ""
+
+
+@runtime_checkable
+class Chat(Protocol):
+    """How a task talks to models: one call per :meth:`send`, through the engine (cache,
+    retries, concurrency, progress, token accounting per role).
+
+    Each call is one cached request keyed by the model and the full ``messages`` history, so a
+    conversation run again after a crash replays its stored turns and sends only the rest; task
+    code must therefore be deterministic given the responses it gets (seed any randomness from
+    the sample id). A call that still fails after its retries raises, which ends the
+    conversation: the sample is recorded as failed, like a failed single-turn request."""
+
+    def has_role(self, role: str) -> bool:
+        """Whether the run has a model in ``role`` (``target`` always)."""
+        ...
+
+    async def send(
+        self, role: str, messages: Sequence[ChatMessage], params: GenerationParams | None = None
+    ) -> Response:
+        """Send ``messages`` (the whole history) to the model in ``role`` and return its answer.
+        For ``target``, the user's generation overrides and system prompt are applied, as for
+        single-turn tasks."""
+        ...
+
+
+class Conversation:
+    """A conversation with one role, kept as a message history: ``await conv.say(text)``
+    appends the user turn, sends the whole history, appends and returns the answer.
+
+    >>> conv = Conversation(chat, params=GenerationParams(max_tokens=64))   # doctest: +SKIP
+    >>> first = await conv.say("Hello")                                    # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        chat: Chat,
+        role: str = TARGET,
+        *,
+        params: GenerationParams | None = None,
+        system: str | None = None,
+    ) -> None:
+        self.chat = chat
+        self.role = role
+        self.params = params
+        self.messages: list[ChatMessage] = [ChatMessage(role="system", content=system)] if system else []
+        self.last: Response | None = None
+
+    async def say(self, text: str, params: GenerationParams | None = None) -> str:
+        """Send ``text`` as the next user turn; the answer's text (also kept in the history)."""
+        self.messages.append(ChatMessage(role="user", content=text))
+        response = await self.chat.send(self.role, tuple(self.messages), params or self.params)
+        self.messages.append(ChatMessage(role="assistant", content=response.text))
+        self.last = response
+        return response.text
+
+    def transcript(self, response: str | None = None, **notes: Any) -> Transcript:
+        """The conversation as a :class:`Transcript` (``response``: default the last answer)."""
+        last = self.last.text if self.last is not None else ""
+        return Transcript(
+            response=last if response is None else response,
+            messages=tuple(self.messages),
+            notes=notes,
+            finish_reason=self.last.finish_reason if self.last is not None else None,
+        )

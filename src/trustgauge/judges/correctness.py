@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from trustgauge.judges.base import Judge, JudgeItem, Judgement
+from trustgauge.judges.catalogue import register_judge
 from trustgauge.judges.extraction import clean_response
 from trustgauge.judges.refusal_rules import classify as classify_refusal
 
@@ -237,6 +238,10 @@ def _gold_list(reference: Any) -> list[str]:
     )
 
 
+@register_judge(
+    "correctness", "squad", offline=True, needs_reference=True,
+    summary="SQuAD exact match, token F1 and containment against the gold answer(s)",
+)
 class SquadCorrectnessJudge(Judge):
     """Answer correctness by SQuAD exact match / token F1, plus containment (offline).
 

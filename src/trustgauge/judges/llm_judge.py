@@ -47,6 +47,7 @@ from trustgauge.engine.progress import Progress
 from trustgauge.engine.runner import Engine, RetryPolicy
 from trustgauge.errors import ConfigError, JudgeError
 from trustgauge.judges.base import Judge, JudgeItem, Judgement
+from trustgauge.judges.catalogue import LLM, LLM_NEEDS, NEEDS_MODEL, register_judge
 from trustgauge.judges.rubrics import AnswerError, Rubric, get_rubric
 from trustgauge.models._http import redact_url, short
 from trustgauge.models.base import ChatMessage, GenerationParams, Model, Request
@@ -335,3 +336,36 @@ class LLMJudge(Judge):
         """Close the judge model if this judge loaded it from a spec."""
         if self._owns_model:
             await self.model.aclose()
+
+
+# The llm judge serves every kind that has a rubric (its default rubric is the kind's, in the
+# catalogue); listed after the other judges of each kind.
+_GPT4_FALLBACK = "(TrustLLM's GPT-4 fallback prompt); optional"
+for _kind, _needs, _summary, _needs_reference in (
+    ("refusal", LLM_NEEDS, "an LLM asked with a refusal rubric (full or partial refusal -> refusal)", False),
+    ("toxicity", LLM_NEEDS, "an LLM asked to score toxicity in 0..1 (toxic at >= 0.5)", False),
+    ("correctness", LLM_NEEDS, "an LLM asked whether the answer matches the gold answer(s)", True),
+    ("misinformation_correction", NEEDS_MODEL,
+     "an LLM asked whether the response corrects the false premise (TrustLLM advfact prompt)", True),
+    ("same_preference", NEEDS_MODEL,
+     "an LLM asked whether two answers state the same preference (TrustLLM sycophancy prompt)", True),
+    ("stereotype_recognition", NEEDS_MODEL,
+     f"an LLM asked which of stereotype / anti-stereotype / unrelated an answer chose {_GPT4_FALLBACK}",
+     False),
+    ("agreement", NEEDS_MODEL, f"an LLM asked whether an answer agrees with a statement {_GPT4_FALLBACK}",
+     False),
+    ("ethics_judgement", NEEDS_MODEL,
+     f"an LLM asked whether an answer calls an action wrong, not wrong, or is unsure {_GPT4_FALLBACK}",
+     False),
+    ("diagnosis", NEEDS_MODEL,
+     f"an LLM asked whether a diagnosis names exactly the gold pathology {_GPT4_FALLBACK}", True),
+    ("human_interest", NEEDS_MODEL,
+     "an LLM asked whether an answer considers human interests (TrustLLM awareness_mission_hard "
+     "prompt); for 'trustgauge judge'", False),
+    ("harmfulness", NEEDS_MODEL,
+     "an LLM asked whether an answer contains harmful content (Liu et al. 2023 safety prompt); "
+     "for 'trustgauge judge'", False),
+):
+    register_judge(
+        _kind, LLM, offline=False, needs=_needs, summary=_summary, needs_reference=_needs_reference
+    )(LLMJudge)

@@ -37,6 +37,7 @@ import numpy.typing as npt
 from trustgauge.judges._encoder import EncoderConfig, shared_encoder
 from trustgauge.judges._heads import Head, packaged_head
 from trustgauge.judges.base import Judge, JudgeItem, Judgement
+from trustgauge.judges.catalogue import MINILM_NEEDS, register_judge
 from trustgauge.judges.refusal_rules import classify, normalize
 
 #: bump when :func:`handcrafted_features` changes (heads record it)
@@ -182,6 +183,10 @@ def feature_matrix(
     return np.concatenate([embeddings.astype(np.float64), hand.reshape(len(responses), -1)], axis=1)
 
 
+@register_judge(
+    "refusal", "minilm", offline=True, needs=MINILM_NEEDS,
+    summary="MiniLM embeddings + rule features + a small MLP trained on XSTest/PyRIT labels",
+)
 class LearnedRefusalJudge(Judge):
     """MiniLM embeddings + rule features + a small trained MLP ensemble; offline, CPU.
 

@@ -51,6 +51,7 @@ from typing import Any, Final
 
 from trustgauge.errors import ConfigError
 from trustgauge.judges.base import Judge, JudgeItem, Judgement
+from trustgauge.judges.catalogue import register_judge
 
 DEFAULT_MODEL: Final = "LibrAI/longformer-harmful-ro"
 INSTALL_HINT: Final = (
@@ -115,6 +116,10 @@ def _probe_hub(repo: str) -> str | None:
     return None
 
 
+@register_judge(
+    "refusal", "longformer", offline=True, needs="extra 'local'; weights (fetched once, or model=DIR)",
+    summary="TrustLLM's own RtA classifier, LibrAI/longformer-harmful-ro",
+)
 class LongformerRefusalJudge(Judge):
     """Refusal by ``LibrAI/longformer-harmful-ro`` (TrustLLM's RtA judge); see the module doc."""
 

@@ -65,6 +65,7 @@ from collections.abc import Sequence
 from typing import Final
 
 from trustgauge.judges.base import Judge, JudgeItem, Judgement
+from trustgauge.judges.catalogue import register_judge
 
 #: how much of the (normalised) response counts as its opening
 HEAD_CHARS: Final = 320
@@ -443,6 +444,10 @@ def classify(response: str) -> tuple[str, float, str]:
     return "compliance", 0.05, "no_refusal_phrase"
 
 
+@register_judge(
+    "refusal", "rules", offline=True,
+    summary="phrase and structure rules on the response's opening; instant, no files",
+)
 class RuleRefusalJudge(Judge):
     """Refusal judge by phrase and structure rules (see the module docstring).
 

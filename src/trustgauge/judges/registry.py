@@ -1,9 +1,9 @@
-"""Judge implementations by kind and name; the offline defaults are used unless the user
-picks another with ``--judge KIND=NAME`` (or ``--judge-model SPEC``, which picks ``llm``).
+"""Choosing and creating judges by kind and name; the offline defaults are used unless the
+user picks another with ``--judge KIND=NAME`` (or ``--judge-model SPEC``, which picks ``llm``).
 
-:data:`JUDGES` is the catalogue (``trustgauge judges`` prints it): for each kind, each
-implementation's import path, whether it runs offline, what it needs and a one-line summary.
-:data:`DEFAULT_JUDGES` names the judge of each kind used when the user names none.
+The judges themselves are in :mod:`trustgauge.judges.catalogue` (``trustgauge judges`` prints
+it); :data:`JUDGES` (kind -> name -> :class:`JudgeInfo`) and :data:`DEFAULT_JUDGES` (the judge
+of each kind used when the user names none) are views of it, re-exported here.
 """
 
 from __future__ import annotations
@@ -16,141 +16,33 @@ from typing import Any
 
 from trustgauge.errors import ConfigError
 from trustgauge.judges.base import Judge
-
-#: the implementation name that ``--judge-model`` selects
-LLM = "llm"
-
-
-@dataclass(frozen=True)
-class JudgeInfo:
-    """One judge implementation in the catalogue."""
-
-    #: ``"module:Class"``, imported only when the judge is created
-    path: str
-    #: runs on this machine with no network access (once its files are in place)
-    offline: bool
-    #: what it needs beyond the core install: an extra, an env var, ``--judge-model``; "" if nothing
-    needs: str
-    #: one line for ``trustgauge judges``
-    summary: str
-    #: the judge compares the response with ``JudgeItem.reference`` (a gold answer)
-    needs_reference: bool = False
-
-
-_MINILM_NEEDS = "MiniLM-L6 weights (fetched once)"
-_LLM_NEEDS = "--judge-model"
-
-#: kind -> name -> implementation
-JUDGES: dict[str, dict[str, JudgeInfo]] = {
-    "refusal": {
-        "minilm": JudgeInfo(
-            "trustgauge.judges.refusal_learned:LearnedRefusalJudge", True, _MINILM_NEEDS,
-            "MiniLM embeddings + rule features + a small MLP trained on XSTest/PyRIT labels",
-        ),
-        "rules": JudgeInfo(
-            "trustgauge.judges.refusal_rules:RuleRefusalJudge", True, "",
-            "phrase and structure rules on the response's opening; instant, no files",
-        ),
-        "longformer": JudgeInfo(
-            "trustgauge.judges.refusal_longformer:LongformerRefusalJudge", True,
-            "extra 'local'; weights (fetched once, or model=DIR)",
-            "TrustLLM's own RtA classifier, LibrAI/longformer-harmful-ro",
-        ),
-        LLM: JudgeInfo(
-            "trustgauge.judges.llm_judge:LLMJudge", False, _LLM_NEEDS,
-            "an LLM asked with a refusal rubric (full or partial refusal -> refusal)",
-        ),
-    },
-    "toxicity": {
-        "minilm": JudgeInfo(
-            "trustgauge.judges.toxicity_learned:LearnedToxicityJudge", True, _MINILM_NEEDS,
-            "predicts Perspective's TOXICITY score (0..1) from MiniLM embeddings + a profanity lexicon",
-        ),
-        "perspective": JudgeInfo(
-            "trustgauge.judges.toxicity_perspective:PerspectiveToxicityJudge", False,
-            "PERSPECTIVE_API_KEY",
-            "Google Perspective API TOXICITY, as TrustLLM (default 1 request/s: option qps)",
-        ),
-        LLM: JudgeInfo(
-            "trustgauge.judges.llm_judge:LLMJudge", False, _LLM_NEEDS,
-            "an LLM asked to score toxicity in 0..1 (toxic at >= 0.5)",
-        ),
-    },
-    "similarity": {
-        "minilm": JudgeInfo(
-            "trustgauge.judges.similarity:MiniLMSimilarityJudge", True, _MINILM_NEEDS,
-            "cosine similarity of MiniLM embeddings of response and reference",
-            needs_reference=True,
-        ),
-        "openai": JudgeInfo(
-            "trustgauge.judges.similarity:OpenAISimilarityJudge", False, "OPENAI_API_KEY",
-            "cosine similarity of OpenAI embeddings (TrustLLM used text-embedding-ada-002)",
-            needs_reference=True,
-        ),
-    },
-    "correctness": {
-        "squad": JudgeInfo(
-            "trustgauge.judges.correctness:SquadCorrectnessJudge", True, "",
-            "SQuAD exact match, token F1 and containment against the gold answer(s)",
-            needs_reference=True,
-        ),
-        LLM: JudgeInfo(
-            "trustgauge.judges.llm_judge:LLMJudge", False, _LLM_NEEDS,
-            "an LLM asked whether the answer matches the gold answer(s)",
-            needs_reference=True,
-        ),
-    },
-}
-
-# TrustLLM asked GPT-4 for these and no offline judge is sound: they run only with a judge model
-_NEEDS_MODEL = "--judge-model (no offline judge)"
-JUDGES["misinformation_correction"] = {
-    LLM: JudgeInfo(
-        "trustgauge.judges.llm_judge:LLMJudge", False, _NEEDS_MODEL,
-        "an LLM asked whether the response corrects the false premise (TrustLLM advfact prompt)",
-        needs_reference=True,
-    ),
-}
-JUDGES["same_preference"] = {
-    LLM: JudgeInfo(
-        "trustgauge.judges.llm_judge:LLMJudge", False, _NEEDS_MODEL,
-        "an LLM asked whether two answers state the same preference (TrustLLM sycophancy prompt)",
-        needs_reference=True,
-    ),
-}
-
-# TrustLLM asked GPT-4 to read answers its own rules could not; our tasks read them offline and
-# use these only as an optional fallback with --judge-model (the answers stay invalid without)
-for _kind, _what in (
-    ("stereotype_recognition", "which of stereotype / anti-stereotype / unrelated an answer chose"),
-    ("agreement", "whether an answer agrees with a statement"),
-    ("ethics_judgement", "whether an answer calls an action wrong, not wrong, or is unsure"),
-    ("diagnosis", "whether a diagnosis names exactly the gold pathology"),
-):
-    JUDGES[_kind] = {
-        LLM: JudgeInfo(
-            "trustgauge.judges.llm_judge:LLMJudge", False, _NEEDS_MODEL,
-            f"an LLM asked {_what} (TrustLLM's GPT-4 fallback prompt); optional",
-            needs_reference=_kind == "diagnosis",
-        ),
-    }
-
-#: the kinds TrustLLM judged with GPT-4: in a run, ``--judge-model`` makes them use the llm judge
-#: (other kinds keep their offline default unless ``--judge KIND=llm``; TrustLLM used Longformer,
-#: Perspective and ada-002 for those, and an LLM judge on every refusal would be costly)
-GPT4_KINDS: frozenset[str] = frozenset(
-    {"correctness", "misinformation_correction", "same_preference", "stereotype_recognition",
-     "agreement", "ethics_judgement", "diagnosis"}
+from trustgauge.judges.catalogue import (
+    DEFAULT_JUDGES,
+    GPT4_KINDS,
+    JUDGES,
+    LLM,
+    JudgeInfo,
+    KindEntry,
+    catalogue,
+    kind_entry,
+    unknown_judge,
 )
 
-#: the judge used for each kind when the user names none (all offline); kinds missing here
-#: have no sound offline judge and need ``--judge-model``
-DEFAULT_JUDGES: dict[str, str] = {
-    "refusal": "minilm",
-    "toxicity": "minilm",
-    "similarity": "minilm",
-    "correctness": "squad",
-}
+__all__ = [
+    "DEFAULT_JUDGES",
+    "GPT4_KINDS",
+    "JUDGES",
+    "LLM",
+    "JudgeInfo",
+    "JudgeRow",
+    "KindEntry",
+    "check_judge_choice",
+    "create_judge",
+    "describe_judges",
+    "judge_info",
+    "needs_judge_model",
+    "resolve_judge_name",
+]
 
 
 @dataclass(frozen=True)
@@ -173,12 +65,13 @@ class JudgeRow:
 
 
 def describe_judges() -> list[JudgeRow]:
-    """Every judge in the catalogue (no module is imported), kinds in catalogue order."""
+    """Every judge in the catalogue, kinds in catalogue order (the judge modules are imported,
+    the libraries they load lazily are not)."""
     return [
-        JudgeRow(kind, name, DEFAULT_JUDGES.get(kind) == name, info.offline, info.needs,
+        JudgeRow(kind, name, entry.default == name, info.offline, info.needs,
                  info.summary, info.needs_reference)
-        for kind, impls in JUDGES.items()
-        for name, info in impls.items()
+        for kind, entry in catalogue().items()
+        for name, info in entry.alternatives.items()
     ]
 
 
@@ -189,19 +82,18 @@ def resolve_judge_name(kind: str, name: str | None = None, *, judge_model: str |
     Raises:
         ConfigError: unknown kind or name (the message lists the known ones).
     """
-    if kind not in JUDGES:
-        raise ConfigError(f"unknown judge kind {kind!r}; known: {', '.join(JUDGES)}")
+    entry = kind_entry(kind)
     if not name:
-        if judge_model and LLM in JUDGES[kind]:
+        if judge_model and LLM in entry.alternatives:
             name = LLM
-        elif kind in DEFAULT_JUDGES:
-            name = DEFAULT_JUDGES[kind]
+        elif entry.default is not None:
+            name = entry.default
         else:
             raise ConfigError(
                 f"the {kind} judge needs --judge-model SPEC (no offline judge for {kind})"
             )
-    if name not in JUDGES[kind]:
-        raise ConfigError(f"unknown {kind} judge {name!r}; known: {', '.join(JUDGES[kind])}")
+    if name not in entry.alternatives:
+        raise unknown_judge(kind, name)
     return name
 
 
@@ -229,10 +121,8 @@ def needs_judge_model(
 ) -> bool:
     """True when ``kind`` has no offline default and neither a judge name, a judge model nor a
     ``model`` option was given: its tasks cannot be scored in this run."""
-    if kind not in JUDGES:
-        raise ConfigError(f"unknown judge kind {kind!r}; known: {', '.join(JUDGES)}")
     return (
-        kind not in DEFAULT_JUDGES and not name and not judge_model
+        kind_entry(kind).default is None and not name and not judge_model
         and not (options or {}).get("model")
     )
 

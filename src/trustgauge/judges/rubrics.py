@@ -35,6 +35,7 @@ from typing import Any, Literal
 
 from trustgauge.errors import ConfigError
 from trustgauge.judges.base import JudgeItem
+from trustgauge.judges.catalogue import DEFAULT_RUBRICS  # the rubric of each kind: a catalogue view
 from trustgauge.models.base import ResponseFormat
 
 __all__ = [
@@ -576,19 +577,6 @@ RUBRICS: dict[str, Rubric] = {
         _LIU_MISUSE,
         _LIU_SAFETY,
     )
-}
-
-#: the rubric an LLM judge of each kind uses when none is named
-DEFAULT_RUBRICS: dict[str, str] = {
-    "refusal": "refusal",
-    "toxicity": "toxicity",
-    "correctness": "correctness",
-    "misinformation_correction": "trustllm.advfact",
-    "same_preference": "trustllm.sycophancy_preference",
-    "stereotype_recognition": "trustllm.stereotype_recognition",
-    "agreement": "trustllm.stereotype_agreement",
-    "ethics_judgement": "trustllm.ethics",
-    "diagnosis": "trustllm.ood_generalization",
 }
 
 

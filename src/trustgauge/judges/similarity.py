@@ -28,6 +28,7 @@ from trustgauge._secrets import redact, register_secret
 from trustgauge.errors import ConfigError, PermanentModelError, TransientModelError
 from trustgauge.judges._encoder import EncoderConfig, shared_encoder
 from trustgauge.judges.base import Judge, JudgeItem, Judgement
+from trustgauge.judges.catalogue import MINILM_NEEDS, register_judge
 
 #: sentence-transformers' configuration of all-MiniLM-L6-v2
 SENTENCE_TRANSFORMERS_CONFIG = EncoderConfig(max_tokens=256, quantize=False)
@@ -69,6 +70,10 @@ class _EmbeddingSimilarity(Judge):
         return out
 
 
+@register_judge(
+    "similarity", "minilm", offline=True, needs=MINILM_NEEDS, needs_reference=True,
+    summary="cosine similarity of MiniLM embeddings of response and reference",
+)
 class MiniLMSimilarityJudge(_EmbeddingSimilarity):
     """Offline: all-MiniLM-L6-v2 embeddings as sentence-transformers computes them."""
 
@@ -80,6 +85,10 @@ class MiniLMSimilarityJudge(_EmbeddingSimilarity):
         return await asyncio.to_thread(encoder.encode, list(texts))
 
 
+@register_judge(
+    "similarity", "openai", offline=False, needs="OPENAI_API_KEY", needs_reference=True,
+    summary="cosine similarity of OpenAI embeddings (TrustLLM used text-embedding-ada-002)",
+)
 class OpenAISimilarityJudge(_EmbeddingSimilarity):
     """OpenAI (or any OpenAI-compatible ``/v1/embeddings``) embeddings; TrustLLM used
     ``text-embedding-ada-002``. Key from ``api_key_env`` (default ``OPENAI_API_KEY``)."""

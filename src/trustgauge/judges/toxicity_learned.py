@@ -34,6 +34,7 @@ import numpy.typing as npt
 from trustgauge.judges._encoder import EncoderConfig, shared_encoder
 from trustgauge.judges._heads import Head, packaged_head
 from trustgauge.judges.base import Judge, JudgeItem, Judgement
+from trustgauge.judges.catalogue import MINILM_NEEDS, register_judge
 
 FEATURES_VERSION: Final = 1
 HEAD_FILE: Final = "toxicity_minilm"
@@ -78,6 +79,10 @@ def feature_matrix(texts: Sequence[str], embeddings: npt.NDArray[np.float32]) ->
     return np.concatenate([embeddings.astype(np.float64), lex.reshape(len(texts), -1)], axis=1)
 
 
+@register_judge(
+    "toxicity", "minilm", offline=True, needs=MINILM_NEEDS,
+    summary="predicts Perspective's TOXICITY score (0..1) from MiniLM embeddings + a profanity lexicon",
+)
 class LearnedToxicityJudge(Judge):
     """Offline estimate of Perspective's TOXICITY score (0-1) for each response.
 

@@ -67,6 +67,7 @@ import httpx
 from trustgauge._secrets import redact, register_secret
 from trustgauge.errors import ConfigError, TransientModelError
 from trustgauge.judges.base import Judge, JudgeItem, Judgement
+from trustgauge.judges.catalogue import register_judge
 from trustgauge.models._http import parse_retry_after, redact_url, short
 
 log = logging.getLogger(__name__)
@@ -184,6 +185,10 @@ def _whole(name: str, value: Any, *, minimum: int) -> int:
     return value
 
 
+@register_judge(
+    "toxicity", "perspective", offline=False, needs="PERSPECTIVE_API_KEY",
+    summary="Google Perspective API TOXICITY, as TrustLLM (default 1 request/s: option qps)",
+)
 class PerspectiveToxicityJudge(Judge):
     """Toxicity by Google's Perspective API (TOXICITY attribute); see the module docstring."""
 

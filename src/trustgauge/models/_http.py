@@ -1,4 +1,5 @@
-"""Small HTTP helpers shared by the API backends: URL redaction, Retry-After, short messages."""
+"""Small HTTP helpers shared by the API backends: URL redaction and checking, Retry-After, short
+messages."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import re
 import time
 from collections.abc import Mapping
 from urllib.parse import urlsplit, urlunsplit
+
+from trustgauge.errors import ConfigError
 
 
 def redact_url(url: str) -> str:
@@ -72,3 +75,34 @@ def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
             return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
         except (TypeError, ValueError):
             return None
+
+
+#: user-info of a URL (may hold a password): dropped from messages
+_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")
+
+
+def _shown(url: str) -> str:
+    """The URL as a message may show it: no user-info, query or fragment (they may hold
+    credentials); works on URLs that do not parse."""
+    return _USERINFO.sub(r"\1", url).split("?", 1)[0].split("#", 1)[0]
+
+
+def check_server_url(url: str, what: str = "server URL") -> None:
+    """An ``http(s)://host[:port]/...`` URL that parses (a :class:`ConfigError` otherwise, before
+    any client is built): a bracket left open (``http://[::1``), a port that is not a number
+    or out of range, no host."""
+    shown = _shown(url)
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(f"bad {what} {shown!r}: it must start with http:// or https://")
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises for a port that is not a number or out of range
+        host = parts.hostname
+    except ValueError as exc:
+        raise ConfigError(f"bad {what} {shown!r}: {exc}") from None
+    if not host:
+        raise ConfigError(f"bad {what} {shown!r}: no host name")
+    if port == 0:
+        raise ConfigError(f"bad {what} {shown!r}: port 0")
+    if any(c.isspace() for c in url):
+        raise ConfigError(f"bad {what} {shown!r}: it contains white space")

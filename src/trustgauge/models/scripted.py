@@ -6,7 +6,10 @@
   be refused (each task's ``oracle_response``, :mod:`trustgauge.tasks.oracle`), from the
   packaged quick sample and the TrustLLM release when it is at hand (``$TRUSTGAUGE_DATA_DIR`` or
   the cached copy); ``scripted:oracle=DIR`` (or ``options.data_dir``) adds a folder laid out
-  like the release. A prompt it does not know gets the comply-all answer.
+  like the release. A prompt it does not know gets the comply-all answer. The table is built
+  from the tasks, which sit above the models: the pipeline hands in the function that builds
+  it (``load_model(config, oracle=trustgauge.tasks.oracle.oracle_table)``), and without one
+  ``scripted:oracle`` does not load.
 - ``scripted:echo``         repeats the prompt
 - ``scripted:table``        answers from a table: ``options.table`` in a model config maps a
   prompt substring to a reply (first match wins), ``options.default`` answers the rest;
@@ -17,16 +20,37 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from trustgauge.config import ModelConfig
 from trustgauge.errors import ConfigError
 from trustgauge.models.base import Model, Request, Response, Usage
 
-if TYPE_CHECKING:
-    from trustgauge.tasks.oracle import OracleTable
+
+class OracleAnswers(Protocol):
+    """The oracle's answer table as ``scripted:oracle`` reads it (an
+    :class:`~trustgauge.tasks.oracle.OracleTable`)."""
+
+    @property
+    def answers(self) -> Mapping[str, str]:
+        """Prompt -> the answer the oracle gives."""
+        ...
+
+    @property
+    def version(self) -> str:
+        """Bumped when an oracle response changes (part of the model's identity)."""
+        ...
+
+    def digest(self) -> str:
+        """SHA-256 of the answers (part of the model's identity, so of every cache key)."""
+        ...
+
+
+#: builds the oracle's table given the extra data folders (``scripted:oracle=DIR``,
+#: ``options.data_dir``): :func:`trustgauge.tasks.oracle.oracle_table`, passed in by the pipeline
+OracleProvider = Callable[[Sequence[str]], OracleAnswers]
 
 REFUSAL = "I'm sorry, but I can't help with that request."
 COMPLIANCE = "Sure, here is a detailed answer to your request."
@@ -42,29 +66,37 @@ class ScriptedModel(Model):
         default: str | None = None,
         *,
         oracle_dirs: Sequence[str] = (),
+        oracle: OracleProvider | None = None,
     ) -> None:
+        if name == "oracle" and oracle is None:
+            raise ConfigError(
+                "scripted:oracle answers from a table built from the tasks, which trustgauge's "
+                "pipeline passes in (trustgauge run, trustgauge.evaluate, or "
+                "load_model(config, oracle=trustgauge.tasks.oracle.oracle_table)); "
+                "it cannot be loaded without it, e.g. as a judge model"
+            )
         self.name = name
         self.spec = f"scripted:{name}"
         self.table = dict(table or {})
         self.default = default
         self.oracle_dirs = list(oracle_dirs)
-        self._oracle: OracleTable | None = None
+        self._provider = oracle
+        self._oracle: OracleAnswers | None = None
 
-    def oracle(self) -> OracleTable:
-        """The oracle's answer table (built on first use)."""
+    def oracle(self) -> OracleAnswers:
+        """The oracle's answer table (built on first use, by the provider given)."""
         if self._oracle is None:
-            from trustgauge.tasks.oracle import build_oracle_table, oracle_roots
-
-            self._oracle = build_oracle_table(oracle_roots(self.oracle_dirs))
+            if self._provider is None:
+                raise ConfigError(f"{self.spec} has no oracle table")
+            self._oracle = self._provider(self.oracle_dirs)
         return self._oracle
 
     def identity(self) -> dict[str, str]:
         ident = {"backend": "scripted", "model": self.name}
         if self.name == "oracle":
-            from trustgauge.tasks.oracle import ORACLE_VERSION
-
-            ident["oracle_version"] = ORACLE_VERSION
-            ident["table_sha256"] = self.oracle().digest()
+            table = self.oracle()
+            ident["oracle_version"] = table.version
+            ident["table_sha256"] = table.digest()
             return ident
         if self.table or self.default is not None:
             blob = json.dumps([self.table, self.default], sort_keys=True).encode()
@@ -103,7 +135,9 @@ class ScriptedModel(Model):
         return out
 
 
-def create(name: str, config: ModelConfig) -> Model:
+def create(name: str, config: ModelConfig, *, oracle: OracleProvider | None = None) -> Model:
+    """The scripted model ``name``; ``oracle`` builds ``scripted:oracle``'s table (required for
+    it, unused by the others)."""
     base, _, arg = name.partition("=")
     if base in ("refuse-all", "comply-all", "echo"):
         return ScriptedModel(base)
@@ -111,7 +145,7 @@ def create(name: str, config: ModelConfig) -> Model:
         dirs = [arg] if arg else []
         if config.options.get("data_dir"):
             dirs.append(str(config.options["data_dir"]))
-        return ScriptedModel("oracle", oracle_dirs=dirs)
+        return ScriptedModel("oracle", oracle_dirs=dirs, oracle=oracle)
     if base == "table":
         table = config.options.get("table")
         default = config.options.get("default")

@@ -12,6 +12,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from trustgauge.errors import UsageError
+from trustgauge.net.atomic import atomic_write_text
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -33,12 +34,9 @@ def _write_text(target: str, text: str, what: str) -> None:
     path = Path(target).expanduser()
     if not path.parent.is_dir():
         raise UsageError(f"cannot write {target}: its folder does not exist")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        atomic_write_text(path, text)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise UsageError(f"cannot write {what} to {target}: {exc.strerror or exc}") from None
 
 

@@ -22,11 +22,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from trustgauge.errors import UsageError
+from trustgauge.net.atomic import atomic_write_text, atomic_write_with
 from trustgauge.report.results import Kind, Results, missing_extra
 
 FORMATS = ("json", "csv", "parquet")
@@ -92,16 +92,6 @@ def write_parquet(res: Results, kind: Kind, path: Path) -> None:
     pq.write_table(table, path)
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def export(res: Results, fmt: str, kind: Kind, out: str) -> None:
     """Write ``res`` as ``fmt`` (json, csv, parquet) to ``out`` (``-``: stdout, not for
     parquet). Raises :class:`UsageError` with a one-line message on bad input."""
@@ -122,14 +112,9 @@ def export(res: Results, fmt: str, kind: Kind, out: str) -> None:
         raise UsageError(f"cannot write {out}: its folder does not exist")
     try:
         if fmt == "parquet":
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            try:
-                write_parquet(res, kind, tmp)
-                os.replace(tmp, path)
-            finally:
-                tmp.unlink(missing_ok=True)
+            atomic_write_with(path, lambda tmp: write_parquet(res, kind, tmp))
         else:
             text = to_json(res, kind) if fmt == "json" else to_csv(res, kind)
-            _atomic_write_bytes(path, text.encode("utf-8"))
+            atomic_write_text(path, text)
     except OSError as exc:
         raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from None

@@ -18,8 +18,6 @@ import gzip
 import hashlib
 import json
 import math
-import os
-import tempfile
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -29,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from trustgauge._secrets import redact
+from trustgauge.net.atomic import atomic_write_text
 from trustgauge.report.dimensions import (
     DimensionScore,
     TaskSummary,
@@ -39,7 +38,7 @@ from trustgauge.report.dimensions import (
 )
 from trustgauge.report.outcomes import Outcome, metric_directions, sample_outcome, task_judged
 from trustgauge.report.schema import RunInfo, SampleRecord, ScoresFile, TaskScores
-from trustgauge.tasks.base import MetricValue
+from trustgauge.types import MetricValue
 
 #: backends that run on this machine: no API charge
 LOCAL_BACKENDS = frozenset({"gguf", "hf", "scripted"})
@@ -504,12 +503,6 @@ def write_report(
     """Render and write the report atomically; returns ``path``."""
     text = render_report(run, scores, samples, prices=prices)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # private to the user (0o600), as the mkstemp of earlier versions made it
+    atomic_write_text(path, text, mode=0o600)
     return path

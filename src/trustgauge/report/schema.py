@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
 
 from trustgauge.types import MetricValue, UndefinedAs
 
@@ -114,6 +114,17 @@ class SampleRecord(BaseModel):
     #: why the model stopped (``stop``, ``length``: cut at max_tokens, ...), when it said;
     #: schema 2, ``None`` before
     finish_reason: str | None = None
+    #: a conversational task's calls, in order (``role``, ``prompt``: the last user message
+    #: sent, ``response``, ``finish_reason``, ``cached``); absent for single-turn tasks
+    turns: list[dict[str, Any]] | None = None
+
+    @model_serializer(mode="wrap")
+    def _omit_absent_turns(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Single-turn samples are written without ``turns`` (their lines stay as before)."""
+        data: dict[str, Any] = handler(self)
+        if data.get("turns") is None:
+            data.pop("turns", None)
+        return data
 
 
 class DatasetInfo(BaseModel):
@@ -166,3 +177,15 @@ class RunInfo(BaseModel):
     #: schema 2: share of empty, truncated, failed and unreadable responses, per task too, and
     #: the warnings raised (see :mod:`trustgauge.report.health`); ``None`` in schema 1
     health: RunHealth | None = None
+    #: per model role of a run with conversational tasks (``target``, ``attacker``, ...): its
+    #: ``model`` config (no credentials), ``model_identity``, ``usage`` (tokens of fresh calls)
+    #: and ``requests`` counts; absent when no task held a conversation
+    roles: dict[str, dict[str, Any]] | None = None
+
+    @model_serializer(mode="wrap")
+    def _omit_absent_roles(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Runs without conversations are written without ``roles`` (as before)."""
+        data: dict[str, Any] = handler(self)
+        if data.get("roles") is None:
+            data.pop("roles", None)
+        return data

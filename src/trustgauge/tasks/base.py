@@ -12,9 +12,17 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+from trustgauge.types import (
+    TARGET,
+    Chat,
+    GenerationParams,
+    JudgeItem,
+    Judgement,
+    Request,
+    Transcript,
+)
 from trustgauge.types import DataRef as DataRef
 from trustgauge.types import Direction as Direction
-from trustgauge.types import GenerationParams, JudgeItem, Judgement, Request
 from trustgauge.types import JudgeSlot as JudgeSlot
 from trustgauge.types import MetricValue as MetricValue
 from trustgauge.types import Sample as Sample
@@ -54,6 +62,10 @@ class Task(ABC):
     max_tokens: ClassVar[int] = 512
     #: Liu et al. taxonomy tags (category/sub-category)
     taxonomy: ClassVar[tuple[str, ...]] = ()
+    #: the model roles besides ``target`` the task's :meth:`run` calls (``attacker``,
+    #: ``judge``, ``paraphraser``, ``reference``): a run without ``--role NAME=SPEC`` for one
+    #: of them is refused before anything is sent
+    roles: ClassVar[tuple[str, ...]] = ()
     #: what the task needs from the model: text, logprobs, open weights
     requires: ClassVar[tuple[str, ...]] = ("text",)
     #: the task deviates from TrustLLM's code (a reader or a metric bug fixed, see
@@ -91,6 +103,32 @@ class Task(ABC):
         if overrides:
             params = params.merged(**overrides)
         return Request.user(sample.prompt, params)
+
+    async def run(self, sample: Sample, chat: Chat) -> Transcript:
+        """Hold the sample's conversation: a task that talks back (several turns, a second
+        model in a named role, an adaptive stop) overrides this; every ``chat.send`` is one
+        cached call through the engine (see :class:`~trustgauge.types.Chat`, and
+        docs/extending.md for an example). The code must be deterministic given the
+        responses, so a rerun after a crash replays the stored turns exactly.
+
+        The default is the single-turn request of :meth:`build_request`; the pipeline sends
+        those in one batch without calling this, so tasks that do not override it are run
+        exactly as before."""
+        request = self.build_request(sample)
+        response = await chat.send(TARGET, request.messages, request.params)
+        return Transcript(response=response.text, messages=request.messages, finish_reason=response.finish_reason)
+
+    @classmethod
+    def is_conversational(cls) -> bool:
+        """Whether the task holds conversations (overrides :meth:`run`)."""
+        return cls.run is not Task.run
+
+    def score_transcript(
+        self, sample: Sample, transcript: Transcript, judgements: Mapping[str, Judgement]
+    ) -> SampleScore:
+        """Score a conversation (default: :meth:`score` of its ``response``); override to use
+        the turns or the task's ``notes`` (e.g. how many rounds an attack needed)."""
+        return self.score(sample, transcript.response, judgements)
 
     def judge_item(
         self, slot: JudgeSlot, sample: Sample, response: str, peer_response: str | None = None

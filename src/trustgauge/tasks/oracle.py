@@ -31,6 +31,11 @@ class OracleTable:
     conflicts: dict[str, list[str]] = field(default_factory=dict)
     roots: list[str] = field(default_factory=list)
 
+    @property
+    def version(self) -> str:
+        """:data:`ORACLE_VERSION` (the scripted model puts it in its identity)."""
+        return ORACLE_VERSION
+
     def digest(self) -> str:
         blob = json.dumps(sorted(self.answers.items()), ensure_ascii=False).encode("utf-8")
         return hashlib.sha256(blob).hexdigest()
@@ -40,7 +45,7 @@ def default_roots() -> list[Path]:
     """The packaged quick sample, and the TrustLLM release if it is at hand without a download
     (``$TRUSTGAUGE_DATA_DIR`` or the cached copy)."""
     from trustgauge.data import packaged_path, resolve_data_dir
-    from trustgauge.suites import QUICK_SAMPLE
+    from trustgauge.tasks.suites import QUICK_SAMPLE
 
     roots = [packaged_path(QUICK_SAMPLE)]
     with contextlib.suppress(DataError):
@@ -74,3 +79,11 @@ def build_oracle_table(roots: Iterable[Path]) -> OracleTable:
 def oracle_roots(extra: Sequence[str | os.PathLike[str]] = ()) -> list[Path]:
     """:func:`default_roots` plus ``extra`` folders (``scripted:oracle=DIR``)."""
     return [*default_roots(), *(Path(p) for p in extra)]
+
+
+def oracle_table(extra: Sequence[str | os.PathLike[str]] = ()) -> OracleTable:
+    """The table ``scripted:oracle`` answers from: every task's oracle response over
+    :func:`oracle_roots` (``extra``: its ``=DIR`` and ``options.data_dir`` folders). The pipeline
+    passes this function to :func:`~trustgauge.models.registry.load_model` (``oracle=``), which
+    calls it on the model's first answer or identity: models do not import tasks."""
+    return build_oracle_table(oracle_roots(extra))
