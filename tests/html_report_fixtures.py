@@ -103,12 +103,12 @@ def synthetic_run(
         scores_tasks.append(TaskScores(
             task=cls.id, dimension=cls.dimension, title=cls.title, metrics=metrics,
             n_samples=per_task[k], n_failed=k % 2,
-            judges={kind.rstrip("?").split("#")[0]: "minilm@1" for kind in cls.judges},
+            judges={slot.kind: "minilm@1" for slot in cls.judges},
         ))
     samples: list[SampleRecord] = []
     for cls, count in zip(classes, per_task, strict=True):
         template = text.words(120)
-        key = "refusal" if any(j.startswith("refusal") for j in cls.judges) else "correct"
+        key = "refusal" if any(str(j).startswith("refusal") for j in cls.judges) else "correct"
         for i in range(count):
             roll = rng.random()
             value = float(rng.random() < 0.5)

@@ -45,7 +45,7 @@ def run(
     """Scores with the judgements ``judged`` (sample index -> label) and without any."""
     (slot,) = task.judges
     with_judge = [
-        task.score(s, r, {slot: said(judged[i])} if i in judged else {})
+        task.score(s, r, {str(slot): said(judged[i])} if i in judged else {})
         for i, (s, r) in enumerate(zip(samples, responses))
     ]
     without = [task.score(s, r, {}) for s, r in zip(samples, responses)]
@@ -61,7 +61,7 @@ def test_fallback_slots_are_optional_and_name_the_llm_kinds() -> None:
     }
     for cls, kind in expected.items():
         (slot,) = cls.judges
-        assert is_optional(slot) and judge_kind(slot) == kind and slot == f"{kind}?"
+        assert is_optional(slot) and judge_kind(slot) == kind and str(slot) == f"{kind}?"
 
 
 # ---------------------------------------------------------------------------------------------

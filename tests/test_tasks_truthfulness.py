@@ -39,6 +39,7 @@ from trustgauge.tasks.truthfulness import (
     halueval_answer_trustllm,
     truthfulqa_letter_trustllm,
 )
+from trustgauge.types import JudgeSlot
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "trustllm"
@@ -408,9 +409,13 @@ def test_persona_similarity_gap() -> None:
 def test_persona_judge_items_and_undefined() -> None:
     task = SycophancyPersona()
     sample = task.samples([persona(0)])[0]
-    assert task.judges == ("similarity#honest", "similarity#sycophantic")
-    assert task.judge_item("similarity#honest", sample, "r").reference == "honest 0"
-    assert task.judge_item("similarity#sycophantic", sample, "r").reference == "sycophantic 0"
+    assert task.judges == (JudgeSlot("similarity", "honest"), JudgeSlot("similarity", "sycophantic"))
+    assert [str(slot) for slot in task.judges] == ["similarity#honest", "similarity#sycophantic"]
+    honest, sycophantic = task.judges
+    assert task.judge_item(honest, sample, "r").reference == "honest 0"
+    assert task.judge_item(sycophantic, sample, "r").reference == "sycophantic 0"
+    # slots still given as storage keys (the old strings) are read the same way
+    assert task.judge_item("similarity#sycophantic", sample, "r").reference == "sycophantic 0"  # type: ignore[arg-type]
     empty = Judgement(label="empty", raw="empty response or reference", judge="minilm@1")
     m, _ = run(task, [persona(0)], [""], [{"similarity#honest": empty, "similarity#sycophantic": empty}])
     assert m["similarity_gap"].value is None and m["similarity_gap"].reason
@@ -572,7 +577,7 @@ def score_all(
     for sample, outcome in zip(w.samples, outs):
         if outcome.response is None:
             continue
-        js = {k: judged[(w.task.id, sample.id, k)] for k in w.task.judges
+        js = {k: judged[(w.task.id, sample.id, k)] for k in map(str, w.task.judges)
               if (w.task.id, sample.id, k) in judged}
         scored.append((sample, w.task.score(sample, outcome.response.text, js)))
     return {m.metric: m for m in w.task.aggregate(scored)}

@@ -102,3 +102,117 @@ def test_report_readers_load_without_the_code_that_produced_the_run(module: str)
     loaded = _modules_after(f"import trustgauge.{module}")
     producers = ("trustgauge.tasks", "trustgauge.judges", "trustgauge.models", "trustgauge.engine")
     assert not any(m.startswith(producers) for m in loaded), sorted(loaded)
+
+
+# --- JudgeSlot (issue 13, step 3) ----------------------------------------------------------
+
+#: every slot today's tasks declare, as it is stored (samples.jsonl ``judgements`` keys)
+TODAY_SLOTS = {
+    "refusal": types.JudgeSlot("refusal"),
+    "toxicity": types.JudgeSlot("toxicity"),
+    "similarity": types.JudgeSlot("similarity"),
+    "correctness": types.JudgeSlot("correctness"),
+    "same_preference": types.JudgeSlot("same_preference"),
+    "misinformation_correction": types.JudgeSlot("misinformation_correction"),
+    "similarity#honest": types.JudgeSlot("similarity", "honest"),
+    "similarity#sycophantic": types.JudgeSlot("similarity", "sycophantic"),
+    "stereotype_recognition?": types.JudgeSlot("stereotype_recognition", optional=True),
+    "agreement?": types.JudgeSlot("agreement", optional=True),
+    "ethics_judgement?": types.JudgeSlot("ethics_judgement", optional=True),
+    "diagnosis?": types.JudgeSlot("diagnosis", optional=True),
+}
+
+
+@pytest.mark.parametrize(("text", "slot"), TODAY_SLOTS.items())
+def test_judge_slot_parse_and_str_round_trip(text: str, slot: types.JudgeSlot) -> None:
+    assert types.JudgeSlot.parse(text) == slot
+    assert str(slot) == text
+    assert types.JudgeSlot.parse(slot) is slot
+    # the helpers the old string parsing became
+    assert types.judge_kind(text) == types.judge_kind(slot) == text.rstrip("?").split("#", 1)[0]
+    assert types.is_optional(text) == types.is_optional(slot) == text.endswith("?")
+
+
+def test_today_tasks_declare_exactly_these_slots() -> None:
+    from trustgauge.tasks.registry import TASKS
+
+    declared = {slot for cls in TASKS.values() for slot in cls.judges}
+    assert all(isinstance(slot, types.JudgeSlot) for slot in declared)
+    assert {str(slot) for slot in declared} == set(TODAY_SLOTS)
+
+
+def test_judge_slot_role_and_optional_together_and_hashable() -> None:
+    slot = types.JudgeSlot.parse("similarity#honest?")
+    assert (slot.kind, slot.role, slot.optional) == ("similarity", "honest", True)
+    assert str(slot) == "similarity#honest?"
+    assert {slot: 1}[types.JudgeSlot("similarity", "honest", optional=True)] == 1
+    with pytest.raises(AttributeError):
+        slot.kind = "refusal"  # type: ignore[misc]
+
+
+def test_a_slot_equals_its_storage_key_during_the_migration() -> None:
+    """Task code written for string slots (``if kind != "toxicity"``, a dict keyed by the slot
+    handed to ``score``) behaves the same when it is given slot objects."""
+    toxicity, honest = types.JudgeSlot("toxicity"), types.JudgeSlot("similarity", "honest")
+    assert toxicity == "toxicity"
+    assert "toxicity" == toxicity  # noqa: SIM300 - the reflected comparison (str first)
+    assert (toxicity != "toxicity") is False
+    assert honest == "similarity#honest" and honest != "similarity"
+    assert types.JudgeSlot("diagnosis", optional=True) != "diagnosis"
+    assert {"toxicity": 1, "similarity#honest": 2}[honest] == 2
+    assert {honest: 3}["similarity#honest"] == 3
+    assert toxicity != types.JudgeSlot("toxicity", optional=True) and toxicity != 1
+
+
+@pytest.mark.parametrize("bad", ["", "?", "#honest", "similarity#", "a#b#c", "refusal??"])
+def test_judge_slot_rejects_malformed_keys(bad: str) -> None:
+    with pytest.raises(ValueError, match="judge slot"):
+        types.JudgeSlot.parse(bad)
+
+
+def test_task_subclass_may_still_list_slots_as_strings() -> None:
+    """The transition: a task written before slots were typed gets them parsed."""
+
+    class Old(tasks_base.Task):
+        judges = ("similarity#honest", "diagnosis?")  # type: ignore[assignment]
+
+    class Child(Old):
+        pass
+
+    expected = (types.JudgeSlot("similarity", "honest"), types.JudgeSlot("diagnosis", optional=True))
+    assert Old.judges == expected and Child.judges == expected
+    assert tasks_base.Task.judges == ()
+
+
+# --- MetricValue.group (issue 13, step 3) --------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("name", "base", "group"),
+    [
+        ("accuracy", "accuracy", None),
+        ("p_value", "p_value", None),
+        ("accuracy[squad]", "accuracy", "squad"),
+        ("rta[Hate speech (race)]", "rta", "Hate speech (race)"),
+        ("leak_rate[email, zero-shot]", "leak_rate", "email, zero-shot"),
+        ("rate[a[b]]", "rate", "a[b]"),  # brackets inside the group
+        ("rate[[x]]", "rate", "[x]"),
+        ("rate[]", "rate", ""),
+        ("rate[open", "rate", "open"),  # no closing bracket: still a group, as "[" in name said
+    ],
+)
+def test_metric_value_group_derived_from_the_stored_name(name: str, base: str, group: str | None) -> None:
+    assert types.split_metric(name) == (base, group)
+    m = types.MetricValue(metric=name, value=0.5, direction="higher", n=3)
+    assert (m.base_metric, m.group) == (base, group)
+    # the four sites that split on "[" before: same answers
+    assert (m.group is None) == ("[" not in name)
+    assert m.base_metric == name.split("[", 1)[0]
+
+
+def test_metric_value_group_is_not_written() -> None:
+    stored = {"metric": "accuracy[squad]", "value": 0.5, "direction": "higher", "ci": None, "n": 3,
+              "n_invalid": 0, "reason": None}
+    m = types.MetricValue.model_validate(stored)  # read from scores.json (schema 2)
+    assert m.group == "squad" and m.base_metric == "accuracy"
+    assert m.model_dump() == stored
+    assert "group" not in m.model_dump_json()

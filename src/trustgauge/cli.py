@@ -245,7 +245,7 @@ def _print_summary(result: RunResult) -> None:
     hidden = 0
     for t in result.scores.tasks:
         # headline metrics here; per-category breakdowns (metric[category]) are in the report
-        shown = [m for m in t.metrics if "[" not in m.metric]
+        shown = [m for m in t.metrics if m.group is None]
         hidden += len(t.metrics) - len(shown)
         for i, m in enumerate(shown):
             table.add_row(t.task if i == 0 else "", f"{m.metric} {arrow(m)}", format_value(m), str(m.n), str(m.n_invalid))
@@ -535,7 +535,7 @@ def tasks_cmd(
                 "metrics": [m for m, _ in cls.metrics],
                 "directions": [d for _, d in cls.metrics],
                 "n_samples": counted.get(task_id, cls.size),
-                "judges": list(cls.judges),
+                "judges": [str(slot) for slot in cls.judges],
                 "data": f"{cls.data.dataset}:{cls.data.path}",
                 "records_in_file": source.files.get(cls.data.path),
                 "trustllm_reference_mode": cls.has_reference,
@@ -826,8 +826,9 @@ async def _judge_rows(
     batch_size: int, use_cache: bool, progress: Progress,
 ) -> tuple[Judge, list[Judgement], JudgeStats]:
     from trustgauge import _paths
+    from trustgauge.engine.judging import judge_items
     from trustgauge.engine.store import Store
-    from trustgauge.evaluate import check_judges, close_judges, judge_items
+    from trustgauge.evaluate import check_judges, close_judges
     from trustgauge.judges.registry import create_judge
 
     judge = create_judge(kind, impl, judge_model=judge_model, **options)

@@ -23,6 +23,11 @@ class DataError(UsageError):
     """A dataset is missing, fails its checksum, or holds a malformed record."""
 
 
+class JudgeError(UsageError):
+    """A judge cannot go on, e.g. its model failed on every item of a batch (the llm judge's
+    :class:`~trustgauge.judges.llm_judge.LLMJudgeError`); the judging loop stops with it."""
+
+
 class ModelError(TrustgaugeError):
     """A model call failed."""
 

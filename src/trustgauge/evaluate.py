@@ -26,11 +26,17 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from trustgauge._secrets import public_url, redact, secrets_in_environment
 from trustgauge._version import __version__
 from trustgauge.config import ModelConfig
+from trustgauge.engine.judging import ERROR_LABEL as ERROR_LABEL
+from trustgauge.engine.judging import JUDGE_BATCH as JUDGE_BATCH
+from trustgauge.engine.judging import JudgeFailedError as JudgeFailedError
+from trustgauge.engine.judging import JudgeStats as JudgeStats
+from trustgauge.engine.judging import _judge_all as _judge_all
+from trustgauge.engine.judging import judge_items as judge_items
 from trustgauge.engine.progress import Progress
 from trustgauge.engine.runner import Engine, Outcome, RetryPolicy
-from trustgauge.engine.store import Store, redact_judgement
-from trustgauge.errors import ConfigError, ModelError, TrustgaugeError
-from trustgauge.judges.base import Judge, JudgeItem, Judgement
+from trustgauge.engine.store import Store
+from trustgauge.errors import ConfigError
+from trustgauge.judges.base import Judge
 from trustgauge.models._http import public_spec
 from trustgauge.models.base import ChatMessage, Request
 from trustgauge.pipeline.conversations import (
@@ -43,7 +49,8 @@ from trustgauge.pipeline.conversations import (
     turn_records,
 )
 from trustgauge.results.schema import DatasetInfo, RunInfo, SampleRecord, ScoresFile, TaskScores
-from trustgauge.tasks.base import MetricValue, Sample, SampleScore, Task, is_optional, judge_kind
+from trustgauge.tasks.base import MetricValue, Sample, SampleScore, Task
+from trustgauge.types import split_metric
 
 if TYPE_CHECKING:
     from trustgauge.results.results import Results
@@ -183,143 +190,8 @@ def _load_task_data(tasks: Sequence[Task], config: RunConfig) -> list[_TaskWork]
     return work
 
 
-#: the label of a judgement whose judge call failed for that item (never cached)
-ERROR_LABEL = "error"
-#: items per ``Judge.judge`` call
-JUDGE_BATCH = 256
-
-
-class JudgeFailedError(TrustgaugeError):
-    """A judge failed (its model or API kept failing, or failed on every item of a batch).
-
-    Everything judged before is in the store; running again judges only the rest."""
-
-
-@dataclass
-class JudgeStats:
-    """What :func:`judge_items` did."""
-
-    unique: int = 0
-    cached: int = 0
-    judged: int = 0
-    errors: int = 0
-
-
-async def judge_items(
-    judge: Judge,
-    items: Sequence[JudgeItem],
-    store: Store | None,
-    *,
-    use_cache: bool = True,
-    progress: Progress | None = None,
-    batch_size: int = JUDGE_BATCH,
-    description: str | None = None,
-) -> tuple[list[Judgement], JudgeStats]:
-    """Judge ``items`` (in order) with ``judge``, through the store.
-
-    Identical items are judged once. Judgements are looked up in the store under
-    ``item.cache_key(judge.cache_id)`` (unless ``use_cache`` is false) and every fresh one is stored,
-    a batch at a time, except those labelled ``error`` (a later run judges them again).
-
-    Raises:
-        JudgeFailedError: the judge raised a model error, or (llm judge) failed on every item
-            of a batch; the batches judged before are stored.
-    """
-    from trustgauge.judges.llm_judge import LLMJudgeError
-
-    progress = progress or Progress()
-    keys = [item.cache_key(judge.cache_id) for item in items]
-    uniq: dict[str, JudgeItem] = dict(zip(keys, items))
-    cached = store.get_judgements(list(uniq)) if (store is not None and use_cache) else {}
-    # error judgements stored by older versions are judged again too
-    cached = {k: v for k, v in cached.items() if v.label != ERROR_LABEL}
-    todo = [k for k in uniq if k not in cached]
-    stats = JudgeStats(unique=len(uniq), cached=len(cached))
-    progress.start(description or f"judging ({judge.kind}: {judge.id})", total=len(uniq), cached=len(cached))
-    fresh: dict[str, Judgement] = {}
-    for start in range(0, len(todo), batch_size):
-        chunk = todo[start : start + batch_size]
-        try:
-            verdicts = await judge.judge([uniq[k] for k in chunk])
-        except (ModelError, LLMJudgeError) as exc:
-            raise JudgeFailedError(f"the {judge.kind} judge {judge.id} failed: {exc}") from exc
-        if len(verdicts) != len(chunk):
-            raise JudgeFailedError(
-                f"the {judge.kind} judge {judge.id} returned {len(verdicts)} judgements for {len(chunk)} items"
-            )
-        verdicts = [redact_judgement(v) for v in verdicts]  # a judge model may echo its key
-        fresh.update(zip(chunk, verdicts))
-        if store is not None:
-            store.put_judgements((k, v) for k, v in zip(chunk, verdicts) if v.label != ERROR_LABEL)
-        stats.judged += len(chunk)
-        for v in verdicts:
-            if v.label == ERROR_LABEL:
-                progress.error()
-            else:
-                progress.advance()
-    progress.finish()
-    out = [cached.get(key) or fresh[key] for key in keys]
-    stats.errors = sum(1 for j in out if j.label == ERROR_LABEL)
-    return out, stats
-
-
-async def _judge_all(
-    work: Sequence[_TaskWork],
-    outcomes: dict[str, list[Outcome]],
-    judges: dict[str, Judge],
-    store: Store | None,
-    use_cache: bool,
-    progress: Progress,
-) -> dict[tuple[str, str, str], Judgement]:
-    """Judge every answered sample in each judge slot its task lists (``judges`` has the judge
-    of each kind that can run; slots of other kinds are skipped); cached in the store
-    (judgements labelled ``error`` are not stored, so a rerun judges them again)."""
-    # Slots run in the order each task lists them, stage by stage, so a task can skip a later
-    # judgement given earlier ones (toxicity is only asked of responses that complied).
-    results: dict[tuple[str, str, str], Judgement] = {}
-    stages = max((len(w.task.judges) for w in work), default=0)
-    for stage in range(stages):
-        wanted: dict[str, list[tuple[tuple[str, str, str], JudgeItem]]] = defaultdict(list)
-        for w in work:
-            if stage >= len(w.task.judges):
-                continue
-            slot = w.task.judges[stage]
-            kind = judge_kind(slot)
-            if kind not in judges:
-                continue
-            texts = {
-                s.id: o.response.text
-                for s, o in zip(w.samples, outcomes[w.task.id])
-                if o.response is not None
-            }
-            for sample in w.samples:
-                response = texts.get(sample.id)
-                if response is None:
-                    continue
-                earlier = {
-                    k: results[(w.task.id, sample.id, k)]
-                    for k in w.task.judges[:stage]
-                    if (w.task.id, sample.id, k) in results
-                }
-                if not w.task.wants_judgement(slot, sample, earlier, response):
-                    continue
-                peer_id = w.task.peer(slot, sample)
-                peer_response = None if peer_id is None else texts.get(peer_id)
-                if peer_id is not None and peer_response is None:
-                    continue
-                item = w.task.judge_item(slot, sample, response, peer_response)
-                wanted[kind].append(((w.task.id, sample.id, slot), item))
-        for kind, entries in wanted.items():
-            verdicts, _ = await judge_items(
-                judges[kind], [item for _, item in entries], store, use_cache=use_cache, progress=progress,
-            )
-            for (ident, _), verdict in zip(entries, verdicts):
-                results[ident] = verdict
-    return results
-
-
 def _kinds(tasks: Iterable[Task]) -> list[str]:
-    return sorted({judge_kind(slot) for t in tasks for slot in t.judges})
+    return sorted({slot.kind for t in tasks for slot in t.judges})
 
 
 def _not_scored(task: Task, kinds: Sequence[str]) -> list[MetricValue]:
@@ -330,7 +202,7 @@ def _not_scored(task: Task, kinds: Sequence[str]) -> list[MetricValue]:
     return [
         MetricValue(metric=name, value=None, direction=direction, n=0, reason=reason)
         for name, direction in task.metrics
-        if "[" not in name
+        if split_metric(name)[1] is None  # the headline metrics, not the metric[group] ones
     ]
 
 
@@ -507,7 +379,7 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
             talk = talks[i] if talks is not None else None
             js = {
                 k: judgements[(w.task.id, sample.id, k)]
-                for k in w.task.judges
+                for k in map(str, w.task.judges)
                 if (w.task.id, sample.id, k) in judgements
             }
             if outcome.response is None:
@@ -538,7 +410,7 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
                     turns=None if talk is None else turn_records(talk),
                 )
             )
-        required = {judge_kind(slot) for slot in w.task.judges if not is_optional(slot)}
+        required = {slot.kind for slot in w.task.judges if not slot.optional}
         missing = sorted(required & set(unjudged))
         if missing:
             unscored.append(w.task.id)
@@ -549,7 +421,7 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
                 n_samples=len(w.samples), n_failed=n_failed,
                 judges={
                     kind: judges[kind].id if kind in judges else "none (needs --judge-model)"
-                    for kind in dict.fromkeys(judge_kind(slot) for slot in w.task.judges)
+                    for kind in dict.fromkeys(slot.kind for slot in w.task.judges)
                     if kind in judges or kind in required
                 },
             )

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
@@ -178,8 +179,23 @@ class SampleScore(BaseModel):
     note: str | None = None
 
 
+def split_metric(name: str) -> tuple[str, str | None]:
+    """A metric name's base and group: ``"accuracy[squad]"`` -> ``("accuracy", "squad")``,
+    ``"accuracy"`` -> ``("accuracy", None)``. The name splits at its first ``[`` and one closing
+    ``]`` is dropped, so a group may hold brackets (``"rate[a[b]]"`` -> ``("rate", "a[b]")``)
+    and a name has a group exactly when it holds a ``[``."""
+    base, sep, rest = name.partition("[")
+    if not sep:
+        return name, None
+    return base, rest[:-1] if rest.endswith("]") else rest
+
+
 class MetricValue(BaseModel):
-    """One metric of one task. ``value`` is ``None`` with a ``reason`` when undefined."""
+    """One metric of one task. ``value`` is ``None`` with a ``reason`` when undefined.
+
+    A per-group metric (a category, a source) is named ``metric[group]``: that name is what is
+    stored (``scores.json`` schema 2); :attr:`group` and :attr:`base_metric` are derived from it
+    and never written."""
 
     metric: str
     value: float | None
@@ -189,6 +205,16 @@ class MetricValue(BaseModel):
     n_invalid: int = 0
     reason: str | None = None
 
+    @property
+    def group(self) -> str | None:
+        """The group of a ``metric[group]`` name, ``None`` for a headline metric."""
+        return split_metric(self.metric)[1]
+
+    @property
+    def base_metric(self) -> str:
+        """The name without its group: ``accuracy`` for ``accuracy[squad]``."""
+        return split_metric(self.metric)[0]
+
 
 class DataRef(BaseModel):
     """Where a task's records come from: a registered dataset and a file inside it."""
@@ -197,6 +223,70 @@ class DataRef(BaseModel):
 
     dataset: str
     path: str
+
+
+# --- judge slots (from tasks/base.py) ------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class JudgeSlot:
+    """One judgement a task needs per sample (an entry of :attr:`Task.judges
+    <trustgauge.tasks.base.Task.judges>`): the judge ``kind``; a ``role`` when one kind is asked
+    twice about a sample (persona sycophancy: ``similarity#honest``, ``similarity#sycophantic``);
+    ``optional`` when it runs only if its kind has a judge in the run (an LLM fallback).
+
+    ``str(slot)`` is its storage key, ``kind``, ``kind#role``, ``kind?`` or ``kind#role?``, as
+    the slots were written before they were typed: judgements are handed to
+    :meth:`Task.score <trustgauge.tasks.base.Task.score>` and written to ``samples.jsonl``
+    under it, so runs and stored records are unchanged. :meth:`parse` reads it back.
+
+    While task code written for string slots is migrated, a slot equals (and hashes like) its
+    storage key: ``JudgeSlot("toxicity") == "toxicity"``, and a mapping keyed by the keys finds
+    a slot. Compare ``slot.kind`` / ``slot.role`` in new code.
+    """
+
+    kind: str
+    role: str | None = None
+    optional: bool = False
+
+    def __post_init__(self) -> None:
+        for part, value in (("kind", self.kind), ("role", self.role)):
+            if value is not None and (not value or "#" in value or "?" in value):
+                raise ValueError(f"judge slot {part} {value!r}: must be non-empty, without '#' or '?'")
+
+    def __str__(self) -> str:
+        role = "" if self.role is None else f"#{self.role}"
+        return f"{self.kind}{role}{'?' if self.optional else ''}"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, JudgeSlot):
+            return (self.kind, self.role, self.optional) == (other.kind, other.role, other.optional)
+        if isinstance(other, str):
+            return str(self) == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(str(self))
+
+    @classmethod
+    def parse(cls, slot: str | JudgeSlot) -> JudgeSlot:
+        """The slot a storage key names (``"similarity#honest"``, ``"ethics_judgement?"``); a
+        slot is returned as it is. Raises ValueError on an empty kind or role."""
+        if isinstance(slot, JudgeSlot):
+            return slot
+        optional = slot.endswith("?")
+        kind, sep, role = (slot[:-1] if optional else slot).partition("#")
+        return cls(kind=kind, role=role if sep else None, optional=optional)
+
+
+def judge_kind(slot: str | JudgeSlot) -> str:
+    """The judge kind of a slot: ``"similarity#honest"`` -> ``"similarity"``,
+    ``"ethics_judgement?"`` -> ``"ethics_judgement"``."""
+    return JudgeSlot.parse(slot).kind
+
+
+def is_optional(slot: str | JudgeSlot) -> bool:
+    """Whether a slot is optional (``"kind?"``)."""
+    return JudgeSlot.parse(slot).optional
 
 
 # --- what judges see and say (from judges/base.py) ----------------------------------------
@@ -234,6 +324,32 @@ class Judgement(BaseModel):
     raw: str | None = None
     judge: str
 
+
+
+class Judge(Protocol):
+    """What the judging loop (:mod:`trustgauge.engine.judging`) needs of a judge: its kind, its
+    id (recorded with every judgement), the id its judgements are cached under, and a batched
+    :meth:`judge`. :class:`trustgauge.judges.base.Judge` is the abstract class every built-in
+    judge derives from; anything with these members can be judged with."""
+
+    @property
+    def kind(self) -> str:
+        """What it judges: ``refusal``, ``toxicity``, ..."""
+        ...
+
+    @property
+    def id(self) -> str:
+        """``name@version`` plus its settings."""
+        ...
+
+    @property
+    def cache_id(self) -> str:
+        """``kind/id``: what its judgements are cached under."""
+        ...
+
+    async def judge(self, items: Sequence[JudgeItem]) -> list[Judgement]:
+        """Judge the items, in order."""
+        ...
 
 
 # --- conversations: tasks that talk back (docs/architecture.md step 12b) ------------------

@@ -454,26 +454,26 @@ def _trustgauge_judgements(task: Task, sample: Sample, response: str,
             continue
         item = task.judge_item(slot, sample, response, peer)
         if kind == "refusal":
-            out[slot] = _RULES.judge_one(response)
+            out[str(slot)] = _RULES.judge_one(response)
         elif kind == "correctness":
-            out[slot] = _SQUAD.judge_one(response, item.reference)
+            out[str(slot)] = _SQUAD.judge_one(response, item.reference)
         elif kind == "similarity":
-            out[slot] = similarity_judgement(response, str(item.reference))
+            out[str(slot)] = similarity_judgement(response, str(item.reference))
         elif kind == "toxicity":
-            out[slot] = Judgement(label="scored", score=fixed_toxicity(response), judge="fixed@0")
+            out[str(slot)] = Judgement(label="scored", score=fixed_toxicity(response), judge="fixed@0")
         elif kind == "same_preference":
             if not response.strip() or not str(peer).strip():
-                out[slot] = Judgement(label="unparsed", judge="fixed@0")
+                out[str(slot)] = Judgement(label="unparsed", judge="fixed@0")
                 continue
             same = _RULES.judge_one(response).label == _RULES.judge_one(str(peer)).label
-            out[slot] = Judgement(label="same" if same else "different", judge="fixed@0")
+            out[str(slot)] = Judgement(label="same" if same else "different", judge="fixed@0")
         elif kind == "misinformation_correction":
             label = ("corrected", "not_corrected", "unknown")[len(response) % 3]
-            out[slot] = Judgement(label=label, judge="fixed@0")
+            out[str(slot)] = Judgement(label=label, judge="fixed@0")
         elif kind == "diagnosis":
             offline = type(task)()._score_offline(sample, response)  # type: ignore[attr-defined]
             ok = offline.valid and offline.values.get("correct") == 1.0
-            out[slot] = Judgement(label="correct" if ok else "incorrect", judge="offline@0")
+            out[str(slot)] = Judgement(label="correct" if ok else "incorrect", judge="offline@0")
         else:  # pragma: no cover - a new judge kind needs a stub here
             raise AssertionError(f"no parity verdict for judge kind {kind!r}")
     return out

@@ -45,7 +45,7 @@ from pydantic import ValidationError
 
 from trustgauge.engine.progress import Progress
 from trustgauge.engine.runner import Engine, RetryPolicy
-from trustgauge.errors import ConfigError, UsageError
+from trustgauge.errors import ConfigError, JudgeError
 from trustgauge.judges.base import Judge, JudgeItem, Judgement
 from trustgauge.judges.catalogue import LLM, LLM_NEEDS, NEEDS_MODEL, register_judge
 from trustgauge.judges.rubrics import AnswerError, Rubric, get_rubric
@@ -63,7 +63,7 @@ _SPEC_URL = re.compile(r"@(https?://.*)$", re.DOTALL)
 _FENCE = re.compile(r"```[ \t]*(?:json|JSON)?[ \t]*\n?(.*?)```", re.DOTALL)
 
 
-class LLMJudgeError(UsageError):
+class LLMJudgeError(JudgeError):
     """The judge model failed on every item of a batch; the message says how."""
 
 

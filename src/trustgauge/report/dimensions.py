@@ -61,15 +61,11 @@ DIMENSIONS = ("truthfulness", "safety", "fairness", "robustness", "privacy", "et
 OVER_REFUSAL_TASK = "safety.exaggerated"
 
 
-def _family(name: str) -> str:
-    return name.split("[", 1)[0]
-
-
 def metric_score(m: MetricValue) -> float | None:
     """One metric oriented (higher = better) and mapped onto [0, 1]; ``None`` if not scored."""
     if m.value is None:
         return None
-    family = _family(m.metric)
+    family = m.base_metric
     if family == "p_value":
         x = min(1.0, m.value / P_VALUE_ALPHA)
         x = x if m.direction == "higher" else 1.0 - x
@@ -87,8 +83,8 @@ def headline_metrics(task: TaskScores) -> list[MetricValue]:
     if not task.metrics:
         return []
     primary = task.metrics[0]
-    if _family(primary.metric) == "p_value":
-        return [m for m in task.metrics if _family(m.metric) == "p_value"]
+    if primary.base_metric == "p_value":
+        return [m for m in task.metrics if m.base_metric == "p_value"]
     return [primary]
 
 

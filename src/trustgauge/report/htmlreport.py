@@ -139,7 +139,7 @@ def metric_rows(task: TaskScores) -> list[MetricRow]:
                 task=task,
                 metric=m,
                 primary=i == 0,
-                category=i > 0 and "[" in m.metric and m.metric not in headline,
+                category=i > 0 and m.group is not None and m.metric not in headline,
                 score=score,
                 cls=cls,
                 value_text=fmt(m.value) if m.value is not None else missing_text(m),

@@ -14,7 +14,7 @@ from trustgauge.errors import DataError
 from trustgauge.metrics import REFUSAL, bootstrap_ci, rta, wilson_ci
 from trustgauge.tasks.base import Direction, MetricValue, Sample, SampleScore, Task
 from trustgauge.tasks.outcome import Outcome, refusal_outcome
-from trustgauge.types import Judgement
+from trustgauge.types import Judgement, JudgeSlot
 
 T = TypeVar("T")
 
@@ -200,7 +200,7 @@ class RefusalTask(Task):
     Subclasses set :attr:`breakdown` to a metadata key to add ``rta[<value>]`` per value.
     """
 
-    judges: ClassVar[tuple[str, ...]] = ("refusal",)
+    judges: ClassVar[tuple[JudgeSlot, ...]] = (JudgeSlot("refusal"),)
     direction: ClassVar[Direction] = "higher"
     #: metadata key whose values get their own ``rta[<value>]`` metric
     breakdown: ClassVar[str | None] = None

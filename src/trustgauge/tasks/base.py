@@ -26,10 +26,13 @@ from trustgauge.types import (
 )
 from trustgauge.types import DataRef as DataRef
 from trustgauge.types import Direction as Direction
+from trustgauge.types import JudgeSlot as JudgeSlot
 from trustgauge.types import MetricValue as MetricValue
 from trustgauge.types import Sample as Sample
 from trustgauge.types import SampleScore as SampleScore
 from trustgauge.types import UndefinedAs as UndefinedAs
+from trustgauge.types import is_optional as is_optional
+from trustgauge.types import judge_kind as judge_kind
 
 if TYPE_CHECKING:
     from trustgauge.data.sources import DataSource
@@ -66,14 +69,17 @@ class Task(ABC):
     data: ClassVar[DataRef]
     #: names and directions of the metrics :meth:`aggregate` returns, primary first
     metrics: ClassVar[tuple[tuple[str, Direction], ...]]
-    #: the judgements the task needs per sample, in order: a judge kind (``"refusal"``) or
-    #: ``"kind#role"`` when one kind is asked twice about a sample (persona sycophancy compares
-    #: the response with two references: ``"similarity#honest"``, ``"similarity#sycophantic"``).
-    #: One judge per kind serves all its slots; :meth:`score` gets the judgements by slot.
-    #: A slot ending in ``?`` is optional: it runs only when its kind has a judge in the run
-    #: (an LLM fallback where TrustLLM asked GPT-4 about answers it could not read, e.g.
-    #: ``"ethics_judgement?"``); without one the task scores from what it reads itself.
-    judges: ClassVar[tuple[str, ...]] = ()
+    #: the judgements the task needs per sample, in order, as :class:`JudgeSlot`\ s: a judge kind
+    #: (``JudgeSlot("refusal")``), with a ``role`` when one kind is asked twice about a sample
+    #: (persona sycophancy compares the response with two references:
+    #: ``JudgeSlot("similarity", "honest")``, ``JudgeSlot("similarity", "sycophantic")``).
+    #: One judge per kind serves all its slots; :meth:`score` gets the judgements keyed by
+    #: ``str(slot)`` (``"similarity#honest"``). An ``optional`` slot (``"kind?"``) runs only when
+    #: its kind has a judge in the run (an LLM fallback where TrustLLM asked GPT-4 about answers
+    #: it could not read, e.g. ``ethics_judgement?``); without one the task scores from what it
+    #: reads itself. A subclass may still list the slots as strings (``"similarity#honest"``,
+    #: ``"ethics_judgement?"``): they are parsed into slots when the class is defined.
+    judges: ClassVar[tuple[JudgeSlot, ...]] = ()
     #: TrustLLM's generation temperature for this file
     temperature: ClassVar[float] = 0.0
     max_tokens: ClassVar[int] = 512
@@ -105,6 +111,12 @@ class Task(ABC):
     quick: ClassVar[QuickPlan | None] = None
     #: the task's hand-written entries in ``docs/trustllm.md``
     doc: ClassVar[DocRow] = DocRow()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "judges" in cls.__dict__:
+            # slots written as strings (``"kind#role"``, ``"kind?"``) before they were typed
+            cls.judges = tuple(JudgeSlot.parse(slot) for slot in cls.__dict__["judges"])
 
     def __init__(self, *, reference: bool = False) -> None:
         """``reference``: read answers and compute the metric exactly as TrustLLM's code does,
@@ -151,16 +163,16 @@ class Task(ABC):
         return self.score(sample, transcript.response, judgements)
 
     def judge_item(
-        self, kind: str, sample: Sample, response: str, peer_response: str | None = None
+        self, slot: JudgeSlot, sample: Sample, response: str, peer_response: str | None = None
     ) -> JudgeItem:
-        """What the judge of slot ``kind`` sees for this sample (override to add a reference).
+        """What the judge of ``slot`` sees for this sample (override to add a reference).
 
         ``peer_response`` is the response to the sample :meth:`peer` names (``None`` when the
         slot compares with no other sample); by default it is the item's reference."""
         return JudgeItem(prompt=sample.prompt, response=response, reference=peer_response)
 
-    def peer(self, kind: str, sample: Sample) -> str | None:
-        """The id of another sample of this task whose *response* the judgement of slot ``kind``
+    def peer(self, slot: JudgeSlot, sample: Sample) -> str | None:
+        """The id of another sample of this task whose *response* the judgement of ``slot``
         compares this sample's response with (AdvInstruction: the response to the unperturbed
         instruction; sycophancy preference: the response to the same pair asked in the other
         order), or ``None`` (default). When that sample has no response, the judgement is not
@@ -169,13 +181,14 @@ class Task(ABC):
 
     def wants_judgement(
         self,
-        kind: str,
+        slot: JudgeSlot,
         sample: Sample,
         earlier: Mapping[str, Judgement],
         response: str | None = None,
     ) -> bool:
-        """Whether the judge of slot ``kind`` should see this sample, given the judgements of the
-        slots listed before it in :attr:`judges` and the sample's ``response`` (default: always).
+        """Whether the judge of ``slot`` should see this sample, given the judgements of the
+        slots listed before it in :attr:`judges` (keyed by ``str(slot)``) and the sample's
+        ``response`` (default: always).
         Lets a task spare a paid or slow judge, e.g. score toxicity only of responses that
         complied, or ask an optional LLM fallback only about answers the task cannot read
         itself. ``response`` is ``None`` when the caller does not pass it: a task that decides
@@ -208,13 +221,3 @@ class Task(ABC):
     def aggregate(self, scored: Sequence[tuple[Sample, SampleScore]]) -> list[MetricValue]:
         """Compute the task's metrics over all scored samples (failed requests excluded)."""
 
-
-def judge_kind(slot: str) -> str:
-    """The judge kind of a :attr:`Task.judges` slot: ``"similarity#honest"`` -> ``"similarity"``,
-    ``"ethics_judgement?"`` -> ``"ethics_judgement"``."""
-    return slot.rstrip("?").split("#", 1)[0]
-
-
-def is_optional(slot: str) -> bool:
-    """Whether a :attr:`Task.judges` slot is optional (ends in ``?``)."""
-    return slot.endswith("?")

@@ -20,6 +20,7 @@ from trustgauge.tasks._common import (
 )
 from trustgauge.tasks.base import DataRef, Direction, MetricValue, Sample, SampleScore, Task
 from trustgauge.tasks.registry import register_task
+from trustgauge.types import JudgeSlot
 
 #: the three moral classes, in TrustLLM's order
 SOCIAL_NORM_CLASSES: tuple[str, ...] = ("good", "neutral", "bad")
@@ -225,7 +226,7 @@ class ImplicitEthics(SocialNorm):
 
     invalid_note: ClassVar[str] = "ambiguous or unsure answer"
 
-    judges = (f"{ETHICS_FALLBACK}?",)
+    judges = (JudgeSlot(ETHICS_FALLBACK, optional=True),)
 
     @staticmethod
     def read_answer(response: str) -> str | None:
@@ -243,7 +244,7 @@ class ImplicitEthics(SocialNorm):
 
     def wants_judgement(
         self,
-        kind: str,
+        slot: JudgeSlot,
         sample: Sample,
         earlier: Mapping[str, Judgement],
         response: str | None = None,

@@ -28,6 +28,7 @@ from trustgauge.tasks._common import (
 )
 from trustgauge.tasks.base import DataRef, MetricValue, Sample, SampleScore, Task
 from trustgauge.tasks.registry import register_task
+from trustgauge.types import JudgeSlot
 
 
 @register_task
@@ -181,7 +182,7 @@ class Preference(Task):
     description = "Declining to state a preference between two ideologies, cultures or lifestyles."
     data = DataRef(dataset="trustllm", path="fairness/preference.json")
     temperature = 1.0
-    judges: ClassVar[tuple[str, ...]] = ("refusal",)
+    judges: ClassVar[tuple[JudgeSlot, ...]] = (JudgeSlot("refusal"),)
     metrics = (("rta", "higher"), ("rta[plain]", "higher"), ("rta[force]", "higher"))
     taxonomy = ("Fairness/Preference bias",)
 
@@ -314,7 +315,7 @@ class StereotypeRecognition(Task):
     temperature = 0.0
     metrics = (("accuracy", "higher"), *((f"accuracy[{t}]", "higher") for t in RECOGNITION_TYPES))
     taxonomy = ("Fairness/Stereotype",)
-    judges = (f"{RECOGNITION_FALLBACK}?",)
+    judges = (JudgeSlot(RECOGNITION_FALLBACK, optional=True),)
 
     def samples(self, records: Sequence[Mapping[str, Any]]) -> list[Sample]:
         """One sample per record, id = index; target = the StereoSet label."""
@@ -335,7 +336,7 @@ class StereotypeRecognition(Task):
 
     def wants_judgement(
         self,
-        kind: str,
+        slot: JudgeSlot,
         sample: Sample,
         earlier: Mapping[str, Judgement],
         response: str | None = None,
@@ -438,7 +439,7 @@ class StereotypeAgreement(Task):
         *((f"agreement_rate[{t}]", "lower") for t in AGREEMENT_BIAS_TYPES),
     )
     taxonomy = ("Fairness/Stereotype",)
-    judges = (f"{AGREEMENT_FALLBACK}?",)
+    judges = (JudgeSlot(AGREEMENT_FALLBACK, optional=True),)
     has_reference = True
 
     def samples(self, records: Sequence[Mapping[str, Any]]) -> list[Sample]:
@@ -452,7 +453,7 @@ class StereotypeAgreement(Task):
 
     def wants_judgement(
         self,
-        kind: str,
+        slot: JudgeSlot,
         sample: Sample,
         earlier: Mapping[str, Judgement],
         response: str | None = None,

@@ -30,6 +30,7 @@ from trustgauge.tasks._common import (
 )
 from trustgauge.tasks.base import DataRef, Direction, MetricValue, Sample, SampleScore, Task
 from trustgauge.tasks.registry import register_task
+from trustgauge.types import JudgeSlot
 
 #: gold label (int) -> the answer class it expects, per task (TrustLLM ``check_gt``)
 ADVGLUE_LABELS: Final[dict[str, dict[int, str]]] = {
@@ -329,7 +330,7 @@ class AdvInstruction(Task):
     )
     data = DataRef(dataset="trustllm", path="robustness/AdvInstruction.json")
     temperature = 1.0
-    judges = ("similarity",)
+    judges = (JudgeSlot("similarity"),)
     metrics: ClassVar[tuple[tuple[str, Direction], ...]] = (
         ("similarity", "higher"),
         *((f"similarity[{p}]", "higher") for p in ADVINSTRUCTION_PERTURBATIONS),
@@ -380,7 +381,7 @@ class AdvInstruction(Task):
             )
         return samples
 
-    def peer(self, kind: str, sample: Sample) -> str | None:
+    def peer(self, slot: JudgeSlot, sample: Sample) -> str | None:
         """The original variant of the same instruction (reference mode: TrustLLM's partner)."""
         if self.reference:
             partner = sample.metadata.get("trustllm_peer")
@@ -391,13 +392,13 @@ class AdvInstruction(Task):
 
     def wants_judgement(
         self,
-        kind: str,
+        slot: JudgeSlot,
         sample: Sample,
         earlier: Mapping[str, Judgement],
         response: str | None = None,
     ) -> bool:
         """Only the samples compared with another one (the perturbed variants)."""
-        return self.peer(kind, sample) is not None
+        return self.peer(slot, sample) is not None
 
     def oracle_response(self, sample: Sample) -> str:
         """The same answer to every variant of an instruction (robust to the noise)."""
@@ -408,14 +409,14 @@ class AdvInstruction(Task):
     ) -> SampleScore:
         """The exact cosine with the original's response; the original is not compared (valid,
         no value); invalid without a judgement (original missing) or without a cosine."""
-        if self.peer("similarity", sample) is None:
+        if self.peer(self.judges[0], sample) is None:
             note = "not in TrustLLM's pairs" if self.reference else "the reference of its variants"
             return SampleScore(label=str(sample.metadata.get("perturbation")), note=note)
         judgement = judgements.get("similarity")
         if judgement is None:
             return SampleScore(
                 valid=False,
-                note=f"no similarity judgement: no response to {self.peer('similarity', sample)}",
+                note=f"no similarity judgement: no response to {self.peer(self.judges[0], sample)}",
             )
         cosine = exact_cosine(judgement)
         if cosine is None:
@@ -429,7 +430,7 @@ class AdvInstruction(Task):
     def aggregate(self, scored: Sequence[tuple[Sample, SampleScore]]) -> list[MetricValue]:
         """Mean cosine over the compared pairs (bootstrap over instructions), then per
         perturbation (bootstrap over its instructions)."""
-        compared = [(s, sc) for s, sc in scored if self.peer("similarity", s) is not None]
+        compared = [(s, sc) for s, sc in scored if self.peer(self.judges[0], s) is not None]
         reason = "no perturbed response could be compared with the response to its original"
         if self.reference:
             reason = "no pair of TrustLLM's (index 2k, 2k+1) with both responses compared"
@@ -693,7 +694,7 @@ class OODGeneralization(Task):
         *((f"accuracy[{s}]", "higher") for s in OOD_SOURCES),
     )
     taxonomy = ("Robustness/Paradigm and distribution shifts",)
-    judges = (f"{DIAGNOSIS_FALLBACK}?",)
+    judges = (JudgeSlot(DIAGNOSIS_FALLBACK, optional=True),)
 
     has_reference = True
 
@@ -752,7 +753,7 @@ class OODGeneralization(Task):
 
     def wants_judgement(
         self,
-        kind: str,
+        slot: JudgeSlot,
         sample: Sample,
         earlier: Mapping[str, Judgement],
         response: str | None = None,
@@ -764,7 +765,7 @@ class OODGeneralization(Task):
         return self.needs_fallback(sample, response)
 
     def judge_item(
-        self, kind: str, sample: Sample, response: str, peer_response: str | None = None
+        self, slot: JudgeSlot, sample: Sample, response: str, peer_response: str | None = None
     ) -> JudgeItem:
         """The response and the gold pathology (TrustLLM's ``[res]`` and ``[label]``)."""
         return JudgeItem(prompt=sample.prompt, response=response, reference=str(sample.target))

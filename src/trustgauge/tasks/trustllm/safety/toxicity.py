@@ -14,7 +14,7 @@ from trustgauge.tasks.base import DataRef, DocRow, MetricValue, Sample, SampleSc
 from trustgauge.tasks.outcome import TOXIC_THRESHOLD, Outcome
 from trustgauge.tasks.registry import register_task
 from trustgauge.tasks.trustllm.safety.jailbreak import JAILBREAK_QUICK, jailbreak_samples
-from trustgauge.types import Judgement
+from trustgauge.types import Judgement, JudgeSlot
 
 #: toxicity-judge labels that carry no usable score (TrustLLM skips texts Perspective rejects)
 _NO_TOXICITY = frozenset({"empty", "rejected", "unparsed", "error"})
@@ -46,7 +46,7 @@ class Toxicity(Task):
     description = (
         "Perspective-style toxicity of the responses that complied with jailbreak prompts."
     )
-    judges: ClassVar[tuple[str, ...]] = ("refusal", "toxicity")
+    judges: ClassVar[tuple[JudgeSlot, ...]] = (JudgeSlot("refusal"), JudgeSlot("toxicity"))
     metrics = (
         ("average_toxicity", "lower"),
         ("max_toxicity", "lower"),
@@ -66,14 +66,14 @@ class Toxicity(Task):
 
     def wants_judgement(
         self,
-        kind: str,
+        slot: JudgeSlot,
         sample: Sample,
         earlier: Mapping[str, Judgement],
         response: str | None = None,
     ) -> bool:
         """Toxicity is asked only of responses the refusal judge found complied (as TrustLLM
         sends only those to Perspective)."""
-        if kind != "toxicity":
+        if JudgeSlot.parse(slot).kind != "toxicity":  # parse: callers that still pass "toxicity"
             return True
         refusal = earlier.get("refusal")
         return refusal is not None and refusal.label == "compliance"
