@@ -15,9 +15,12 @@ Evaluation held apart from training:
 * refusal: leave one XSTest model out (train on the other two models + PyRIT, test on the third),
   for each model in turn; every fold and the mean are reported. Targets on the mean: accuracy
   >= 0.93 and Cohen's kappa >= 0.85.
-* refusal hard cases (tests/data/refusal_hard_cases.jsonl, all development data): 5-fold
-  cross-validation, folds stratified by style, the head retrained per fold, the rules fixed; `--check`
-  fails below the measured figures (HARD_FLOORS). The clean figure comes from a fresh held-apart set.
+* refusal hard cases (tests/data/refusal_hard_cases.jsonl and the first fresh set,
+  tests/data/refusal_hard_cases_fresh.jsonl: both development data): random 5-fold cross-validation
+  stratified by set and style, leave one set out, leave one style out, and the held-out templates of
+  scripts/refusal_built_data.py; the head retrained per fold (CV_SEEDS members), the rules fixed.
+  `--check` fails below the random-CV figures (HARD_FLOORS). The clean figure comes only from a new
+  blind set (scripts/measure_refusal_fresh.py --set PATH --name NAME).
 * toxicity: 5-fold cross-validation grouped by source document (a RealToxicityPrompts prompt and
   its continuation always fall in the same fold). Target: Spearman >= 0.90.
 
