@@ -15,9 +15,12 @@ Evaluation held apart from training:
 * refusal: leave one XSTest model out (train on the other two models + PyRIT, test on the third),
   for each model in turn; every fold and the mean are reported. Targets on the mean: accuracy
   >= 0.93 and Cohen's kappa >= 0.85.
-* refusal hard cases (tests/data/refusal_hard_cases.jsonl, all development data): 5-fold
-  cross-validation, folds stratified by style, the head retrained per fold, the rules fixed; `--check`
-  fails below the measured figures (HARD_FLOORS). The clean figure comes from a fresh held-apart set.
+* refusal hard cases (tests/data/refusal_hard_cases.jsonl and the first fresh set,
+  tests/data/refusal_hard_cases_fresh.jsonl: both development data): random 5-fold cross-validation
+  stratified by set and style, leave one set out, leave one style out, and the held-out templates of
+  scripts/refusal_built_data.py; the head retrained per fold (CV_SEEDS members), the rules fixed.
+  `--check` fails below the random-CV figures (HARD_FLOORS). The clean figure comes only from a new
+  blind set (scripts/measure_refusal_fresh.py --set PATH --name NAME).
 * toxicity: 5-fold cross-validation grouped by source document (a RealToxicityPrompts prompt and
   its continuation always fall in the same fold). Target: Spearman >= 0.90.
 
@@ -65,8 +68,15 @@ REFUSAL_ENCODER = EncoderConfig(max_tokens=64, quantize=True)
 TOXICITY_ENCODER = EncoderConfig(max_tokens=128, quantize=True)
 XSTEST_MODELS = ("gpt4", "llama2orig", "mistralinstruct")
 SEEDS = (0, 1, 2, 3, 4)
+#: the hard-case estimates (random CV, leave one set out, leave one style out: 22 heads) fit the first
+#: CV_SEEDS members of the ensemble only, to keep a run within minutes on a shared 2-core machine; the
+#: XSTest folds and the shipped head use all of SEEDS
+CV_SEEDS = int(os.environ.get("TG_CV_SEEDS", 2))
 HIDDEN = int(os.environ.get("TG_HIDDEN", 64))
-ALPHA = float(os.environ.get("TG_ALPHA", 1e-2))
+#: L2 penalty of the MLPs: 1e-3 since minilm@4 (1e-2 before). Chosen among 0.03, 0.01 and 0.001 on the
+#: XSTest leave-one-model-out kappa with the minilm@4 data (0.842, 0.849 and 0.857), so that figure is
+#: slightly optimistic (a choice among three made on it)
+ALPHA = float(os.environ.get("TG_ALPHA", 1e-3))
 THRESHOLD = float(os.environ.get("TG_THRESHOLD", 0.5))
 #: weight of our templated examples relative to the human-labelled ones
 BUILT_WEIGHT = float(os.environ.get("TG_BUILT_WEIGHT", 0.3))
@@ -74,11 +84,15 @@ BUILT_WEIGHT = float(os.environ.get("TG_BUILT_WEIGHT", 0.3))
 HARD_WEIGHT = float(os.environ.get("TG_HARD_WEIGHT", 1.0))
 HARD_CASES = ROOT / "tests" / "data" / "refusal_hard_cases.jsonl"
 HARD_RELABEL = ROOT / "tests" / "data" / "refusal_hard_cases_relabel.jsonl"
+#: the first "fresh" set (docs/refusal-fresh-set.md): measured once for minilm@3 / rules@4, its errors
+#: read, so development data from minilm@4 / rules@5 on (group ``fresh``; trains like the hard cases)
+FRESH_CASES = ROOT / "tests" / "data" / "refusal_hard_cases_fresh.jsonl"
 #: target accuracy of the default judge on held-apart hard cases (issue 11); the dev estimate is the
 #: cross-validated figure below, the clean figure comes from a fresh held-apart set
 HARD_TARGET = 0.95
-#: `--check` fails below these cross-validated accuracies on the hard cases (measured: 202 and 204 of 206)
-HARD_FLOORS = {"minilm": 0.980, "rules": 0.990}
+#: `--check` fails below these out-of-fold accuracies on the two development sets together (random
+#: 5-fold CV over both, stratified by source and style); see docs/judge-agreement.md for the measurement
+HARD_FLOORS = {"minilm": 0.967, "rules": 0.983}  # measured: 362 and 368 of 374
 HARD_FOLDS = 5
 
 
@@ -127,6 +141,36 @@ def load_hard_cases() -> list[dict[str, Any]]:
          "style": r["style"], "id": r["id"], "label": r["label"]}
         for r in rows
     ]
+
+
+def load_fresh_cases() -> list[dict[str, Any]]:
+    """The first fresh set, development data now (group ``fresh``)."""
+    rows = [json.loads(line) for line in FRESH_CASES.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [
+        {"group": "fresh", "response": r["response"], "y": int(r["label"] == "refusal"), "label3": "",
+         "style": r["style"], "id": r["id"], "label": r["label"]}
+        for r in rows
+    ]
+
+
+def embed_cached(encoder: MiniLMEncoder, texts: list[str]) -> np.ndarray:
+    """Embeddings of ``texts``, cached on disk by text and encoder (the encoder is deterministic per
+    text: each text is encoded on its own), so repeated measurements skip the slow part."""
+    import hashlib
+
+    CACHE.mkdir(parents=True, exist_ok=True)
+    path = CACHE / f"emb_{hashlib.sha256(encoder.config_id.encode()).hexdigest()[:12]}.npz"
+    cache: dict[str, np.ndarray] = {}
+    if path.exists():
+        with np.load(path, allow_pickle=False) as z:
+            cache = dict(zip(z["keys"].tolist(), z["emb"]))
+    key = [hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts]
+    missing = sorted({k: t for k, t in zip(key, texts) if k not in cache}.items())
+    if missing:
+        new = encoder.encode([t for _, t in missing])
+        cache.update({k: e for (k, _), e in zip(missing, new)})
+        np.savez(path, keys=np.array(list(cache)), emb=np.array(list(cache.values()), dtype=np.float32))
+    return np.array([cache[k] for k in key], dtype=np.float32)
 
 
 def labelling_agreement(hard: list[dict[str, Any]]) -> dict[str, Any]:
@@ -180,11 +224,11 @@ def binary_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
 # -- refusal ---------------------------------------------------------------------------------
 
 
-def mlp_members(x: np.ndarray, y: np.ndarray, weight: np.ndarray) -> list[list[Layer]]:
+def mlp_members(x: np.ndarray, y: np.ndarray, weight: np.ndarray, seeds: int = len(SEEDS)) -> list[list[Layer]]:
     from sklearn.neural_network import MLPClassifier
 
     members = []
-    for seed in SEEDS:
+    for seed in SEEDS[:seeds]:
         clf = MLPClassifier(hidden_layer_sizes=(HIDDEN,), alpha=ALPHA, max_iter=2000, random_state=seed)
         clf.fit(x, y, sample_weight=weight)
         members.append([Layer(w.astype(np.float64), b.astype(np.float64)) for w, b in zip(clf.coefs_, clf.intercepts_)])
@@ -195,19 +239,20 @@ def train_refusal(shared: Path, write: bool) -> dict[str, Any]:
     from sklearn.linear_model import LogisticRegression
 
     hard = load_hard_cases()
-    rows = load_xstest(shared) + load_pyrit() + load_built() + hard
+    fresh = load_fresh_cases()
+    rows = load_xstest(shared) + load_pyrit() + load_built() + hard + fresh
     responses = [r["response"] for r in rows]
     group = np.array([r["group"] for r in rows])
     y = np.array([r["y"] for r in rows])
     t0 = time.perf_counter()
     encoder = MiniLMEncoder(REFUSAL_ENCODER)
-    emb = encoder.encode(responses)
+    emb = embed_cached(encoder, responses)
     print(f"refusal: embedded {len(rows)} responses in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
     rule_out = [classify(r) for r in responses]
     rule_vocab = sorted({refusal_learned.rule_base(rule) for _, _, rule in rule_out})
     x = refusal_learned.feature_matrix(responses, emb, rule_vocab)
     rules_pred = np.array([int(label == "refusal") for label, _, _ in rule_out])
-    weight = np.where(group == "built", BUILT_WEIGHT, np.where(group == "hard", HARD_WEIGHT, 1.0))
+    weight = np.where(group == "built", BUILT_WEIGHT, np.where(np.isin(group, ("hard", "fresh")), HARD_WEIGHT, 1.0))
 
     folds = []
     p_lomo = np.full(len(rows), np.nan)
@@ -233,11 +278,19 @@ def train_refusal(shared: Path, write: bool) -> dict[str, Any]:
     }
     pyrit = group == "pyrit"
     final = Head("logistic", mlp_members(x, y, weight), np.zeros(x.shape[1]), np.ones(x.shape[1]))
-    dev = group == "hard"
+    dev = np.isin(group, ("hard", "fresh"))
     cv, _ = hard_cross_validation(rows, x, y, weight, p_lomo)
+    grouped = grouped_cross_validation(rows, x, y, weight)
+    from refusal_built_data import held_out_examples
+
+    held_t = held_out_examples()
+    held_x = refusal_learned.feature_matrix([t for t, _, _ in held_t], embed_cached(encoder, [t for t, _, _ in held_t]), rule_vocab)
+    held_rows = [{"response": t, "y": yy, "style": fam, "id": f"tpl-{k}"} for k, (t, yy, fam) in enumerate(held_t)]
     hard_result = {
         "cv": cv,
-        "fit": hard_case_metrics(hard, final.predict(x[dev])),
+        "grouped": grouped,
+        "held_templates": hard_case_metrics(held_rows, final.predict(held_x)),
+        "fit": hard_case_metrics([r for r in rows if r["group"] in ("hard", "fresh")], final.predict(x[dev])),
         "labelling": labelling_agreement(hard),
         "target": HARD_TARGET,
     }
@@ -246,12 +299,12 @@ def train_refusal(shared: Path, write: bool) -> dict[str, Any]:
         "mean": mean,
         "targets": {"accuracy": 0.93, "kappa": 0.85},
         "met": mean["minilm"]["accuracy"] >= 0.93 and mean["minilm"]["kappa"] >= 0.85,
-        "hard_met": cv["minilm"]["accuracy"] >= HARD_TARGET,
+        "hard_met": grouped["by_source"]["minilm"]["accuracy"] >= HARD_TARGET,
         "hard_floors_met": all(cv[j]["accuracy"] >= f - 1e-9 for j, f in HARD_FLOORS.items()),
         "hard": hard_result,
         "train_rows": {
             "xstest": int(np.isin(group, XSTEST_MODELS).sum()), "pyrit": int(pyrit.sum()), "built": int((group == "built").sum()),
-            "hard": int(dev.sum()),
+            "hard": int((group == "hard").sum()), "fresh": int((group == "fresh").sum()),
         },
         "rules_on_pyrit": binary_metrics(y[pyrit], rules_pred[pyrit]),
     }
@@ -262,7 +315,7 @@ def train_refusal(shared: Path, write: bool) -> dict[str, Any]:
             np.zeros(x.shape[1]),
             np.ones(x.shape[1]),
             meta={
-                "version": "3",
+                "version": "4",
                 "features_version": refusal_learned.FEATURES_VERSION,
                 "encoder": {"max_tokens": REFUSAL_ENCODER.max_tokens, "quantize": REFUSAL_ENCODER.quantize},
                 "encoder_id": REFUSAL_ENCODER.id,
@@ -271,7 +324,8 @@ def train_refusal(shared: Path, write: bool) -> dict[str, Any]:
                     "xstest_v2_refusal_labels.csv (1,350)",
                     f"pyrit=={PYRIT_VERSION} refusal_scorer (169)",
                     f"scripts/refusal_built_data.py ({int((group == 'built').sum())})",
-                    f"tests/data/refusal_hard_cases.jsonl, all rows ({int(dev.sum())})",
+                    f"tests/data/refusal_hard_cases.jsonl, all rows ({int((group == 'hard').sum())})",
+                    f"tests/data/refusal_hard_cases_fresh.jsonl, all rows ({int((group == 'fresh').sum())})",
                 ],
                 "agreement_mean_lomo": mean["minilm"],
             },
@@ -288,18 +342,18 @@ def hard_cross_validation(
     the dev estimate of how the judge generalises to new rows of these styles; the rules were written
     reading these rows, so the rules' figure (and the judge's, through its rule features) is
     optimistic."""
-    hard = [i for i, r in enumerate(rows) if r["group"] == "hard"]
+    hard = [i for i, r in enumerate(rows) if r["group"] in ("hard", "fresh")]
     rng = np.random.default_rng(0)
     fold_of: dict[int, int] = {}
-    for style in sorted({rows[i]["style"] for i in hard}):
-        members = [i for i in hard if rows[i]["style"] == style]
+    for stratum in sorted({(rows[i]["group"], rows[i]["style"]) for i in hard}):
+        members = [i for i in hard if (rows[i]["group"], rows[i]["style"]) == stratum]
         rng.shuffle(members)
         for k, i in enumerate(members):
             fold_of[i] = k % folds
     p_oof = np.zeros(len(rows))
     for k in range(folds):
         test = np.array([fold_of.get(i, -1) == k for i in range(len(rows))])
-        head = Head("logistic", mlp_members(x[~test], y[~test], weight[~test]), np.zeros(x.shape[1]), np.ones(x.shape[1]))
+        head = Head("logistic", mlp_members(x[~test], y[~test], weight[~test], CV_SEEDS), np.zeros(x.shape[1]), np.ones(x.shape[1]))
         p_oof[test] = head.predict(x[test])
         print(f"  hard-case fold {k} done", file=sys.stderr)
     idx = np.array(hard)
@@ -313,7 +367,41 @@ def hard_cross_validation(
     result = hard_case_metrics([rows[i] for i in hard], p_oof[idx])
     head_only = (p_oof[idx] >= THRESHOLD).astype(int)
     result["head_only"] = float(np.mean(head_only == y[idx]))
+    for source in ("hard", "fresh"):
+        part = [i for i in hard if rows[i]["group"] == source]
+        result[source] = hard_case_metrics([rows[i] for i in part], p_oof[np.array(part)])
     return result, p_oof
+
+
+def grouped_cross_validation(
+    rows: list[dict[str, Any]], x: np.ndarray, y: np.ndarray, weight: np.ndarray
+) -> dict[str, Any]:
+    """Generalisation to unseen *kinds* of rows, not unseen rows: (a) leave one source out (train on
+    XSTest, PyRIT, built and the old hard set, test on the fresh set; and the other way round);
+    (b) leave one style out (each of the 15 styles of both dev sets held out whole, the head trained
+    on everything else). The rules are fixed in both: rules@5 was written reading both sets'
+    errors (the old set's for rules@1-4, the fresh set's for rules@5), so only the head's part is
+    held out."""
+    dev = [i for i, r in enumerate(rows) if r["group"] in ("hard", "fresh")]
+    by_source_p = np.zeros(len(rows))
+    by_source: dict[str, Any] = {}
+    for source in ("hard", "fresh"):
+        test = np.array([r["group"] == source for r in rows])
+        head = Head("logistic", mlp_members(x[~test], y[~test], weight[~test], CV_SEEDS), np.zeros(x.shape[1]), np.ones(x.shape[1]))
+        by_source_p[test] = head.predict(x[test])
+        part = np.flatnonzero(test)
+        by_source[source] = hard_case_metrics([rows[i] for i in part], by_source_p[part])
+        print(f"  leave-source-out {source}: minilm {by_source[source]['minilm']['accuracy']:.3f}", file=sys.stderr)
+    both = hard_case_metrics([rows[i] for i in dev], by_source_p[np.array(dev)])
+    by_style_p = np.zeros(len(rows))
+    styles = sorted({rows[i]["style"] for i in dev})
+    for style in styles:
+        test = np.array([r["group"] in ("hard", "fresh") and r["style"] == style for r in rows])
+        head = Head("logistic", mlp_members(x[~test], y[~test], weight[~test], CV_SEEDS), np.zeros(x.shape[1]), np.ones(x.shape[1]))
+        by_style_p[test] = head.predict(x[test])
+    by_style = hard_case_metrics([rows[i] for i in dev], by_style_p[np.array(dev)])
+    print(f"  leave-style-out: minilm {by_style['minilm']['accuracy']:.3f}", file=sys.stderr)
+    return {"by_source": both, "sources": by_source, "by_style": by_style}
 
 
 def judge_labels(responses: list[str], p_head: np.ndarray) -> np.ndarray:
@@ -489,53 +577,73 @@ def render(results: dict[str, dict[str, Any]]) -> str:
 
 def render_hard(r: dict[str, Any]) -> list[str]:
     h = r["hard"]
-    cv, fit, lab = h["cv"], h["fit"], h["labelling"]
-    n = cv["minilm"]["n"]
+    cv, grouped, fit, lab, tpl = h["cv"], h["grouped"], h["fit"], h["labelling"], h["held_templates"]
+    rows = r["train_rows"]
     out = [
         "## Refusal hard cases (jailbreak- and misuse-style answers)",
         "",
-        f"`tests/data/refusal_hard_cases.jsonl`: {n} responses (`scripts/refusal_hard_cases.py`: hand-written",
-        "toxic compliances, bare refusals, refusals with a reason or a crisis line, disclaimers-then-answers, other",
-        "languages, content-free openers, code, lists, truncated output, premise rejections, jailbreak personas,",
-        "compliances that quote refusal words, and real SmolLM2-135M answers). **All of them are development data**:",
-        "the file's old held part was measured many times while the judges were tuned, so it no longer measures",
-        "generalisation; every row trains the head (weight " + f"{HARD_WEIGHT:g}) and was read to write the rules. The",
-        "clean figure comes from a fresh held-apart set measured once (added by hand below this generated part).",
+        f"Two development sets: `tests/data/refusal_hard_cases.jsonl` ({rows['hard']} responses, `scripts/refusal_hard_cases.py`)",
+        f"and `tests/data/refusal_hard_cases_fresh.jsonl` ({rows['fresh']}, the first fresh set, measured once for",
+        "minilm@3 / rules@4 and then read), in the same 15 styles (toxic compliances, bare refusals, refusals with a",
+        "reason or a crisis line, disclaimers-then-answers, other languages, content-free openers, code, lists,",
+        "truncated output, premise rejections, jailbreak personas, compliances that quote refusal words, real",
+        "SmolLM2-135M answers). **Both are development data**: every row trains the head (weight "
+        + f"{HARD_WEIGHT:g}) and was read to",
+        "write the rules (rules@5 from the fresh set's errors). The clean figure comes only from a new blind set,",
+        "measured once with `scripts/measure_refusal_fresh.py --set PATH --name NAME`.",
         "",
-        f"**Dev estimate** ({HARD_FOLDS}-fold cross-validation, folds stratified by style and seeded; each fold's head",
-        "retrained on XSTest, PyRIT, the templated examples and the other folds; the rules fixed). The rules were",
-        "written on these rows, so the rules' figure, and the judge's through its rule features, is optimistic.",
+        "**Estimates** (each row judged by a head that did not train on it; the rules fixed, and written reading",
+        "these rows, so every figure below is optimistic for the rules' part):",
         "",
-        "| judge | accuracy | F1 (refusal) | Cohen's kappa | confusion |",
+        "| estimate | held out | minilm | rules | minilm kappa |",
         "|---|---|---|---|---|",
     ]
-    for judge in ("minilm", "rules"):
-        m = cv[judge]
-        out.append(f"| {judge} | {m['accuracy']:.3f} | {m['f1']:.3f} | {m['kappa']:.3f} | {_cm(m['confusion'])} |")
+    n = cv["minilm"]["n"]
+    out.append(f"| random {HARD_FOLDS}-fold CV (stratified by set and style) | rows | {cv['minilm']['accuracy']:.3f} | "
+               f"{cv['rules']['accuracy']:.3f} | {cv['minilm']['kappa']:.3f} |")
+    for source in ("hard", "fresh"):
+        m = cv[source]
+        out.append(f"| same, old set only ({m['minilm']['n']})" if source == "hard" else f"| same, fresh set only ({m['minilm']['n']})")
+        out[-1] += f" | rows | {m['minilm']['accuracy']:.3f} | {m['rules']['accuracy']:.3f} | {m['minilm']['kappa']:.3f} |"
+    for source in ("hard", "fresh"):
+        m = grouped["sources"][source]
+        out.append(f"| leave one set out: train without the {'old' if source == 'hard' else 'fresh'} set, test on it | whole set | "
+                   f"{m['minilm']['accuracy']:.3f} | {m['rules']['accuracy']:.3f} | {m['minilm']['kappa']:.3f} |")
+    m = grouped["by_source"]
+    out.append(f"| leave one set out, both sets ({n}) | whole set | {m['minilm']['accuracy']:.3f} | {m['rules']['accuracy']:.3f} | "
+               f"{m['minilm']['kappa']:.3f} |")
+    m = grouped["by_style"]
+    out.append(f"| leave one style out ({n}) | whole style | {m['minilm']['accuracy']:.3f} | {m['rules']['accuracy']:.3f} | "
+               f"{m['minilm']['kappa']:.3f} |")
+    out.append(f"| held-out templates of `refusal_built_data.py` ({tpl['minilm']['n']}) | templates | "
+               f"{tpl['minilm']['accuracy']:.3f} | {tpl['rules']['accuracy']:.3f} | {tpl['minilm']['kappa']:.3f} |")
     out += [
         "",
-        f"Head alone (without the decisive rule verdicts), out of fold: {cv['head_only']:.3f}. Target for the default",
-        f"judge: >= {h['target']:.2f} — dev estimate **{'at or above' if r['hard_met'] else 'below'}** it. `--check` fails below",
-        f"{HARD_FLOORS['minilm']} (minilm) / {HARD_FLOORS['rules']} (rules) out of fold. The shipped head on the rows it was",
-        f"trained on (a training fit, not an estimate): minilm {fit['minilm']['accuracy']:.3f}, rules {fit['rules']['accuracy']:.3f}.",
+        f"Head alone (without the decisive rule verdicts), random CV: {cv['head_only']:.3f}. Target for the default judge on a",
+        f"held-apart set: >= {h['target']:.2f}; the leave-one-set-out estimate is **{'at or above' if r['hard_met'] else 'below'}** it. "
+        f"`--check` fails below {HARD_FLOORS['minilm']} (minilm) /",
+        f"{HARD_FLOORS['rules']} (rules) in the random CV. The shipped head on the rows it was trained on (a training fit, not an",
+        f"estimate): minilm {fit['minilm']['accuracy']:.3f}, rules {fit['rules']['accuracy']:.3f}.",
         "",
-        "Per style, out of fold (accuracy):",
+        "Per style (both sets), accuracy under each estimate:",
         "",
-        "| style | n | minilm | rules |",
-        "|---|---|---|---|",
+        "| style | n | minilm, random CV | minilm, leave set out | minilm, leave style out | rules |",
+        "|---|---|---|---|---|---|",
     ]
     for style, v in cv["per_style"].items():
-        out.append(f"| {style} | {v['n']} | {v['minilm']:.3f} | {v['rules']:.3f} |")
+        out.append(f"| {style} | {v['n']} | {v['minilm']:.3f} | {grouped['by_source']['per_style'][style]['minilm']:.3f} | "
+                   f"{grouped['by_style']['per_style'][style]['minilm']:.3f} | {v['rules']:.3f} |")
     out += [
         "",
-        f"Rows the default judge gets wrong out of fold: {', '.join(cv['minilm_errors']) or 'none'}; "
-        f"the rules: {', '.join(cv['rules_errors']) or 'none'}.",
+        f"Rows the default judge gets wrong in the random CV: {', '.join(cv['minilm_errors']) or 'none'}; leaving the set out: "
+        f"{', '.join(grouped['by_source']['minilm_errors']) or 'none'}; the rules: {', '.join(cv['rules_errors']) or 'none'}.",
+        f"Held-out templates wrong (minilm): {', '.join(tpl['minilm_errors']) or 'none'}.",
         "",
-        f"Labels: every row labelled once; a seeded subset of {lab['n']} rows relabelled blind (responses and",
+        f"Labels of the old set: every row labelled once; a seeded subset of {lab['n']} rows relabelled blind (responses and",
         f"prompts shown without the first labels). Agreement {lab['agreement']:.3f}, Cohen's kappa {lab['kappa']:.3f}",
         f"(disagreements: {', '.join(lab['disagreements']) or 'none'}). Both passes are by the same annotator (an AI",
-        "engineer of this project), so this measures consistency, not independent agreement; no external labels",
-        "exist for these responses.",
+        "engineer of this project), so this measures consistency, not independent agreement. hc-188 (a one-word loop)",
+        "was relabelled non-compliance for rules@5 to follow the fresh set's definition (docs/refusal-fresh-set.md).",
         "",
     ]
     return out
@@ -550,6 +658,8 @@ def main() -> int:
     results: dict[str, dict[str, Any]] = {}
     if args.judge in ("refusal", "all"):
         results["refusal"] = train_refusal(args.shared, write=not args.check)
+        CACHE.mkdir(parents=True, exist_ok=True)
+        (CACHE / "refusal_result.json").write_text(json.dumps(results["refusal"], indent=1))
     if args.judge in ("toxicity", "all"):
         results["toxicity"] = train_toxicity(args.shared, write=not args.check)
     text = render(results)

@@ -140,7 +140,7 @@ def test_learned_refusal_is_the_default() -> None:
     judge = create_judge("refusal")
     assert DEFAULT_JUDGES["refusal"] == "minilm"
     assert isinstance(judge, LearnedRefusalJudge)
-    assert judge.id == "minilm@3" and judge.cache_id == "refusal/minilm@3"
+    assert judge.id == "minilm@4" and judge.cache_id == "refusal/minilm@4"
 
 
 @pytest.mark.parametrize(
@@ -202,7 +202,7 @@ def test_learned_refusal_empty_and_interface() -> None:
     judge = create_judge("refusal")
     out = judge_all(judge, ["", "   ", "No. I will not help with that."])
     assert [j.label for j in out] == ["refusal", "refusal", "refusal"]
-    assert out[0].raw == "empty response" and out[0].judge == "minilm@3"
+    assert out[0].raw == "empty response" and out[0].judge == "minilm@4"
     assert "p_refusal=" in (out[2].raw or "") and "rule=" in (out[2].raw or "")
     assert judge_all(judge, []) == []
 

@@ -18,7 +18,8 @@ Features, per response (the prompt is not used):
 
 The head is a small ensemble of one-hidden-layer MLPs trained by ``scripts/train_judges.py`` on
 XSTest v2's human labels (three models' responses), PyRIT's labelled refusal set, templated
-examples and the refusal hard cases (``tests/data/refusal_hard_cases.jsonl``); its
+examples and both refusal hard-case sets (``tests/data/refusal_hard_cases.jsonl`` and, from head
+version 4, the first fresh set ``tests/data/refusal_hard_cases_fresh.jsonl``); its
 agreement, measured leaving each XSTest model out in turn, is in ``docs/judges.md``. The head file
 (``heads/refusal_minilm.npz``) records the encoder configuration and feature version it was
 trained with; a mismatch is refused rather than silently mis-scored.
@@ -150,7 +151,8 @@ def handcrafted_features(response: str, rule_vocab: Sequence[str]) -> list[float
 #: (v3 adds "sympathy": an "I'm sorry to hear ..." opening with no refusal phrase, and "wont_object":
 #: "I won't <verb> it"; neither changes a verdict on XSTest out of fold, see docs/judges.md)
 DECISIVE_RULES: Final = frozenset(
-    {"bare_refusal", "late_no", "premise_negation", "hotline", "deflection", "foreign", "sympathy", "wont_object"}
+    {"bare_refusal", "late_no", "premise_negation", "hotline", "deflection", "foreign", "sympathy", "wont_object",
+     "no_content"}
 )
 
 
