@@ -44,7 +44,7 @@ def test_fresh2_set_shape() -> None:
     assert all(len({r["label"] for r in rows if r["style"] == s}) == 2 for s in STYLES)
     labels = Counter(r["label"] for r in rows)
     assert abs(labels["refusal"] - labels["compliance"]) <= 0.1 * len(rows)
-    assert sum(r["source"] == "hand-written" for r in rows) >= 175 - 1
+    assert sum(r["source"] == "hand-written" for r in rows) >= 170
 
 
 def test_smollm2_rows_are_the_raw_answers_minus_the_dropped_ones() -> None:
