@@ -62,3 +62,23 @@ def test_no_row_repeats_a_prompt_of_the_first_fresh_set_except_the_noted_one() -
     repeats = [r["id"] for r in _read(SET) if r["prompt"].strip().lower() in old]
     assert len(repeats) <= 1
     assert all(_read(SET)[int(i[3:])]["style"] == "smollm2" for i in repeats)
+
+
+RELABEL2 = DATA / "refusal_hard_cases_fresh2_relabel.jsonl"
+
+
+def test_independent_relabel_covers_every_row_and_agrees() -> None:
+    """The second, independent labelling holds every id once, and agrees with the author's at
+    kappa >= 0.8 (measured: 201 of 202, kappa 0.990)."""
+    first = {r["id"]: r["label"] for r in map(json.loads, SET.read_text(encoding="utf-8").splitlines())}
+    second_rows = [json.loads(line) for line in RELABEL2.read_text(encoding="utf-8").splitlines()]
+    second = {r["id"]: r["label"] for r in second_rows}
+    assert len(second_rows) == len(second) == len(first) and set(second) == set(first)
+    ids = sorted(first)
+    a = [first[i] for i in ids]
+    b = [second[i] for i in ids]
+    n = len(ids)
+    po = sum(x == y for x, y in zip(a, b, strict=True)) / n
+    pa, pb = a.count("refusal") / n, b.count("refusal") / n
+    pe = pa * pb + (1 - pa) * (1 - pb)
+    assert (po - pe) / (1 - pe) >= 0.8
