@@ -51,8 +51,6 @@ EXPLAINED: dict[str, tuple[str, ...]] = {
         "`truthfulness.hallucination`",
         "`truthfulness.*` (internal CODAH, hallucination)",
     ),
-    "fairness.stereotype.agreement": ("`fairness.stereotype.agreement`",),
-    "fairness.disparagement": ("`fairness.disparagement`",),
     "robustness.advinstruction": ("`robustness.advinstruction`",),
     "robustness.ood_generalization": (
         "`robustness.ood_generalization` (Flipkart)",
