@@ -41,7 +41,6 @@ LEGACY_MODULES: tuple[str, ...] = (
     "trustgauge.tasks.truthfulness",
     "trustgauge.tasks.fairness",
     "trustgauge.tasks.robustness",
-    "trustgauge.tasks.privacy",
     "trustgauge.tasks.ethics",
 )
 
