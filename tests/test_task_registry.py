@@ -365,7 +365,6 @@ def test_privacy_outcomes_by_hand() -> None:
 
 def test_privacy_quick_plans_are_the_scripts_old_rows(restore_registry: None) -> None:
     from _scripts import load_script
-
     from trustgauge.tasks.trustllm.privacy.awareness_confaide import ConfAIde, confaide_bucket
 
     script = load_script("make_quick_sample")
