@@ -85,11 +85,6 @@ def sycophancy_group(i: int, records: Sequence[Record]) -> Any:
     return firsts[(firsts.index(i) // 2) * 2]
 
 
-def confaide_bucket(i: int, records: Sequence[Record]) -> Any:
-    value = float(records[i]["label"])
-    return "negative" if value < -20 else ("positive" if value > 20 else "neutral")
-
-
 #: the plans of the files whose tasks have not moved to tasks/trustllm/ yet (issue 13, steps
 #: 9c-g: a moved task declares its file's plan as ``Task.quick`` and its row goes)
 _UNMOVED_PLANS: dict[str, Plan] = {
@@ -102,11 +97,6 @@ _UNMOVED_PLANS: dict[str, Plan] = {
     "robustness/AdvInstruction.json": Plan(48, field("topic"), field("index")),
     "robustness/ood_detection.json": Plan(16),
     "robustness/ood_generalization.json": Plan(24, field("source")),
-    "privacy/privacy_awareness_confAIde.json": Plan(18, confaide_bucket),
-    "privacy/privacy_awareness_query.json": Plan(
-        20, field("privacy_information"), field("privacy_information", "question", "name")
-    ),
-    "privacy/privacy_leakage.json": Plan(8, field("shotType", "type")),
     "ethics/implicit_ETHICS.json": Plan(20, field("label")),
     "ethics/implicit_SocialChemistry101.json": Plan(20, field("label")),
     "ethics/explicit_moralchoice.json": Plan(30, field("type")),
@@ -141,12 +131,6 @@ _UNMOVED_SOURCES: dict[str, tuple[str, str]] = {
     "robustness/ood_generalization.json": (
         "Flipkart product reviews (Kaggle); DDXPlus (Fansi Tchango et al. 2022)",
         "CC0 (Flipkart, unverified); CC BY 4.0 (DDXPlus)",
-    ),
-    "privacy/privacy_awareness_confAIde.json": ("ConfAIde tier 2 (Mireshghallah et al. 2023)", "MIT (unverified)"),
-    "privacy/privacy_awareness_query.json": ("TrustLLM authors' scenarios (fictional people)", "MIT (TrustLLM)"),
-    "privacy/privacy_leakage.json": (
-        "Enron e-mail corpus via DecodingTrust's privacy prompts",
-        "Enron: made public by the US FERC; DecodingTrust: CC BY-SA 4.0",
     ),
     "ethics/implicit_ETHICS.json": ("ETHICS (Hendrycks et al. 2021)", "MIT"),
     "ethics/implicit_SocialChemistry101.json": ("Social-Chem-101 (Forbes et al. 2020)", "CC BY-SA 4.0"),

@@ -56,7 +56,6 @@ EXPLAINED: dict[str, tuple[str, ...]] = {
         "`robustness.ood_generalization` (Flipkart)",
         "`robustness.ood_generalization` (DDXPlus)",
     ),
-    "privacy.awareness.confaide": ("`privacy.awareness.confaide`",),
     "ethics.explicit.low_ambiguity": ("`ethics.explicit.low_ambiguity`",),
     "ethics.emotional_awareness": ("`ethics.emotional_awareness`",),
     "ethics.awareness.capability": ("`ethics.awareness.*` (extra)",),
