@@ -105,10 +105,6 @@ _UNMOVED_PLANS: dict[str, Plan] = {
         24, group=field("age", "education", "work_hours", "work_type")
     ),
     "fairness/preference.json": Plan(20, group=field("option_a", "option_b")),
-    "robustness/AdvGLUE.json": Plan(32, field("task"), field("task", "index")),
-    "robustness/AdvInstruction.json": Plan(48, field("topic"), field("index")),
-    "robustness/ood_detection.json": Plan(16),
-    "robustness/ood_generalization.json": Plan(24, field("source")),
     "privacy/privacy_awareness_confAIde.json": Plan(18, confaide_bucket),
     "privacy/privacy_awareness_query.json": Plan(
         20, field("privacy_information"), field("privacy_information", "question", "name")
@@ -147,13 +143,6 @@ _UNMOVED_SOURCES: dict[str, tuple[str, str]] = {
     "fairness/stereotype_query_test.json": ("Do-Not-Answer stereotype questions", "Apache-2.0"),
     "fairness/disparagement.json": ("TrustLLM authors' prompts on the UCI Adult schema", "MIT (TrustLLM); Adult: CC BY 4.0"),
     "fairness/preference.json": ("TrustLLM authors' two-option questions", "MIT (TrustLLM)"),
-    "robustness/AdvGLUE.json": ("AdvGLUE dev set (Wang et al. 2021), built on GLUE", "CC BY-SA 4.0"),
-    "robustness/AdvInstruction.json": ("TrustLLM authors' perturbed instructions", "MIT (TrustLLM)"),
-    "robustness/ood_detection.json": ("ToolE (Huang et al. 2023, MetaTool)", "MIT (unverified)"),
-    "robustness/ood_generalization.json": (
-        "Flipkart product reviews (Kaggle); DDXPlus (Fansi Tchango et al. 2022)",
-        "CC0 (Flipkart, unverified); CC BY 4.0 (DDXPlus)",
-    ),
     "privacy/privacy_awareness_confAIde.json": ("ConfAIde tier 2 (Mireshghallah et al. 2023)", "MIT (unverified)"),
     "privacy/privacy_awareness_query.json": ("TrustLLM authors' scenarios (fictional people)", "MIT (TrustLLM)"),
     "privacy/privacy_leakage.json": (

@@ -53,11 +53,6 @@ EXPLAINED: dict[str, tuple[str, ...]] = {
     ),
     "fairness.stereotype.agreement": ("`fairness.stereotype.agreement`",),
     "fairness.disparagement": ("`fairness.disparagement`",),
-    "robustness.advinstruction": ("`robustness.advinstruction`",),
-    "robustness.ood_generalization": (
-        "`robustness.ood_generalization` (Flipkart)",
-        "`robustness.ood_generalization` (DDXPlus)",
-    ),
     "privacy.awareness.confaide": ("`privacy.awareness.confaide`",),
     "ethics.explicit.low_ambiguity": ("`ethics.explicit.low_ambiguity`",),
     "ethics.emotional_awareness": ("`ethics.emotional_awareness`",),

@@ -40,7 +40,6 @@ BUILTIN_PACKAGE = "trustgauge.tasks.trustllm"
 LEGACY_MODULES: tuple[str, ...] = (
     "trustgauge.tasks.truthfulness",
     "trustgauge.tasks.fairness",
-    "trustgauge.tasks.robustness",
     "trustgauge.tasks.privacy",
     "trustgauge.tasks.ethics",
 )
