@@ -51,11 +51,6 @@ EXPLAINED: dict[str, tuple[str, ...]] = {
         "`truthfulness.hallucination`",
         "`truthfulness.*` (internal CODAH, hallucination)",
     ),
-    "robustness.advinstruction": ("`robustness.advinstruction`",),
-    "robustness.ood_generalization": (
-        "`robustness.ood_generalization` (Flipkart)",
-        "`robustness.ood_generalization` (DDXPlus)",
-    ),
     "ethics.explicit.low_ambiguity": ("`ethics.explicit.low_ambiguity`",),
     "ethics.emotional_awareness": ("`ethics.emotional_awareness`",),
     "ethics.awareness.capability": ("`ethics.awareness.*` (extra)",),

@@ -447,27 +447,13 @@ def chi2_independence_p(groups: Sequence[str], answers: Sequence[object]) -> flo
 
 
 def trustllm_index_pairs(indices: Sequence[int]) -> list[tuple[int, int]]:
-    """The items TrustLLM's AdvInstruction metric compares, as positions in ``indices``.
+    """Moved to :func:`trustgauge.tasks.trustllm.robustness.advinstruction.trustllm_index_pairs`
+    (per-sample logic of its task, issue 13 step 9); this name stays until step 13."""
+    from trustgauge.tasks.trustllm.robustness.advinstruction import (
+        trustllm_index_pairs as moved,
+    )
 
-    TrustLLM (``utils/metrics.py::calculate_cosine_similarity``, called by
-    ``average_cosine_similarity`` from ``task/robustness.py::advinstruction_eval``) keys the
-    embeddings by the record field ``index`` -- so of the items sharing an index the *last* one
-    wins -- and then compares index ``2k`` with ``2k+1``. On the shipped data (index = the
-    instruction, repeated for its 12 variants) that is the last variant of instruction ``2k``
-    against the last variant of instruction ``2k+1``: two *different* instructions, 25 pairs.
-
-    Args:
-        indices: The ``index`` field of each item, in file order.
-
-    Returns:
-        ``(position of the last item with index 2k, position of the last with 2k+1)`` for every
-        even ``2k`` whose successor is present, in the order TrustLLM visits them (first
-        appearance of ``2k``).
-    """
-    last: dict[int, int] = {}
-    for position, index in enumerate(indices):
-        last[index] = position  # insertion order = first appearance, value = last position
-    return [(last[i], last[i + 1]) for i in last if i % 2 == 0 and (i + 1) in last]
+    return moved(indices)
 
 
 def f1_when_all_predicted_correct(accuracy_value: float | None) -> float | None:

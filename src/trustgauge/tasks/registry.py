@@ -39,7 +39,6 @@ BUILTIN_PACKAGE = "trustgauge.tasks.trustllm"
 #: steps 9c-g move them one dimension at a time and delete their line here)
 LEGACY_MODULES: tuple[str, ...] = (
     "trustgauge.tasks.truthfulness",
-    "trustgauge.tasks.robustness",
     "trustgauge.tasks.ethics",
 )
 
