@@ -44,13 +44,6 @@ PARITY_END = "<!-- end of parity table -->"
 #: to 3 decimals has none. Moved tasks declare theirs (``Task.doc.explained_by``); a dimension's
 #: rows go from here when its tasks move to ``tasks/trustllm/``
 EXPLAINED: dict[str, tuple[str, ...]] = {
-    "truthfulness.misinformation.internal": (
-        "`truthfulness.*` (internal CODAH, hallucination)",
-    ),
-    "truthfulness.hallucination": (
-        "`truthfulness.hallucination`",
-        "`truthfulness.*` (internal CODAH, hallucination)",
-    ),
     "fairness.stereotype.agreement": ("`fairness.stereotype.agreement`",),
     "fairness.disparagement": ("`fairness.disparagement`",),
     "robustness.advinstruction": ("`robustness.advinstruction`",),
