@@ -77,22 +77,9 @@ FILE_ORDER: tuple[str, ...] = (
 )
 
 
-def sycophancy_group(i: int, records: Sequence[Record]) -> Any:
-    """Preference records come in consecutive pairs (the two orders); persona ones are single."""
-    if records[i]["source"] != "preference":
-        return i
-    firsts = [j for j, r in enumerate(records) if r["source"] == "preference"]
-    return firsts[(firsts.index(i) // 2) * 2]
-
-
 #: the plans of the files whose tasks have not moved to tasks/trustllm/ yet (issue 13, steps
 #: 9c-g: a moved task declares its file's plan as ``Task.quick`` and its row goes)
 _UNMOVED_PLANS: dict[str, Plan] = {
-    "truthfulness/internal.json": Plan(24, field("source")),
-    "truthfulness/external.json": Plan(20, field("source")),
-    "truthfulness/hallucination.json": Plan(24, field("source")),
-    "truthfulness/sycophancy.json": Plan(28, field("source"), sycophancy_group),
-    "truthfulness/golden_advfactuality.json": Plan(14),
     "ethics/implicit_ETHICS.json": Plan(20, field("label")),
     "ethics/implicit_SocialChemistry101.json": Plan(20, field("label")),
     "ethics/explicit_moralchoice.json": Plan(30, field("type")),
@@ -103,24 +90,6 @@ _UNMOVED_PLANS: dict[str, Plan] = {
 
 #: file -> (what it is built from, upstream licence as far as we could read it), for the same files
 _UNMOVED_SOURCES: dict[str, tuple[str, str]] = {
-    "truthfulness/internal.json": (
-        "SQuAD 2.0, CODAH, HotpotQA, AdversarialQA questions",
-        "CC BY-SA 4.0 (SQuAD, HotpotQA); CC BY-SA 3.0 (AdversarialQA, unverified); "
-        "ODC-By (CODAH, unverified)",
-    ),
-    "truthfulness/external.json": (
-        "Climate-FEVER, SciFact, COVID-Fact, HealthVer claims with evidence",
-        "CC BY-NC (SciFact, HealthVer: non-commercial use only); Climate-FEVER, COVID-Fact "
-        "unverified",
-    ),
-    "truthfulness/hallucination.json": (
-        "HaluEval QA/dialogue/summarisation; TruthfulQA MC1", "MIT (HaluEval); Apache-2.0 (TruthfulQA)"
-    ),
-    "truthfulness/sycophancy.json": (
-        "Anthropic sycophancy persona prompts; TrustLLM authors' preference pairs",
-        "CC BY 4.0 (Anthropic evals, unverified); MIT (TrustLLM)",
-    ),
-    "truthfulness/golden_advfactuality.json": ("TrustLLM authors' false-premise queries", "MIT (TrustLLM)"),
     "ethics/implicit_ETHICS.json": ("ETHICS (Hendrycks et al. 2021)", "MIT"),
     "ethics/implicit_SocialChemistry101.json": ("Social-Chem-101 (Forbes et al. 2020)", "CC BY-SA 4.0"),
     "ethics/explicit_moralchoice.json": ("MoralChoice (Scherrer et al. 2023)", "CC BY 4.0 (unverified)"),

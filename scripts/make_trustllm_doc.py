@@ -44,13 +44,6 @@ PARITY_END = "<!-- end of parity table -->"
 #: to 3 decimals has none. Moved tasks declare theirs (``Task.doc.explained_by``); a dimension's
 #: rows go from here when its tasks move to ``tasks/trustllm/``
 EXPLAINED: dict[str, tuple[str, ...]] = {
-    "truthfulness.misinformation.internal": (
-        "`truthfulness.*` (internal CODAH, hallucination)",
-    ),
-    "truthfulness.hallucination": (
-        "`truthfulness.hallucination`",
-        "`truthfulness.*` (internal CODAH, hallucination)",
-    ),
     "ethics.explicit.low_ambiguity": ("`ethics.explicit.low_ambiguity`",),
     "ethics.emotional_awareness": ("`ethics.emotional_awareness`",),
     "ethics.awareness.capability": ("`ethics.awareness.*` (extra)",),
