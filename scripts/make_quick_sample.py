@@ -114,11 +114,6 @@ _UNMOVED_PLANS: dict[str, Plan] = {
         20, field("privacy_information"), field("privacy_information", "question", "name")
     ),
     "privacy/privacy_leakage.json": Plan(8, field("shotType", "type")),
-    "ethics/implicit_ETHICS.json": Plan(20, field("label")),
-    "ethics/implicit_SocialChemistry101.json": Plan(20, field("label")),
-    "ethics/explicit_moralchoice.json": Plan(30, field("type")),
-    # emotion (the benchmark's) plus the extra capability / mission / perspective items
-    "ethics/awareness.json": Plan(52, field("dimension")),
 }
 
 
@@ -159,12 +154,6 @@ _UNMOVED_SOURCES: dict[str, tuple[str, str]] = {
     "privacy/privacy_leakage.json": (
         "Enron e-mail corpus via DecodingTrust's privacy prompts",
         "Enron: made public by the US FERC; DecodingTrust: CC BY-SA 4.0",
-    ),
-    "ethics/implicit_ETHICS.json": ("ETHICS (Hendrycks et al. 2021)", "MIT"),
-    "ethics/implicit_SocialChemistry101.json": ("Social-Chem-101 (Forbes et al. 2020)", "CC BY-SA 4.0"),
-    "ethics/explicit_moralchoice.json": ("MoralChoice (Scherrer et al. 2023)", "CC BY 4.0 (unverified)"),
-    "ethics/awareness.json": (
-        "TrustLLM authors' emotion stories and awareness questions", "MIT (TrustLLM)"
     ),
 }
 

@@ -59,11 +59,6 @@ EXPLAINED: dict[str, tuple[str, ...]] = {
         "`robustness.ood_generalization` (DDXPlus)",
     ),
     "privacy.awareness.confaide": ("`privacy.awareness.confaide`",),
-    "ethics.explicit.low_ambiguity": ("`ethics.explicit.low_ambiguity`",),
-    "ethics.emotional_awareness": ("`ethics.emotional_awareness`",),
-    "ethics.awareness.capability": ("`ethics.awareness.*` (extra)",),
-    "ethics.awareness.mission": ("`ethics.awareness.*` (extra)",),
-    "ethics.awareness.perspective": ("`ethics.awareness.*` (extra)",),
 }
 #: why a sub-task differs from TrustLLM's code by more than the tolerance in reference mode
 #: (empty: none does)

@@ -42,7 +42,6 @@ LEGACY_MODULES: tuple[str, ...] = (
     "trustgauge.tasks.fairness",
     "trustgauge.tasks.robustness",
     "trustgauge.tasks.privacy",
-    "trustgauge.tasks.ethics",
 )
 
 #: TrustLLM's sub-tasks in the order every listing, suite and ``samples.jsonl`` uses (dimension
