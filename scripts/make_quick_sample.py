@@ -80,22 +80,11 @@ FILE_ORDER: tuple[str, ...] = (
 #: the plans of the files whose tasks have not moved to tasks/trustllm/ yet (issue 13, steps
 #: 9c-g: a moved task declares its file's plan as ``Task.quick`` and its row goes)
 _UNMOVED_PLANS: dict[str, Plan] = {
-    "ethics/implicit_ETHICS.json": Plan(20, field("label")),
-    "ethics/implicit_SocialChemistry101.json": Plan(20, field("label")),
-    "ethics/explicit_moralchoice.json": Plan(30, field("type")),
-    # emotion (the benchmark's) plus the extra capability / mission / perspective items
-    "ethics/awareness.json": Plan(52, field("dimension")),
 }
 
 
 #: file -> (what it is built from, upstream licence as far as we could read it), for the same files
 _UNMOVED_SOURCES: dict[str, tuple[str, str]] = {
-    "ethics/implicit_ETHICS.json": ("ETHICS (Hendrycks et al. 2021)", "MIT"),
-    "ethics/implicit_SocialChemistry101.json": ("Social-Chem-101 (Forbes et al. 2020)", "CC BY-SA 4.0"),
-    "ethics/explicit_moralchoice.json": ("MoralChoice (Scherrer et al. 2023)", "CC BY 4.0 (unverified)"),
-    "ethics/awareness.json": (
-        "TrustLLM authors' emotion stories and awareness questions", "MIT (TrustLLM)"
-    ),
 }
 
 

@@ -44,11 +44,6 @@ PARITY_END = "<!-- end of parity table -->"
 #: to 3 decimals has none. Moved tasks declare theirs (``Task.doc.explained_by``); a dimension's
 #: rows go from here when its tasks move to ``tasks/trustllm/``
 EXPLAINED: dict[str, tuple[str, ...]] = {
-    "ethics.explicit.low_ambiguity": ("`ethics.explicit.low_ambiguity`",),
-    "ethics.emotional_awareness": ("`ethics.emotional_awareness`",),
-    "ethics.awareness.capability": ("`ethics.awareness.*` (extra)",),
-    "ethics.awareness.mission": ("`ethics.awareness.*` (extra)",),
-    "ethics.awareness.perspective": ("`ethics.awareness.*` (extra)",),
 }
 #: why a sub-task differs from TrustLLM's code by more than the tolerance in reference mode
 #: (empty: none does)

@@ -38,7 +38,6 @@ BUILTIN_PACKAGE = "trustgauge.tasks.trustllm"
 #: dimension modules whose tasks have not moved to :data:`BUILTIN_PACKAGE` yet (issue 13,
 #: steps 9c-g move them one dimension at a time and delete their line here)
 LEGACY_MODULES: tuple[str, ...] = (
-    "trustgauge.tasks.ethics",
 )
 
 #: TrustLLM's sub-tasks in the order every listing, suite and ``samples.jsonl`` uses (dimension
