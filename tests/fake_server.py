@@ -4,7 +4,11 @@ The server (aiohttp, run in a *separate process* so benchmarks measure the clien
 not the server's) speaks just enough of three wire protocols:
 
 * OpenAI-compatible: ``POST /v1/chat/completions`` (plain JSON, or a minimal SSE stream when
-  ``"stream": true``) and ``GET /v1/models``.
+  ``"stream": true``; ``logprobs``/``top_logprobs`` answered in OpenAI's shape),
+  ``POST /v1/completions`` (with vLLM's ``prompt_logprobs`` through ``extra_body``, unless
+  ``prompt_logprobs`` is off in the config) and ``GET /v1/models``. Tokens are the words with
+  their leading whitespace (:func:`fake_tokens`), each with a fixed log-probability
+  (:func:`fake_logprob`).
 * Anthropic Messages: ``POST /v1/messages`` (``x-api-key``, ``anthropic-version``) and the
   Anthropic shape of ``GET /v1/models`` (chosen when the request carries ``anthropic-version``).
 * Google Perspective (commentanalyzer): ``POST /v1alpha1/comments:analyze?key=...`` (or the
@@ -59,10 +63,15 @@ __all__ = [
     "DEFAULT_CONFIG",
     "FAULT_KINDS",
     "FakeServer",
+    "chat_logprobs",
     "choose_reply",
     "conversation_key",
+    "fake_logprob",
+    "fake_rank",
+    "fake_tokens",
     "free_port",
     "normalize_config",
+    "prompt_logprobs",
     "toxicity_score",
 ]
 
@@ -114,6 +123,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # Answer chat completions that carry ``response_format`` with a 400, like servers without
     # structured output.
     "reject_response_format": False,
+    # Answer vLLM's ``prompt_logprobs`` on /v1/completions (False: ignore it, like llama.cpp
+    # and most servers).
+    "prompt_logprobs": True,
     # Reflect the credentials a chat request (/v1/chat/completions, /v1/messages) carried, like
     # a careless server or proxy: the Authorization header (and its decoded Basic user:password),
     # x-api-key and other X-* headers, the path and the query string (raw and decoded).
@@ -238,6 +250,69 @@ def credentials_seen(headers: Any, path_qs: str, query_string: str) -> str:
     return "; ".join(parts)
 
 
+_TOKEN_RE = re.compile(r"\s*\S+")
+
+
+def fake_tokens(text: str) -> list[str]:
+    """The fake tokenizer of log-probabilities: each word with the whitespace before it
+    (joined, the tokens give back the text without its trailing whitespace)."""
+    return _TOKEN_RE.findall(text)
+
+
+def fake_token_id(token: str) -> int:
+    return int(hashlib.sha256(token.encode("utf-8")).hexdigest()[:6], 16)
+
+
+def fake_logprob(token: str) -> float:
+    """A token's fixed log-probability: one of -0.25, -0.5, ..., -4.0 (exact in binary, so
+    sums are exact), picked by the token's SHA-256."""
+    return -0.25 * (1 + int(hashlib.sha256(token.encode("utf-8")).hexdigest()[:4], 16) % 16)
+
+
+def fake_rank(token: str) -> int:
+    """A prompt token's rank in ``prompt_logprobs``: 1 (the most likely) when its
+    log-probability is at least -1, else 2 (behind ``"<top>"`` at -0.125)."""
+    return 1 if fake_logprob(token) >= -1.0 else 2
+
+
+def chat_logprobs(text: str, top: int) -> dict[str, Any]:
+    """``choices[0].logprobs`` of a chat completion: each token is the most likely one, the
+    ``top - 1`` others are ``<alt1>``, ``<alt2>``... each one nat less likely than the last."""
+    content = []
+    for token in fake_tokens(text):
+        lp = fake_logprob(token)
+        alternatives = [{"token": token, "logprob": lp, "bytes": list(token.encode("utf-8"))}]
+        alternatives += [
+            {"token": f"<alt{i}>", "logprob": lp - i, "bytes": list(f"<alt{i}>".encode())}
+            for i in range(1, top)
+        ]
+        content.append(
+            {"token": token, "logprob": lp, "bytes": list(token.encode("utf-8")),
+             "top_logprobs": alternatives[:top]}
+        )
+    return {"content": content, "refusal": None}
+
+
+def prompt_logprobs(prompt: str) -> list[Any]:
+    """vLLM's ``prompt_logprobs`` for ``prompt`` with ``prompt_logprobs: 1``: ``None`` for the
+    first token, then ``{token_id: {logprob, rank, decoded_token}}`` holding the prompt token
+    (first) and, when it is not the most likely, the most likely one (``<top>``, rank 1)."""
+    out: list[Any] = []
+    for i, token in enumerate(fake_tokens(prompt)):
+        if i == 0:
+            out.append(None)
+            continue
+        entry = {
+            str(fake_token_id(token)): {
+                "logprob": fake_logprob(token), "rank": fake_rank(token), "decoded_token": token
+            }
+        }
+        if fake_rank(token) != 1:
+            entry[str(fake_token_id("<top>"))] = {"logprob": -0.125, "rank": 1, "decoded_token": "<top>"}
+        out.append(entry)
+    return out
+
+
 def truncate_words(text: str, max_tokens: int | None) -> tuple[str, bool]:
     """Cut ``text`` to ``max_tokens`` words; returns (text, was_truncated)."""
     if max_tokens is None:
@@ -320,7 +395,7 @@ def normalize_config(updates: dict[str, Any], base: dict[str, Any] | None = None
                     raise ValueError("scripts must be a list of [substring, [reply, ...]] pairs")
                 scripts.append([str(item[0]), [str(r) for r in item[1]]])
             value = scripts
-        elif key == "reject_response_format":
+        elif key in ("reject_response_format", "prompt_logprobs"):
             value = bool(value)
         elif key == "slow":
             if isinstance(value, dict):
@@ -814,6 +889,14 @@ def build_app(state: _State) -> Any:
                     "invalid_parameter",
                 )
         prompt_tokens = _count_message_words(messages)
+        top_logprobs = body.get("top_logprobs")
+        if top_logprobs is not None and (
+            not body.get("logprobs") or not isinstance(top_logprobs, int) or not 0 <= top_logprobs <= 20
+        ):
+            return client_error(
+                "openai", 400, "top_logprobs must be an integer 0-20 and needs logprobs: true"
+            )
+        want_logprobs = bool(body.get("logprobs"))
         stream = bool(body.get("stream"))
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         conversation = "\n".join(_text_of(m.get("content")) for m in messages if isinstance(m, dict))
@@ -829,9 +912,14 @@ def build_app(state: _State) -> Any:
         def make_body() -> dict:
             scripted = state.scripted_reply(conversation)
             if scripted is not None:
-                return openai_body(model, echoed(scripted), False, prompt_tokens)
-            text, truncated = truncate_words(choose_reply(state.config, prompt), max_tokens)
-            return openai_body(model, echoed(text), truncated, prompt_tokens)
+                body = openai_body(model, echoed(scripted), False, prompt_tokens)
+            else:
+                text, truncated = truncate_words(choose_reply(state.config, prompt), max_tokens)
+                body = openai_body(model, echoed(text), truncated, prompt_tokens)
+            if want_logprobs:
+                choice = body["choices"][0]
+                choice["logprobs"] = chat_logprobs(choice["message"]["content"], top_logprobs or 0)
+            return body
 
         def echoed(text: str) -> str:
             return f"{text} [credentials received: {seen(request)}]" if echo else text
@@ -847,6 +935,46 @@ def build_app(state: _State) -> Any:
         if isinstance(resp, _OpenAIStream):
             return await resp.send(request)
         return resp
+
+    @tracked("completions")
+    async def completions(request: Any) -> Any:
+        """``/v1/completions`` (legacy text completion): the reply of :func:`choose_reply` to
+        the prompt and, with ``prompt_logprobs`` (vLLM), the prompt's token log-probabilities."""
+        denied = check_openai_auth(request)
+        if denied is not None:
+            return denied
+        body = await read_json(request)
+        if isinstance(body, ValueError) or not isinstance(body, dict):
+            return client_error("openai", 400, "Request body must be a JSON object.")
+        model = body.get("model")
+        prompt = body.get("prompt")
+        if not isinstance(model, str) or not model or not isinstance(prompt, str):
+            return client_error("openai", 400, "you must provide a model and a prompt string")
+        if not model_allowed(model):
+            return client_error("openai", 404, f"The model `{model}` does not exist", "model_not_found")
+        max_tokens = body.get("max_tokens")
+        wanted = body.get("prompt_logprobs")
+
+        def make_body() -> dict:
+            text, truncated = truncate_words(choose_reply(state.config, prompt), max_tokens)
+            choice: dict[str, Any] = {
+                "index": 0, "text": text, "logprobs": None,
+                "finish_reason": "length" if truncated else "stop",
+            }
+            if wanted is not None and state.config["prompt_logprobs"]:
+                choice["prompt_logprobs"] = prompt_logprobs(prompt)
+            n_prompt, n_text = len(fake_tokens(prompt)), word_count(text)
+            return {
+                "id": f"cmpl-fake{next(state.ids):08d}", "object": "text_completion",
+                "created": int(time.time()), "model": model, "choices": [choice],
+                "usage": {"prompt_tokens": n_prompt, "completion_tokens": n_text,
+                          "total_tokens": n_prompt + n_text},
+            }
+
+        def make_success() -> Any:
+            return json_response(make_body())
+
+        return await serve_api(request, "openai", prompt, make_success, make_body)
 
     class _OpenAIStream:
         def __init__(self, payload: dict, include_usage: bool) -> None:
@@ -1090,6 +1218,7 @@ def build_app(state: _State) -> Any:
 
     app = web.Application(client_max_size=64 * 1024 * 1024, middlewares=[record_path])
     app.router.add_post("/v1/chat/completions", chat_completions)
+    app.router.add_post("/v1/completions", completions)
     app.router.add_post("/v1/embeddings", embeddings)
     app.router.add_post("/chat/completions", chat_completions)
     app.router.add_get("/v1/models", list_models)

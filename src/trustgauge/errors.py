@@ -44,3 +44,13 @@ class TransientModelError(ModelError):
 
 class PermanentModelError(ModelError):
     """A failure that retrying will not fix (e.g. 400 bad request, content filtered)."""
+
+
+class CapabilityError(PermanentModelError):
+    """The model cannot do what was asked (log-probabilities, log-likelihood of a given text, ...):
+    retrying cannot help; a task that needs it is reported not scored instead of run."""
+
+    def __init__(self, model: str, capability: str, detail: str = "") -> None:
+        super().__init__(f"{model} cannot give {capability}" + (f" ({detail})" if detail else ""))
+        self.model = model
+        self.capability = capability

@@ -38,7 +38,7 @@ from trustgauge.engine.store import Store
 from trustgauge.errors import ConfigError
 from trustgauge.judges.base import Judge
 from trustgauge.models._http import public_spec
-from trustgauge.models.base import ChatMessage, Request
+from trustgauge.models.base import Capability, ChatMessage, Model, Request
 from trustgauge.pipeline.conversations import (
     ConversationResult,
     check_roles,
@@ -194,9 +194,10 @@ def _kinds(tasks: Iterable[Task]) -> list[str]:
     return sorted({slot.kind for t in tasks for slot in t.judges})
 
 
-def _not_scored(task: Task, kinds: Sequence[str]) -> list[MetricValue]:
-    """The declared metrics of a task that cannot be scored, each ``None`` with the reason."""
-    reason = (
+def _not_scored(task: Task, kinds: Sequence[str], reason: str | None = None) -> list[MetricValue]:
+    """The declared metrics of a task that cannot be scored, each ``None`` with the reason
+    (default: the judge kinds that lack a judge model)."""
+    reason = reason or (
         f"not scored: needs a judge model (--judge-model SPEC) for {', '.join(kinds)}"
     )
     return [
@@ -204,6 +205,22 @@ def _not_scored(task: Task, kinds: Sequence[str]) -> list[MetricValue]:
         for name, direction in task.metrics
         if split_metric(name)[1] is None  # the headline metrics, not the metric[group] ones
     ]
+
+
+async def _lacking(model: Model, tasks: Sequence[Task]) -> dict[str, list[str]]:
+    """Task id -> what it ``requires`` that the model cannot give (only tasks lacking some).
+    The model is asked (:meth:`Model.supported`, which may probe its server) only when its
+    declared capabilities do not already cover every requirement."""
+    wanted = {name: Capability.parse(name) for t in tasks for name in t.requires}
+    if all(c is not None and c in model.capabilities for c in wanted.values()):
+        return {}
+    have = await model.supported()
+    lacking = {}
+    for t in tasks:
+        missing = [n for n in t.requires if wanted[n] is None or wanted[n] not in have]
+        if missing:
+            lacking[t.id] = missing
+    return lacking
 
 
 def _select(config: RunConfig) -> tuple[list[Task], RunConfig]:
@@ -335,6 +352,12 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
             for role_model in role_models.values():
                 await role_model.check()
             await check_judges(judges.values())
+            # a task needing what the model cannot give (logprobs, ...) sends nothing and is
+            # reported not scored, with the reason
+            lacking = await _lacking(model, [w.task for w in work])
+            work = [
+                _TaskWork(w.task, [], [], w.dataset) if w.task.id in lacking else w for w in work
+            ]
             engine = Engine(
                 model, store, concurrency=config.concurrency, retry=config.retry,
                 use_cache=config.use_cache, progress=progress, seed=config.seed,
@@ -412,9 +435,14 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
             )
         required = {slot.kind for slot in w.task.judges if not slot.optional}
         missing = sorted(required & set(unjudged))
-        if missing:
+        cannot = lacking.get(w.task.id)
+        if missing or cannot:
             unscored.append(w.task.id)
-        metrics = _not_scored(w.task, missing) if missing else w.task.aggregate(scored)
+        if cannot:
+            reason = f"not scored: {model.describe()} cannot give {', '.join(cannot)}"
+            metrics = _not_scored(w.task, missing, reason)
+        else:
+            metrics = _not_scored(w.task, missing) if missing else w.task.aggregate(scored)
         task_scores.append(
             TaskScores(
                 task=w.task.id, dimension=w.task.dimension, title=w.task.title, metrics=metrics,

@@ -17,6 +17,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
@@ -80,14 +81,19 @@ class GenerationParams(BaseModel):
     stop: tuple[str, ...] | None = None
     #: structured output (JSON following a schema); ``None``: free text
     response_format: ResponseFormat | None = None
+    #: return the log-probability of each generated token with this many most likely
+    #: alternatives (0: the chosen tokens only); ``None``: no log-probabilities
+    logprobs: int | None = Field(default=None, ge=0, le=20)
 
     @model_serializer(mode="wrap")
     def _omit_unset_response_format(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """Leave ``response_format`` out of every dump when it is unset, so the cache keys and
-        stored requests of plain requests are what they were before the field existed."""
+        """Leave ``response_format`` and ``logprobs`` out of every dump when they are unset, so
+        the cache keys and stored requests of plain requests are what they were before the
+        fields existed."""
         data: dict[str, Any] = handler(self)
-        if data.get("response_format") is None:
-            data.pop("response_format", None)
+        for key in ("response_format", "logprobs"):
+            if data.get(key) is None:
+                data.pop(key, None)
         return data
 
     def merged(self, **overrides: Any) -> GenerationParams:
@@ -135,6 +141,65 @@ class Usage(BaseModel):
     output_tokens: int = 0
 
 
+class Capability(str, Enum):
+    """What a backend can do beyond answering a chat turn (``Model.capabilities``; a task
+    names what it needs in ``Task.requires``)."""
+
+    #: answer chat turns (every backend)
+    CHAT = "chat"
+    #: continue a raw text prompt, no chat template
+    COMPLETION = "completion"
+    #: log-probabilities of the generated tokens, with top-k alternatives
+    #: (``GenerationParams.logprobs``; at most ``Model.max_top_logprobs`` alternatives)
+    LOGPROBS = "logprobs"
+    #: the log-likelihood of a given continuation of a given text (``Model.loglikelihood``)
+    LOGLIKELIHOOD = "loglikelihood"
+    #: a hook that edits the logits while generating (e.g. watermarking)
+    LOGITS_PROCESSOR = "logits_processor"
+    #: reproducible sampling from ``GenerationParams.seed``
+    SEED = "seed"
+
+    @classmethod
+    def parse(cls, name: str) -> Capability | None:
+        """The capability a ``Task.requires`` entry names (``"text"`` is a chat turn);
+        ``None`` for a name no backend declares."""
+        name = name.strip().lower().replace("-", "_").replace(" ", "_")
+        if name == "text":
+            return cls.CHAT
+        try:
+            return cls(name)
+        except ValueError:
+            return None
+
+
+class TokenLogprob(BaseModel):
+    """One token with its natural-log probability and, when asked, its most likely
+    alternatives at that position (best first; they include the token itself when it is
+    among them)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    token: str
+    logprob: float
+    #: the token's id in the model's vocabulary, when the backend reports it
+    id: int | None = None
+    top: tuple[TokenLogprob, ...] = ()
+
+
+class Loglikelihood(BaseModel):
+    """``Model.loglikelihood`` of one continuation given its context."""
+
+    model_config = ConfigDict(frozen=True)
+
+    #: sum of the continuation tokens' log-probabilities (nats)
+    logprob: float
+    #: every continuation token was the most likely one (greedy decoding would produce it);
+    #: ``None`` when the backend does not say
+    greedy: bool | None = None
+    #: the continuation's tokens, each with its log-probability given everything before it
+    tokens: tuple[TokenLogprob, ...] = ()
+
+
 class Response(BaseModel):
     """A model's answer to one request."""
 
@@ -143,6 +208,16 @@ class Response(BaseModel):
     usage: Usage = Usage()
     #: the model name the server reported, when it reports one
     model: str | None = None
+    #: the generated tokens with their log-probabilities (requests with ``params.logprobs``)
+    tokens: tuple[TokenLogprob, ...] | None = None
+
+    @model_serializer(mode="wrap")
+    def _omit_unset_tokens(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Leave ``tokens`` out of dumps when unset: stored responses stay byte-identical."""
+        data: dict[str, Any] = handler(self)
+        if data.get("tokens") is None:
+            data.pop("tokens", None)
+        return data
 
 
 # --- samples, scores and metrics (from tasks/base.py) -------------------------------------

@@ -129,6 +129,7 @@ class AnthropicModel(Model):
             return
 
     async def generate(self, requests: Sequence[Request]) -> list[Response]:
+        self.refuse_unsupported(requests)  # the Messages API has no log-probabilities
         return [await self._one(r) for r in requests]
 
     def _build(self, request: Request) -> dict[str, Any]:

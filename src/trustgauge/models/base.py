@@ -9,14 +9,17 @@ retrying. The engine owns caching, concurrency, retries, timeouts and progress.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
+from trustgauge.types import Capability as Capability
 from trustgauge.types import ChatMessage as ChatMessage
 from trustgauge.types import GenerationParams as GenerationParams
+from trustgauge.types import Loglikelihood as Loglikelihood
 from trustgauge.types import Request as Request
 from trustgauge.types import Response as Response
 from trustgauge.types import ResponseFormat as ResponseFormat
 from trustgauge.types import Role as Role
+from trustgauge.types import TokenLogprob as TokenLogprob
 from trustgauge.types import Usage as Usage
 
 
@@ -34,6 +37,10 @@ class Model(ABC):
     batch_size: int = 1
     #: concurrency cap the backend can use (``None``: engine decides, adaptive)
     max_concurrency: int | None = None
+    #: what the backend can do (docs/architecture.md §6); chat only unless it says more
+    capabilities: frozenset[Capability] = frozenset({Capability.CHAT})
+    #: most alternatives per generated token it returns (with ``Capability.LOGPROBS``)
+    max_top_logprobs: int = 0
 
     @abstractmethod
     def identity(self) -> dict[str, str]:
@@ -48,6 +55,39 @@ class Model(ABC):
             TransientModelError: for failures worth retrying (rate limits, 5xx, timeouts).
             PermanentModelError: for failures retrying cannot fix.
         """
+
+    async def loglikelihood(self, pairs: Sequence[tuple[str, str]]) -> list[Loglikelihood]:
+        """The log-likelihood of each ``continuation`` given its ``context`` (raw text, no chat
+        template: the model sees ``context + continuation``), in order.
+
+        Raises:
+            CapabilityError: the backend cannot score given text (no ``LOGLIKELIHOOD``).
+        """
+        from trustgauge.errors import CapabilityError
+
+        raise CapabilityError(self.describe(), Capability.LOGLIKELIHOOD.value)
+
+    async def supported(self) -> frozenset[Capability]:
+        """The capabilities this model really has; after :meth:`check`. Backends that can only
+        tell by asking the server (``openai-compatible:`` and vLLM's ``prompt_logprobs``)
+        find out here; the default is :attr:`capabilities`."""
+        return self.capabilities
+
+    def refuse_unsupported(self, requests: Iterable[Request]) -> None:
+        """Raise :class:`~trustgauge.errors.CapabilityError` if a request asks for
+        log-probabilities the backend cannot give (instead of silently leaving them out)."""
+        from trustgauge.errors import CapabilityError
+
+        for request in requests:
+            wanted = request.params.logprobs
+            if wanted is None:
+                continue
+            if Capability.LOGPROBS not in self.capabilities:
+                raise CapabilityError(self.describe(), Capability.LOGPROBS.value)
+            if wanted > self.max_top_logprobs:
+                raise CapabilityError(
+                    self.describe(), f"{wanted} top logprobs", f"at most {self.max_top_logprobs}"
+                )
 
     async def check(self) -> None:  # noqa: B027 - optional hook
         """Fail fast with :class:`~trustgauge.errors.UsageError` if the model cannot work

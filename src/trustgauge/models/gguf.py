@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from trustgauge.config import ModelConfig
-from trustgauge.errors import ConfigError
-from trustgauge.models.base import Model, Request, Response
+from trustgauge.errors import CapabilityError, ConfigError
+from trustgauge.models.base import Capability, Loglikelihood, Model, Request, Response
 from trustgauge.net.atomic import atomic_write_text
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -205,6 +205,13 @@ def start_server(
 class GGUFModel(Model):
     """A GGUF file served by an in-process llama.cpp server, spoken to over HTTP."""
 
+    # llama.cpp's server gives generated-token logprobs (chat ``logprobs``/``top_logprobs``,
+    # ``/completion``'s ``n_probs``) but no prompt-token logprobs: ``echo`` and
+    # ``prompt_logprobs`` are silently ignored (checked on xllamacpp 2026.10.11549), so it
+    # cannot score given text; ``hf:gguf:<file>`` scores the same weights
+    capabilities = frozenset({Capability.CHAT, Capability.LOGPROBS, Capability.SEED})
+    max_top_logprobs = 20
+
     def __init__(self, name: str, path: Path, config: ModelConfig) -> None:
         self.name = name
         self.path = path
@@ -264,8 +271,15 @@ class GGUFModel(Model):
         await delegate.check()
 
     async def generate(self, requests: Sequence[Request]) -> list[Response]:
+        self.refuse_unsupported(requests)
         delegate = await self._ensure_started()
         return await delegate.generate(requests)
+
+    async def loglikelihood(self, pairs: Sequence[tuple[str, str]]) -> list[Loglikelihood]:
+        raise CapabilityError(
+            self.describe(), Capability.LOGLIKELIHOOD.value,
+            f"llama.cpp's server returns no prompt-token logprobs; hf:gguf:{self.name} can",
+        )
 
     async def aclose(self) -> None:
         delegate, self._delegate = self._delegate, None

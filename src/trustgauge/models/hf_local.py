@@ -31,7 +31,16 @@ from typing import Any
 
 from trustgauge.config import ModelConfig
 from trustgauge.errors import ConfigError, PermanentModelError
-from trustgauge.models.base import GenerationParams, Model, Request, Response, Usage
+from trustgauge.models.base import (
+    Capability,
+    GenerationParams,
+    Loglikelihood,
+    Model,
+    Request,
+    Response,
+    TokenLogprob,
+    Usage,
+)
 
 INSTALL_HINT = (
     "hf: backend needs: pip install 'trustgauge[local]' (CPU: pip install torch==2.13.0 first)"
@@ -215,6 +224,12 @@ def _plain_prompt(messages: list[dict[str, str]]) -> str:
 
 class HFLocalModel(Model):
     """A causal LM loaded with transformers, generating padded batches."""
+
+    # log-probabilities come from the model's own logits (exact); the seed seeds torch
+    capabilities = frozenset(
+        {Capability.CHAT, Capability.LOGPROBS, Capability.LOGLIKELIHOOD, Capability.SEED}
+    )
+    max_top_logprobs = 20
 
     def __init__(self, name: str, config: ModelConfig) -> None:
         self.name = name
@@ -468,6 +483,10 @@ class HFLocalModel(Model):
         if params.stop:
             gen.stop_strings = list(params.stop)
             extra["tokenizer"] = tokenizer
+        if params.logprobs is not None:
+            # the raw logits (before temperature/top-p): the model's own distribution
+            gen.output_logits = True
+            gen.return_dict_in_generate = True
         try:
             with torch.inference_mode():
                 output = model.generate(
@@ -480,9 +499,15 @@ class HFLocalModel(Model):
             raise PermanentModelError(
                 f"hf: out of GPU memory (lower batch_size): {_first_line(exc)}"
             ) from None
+        step_logits: Any = None
+        if params.logprobs is not None:
+            step_logits = output.logits
+            output = output.sequences
         eos_ids = self._eos_ids()
         responses = []
-        for row, prompt in zip(output[:, width:].tolist(), sequences, strict=True):
+        for index, (row, prompt) in enumerate(
+            zip(output[:, width:].tolist(), sequences, strict=True)
+        ):
             cut = next((k for k, tok in enumerate(row) if tok in eos_ids), None)
             finish = "stop" if cut is not None else "length"
             # the end token counts (it was generated); the padding after it does not
@@ -492,19 +517,111 @@ class HFLocalModel(Model):
                 hits = [text.find(s) for s in params.stop if s and s in text]
                 if hits:
                     text, finish = text[: min(hits)], "stop"
+            tokens = None
+            if step_logits is not None and params.logprobs is not None:
+                # the text's tokens (the end token is not text, as in OpenAI's logprobs)
+                kept = row if cut is None else row[:cut]
+                tokens = tuple(
+                    self._token_logprob(step_logits[k][index], tok, params.logprobs)
+                    for k, tok in enumerate(kept)
+                )
             responses.append(
                 Response(
                     text=text,
                     finish_reason=finish,
                     usage=Usage(input_tokens=len(prompt), output_tokens=len(generated)),
                     model=self.name,
+                    tokens=tokens,
                 )
             )
         return responses
 
+    def _token_logprob(self, logits: Any, token: int, top: int) -> TokenLogprob:
+        """``token``'s log-probability under ``logits`` (one position), with ``top``
+        alternatives."""
+        torch = _import_torch()
+        logprobs = torch.log_softmax(logits.float(), dim=-1)
+        alternatives: tuple[TokenLogprob, ...] = ()
+        if top > 0:
+            values, ids = torch.topk(logprobs, top)
+            alternatives = tuple(
+                TokenLogprob(token=self._tokenizer.decode([int(i)]), logprob=float(v), id=int(i))
+                for v, i in zip(values.tolist(), ids.tolist(), strict=True)
+            )
+        return TokenLogprob(
+            token=self._tokenizer.decode([token]),
+            logprob=float(logprobs[token]),
+            id=token,
+            top=alternatives,
+        )
+
+    # -- scoring given text --------------------------------------------------------------------
+
+    def _loglikelihood_ids(self, context: str, continuation: str) -> tuple[list[int], list[int]]:
+        """Context and continuation tokenized apart (so the continuation's tokens are its own,
+        as lm-evaluation-harness does); an empty context becomes the start (or end) token."""
+        tokenizer = self._tokenizer
+        ctx = [int(t) for t in tokenizer(context, add_special_tokens=False)["input_ids"]]
+        cont = [int(t) for t in tokenizer(continuation, add_special_tokens=False)["input_ids"]]
+        if not ctx:
+            start = tokenizer.bos_token_id
+            if start is None:
+                start = tokenizer.eos_token_id
+            if start is None:
+                raise PermanentModelError("hf: an empty context needs a start or end token")
+            ctx = [int(start)]
+        return ctx, cont
+
+    def _loglikelihood_sync(self, pairs: Sequence[tuple[str, str]]) -> list[Loglikelihood]:
+        torch = _import_torch()
+        with self._lock:
+            self._load_sync()
+            encoded = [self._loglikelihood_ids(c, x) for c, x in pairs]
+            results: list[Loglikelihood | None] = [None] * len(pairs)
+            order = sorted(range(len(pairs)), key=lambda i: -len(encoded[i][0]) - len(encoded[i][1]))
+            pad_id = int(self._tokenizer.pad_token_id)
+            for start in range(0, len(order), self.batch_size):
+                chunk = order[start : start + self.batch_size]
+                rows = [encoded[i][0] + encoded[i][1] for i in chunk]
+                width = max(len(r) for r in rows)
+                # right padding: positions count from each row's first token, and causal
+                # attention never lets a real token see the padding after it
+                input_ids = torch.tensor(
+                    [r + [pad_id] * (width - len(r)) for r in rows], device=self.device
+                )
+                attention_mask = torch.tensor(
+                    [[1] * len(r) + [0] * (width - len(r)) for r in rows], device=self.device
+                )
+                with torch.inference_mode():
+                    logits = self._model(input_ids=input_ids, attention_mask=attention_mask).logits
+                logprobs = torch.log_softmax(logits.float(), dim=-1)
+                for j, i in enumerate(chunk):
+                    ctx, cont = encoded[i]
+                    tokens = []
+                    greedy = True
+                    for k, tok in enumerate(cont):
+                        dist = logprobs[j, len(ctx) + k - 1]
+                        greedy = greedy and int(dist.argmax()) == tok
+                        tokens.append(
+                            TokenLogprob(
+                                token=self._tokenizer.decode([tok]), logprob=float(dist[tok]), id=tok
+                            )
+                        )
+                    results[i] = Loglikelihood(
+                        logprob=sum(t.logprob for t in tokens), greedy=greedy, tokens=tuple(tokens)
+                    )
+            return [r for r in results if r is not None]
+
+    async def loglikelihood(self, pairs: Sequence[tuple[str, str]]) -> list[Loglikelihood]:
+        """Exact: one forward pass over ``context + continuation`` per pair (batched)."""
+        if not pairs:
+            return []
+        return await asyncio.to_thread(self._loglikelihood_sync, pairs)
+
     async def generate(self, requests: Sequence[Request]) -> list[Response]:
         if not requests:
             return []
+        self.refuse_unsupported(requests)
         return await asyncio.to_thread(self._generate_sync, requests)
 
     async def aclose(self) -> None:

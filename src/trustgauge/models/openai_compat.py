@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from trustgauge._secrets import register_secret, register_url, split_query
 from trustgauge.config import ModelConfig
-from trustgauge.errors import ConfigError, PermanentModelError, TransientModelError
+from trustgauge.errors import CapabilityError, ConfigError, PermanentModelError, TransientModelError
 from trustgauge.models._cachekey import config_identity, query_identity
 from trustgauge.models._http import (
     check_server_url,
@@ -18,7 +18,15 @@ from trustgauge.models._http import (
     short,
     split_spec,
 )
-from trustgauge.models.base import Model, Request, Response, Usage
+from trustgauge.models.base import (
+    Capability,
+    Loglikelihood,
+    Model,
+    Request,
+    Response,
+    TokenLogprob,
+    Usage,
+)
 
 if TYPE_CHECKING:
     import openai
@@ -66,8 +74,108 @@ def rejects_response_format(exc: Exception) -> bool:
     return "response_format" in text or "json_schema" in text
 
 
+def _field(obj: Any, name: str) -> Any:
+    """``obj.name`` or ``obj[name]``: SDK objects keep fields a server adds (llama.cpp's
+    ``id``) as extras, plain dicts come from ``model_extra``."""
+    if isinstance(obj, dict):
+        return obj.get(name)
+    value = getattr(obj, name, None)
+    if value is None:
+        extra = getattr(obj, "model_extra", None) or {}
+        value = extra.get(name)
+    return value
+
+
+def _token_text(entry: Any) -> str:
+    """A token's text: from its UTF-8 ``bytes`` when given (a token may be part of a
+    character), else its ``token`` string."""
+    raw = _field(entry, "bytes")
+    if isinstance(raw, list) and raw:
+        return bytes(raw).decode("utf-8", errors="replace")
+    token = _field(entry, "token")
+    return token if isinstance(token, str) else ""
+
+
+def parse_chat_logprobs(logprobs: Any) -> tuple[TokenLogprob, ...] | None:
+    """The ``choices[0].logprobs`` of a chat completion (``{"content": [{"token", "logprob",
+    "bytes", "top_logprobs": [...]}]}``; llama.cpp adds ``id``) as tokens; ``None`` if absent."""
+    content = _field(logprobs, "content") if logprobs is not None else None
+    if not isinstance(content, list):
+        return None
+    tokens = []
+    for entry in content:
+        logprob = _field(entry, "logprob")
+        if not isinstance(logprob, int | float):
+            raise TransientModelError("malformed response: a token without its logprob")
+        top = []
+        for alt in _field(entry, "top_logprobs") or []:
+            alt_lp = _field(alt, "logprob")
+            if isinstance(alt_lp, int | float):
+                alt_id = _field(alt, "id")
+                top.append(
+                    TokenLogprob(
+                        token=_token_text(alt), logprob=float(alt_lp),
+                        id=alt_id if isinstance(alt_id, int) else None,
+                    )
+                )
+        token_id = _field(entry, "id")
+        tokens.append(
+            TokenLogprob(
+                token=_token_text(entry), logprob=float(logprob),
+                id=token_id if isinstance(token_id, int) else None, top=tuple(top),
+            )
+        )
+    return tuple(tokens)
+
+
+def parse_prompt_logprobs(entries: Any, continuation: str) -> Loglikelihood:
+    """vLLM's ``prompt_logprobs`` (one entry per prompt token, the first ``None``; each a map
+    ``token_id -> {"logprob", "rank", "decoded_token"}`` holding the prompt token and, with
+    ``prompt_logprobs: 1``, the most likely token) -> the log-likelihood of the prompt's last
+    tokens that spell ``continuation``.
+
+    The continuation's tokens are found from the end by their decoded text; a token that
+    straddles the boundary between context and continuation is counted with the continuation.
+    """
+    if not isinstance(entries, list) or not entries:
+        raise TransientModelError("malformed response: no prompt_logprobs")
+    tokens: list[TokenLogprob] = []
+    greedy = True
+    covered = 0
+    for entry in reversed(entries):
+        if covered >= len(continuation):
+            break
+        if not isinstance(entry, dict) or not entry:
+            raise TransientModelError("malformed response: a prompt token without logprobs")
+        items = list(entry.items())
+        # the prompt token is the one entry, or the one not ranked first
+        key, info = items[0]
+        if len(items) > 1:
+            key, info = next(
+                ((k, v) for k, v in items if isinstance(v, dict) and v.get("rank") != 1), items[0]
+            )
+        if not isinstance(info, dict) or not isinstance(info.get("logprob"), int | float):
+            raise TransientModelError("malformed response: a prompt token without its logprob")
+        text = str(info.get("decoded_token") or "")
+        greedy = greedy and info.get("rank") == 1
+        tokens.append(
+            TokenLogprob(
+                token=text, logprob=float(info["logprob"]),
+                id=int(key) if str(key).isdigit() else None,
+            )
+        )
+        covered += len(text)
+    tokens.reverse()
+    return Loglikelihood(logprob=sum(t.logprob for t in tokens), greedy=greedy, tokens=tuple(tokens))
+
+
 class OpenAICompatModel(Model):
     """A chat model behind ``/v1/chat/completions``."""
+
+    # OpenAI's chat logprobs: at most 20 alternatives; a compatible server may give none
+    # (it then answers without them and the response says so: ``tokens`` stays ``None``)
+    capabilities = frozenset({Capability.CHAT, Capability.LOGPROBS})
+    max_top_logprobs = 20
 
     def __init__(
         self,
@@ -96,6 +204,9 @@ class OpenAICompatModel(Model):
         #: set to ``False`` once it rejects one, and later requests are sent without it (their
         #: prompts are expected to describe the schema too)
         self.structured_output: bool | None = None
+        #: whether the server returns vLLM's ``prompt_logprobs`` (log-likelihood of given
+        #: text): ``None`` until asked (``supported`` or ``loglikelihood``)
+        self.prompt_logprobs: bool | None = None
 
     def __repr__(self) -> str:
         return f"OpenAICompatModel({self.name!r}, base_url={redact_url(self.base_url)!r})"
@@ -184,6 +295,11 @@ class OpenAICompatModel(Model):
             kwargs["seed"] = p.seed
         if p.stop:
             kwargs["stop"] = list(p.stop)
+        if p.logprobs is not None:
+            self.refuse_unsupported([request])
+            kwargs["logprobs"] = True
+            if p.logprobs > 0:
+                kwargs["top_logprobs"] = p.logprobs
         extra = self.config.options.get("extra_body")
         if isinstance(extra, dict):
             kwargs["extra_body"] = extra
@@ -226,6 +342,11 @@ class OpenAICompatModel(Model):
         if not isinstance(content, str):
             raise TransientModelError("malformed response: content is not text")
         usage = completion.usage
+        tokens = None
+        if p.logprobs is not None:
+            tokens = parse_chat_logprobs(getattr(choices[0], "logprobs", None))
+            if tokens is None:
+                raise CapabilityError(self.spec, "logprobs", "the server returned none")
         return Response(
             text=content,
             finish_reason=choices[0].finish_reason,
@@ -234,7 +355,65 @@ class OpenAICompatModel(Model):
                 output_tokens=(usage.completion_tokens or 0) if usage else 0,
             ),
             model=getattr(completion, "model", None),
+            tokens=tokens,
         )
+
+    # -- log-likelihood of given text (vLLM's prompt_logprobs) ---------------------------------
+
+    async def _prompt_logprobs(self, prompt: str) -> Any:
+        """``choices[0].prompt_logprobs`` of a one-token completion of ``prompt`` asked with
+        vLLM's ``prompt_logprobs: 1`` (``None`` when the server does not give them)."""
+        import openai
+
+        index = self._pick_client()
+        busy = self._busy
+        busy[index] += 1
+        try:
+            completion = await self._clients[index].completions.create(
+                model=self.name, prompt=prompt, max_tokens=1, temperature=0.0,
+                extra_body={"prompt_logprobs": 1},
+            )
+        except openai.OpenAIError as exc:
+            raise map_openai_error(exc) from None
+        except ValueError as exc:
+            raise TransientModelError(f"malformed response: {short(str(exc))}") from None
+        finally:
+            busy[index] -= 1
+        choices = getattr(completion, "choices", None)
+        if not isinstance(choices, list) or not choices:
+            raise TransientModelError("malformed response: no choices")
+        return _field(choices[0], "prompt_logprobs") or _field(completion, "prompt_logprobs")
+
+    async def supported(self) -> frozenset[Capability]:
+        """``openai-compatible:`` asks the server once whether it returns vLLM's
+        ``prompt_logprobs``; with them it can give the log-likelihood of given text."""
+        if self.backend != "openai-compatible":
+            return self.capabilities
+        if self.prompt_logprobs is None:
+            try:
+                self.prompt_logprobs = bool(await self._prompt_logprobs("Hello"))
+            except (TransientModelError, PermanentModelError):
+                self.prompt_logprobs = False
+        if self.prompt_logprobs:
+            return self.capabilities | {Capability.LOGLIKELIHOOD, Capability.COMPLETION}
+        return self.capabilities
+
+    async def loglikelihood(self, pairs: Sequence[tuple[str, str]]) -> list[Loglikelihood]:
+        """Through vLLM's ``prompt_logprobs`` (``/v1/completions`` of ``context +
+        continuation``, one token generated and ignored); OpenAI's own API has none."""
+        if self.backend != "openai-compatible" or self.prompt_logprobs is False:
+            raise CapabilityError(self.spec, "loglikelihood", "the server returns no prompt_logprobs")
+        results = []
+        for context, continuation in pairs:
+            entries = await self._prompt_logprobs(context + continuation)
+            if not entries:
+                self.prompt_logprobs = False
+                raise CapabilityError(
+                    self.spec, "loglikelihood", "the server returns no prompt_logprobs"
+                )
+            self.prompt_logprobs = True
+            results.append(parse_prompt_logprobs(entries, continuation))
+        return results
 
     async def _create(self, kwargs: dict[str, Any]) -> Any:
         """One chat completion through the least busy client (SDK errors propagate)."""

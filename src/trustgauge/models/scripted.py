@@ -118,6 +118,7 @@ class ScriptedModel(Model):
         return self.default if self.default is not None else COMPLIANCE
 
     async def generate(self, requests: Sequence[Request]) -> list[Response]:
+        self.refuse_unsupported(requests)  # canned text has no log-probabilities
         out = []
         for request in requests:
             text = self.answer(request.prompt)
