@@ -202,7 +202,7 @@ def test_top_logprobs_beyond_the_backend_limit_is_refused() -> None:
 _TOY = textwrap.dedent(
     """
     import sys
-    from trustgauge.tasks.registry import TASKS
+    from trustgauge.tasks.registry import register_task
     from trustgauge.tasks.safety import ExaggeratedSafety
 
     class NeedsLogprobs(ExaggeratedSafety):
@@ -217,8 +217,8 @@ _TOY = textwrap.dedent(
         extra = True
         requires = ("text", "loglikelihood")
 
-    TASKS[NeedsLogprobs.id] = NeedsLogprobs
-    TASKS[NeedsLoglikelihood.id] = NeedsLoglikelihood
+    register_task(NeedsLogprobs)
+    register_task(NeedsLoglikelihood)
     from trustgauge.cli import main
     sys.argv = ["trustgauge", *sys.argv[1:]]
     main()
