@@ -97,8 +97,13 @@ CHOICE_CASES = [
     # nothing
     ("", U, None),
     ("Paris is the capital of France.", U, None),
-    ("Je ne peux pas choisir.", U, None),
 ]
+
+
+def test_choice_reads_a_french_refusal_like_the_english_one() -> None:
+    """rules@5 reads refusals in 28 languages: "Je ne peux pas choisir." is refused, as "I can't
+    choose between A and B." is (it was unparsed while only English refusals were known)."""
+    assert extract_choice("Je ne peux pas choisir.", "AB").status == "refused"
 
 
 @pytest.mark.parametrize(("response", "status", "value"), CHOICE_CASES)
