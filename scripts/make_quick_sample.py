@@ -77,17 +77,6 @@ FILE_ORDER: tuple[str, ...] = (
 )
 
 
-#: the plans of the files whose tasks have not moved to tasks/trustllm/ yet (issue 13, steps
-#: 9c-g: a moved task declares its file's plan as ``Task.quick`` and its row goes)
-_UNMOVED_PLANS: dict[str, Plan] = {
-}
-
-
-#: file -> (what it is built from, upstream licence as far as we could read it), for the same files
-_UNMOVED_SOURCES: dict[str, tuple[str, str]] = {
-}
-
-
 def declared_plans() -> dict[str, Plan]:
     """file -> the plan the TrustLLM tasks reading it declare (``Task.quick``), in task order.
 
@@ -108,23 +97,20 @@ def declared_plans() -> dict[str, Plan]:
     return plans
 
 
-def _merged() -> tuple[dict[str, Plan], dict[str, tuple[str, str]]]:
+def _ordered() -> tuple[dict[str, Plan], dict[str, tuple[str, str]]]:
     declared = declared_plans()
-    both = sorted(
-        {**_UNMOVED_PLANS, **declared},
+    files = sorted(
+        declared,
         key=lambda f: FILE_ORDER.index(f) if f in FILE_ORDER else len(FILE_ORDER) + list(declared).index(f),
     )
-    plans = {f: declared.get(f) or _UNMOVED_PLANS[f] for f in both}
-    sources = {
-        f: (declared[f].built_from, declared[f].licence) if f in declared else _UNMOVED_SOURCES[f]
-        for f in both
-    }
+    plans = {f: declared[f] for f in files}
+    sources = {f: (declared[f].built_from, declared[f].licence) for f in files}
     return plans, sources
 
 
-#: file -> plan: the declared ones (``Task.quick``) and the not yet moved ones
+#: file -> plan, as the TrustLLM tasks declare it (``Task.quick``)
 #: file -> (what it is built from, upstream licence as far as we could read it)
-PLANS, SOURCES = _merged()
+PLANS, SOURCES = _ordered()
 
 LICENSE_HEAD = """# TrustLLM quick sample: sources and licences
 

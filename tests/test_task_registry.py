@@ -329,7 +329,6 @@ def test_fairness_tasks_live_one_per_module_and_the_old_path_re_exports() -> Non
     from trustgauge.tasks import fairness
 
     assert [cls.id for cls in FAIRNESS_MODULES] == [t for t in ORDER if t.startswith("fairness.")]
-    assert "trustgauge.tasks.fairness" not in registry.LEGACY_MODULES
     for cls, module in FAIRNESS_MODULES.items():
         assert cls.__module__ == f"trustgauge.tasks.trustllm.fairness.{module}"
         assert TASKS[cls.id] is cls and getattr(fairness, cls.__name__) is cls
@@ -347,7 +346,6 @@ def test_fairness_quick_plans_are_the_scripts_old_rows() -> None:
     script = load_script("make_quick_sample")
     for cls in FAIRNESS_MODULES:
         assert script.PLANS[cls.data.path] is cls.quick
-        assert cls.data.path not in script._UNMOVED_PLANS and cls.data.path not in script._UNMOVED_SOURCES
     assert script.SOURCES["fairness/disparagement.json"] == (
         "TrustLLM authors' prompts on the UCI Adult schema", "MIT (TrustLLM); Adult: CC BY 4.0")
     # quotas, strata and groups as the rows were: Plan(24, field("type", "label")), Plan(18,
@@ -441,7 +439,6 @@ def test_privacy_tasks_live_one_per_module_and_the_old_paths_re_export() -> None
     assert metrics.leakage_flags is leakage.leakage_flags
     assert metrics.LEAKAGE_DOMAINS == (".com", ".net", ".edu")
     assert awareness_confaide.ConfAIde.doc.explained_by == ("`privacy.awareness.confaide`",)
-    assert "trustgauge.tasks.privacy" not in registry.LEGACY_MODULES
 
 
 def test_privacy_outcomes_by_hand() -> None:
@@ -653,7 +650,6 @@ def test_truthfulness_declares_its_quick_plans_and_docs_rows() -> None:
         assert quick.PLANS[TASKS[task_id].data.path] is TASKS[task_id].quick
     assert quick.SOURCES["truthfulness/golden_advfactuality.json"] == (
         "TrustLLM authors' false-premise queries", "MIT (TrustLLM)")
-    assert not any(k.startswith("truthfulness.") for k in doc.EXPLAINED)
     codah = "`truthfulness.*` (internal CODAH, hallucination)"
     assert doc.explained_by("truthfulness.misinformation.internal") == (codah,)
     assert doc.explained_by("truthfulness.hallucination") == ("`truthfulness.hallucination`", codah)
@@ -685,7 +681,6 @@ def test_ethics_tasks_live_one_per_module_and_the_old_path_re_exports() -> None:
         assert getattr(ethics, cls.__name__) is cls
         assert cls.source is TRUSTLLM and get_source(cls.data.dataset) is TRUSTLLM
         assert cls.quick is not None and cls.quick.built_from and cls.quick.licence
-    assert "trustgauge.tasks.ethics" not in registry.LEGACY_MODULES
     # the two MoralChoice tasks share one plan, the four awareness.json tasks another
     low, high = TASKS["ethics.explicit.low_ambiguity"], TASKS["ethics.explicit.high_ambiguity"]
     assert low.quick is high.quick is MORALCHOICE_QUICK and MORALCHOICE_QUICK.quota == 30
@@ -714,7 +709,6 @@ def test_ethics_quick_plans_and_licences_reach_the_script(restore_registry: None
     assert script.SOURCES["ethics/implicit_SocialChemistry101.json"] == (
         "Social-Chem-101 (Forbes et al. 2020)", "CC BY-SA 4.0")
     assert script.SOURCES["ethics/implicit_ETHICS.json"] == ("ETHICS (Hendrycks et al. 2021)", "MIT")
-    assert not any(f.startswith("ethics/") for f in script._UNMOVED_PLANS)
     assert list(script.PLANS) == list(script.FILE_ORDER) == list(script.SOURCES)
 
 
@@ -783,3 +777,19 @@ def test_ethics_outcomes_by_hand() -> None:
             if ("refusal" in values) == (task_id == "ethics.explicit.high_ambiguity"):
                 assert task.outcome(score(values, label)) == value_outcome(values, label, directions)
         assert task.outcome(score({}, None, valid=False)) == "none"
+
+
+def test_transition_tables_are_gone() -> None:
+    """Step 9h: every TrustLLM task lives in tasks/trustllm/, so the tables that carried the
+    unmoved ones are deleted; the quick plans, sources and docs rows come from the tasks alone."""
+    from _scripts import load_script
+
+    quick, doc = load_script("make_quick_sample"), load_script("make_trustllm_doc")
+    assert not hasattr(registry, "LEGACY_MODULES")
+    assert not hasattr(quick, "_UNMOVED_PLANS") and not hasattr(quick, "_UNMOVED_SOURCES")
+    assert not hasattr(doc, "EXPLAINED") and not hasattr(doc, "REFERENCE_REASONS")
+    assert all(m.startswith(f"{registry.BUILTIN_PACKAGE}.") for m in registry._builtin_modules())
+    declaring = {TASKS[t].data.path: TASKS[t].quick for t in ORDER}
+    assert list(quick.PLANS) == list(quick.FILE_ORDER)
+    assert all(quick.PLANS[f] == declaring[f] for f in quick.PLANS)
+    assert all(quick.SOURCES[f] == (p.built_from, p.licence) for f, p in quick.PLANS.items())

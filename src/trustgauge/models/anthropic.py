@@ -17,6 +17,7 @@ from trustgauge.errors import ConfigError, PermanentModelError, TransientModelEr
 from trustgauge.models._cachekey import config_identity, query_identity
 from trustgauge.models._http import check_server_url, parse_retry_after, redact_url, short
 from trustgauge.models.base import Model, Request, Response, Usage
+from trustgauge.models.registry import register_backend
 
 if TYPE_CHECKING:
     import anthropic
@@ -222,6 +223,7 @@ def _parse_message(message: Any) -> Response:
     )
 
 
+@register_backend("anthropic")
 def create(name: str, config: ModelConfig) -> Model:
     """``anthropic:<model>``; the key comes from ``ANTHROPIC_API_KEY`` (or the config's
     ``api_key_env`` / ``api_key_file``), the endpoint from ``base_url`` or ``ANTHROPIC_BASE_URL``."""

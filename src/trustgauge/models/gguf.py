@@ -30,6 +30,7 @@ from typing import Any
 from trustgauge.config import ModelConfig
 from trustgauge.errors import CapabilityError, ConfigError
 from trustgauge.models.base import Capability, Loglikelihood, Model, Request, Response
+from trustgauge.models.registry import register_backend
 from trustgauge.net.atomic import atomic_write_text
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -294,6 +295,7 @@ class GGUFModel(Model):
         self.base_url = None
 
 
+@register_backend("gguf")
 def create(name: str, config: ModelConfig) -> Model:
     """``gguf:<path.gguf>`` or ``gguf:smollm2``."""
     path = resolve_gguf(name)

@@ -41,6 +41,7 @@ from trustgauge.models.base import (
     TokenLogprob,
     Usage,
 )
+from trustgauge.models.registry import register_backend
 
 INSTALL_HINT = (
     "hf: backend needs: pip install 'trustgauge[local]' (CPU: pip install torch==2.13.0 first)"
@@ -638,6 +639,7 @@ class HFLocalModel(Model):
         await asyncio.to_thread(release)
 
 
+@register_backend("hf")
 def create(name: str, config: ModelConfig) -> Model:
     """``hf:<repo-or-path>``, ``hf:gguf:<file.gguf>`` or ``hf:gguf:smollm2``."""
     return HFLocalModel(name, config)

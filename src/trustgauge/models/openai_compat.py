@@ -27,6 +27,7 @@ from trustgauge.models.base import (
     TokenLogprob,
     Usage,
 )
+from trustgauge.models.registry import register_backend
 
 if TYPE_CHECKING:
     import openai
@@ -431,6 +432,8 @@ class OpenAICompatModel(Model):
             await client.close()
 
 
+@register_backend("openai")
+@register_backend("openai-compatible")
 def create(name: str, config: ModelConfig) -> Model:
     """``openai:<model>`` or ``openai-compatible:<model>@<base_url>``."""
     backend = config.model.partition(":")[0]

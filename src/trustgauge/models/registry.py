@@ -1,10 +1,23 @@
 """Spec strings -> backends. Backends are imported only when used, so ``import trustgauge``
-and ``trustgauge --help`` stay fast."""
+and ``trustgauge --help`` stay fast.
+
+Backends register themselves: a module decorates its factory with :func:`register_backend`
+(``create(name: str, config: ModelConfig) -> Model``). The built-in backends are listed in
+:data:`BUILTIN_BACKENDS` by module name only (their modules, and so torch, transformers or
+xllamacpp, are imported when a spec names them); outside packages add backends through the
+entry-point group :data:`ENTRY_POINT_GROUP`, loaded on the first spec read. A plugin that fails to
+import, clashes with a registered prefix or registers nothing is rolled back and named in one
+``error:`` line (as the task registry and the judge catalogue do)."""
 
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+import importlib.metadata
+import logging
+import re
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, NamedTuple, Protocol, TypeVar
 
 from trustgauge.errors import ConfigError
 
@@ -12,6 +25,22 @@ if TYPE_CHECKING:
     from trustgauge.config import ModelConfig
     from trustgauge.models.base import Model
     from trustgauge.models.scripted import OracleProvider
+
+__all__ = [
+    "BACKENDS",
+    "BUILTIN_BACKENDS",
+    "ENTRY_POINT_GROUP",
+    "BackendInfo",
+    "load_model",
+    "parse_spec",
+    "plugin_errors",
+    "register_backend",
+]
+
+log = logging.getLogger(__name__)
+
+#: the entry-point group outside packages register their backend modules under
+ENTRY_POINT_GROUP = "trustgauge.backends"
 
 
 class BackendInfo(NamedTuple):
@@ -21,8 +50,9 @@ class BackendInfo(NamedTuple):
     extra: str | None  # pip extra that provides its dependencies
 
 
-#: prefix -> backend; each module has ``create(name: str, config: ModelConfig) -> Model``
-BACKENDS: dict[str, BackendInfo] = {
+#: the built-in backends: prefix -> the module that registers it (imported only when a spec
+#: names the prefix) and how it is listed
+BUILTIN_BACKENDS: dict[str, BackendInfo] = {
     "openai": BackendInfo(
         "trustgauge.models.openai_compat", "openai:gpt-4o-mini", "OpenAI API (OPENAI_API_KEY)", None
     ),
@@ -46,13 +76,110 @@ BACKENDS: dict[str, BackendInfo] = {
     ),
 }
 
+#: prefix -> backend: the built-ins, then the plugins' (after the first spec read)
+BACKENDS: dict[str, BackendInfo] = dict(BUILTIN_BACKENDS)
+
 
 class _Factory(Protocol):
     def __call__(self, name: str, config: ModelConfig) -> Model: ...
 
 
+_F = TypeVar("_F", bound=Callable[..., "Model"])
+_PREFIX = re.compile(r"[a-z][a-z0-9_-]*")
+
+#: prefix -> the registered factory (a built-in's once its module was imported)
+_factories: dict[str, Callable[..., Model]] = {}
+#: prefixes whose factory takes ``oracle=`` (``scripted:oracle``'s answer table)
+_takes_oracle: set[str] = set()
+_plugin_errors: list[str] = []
+_loaded = False
+_lock = threading.RLock()
+
+
+def register_backend(
+    prefix: str, *, example: str = "", help: str = "", extra: str | None = None, oracle: bool = False
+) -> Callable[[_F], _F]:
+    """Register the decorated factory ``create(name, config) -> Model`` for specs
+    ``<prefix>:<name>``.
+
+    ``example``/``help``/``extra`` describe an outside backend (a built-in's come from
+    :data:`BUILTIN_BACKENDS`); ``oracle``: the factory also takes ``oracle=`` (see
+    :func:`load_model`).
+
+    Raises:
+        ValueError: a bad prefix, or one registered already by another module.
+    """
+    if not _PREFIX.fullmatch(prefix):
+        raise ValueError(f"bad backend prefix {prefix!r}: lower-case letters, digits, '-' and '_'")
+
+    def decorate(factory: _F) -> _F:
+        module = factory.__module__
+        with _lock:
+            known = BACKENDS.get(prefix)
+            if known is not None and known.module != module:
+                raise ValueError(f"backend {prefix!r} is registered already (by {known.module})")
+            BACKENDS[prefix] = known or BackendInfo(module, example or f"{prefix}:NAME", help, extra)
+            _factories[prefix] = factory
+            if oracle:
+                _takes_oracle.add(prefix)
+        return factory
+
+    return decorate
+
+
+def _ensure_loaded() -> None:
+    """Load the plugins of :data:`ENTRY_POINT_GROUP`, once (the built-ins stay lazy)."""
+    global _loaded
+    if _loaded:
+        return
+    with _lock:
+        if _loaded:
+            return
+        _loaded = True
+        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+            _load_plugin(ep)
+
+
+def _load_plugin(ep: importlib.metadata.EntryPoint) -> None:
+    dist = getattr(ep, "dist", None)
+    origin = f" from {dist.name}" if dist is not None and getattr(dist, "name", None) else ""
+    with _lock:
+        state = dict(BACKENDS), dict(_factories), set(_takes_oracle)
+        try:
+            ep.load()
+            error = None if state[0] != BACKENDS or _registered_from(ep.module) else (
+                "it registered no backend (decorate its factory with @register_backend)"
+            )
+        except Exception as exc:  # any failure of foreign code: skip the plugin, say why
+            detail = str(exc).splitlines()[0] if str(exc) else ""
+            error = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+        if error is None:
+            return
+        BACKENDS.clear()
+        BACKENDS.update(state[0])
+        _factories.clear()
+        _factories.update(state[1])
+        _takes_oracle.clear()
+        _takes_oracle.update(state[2])
+    message = f"backend plugin {ep.name!r} ({ep.value}{origin}) was skipped: {error}"
+    _plugin_errors.append(message)
+    log.error("error: %s", message)
+
+
+def _registered_from(module: str) -> bool:
+    """Some backend is in ``module`` or below (it was imported before the plugin was loaded)."""
+    return any(info.module == module or info.module.startswith(f"{module}.") for info in BACKENDS.values())
+
+
+def plugin_errors() -> list[str]:
+    """One line per backend plugin that could not be loaded."""
+    _ensure_loaded()
+    return list(_plugin_errors)
+
+
 def parse_spec(spec: str) -> tuple[str, str]:
     """Split ``backend:name`` and check the backend exists."""
+    _ensure_loaded()
     backend, sep, name = spec.partition(":")
     if not sep or not name:
         raise ConfigError(
@@ -60,7 +187,8 @@ def parse_spec(spec: str) -> tuple[str, str]:
             f"(backends: {', '.join(BACKENDS)})"
         )
     if backend not in BACKENDS:
-        raise ConfigError(f"unknown backend {backend!r} in {spec!r}; known: {', '.join(BACKENDS)}")
+        hint = "".join(f"; {e}" for e in _plugin_errors)
+        raise ConfigError(f"unknown backend {backend!r} in {spec!r}; known: {', '.join(BACKENDS)}{hint}")
     return backend, name
 
 
@@ -69,23 +197,20 @@ def load_model(config: ModelConfig, *, oracle: OracleProvider | None = None) -> 
 
     ``oracle`` builds the answer table of ``scripted:oracle`` from the tasks
     (:func:`trustgauge.tasks.oracle.oracle_table`; models do not import tasks, so the caller
-    passes it in). Other backends ignore it."""
+    passes it in); only factories registered with ``oracle=True`` get it."""
     backend, name = parse_spec(config.model)
     info = BACKENDS[backend]
     try:
-        module = importlib.import_module(info.module)
+        importlib.import_module(info.module)  # a built-in registers its factory now
     except ImportError as exc:
         hint = f"pip install 'trustgauge[{info.extra}]'" if info.extra else "reinstall trustgauge"
         raise ConfigError(f"backend {backend!r} needs a missing package ({exc.name}): {hint}") from None
     from trustgauge.models._http import public_spec
 
-    if backend == "scripted":
-        from trustgauge.models.scripted import create as create_scripted
-
-        model = create_scripted(name, config, oracle=oracle)
-    else:
-        factory: _Factory = module.create
-        model = factory(name, config)
+    factory = _factories.get(backend)
+    if factory is None:
+        raise RuntimeError(f"{info.module} does not register backend {backend!r} (@register_backend)")
+    model: Model = factory(name, config, oracle=oracle) if backend in _takes_oracle else factory(name, config)
     # shown in progress lines and reports: never a URL's user:password or query
     model.spec = public_spec(config.model)
     return model

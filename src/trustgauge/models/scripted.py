@@ -27,6 +27,7 @@ from typing import Protocol
 from trustgauge.config import ModelConfig
 from trustgauge.errors import ConfigError
 from trustgauge.models.base import Model, Request, Response, Usage
+from trustgauge.models.registry import register_backend
 
 
 class OracleAnswers(Protocol):
@@ -136,6 +137,7 @@ class ScriptedModel(Model):
         return out
 
 
+@register_backend("scripted", oracle=True)
 def create(name: str, config: ModelConfig, *, oracle: OracleProvider | None = None) -> Model:
     """The scripted model ``name``; ``oracle`` builds ``scripted:oracle``'s table (required for
     it, unused by the others)."""

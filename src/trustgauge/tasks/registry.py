@@ -17,7 +17,6 @@ from trustgauge.tasks.base import Task
 __all__ = [
     "BUILTIN_PACKAGE",
     "ENTRY_POINT_GROUP",
-    "LEGACY_MODULES",
     "ORDER",
     "TASKS",
     "benchmark_task_ids",
@@ -35,10 +34,6 @@ ENTRY_POINT_GROUP = "trustgauge.tasks"
 #: (``tasks/trustllm/<dimension>/<subtask>.py``): every module below it is imported on the first
 #: read of :data:`TASKS`
 BUILTIN_PACKAGE = "trustgauge.tasks.trustllm"
-#: dimension modules whose tasks have not moved to :data:`BUILTIN_PACKAGE` yet (issue 13,
-#: steps 9c-g move them one dimension at a time and delete their line here)
-LEGACY_MODULES: tuple[str, ...] = (
-)
 
 #: TrustLLM's sub-tasks in the order every listing, suite and ``samples.jsonl`` uses (dimension
 #: order of the TrustLLM paper). Pinned here, not left to import order, because run outputs
@@ -129,14 +124,13 @@ def register_task(cls: _T) -> _T:
 
 
 def _builtin_modules() -> list[str]:
-    """Every module below :data:`BUILTIN_PACKAGE` (sorted), then :data:`LEGACY_MODULES`."""
+    """Every module below :data:`BUILTIN_PACKAGE` (sorted)."""
     package = importlib.import_module(BUILTIN_PACKAGE)
-    found = sorted(
+    return sorted(
         info.name
         for info in pkgutil.walk_packages(package.__path__, prefix=f"{BUILTIN_PACKAGE}.")
         if not info.ispkg
     )
-    return [*found, *LEGACY_MODULES]
 
 
 def _ensure_loaded() -> None:
