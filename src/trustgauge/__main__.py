@@ -1,0 +1,5 @@
+"""``python -m trustgauge``: the ``trustgauge`` command line."""
+
+from trustgauge.cli import main
+
+main()

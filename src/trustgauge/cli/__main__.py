@@ -1,0 +1,5 @@
+"""``python -m trustgauge.cli``."""
+
+from trustgauge.cli import main
+
+main()

@@ -1,0 +1,277 @@
+"""``trustgauge judges`` (the catalogue) and ``trustgauge judge`` (judge a JSONL file)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from trustgauge.cli._common import (
+    _judge_option,
+    _raise_keyboard_interrupt,
+    _run_async,
+)
+from trustgauge.cli._errors import (
+    EXIT_FAILED_REQUESTS,
+    exit_code,
+    fail_on,
+    interrupted,
+)
+from trustgauge.cli._errors import fail as _fail
+from trustgauge.cli.app import app
+from trustgauge.errors import UsageError
+
+if TYPE_CHECKING:
+    from trustgauge.engine.progress import Progress
+    from trustgauge.evaluate import JudgeStats
+    from trustgauge.judges.base import Judge, JudgeItem, Judgement
+
+
+@app.command("judges")
+def judges_cmd(
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of {kind, name, default, offline, "
+        "needs, summary, needs_reference}.")] = False,
+) -> None:
+    """List every judge: its kind, whether it is the kind's default, whether it runs offline,
+    what it needs (an extra, an environment variable, --judge-model) and what it does.
+
+    Pick one with 'trustgauge run --judge KIND=NAME' or 'trustgauge judge KIND=NAME'."""
+    from trustgauge.judges.registry import describe_judges
+
+    rows = describe_judges()
+    if as_json:
+        typer.echo(json.dumps([r.as_dict() for r in rows], indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="trustgauge judges", caption="* = the kind's default", caption_justify="left")
+    for col in ("kind", "name", "default", "offline"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("needs", overflow="fold", max_width=26)
+    table.add_column("summary", overflow="fold", ratio=1)
+    previous = ""
+    for r in rows:
+        table.add_row(
+            r.kind if r.kind != previous else "", r.name, "*" if r.default else "",
+            "yes" if r.offline else "no", r.needs or "-", r.summary,
+        )
+        previous = r.kind
+    Console().print(table)
+
+
+#: fields a judged row gains (an input field of the same name is replaced)
+_JUDGED_FIELDS = ("label", "score", "judge", "judge_version", "judge_id", "judge_raw")
+
+
+def _read_judge_input(
+    source: str, needs_reference: bool, judge_desc: str
+) -> tuple[list[dict[str, Any]], list[JudgeItem]]:
+    """The rows of a JSONL file (``-``: stdin) and their judge items; one-line DataError on
+    the first bad line."""
+    from trustgauge.errors import DataError
+    from trustgauge.judges.base import JudgeItem
+
+    name = "<stdin>" if source == "-" else source
+    try:
+        data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    except OSError as exc:
+        raise DataError(f"cannot read {name}: {exc.strerror or exc}") from None
+    rows: list[dict[str, Any]] = []
+    items: list[JudgeItem] = []
+    for lineno, raw in enumerate(data.split(b"\n"), start=1):
+        try:
+            line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+        except UnicodeDecodeError:
+            raise DataError(f"{name}:{lineno}: not valid UTF-8") from None
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as exc:
+            msg = getattr(exc, "msg", str(exc))
+            col = getattr(exc, "colno", None)
+            raise DataError(f"{name}:{lineno}: malformed JSON ({msg}{f' at column {col}' if col else ''})") from None
+        if not isinstance(row, dict):
+            raise DataError(f"{name}:{lineno}: expected a JSON object, got {type(row).__name__}")
+        response = row.get("response")
+        if "response" not in row:
+            raise DataError(f"{name}:{lineno}: missing field 'response'")
+        if not isinstance(response, str):
+            raise DataError(f"{name}:{lineno}: field 'response' must be a string, got {type(response).__name__}")
+        prompt = row.get("prompt")
+        if prompt is not None and not isinstance(prompt, str):
+            raise DataError(f"{name}:{lineno}: field 'prompt' must be a string, got {type(prompt).__name__}")
+        reference = row.get("reference")
+        if needs_reference and reference is None:
+            raise DataError(
+                f"{name}:{lineno}: the {judge_desc} judge compares with a gold answer: field 'reference' is missing"
+            )
+        rows.append(row)
+        items.append(JudgeItem(prompt=prompt or "", response=response, reference=reference))
+    return rows, items
+
+
+def _write_jsonl(target: str, rows: list[dict[str, Any]]) -> None:
+    """Write all rows, or nothing: a temporary file next to ``target``, renamed at the end."""
+    from trustgauge.errors import DataError
+
+    lines = [json.dumps(r, ensure_ascii=False) + "\n" for r in rows]
+    if target == "-":
+        sys.stdout.write("".join(lines))
+        sys.stdout.flush()
+        return
+    from trustgauge.net.atomic import atomic_write_text
+
+    try:
+        atomic_write_text(Path(target), "".join(lines))
+    except OSError as exc:
+        raise DataError(f"cannot write {target}: {exc.strerror or exc}") from None
+
+
+@app.command("judge")
+def judge_cmd(
+    judge: Annotated[str, typer.Argument(metavar="JUDGE", help="The judge: a kind (its default judge, or "
+        "llm with --judge-model) or KIND=NAME, e.g. refusal, refusal=rules, toxicity=perspective, "
+        "correctness=squad, similarity. Options may follow: refusal=longformer,model=DIR.")],
+    input_path: Annotated[str, typer.Option("--input", "-i", metavar="FILE", help="JSONL, one object per line: "
+        "response (required), prompt, reference (the gold answer, needed by correctness and similarity "
+        "judges); other fields are passed through. '-' reads stdin.")],
+    output: Annotated[str, typer.Option("--output", "-o", metavar="FILE", help="JSONL: each input row plus "
+        "label, score, judge, judge_version, judge_id, judge_raw, in input order. '-' writes stdout.")],
+    judge_model: Annotated[str | None, typer.Option("--judge-model", help="Model spec of an llm judge, "
+        "e.g. openai:gpt-4o or gguf:smollm2 (a bare KIND then means KIND=llm).")] = None,
+    option: Annotated[list[str] | None, typer.Option("--option", metavar="OPTION=VALUE", help="A judge option "
+        "(repeatable), e.g. --option qps=0.5 --option model=/path/to/dir.")] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Items per judge call.")] = 256,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Judge every row again (stored judgements are "
+        "not read; the new ones replace them).")] = False,
+    max_error_rate: Annotated[float, typer.Option("--max-error-rate", min=0.0, max=1.0, help="Exit 1 when more "
+        "than this share of rows could not be judged (label error).")] = 0.0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")] = False,
+) -> None:
+    """Judge a JSONL file of responses with one judge, outside any run.
+
+    Judgements are kept in the store (like a run's), so judging the same rows again costs
+    nothing; rows the judge could not judge (label error) are judged again next time.
+
+    Examples:
+
+      trustgauge judge refusal=rules -i responses.jsonl -o judged.jsonl
+
+      trustgauge judge refusal --judge-model openai:gpt-4o -i responses.jsonl -o judged.jsonl
+
+      cat answers.jsonl | trustgauge judge correctness=squad -i - -o - > judged.jsonl
+    """
+    previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    try:
+        _judge_file(judge, input_path, output, judge_model, option, batch_size, no_cache, max_error_rate, quiet)
+    except KeyboardInterrupt:
+        interrupted(
+            f"\ninterrupted: nothing was written to {output}; the judgements made so far are saved, "
+            "so the same command again judges only the rest."
+        )
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _judge_file(
+    spec: str, input_path: str, output: str, judge_model: str | None, option: list[str] | None,
+    batch_size: int, no_cache: bool, max_error_rate: float, quiet: bool,
+) -> None:
+    from collections import Counter
+
+    from trustgauge.errors import ModelError
+    from trustgauge.evaluate import ERROR_LABEL, JudgeFailedError
+    from trustgauge.judges.registry import JUDGES, check_judge_choice
+
+    head, *opt_items = [x.strip() for x in spec.split(",")]
+    kind, _, impl = (x.strip() for x in head.partition("="))
+    options: dict[str, Any] = dict(_judge_option(x, "judge option") for x in opt_items if x)
+    for item in option or []:
+        key, value = _judge_option(item, "--option")
+        options[key] = value
+    judge_model = judge_model.strip() if judge_model else None
+    try:
+        impl = check_judge_choice(kind, impl or None, judge_model=judge_model, options=options)
+        desc = f"{kind}={impl}"
+        rows, items = _read_judge_input(input_path, JUDGES[kind][impl].needs_reference, desc)
+    except UsageError as exc:
+        _fail(str(exc))
+    if output != "-" and not Path(output).expanduser().resolve().parent.is_dir():
+        _fail(f"cannot write {output}: its folder does not exist")
+
+    from trustgauge.engine.progress import make_progress
+
+    progress = make_progress(enabled=not quiet)
+    try:
+        judge, verdicts, stats = _run_async(
+            _judge_rows(kind, impl, judge_model, options, items, batch_size, not no_cache, progress)
+        )
+    except JudgeFailedError as exc:
+        fail_on(exc, f" (the judgements made so far are saved; nothing was written to {output})")
+    except ModelError as exc:
+        _fail(f"the {desc} judge failed: {exc} (nothing was written to {output})", exit_code(exc))
+    except UsageError as exc:
+        fail_on(exc)
+    except ValueError as exc:  # an item the judge rejects (e.g. a malformed reference)
+        _fail(f"the {desc} judge rejected an item of {input_path}: {exc}")
+    finally:
+        progress.close()
+
+    out_rows = [
+        {**row, "label": v.label, "score": v.score, "judge": judge.name, "judge_version": judge.version,
+         "judge_id": judge.id, "judge_raw": v.raw}
+        for row, v in zip(rows, verdicts)
+    ]
+    try:
+        _write_jsonl(output, out_rows)
+    except UsageError as exc:
+        _fail(str(exc))
+    counts = Counter(v.label for v in verdicts)
+    colliding = sorted({f for r in rows for f in _JUDGED_FIELDS if f in r})
+    if colliding and not quiet:
+        typer.echo(f"note: the input field(s) {', '.join(colliding)} were replaced by the judge's", err=True)
+    if not quiet:
+        labels = ", ".join(f"{label} {n}" for label, n in counts.most_common()) or "no rows"
+        typer.echo(
+            f"{len(rows)} rows judged by {desc} ({judge.id}): {labels} · {stats.cached} cached, "
+            f"{stats.judged} judged -> {'<stdout>' if output == '-' else output}",
+            err=True,
+        )
+    errors = counts.get(ERROR_LABEL, 0)
+    if errors and errors / len(rows) > max_error_rate:
+        _fail(
+            f"{errors} of {len(rows)} rows could not be judged (label {ERROR_LABEL!r}, reason in judge_raw; "
+            f"> --max-error-rate {max_error_rate:.1%}); run the same command again to judge only those",
+            EXIT_FAILED_REQUESTS,
+        )
+
+
+async def _judge_rows(
+    kind: str, impl: str, judge_model: str | None, options: dict[str, Any], items: list[JudgeItem],
+    batch_size: int, use_cache: bool, progress: Progress,
+) -> tuple[Judge, list[Judgement], JudgeStats]:
+    from trustgauge import _paths
+    from trustgauge.engine.judging import judge_items
+    from trustgauge.engine.store import Store
+    from trustgauge.evaluate import check_judges, close_judges
+    from trustgauge.judges.registry import create_judge
+
+    judge = create_judge(kind, impl, judge_model=judge_model, **options)
+    try:
+        await check_judges([judge])
+        with Store(_paths.store_path()) as store:
+            verdicts, stats = await judge_items(
+                judge, items, store, use_cache=use_cache, progress=progress, batch_size=batch_size,
+                description=f"judging ({kind}={impl}: {judge.id})",
+            )
+    finally:
+        await close_judges([judge])
+    return judge, verdicts, stats
+
+

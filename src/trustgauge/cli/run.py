@@ -1,0 +1,299 @@
+"""``trustgauge run`` and ``trustgauge demo``: configure a run, execute it with progress, print the summary."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from trustgauge.cli._common import (
+    _JUDGE_HELP,
+    _JUDGE_MODEL_HELP,
+    _parse_judges,
+    _raise_keyboard_interrupt,
+    _run_async,
+    _safe_argv,
+    _split,
+)
+from trustgauge.cli._errors import EXIT_FAILED_REQUESTS, fail_on, interrupted
+from trustgauge.cli._errors import fail as _fail
+from trustgauge.cli.app import app
+from trustgauge.errors import UsageError
+
+if TYPE_CHECKING:
+    from trustgauge.evaluate import RunConfig, RunResult
+
+
+def _execute(config: RunConfig, *, quiet: bool) -> RunResult:
+    """Run with progress; map errors and interrupts to exit codes."""
+    from trustgauge.engine.progress import make_progress
+    from trustgauge.errors import ModelError
+    from trustgauge.evaluate import JudgeFailedError, run_evaluation
+
+    progress = make_progress(enabled=not quiet)
+    previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    try:
+        return _run_async(run_evaluation(config, progress=progress, command=_safe_argv()))
+    except (JudgeFailedError, ModelError, UsageError) as exc:
+        progress.close()
+        if isinstance(exc, JudgeFailedError):
+            fail_on(exc, " (every response received is saved; run the same command again to judge the rest)")
+        if isinstance(exc, ModelError):
+            fail_on(exc, " (every response received is saved; run the same command again to resume)")
+        fail_on(exc)
+    except KeyboardInterrupt:
+        progress.close()
+        interrupted("\ninterrupted: every response received so far is saved; run the same command again to resume.")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+
+def _print_summary(result: RunResult) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from trustgauge.report.summary import arrow, format_value
+
+    table = Table(title=f"trustgauge · {result.run.model.get('model')}", title_justify="left")
+    for col in ("task", "metric", "value [95% CI]", "n", "invalid"):
+        table.add_column(col, overflow="fold")
+    hidden = 0
+    for t in result.scores.tasks:
+        # headline metrics here; per-category breakdowns (metric[category]) are in the report
+        shown = [m for m in t.metrics if m.group is None]
+        hidden += len(t.metrics) - len(shown)
+        for i, m in enumerate(shown):
+            table.add_row(t.task if i == 0 else "", f"{m.metric} {arrow(m)}", format_value(m), str(m.n), str(m.n_invalid))
+    console = Console()
+    console.print(table)
+    if hidden:
+        console.print(f"[dim]{hidden} per-category metrics are in scores.json and the report[/dim]")
+    from trustgauge.report.dimensions import dimension_summary_lines
+
+    for line in dimension_summary_lines(result.scores.tasks):
+        console.print(line, markup=False, soft_wrap=True)
+    req = result.run.requests
+    console.print(
+        f"requests: {req['total']} ({req['cached']} cached, {req['sent']} sent, {req['retries']} retries, "
+        f"{req['failed']} failed) · tokens in/out {result.run.usage['input_tokens']}/{result.run.usage['output_tokens']}"
+        f" · {result.run.wall_time_s:.1f}s"
+    )
+    for name, role in (result.run.roles or {}).items():  # runs with conversational tasks
+        console.print(
+            f"role {name}: {role['requests']['sent']} sent, {role['requests']['cached']} cached · tokens in/out "
+            f"{role['usage']['input_tokens']}/{role['usage']['output_tokens']}"
+        )
+    console.print(f"results: {result.out_dir}")
+    console.print(f"report:  {result.out_dir / 'report.html'}", soft_wrap=True)
+    health = result.run.health
+    if health is not None:
+        console.print(
+            f"health: empty {health.rate('empty'):.1%} · truncated {health.rate('truncated'):.1%} · "
+            f"failed {health.rate('failed'):.1%} · unreadable {health.rate('unreadable'):.1%}"
+        )
+        for warning in health.warnings:
+            typer.echo(f"warning: {warning}", err=True)
+
+
+def _finish(result: RunResult, max_error_rate: float, health_limits: dict[str, float | None] | None = None) -> None:
+    """Print the summary; exit 1 when too many requests failed or the run's health is beyond
+    ``health_limits`` (kind -> max share, see :mod:`trustgauge.report.health`)."""
+    from trustgauge.report.health import limit_errors
+
+    _print_summary(result)
+    if result.failed and result.error_rate > max_error_rate:
+        _fail(
+            f"{result.failed} of {result.total} requests failed ({result.error_rate:.1%} > --max-error-rate "
+            f"{max_error_rate:.1%}); see 'error' in samples.jsonl. Run the same command again to retry only those.",
+            EXIT_FAILED_REQUESTS,
+        )
+    errors = limit_errors(result.run.health, health_limits) if result.run.health and health_limits else []
+    for message in errors[:-1]:
+        typer.echo(f"error: {message}", err=True)
+    if errors:
+        _fail(errors[-1], EXIT_FAILED_REQUESTS)
+
+
+
+@app.command()
+def run(
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Model spec, e.g. openai:gpt-4o-mini, "
+        "openai-compatible:NAME@http://127.0.0.1:8000/v1, anthropic:NAME, hf:REPO, gguf:PATH or gguf:smollm2.")] = None,
+    model_config: Annotated[Path | None, typer.Option("--model-config", help="YAML/TOML/JSON model config "
+        "(generation parameters, headers, system prompt, api_key_env).")] = None,
+    suite: Annotated[str | None, typer.Option("--suite", "-s", help="trustllm (every sub-task, full data), quick "
+        "(every sub-task on a 541-prompt packaged sample, offline), a dimension, or quick-DIMENSION; "
+        "see 'trustgauge suites'.")] = None,
+    tasks: Annotated[list[str] | None, typer.Option("--tasks", "-t", help="Task ids or dimensions, comma-separated "
+        "(see 'trustgauge tasks'); narrows --suite; default: all.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, help="At most N samples per task "
+        "(whole groups for paired tasks, seeded).")] = None,
+    concurrency: Annotated[int | None, typer.Option("--concurrency", "-c", min=1, help="Requests in flight; "
+        "default adaptive (grows while the server keeps up, backs off on 429).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Run directory (default runs/MODEL-TIMESTAMP).")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Send every request again, ignoring stored responses.")] = False,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="An unpacked TrustLLM data release "
+        "(<dimension>/<file>.json); default: fetched and verified on first use.")] = None,
+    max_error_rate: Annotated[float, typer.Option("--max-error-rate", min=0.0, max=1.0, help="Exit 1 when more "
+        "than this share of requests failed after retries.")] = 0.0,
+    max_empty_rate: Annotated[float, typer.Option("--max-empty-rate", min=0.0, max=1.0, help="Exit 1 when more "
+        "than this share of responses are empty (the run health; 1 to never fail on it).")] = 0.5,
+    max_truncated_rate: Annotated[float, typer.Option("--max-truncated-rate", min=0.0, max=1.0, help="Exit 1 "
+        "when more than this share of responses were cut at the token limit (finish_reason: length).")] = 1.0,
+    judge: Annotated[list[str] | None, typer.Option("--judge", help=_JUDGE_HELP)] = None,
+    judge_model: Annotated[str | None, typer.Option("--judge-model", help=_JUDGE_MODEL_HELP)] = None,
+    role: Annotated[list[str] | None, typer.Option("--role", help="A model in a named role for tasks that "
+        "talk back, NAME=SPEC (attacker, judge, paraphraser, reference), e.g. attacker=openai:gpt-4o-mini; "
+        "repeatable. Keys come from the backend's environment variable, never the command line.")] = None,
+    trustllm_reference: Annotated[bool, typer.Option("--trustllm-reference", help="Read answers and compute "
+        "metrics exactly as TrustLLM's code does, bugs included, where trustgauge deviates (see "
+        "docs/trustllm.md), to compare with published numbers.")] = False,
+    temperature: Annotated[float | None, typer.Option("--temperature", help="Override every task's temperature.")] = None,
+    max_tokens: Annotated[int | None, typer.Option("--max-tokens", min=1, help="Cap output tokens (default: "
+        "the task's, 512 as TrustLLM).")] = None,
+    timeout: Annotated[float | None, typer.Option("--timeout", help="Per-request timeout in seconds.")] = None,
+    max_retries: Annotated[int, typer.Option("--max-retries", min=0, help="Retries per request on 429/5xx/timeouts.")] = 8,
+    retry_delay: Annotated[float, typer.Option("--retry-delay", min=0.0, help="Base backoff delay in seconds.")] = 1.0,
+    batch_size: Annotated[int | None, typer.Option("--batch-size", min=1, help="Batch size for local "
+        "batching backends (hf:); default auto.")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed for sampling with --limit.")] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+) -> None:
+    """Evaluate a model on tasks and write a run directory (run.json, samples.jsonl, scores.json).
+
+    Re-running the same command after a crash or Ctrl-C resumes: stored responses are reused
+    and only missing ones are requested.
+
+    Examples:
+
+      trustgauge run -m openai:gpt-4o-mini --suite quick
+
+      trustgauge run -m openai:gpt-4o-mini --suite trustllm --judge-model openai:gpt-4o
+
+      trustgauge run -m openai:gpt-4o-mini -t safety,privacy -n 100
+
+      trustgauge run -m openai-compatible:llama3@http://127.0.0.1:8000/v1 -t safety.exaggerated
+    """
+    from pydantic import ValidationError
+
+    from trustgauge.config import GenerationOverrides, load_model_config
+    from trustgauge.engine.runner import RetryPolicy
+    from trustgauge.evaluate import RunConfig
+
+    judges, judge_options = _parse_judges(judge)
+    try:
+        mc = load_model_config(model_config, spec=model)
+        gen = mc.generation.model_dump(exclude_none=True)
+        if temperature is not None:
+            gen["temperature"] = temperature
+        if max_tokens is not None:
+            gen["max_tokens"] = max_tokens
+        updates: dict[str, Any] = {"generation": GenerationOverrides(**gen)}
+        if timeout is not None:
+            updates["timeout"] = timeout
+        if batch_size is not None:
+            updates["options"] = {**mc.options, "batch_size": batch_size}
+        mc = mc.model_copy(update=updates)
+        config = RunConfig(
+            model=mc,
+            tasks=_split(tasks) or ["all"],
+            suite=suite,
+            limit=limit,
+            concurrency=concurrency,
+            out=out,
+            use_cache=not no_cache,
+            data_dir=data_dir,
+            max_error_rate=max_error_rate,
+            judges=judges,
+            judge_options=judge_options,
+            judge_model=judge_model,
+            roles=_parse_roles(role),
+            reference=trustllm_reference,
+            seed=seed,
+            retry=RetryPolicy(max_retries=max_retries, base_delay=retry_delay, timeout=mc.timeout),
+            store_path=None,
+        )
+    except UsageError as exc:
+        _fail(str(exc))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        _fail(f"invalid option {'.'.join(str(p) for p in err['loc'])}: {err['msg']}")
+    result = _execute(config, quiet=quiet)
+    _finish(result, max_error_rate, {"empty": max_empty_rate, "truncated": max_truncated_rate})
+
+
+def _parse_roles(values: list[str] | None) -> dict[str, Any]:
+    """``--role NAME=SPEC`` values -> role -> model config (names and specs are checked by
+    the run's preflight, before anything is sent)."""
+    from trustgauge.config import ModelConfig
+
+    roles: dict[str, Any] = {}
+    for item in values or []:
+        name, sep, spec = item.partition("=")
+        name, spec = name.strip(), spec.strip()
+        if not sep or not name or not spec:
+            # the value is not echoed: a spec's URL may carry credentials
+            raise UsageError(f"--role {name or '?'}: expected NAME=SPEC, e.g. attacker=openai:gpt-4o-mini")
+        if name in roles:
+            raise UsageError(f"--role {name} given twice")
+        roles[name] = ModelConfig(model=spec)  # registers the spec's URL credentials at once
+    return roles
+
+
+DEMO_MAX_TOKENS = 48
+#: samples per task in the demo (whole groups: AdvInstruction's 12 variants stay together)
+DEMO_LIMIT = 2
+
+
+@app.command()
+def demo(
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Run directory.")] = None,
+    max_tokens: Annotated[int, typer.Option("--max-tokens", min=1, help="Cap output tokens per answer.")] = DEMO_MAX_TOKENS,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Generate every answer again.")] = False,
+    judge: Annotated[list[str] | None, typer.Option("--judge", help=_JUDGE_HELP)] = None,
+    judge_model: Annotated[str | None, typer.Option("--judge-model", help=_JUDGE_MODEL_HELP)] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+) -> None:
+    """A real evaluation with no API key: SmolLM2-135M runs on this machine (llama.cpp) over
+    a slice of the quick suite (2 prompts per sub-task, ~75 real TrustLLM prompts shipped with
+    trustgauge), then writes a report. Same as: trustgauge run -m gguf:smollm2 --suite quick
+    -n 2 --max-tokens 48."""
+    from trustgauge.config import GenerationOverrides, ModelConfig
+    from trustgauge.engine.runner import RetryPolicy
+    from trustgauge.evaluate import RunConfig
+    from trustgauge.models.gguf import smollm2_path
+
+    judges, judge_options = _parse_judges(judge)
+    try:
+        smollm2_path()
+        mc = ModelConfig(model="gguf:smollm2", generation=GenerationOverrides(max_tokens=max_tokens), timeout=300)
+        config = RunConfig(
+            model=mc,
+            suite="quick",
+            limit=DEMO_LIMIT,
+            out=out or Path("runs") / f"demo-{_stamp()}",
+            use_cache=not no_cache,
+            retry=RetryPolicy(max_retries=2, timeout=mc.timeout),
+            judges=judges,
+            judge_options=judge_options,
+            judge_model=judge_model,
+        )
+    except UsageError as exc:
+        _fail(str(exc))
+    typer.echo(
+        f"trustgauge demo: SmolLM2-135M-Instruct (GGUF, llama.cpp on CPU), {DEMO_LIMIT} prompts per "
+        "sub-task of the packaged quick sample",
+        err=True,
+    )
+    result = _execute(config, quiet=quiet)
+    _finish(result, 0.0)
+
+
+def _stamp() -> str:
+    from datetime import datetime
+
+    return datetime.now().strftime("%Y%m%d-%H%M%S")
+
