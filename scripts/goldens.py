@@ -86,16 +86,11 @@ def normalise(value: Any) -> Any:
 def summarise(run_dir: Path) -> dict[str, Any]:
     """The golden record of one run directory."""
     scores = normalise(json.loads((run_dir / "scores.json").read_text(encoding="utf-8")))
-    # transitional (schema 3, first commit): the goldens predate the new fields
-    scores["schema_version"] = min(scores.get("schema_version", 2), 2)
-    for t in scores.get("tasks", []):
-        t.pop("nothing_to_score", None)
     per_task: dict[str, hashlib._Hash] = {}
     counts: dict[str, int] = {}
     with (run_dir / "samples.jsonl").open(encoding="utf-8") as fh:
         for line in fh:
             record = normalise(json.loads(line))
-            record.pop("outcome", None)  # transitional (schema 3, first commit)
             task = str(record.get("task"))
             digest = per_task.setdefault(task, hashlib.sha256())
             digest.update(json.dumps(record, sort_keys=True, ensure_ascii=False).encode())
