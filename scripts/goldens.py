@@ -240,6 +240,8 @@ def outcome_differences(run_dir: Path) -> tuple[int, list[str]]:
             expected = value_outcome(record.score, record.label, metric_directions(record.task))
             got = task.outcome(SampleScore(label=record.label, valid=True, values=record.score))
             compared += 1
+            if record.outcome is not None and record.outcome != got:
+                found.append(f"outcome of {record.task} sample {record.sample_id}: stored {record.outcome}, task says {got}")
             if got != expected:
                 found.append(
                     f"outcome of {record.task} sample {record.sample_id}: task says {got}, "

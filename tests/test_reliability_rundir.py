@@ -67,7 +67,7 @@ def _assert_refused_everywhere(run: Path, good: Path, tmp: Path, words: str) -> 
 def test_run_json_records_hash_and_counts_of_each_file(tmp_path: Path) -> None:
     out = _write(tmp_path / "run", seed=1)
     run = json.loads((out / "run.json").read_text())
-    assert run["schema_version"] == 2
+    assert run["schema_version"] == 3
     assert set(run["files"]) == {"scores.json", "samples.jsonl", "report.md"}
     assert run["files"]["samples.jsonl"]["records"] == 50
     assert run["files"]["samples.jsonl"]["sha256"] == _sha(out / "samples.jsonl")

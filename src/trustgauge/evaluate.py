@@ -431,6 +431,7 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
                     metadata=sample.metadata,
                     finish_reason=outcome.response.finish_reason if outcome.response else None,
                     turns=None if talk is None else turn_records(talk),
+                    outcome=w.task.outcome(score) if score else "none",
                 )
             )
         required = {slot.kind for slot in w.task.judges if not slot.optional}
@@ -446,7 +447,7 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
         task_scores.append(
             TaskScores(
                 task=w.task.id, dimension=w.task.dimension, title=w.task.title, metrics=metrics,
-                n_samples=len(w.samples), n_failed=n_failed,
+                n_samples=len(w.samples), n_failed=n_failed, nothing_to_score=w.task.nothing_to_score,
                 judges={
                     kind: judges[kind].id if kind in judges else "none (needs --judge-model)"
                     for kind in dict.fromkeys(slot.kind for slot in w.task.judges)

@@ -23,7 +23,8 @@ A headline metric without a value (``null`` in ``scores.json``) is never silentl
   has no task score and is shown as not scored;
 * **nothing to score**: the metric had nothing to measure although every answer was read (no
   item counted, none unreadable, no failed request): the task's
-  :attr:`~trustgauge.tasks.base.Task.nothing_to_score` score, e.g. toxicity when every
+  :attr:`~trustgauge.tasks.base.Task.nothing_to_score` score (recorded in ``scores.json``
+  since schema 3), e.g. toxicity when every
   jailbreak prompt was refused (no toxic output: 1); without one (a sample too small to
   hold the items the metric needs) no task score, shown with the reason;
 * otherwise **failure**: the responses leave it undefined (answers unreadable, failed
@@ -120,10 +121,9 @@ def _nothing_to_score(task: TaskScores, missing: Sequence[MetricValue]) -> bool:
 
 
 def _declared_nothing_to_score(task: TaskScores) -> float | None:
-    from trustgauge.tasks.registry import TASKS
-
-    cls = TASKS.get(task.task)
-    return None if cls is None else cls.nothing_to_score
+    """The task's ``nothing_to_score`` as the run recorded it (schema 3), or the frozen value of
+    a legacy task (:mod:`trustgauge.results.legacy`): never today's task code."""
+    return task.declared_nothing_to_score()
 
 
 def over_refusal(tasks: Sequence[TaskScores]) -> float | None:

@@ -91,10 +91,12 @@ def _labels(results: Sequence[Results]) -> list[str]:
 
 
 def _order(task_ids: Sequence[str]) -> list[str]:
-    from trustgauge.tasks.registry import TASKS
+    """The TrustLLM sub-tasks in suite order (frozen: :data:`trustgauge.results.legacy.TASK_ORDER`,
+    so no task code is imported), then any other in the order given."""
+    from trustgauge.results.legacy import TASK_ORDER
 
-    known = [t for t in TASKS if t in task_ids]
-    return known + [t for t in task_ids if t not in TASKS]
+    known = [t for t in TASK_ORDER if t in task_ids]
+    return known + [t for t in task_ids if t not in TASK_ORDER]
 
 
 def build_leaderboard(results: Sequence[Results], *, common_only: bool = False) -> Leaderboard:

@@ -199,7 +199,7 @@ def write_run_dir(out_dir: Path, files: Mapping[str, bytes], write_extra: Callab
 # ---------------------------------------------------------------------------------- reading
 
 #: results schema versions this version reads
-READABLE_VERSIONS: tuple[int, ...] = (1, 2)
+READABLE_VERSIONS: tuple[int, ...] = (1, 2, 3)
 
 
 def _damaged(out_dir: Path, what: str) -> RunDirError:

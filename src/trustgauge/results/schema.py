@@ -6,15 +6,17 @@ change; readers refuse versions they do not know.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
 
 from trustgauge.types import MetricValue, UndefinedAs
 
-#: 2: run.json records each data file's hash (``files``) and the run's ``health``; version 1
-#: directories are still read (see :mod:`trustgauge.results.rundir`)
-RESULTS_SCHEMA_VERSION = 2
+#: 2: run.json records each data file's hash (``files``) and the run's ``health``;
+#: 3: samples.jsonl records each sample's ``outcome`` (decided by its task) and scores.json each
+#: task's ``nothing_to_score``, so reports need no task code. Versions 1 and 2 are still read
+#: (see :mod:`trustgauge.results.rundir`; their missing facts: :mod:`trustgauge.results.legacy`)
+RESULTS_SCHEMA_VERSION = 3
 
 
 class HealthCounts(BaseModel):
@@ -65,6 +67,18 @@ class TaskScores(BaseModel):
     undefined_as: UndefinedAs | None = None
     #: how the task score was made when not from the headline alone (over-refusal correction)
     score_note: str | None = None
+    #: schema 3: the task's score when its headline metric had nothing to measure
+    #: (``Task.nothing_to_score``, ``null`` when it declares none); absent before schema 3
+    #: (then read from :data:`trustgauge.results.legacy.NOTHING_TO_SCORE`)
+    nothing_to_score: float | None = None
+
+    def declared_nothing_to_score(self) -> float | None:
+        """``nothing_to_score`` as written (schema 3), else the frozen legacy value."""
+        if "nothing_to_score" in self.model_fields_set:
+            return self.nothing_to_score
+        from trustgauge.results.legacy import NOTHING_TO_SCORE
+
+        return NOTHING_TO_SCORE.get(self.task)
 
 
 class DimensionEntry(BaseModel):
@@ -117,6 +131,10 @@ class SampleRecord(BaseModel):
     #: a conversational task's calls, in order (``role``, ``prompt``: the last user message
     #: sent, ``response``, ``finish_reason``, ``cached``); absent for single-turn tasks
     turns: list[dict[str, Any]] | None = None
+    #: schema 3: the sample's verdict, decided by its task (``Task.outcome``) when it was scored:
+    #: ``pass``, ``fail`` or ``none`` (no verdict on its own, invalid, or a failed request);
+    #: ``None`` before schema 3 (then :func:`trustgauge.results.legacy.value_outcome`)
+    outcome: Literal["pass", "fail", "none"] | None = None
 
     @model_serializer(mode="wrap")
     def _omit_absent_turns(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
