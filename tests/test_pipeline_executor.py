@@ -122,6 +122,20 @@ def test_merge_restores_plan_order_whatever_the_arrival_order() -> None:
         merge(units, [*results, results[0]], tasks, spec.digest)
     with pytest.raises(MergeError, match="belongs to run spec"):
         merge(units, results, tasks, _spec(seed=9).digest)
+    other_data = results[1].dataset.model_copy(update={"sha256": "1" * 64, "source": "elsewhere"})
+    with pytest.raises(MergeError, match="read other data"):
+        merge(units, [results[0], _with(results[1], dataset=other_data), *results[2:]], tasks, spec.digest)
+    # where the data was read may differ (another machine); what was read may not
+    elsewhere = results[1].dataset.model_copy(update={"source": "elsewhere"})
+    assert merge(units, [results[0], _with(results[1], dataset=elsewhere), *results[2:]], tasks, spec.digest)[0].dataset.source == "x"
+    with pytest.raises(MergeError, match="lacks"):
+        merge(units, [results[0], _with(results[1], lacking=["logprobs"]), *results[2:]], tasks, spec.digest)
+
+
+def _with(result: UnitResult, **changes: Any) -> UnitResult:
+    import dataclasses
+
+    return dataclasses.replace(result, **changes)
 
 
 def _toy_run(tmp: Path, data: Path, shards: int) -> Path:
@@ -146,7 +160,6 @@ def test_n_shards_per_task_write_the_run_directory_of_one(
     (6 samples: uneven shards; 4 goals in 3 shards, some shards of 1): every file identical but
     the timestamps, and the store holds the same rows."""
     import chat_toy
-
     from trustgauge.data.sources import registry as data_registry
     from trustgauge.tasks import registry as task_registry
     from trustgauge.types import Judgement as J

@@ -45,7 +45,9 @@ def merge(units: Sequence[Unit], results: Sequence[UnitResult], tasks: Mapping[s
 
     Raises:
         MergeError: a result of another run (``spec_digest`` differs from ``digest``), of a
-            unit not planned, twice for one unit, or a planned unit without a result.
+            unit not planned, twice for one unit, or a planned unit without a result; units of
+            one task that read other data (SHA-256, record count) or disagree on what the
+            model lacks.
     """
     by_unit: dict[Unit, UnitResult] = {}
     planned = set(units)
@@ -66,6 +68,11 @@ def merge(units: Sequence[Unit], results: Sequence[UnitResult], tasks: Mapping[s
         t = merged.get(unit.task_id)
         if t is None:
             t = merged[unit.task_id] = TaskResult(task=tasks[unit.task_id], dataset=r.dataset, lacking=list(r.lacking))
+        elif (r.dataset.sha256, r.dataset.records) != (t.dataset.sha256, t.dataset.records):
+            raise MergeError(f"unit {unit.name} read other data ({r.dataset.path}: sha256 {r.dataset.sha256[:12]}, "
+                             f"{r.dataset.records} records; the first unit {t.dataset.sha256[:12]}, {t.dataset.records})")
+        elif list(r.lacking) != t.lacking:
+            raise MergeError(f"unit {unit.name}: the model lacks {r.lacking}, for the first unit {t.lacking}")
         t.samples.extend(r.samples)
         t.prompts.extend(r.prompts)
         t.outcomes.extend(r.outcomes)
