@@ -31,7 +31,7 @@ from trustgauge.pipeline.executor import RunStats, UnitResult, UnitResults
 from trustgauge.pipeline.plan import Unit
 from trustgauge.pipeline.spec import ExecutionSettings, RunSpec, public_model_config
 from trustgauge.results.schema import DatasetInfo
-from trustgauge.types import Judge, Sample
+from trustgauge.types import Judge, Judgement, Sample
 
 if TYPE_CHECKING:
     from trustgauge.tasks.base import Task
@@ -216,6 +216,9 @@ class LocalExecutor:
         )
         results: list[UnitResult] = []
         by_task = {w.task.id: w for w in work}
+        verdicts: dict[str, dict[tuple[str, str, str], Judgement]] = {t: {} for t in by_task}
+        for key, verdict in judgements.items():
+            verdicts[key[0]][key] = verdict
         for unit in units:
             w = by_task[unit.task_id]
             talking = conversations.get(unit.task_id)
@@ -229,7 +232,7 @@ class LocalExecutor:
                 ),
                 outcomes=unit.take(outcomes[unit.task_id]),
                 conversations=None if talking is None else unit.take(talking),
-                judgements={k: v for k, v in judgements.items() if k[0] == unit.task_id and k[1] in mine},
+                judgements={k: v for k, v in verdicts[unit.task_id].items() if k[1] in mine},
                 dataset=w.dataset,
                 generation=next((r.params.model_dump() for r in unit.take(w.requests)), None),
                 lacking=lacking.get(unit.task_id, []),
