@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import platform
-import random
 import re
 import sys
 import time
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -23,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from trustgauge._secrets import public_url, redact, secrets_in_environment
+from trustgauge._secrets import redact, secrets_in_environment
 from trustgauge._version import __version__
 from trustgauge.config import ModelConfig
 from trustgauge.engine.judging import ERROR_LABEL as ERROR_LABEL
@@ -33,21 +30,20 @@ from trustgauge.engine.judging import JudgeStats as JudgeStats
 from trustgauge.engine.judging import _judge_all as _judge_all
 from trustgauge.engine.judging import judge_items as judge_items
 from trustgauge.engine.progress import Progress
-from trustgauge.engine.runner import Engine, Outcome, RetryPolicy
-from trustgauge.engine.store import Store
+from trustgauge.engine.runner import RetryPolicy
 from trustgauge.errors import ConfigError
 from trustgauge.judges.base import Judge
 from trustgauge.models._http import public_spec
-from trustgauge.models.base import Capability, ChatMessage, Model, Request
+from trustgauge.models.base import Request
 from trustgauge.pipeline.conversations import (
-    ConversationResult,
     check_roles,
-    conversation_outcome,
-    conversation_prompt,
-    converse,
-    role_records,
     turn_records,
 )
+from trustgauge.pipeline.local import LocalExecutor, lacking_capabilities, load_task_data
+from trustgauge.pipeline.local import select_samples as select_samples
+from trustgauge.pipeline.merge import merge
+from trustgauge.pipeline.plan import plan
+from trustgauge.pipeline.spec import ExecutionSettings, RunSpec, public_model_config
 from trustgauge.results.schema import DatasetInfo, RunInfo, SampleRecord, ScoresFile, TaskScores
 from trustgauge.tasks.base import MetricValue, Sample, SampleScore, Task
 from trustgauge.types import split_metric
@@ -128,24 +124,6 @@ class _TaskWork:
     dataset: DatasetInfo
 
 
-def select_samples(samples: Sequence[Sample], limit: int | None, seed: int) -> list[Sample]:
-    """Up to ``limit`` samples, drawn as whole groups (paired items stay together), in a
-    seeded, reproducible order; the result keeps the dataset's order."""
-    if limit is None or limit >= len(samples):
-        return list(samples)
-    groups: dict[str, list[int]] = defaultdict(list)
-    for i, s in enumerate(samples):
-        groups[s.group if s.group is not None else f"\x00{s.id}"].append(i)
-    order = sorted(groups)
-    random.Random(seed).shuffle(order)
-    chosen: list[int] = []
-    for g in order:
-        if len(chosen) >= limit:
-            break
-        chosen.extend(groups[g])
-    return [samples[i] for i in sorted(chosen)]
-
-
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[:60] or "model"
 
@@ -157,37 +135,9 @@ def default_out_dir(model_spec: str) -> Path:
 
 
 def _load_task_data(tasks: Sequence[Task], config: RunConfig) -> list[_TaskWork]:
-    from trustgauge.data import load_records, resolve_data_dir
-
-    roots: dict[str, Path] = {}
-    work = []
-    overrides = config.model.generation.model_dump(exclude_none=True)
-    system_prompt = config.model.system_prompt
-    for task in tasks:
-        ds = task.data.dataset
-        if ds not in roots:
-            if config.dataset_override is not None:
-                roots[ds] = config.dataset_override
-            else:
-                roots[ds] = resolve_data_dir(ds, config.data_dir)
-        # the full release is checked against its registered record counts (never a packaged sample)
-        records, sha = load_records(
-            roots[ds], task.data.path, source_id=None if config.dataset_override is not None else ds
-        )
-        samples = select_samples(task.samples(records), config.limit, config.seed)
-        requests = []
-        # a conversational task's calls are made by its run(), through the engine's Chat
-        for s in samples if not task.is_conversational() else ():
-            req = task.build_request(s, overrides)
-            if system_prompt:
-                req = Request(
-                    messages=(ChatMessage(role="system", content=system_prompt), *req.messages), params=req.params
-                )
-            requests.append(req)
-        source = str(roots[ds]) if config.dataset_override is None else f"packaged:{roots[ds].name}"
-        info = DatasetInfo(dataset=ds, path=task.data.path, sha256=sha, records=len(records), source=source)
-        work.append(_TaskWork(task, samples, requests, info))
-    return work
+    """Each task's samples, requests and dataset (:func:`trustgauge.pipeline.local.load_task_data`)."""
+    data = load_task_data(tasks, RunSpec.from_config(config), config.data_dir)
+    return [_TaskWork(d.task, d.samples, d.requests, d.dataset) for d in data]
 
 
 def _kinds(tasks: Iterable[Task]) -> list[str]:
@@ -207,20 +157,8 @@ def _not_scored(task: Task, kinds: Sequence[str], reason: str | None = None) -> 
     ]
 
 
-async def _lacking(model: Model, tasks: Sequence[Task]) -> dict[str, list[str]]:
-    """Task id -> what it ``requires`` that the model cannot give (only tasks lacking some).
-    The model is asked (:meth:`Model.supported`, which may probe its server) only when its
-    declared capabilities do not already cover every requirement."""
-    wanted = {name: Capability.parse(name) for t in tasks for name in t.requires}
-    if all(c is not None and c in model.capabilities for c in wanted.values()):
-        return {}
-    have = await model.supported()
-    lacking = {}
-    for t in tasks:
-        missing = [n for n in t.requires if wanted[n] is None or wanted[n] not in have]
-        if missing:
-            lacking[t.id] = missing
-    return lacking
+#: the name :func:`trustgauge.pipeline.local.lacking_capabilities` had here
+_lacking = lacking_capabilities
 
 
 def _select(config: RunConfig) -> tuple[list[Task], RunConfig]:
@@ -319,12 +257,15 @@ async def check_judges(judges: Iterable[Judge]) -> None:
             await check()
 
 
-async def run_evaluation(config: RunConfig, *, progress: Progress | None = None, command: Sequence[str] = ()) -> RunResult:
-    """Run the whole pipeline and write the run directory. Raises UsageError on bad input."""
+async def run_evaluation(
+    config: RunConfig, *, progress: Progress | None = None, command: Sequence[str] = (), shards: int = 1
+) -> RunResult:
+    """Run the whole pipeline and write the run directory. Raises UsageError on bad input.
+
+    The tasks are planned into units (``shards`` per task), run by the local executor and
+    merged in plan order: the run directory does not depend on ``shards``."""
     from trustgauge import _paths
     from trustgauge._preflight import check_model_urls, check_run_locations
-    from trustgauge.models.registry import load_model
-    from trustgauge.tasks.oracle import oracle_table
 
     progress = progress or Progress()
     started_at = datetime.now(timezone.utc)
@@ -341,54 +282,23 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
     # a judge model; without one their tasks still get responses but are reported not scored
     unjudged = [k for k in _kinds(tasks) if _needs_judge_model(config, k)]
     judges = await open_judges(config, [k for k in _kinds(tasks) if k not in unjudged])
+    spec = RunSpec.from_config(config)
+    units = plan(spec, tasks, shards=shards)
     try:
-        work = _load_task_data(tasks, config)
-        model = load_model(config.model, oracle=oracle_table)
-        role_models: dict[str, Any] = {}
-        store = Store(config.store_path or _paths.store_path())
-        try:
-            role_models.update((name, load_model(mc, oracle=oracle_table)) for name, mc in config.roles.items())
-            await model.check()
-            for role_model in role_models.values():
-                await role_model.check()
-            await check_judges(judges.values())
-            # a task needing what the model cannot give (logprobs, ...) sends nothing and is
-            # reported not scored, with the reason
-            lacking = await _lacking(model, [w.task for w in work])
-            work = [
-                _TaskWork(w.task, [], [], w.dataset) if w.task.id in lacking else w for w in work
-            ]
-            engine = Engine(
-                model, store, concurrency=config.concurrency, retry=config.retry,
-                use_cache=config.use_cache, progress=progress, seed=config.seed,
-            )
-            all_requests = [r for w in work for r in w.requests]
-            flat = await engine.run(all_requests, description=f"generating ({model.describe()})")
-            outcomes: dict[str, list[Outcome]] = {}
-            pos = 0
-            for w in work:
-                outcomes[w.task.id] = flat[pos : pos + len(w.requests)]
-                pos += len(w.requests)
-            conversations: dict[str, list[ConversationResult]] = {}
-            role_engines: dict[str, Engine] = {}
-            if any(w.task.is_conversational() for w in work):
-                conversations, role_engines = await converse(
-                    [(w.task, w.samples) for w in work], engine, role_models, store,
-                    concurrency=config.concurrency, retry=config.retry, use_cache=config.use_cache,
-                    seed=config.seed, overrides=config.model.generation.model_dump(exclude_none=True),
-                    system_prompt=config.model.system_prompt, progress=progress,
-                )
-                for task_id, results in conversations.items():
-                    outcomes[task_id] = [conversation_outcome(r) for r in results]
-            judgements = await _judge_all(work, outcomes, judges, store, config.use_cache, progress)
-        finally:
-            await model.aclose()
-            for role_model in role_models.values():
-                await role_model.aclose()
-            store.close()
-            progress.close()
+        settings = ExecutionSettings(
+            store_path=config.store_path or _paths.store_path(), concurrency=config.concurrency,
+            retry=config.retry, use_cache=config.use_cache, data_dir=config.data_dir,
+        )
+        executor = LocalExecutor(spec, settings, {t.id: t for t in tasks}, judges, progress)
+        done = await executor.run(units)
     finally:
         await close_judges(judges.values())
+    work = merge(units, done.results, {t.id: t for t in tasks}, spec.digest)
+    stats = done.stats
+    lacking = {w.task.id: w.lacking for w in work if w.lacking}
+    outcomes = {w.task.id: w.outcomes for w in work}
+    conversations = {w.task.id: w.conversations for w in work if w.conversations is not None}
+    judgements = {k: v for w in work for k, v in w.judgements.items()}
 
     samples_out: list[SampleRecord] = []
     task_scores: list[TaskScores] = []
@@ -397,7 +307,7 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
         scored: list[tuple[Sample, SampleScore]] = []
         n_failed = 0
         talks = conversations.get(w.task.id)
-        prompts = [r.prompt for r in w.requests] if talks is None else [conversation_prompt(r) for r in talks]
+        prompts = w.prompts
         for i, (sample, prompt, outcome) in enumerate(zip(w.samples, prompts, outcomes[w.task.id])):
             talk = talks[i] if talks is not None else None
             js = {
@@ -440,7 +350,7 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
         if missing or cannot:
             unscored.append(w.task.id)
         if cannot:
-            reason = f"not scored: {model.describe()} cannot give {', '.join(cannot)}"
+            reason = f"not scored: {stats.model_description} cannot give {', '.join(cannot)}"
             metrics = _not_scored(w.task, missing, reason)
         else:
             metrics = _not_scored(w.task, missing) if missing else w.task.aggregate(scored)
@@ -462,10 +372,10 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
     task_scores = [t.model_copy(update={"health": health.tasks[t.task]}) for t in task_scores]
     out_dir = config.out or default_out_dir(config.model.model)
     run_id = out_dir.name
-    total = len(all_requests) + sum(len(talks) for talks in conversations.values())
+    total = sum(len(w.outcomes) for w in work)  # a conversation counts as one, like a request
     failed = sum(1 for ol in outcomes.values() for o in ol if o.response is None)
     status = "complete" if failed == 0 else ("failed" if total and failed / total > config.max_error_rate else "complete-with-errors")
-    identity = model.identity()
+    identity = stats.model_identity
     run = RunInfo(
         run_id=run_id,
         trustgauge_version=__version__,
@@ -475,7 +385,7 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
         command=[redact(c) for c in command],
         model=_public_model_config(config.model),
         model_identity=identity,
-        generation={w.task.id: w.requests[0].params.model_dump() if w.requests else {} for w in work},
+        generation={w.task.id: w.generation or {} for w in work},
         tasks=[t.id for t in tasks],
         suite=config.suite,
         reference=config.reference,
@@ -483,18 +393,16 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
         seed=config.seed,
         datasets=[w.dataset for w in work],
         judges={k: j.id for k, j in judges.items()},
-        usage={"input_tokens": engine.stats.usage.input_tokens, "output_tokens": engine.stats.usage.output_tokens},
+        usage={"input_tokens": stats.input_tokens, "output_tokens": stats.output_tokens},
         requests={
-            "total": total, "unique": engine.stats.unique, "cached": engine.stats.cached,
-            "sent": engine.stats.sent, "retries": engine.stats.retries, "failed": failed,
+            "total": total, "unique": stats.unique, "cached": stats.cached,
+            "sent": stats.sent, "retries": stats.retries, "failed": failed,
         },
         status=status,
         python=sys.version.split()[0],
         platform=platform.platform(),
         health=health,
-        roles=role_records(
-            {name: _public_model_config(config.roles.get(name, config.model)) for name in role_engines}, role_engines,
-        ) if role_engines else None,
+        roles=stats.roles,
     )
     from trustgauge.report.dimensions import with_summary
 
@@ -506,17 +414,8 @@ async def run_evaluation(config: RunConfig, *, progress: Progress | None = None,
     return RunResult(out_dir=out_dir, run=run, scores=scores, failed=failed, total=total, samples=samples_out)
 
 
-def _public_model_config(config: ModelConfig) -> dict[str, Any]:
-    """The model config as recorded: env var *names* are kept, key files are reduced to a
-    fingerprint of their path, header values are redacted (they often carry tokens)."""
-    data = config.model_dump(mode="json")
-    data["model"] = public_spec(config.model)
-    if config.base_url:
-        data["base_url"] = public_url(config.base_url)
-    if data.get("api_key_file"):
-        data["api_key_file"] = "<file:" + hashlib.sha256(str(data["api_key_file"]).encode()).hexdigest()[:8] + ">"
-    data["headers"] = {k: "<redacted>" for k in data.get("headers", {})}
-    return data
+#: the name :func:`trustgauge.pipeline.spec.public_model_config` had here
+_public_model_config = public_model_config
 
 
 def evaluate(

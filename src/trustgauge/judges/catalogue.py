@@ -398,7 +398,10 @@ GPT4_KINDS: Set[str] = _Gpt4Kinds()
 
 
 def _state() -> tuple[dict[str, KindEntry], dict[tuple[str, str], tuple[int, int]], list[str], bool]:
-    """A copy of the catalogue's state (tests restore it after registering their own judges)."""
+    """A copy of the catalogue's state (tests restore it after registering their own judges).
+
+    Loads the built-ins first, for the reason :func:`trustgauge.tasks.registry._state` gives."""
+    _ensure_loaded()
     with _lock:
         return dict(_kinds), dict(_rank), list(_plugin_errors), _loaded
 

@@ -299,7 +299,12 @@ def resolve_tasks(selectors: Iterable[str], *, reference: bool = False) -> list[
 
 
 def _state() -> tuple[dict[str, type[Task]], list[str], list[str], bool]:
-    """A copy of the registry's state (tests restore it after registering their own tasks)."""
+    """A copy of the registry's state (tests restore it after registering their own tasks).
+
+    Loads the built-ins first: a state taken before loading would, once restored, mark the
+    registry unloaded while the task modules stay imported, so their decorators never run
+    again and the next read finds the built-ins missing."""
+    _ensure_loaded()
     with _lock:
         return dict(_tasks), list(_plugin_ids), list(_plugin_errors), _loaded
 

@@ -1,0 +1,240 @@
+"""The local executor: today's asyncio engine in one process (docs/architecture.md step 12c).
+
+It keeps the run's schedule exactly as before the seam: one engine per model shared by every
+unit, all single-turn requests of all units in one ``Engine.run`` (in plan order), then the
+conversations, then every judge slot of every unit stage by stage (judge batches span tasks),
+so judge batches, the store's contents and the run directory are those of a one-unit run.
+Units of one task are put back together for that (their shards are contiguous slices) and
+the results are cut apart again per unit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from trustgauge.engine.judging import judge_all
+from trustgauge.engine.progress import Progress
+from trustgauge.engine.runner import Engine, Outcome
+from trustgauge.engine.store import Store
+from trustgauge.models.base import Capability, ChatMessage, Model, Request
+from trustgauge.pipeline.conversations import (
+    ConversationResult,
+    conversation_outcome,
+    conversation_prompt,
+    converse,
+    role_records,
+)
+from trustgauge.pipeline.executor import RunStats, UnitResult, UnitResults
+from trustgauge.pipeline.plan import Unit
+from trustgauge.pipeline.spec import ExecutionSettings, RunSpec, public_model_config
+from trustgauge.results.schema import DatasetInfo
+from trustgauge.types import Judge, Judgement, Sample
+
+if TYPE_CHECKING:
+    from trustgauge.tasks.base import Task
+
+__all__ = ["LocalExecutor", "TaskData", "load_task_data", "select_samples"]
+
+
+def select_samples(samples: Sequence[Sample], limit: int | None, seed: int) -> list[Sample]:
+    """Up to ``limit`` samples, drawn as whole groups (paired items stay together), in a
+    seeded, reproducible order; the result keeps the dataset's order."""
+    import random
+    from collections import defaultdict
+
+    if limit is None or limit >= len(samples):
+        return list(samples)
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, s in enumerate(samples):
+        groups[s.group if s.group is not None else f"\x00{s.id}"].append(i)
+    order = sorted(groups)
+    random.Random(seed).shuffle(order)
+    chosen: list[int] = []
+    for g in order:
+        if len(chosen) >= limit:
+            break
+        chosen.extend(groups[g])
+    return [samples[i] for i in sorted(chosen)]
+
+
+@dataclass
+class TaskData:
+    """A task's selected samples, their requests (none for a conversational task) and the
+    dataset they came from."""
+
+    task: Task
+    samples: list[Sample]
+    requests: list[Request]
+    dataset: DatasetInfo
+
+
+def load_task_data(tasks: Sequence[Task], spec: RunSpec, data_dir: Path | None) -> list[TaskData]:
+    """Read each task's records (each dataset resolved once), select its samples and build
+    its requests with the user's generation overrides and system prompt."""
+    from trustgauge.data import load_records, resolve_data_dir
+
+    model = spec.model_config()
+    override = None if spec.dataset_override is None else Path(spec.dataset_override)
+    roots: dict[str, Path] = {}
+    work = []
+    overrides = model.generation.model_dump(exclude_none=True)
+    system_prompt = model.system_prompt
+    for task in tasks:
+        ds = task.data.dataset
+        if ds not in roots:
+            roots[ds] = override if override is not None else resolve_data_dir(ds, data_dir)
+        # the full release is checked against its registered record counts (never a packaged sample)
+        records, sha = load_records(roots[ds], task.data.path, source_id=None if override is not None else ds)
+        samples = select_samples(task.samples(records), spec.limit, spec.seed)
+        requests = []
+        # a conversational task's calls are made by its run(), through the engine's Chat
+        for s in samples if not task.is_conversational() else ():
+            req = task.build_request(s, overrides)
+            if system_prompt:
+                req = Request(
+                    messages=(ChatMessage(role="system", content=system_prompt), *req.messages), params=req.params
+                )
+            requests.append(req)
+        source = str(roots[ds]) if override is None else f"packaged:{roots[ds].name}"
+        info = DatasetInfo(dataset=ds, path=task.data.path, sha256=sha, records=len(records), source=source)
+        work.append(TaskData(task, samples, requests, info))
+    return work
+
+
+async def lacking_capabilities(model: Model, tasks: Sequence[Task]) -> dict[str, list[str]]:
+    """Task id -> what it ``requires`` that the model cannot give (only tasks lacking some).
+    The model is asked (:meth:`Model.supported`, which may probe its server) only when its
+    declared capabilities do not already cover every requirement."""
+    wanted = {name: Capability.parse(name) for t in tasks for name in t.requires}
+    if all(c is not None and c in model.capabilities for c in wanted.values()):
+        return {}
+    have = await model.supported()
+    lacking = {}
+    for t in tasks:
+        missing = [n for n in t.requires if wanted[n] is None or wanted[n] not in have]
+        if missing:
+            lacking[t.id] = missing
+    return lacking
+
+
+class LocalExecutor:
+    """Runs every unit in this process through one engine per model and the run's store.
+
+    Args:
+        spec: what the run measures (the units must carry its digest).
+        settings: concurrency, retries, cache use, store path, data directory.
+        tasks: the task of each unit, by id.
+        judges: the open judge of each kind that can run (the caller opens and closes them).
+        progress: where progress goes; closed when the units are done.
+    """
+
+    def __init__(
+        self,
+        spec: RunSpec,
+        settings: ExecutionSettings,
+        tasks: Mapping[str, Task],
+        judges: Mapping[str, Judge],
+        progress: Progress,
+    ) -> None:
+        self.spec = spec
+        self.settings = settings
+        self.tasks = tasks
+        self.judges = judges
+        self.progress = progress
+
+    async def run(self, units: Sequence[Unit]) -> UnitResults:
+        from trustgauge.models.registry import load_model
+        from trustgauge.tasks.oracle import oracle_table
+
+        digest = self.spec.digest
+        for unit in units:
+            if unit.spec_digest != digest:
+                raise ValueError(f"unit {unit.name} is not of this run (spec {unit.spec_digest[:12]})")
+        order = list(dict.fromkeys(u.task_id for u in units))  # tasks in plan order
+        settings, progress = self.settings, self.progress
+        model_config = self.spec.model_config()
+        role_configs = self.spec.role_configs()
+        work = load_task_data([self.tasks[t] for t in order], self.spec, settings.data_dir)
+        model = load_model(model_config, oracle=oracle_table)
+        role_models: dict[str, Any] = {}
+        store = Store(settings.store_path)
+        try:
+            role_models.update((name, load_model(mc, oracle=oracle_table)) for name, mc in role_configs.items())
+            await model.check()
+            for role_model in role_models.values():
+                await role_model.check()
+            for judge in self.judges.values():
+                check = getattr(judge, "check", None)
+                if check is not None:
+                    await check()
+            # a task needing what the model cannot give (logprobs, ...) sends nothing and is
+            # reported not scored, with the reason
+            lacking = await lacking_capabilities(model, [w.task for w in work])
+            work = [TaskData(w.task, [], [], w.dataset) if w.task.id in lacking else w for w in work]
+            engine = Engine(
+                model, store, concurrency=settings.concurrency, retry=settings.retry,
+                use_cache=settings.use_cache, progress=progress, seed=self.spec.seed,
+            )
+            # every unit's requests in one batch, in plan order (a task's shards are contiguous)
+            all_requests = [r for w in work for r in w.requests]
+            flat = await engine.run(all_requests, description=f"generating ({model.describe()})")
+            outcomes: dict[str, list[Outcome]] = {}
+            pos = 0
+            for w in work:
+                outcomes[w.task.id] = flat[pos : pos + len(w.requests)]
+                pos += len(w.requests)
+            conversations: dict[str, list[ConversationResult]] = {}
+            role_engines: dict[str, Engine] = {}
+            if any(w.task.is_conversational() for w in work):
+                conversations, role_engines = await converse(
+                    [(w.task, w.samples) for w in work], engine, role_models, store,
+                    concurrency=settings.concurrency, retry=settings.retry, use_cache=settings.use_cache,
+                    seed=self.spec.seed, overrides=model_config.generation.model_dump(exclude_none=True),
+                    system_prompt=model_config.system_prompt, progress=progress,
+                )
+                for task_id, talks in conversations.items():
+                    outcomes[task_id] = [conversation_outcome(r) for r in talks]
+            judgements = await judge_all(work, outcomes, self.judges, store, settings.use_cache, progress)
+        finally:
+            await model.aclose()
+            for role_model in role_models.values():
+                await role_model.aclose()
+            store.close()
+            progress.close()
+
+        stats = engine.stats
+        run_stats = RunStats(
+            model_identity=model.identity(), model_description=model.describe(),
+            input_tokens=stats.usage.input_tokens, output_tokens=stats.usage.output_tokens,
+            unique=stats.unique, cached=stats.cached, sent=stats.sent, retries=stats.retries,
+            roles=role_records(
+                {name: public_model_config(role_configs.get(name, model_config)) for name in role_engines}, role_engines,
+            ) if role_engines else None,
+        )
+        results: list[UnitResult] = []
+        by_task = {w.task.id: w for w in work}
+        verdicts: dict[str, dict[tuple[str, str, str], Judgement]] = {t: {} for t in by_task}
+        for key, verdict in judgements.items():
+            verdicts[key[0]][key] = verdict
+        for unit in units:
+            w = by_task[unit.task_id]
+            talking = conversations.get(unit.task_id)
+            samples = unit.take(w.samples)
+            mine = {s.id for s in samples}
+            results.append(UnitResult(
+                unit=unit,
+                samples=samples,
+                prompts=unit.take(
+                    [r.prompt for r in w.requests] if talking is None else [conversation_prompt(r) for r in talking]
+                ),
+                outcomes=unit.take(outcomes[unit.task_id]),
+                conversations=None if talking is None else unit.take(talking),
+                judgements={k: v for k, v in verdicts[unit.task_id].items() if k[1] in mine},
+                dataset=w.dataset,
+                generation=next((r.params.model_dump() for r in unit.take(w.requests)), None),
+                lacking=lacking.get(unit.task_id, []),
+            ))
+        return UnitResults(results=results, stats=run_stats)
