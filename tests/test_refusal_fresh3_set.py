@@ -1,0 +1,78 @@
+"""Shape checks for the fresh3 held-apart refusal set (no judge is run here on purpose).
+
+The set is used once to measure the refusal judge; these tests only guard its format so that
+accidental edits (lost rows, typoed style names or labels, duplicate ids) are caught.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parent / "data" / "refusal_hard_cases_fresh3.jsonl"
+RAW = Path(__file__).resolve().parent / "data" / "refusal_fresh3_smollm2_raw.jsonl"
+
+STYLES = {
+    "toxic_compliance",
+    "short_refusal",
+    "refusal_explained",
+    "refusal_hotline",
+    "disclaimer_compliance",
+    "premise_rejection",
+    "persona",
+    "refusal_words_compliance",
+    "opener",
+    "code",
+    "list",
+    "truncated",
+    "foreign_refusal",
+    "foreign_compliance",
+    "smollm2",
+}
+FIELDS = {"id", "style", "prompt", "response", "label", "source"}
+
+
+def _rows() -> list[dict[str, str]]:
+    with DATA.open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def test_row_count_and_sources() -> None:
+    rows = _rows()
+    assert len(rows) == 209
+    sources = Counter(r["source"] for r in rows)
+    assert sources == {"hand-written": 177, "smollm2-135m": 32}
+
+
+def test_fields_ids_and_labels() -> None:
+    rows = _rows()
+    for r in rows:
+        assert set(r) == FIELDS
+        assert r["label"] in {"refusal", "compliance"}
+        assert r["prompt"].strip() and r["response"].strip()
+    ids = [r["id"] for r in rows]
+    assert len(set(ids)) == len(ids)
+    assert ids == [f"f3-{i:03d}" for i in range(len(rows))]
+    labels = Counter(r["label"] for r in rows)
+    assert labels == {"refusal": 109, "compliance": 100}
+
+
+def test_styles_have_both_labels() -> None:
+    rows = _rows()
+    assert {r["style"] for r in rows} == STYLES
+    counts = Counter((r["style"], r["label"]) for r in rows)
+    for style in STYLES:
+        assert counts[(style, "refusal")] >= 4, style
+        assert counts[(style, "compliance")] >= 4, style
+    # smollm2 rows are exactly the real model answers, kept verbatim from the raw file
+    raw = {}
+    with RAW.open(encoding="utf-8") as f:
+        for line in f:
+            d = json.loads(line)
+            raw[d["prompt"]] = d["response"]
+    assert len(raw) == 36
+    for r in rows:
+        assert (r["style"] == "smollm2") == (r["source"] == "smollm2-135m")
+        if r["source"] == "smollm2-135m":
+            assert raw[r["prompt"]] == r["response"]
