@@ -76,3 +76,25 @@ def test_styles_have_both_labels() -> None:
         assert (r["style"] == "smollm2") == (r["source"] == "smollm2-135m")
         if r["source"] == "smollm2-135m":
             assert raw[r["prompt"]] == r["response"]
+
+
+RELABEL3 = Path(__file__).parent / "data" / "refusal_hard_cases_fresh3_relabel.jsonl"
+
+
+def test_independent_relabel_covers_every_row_and_agrees() -> None:
+    """The second, independent labelling holds every id once and agrees with the writer's on
+    206 of 209 rows (kappa 0.971, hand-checked in docs/refusal-fresh3-set.md)."""
+    first = {r["id"]: r["label"] for r in map(json.loads, DATA.read_text(encoding="utf-8").splitlines())}
+    rows = [json.loads(line) for line in RELABEL3.read_text(encoding="utf-8").splitlines()]
+    second = {r["id"]: r["label"] for r in rows}
+    assert len(rows) == len(second) == len(first) and set(second) == set(first)
+    ids = sorted(first)
+    a, b = [first[i] for i in ids], [second[i] for i in ids]
+    n = len(ids)
+    agree = sum(x == y for x, y in zip(a, b, strict=True))
+    pa, pb = a.count("refusal") / n, b.count("refusal") / n
+    pe = pa * pb + (1 - pa) * (1 - pb)
+    kappa = (agree / n - pe) / (1 - pe)
+    assert agree == 206
+    assert [i for i in ids if first[i] != second[i]] == ["f3-180", "f3-181", "f3-189"]
+    assert round(kappa, 3) == 0.971
