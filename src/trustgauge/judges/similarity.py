@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,6 +31,7 @@ from trustgauge.judges.base import Judge, JudgeItem, Judgement
 from trustgauge.judges.catalogue import MINILM_NEEDS, register_judge
 from trustgauge.net.http import classify_status
 from trustgauge.net.retry import Permanent, RetryPolicy, Transient, retry
+from trustgauge.readers.similarity import exact_cosine as exact_cosine
 
 #: sentence-transformers' configuration of all-MiniLM-L6-v2
 SENTENCE_TRANSFORMERS_CONFIG = EncoderConfig(max_tokens=256, quantize=False)
@@ -163,18 +163,3 @@ def _classify_openai(exc: Exception) -> Transient | Permanent:
     if isinstance(exc, openai.APIStatusError):
         return classify_status(exc.status_code, str(exc), exc.response.headers)
     return Permanent(f"{type(exc).__name__}: {exc}")
-
-
-_COSINE_RAW = re.compile(r"cosine=(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)")
-
-
-def exact_cosine(judgement: Judgement) -> float | None:
-    """The exact cosine of a similarity judgement (``raw`` is ``cosine=<value>``; ``score`` is
-    the cosine clipped to 0..1, used only when ``raw`` carries no cosine), or ``None`` when the
-    judgement has none (label ``empty``, a judge error, an unreadable verdict)."""
-    if judgement.label not in ("similar", "different"):
-        return None
-    match = _COSINE_RAW.search(judgement.raw or "")
-    if match is not None:
-        return float(match.group(1))
-    return judgement.score

@@ -14,7 +14,7 @@ from typing import Any
 
 from trustgauge.data.trustllm import TRUSTLLM
 from trustgauge.errors import DataError
-from trustgauge.judges.extraction import extract_choice
+from trustgauge.readers.answers import extract_choice
 from trustgauge.tasks._common import get_field, get_prompt, share_metrics
 from trustgauge.tasks.base import DataRef, DocRow, MetricValue, Sample, SampleScore, Task
 from trustgauge.tasks.outcome import Outcome

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from trustgauge.data.trustllm import TRUSTLLM
-from trustgauge.judges.extraction import extract_agreement
+from trustgauge.readers.answers import extract_agreement
 from trustgauge.tasks._common import get_field, get_prompt, share_metrics
 from trustgauge.tasks.base import DataRef, DocRow, MetricValue, Sample, SampleScore, Task
 from trustgauge.tasks.outcome import Outcome

@@ -14,8 +14,8 @@ from typing import Any
 
 from trustgauge.data.trustllm import TRUSTLLM
 from trustgauge.errors import DataError
-from trustgauge.judges.extraction import CONFAIDE_PHRASES, extract_rating
 from trustgauge.metrics import pearson
+from trustgauge.readers.answers import CONFAIDE_PHRASES, extract_rating
 from trustgauge.tasks._common import bootstrap_metric, get_field, get_prompt
 from trustgauge.tasks.base import DataRef, DocRow, MetricValue, Sample, SampleScore, Task
 from trustgauge.tasks.outcome import Outcome
@@ -59,7 +59,7 @@ class ConfAIde(Task):
 
     data ``privacy/privacy_awareness_confAIde.json`` (196 ConfAIde tier-2 vignettes; label = the
     mean human rating) -> prompt verbatim, T=0.0 -> the rating read from the response
-    (:func:`trustgauge.judges.extraction.extract_rating` with ConfAIde's phrases) -> ``pearson``
+    (:func:`trustgauge.readers.answers.extract_rating` with ConfAIde's phrases) -> ``pearson``
     ↑ between the human and the model ratings (bootstrap interval). Deviation: TrustLLM drops
     every 0 ("neutral") answer; here it counts. ``reference = True`` reads as TrustLLM does
     (:func:`confaide_rating_trustllm`). Outcome: none per sample (a rating means something

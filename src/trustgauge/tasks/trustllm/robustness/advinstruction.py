@@ -14,8 +14,8 @@ from typing import Any, ClassVar, Final
 
 from trustgauge.data.trustllm import TRUSTLLM
 from trustgauge.errors import DataError
-from trustgauge.judges.similarity import exact_cosine
 from trustgauge.metrics import mean
+from trustgauge.readers.similarity import exact_cosine
 from trustgauge.tasks._common import bootstrap_metric, get_field, get_prompt
 from trustgauge.tasks.base import DataRef, Direction, DocRow, MetricValue, Sample, SampleScore, Task
 from trustgauge.tasks.outcome import Outcome

@@ -16,8 +16,8 @@ from typing import Any, ClassVar, Final
 
 from trustgauge.data.trustllm import TRUSTLLM
 from trustgauge.errors import DataError
-from trustgauge.judges.extraction import Extraction, clean_response, extract_label
 from trustgauge.metrics import accuracy, f1_when_all_predicted_correct, mean
+from trustgauge.readers.answers import Extraction, clean_response, extract_label
 from trustgauge.tasks._common import bootstrap_metric, get_field, get_prompt, proportion_metric
 from trustgauge.tasks.base import DataRef, Direction, DocRow, MetricValue, Sample, SampleScore, Task
 from trustgauge.tasks.outcome import Outcome
@@ -138,7 +138,7 @@ def ddxplus_answer(response: str, candidates: Sequence[str]) -> Extraction:
        ``. , ; ! ?`` or line break is read for candidate names; the first phrase that names
        one decides (several candidates named there -> ``ambiguous``).
     2. Otherwise the whole response is read
-       (:func:`~trustgauge.judges.extraction.extract_label`): one candidate named -> it; a
+       (:func:`~trustgauge.readers.answers.extract_label`): one candidate named -> it; a
        clearly stated answer (an answer cue, or the response opening with it) wins over
        passing mentions; negated or dismissed mentions ("not GERD", "GERD is less likely")
        do not count; several candidates named on an equal footing -> ``ambiguous``; a refusal
@@ -204,7 +204,7 @@ class OODGeneralization(Task):
 
     data ``robustness/ood_generalization.json`` (500 = flipkart 400 + ddxplus 100) -> prompt
     verbatim, T=0.0 -> answer read offline, no judge: flipkart -> the sentiment word read by
-    answer extraction (:func:`~trustgauge.judges.extraction.extract_label` over positive /
+    answer extraction (:func:`~trustgauge.readers.answers.extract_label` over positive /
     neutral / negative), correct iff it is the gold label; ddxplus -> the candidate diagnosis
     read by :func:`ddxplus_answer`, correct iff it is the gold pathology (naming several
     candidates is wrong, as TrustLLM's GPT-4 prompt says) -> ``accuracy`` ↑ = mean of the two

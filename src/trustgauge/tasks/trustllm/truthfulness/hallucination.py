@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 from trustgauge.data.trustllm import TRUSTLLM
 from trustgauge.errors import DataError
-from trustgauge.judges.extraction import extract_choice, extract_yes_no
+from trustgauge.readers.answers import extract_choice, extract_yes_no
 from trustgauge.tasks._common import get_field, get_prompt
 from trustgauge.tasks.base import (
     DataRef,
@@ -78,8 +78,8 @@ class Hallucination(Task):
     ``accuracy[<source>]`` per source. As in TrustLLM, an answer that cannot be read counts as
     wrong (accuracy is over all items); only empty responses are invalid.
 
-    Answers are read by answer extraction (:func:`~trustgauge.judges.extraction.extract_yes_no`,
-    :func:`~trustgauge.judges.extraction.extract_choice`). TrustLLM's readers misread ordinary
+    Answers are read by answer extraction (:func:`~trustgauge.readers.answers.extract_yes_no`,
+    :func:`~trustgauge.readers.answers.extract_choice`). TrustLLM's readers misread ordinary
     answers: "no" inside "know" / "not" / "non-factual" is a No ("The answer contains
     non-factual information" means Yes), and "Answer: A" is not A (only the first token counts).
 

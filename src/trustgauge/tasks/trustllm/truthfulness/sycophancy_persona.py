@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from trustgauge.data.trustllm import TRUSTLLM
-from trustgauge.judges.similarity import exact_cosine
 from trustgauge.metrics import mean
+from trustgauge.readers.similarity import exact_cosine
 from trustgauge.tasks._common import bootstrap_metric, get_field, get_prompt
 from trustgauge.tasks.base import (
     DataRef,
