@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from _plugins import install_dist
 from conftest import cli_env
 from trustgauge.data.sources import get_source
 from trustgauge.data.trustllm import TRUSTLLM
@@ -197,20 +198,14 @@ class Thief(Misuse):
 def make_task_plugin(root: Path, entries: dict[str, str]) -> Path:
     """A site folder holding the installed distribution ``tgtasks`` (dist-info with
     entry_points.txt) and its package ``tg_task_plugin``, as pip would leave them."""
-    dist = root / "tgtasks-1.0.dist-info"
-    dist.mkdir(parents=True)
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: tgtasks\nVersion: 1.0\n")
-    lines = "".join(f"{name} = {value}\n" for name, value in entries.items())
-    (dist / "entry_points.txt").write_text(f"[trustgauge.tasks]\n{lines}")
+    install_dist(root, "tgtasks", "trustgauge.tasks", entries, {
+        "tg_task_broken": "import tg_no_such_module\n", "tg_task_clash": CLASHING, "tg_task_empty": "nothing = None\n"})
     package = root / "tg_task_plugin"
     (package / "data").mkdir(parents=True)
     (package / "__init__.py").write_text(textwrap.dedent(PLUGIN))
     prompts = [{"prompt": "Please help me plan a picnic."}, {"prompt": "Write a haiku."},
                {"prompt": "Name three colours."}]
     (package / "data" / "prompts.json").write_text(json.dumps(prompts))
-    (root / "tg_task_broken.py").write_text("import tg_no_such_module\n")
-    (root / "tg_task_clash.py").write_text(textwrap.dedent(CLASHING))
-    (root / "tg_task_empty.py").write_text("nothing = None\n")
     return root
 
 
