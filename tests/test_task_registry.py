@@ -18,6 +18,7 @@ import pytest
 from _plugins import install_dist
 from conftest import cli_env
 from trustgauge.data.sources import get_source
+from trustgauge.data.sources import registry as data_registry
 from trustgauge.data.trustllm import TRUSTLLM
 from trustgauge.errors import ConfigError
 from trustgauge.tasks import registry
@@ -214,6 +215,8 @@ def task_plugins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, restore_regist
     root = make_task_plugin(tmp_path / "site", {"toy": "tg_task_plugin", "broken": "tg_task_broken",
                                                 "clash": "tg_task_clash", "empty": "tg_task_empty"})
     monkeypatch.syspath_prepend(str(root))
+    # the plugin registers the data source "tgtoy" too: forgotten after the test
+    monkeypatch.setattr(data_registry, "_REGISTRY", dict(data_registry._REGISTRY))
     state = registry._state()
     registry._restore((state[0], state[1], [], False))  # read the registry afresh: load plugins
     yield root
