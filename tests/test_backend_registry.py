@@ -9,12 +9,12 @@ import json
 import logging
 import subprocess
 import sys
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from _plugins import install_dist
 from conftest import cli_env
 from trustgauge.config import ModelConfig
 from trustgauge.errors import ConfigError
@@ -79,16 +79,9 @@ def create(name, config):
 def make_backend_plugin(root: Path, entries: dict[str, str]) -> Path:
     """A site folder holding the installed distribution ``tgbackends`` (dist-info with
     entry_points.txt) and its modules, as pip would leave them."""
-    dist = root / "tgbackends-1.0.dist-info"
-    dist.mkdir(parents=True)
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: tgbackends\nVersion: 1.0\n")
-    lines = "".join(f"{name} = {value}\n" for name, value in entries.items())
-    (dist / "entry_points.txt").write_text(f"[trustgauge.backends]\n{lines}")
-    (root / "tg_backend_parrot.py").write_text(textwrap.dedent(PLUGIN))
-    (root / "tg_backend_broken.py").write_text("import tg_no_such_module\n")
-    (root / "tg_backend_clash.py").write_text(textwrap.dedent(CLASHING))
-    (root / "tg_backend_empty.py").write_text("nothing = None\n")
-    return root
+    return install_dist(root, "tgbackends", "trustgauge.backends", entries, {
+        "tg_backend_parrot": PLUGIN, "tg_backend_broken": "import tg_no_such_module\n",
+        "tg_backend_clash": CLASHING, "tg_backend_empty": "nothing = None\n"})
 
 
 @pytest.fixture

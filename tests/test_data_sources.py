@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 import trustgauge.data
+from _plugins import install_dist
 from trustgauge.data import (
     DataCache,
     GithubReleaseZip,
@@ -444,11 +445,7 @@ def test_register_by_decorator_from_a_module(tmp_path: Path, monkeypatch: pytest
 def _plugin(site: Path, dist: str, module: str, body: str, entry: str) -> None:
     """An installed distribution ``dist`` (a dist-info folder on ``site``) whose entry point
     ``toy`` in group trustgauge.data_sources is ``entry``."""
-    _write_module(site, module, body)
-    info = site / f"{dist}-0.1.dist-info"
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text(f"[trustgauge.data_sources]\ntoy = {entry}\n")
+    install_dist(site, dist, "trustgauge.data_sources", {"toy": entry}, {module: body}, version="0.1")
 
 
 @pytest.mark.usefixtures("clean_registry")

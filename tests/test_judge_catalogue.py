@@ -9,13 +9,13 @@ import json
 import logging
 import subprocess
 import sys
-import textwrap
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from _plugins import install_dist
 from conftest import cli_env
 from fake_server import FakeServer
 from trustgauge.cli import app
@@ -304,14 +304,7 @@ class Thief(Judge):
 def make_plugin_dist(root: Path, entries: dict[str, str], modules: dict[str, str]) -> Path:
     """A directory holding an installed distribution ``tgplugins`` (dist-info with
     entry_points.txt) and its modules, as pip would leave it in site-packages."""
-    dist = root / "tgplugins-1.0.dist-info"
-    dist.mkdir(parents=True)
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: tgplugins\nVersion: 1.0\n")
-    lines = "".join(f"{name} = {value}\n" for name, value in entries.items())
-    (dist / "entry_points.txt").write_text(f"[trustgauge.judges]\n{lines}")
-    for name, source in modules.items():
-        (root / f"{name}.py").write_text(textwrap.dedent(source))
-    return root
+    return install_dist(root, "tgplugins", "trustgauge.judges", entries, modules)
 
 
 @pytest.fixture

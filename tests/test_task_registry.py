@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from _plugins import install_dist
 from conftest import cli_env
 from trustgauge.data.sources import get_source
+from trustgauge.data.sources import registry as data_registry
 from trustgauge.data.trustllm import TRUSTLLM
 from trustgauge.errors import ConfigError
 from trustgauge.tasks import registry
@@ -197,20 +199,14 @@ class Thief(Misuse):
 def make_task_plugin(root: Path, entries: dict[str, str]) -> Path:
     """A site folder holding the installed distribution ``tgtasks`` (dist-info with
     entry_points.txt) and its package ``tg_task_plugin``, as pip would leave them."""
-    dist = root / "tgtasks-1.0.dist-info"
-    dist.mkdir(parents=True)
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: tgtasks\nVersion: 1.0\n")
-    lines = "".join(f"{name} = {value}\n" for name, value in entries.items())
-    (dist / "entry_points.txt").write_text(f"[trustgauge.tasks]\n{lines}")
+    install_dist(root, "tgtasks", "trustgauge.tasks", entries, {
+        "tg_task_broken": "import tg_no_such_module\n", "tg_task_clash": CLASHING, "tg_task_empty": "nothing = None\n"})
     package = root / "tg_task_plugin"
     (package / "data").mkdir(parents=True)
     (package / "__init__.py").write_text(textwrap.dedent(PLUGIN))
     prompts = [{"prompt": "Please help me plan a picnic."}, {"prompt": "Write a haiku."},
                {"prompt": "Name three colours."}]
     (package / "data" / "prompts.json").write_text(json.dumps(prompts))
-    (root / "tg_task_broken.py").write_text("import tg_no_such_module\n")
-    (root / "tg_task_clash.py").write_text(textwrap.dedent(CLASHING))
-    (root / "tg_task_empty.py").write_text("nothing = None\n")
     return root
 
 
@@ -219,6 +215,8 @@ def task_plugins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, restore_regist
     root = make_task_plugin(tmp_path / "site", {"toy": "tg_task_plugin", "broken": "tg_task_broken",
                                                 "clash": "tg_task_clash", "empty": "tg_task_empty"})
     monkeypatch.syspath_prepend(str(root))
+    # the plugin registers the data source "tgtoy" too: forgotten after the test
+    monkeypatch.setattr(data_registry, "_REGISTRY", dict(data_registry._REGISTRY))
     state = registry._state()
     registry._restore((state[0], state[1], [], False))  # read the registry afresh: load plugins
     yield root

@@ -41,6 +41,7 @@ from collections.abc import Callable, Iterator, MutableMapping, Set
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
+from trustgauge._plugins import load_plugin
 from trustgauge.errors import ConfigError
 
 __all__ = [
@@ -227,28 +228,23 @@ def _load_plugins() -> None:
         _load_plugin(ep)
 
 
+_Snapshot = tuple[dict[str, KindEntry], dict[tuple[str, str], tuple[int, int]]]
+
+
 def _load_plugin(ep: importlib.metadata.EntryPoint) -> None:
-    dist = getattr(ep, "dist", None)
-    origin = f" from {dist.name}" if dist is not None and getattr(dist, "name", None) else ""
-    with _lock:
-        kinds, rank = dict(_kinds), dict(_rank)
-        try:
-            ep.load()
-            error = None if _kinds != kinds or _registered_from(ep.module) else (
-                "it registered no judge (decorate judge classes with @register_judge)"
-            )
-        except Exception as exc:  # any failure of foreign code: skip the plugin, say why
-            detail = str(exc).splitlines()[0] if str(exc) else ""
-            error = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
-        if error is None:
-            return
+    def check(before: _Snapshot) -> str | None:
+        return None if _kinds != before[0] or _registered_from(ep.module) else (
+            "it registered no judge (decorate judge classes with @register_judge)"
+        )
+
+    def restore(before: _Snapshot) -> None:
         _kinds.clear()
-        _kinds.update(kinds)
+        _kinds.update(before[0])
         _rank.clear()
-        _rank.update(rank)
-    message = f"judge plugin {ep.name!r} ({ep.value}{origin}) was skipped: {error}"
-    _plugin_errors.append(message)
-    log.error("error: %s", message)
+        _rank.update(before[1])
+
+    load_plugin(ep, kind="judge", lock=_lock, snapshot=lambda: (dict(_kinds), dict(_rank)), restore=restore,
+                check=check, errors=_plugin_errors, log=log)
 
 
 def _registered_from(module: str) -> bool:

@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple, Protocol, TypeVar
 
+from trustgauge._plugins import load_plugin
 from trustgauge.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -141,29 +142,24 @@ def _ensure_loaded() -> None:
 
 
 def _load_plugin(ep: importlib.metadata.EntryPoint) -> None:
-    dist = getattr(ep, "dist", None)
-    origin = f" from {dist.name}" if dist is not None and getattr(dist, "name", None) else ""
-    with _lock:
-        state = dict(BACKENDS), dict(_factories), set(_takes_oracle)
-        try:
-            ep.load()
-            error = None if state[0] != BACKENDS or _registered_from(ep.module) else (
-                "it registered no backend (decorate its factory with @register_backend)"
-            )
-        except Exception as exc:  # any failure of foreign code: skip the plugin, say why
-            detail = str(exc).splitlines()[0] if str(exc) else ""
-            error = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
-        if error is None:
-            return
+    def snapshot() -> tuple[dict[str, BackendInfo], dict[str, Callable[..., Model]], set[str]]:
+        return dict(BACKENDS), dict(_factories), set(_takes_oracle)
+
+    def check(state: tuple[dict[str, BackendInfo], dict[str, Callable[..., Model]], set[str]]) -> str | None:
+        return None if state[0] != BACKENDS or _registered_from(ep.module) else (
+            "it registered no backend (decorate its factory with @register_backend)"
+        )
+
+    def restore(state: tuple[dict[str, BackendInfo], dict[str, Callable[..., Model]], set[str]]) -> None:
         BACKENDS.clear()
         BACKENDS.update(state[0])
         _factories.clear()
         _factories.update(state[1])
         _takes_oracle.clear()
         _takes_oracle.update(state[2])
-    message = f"backend plugin {ep.name!r} ({ep.value}{origin}) was skipped: {error}"
-    _plugin_errors.append(message)
-    log.error("error: %s", message)
+
+    load_plugin(ep, kind="backend", lock=_lock, snapshot=snapshot, restore=restore, check=check,
+                errors=_plugin_errors, log=log)
 
 
 def _registered_from(module: str) -> bool:

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TypeVar
 
+from trustgauge._plugins import load_plugin
 from trustgauge.errors import ConfigError
 from trustgauge.tasks.base import Task
 
@@ -163,31 +164,24 @@ def _load_plugins() -> None:
 
 
 def _load_plugin(ep: importlib.metadata.EntryPoint) -> None:
-    dist = getattr(ep, "dist", None)
-    origin = f" from {dist.name}" if dist is not None and getattr(dist, "name", None) else ""
-    with _lock:
-        before = dict(_tasks)
-        try:
-            ep.load()
-            new = [task_id for task_id in _tasks if task_id not in before]
-            new += [
-                task_id for task_id, cls in before.items()
-                if task_id not in _plugin_ids and task_id not in ORDER
-                and _in_module(cls, ep.module) and task_id not in new
-            ]
-            error = None if new else "it registered no task (decorate task classes with @register_task)"
-        except Exception as exc:  # any failure of foreign code: skip the plugin, say why
-            detail = str(exc).splitlines()[0] if str(exc) else ""
-            error = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
-            new = []
-        if error is None:
-            _plugin_ids.extend(new)
-            return
+    def check(before: dict[str, type[Task]]) -> str | None:
+        new = [task_id for task_id in _tasks if task_id not in before]
+        new += [
+            task_id for task_id, cls in before.items()
+            if task_id not in _plugin_ids and task_id not in ORDER
+            and _in_module(cls, ep.module) and task_id not in new
+        ]
+        if not new:
+            return "it registered no task (decorate task classes with @register_task)"
+        _plugin_ids.extend(new)
+        return None
+
+    def restore(before: dict[str, type[Task]]) -> None:
         _tasks.clear()
         _tasks.update(before)
-    message = f"task plugin {ep.name!r} ({ep.value}{origin}) was skipped: {error}"
-    _plugin_errors.append(message)
-    log.error("error: %s", message)
+
+    load_plugin(ep, kind="task", lock=_lock, snapshot=lambda: dict(_tasks), restore=restore, check=check,
+                errors=_plugin_errors, log=log)
 
 
 def _in_module(cls: type, module: str) -> bool:
