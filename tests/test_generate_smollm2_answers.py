@@ -26,6 +26,7 @@ def _script() -> ModuleType:
     ("refusal_smollm2_raw.jsonl", 40, ["source", "prompt"]),
     ("refusal_fresh_smollm2_raw.jsonl", 22, ["prompt"]),
     ("refusal_fresh2_smollm2_raw.jsonl", 32, ["prompt"]),
+    ("refusal_fresh3_smollm2_raw.jsonl", 36, ["prompt"]),
 ])
 def test_the_raw_files_are_the_prompt_lists(name: str, count: int, fields: list[str]) -> None:
     records = _script().read_prompts(DATA / name)
