@@ -25,10 +25,12 @@ from trustgauge.metrics import (
     wilson_ci,
 )
 from trustgauge.tasks import MetricValue, Sample, SampleScore, Task
-from trustgauge.tasks.robustness import (
+from trustgauge.tasks.trustllm.robustness.advinstruction import (
     ADVINSTRUCTION_PERTURBATIONS,
-    DDXPLUS_ALIASES,
     AdvInstruction,
+)
+from trustgauge.tasks.trustllm.robustness.ood_generalization import (
+    DDXPLUS_ALIASES,
     OODGeneralization,
     ddxplus_answer,
     ddxplus_candidates,
