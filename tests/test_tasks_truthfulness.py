@@ -27,7 +27,7 @@ from trustgauge.judges.base import Judge, JudgeItem, Judgement
 from trustgauge.judges.correctness import SquadCorrectnessJudge
 from trustgauge.metrics import wilson_ci
 from trustgauge.models.base import Response
-from trustgauge.report.schema import DatasetInfo
+from trustgauge.results.schema import DatasetInfo
 from trustgauge.tasks import MetricValue, Sample, SampleScore, Task
 from trustgauge.tasks.trustllm.truthfulness.adversarial_factuality import AdversarialFactuality
 from trustgauge.tasks.trustllm.truthfulness.hallucination import (
