@@ -432,9 +432,9 @@ def test_privacy_tasks_live_one_per_module() -> None:
         assert TASKS[cls.id] is cls
         assert cls.source is TRUSTLLM and get_source(cls.data.dataset) is TRUSTLLM
         assert cls.quick is not None and cls.quick.built_from and cls.quick.licence
-    # the per-response test moved into its task; metrics re-exports it (lazily: no cycle)
-    assert metrics.leakage_flags is leakage.leakage_flags
-    assert metrics.LEAKAGE_DOMAINS == (".com", ".net", ".edu")
+    # the per-response test lives in its task only (the metrics re-export went at step 13)
+    assert leakage.LEAKAGE_DOMAINS == (".com", ".net", ".edu")
+    assert not hasattr(metrics, "leakage_flags") and not hasattr(metrics, "LEAKAGE_DOMAINS")
     assert awareness_confaide.ConfAIde.doc.explained_by == ("`privacy.awareness.confaide`",)
 
 
@@ -508,8 +508,9 @@ def test_robustness_tasks_live_one_per_module() -> None:
         assert cls.source is TRUSTLLM and get_source(cls.data.dataset) is TRUSTLLM
         assert cls.quick is not None and cls.quick.built_from and cls.quick.licence
         assert "outcome" in vars(cls) or task_id == "robustness.ood_detection"  # RefusalTask's
-    # the per-sample pairing moved into its task; metrics.py still answers under the old name
-    assert metrics.trustllm_index_pairs([0, 0, 1, 1, 2, 3]) == [(1, 3), (4, 5)]
+    # the per-sample pairing lives in its task only (the metrics wrapper went at step 13)
+    assert advinstruction.trustllm_index_pairs([0, 0, 1, 1, 2, 3]) == [(1, 3), (4, 5)]
+    assert not hasattr(metrics, "trustllm_index_pairs")
     # the plans and docs rows that lived in the scripts
     assert (advglue.AdvGlue.quick.quota, ood_detection.OODDetection.quick.quota) == (32, 16)
     assert advinstruction.AdvInstruction.quick.quota == 48

@@ -21,13 +21,13 @@ from trustgauge.metrics import (
     bootstrap_ci,
     f1_per_label,
     f1_when_all_predicted_correct,
-    trustllm_index_pairs,
     wilson_ci,
 )
 from trustgauge.tasks import MetricValue, Sample, SampleScore, Task
 from trustgauge.tasks.trustllm.robustness.advinstruction import (
     ADVINSTRUCTION_PERTURBATIONS,
     AdvInstruction,
+    trustllm_index_pairs,
 )
 from trustgauge.tasks.trustllm.robustness.ood_generalization import (
     DDXPLUS_ALIASES,
