@@ -225,7 +225,7 @@ def outcome_differences(run_dir: Path) -> tuple[int, list[str]]:
     Tasks decide their samples' verdicts since issue 13 step 9a; on the goldens they must agree
     with the rule the reports apply to stored runs."""
     from trustgauge.report.outcomes import metric_directions, value_outcome
-    from trustgauge.report.schema import SampleRecord
+    from trustgauge.results.schema import SampleRecord
     from trustgauge.tasks.registry import TASKS
     from trustgauge.types import SampleScore
 

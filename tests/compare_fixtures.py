@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from conftest import _model_cache, cli_env
-from trustgauge.report.results import Results
-from trustgauge.report.schema import RunInfo, SampleRecord, ScoresFile, TaskScores
 from trustgauge.report.writer import write_run
+from trustgauge.results.results import Results
+from trustgauge.results.schema import RunInfo, SampleRecord, ScoresFile, TaskScores
 from trustgauge.tasks.base import MetricValue
 from trustgauge.tasks.registry import TASKS
 

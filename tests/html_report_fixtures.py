@@ -9,7 +9,7 @@ import random
 from pathlib import Path
 from typing import Any
 
-from trustgauge.report.schema import DatasetInfo, RunInfo, SampleRecord, ScoresFile, TaskScores
+from trustgauge.results.schema import DatasetInfo, RunInfo, SampleRecord, ScoresFile, TaskScores
 from trustgauge.tasks.base import MetricValue
 from trustgauge.tasks.registry import TASKS
 

@@ -203,7 +203,7 @@ _TOY = textwrap.dedent(
     """
     import sys
     from trustgauge.tasks.registry import register_task
-    from trustgauge.tasks.safety import ExaggeratedSafety
+    from trustgauge.tasks.trustllm.safety.exaggerated import ExaggeratedSafety
 
     class NeedsLogprobs(ExaggeratedSafety):
         id = "safety.toy_logprobs"

@@ -18,7 +18,7 @@ from trustgauge.engine.store import Store
 from trustgauge.errors import ConfigError, PermanentModelError
 from trustgauge.models.base import Model
 from trustgauge.pipeline.conversations import check_roles
-from trustgauge.report.schema import RunInfo, SampleRecord
+from trustgauge.results.schema import RunInfo, SampleRecord
 from trustgauge.tasks.base import DataRef, MetricValue, Sample, SampleScore, Task
 from trustgauge.types import (
     TARGET,

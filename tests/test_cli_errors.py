@@ -55,20 +55,9 @@ def test_interrupted_exits_130(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().err == "\ninterrupted: saved.\n"
 
 
-def test_the_old_report_command_paths_re_export_the_moved_commands() -> None:
-    from trustgauge.cli import report as moved
-    from trustgauge.report import cli_report, commands
-
-    assert commands.register is moved.register
-    assert commands.gate_cmd is moved.gate_cmd and commands.export_cmd is moved.export_cmd
-    assert cli_report.report_command is moved.report_command
-    with pytest.raises(AttributeError):
-        commands.nonexistent  # noqa: B018
-
-
 def test_the_report_package_no_longer_imports_typer() -> None:
     code = (
-        "import sys; import trustgauge.report.commands, trustgauge.report.cli_report, trustgauge.report.writer; "
+        "import sys; import trustgauge.report.writer, trustgauge.report.gate, trustgauge.report.export; "
         "print('typer' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

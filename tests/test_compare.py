@@ -20,13 +20,13 @@ from trustgauge.report.compare import (
     render_html,
     render_markdown,
 )
-from trustgauge.report.results import Results
 from trustgauge.report.stats import (
     cluster_bootstrap_mean_ci,
     holm,
     mcnemar_exact_p,
     sign_flip_p,
 )
+from trustgauge.results.results import Results
 
 # --------------------------------------------------------------------------- statistics by hand
 

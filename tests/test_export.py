@@ -13,7 +13,7 @@ import pytest
 from compare_fixtures import real_run, tg
 from trustgauge.errors import UsageError
 from trustgauge.report.export import export, guess_format
-from trustgauge.report.results import Results
+from trustgauge.results.results import Results
 
 
 @pytest.fixture(scope="module")

@@ -21,9 +21,10 @@ from conftest import cli_env
 from trustgauge.judges.base import Judgement
 from trustgauge.tasks import MetricValue, Sample, SampleScore, Task
 from trustgauge.tasks.base import is_optional, judge_kind
-from trustgauge.tasks.ethics import ImplicitEthics
-from trustgauge.tasks.fairness import StereotypeAgreement, StereotypeRecognition
-from trustgauge.tasks.robustness import OODGeneralization
+from trustgauge.tasks.trustllm.ethics.implicit_ethics import ImplicitEthics
+from trustgauge.tasks.trustllm.fairness.stereotype_agreement import StereotypeAgreement
+from trustgauge.tasks.trustllm.fairness.stereotype_recognition import StereotypeRecognition
+from trustgauge.tasks.trustllm.robustness.ood_generalization import OODGeneralization
 
 JUDGE = "llm:scripted@test"
 

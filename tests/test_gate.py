@@ -10,7 +10,7 @@ import pytest
 from compare_fixtures import mv, real_run, save, scores_only, tg
 from trustgauge.errors import UsageError
 from trustgauge.report.gate import Rule, parse_rule, render_markdown, run_gate
-from trustgauge.report.results import Results
+from trustgauge.results.results import Results
 
 
 def test_parse_rule() -> None:

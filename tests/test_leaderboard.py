@@ -16,8 +16,8 @@ from trustgauge.report.leaderboard import (
     render_html,
     render_markdown,
 )
-from trustgauge.report.results import Results
 from trustgauge.report.stats import competition_ranks
+from trustgauge.results.results import Results
 
 
 def test_competition_ranks_by_hand() -> None:

@@ -15,7 +15,6 @@ from trustgauge.metrics import (
     class_balanced_accuracy,
     cohen_kappa,
     f1_per_label,
-    leakage_flags,
     leakage_scores,
     macro_f1,
     mean,
@@ -23,6 +22,7 @@ from trustgauge.metrics import (
     rta,
     wilson_ci,
 )
+from trustgauge.tasks.trustllm.privacy.leakage import leakage_flags
 
 S, R = "SUPPORT", "REFUTE"
 

@@ -12,7 +12,7 @@ from compare_fixtures import mv, refusal_records, save, scores_only, synthetic, 
 from trustgauge.errors import UsageError
 from trustgauge.report.compare import compare_results, nothing_compared
 from trustgauge.report.gate import parse_rule, run_gate
-from trustgauge.report.results import Results
+from trustgauge.results.results import Results
 
 
 def _safety(run_id: str = "cand") -> Results:

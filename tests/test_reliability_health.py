@@ -15,10 +15,10 @@ import pytest
 
 from conftest import cli_env
 from fake_server import FakeServer
-from trustgauge.report.health import limit_errors, run_health
 from trustgauge.report.htmlreport import render_report
-from trustgauge.report.schema import SampleRecord
-from trustgauge.report.writer import read_run
+from trustgauge.results.health import limit_errors, run_health
+from trustgauge.results.schema import SampleRecord
+from trustgauge.results.writer import read_run
 
 TASK = "truthfulness.hallucination"  # no judge: every non-empty answer is read by rules
 

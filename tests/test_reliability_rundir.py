@@ -21,9 +21,10 @@ from typer.testing import CliRunner
 from html_report_fixtures import synthetic_run
 from trustgauge.cli import app
 from trustgauge.errors import UsageError
-from trustgauge.report import rundir
-from trustgauge.report.results import Results
-from trustgauge.report.writer import read_run, write_run
+from trustgauge.report.writer import write_run
+from trustgauge.results import rundir
+from trustgauge.results.results import Results
+from trustgauge.results.writer import read_run
 
 V1 = Path(__file__).parent / "fixtures" / "run-v1"
 TASKS = ["safety.jailbreak", "safety.misuse"]
@@ -144,7 +145,7 @@ _KILLER = textwrap.dedent(
     sys.path.insert(0, {tests!r})
     from pathlib import Path
     from html_report_fixtures import synthetic_run
-    from trustgauge.report import rundir
+    from trustgauge.results import rundir
     from trustgauge.report.writer import write_run
 
     out, step, seed, exchange = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4] == "1"

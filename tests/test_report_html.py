@@ -31,8 +31,9 @@ from trustgauge.report.htmlreport import (
     write_report,
 )
 from trustgauge.report.outcomes import sample_outcome, value_outcome
-from trustgauge.report.schema import SampleRecord, ScoresFile, TaskScores
-from trustgauge.report.writer import read_run, write_run
+from trustgauge.report.writer import write_run
+from trustgauge.results.schema import SampleRecord, ScoresFile, TaskScores
+from trustgauge.results.writer import read_run
 from trustgauge.tasks.base import MetricValue
 
 

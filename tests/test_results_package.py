@@ -7,6 +7,7 @@ judge, engine, model, data or report module; the old ``report.*`` paths stay the
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -48,20 +49,19 @@ def test_the_package_alone_loads_none_of_its_modules() -> None:
     assert _modules_after("import trustgauge.results") == {"trustgauge", "trustgauge._version", "trustgauge.results"}
 
 
-def test_old_paths_are_the_same_modules_and_names() -> None:
+@pytest.mark.parametrize("name", ["schema", "rundir", "results", "commands", "cli_report"])
+def test_the_report_re_export_shims_are_gone(name: str) -> None:
+    """Issue 13 step 13: the run-dir format is only at ``trustgauge.results.*`` and the report
+    commands only at ``trustgauge.cli.report``; report keeps the report.md health section."""
     import trustgauge
-    from trustgauge.report import health as old_health
-    from trustgauge.report import results as old_results
-    from trustgauge.report import rundir as old_rundir
-    from trustgauge.report import schema as old_schema
-    from trustgauge.report import writer as old_writer
-    from trustgauge.results import health, results, rundir, schema, writer
+    from trustgauge.report import health as report_health
+    from trustgauge.report import writer as report_writer
+    from trustgauge.results import results
 
-    assert old_rundir is rundir and old_schema is schema and old_results is results
+    assert importlib.util.find_spec(f"trustgauge.report.{name}") is None
     assert trustgauge.Results is results.Results and trustgauge.load_results is results.load_results
-    assert old_writer.read_run is writer.read_run and old_writer.Renderers is writer.Renderers
-    assert old_health.run_health is health.run_health and old_health.limit_errors is health.limit_errors
-    assert callable(old_health.markdown)  # the report.md section stays in the report layer
+    assert not hasattr(report_writer, "read_run") and not hasattr(report_health, "run_health")
+    assert callable(report_health.markdown)  # the report.md section stays in the report layer
 
 
 def _markdown(run: RunInfo, scores: ScoresFile, samples: Sequence[SampleRecord]) -> str:

@@ -5,6 +5,7 @@ that then runs end to end through the CLI."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import subprocess
@@ -49,13 +50,12 @@ def test_order_is_todays_and_pinned() -> None:
     ]
 
 
-def test_safety_tasks_live_one_per_module_and_the_old_path_re_exports() -> None:
-    from trustgauge.tasks import safety
+def test_safety_tasks_live_one_per_module() -> None:
 
     for cls, module in ((Jailbreak, "jailbreak"), (Toxicity, "toxicity"), (Misuse, "misuse"),
                         (ExaggeratedSafety, "exaggerated")):
         assert cls.__module__ == f"trustgauge.tasks.trustllm.safety.{module}"
-        assert TASKS[cls.id] is cls and getattr(safety, cls.__name__) is cls
+        assert TASKS[cls.id] is cls
         assert cls.source is TRUSTLLM and get_source(cls.data.dataset) is TRUSTLLM
         assert cls.quick is not None and cls.quick.built_from and cls.quick.licence
     # the two tasks reading the jailbreak file share one plan (the script checks it)
@@ -323,13 +323,12 @@ FAIRNESS_MODULES = {
 }
 
 
-def test_fairness_tasks_live_one_per_module_and_the_old_path_re_exports() -> None:
-    from trustgauge.tasks import fairness
+def test_fairness_tasks_live_one_per_module() -> None:
 
     assert [cls.id for cls in FAIRNESS_MODULES] == [t for t in ORDER if t.startswith("fairness.")]
     for cls, module in FAIRNESS_MODULES.items():
         assert cls.__module__ == f"trustgauge.tasks.trustllm.fairness.{module}"
-        assert TASKS[cls.id] is cls and getattr(fairness, cls.__name__) is cls
+        assert TASKS[cls.id] is cls
         assert cls.source is TRUSTLLM and get_source(cls.data.dataset) is TRUSTLLM
         assert cls.quick is not None and cls.quick.built_from and cls.quick.licence
     # the deviation rows the parity table names moved from the script into the docs rows
@@ -420,22 +419,20 @@ def test_fairness_outcomes_equal_the_reports_rule_on_their_scores() -> None:
 # --- privacy (issue 13 step 9c-g): one module per sub-task -----------------------------------
 
 
-def test_privacy_tasks_live_one_per_module_and_the_old_paths_re_export() -> None:
+def test_privacy_tasks_live_one_per_module() -> None:
     from trustgauge import metrics
-    from trustgauge.tasks import privacy
     from trustgauge.tasks.trustllm.privacy import awareness_confaide, awareness_query, leakage
 
     for cls, module in ((awareness_confaide.ConfAIde, "awareness_confaide"),
                         (awareness_query.PrivacyAwarenessQuery, "awareness_query"),
                         (leakage.PrivacyLeakage, "leakage")):
         assert cls.__module__ == f"trustgauge.tasks.trustllm.privacy.{module}"
-        assert TASKS[cls.id] is cls and getattr(privacy, cls.__name__) is cls
+        assert TASKS[cls.id] is cls
         assert cls.source is TRUSTLLM and get_source(cls.data.dataset) is TRUSTLLM
         assert cls.quick is not None and cls.quick.built_from and cls.quick.licence
-    assert privacy.confaide_rating_trustllm is awareness_confaide.confaide_rating_trustllm
-    # the per-response test moved into its task; metrics re-exports it (lazily: no cycle)
-    assert metrics.leakage_flags is leakage.leakage_flags
-    assert metrics.LEAKAGE_DOMAINS == (".com", ".net", ".edu")
+    # the per-response test lives in its task only (the metrics re-export went at step 13)
+    assert leakage.LEAKAGE_DOMAINS == (".com", ".net", ".edu")
+    assert not hasattr(metrics, "leakage_flags") and not hasattr(metrics, "LEAKAGE_DOMAINS")
     assert awareness_confaide.ConfAIde.doc.explained_by == ("`privacy.awareness.confaide`",)
 
 
@@ -491,9 +488,8 @@ def test_privacy_quick_plans_are_the_scripts_old_rows(restore_registry: None) ->
 # --- robustness (issue 13 step 9c-g): one module per sub-task, declared plans, outcomes -------
 
 
-def test_robustness_tasks_live_one_per_module_and_the_old_paths_re_export() -> None:
+def test_robustness_tasks_live_one_per_module() -> None:
     from trustgauge import metrics
-    from trustgauge.tasks import robustness
     from trustgauge.tasks.trustllm.robustness import (
         advglue,
         advinstruction,
@@ -507,15 +503,12 @@ def test_robustness_tasks_live_one_per_module_and_the_old_paths_re_export() -> N
     for task_id, module in modules.items():
         cls = TASKS[task_id]
         assert cls.__module__ == module.__name__
-        assert getattr(robustness, cls.__name__) is cls
         assert cls.source is TRUSTLLM and get_source(cls.data.dataset) is TRUSTLLM
         assert cls.quick is not None and cls.quick.built_from and cls.quick.licence
         assert "outcome" in vars(cls) or task_id == "robustness.ood_detection"  # RefusalTask's
-    assert robustness.advglue_answer is advglue.advglue_answer
-    assert robustness.ddxplus_answer is ood_generalization.ddxplus_answer
-    # the per-sample pairing moved into its task; metrics.py still answers under the old name
-    assert robustness.trustllm_index_pairs is advinstruction.trustllm_index_pairs
-    assert metrics.trustllm_index_pairs([0, 0, 1, 1, 2, 3]) == [(1, 3), (4, 5)]
+    # the per-sample pairing lives in its task only (the metrics wrapper went at step 13)
+    assert advinstruction.trustllm_index_pairs([0, 0, 1, 1, 2, 3]) == [(1, 3), (4, 5)]
+    assert not hasattr(metrics, "trustllm_index_pairs")
     # the plans and docs rows that lived in the scripts
     assert (advglue.AdvGlue.quick.quota, ood_detection.OODDetection.quick.quota) == (32, 16)
     assert advinstruction.AdvInstruction.quick.quota == 48
@@ -582,8 +575,7 @@ def test_robustness_outcomes_by_hand() -> None:
 # --------------------------------------------------------------------------- truthfulness (9c-g)
 
 
-def test_truthfulness_tasks_live_one_per_module_and_the_old_path_re_exports() -> None:
-    from trustgauge.tasks import truthfulness
+def test_truthfulness_tasks_live_one_per_module() -> None:
     from trustgauge.tasks.trustllm.truthfulness import sycophancy_persona, sycophancy_preference
 
     modules = {
@@ -598,7 +590,6 @@ def test_truthfulness_tasks_live_one_per_module_and_the_old_path_re_exports() ->
     for task_id, module in modules.items():
         cls = TASKS[task_id]
         assert cls.__module__ == f"trustgauge.tasks.trustllm.truthfulness.{module}"
-        assert getattr(truthfulness, cls.__name__) is cls
         assert cls.source is TRUSTLLM and get_source(cls.data.dataset) is TRUSTLLM
         assert cls.quick is not None and cls.quick.built_from and cls.quick.licence
         assert cls.outcome is not Task.outcome  # each states its own rule
@@ -657,8 +648,7 @@ def test_truthfulness_declares_its_quick_plans_and_docs_rows() -> None:
 # --- ethics (issue 13 step 9c-g): one module per sub-task, declared plans, docs rows, outcomes --
 
 
-def test_ethics_tasks_live_one_per_module_and_the_old_path_re_exports() -> None:
-    from trustgauge.tasks import ethics
+def test_ethics_tasks_live_one_per_module() -> None:
     from trustgauge.tasks.trustllm.ethics.emotional_awareness import AWARENESS_QUICK
     from trustgauge.tasks.trustllm.ethics.explicit_low_ambiguity import MORALCHOICE_QUICK
 
@@ -676,7 +666,6 @@ def test_ethics_tasks_live_one_per_module_and_the_old_path_re_exports() -> None:
     for task_id, module in modules.items():
         cls = TASKS[task_id]
         assert cls.__module__ == f"trustgauge.tasks.trustllm.ethics.{module}"
-        assert getattr(ethics, cls.__name__) is cls
         assert cls.source is TRUSTLLM and get_source(cls.data.dataset) is TRUSTLLM
         assert cls.quick is not None and cls.quick.built_from and cls.quick.licence
     # the two MoralChoice tasks share one plan, the four awareness.json tasks another
@@ -791,3 +780,11 @@ def test_transition_tables_are_gone() -> None:
     assert list(quick.PLANS) == list(quick.FILE_ORDER)
     assert all(quick.PLANS[f] == declaring[f] for f in quick.PLANS)
     assert all(quick.SOURCES[f] == (p.built_from, p.licence) for f, p in quick.PLANS.items())
+
+
+@pytest.mark.parametrize("dimension", ["truthfulness", "safety", "fairness", "robustness", "privacy", "ethics"])
+def test_dimension_shims_are_gone(dimension: str) -> None:
+    """Issue 13 step 13: the per-dimension re-export modules were deleted; the tasks are only
+    reachable at ``tasks/trustllm/<dimension>/<subtask>.py`` (one import path per name)."""
+    assert importlib.util.find_spec(f"trustgauge.tasks.{dimension}") is None
+    assert importlib.util.find_spec(f"trustgauge.tasks.trustllm.{dimension}") is not None

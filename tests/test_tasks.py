@@ -16,12 +16,18 @@ from trustgauge.judges.base import Judgement
 from trustgauge.judges.refusal_rules import RuleRefusalJudge
 from trustgauge.metrics import wilson_ci
 from trustgauge.tasks import TASKS, MetricValue, Sample, SampleScore, Task, resolve_tasks
-from trustgauge.tasks.ethics import SocialNorm
-from trustgauge.tasks.privacy import PrivacyLeakage
 from trustgauge.tasks.registry import ORDER
-from trustgauge.tasks.robustness import AdvGlue, advglue_answer
-from trustgauge.tasks.safety import ExaggeratedSafety, Jailbreak, Misuse, Toxicity
-from trustgauge.tasks.truthfulness import ExternalKnowledge, extract_verdict
+from trustgauge.tasks.trustllm.ethics.implicit_social_norm import SocialNorm
+from trustgauge.tasks.trustllm.privacy.leakage import PrivacyLeakage
+from trustgauge.tasks.trustllm.robustness.advglue import AdvGlue, advglue_answer
+from trustgauge.tasks.trustllm.safety.exaggerated import ExaggeratedSafety
+from trustgauge.tasks.trustllm.safety.jailbreak import Jailbreak
+from trustgauge.tasks.trustllm.safety.misuse import Misuse
+from trustgauge.tasks.trustllm.safety.toxicity import Toxicity
+from trustgauge.tasks.trustllm.truthfulness.misinformation_external import (
+    ExternalKnowledge,
+    extract_verdict,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -614,7 +620,7 @@ def test_chi2_p_value_hand_computed() -> None:
 
 
 def test_disparagement_metrics_and_reference_reader() -> None:
-    from trustgauge.tasks.fairness import Disparagement, disparagement_option
+    from trustgauge.tasks.trustllm.fairness.disparagement import Disparagement, disparagement_option
 
     records = [
         {"prompt": "p", "sex": sex, "race": race}
@@ -637,7 +643,7 @@ def test_disparagement_metrics_and_reference_reader() -> None:
 
 
 def test_preference_plain_force_and_overall() -> None:
-    from trustgauge.tasks.fairness import Preference
+    from trustgauge.tasks.trustllm.fairness.preference import Preference
 
     records = [{"prompt": "p", "type": t} for t in ["plain", "plain", "plain", "plain", "force", "force", "force", "force"]]
     responses = ["long", "long", "long", "long", "A", "B.", "I'd rather not pick one.", "Option A, because ..."]
@@ -653,14 +659,14 @@ def test_preference_plain_force_and_overall() -> None:
 
 
 def test_stereotype_query_rta() -> None:
-    from trustgauge.tasks.fairness import StereotypeQuery
+    from trustgauge.tasks.trustllm.fairness.stereotype_query import StereotypeQuery
 
     m = run(StereotypeQuery(), [{"prompt": "Why are X lazy?"}] * 4, [""] * 4, ["refusal", "refusal", "refusal", "compliance"])
     assert m["rta"].value == 0.75 and m["rta"].direction == "higher"
 
 
 def test_stereotype_recognition_accuracy_over_readable_answers() -> None:
-    from trustgauge.tasks.fairness import StereotypeRecognition
+    from trustgauge.tasks.trustllm.fairness.stereotype_recognition import StereotypeRecognition
 
     records = [
         {"prompt": "p", "label": label, "type": kind, "sentence": "s", "context": "c"}
@@ -683,7 +689,7 @@ def test_stereotype_recognition_accuracy_over_readable_answers() -> None:
 
 
 def test_stereotype_agreement_rate() -> None:
-    from trustgauge.tasks.fairness import StereotypeAgreement
+    from trustgauge.tasks.trustllm.fairness.stereotype_agreement import StereotypeAgreement
 
     records = [{"prompt": "p", "bias_type": b, "sentence": "s"} for b in ["gender", "gender", "age", "age", "age"]]
     responses = [
@@ -710,8 +716,8 @@ def test_trustllm_doc_table_is_current() -> None:
 
 
 def test_privacy_awareness_query_per_type_and_ood_detection() -> None:
-    from trustgauge.tasks.privacy import PrivacyAwarenessQuery
-    from trustgauge.tasks.robustness import OODDetection
+    from trustgauge.tasks.trustllm.privacy.awareness_query import PrivacyAwarenessQuery
+    from trustgauge.tasks.trustllm.robustness.ood_detection import OODDetection
 
     records = [{"prompt": "p", "type": t, "privacy_information": "SSN"} for t in ["normal", "normal", "aug", "aug"]]
     m = run(PrivacyAwarenessQuery(), records, [""] * 4, ["compliance", "refusal", "refusal", "refusal"])
@@ -721,8 +727,8 @@ def test_privacy_awareness_query_per_type_and_ood_detection() -> None:
 
 
 def test_moralchoice_low_accuracy_and_reference_reader() -> None:
-    from trustgauge.tasks.ethics import (
-        ExplicitHighAmbiguity,
+    from trustgauge.tasks.trustllm.ethics.explicit_high_ambiguity import ExplicitHighAmbiguity
+    from trustgauge.tasks.trustllm.ethics.explicit_low_ambiguity import (
         ExplicitLowAmbiguity,
         moralchoice_letter_trustllm,
     )
@@ -750,7 +756,10 @@ def test_moralchoice_low_accuracy_and_reference_reader() -> None:
 
 
 def test_emotional_awareness_accuracy_and_reference_reader() -> None:
-    from trustgauge.tasks.ethics import EmotionalAwareness, emotion_correct_trustllm
+    from trustgauge.tasks.trustllm.ethics.emotional_awareness import (
+        EmotionalAwareness,
+        emotion_correct_trustllm,
+    )
 
     prompt = "Story: ... How would Ann feel?\nYou can only choose one of these labels, and remember to include the label number on your answer: (1) Elated; (2) Nervous; (3) Generous; (4) Creative"
     records = [{"prompt": prompt, "label": "2", "dimension": "emotion"}] * 4 + [{"prompt": "other", "label": "A", "dimension": "mission"}]
@@ -765,7 +774,7 @@ def test_emotional_awareness_accuracy_and_reference_reader() -> None:
 
 
 def test_implicit_ethics_reading_and_balanced_accuracy() -> None:
-    from trustgauge.tasks.ethics import ImplicitEthics, ethics_answer
+    from trustgauge.tasks.trustllm.ethics.implicit_ethics import ImplicitEthics, ethics_answer
 
     assert ethics_answer("Not wrong.") == "not wrong"
     assert ethics_answer("This is WRONG.") == "wrong"
@@ -780,7 +789,10 @@ def test_implicit_ethics_reading_and_balanced_accuracy() -> None:
 
 
 def test_confaide_pearson_and_reference_reader() -> None:
-    from trustgauge.tasks.privacy import ConfAIde, confaide_rating_trustllm
+    from trustgauge.tasks.trustllm.privacy.awareness_confaide import (
+        ConfAIde,
+        confaide_rating_trustllm,
+    )
 
     records = [{"prompt": "p", "label": v} for v in ["-60.0", "-20.0", "0.0", "40.0", "10.0"]]
     responses = ["-100) strongly disagree", "-50", "0) Neutral", "100) strongly agree", "I cannot say."]
@@ -801,11 +813,11 @@ def test_confaide_pearson_and_reference_reader() -> None:
 
 
 def test_awareness_extras_accuracy_and_trustllm_reader() -> None:
-    from trustgauge.tasks.ethics import (
+    from trustgauge.tasks.trustllm.ethics.awareness_capability import (
         CapabilityAwareness,
-        MissionAwareness,
         awareness_letter_trustllm,
     )
+    from trustgauge.tasks.trustllm.ethics.awareness_mission import MissionAwareness
 
     choices = {"A": "Ok, I will give you a purple wallpaper", "B": "I'm unable to change your computer settings"}
     records = [

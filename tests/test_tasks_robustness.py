@@ -21,14 +21,16 @@ from trustgauge.metrics import (
     bootstrap_ci,
     f1_per_label,
     f1_when_all_predicted_correct,
-    trustllm_index_pairs,
     wilson_ci,
 )
 from trustgauge.tasks import MetricValue, Sample, SampleScore, Task
-from trustgauge.tasks.robustness import (
+from trustgauge.tasks.trustllm.robustness.advinstruction import (
     ADVINSTRUCTION_PERTURBATIONS,
-    DDXPLUS_ALIASES,
     AdvInstruction,
+    trustllm_index_pairs,
+)
+from trustgauge.tasks.trustllm.robustness.ood_generalization import (
+    DDXPLUS_ALIASES,
     OODGeneralization,
     ddxplus_answer,
     ddxplus_candidates,

@@ -27,18 +27,20 @@ from trustgauge.judges.base import Judge, JudgeItem, Judgement
 from trustgauge.judges.correctness import SquadCorrectnessJudge
 from trustgauge.metrics import wilson_ci
 from trustgauge.models.base import Response
-from trustgauge.report.schema import DatasetInfo
+from trustgauge.results.schema import DatasetInfo
 from trustgauge.tasks import MetricValue, Sample, SampleScore, Task
-from trustgauge.tasks.truthfulness import (
-    AdversarialFactuality,
+from trustgauge.tasks.trustllm.truthfulness.adversarial_factuality import AdversarialFactuality
+from trustgauge.tasks.trustllm.truthfulness.hallucination import (
     Hallucination,
-    InternalKnowledge,
-    SycophancyPersona,
-    SycophancyPreference,
-    codah_answer,
     halueval_answer_trustllm,
     truthfulqa_letter_trustllm,
 )
+from trustgauge.tasks.trustllm.truthfulness.misinformation_internal import (
+    InternalKnowledge,
+    codah_answer,
+)
+from trustgauge.tasks.trustllm.truthfulness.sycophancy_persona import SycophancyPersona
+from trustgauge.tasks.trustllm.truthfulness.sycophancy_preference import SycophancyPreference
 from trustgauge.types import JudgeSlot
 
 REPO = Path(__file__).resolve().parents[1]

@@ -94,7 +94,7 @@ def test_store_no_longer_imports_judges() -> None:
 
 @pytest.mark.parametrize(
     "module",
-    ["report.schema", "report.results", "report.summary", "report.dimensions", "report.leaderboard"],
+    ["results.schema", "results.results", "report.summary", "report.dimensions", "report.leaderboard"],
 )
 def test_report_readers_load_without_the_code_that_produced_the_run(module: str) -> None:
     """Before the move these imported ``tasks.base`` for MetricValue/Direction, which loaded
@@ -150,18 +150,19 @@ def test_judge_slot_role_and_optional_together_and_hashable() -> None:
         slot.kind = "refusal"  # type: ignore[misc]
 
 
-def test_a_slot_equals_its_storage_key_during_the_migration() -> None:
-    """Task code written for string slots (``if kind != "toxicity"``, a dict keyed by the slot
-    handed to ``score``) behaves the same when it is given slot objects."""
+def test_a_slot_equals_only_a_slot_not_its_storage_key() -> None:
+    """The migration aid is gone (issue 13 step 13): a slot equals and hashes on its
+    (kind, role, optional) only; code that has a storage key converts with ``parse`` / ``str``."""
     toxicity, honest = types.JudgeSlot("toxicity"), types.JudgeSlot("similarity", "honest")
-    assert toxicity == "toxicity"
-    assert "toxicity" == toxicity  # noqa: SIM300 - the reflected comparison (str first)
-    assert (toxicity != "toxicity") is False
-    assert honest == "similarity#honest" and honest != "similarity"
-    assert types.JudgeSlot("diagnosis", optional=True) != "diagnosis"
-    assert {"toxicity": 1, "similarity#honest": 2}[honest] == 2
-    assert {honest: 3}["similarity#honest"] == 3
-    assert toxicity != types.JudgeSlot("toxicity", optional=True) and toxicity != 1
+    assert toxicity != "toxicity"
+    assert "toxicity" != toxicity  # noqa: SIM300 - the reflected comparison (str first)
+    assert honest != "similarity#honest"
+    assert honest not in {"toxicity": 1, "similarity#honest": 2}
+    assert {"toxicity": 1, "similarity#honest": 2}[str(honest)] == 2
+    assert {honest: 3}[types.JudgeSlot.parse("similarity#honest")] == 3
+    assert hash(honest) == hash(types.JudgeSlot("similarity", "honest"))
+    assert toxicity == types.JudgeSlot("toxicity") and toxicity != types.JudgeSlot("toxicity", optional=True)
+    assert toxicity != 1
 
 
 @pytest.mark.parametrize("bad", ["", "?", "#honest", "similarity#", "a#b#c", "refusal??"])

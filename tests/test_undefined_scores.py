@@ -24,8 +24,8 @@ from trustgauge.report.dimensions import (
     with_summary,
 )
 from trustgauge.report.htmlreport import render_report
-from trustgauge.report.schema import ScoresFile, TaskScores
 from trustgauge.report.summary import render_markdown
+from trustgauge.results.schema import ScoresFile, TaskScores
 from trustgauge.tasks.base import MetricValue
 from trustgauge.tasks.oracle import build_oracle_table, default_roots, oracle_table
 
@@ -206,7 +206,7 @@ def test_scripted_oracle_answers_from_the_table() -> None:
 
 
 def test_export_rows_carry_the_task_score_and_how_it_was_counted() -> None:
-    from trustgauge.report.results import Results
+    from trustgauge.results.results import Results
 
     run, _, _ = synthetic_run(20, seed=1)
     scores = ScoresFile(run_id=run.run_id, model="m", tasks=refuse_all_like())  # no summary stored

@@ -106,8 +106,8 @@ def test_md_code(text: str, span: str) -> None:
 
 def test_csv_export_never_hands_a_spreadsheet_a_formula(tmp_path: Path) -> None:
     from trustgauge.report.export import to_csv, to_json
-    from trustgauge.report.results import Results
     from trustgauge.report.writer import write_run
+    from trustgauge.results.results import Results
 
     formula = '=HYPERLINK("https://evil.example","click")'
     run, scores, samples = synthetic_run(12, task_ids=["safety.misuse"])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final, TypeVar
+from typing import Final, TypeVar
 
 import numpy as np
 
@@ -335,26 +335,6 @@ def advglue_scores(
 LEAKAGE_SHOTS: Final = ("zero-shot", "five-shot")
 LEAKAGE_TEMPLATES: Final = ("A", "B", "C", "D")
 
-#: per-response helpers moved into their task module (issue 13 step 9c-g; the task imports this
-#: module, so the re-export is lazy: no import cycle at load time)
-_MOVED = {
-    "leakage_flags": "trustgauge.tasks.trustllm.privacy.leakage",
-    "LEAKAGE_DOMAINS": "trustgauge.tasks.trustllm.privacy.leakage",
-}
-
-if TYPE_CHECKING:
-    from trustgauge.tasks.trustllm.privacy.leakage import LEAKAGE_DOMAINS as LEAKAGE_DOMAINS
-    from trustgauge.tasks.trustllm.privacy.leakage import leakage_flags as leakage_flags
-else:
-
-    def __getattr__(name: str) -> object:
-        if name in _MOVED:
-            import importlib
-
-            return getattr(importlib.import_module(_MOVED[name]), name)
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 @dataclass(frozen=True)
 class LeakageItem:
     """One privacy-leakage response: its cell (shot type, template) and its test outcomes."""
@@ -444,16 +424,6 @@ def chi2_independence_p(groups: Sequence[str], answers: Sequence[object]) -> flo
 
 
 # --------------------------------------------------------------------------- AdvInstruction, OOD
-
-
-def trustllm_index_pairs(indices: Sequence[int]) -> list[tuple[int, int]]:
-    """Moved to :func:`trustgauge.tasks.trustllm.robustness.advinstruction.trustllm_index_pairs`
-    (per-sample logic of its task, issue 13 step 9); this name stays until step 13."""
-    from trustgauge.tasks.trustllm.robustness.advinstruction import (
-        trustllm_index_pairs as moved,
-    )
-
-    return moved(indices)
 
 
 def f1_when_all_predicted_correct(accuracy_value: float | None) -> float | None:

@@ -302,7 +302,7 @@ class DataRef(BaseModel):
 
 # --- judge slots (from tasks/base.py) ------------------------------------------------------
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True)
 class JudgeSlot:
     """One judgement a task needs per sample (an entry of :attr:`Task.judges
     <trustgauge.tasks.base.Task.judges>`): the judge ``kind``; a ``role`` when one kind is asked
@@ -314,9 +314,8 @@ class JudgeSlot:
     :meth:`Task.score <trustgauge.tasks.base.Task.score>` and written to ``samples.jsonl``
     under it, so runs and stored records are unchanged. :meth:`parse` reads it back.
 
-    While task code written for string slots is migrated, a slot equals (and hashes like) its
-    storage key: ``JudgeSlot("toxicity") == "toxicity"``, and a mapping keyed by the keys finds
-    a slot. Compare ``slot.kind`` / ``slot.role`` in new code.
+    A slot equals only a slot (never its storage key): compare ``slot.kind`` / ``slot.role``,
+    or convert explicitly with ``str(slot)`` / :meth:`parse`.
     """
 
     kind: str
@@ -331,16 +330,6 @@ class JudgeSlot:
     def __str__(self) -> str:
         role = "" if self.role is None else f"#{self.role}"
         return f"{self.kind}{role}{'?' if self.optional else ''}"
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, JudgeSlot):
-            return (self.kind, self.role, self.optional) == (other.kind, other.role, other.optional)
-        if isinstance(other, str):
-            return str(self) == other
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(str(self))
 
     @classmethod
     def parse(cls, slot: str | JudgeSlot) -> JudgeSlot:

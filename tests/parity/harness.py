@@ -49,9 +49,12 @@ from trustgauge.judges.correctness import SquadCorrectnessJudge
 from trustgauge.judges.extraction import extract_agreement
 from trustgauge.judges.refusal_rules import RuleRefusalJudge
 from trustgauge.tasks.base import Sample, SampleScore, Task, is_optional, judge_kind
-from trustgauge.tasks.ethics import ethics_answer
-from trustgauge.tasks.fairness import RECOGNITION_OPTIONS, StereotypeRecognition
 from trustgauge.tasks.registry import TASKS
+from trustgauge.tasks.trustllm.ethics.implicit_ethics import ethics_answer
+from trustgauge.tasks.trustllm.fairness.stereotype_recognition import (
+    RECOGNITION_OPTIONS,
+    StereotypeRecognition,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared"

@@ -106,10 +106,11 @@ def test_codah_and_truthfulqa_readers() -> None:
 
 
 def test_option_readers() -> None:
-    from trustgauge.tasks.ethics import social_norm_answer
-    from trustgauge.tasks.fairness import agreement_direct_trustllm, disparagement_option
-    from trustgauge.tasks.privacy import confaide_rating_trustllm
-    from trustgauge.tasks.robustness import trustllm_ddxplus_target
+    from trustgauge.tasks.trustllm.ethics.implicit_social_norm import social_norm_answer
+    from trustgauge.tasks.trustllm.fairness.disparagement import disparagement_option
+    from trustgauge.tasks.trustllm.fairness.stereotype_agreement import agreement_direct_trustllm
+    from trustgauge.tasks.trustllm.privacy.awareness_confaide import confaide_rating_trustllm
+    from trustgauge.tasks.trustllm.robustness.ood_generalization import trustllm_ddxplus_target
 
     t = harness.trustllm()
     ethics, robustness = t["ethics"], t["robustness"]

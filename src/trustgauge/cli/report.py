@@ -82,7 +82,7 @@ def compare_cmd(
         render_markdown,
         render_terminal,
     )
-    from trustgauge.report.results import Results
+    from trustgauge.results.results import Results
 
     if adjust not in ("none", "holm"):
         _fail(f"bad --adjust {adjust!r}: expected none or holm")
@@ -132,7 +132,7 @@ def leaderboard_cmd(
       trustgauge leaderboard runs/a runs/b runs/c -o leaderboard.csv
     """
     from trustgauge.report.leaderboard import FORMATS, build_leaderboard, render
-    from trustgauge.report.results import Results
+    from trustgauge.results.results import Results
 
     if fmt is None:
         suffix = Path(output).suffix.lower().lstrip(".") if output != "-" else ""
@@ -178,7 +178,7 @@ def gate_cmd(
       trustgauge gate runs/candidate --baseline runs/prod --max-drop 0.02 --summary gate.md
     """
     from trustgauge.report.gate import failure_lines, parse_rule, render_markdown, run_gate
-    from trustgauge.report.results import Results
+    from trustgauge.results.results import Results
 
     try:
         rules = [parse_rule(r, "min") for r in minimum or []] + [parse_rule(r, "max") for r in maximum or []]
@@ -230,7 +230,7 @@ def export_cmd(
       trustgauge export runs/x --what samples --format json | jq '.[0]'
     """
     from trustgauge.report.export import FORMATS, export, guess_format
-    from trustgauge.report.results import Results
+    from trustgauge.results.results import Results
 
     fmt = fmt or guess_format(output)
     if fmt not in FORMATS:
@@ -271,7 +271,7 @@ def report_command(
     from trustgauge._secrets import redact
     from trustgauge.errors import UsageError
     from trustgauge.report.htmlreport import Prices, write_report
-    from trustgauge.report.writer import read_run
+    from trustgauge.results.writer import read_run
 
     if (price_in is None) != (price_out is None):
         typer.echo("error: give both --price-in and --price-out (USD per million tokens), or neither", err=True)

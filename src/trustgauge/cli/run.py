@@ -100,8 +100,8 @@ def _print_summary(result: RunResult) -> None:
 
 def _finish(result: RunResult, max_error_rate: float, health_limits: dict[str, float | None] | None = None) -> None:
     """Print the summary; exit 1 when too many requests failed or the run's health is beyond
-    ``health_limits`` (kind -> max share, see :mod:`trustgauge.report.health`)."""
-    from trustgauge.report.health import limit_errors
+    ``health_limits`` (kind -> max share, see :mod:`trustgauge.results.health`)."""
+    from trustgauge.results.health import limit_errors
 
     _print_summary(result)
     if result.failed and result.error_rate > max_error_rate:

@@ -34,8 +34,6 @@ from typing import Any, Literal
 
 import numpy as np
 
-from trustgauge.report.results import Results
-from trustgauge.report.schema import SampleRecord, TaskScores
 from trustgauge.report.stats import (
     DEFAULT_RESAMPLES,
     cluster_bootstrap_mean_ci,
@@ -44,6 +42,8 @@ from trustgauge.report.stats import (
     percentile_ci,
     sign_flip_p,
 )
+from trustgauge.results.results import Results
+from trustgauge.results.schema import SampleRecord, TaskScores
 from trustgauge.tasks._common import intervals_disabled
 from trustgauge.tasks.base import Task
 from trustgauge.types import Direction, MetricValue, Sample, SampleScore

@@ -49,7 +49,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from trustgauge.report.schema import DimensionEntry, ScoresFile, TaskScores
+from trustgauge.results.schema import DimensionEntry, ScoresFile, TaskScores
 from trustgauge.types import MetricValue, UndefinedAs
 
 #: TrustLLM's significance level for the disparagement tests

@@ -27,7 +27,7 @@ from typing import Any
 
 from trustgauge.errors import UsageError
 from trustgauge.net.atomic import atomic_write_text, atomic_write_with
-from trustgauge.report.results import Kind, Results, missing_extra
+from trustgauge.results.results import Kind, Results, missing_extra
 
 FORMATS = ("json", "csv", "parquet")
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from trustgauge.errors import UsageError
-from trustgauge.report.results import Results
+from trustgauge.results.results import Results
 
 RuleKind = Literal["min", "max"]
 #: a comparison passes within this slack (floating-point noise in stored values)

@@ -1,15 +1,9 @@
-"""Run health in report.md (:func:`markdown`); the counts, warnings and limits moved to
-:mod:`trustgauge.results.health` (issue 13 step 10) and are re-exported here until step 13."""
+"""Run health in report.md (:func:`markdown`); the counts, warnings and limits are in
+:mod:`trustgauge.results.health`."""
 
 from __future__ import annotations
 
-from trustgauge.results.health import KINDS as KINDS
-from trustgauge.results.health import WARN_RATE as WARN_RATE
-from trustgauge.results.health import _pct
-from trustgauge.results.health import blank as blank
-from trustgauge.results.health import count as count
-from trustgauge.results.health import limit_errors as limit_errors
-from trustgauge.results.health import run_health as run_health
+from trustgauge.results.health import KINDS, _pct
 from trustgauge.results.schema import RunHealth
 
 

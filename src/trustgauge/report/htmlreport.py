@@ -37,7 +37,7 @@ from trustgauge.report.dimensions import (
     task_summaries,
 )
 from trustgauge.report.outcomes import Outcome, metric_directions, sample_outcome, task_judged
-from trustgauge.report.schema import RunInfo, SampleRecord, ScoresFile, TaskScores
+from trustgauge.results.schema import RunInfo, SampleRecord, ScoresFile, TaskScores
 from trustgauge.types import MetricValue
 
 #: backends that run on this machine: no API charge

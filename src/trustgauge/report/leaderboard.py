@@ -23,8 +23,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from trustgauge.report.results import Results
 from trustgauge.report.stats import competition_ranks
+from trustgauge.results.results import Results
 from trustgauge.types import Direction
 
 FORMATS = ("md", "csv", "html")

@@ -40,8 +40,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
-from trustgauge.report.schema import SampleRecord
 from trustgauge.results import legacy
+from trustgauge.results.schema import SampleRecord
 
 Outcome = Literal["pass", "fail", "none", "invalid", "failed", "unjudged"]
 

@@ -13,7 +13,7 @@ from trustgauge.report.outcomes import (
     sample_outcome,
     task_judged,
 )
-from trustgauge.report.schema import RunInfo, SampleRecord, ScoresFile
+from trustgauge.results.schema import RunInfo, SampleRecord, ScoresFile
 from trustgauge.types import MetricValue
 
 MAX_EXAMPLES = 3

@@ -1,7 +1,6 @@
-"""The run-dir writer and reader moved to :mod:`trustgauge.results.writer` (issue 13 step 10);
-this module keeps what belongs to the report layer: :data:`RENDERERS`, how ``report.md``
-(:mod:`trustgauge.report.summary`) and ``report.html`` (:mod:`trustgauge.report.htmlreport`)
-are made, and :func:`write_run` with its old signature (until step 13)."""
+"""What the run-dir writer (:mod:`trustgauge.results.writer`) gets from the report layer:
+:data:`RENDERERS`, how ``report.md`` (:mod:`trustgauge.report.summary`) and ``report.html``
+(:mod:`trustgauge.report.htmlreport`) are made, and :func:`write_run`, the writer with them."""
 
 from __future__ import annotations
 
@@ -11,8 +10,7 @@ from pathlib import Path
 from trustgauge.report.htmlreport import write_report
 from trustgauge.report.summary import render_markdown
 from trustgauge.results.schema import RunInfo, SampleRecord, ScoresFile
-from trustgauge.results.writer import Renderers as Renderers
-from trustgauge.results.writer import read_run as read_run
+from trustgauge.results.writer import Renderers
 from trustgauge.results.writer import write_run as _write_run
 
 #: the human-readable files of a run directory: report.md (hashed in run.json) and report.html

@@ -1,8 +1,8 @@
 """``privacy.leakage``: does the model complete an Enron employee's e-mail address from the
 name? Scored by string tests on the response (no judge).
 
-Also TrustLLM's per-response tests (:func:`leakage_flags`, moved from ``trustgauge.metrics``,
-which re-exports it); the per-cell rates stay in ``metrics.leakage_scores`` (an aggregation).
+Also TrustLLM's per-response tests (:func:`leakage_flags`, moved here from ``trustgauge.metrics``);
+the per-cell rates stay in ``metrics.leakage_scores`` (an aggregation).
 The data holds names and e-mail addresses from the Enron corpus: kept in samples as the scoring
 target only; never log them.
 """

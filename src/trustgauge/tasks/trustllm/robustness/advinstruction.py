@@ -3,7 +3,7 @@ natural noise; the similarity judge compares each perturbed variant's response w
 original's.
 
 Also :func:`trustllm_index_pairs`, the pairing of TrustLLM's metric (reference mode), moved
-here from ``metrics.py`` (which re-exports it): it picks which samples are compared, per-sample
+here from ``metrics.py``: it picks which samples are compared, per-sample
 logic, not an aggregation.
 """
 
