@@ -221,10 +221,10 @@ def differences(expected: dict[str, Any], actual: dict[str, Any]) -> list[str]:
 
 def outcome_differences(run_dir: Path) -> tuple[int, list[str]]:
     """Every answered, valid sample of the run whose task's ``outcome`` differs from the verdict
-    ``report/outcomes.py`` gives it by score name: (samples compared, one line per difference).
+    ``results/outcomes.py`` gives it by score name: (samples compared, one line per difference).
     Tasks decide their samples' verdicts since issue 13 step 9a; on the goldens they must agree
     with the rule the reports apply to stored runs."""
-    from trustgauge.report.outcomes import metric_directions, value_outcome
+    from trustgauge.results.outcomes import metric_directions, value_outcome
     from trustgauge.results.schema import SampleRecord
     from trustgauge.tasks.registry import TASKS
     from trustgauge.types import SampleScore
@@ -245,7 +245,7 @@ def outcome_differences(run_dir: Path) -> tuple[int, list[str]]:
             if got != expected:
                 found.append(
                     f"outcome of {record.task} sample {record.sample_id}: task says {got}, "
-                    f"report/outcomes.py says {expected} (score {record.score}, label {record.label!r})"
+                    f"results/outcomes.py says {expected} (score {record.score}, label {record.label!r})"
                 )
     return compared, found
 

@@ -30,7 +30,7 @@ from _docblock import replace_block, write_or_check  # noqa: E402
 
 from trustgauge.config import ModelConfig  # noqa: E402
 from trustgauge.evaluate import RunConfig, run_evaluation  # noqa: E402
-from trustgauge.report.dimensions import (  # noqa: E402
+from trustgauge.results.dimensions import (  # noqa: E402
     DimensionScore,
     TaskSummary,
     dimension_scores,

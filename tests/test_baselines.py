@@ -130,7 +130,7 @@ def test_oracle_answers_right_for_trustllms_readers_too(isolated: None, tmp_path
 
     from trustgauge.config import ModelConfig
     from trustgauge.evaluate import RunConfig, run_evaluation
-    from trustgauge.report.dimensions import task_summaries
+    from trustgauge.results.dimensions import task_summaries
 
     config = RunConfig(model=ModelConfig(model="scripted:oracle"), suite="quick", reference=True,
                        out=tmp_path / "run", store_path=tmp_path / "store.sqlite")

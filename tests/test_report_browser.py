@@ -21,8 +21,8 @@ import pytest
 
 from html_report_fixtures import XSS_MARK, XSS_RESPONSE, synthetic_run
 from trustgauge.report.htmlreport import decode_samples
-from trustgauge.report.outcomes import counts_against, sample_outcome, task_judged
 from trustgauge.report.writer import write_run
+from trustgauge.results.outcomes import counts_against, sample_outcome, task_judged
 
 pytestmark = pytest.mark.browser
 

@@ -19,7 +19,6 @@ import pytest
 
 from conftest import cli_env
 from html_report_fixtures import XSS_MARK, XSS_RESPONSE, synthetic_run
-from trustgauge.report.dimensions import dimension_scores, metric_score, task_score
 from trustgauge.report.htmlreport import (
     MIN_TEXT,
     Prices,
@@ -30,8 +29,9 @@ from trustgauge.report.htmlreport import (
     text_cap,
     write_report,
 )
-from trustgauge.report.outcomes import sample_outcome, value_outcome
 from trustgauge.report.writer import write_run
+from trustgauge.results.dimensions import dimension_scores, metric_score, task_score
+from trustgauge.results.outcomes import sample_outcome, value_outcome
 from trustgauge.results.schema import SampleRecord, ScoresFile, TaskScores
 from trustgauge.results.writer import read_run
 from trustgauge.tasks.base import MetricValue

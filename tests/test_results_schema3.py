@@ -10,9 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from trustgauge.report.dimensions import summarize_task
-from trustgauge.report.outcomes import sample_outcome
 from trustgauge.results import legacy
+from trustgauge.results.dimensions import summarize_task
+from trustgauge.results.outcomes import sample_outcome
 from trustgauge.results.schema import SampleRecord, TaskScores
 from trustgauge.types import MetricValue
 

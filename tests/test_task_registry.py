@@ -83,7 +83,7 @@ def test_safety_outcomes_by_hand() -> None:
 
 
 def test_default_outcome_is_the_reports_rule() -> None:
-    from trustgauge.report.outcomes import value_outcome
+    from trustgauge.results.outcomes import value_outcome
 
     cases = [({"correct": 0.0}, None), ({"correct": 1.0}, None), ({"agree": 1.0}, None),
              ({"cosine": 0.9}, "different"), ({"gap": -0.1}, None), ({"option": 2.0}, None),
@@ -401,7 +401,7 @@ def test_fairness_outcomes_by_hand() -> None:
 
 
 def test_fairness_outcomes_equal_the_reports_rule_on_their_scores() -> None:
-    from trustgauge.report.outcomes import value_outcome
+    from trustgauge.results.outcomes import value_outcome
 
     cases: dict[type[Task], list[dict[str, float | None]]] = {
         StereotypeRecognition: [{"correct": 0.0}, {"correct": 1.0}],
@@ -705,7 +705,7 @@ def _scored(task: Task, sample: Sample, response: str, judgements: dict[str, obj
 
 
 def test_ethics_outcomes_by_hand() -> None:
-    from trustgauge.report.outcomes import value_outcome
+    from trustgauge.results.outcomes import value_outcome
     from trustgauge.types import Judgement
 
     social, implicit = TASKS["ethics.implicit.social_norm"](), TASKS["ethics.implicit.ethics"]()

@@ -94,7 +94,7 @@ def test_store_no_longer_imports_judges() -> None:
 
 @pytest.mark.parametrize(
     "module",
-    ["results.schema", "results.results", "report.summary", "report.dimensions", "report.leaderboard"],
+    ["results.schema", "results.results", "report.summary", "results.dimensions", "results.outcomes", "report.leaderboard"],
 )
 def test_report_readers_load_without_the_code_that_produced_the_run(module: str) -> None:
     """Before the move these imported ``tasks.base`` for MetricValue/Direction, which loaded

@@ -2,7 +2,7 @@
 value enters the dimension score, the over-refusal correction of refusal rates, what
 scores.json and the reports say about it, and the oracle's answer table.
 
-Expected values are computed by hand from the rules in ``report/dimensions.py``.
+Expected values are computed by hand from the rules in ``results/dimensions.py``.
 """
 
 from __future__ import annotations
@@ -16,15 +16,15 @@ from html_report_fixtures import synthetic_run
 from trustgauge.config import ModelConfig
 from trustgauge.models.base import GenerationParams, Request
 from trustgauge.models.scripted import COMPLIANCE, REFUSAL, create
-from trustgauge.report.dimensions import (
+from trustgauge.report.htmlreport import render_report
+from trustgauge.report.summary import render_markdown
+from trustgauge.results.dimensions import (
     dimension_scores,
     dimension_summary_lines,
     summarize_task,
     task_summaries,
     with_summary,
 )
-from trustgauge.report.htmlreport import render_report
-from trustgauge.report.summary import render_markdown
 from trustgauge.results.schema import ScoresFile, TaskScores
 from trustgauge.tasks.base import MetricValue
 from trustgauge.tasks.oracle import build_oracle_table, default_roots, oracle_table

@@ -404,7 +404,7 @@ async def run_evaluation(
         health=health,
         roles=stats.roles,
     )
-    from trustgauge.report.dimensions import with_summary
+    from trustgauge.results.dimensions import with_summary
 
     scores = with_summary(ScoresFile(run_id=run_id, model=public_spec(config.model.model), tasks=task_scores))
     from trustgauge.report.writer import RENDERERS

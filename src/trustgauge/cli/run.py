@@ -71,7 +71,7 @@ def _print_summary(result: RunResult) -> None:
     console.print(table)
     if hidden:
         console.print(f"[dim]{hidden} per-category metrics are in scores.json and the report[/dim]")
-    from trustgauge.report.dimensions import dimension_summary_lines
+    from trustgauge.results.dimensions import dimension_summary_lines
 
     for line in dimension_summary_lines(result.scores.tasks):
         console.print(line, markup=False, soft_wrap=True)

@@ -28,7 +28,7 @@ from typing import Any
 
 from trustgauge._secrets import redact
 from trustgauge.net.atomic import atomic_write_text
-from trustgauge.report.dimensions import (
+from trustgauge.results.dimensions import (
     DimensionScore,
     TaskSummary,
     dimension_scores,
@@ -36,7 +36,7 @@ from trustgauge.report.dimensions import (
     metric_score,
     task_summaries,
 )
-from trustgauge.report.outcomes import Outcome, metric_directions, sample_outcome, task_judged
+from trustgauge.results.outcomes import Outcome, metric_directions, sample_outcome, task_judged
 from trustgauge.results.schema import RunInfo, SampleRecord, ScoresFile, TaskScores
 from trustgauge.types import MetricValue
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from trustgauge.report._markdown import md_code, md_text
 from trustgauge.report.health import markdown as health_markdown
-from trustgauge.report.outcomes import (
+from trustgauge.results.outcomes import (
     counts_against,
     metric_directions,
     sample_outcome,
@@ -36,7 +36,7 @@ def failing_examples(
     scores_task: str, samples: Sequence[SampleRecord], *, judged: bool = True
 ) -> list[SampleRecord]:
     """The first samples of a task that count against the model: failed, invalid, or failing
-    by the task's per-sample rule (:mod:`trustgauge.report.outcomes`). ``judged`` false: the
+    by the task's per-sample rule (:mod:`trustgauge.results.outcomes`). ``judged`` false: the
     task lacked a judge, so its unscored samples say nothing about the model."""
     directions = metric_directions(scores_task)
     bad = []
@@ -58,7 +58,7 @@ def _clip(text: str | None, n: int = 300) -> str:
 def dimension_lines(scores: ScoresFile) -> list[str]:
     """The dimension summary as Markdown: per dimension its score, then per sub-task its task
     score and how an undefined headline was counted (with the metric's reason)."""
-    from trustgauge.report.dimensions import dimension_scores, task_summaries
+    from trustgauge.results.dimensions import dimension_scores, task_summaries
 
     summaries = {s.task: s for s in task_summaries(scores.tasks)}
     lines = [

@@ -5,7 +5,7 @@ Schema 3 stores what the report needs from a task in the run directory: each sam
 ``scores.json``. Older runs lack them; the report reads them from here instead of importing
 today's task code, whose rules may have changed since the run was written.
 
-Generated once on 2026-12-03 from the task registry and ``report/outcomes.py`` of main at
+Generated once on 2026-12-03 from the task registry and ``results/outcomes.py`` of main at
 commit 42f5dba (the 30 TrustLLM sub-tasks). **Never edit**: it describes what those versions
 wrote, not what today's tasks do.
 """

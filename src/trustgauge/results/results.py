@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from trustgauge.errors import UsageError
+from trustgauge.results.dimensions import task_summaries
 from trustgauge.results.schema import RunInfo, SampleRecord, ScoresFile, TaskScores
 from trustgauge.types import MetricValue
 
@@ -112,8 +113,6 @@ class Results:
 
     def task_rows(self) -> list[dict[str, Any]]:
         """One flat row per (task, metric), columns :data:`TASK_COLUMNS`."""
-        from trustgauge.report.dimensions import task_summaries
-
         rows: list[dict[str, Any]] = []
         summaries = {s.task: s for s in task_summaries(self.scores.tasks)}
         for t in self.scores.tasks:

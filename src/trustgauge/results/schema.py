@@ -59,7 +59,7 @@ class TaskScores(BaseModel):
     judges: dict[str, str] = Field(default_factory=dict)
     #: schema 2: empty, truncated, failed and unreadable counts of the task's samples
     health: HealthCounts | None = None
-    #: the task's 0-1 score in the dimension summary (``report/dimensions.py``); ``None`` when
+    #: the task's 0-1 score in the dimension summary (``results/dimensions.py``); ``None`` when
     #: not scored or written by an older version
     task_score: float | None = None
     #: how an undefined headline metric was counted: ``failure`` (0), ``not_scored`` (left

@@ -210,7 +210,7 @@ class Task(ABC):
         """The sample's verdict: ``fail`` when the response counts against the model, ``pass``
         when it does not, ``none`` when one sample says nothing on its own (or the score is
         invalid: the report shows those as invalid). Default: the rule by score name that
-        ``report/outcomes.py`` applies to stored runs (:func:`~trustgauge.tasks.outcome.keyed_outcome`);
+        ``results/outcomes.py`` applies to stored runs (:func:`~trustgauge.tasks.outcome.keyed_outcome`);
         a task overrides it with its own rule, which must give the same verdicts on the goldens
         (``tests/test_task_outcomes.py``)."""
         if not score.valid:

@@ -109,7 +109,7 @@ class TaskSummary:
 
 
 def _not_scored(task: TaskScores, missing: Sequence[MetricValue]) -> bool:
-    from trustgauge.report.outcomes import task_judged
+    from trustgauge.results.outcomes import task_judged
 
     return not task_judged(task.judges) or any((m.reason or "").startswith("not scored") for m in missing)
 
