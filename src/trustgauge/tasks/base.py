@@ -212,7 +212,7 @@ class Task(ABC):
         invalid: the report shows those as invalid). Default: the rule by score name that
         ``results/outcomes.py`` applies to stored runs (:func:`~trustgauge.tasks.outcome.keyed_outcome`);
         a task overrides it with its own rule, which must give the same verdicts on the goldens
-        (``tests/test_task_outcomes.py``)."""
+        (``scripts/goldens.py --check``, ``outcome_differences``)."""
         if not score.valid:
             return "none"
         return keyed_outcome(score.values, score.label, dict(self.metrics))
