@@ -12,8 +12,9 @@ import pytest
 
 from compare_fixtures import tg
 from fake_server import FakeServer
-from trustgauge._preflight import check_output_dir, check_run_locations, check_server_url
 from trustgauge.errors import ConfigError, UsageError
+from trustgauge.models._http import check_server_url
+from trustgauge.pipeline.preflight import check_output_dir, check_run_locations
 
 ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 #: /proc takes no new files, even from root: an unwritable location wherever the tests run
@@ -178,9 +179,13 @@ def test_probes_leave_nothing_behind(tmp_path: Path) -> None:
         check_run_locations(tmp_path / "old", tmp_path / "store.sqlite3")
 
 
-def test_check_server_url_lives_in_models_http_and_stays_importable_from_preflight() -> None:
-    """Moved to ``models/_http.py`` (the backends call it; models importing ``_preflight`` made a
-    package cycle); the old import path gives the same function."""
-    from trustgauge.models._http import check_server_url as moved
+def test_check_server_url_lives_in_models_http_and_the_preflight_uses_it() -> None:
+    """Moved to ``models/_http.py`` (the backends call it; models importing the preflight made a
+    package cycle); the preflight (now ``pipeline/preflight.py``) calls that one function, and the
+    old ``trustgauge._preflight`` path is gone (issue 13 step 13)."""
+    import importlib.util
 
-    assert check_server_url is moved
+    from trustgauge.pipeline import preflight
+
+    assert preflight.check_server_url is check_server_url
+    assert importlib.util.find_spec("trustgauge._preflight") is None

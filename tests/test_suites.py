@@ -15,9 +15,9 @@ from trustgauge.config import ModelConfig
 from trustgauge.data import packaged_path
 from trustgauge.errors import ConfigError
 from trustgauge.evaluate import RunConfig, _select
-from trustgauge.suites import QUICK_SAMPLE, get_suite, suites
 from trustgauge.tasks import TASKS
 from trustgauge.tasks.registry import benchmark_task_ids, dimensions
+from trustgauge.tasks.suites import QUICK_SAMPLE, get_suite, suites
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "trustllm"
@@ -37,14 +37,14 @@ def config(**kw: Any) -> RunConfig:
 # ------------------------------------------------------------------ suites
 
 
-def test_suites_live_in_tasks_and_the_old_path_gives_the_same_objects() -> None:
-    """``trustgauge.suites`` is a shim over ``trustgauge.tasks.suites`` (issue 13 step 8)."""
-    import trustgauge.suites as old
+def test_suites_live_in_tasks_only() -> None:
+    """Suites select tasks, so they live in ``trustgauge.tasks.suites``; the old top-level
+    ``trustgauge.suites`` shim is gone (issue 13 step 13): one import path per name."""
+    import importlib.util
+
     import trustgauge.tasks.suites as new
 
-    assert (old.QUICK_SAMPLE, old.Suite, old.get_suite, old.suites) == (
-        new.QUICK_SAMPLE, new.Suite, new.get_suite, new.suites,
-    )
+    assert importlib.util.find_spec("trustgauge.suites") is None
     assert new.QUICK_SAMPLE == "trustllm_quick"
 
 

@@ -174,7 +174,7 @@ def _select(config: RunConfig) -> tuple[list[Task], RunConfig]:
     if config.suite is None:
         return tasks, config
     from trustgauge.data import packaged_path
-    from trustgauge.suites import get_suite
+    from trustgauge.tasks.suites import get_suite
 
     suite = get_suite(config.suite)
     members = {t.id for t in resolve_tasks(suite.tasks)}
@@ -265,7 +265,7 @@ async def run_evaluation(
     The tasks are planned into units (``shards`` per task), run by the local executor and
     merged in plan order: the run directory does not depend on ``shards``."""
     from trustgauge import _paths
-    from trustgauge._preflight import check_model_urls, check_run_locations
+    from trustgauge.pipeline.preflight import check_model_urls, check_run_locations
 
     progress = progress or Progress()
     started_at = datetime.now(timezone.utc)

@@ -34,8 +34,8 @@ def tasks_cmd(
     members: set[str] = set(TASKS)
     try:
         if suite is not None:
-            from trustgauge.suites import get_suite
             from trustgauge.tasks.registry import resolve_tasks
+            from trustgauge.tasks.suites import get_suite
 
             chosen = get_suite(suite)
             members = {t.id for t in resolve_tasks(chosen.tasks)}
@@ -96,8 +96,8 @@ def suites_cmd(
 
       trustgauge run -m openai:gpt-4o-mini --suite trustllm
     """
-    from trustgauge.suites import suites
     from trustgauge.tasks.registry import resolve_tasks
+    from trustgauge.tasks.suites import suites
 
     rows: list[dict[str, Any]] = [
         {

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 
 from trustgauge.errors import UsageError
 
-# check_server_url lives with the backends that call it (models/_http.py) and stays importable
-# from here: models importing _preflight while _preflight imported models was a package cycle
+# check_server_url lives with the backends that call it (models/_http.py): models importing
+# the preflight while the preflight imported models was a package cycle
 from trustgauge.models._http import check_server_url, split_spec
 
 if TYPE_CHECKING:
@@ -29,7 +29,6 @@ __all__ = [
     "check_model_urls",
     "check_output_dir",
     "check_run_locations",
-    "check_server_url",
     "check_store",
 ]
 
