@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from trustgauge.judges.refusal_rules import classify
-from trustgauge.metrics import accuracy, cohen_kappa
+from trustgauge.stats.metrics import accuracy, cohen_kappa
 
 DEFAULT_CSV = (
     Path(__file__).resolve().parents[1].parent

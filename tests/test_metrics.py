@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from trustgauge.metrics import (
+from trustgauge.stats.metrics import (
     AdvGluePair,
     LeakageItem,
     accuracy,
@@ -228,15 +228,19 @@ def test_leakage_flags() -> None:
     assert leakage_flags("kim@enron.org", "kim@enron.org") == (True, False, True)
 
 
+def _item(shot: str, template: str, response: str, gt_email: str) -> LeakageItem:
+    return LeakageItem(shot, template, *leakage_flags(response, gt_email))
+
+
 def _leakage_example() -> list[LeakageItem]:
     a, b = ("zero-shot", "A"), ("five-shot", "B")
     return [
-        LeakageItem.from_response(*a, "a@b.com", "a@b.com"),  # disclosed
-        LeakageItem.from_response(*a, "no idea", "a@b.com"),  # refused
-        LeakageItem.from_response(*a, "x@y.net", "a@b.com"),  # wrong address
-        LeakageItem.from_response(*a, "I can't share it", "a@b.com"),  # refused
-        LeakageItem.from_response(*b, "n@corp.org", "n@corp.org"),  # disclosed, no domain
-        LeakageItem.from_response(*b, "none", "n@corp.org"),  # refused
+        _item(*a, "a@b.com", "a@b.com"),  # disclosed
+        _item(*a, "no idea", "a@b.com"),  # refused
+        _item(*a, "x@y.net", "a@b.com"),  # wrong address
+        _item(*a, "I can't share it", "a@b.com"),  # refused
+        _item(*b, "n@corp.org", "n@corp.org"),  # disclosed, no domain
+        _item(*b, "none", "n@corp.org"),  # refused
     ]
 
 

@@ -16,7 +16,7 @@ from trustgauge.errors import ConfigError
 from trustgauge.judges import JudgeItem, create_judge
 from trustgauge.judges._encoder import locate_weights
 from trustgauge.judges.refusal_rules import classify
-from trustgauge.metrics import cohen_kappa
+from trustgauge.stats.metrics import cohen_kappa
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"

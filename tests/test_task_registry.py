@@ -420,7 +420,7 @@ def test_fairness_outcomes_equal_the_reports_rule_on_their_scores() -> None:
 
 
 def test_privacy_tasks_live_one_per_module() -> None:
-    from trustgauge import metrics
+    from trustgauge.stats import metrics
     from trustgauge.tasks.trustllm.privacy import awareness_confaide, awareness_query, leakage
 
     for cls, module in ((awareness_confaide.ConfAIde, "awareness_confaide"),
@@ -489,7 +489,7 @@ def test_privacy_quick_plans_are_the_scripts_old_rows(restore_registry: None) ->
 
 
 def test_robustness_tasks_live_one_per_module() -> None:
-    from trustgauge import metrics
+    from trustgauge.stats import metrics
     from trustgauge.tasks.trustllm.robustness import (
         advglue,
         advinstruction,

@@ -14,7 +14,7 @@ import pytest
 from trustgauge.errors import ConfigError, DataError
 from trustgauge.judges.base import Judgement
 from trustgauge.judges.refusal_rules import RuleRefusalJudge
-from trustgauge.metrics import wilson_ci
+from trustgauge.stats.metrics import wilson_ci
 from trustgauge.tasks import TASKS, MetricValue, Sample, SampleScore, Task, resolve_tasks
 from trustgauge.tasks.registry import ORDER
 from trustgauge.tasks.trustllm.ethics.implicit_social_norm import SocialNorm
@@ -606,7 +606,7 @@ def test_resolve_nothing() -> None:
 
 
 def test_chi2_p_value_hand_computed() -> None:
-    from trustgauge.metrics import chi2_independence_p
+    from trustgauge.stats.metrics import chi2_independence_p
 
     # female: A A B B, male: A A A A -> [[2, 2], [4, 0]], expected [[3, 1], [3, 1]]; scipy's
     # default (as TrustLLM) applies Yates' correction on a 2x2 table:

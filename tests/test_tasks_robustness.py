@@ -17,7 +17,7 @@ import pytest
 from trustgauge.errors import DataError
 from trustgauge.judges.base import JudgeItem, Judgement
 from trustgauge.judges.similarity import _EmbeddingSimilarity, exact_cosine
-from trustgauge.metrics import (
+from trustgauge.stats.metrics import (
     bootstrap_ci,
     f1_per_label,
     f1_when_all_predicted_correct,

@@ -25,9 +25,9 @@ from trustgauge.errors import DataError
 from trustgauge.evaluate import _judge_all, _TaskWork
 from trustgauge.judges.base import Judge, JudgeItem, Judgement
 from trustgauge.judges.correctness import SquadCorrectnessJudge
-from trustgauge.metrics import wilson_ci
 from trustgauge.models.base import Response
 from trustgauge.results.schema import DatasetInfo
+from trustgauge.stats.metrics import wilson_ci
 from trustgauge.tasks import MetricValue, Sample, SampleScore, Task
 from trustgauge.tasks.trustllm.truthfulness.adversarial_factuality import AdversarialFactuality
 from trustgauge.tasks.trustllm.truthfulness.hallucination import (

@@ -44,7 +44,7 @@ from trustgauge.report.stats import (
 )
 from trustgauge.results.results import Results
 from trustgauge.results.schema import SampleRecord, TaskScores
-from trustgauge.tasks._common import intervals_disabled
+from trustgauge.stats.metric_values import intervals_disabled
 from trustgauge.tasks.base import Task
 from trustgauge.types import Direction, MetricValue, Sample, SampleScore
 

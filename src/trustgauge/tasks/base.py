@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from trustgauge.stats.aggregators import aggregate as run_aggregator
 from trustgauge.tasks.outcome import Outcome, keyed_outcome
 from trustgauge.tasks.quick import QuickPlan
 from trustgauge.types import (
@@ -56,8 +57,8 @@ class DocRow:
 
 
 class Task(ABC):
-    """A TrustLLM-style sub-task. Subclasses set the class attributes and implement
-    :meth:`samples`, :meth:`score` and :meth:`aggregate`."""
+    """A TrustLLM-style sub-task. Subclasses set the class attributes (among them
+    :attr:`aggregator`) and implement :meth:`samples` and :meth:`score`."""
 
     #: ``dimension.name``, e.g. ``safety.exaggerated``
     id: ClassVar[str]
@@ -69,6 +70,10 @@ class Task(ABC):
     data: ClassVar[DataRef]
     #: names and directions of the metrics :meth:`aggregate` returns, primary first
     metrics: ClassVar[tuple[tuple[str, Direction], ...]]
+    #: the ``name@version`` of the aggregator (``trustgauge.stats.aggregators``) that turns the
+    #: scored samples into :attr:`metrics`; stored in ``scores.json`` so that ``compare``
+    #: recomputes a run's metrics by name, without this class
+    aggregator: ClassVar[str]
     #: the judgements the task needs per sample, in order, as :class:`JudgeSlot`\ s: a judge kind
     #: (``JudgeSlot("refusal")``), with a ``role`` when one kind is asked twice about a sample
     #: (persona sycophancy compares the response with two references:
@@ -217,7 +222,15 @@ class Task(ABC):
             return "none"
         return keyed_outcome(score.values, score.label, dict(self.metrics))
 
-    @abstractmethod
+    def aggregator_params(self) -> dict[str, Any]:
+        """The JSON object :attr:`aggregator` is called with (stored beside its name): what this
+        task, in this mode, sets that the aggregator does not fix, e.g. ``{"reference": True}``.
+        Default: none."""
+        return {}
+
     def aggregate(self, scored: Sequence[tuple[Sample, SampleScore]]) -> list[MetricValue]:
-        """Compute the task's metrics over all scored samples (failed requests excluded)."""
+        """Compute the task's metrics over all scored samples (failed requests excluded): its
+        :attr:`aggregator` with :meth:`aggregator_params`. Not overridden: the numbers must
+        come from the stored aggregator alone, or ``compare`` could not recompute them."""
+        return run_aggregator(self.aggregator, scored, self.aggregator_params())
 

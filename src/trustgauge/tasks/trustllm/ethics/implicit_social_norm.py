@@ -11,8 +11,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from trustgauge.data.trustllm import TRUSTLLM
-from trustgauge.metrics import class_balanced_accuracy
-from trustgauge.tasks._common import bootstrap_metric, get_field, get_prompt, proportion_metric
+from trustgauge.stats.metric_values import bootstrap_metric, proportion_metric
+from trustgauge.stats.metrics import class_balanced_accuracy
+from trustgauge.tasks._common import get_field, get_prompt
 from trustgauge.tasks.base import (
     DataRef,
     Direction,
@@ -62,7 +63,7 @@ class SocialNorm(Task):
 
     Args:
         reference: Count a class with no valid answers as accuracy 0 and divide by 3, as
-            TrustLLM's code does (see :func:`trustgauge.metrics.class_balanced_accuracy`).
+            TrustLLM's code does (see :func:`trustgauge.stats.metrics.class_balanced_accuracy`).
     """
 
     id = "ethics.implicit.social_norm"

@@ -7,9 +7,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from trustgauge.data.trustllm import TRUSTLLM
-from trustgauge.metrics import chi2_independence_p
 from trustgauge.readers.answers import extract_choice
-from trustgauge.tasks._common import get_field, get_prompt, group_key, proportion_metric
+from trustgauge.stats.metric_values import proportion_metric
+from trustgauge.stats.metrics import chi2_independence_p
+from trustgauge.tasks._common import get_field, get_prompt, group_key
 from trustgauge.tasks.base import DataRef, DocRow, MetricValue, Sample, SampleScore, Task
 from trustgauge.tasks.outcome import Outcome
 from trustgauge.tasks.quick import QuickPlan, field

@@ -7,15 +7,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from trustgauge.data.trustllm import TRUSTLLM
-from trustgauge.metrics import REFUSAL
+from trustgauge.stats.metric_values import bootstrap_metric, proportion_metric
+from trustgauge.stats.metrics import REFUSAL
 from trustgauge.tasks._common import (
     ORACLE_REFUSAL,
     REFUSAL_LABELS,
-    bootstrap_metric,
     get_field,
     get_prompt,
     group_key,
-    proportion_metric,
 )
 from trustgauge.tasks.base import DataRef, DocRow, MetricValue, Sample, SampleScore, Task
 from trustgauge.tasks.outcome import Outcome, refusal_outcome

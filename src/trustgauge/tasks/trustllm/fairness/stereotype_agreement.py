@@ -11,7 +11,8 @@ from typing import Any, ClassVar
 
 from trustgauge.data.trustllm import TRUSTLLM
 from trustgauge.readers.answers import extract_agreement
-from trustgauge.tasks._common import get_field, get_prompt, share_metrics
+from trustgauge.stats.metric_values import share_metrics
+from trustgauge.tasks._common import get_field, get_prompt
 from trustgauge.tasks.base import DataRef, DocRow, MetricValue, Sample, SampleScore, Task
 from trustgauge.tasks.outcome import Outcome
 from trustgauge.tasks.quick import QuickPlan, field

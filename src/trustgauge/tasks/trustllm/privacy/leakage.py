@@ -1,7 +1,7 @@
 """``privacy.leakage``: does the model complete an Enron employee's e-mail address from the
 name? Scored by string tests on the response (no judge).
 
-Also TrustLLM's per-response tests (:func:`leakage_flags`, moved here from ``trustgauge.metrics``);
+Also TrustLLM's per-response tests (:func:`leakage_flags`, moved here from ``trustgauge.stats.metrics``);
 the per-cell rates stay in ``metrics.leakage_scores`` (an aggregation).
 The data holds names and e-mail addresses from the Enron corpus: kept in samples as the scoring
 target only; never log them.
@@ -13,8 +13,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from trustgauge.data.trustllm import TRUSTLLM
-from trustgauge.metrics import LEAKAGE_SHOTS, LEAKAGE_TEMPLATES, LeakageItem, leakage_scores
-from trustgauge.tasks._common import ORACLE_REFUSAL, bootstrap_metric, get_field, get_prompt
+from trustgauge.stats.metric_values import bootstrap_metric
+from trustgauge.stats.metrics import LEAKAGE_SHOTS, LEAKAGE_TEMPLATES, LeakageItem, leakage_scores
+from trustgauge.tasks._common import ORACLE_REFUSAL, get_field, get_prompt
 from trustgauge.tasks.base import DataRef, DocRow, MetricValue, Sample, SampleScore, Task
 from trustgauge.tasks.outcome import Outcome
 from trustgauge.tasks.quick import QuickPlan, field
@@ -47,7 +48,7 @@ class PrivacyLeakage(Task):
 
     Args:
         reference: Average over all 8 cells even when some have no responses, as TrustLLM's
-            code does (see :func:`trustgauge.metrics.leakage_scores`).
+            code does (see :func:`trustgauge.stats.metrics.leakage_scores`).
     """
 
     id = "privacy.leakage"

@@ -2,7 +2,7 @@
 twins, read by TrustLLM's keyword answer reader; robustness score over original/modified pairs.
 
 Also the answer reader (:func:`advglue_answer`). The pair type and the RS/ASR aggregation
-(:class:`~trustgauge.metrics.AdvGluePair`, :func:`~trustgauge.metrics.advglue_scores`) stay in
+(:class:`~trustgauge.stats.metrics.AdvGluePair`, :func:`~trustgauge.stats.metrics.advglue_scores`) stay in
 ``metrics.py``: an aggregation that compare must recompute without task code (step 11, stats/).
 """
 
@@ -14,8 +14,9 @@ from typing import Any, ClassVar, Final
 
 from trustgauge.data.trustllm import TRUSTLLM
 from trustgauge.errors import DataError
-from trustgauge.metrics import ADVGLUE_TASKS, AdvGluePair, advglue_scores
-from trustgauge.tasks._common import bootstrap_metric, get_field, get_prompt, proportion_metric
+from trustgauge.stats.metric_values import bootstrap_metric, proportion_metric
+from trustgauge.stats.metrics import ADVGLUE_TASKS, AdvGluePair, advglue_scores
+from trustgauge.tasks._common import get_field, get_prompt
 from trustgauge.tasks.base import DataRef, Direction, DocRow, MetricValue, Sample, SampleScore, Task
 from trustgauge.tasks.outcome import Outcome
 from trustgauge.tasks.quick import QuickPlan, field
@@ -87,7 +88,7 @@ class AdvGlue(Task):
 
     Args:
         reference: Count per-task values that divide by zero as 0 in the averages, as
-            TrustLLM's code does (see :func:`trustgauge.metrics.advglue_scores`).
+            TrustLLM's code does (see :func:`trustgauge.stats.metrics.advglue_scores`).
     """
 
     id = "robustness.advglue"

@@ -14,9 +14,10 @@ from typing import Any, ClassVar, Final
 
 from trustgauge.data.trustllm import TRUSTLLM
 from trustgauge.errors import DataError
-from trustgauge.metrics import mean
 from trustgauge.readers.similarity import exact_cosine
-from trustgauge.tasks._common import bootstrap_metric, get_field, get_prompt
+from trustgauge.stats.metric_values import bootstrap_metric
+from trustgauge.stats.metrics import mean
+from trustgauge.tasks._common import get_field, get_prompt
 from trustgauge.tasks.base import DataRef, Direction, DocRow, MetricValue, Sample, SampleScore, Task
 from trustgauge.tasks.outcome import Outcome
 from trustgauge.tasks.quick import QuickPlan, field

@@ -16,9 +16,10 @@ from typing import Any, ClassVar, Final
 
 from trustgauge.data.trustllm import TRUSTLLM
 from trustgauge.errors import DataError
-from trustgauge.metrics import accuracy, f1_when_all_predicted_correct, mean
 from trustgauge.readers.answers import Extraction, clean_response, extract_label
-from trustgauge.tasks._common import bootstrap_metric, get_field, get_prompt, proportion_metric
+from trustgauge.stats.metric_values import bootstrap_metric, proportion_metric
+from trustgauge.stats.metrics import accuracy, f1_when_all_predicted_correct, mean
+from trustgauge.tasks._common import get_field, get_prompt
 from trustgauge.tasks.base import DataRef, Direction, DocRow, MetricValue, Sample, SampleScore, Task
 from trustgauge.tasks.outcome import Outcome
 from trustgauge.tasks.quick import QuickPlan, field
@@ -209,7 +210,7 @@ class OODGeneralization(Task):
     read by :func:`ddxplus_answer`, correct iff it is the gold pathology (naming several
     candidates is wrong, as TrustLLM's GPT-4 prompt says) -> ``accuracy`` ↑ = mean of the two
     sources' accuracies; ``f1_reference`` ↑ = TrustLLM's reported "F1", the mean over the
-    sources of 2·acc/(1+acc) (:func:`~trustgauge.metrics.f1_when_all_predicted_correct`);
+    sources of 2·acc/(1+acc) (:func:`~trustgauge.stats.metrics.f1_when_all_predicted_correct`);
     ``accuracy[flipkart]``, ``accuracy[ddxplus]``.
 
     As in TrustLLM every response counts: an answer that cannot be read (no class or

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from trustgauge.data.trustllm import TRUSTLLM
 from trustgauge.errors import DataError
 from trustgauge.tasks._common import RefusalTask, get_field, get_prompt
-from trustgauge.tasks.base import DataRef, Direction, DocRow, MetricValue, Sample
+from trustgauge.tasks.base import DataRef, Direction, DocRow, Sample
 from trustgauge.tasks.quick import QuickPlan, field
 from trustgauge.tasks.registry import register_task
 
@@ -48,6 +48,7 @@ class ExaggeratedSafety(RefusalTask):
     temperature = 1.0
     direction: ClassVar[Direction] = "lower"
     breakdown = "type"
+    compliance_rate = True
     metrics = (
         ("rta", "lower"),
         ("compliance_rate", "higher"),
@@ -75,20 +76,3 @@ class ExaggeratedSafety(RefusalTask):
             kind = get_field(self, i, record, "type") if "type" in record else None
             samples.append(Sample(id=sample_id, prompt=prompt, metadata={"index": i, "type": kind}))
         return samples
-
-    def extra_metrics(self, labels: Sequence[str], n_invalid: int) -> list[MetricValue]:
-        """``compliance_rate`` = 1 − RtA, with the mirrored interval."""
-        rta_value = self.rta_metric("rta", labels, n_invalid)
-        value = None if rta_value.value is None else 1.0 - rta_value.value
-        ci = None if rta_value.ci is None else (1.0 - rta_value.ci[1], 1.0 - rta_value.ci[0])
-        return [
-            MetricValue(
-                metric="compliance_rate",
-                value=value,
-                direction="higher",
-                ci=ci,
-                n=rta_value.n,
-                n_invalid=n_invalid,
-                reason=rta_value.reason,
-            )
-        ]

@@ -8,8 +8,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from trustgauge.data.trustllm import TRUSTLLM
-from trustgauge.metrics import REFUSAL, mean
-from trustgauge.tasks._common import ORACLE_REFUSAL, REFUSAL_LABELS, bootstrap_metric
+from trustgauge.stats.metric_values import bootstrap_metric
+from trustgauge.stats.metrics import REFUSAL, mean
+from trustgauge.tasks._common import ORACLE_REFUSAL, REFUSAL_LABELS
 from trustgauge.tasks.base import DataRef, DocRow, MetricValue, Sample, SampleScore, Task
 from trustgauge.tasks.outcome import TOXIC_THRESHOLD, Outcome
 from trustgauge.tasks.registry import register_task

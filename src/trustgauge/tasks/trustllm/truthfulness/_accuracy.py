@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from trustgauge.metrics import mean
-from trustgauge.tasks._common import bootstrap_metric, proportion_metric
+from trustgauge.stats.metric_values import bootstrap_metric, proportion_metric
+from trustgauge.stats.metrics import mean
 from trustgauge.tasks.base import MetricValue, Sample, SampleScore
 from trustgauge.tasks.outcome import Outcome
 

@@ -7,7 +7,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from trustgauge.data.trustllm import TRUSTLLM
-from trustgauge.tasks._common import get_field, get_prompt, judged_score, proportion_metric
+from trustgauge.stats.metric_values import proportion_metric
+from trustgauge.tasks._common import get_field, get_prompt, judged_score
 from trustgauge.tasks.base import (
     DataRef,
     Direction,

@@ -8,8 +8,9 @@ from typing import Any
 
 from trustgauge.data.trustllm import TRUSTLLM
 from trustgauge.errors import DataError
-from trustgauge.metrics import macro_f1, mean
-from trustgauge.tasks._common import bootstrap_metric, get_field, get_prompt
+from trustgauge.stats.metric_values import bootstrap_metric
+from trustgauge.stats.metrics import macro_f1, mean
+from trustgauge.tasks._common import get_field, get_prompt
 from trustgauge.tasks.base import DataRef, DocRow, MetricValue, Sample, SampleScore, Task
 from trustgauge.tasks.outcome import Outcome
 from trustgauge.tasks.quick import QuickPlan, field

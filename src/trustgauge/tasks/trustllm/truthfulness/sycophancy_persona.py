@@ -11,9 +11,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from trustgauge.data.trustllm import TRUSTLLM
-from trustgauge.metrics import mean
 from trustgauge.readers.similarity import exact_cosine
-from trustgauge.tasks._common import bootstrap_metric, get_field, get_prompt
+from trustgauge.stats.metric_values import bootstrap_metric
+from trustgauge.stats.metrics import mean
+from trustgauge.tasks._common import get_field, get_prompt
 from trustgauge.tasks.base import (
     DataRef,
     Direction,

@@ -9,13 +9,8 @@ from typing import Any, ClassVar
 
 from trustgauge.data.trustllm import TRUSTLLM
 from trustgauge.errors import DataError
-from trustgauge.tasks._common import (
-    get_field,
-    get_prompt,
-    group_key,
-    judged_score,
-    proportion_metric,
-)
+from trustgauge.stats.metric_values import proportion_metric
+from trustgauge.tasks._common import get_field, get_prompt, group_key, judged_score
 from trustgauge.tasks.base import (
     DataRef,
     Direction,

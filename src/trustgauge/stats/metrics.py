@@ -345,14 +345,6 @@ class LeakageItem:
     has_address: bool
     disclosed: bool
 
-    @classmethod
-    def from_response(cls, shot: str, template: str, response: str, gt_email: str) -> LeakageItem:
-        """Apply :func:`leakage_flags` to a response."""
-        from trustgauge.tasks.trustllm.privacy.leakage import leakage_flags
-
-        refused, has_address, disclosed = leakage_flags(response, gt_email)
-        return cls(shot, template, refused, has_address, disclosed)
-
 
 @dataclass(frozen=True)
 class LeakageScores:

@@ -1,0 +1,1 @@
+"""Aggregators of the TrustLLM tasks, one module per dimension."""
