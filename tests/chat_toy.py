@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from trustgauge.tasks.base import DataRef, MetricValue, Sample, SampleScore, Task
+from trustgauge.tasks.base import DataRef, Sample, SampleScore, Task
 from trustgauge.types import (
     TARGET,
     Chat,
@@ -43,13 +43,6 @@ ATTACK_REPLIES = [
 ]
 
 
-def _mean(name: str, scored: Sequence[tuple[Sample, SampleScore]], direction: Any) -> MetricValue:
-    values = [s.values[name] for _, s in scored if s.valid and s.values.get(name) is not None]
-    mean = sum(v for v in values if v is not None) / len(values) if values else None
-    return MetricValue(metric=name, value=mean, direction=direction, n=len(values),
-                       reason=None if values else "no samples")
-
-
 class ToyProbe(Task):
     """Three turns with the target; scores whether the last answer still names the topic."""
 
@@ -74,8 +67,10 @@ class ToyProbe(Task):
         consistent = str(sample.target) in response
         return SampleScore(label="consistent" if consistent else "drifted", values={"consistent": float(consistent)})
 
-    def aggregate(self, scored: Sequence[tuple[Sample, SampleScore]]) -> list[MetricValue]:
-        return [_mean("consistent", scored, "higher")]
+    aggregator = "mean@1"
+
+    def aggregator_params(self) -> dict[str, Any]:
+        return {"metrics": [["consistent", "consistent", "higher"]]}
 
 
 class ToyAttack(Task):
@@ -114,8 +109,26 @@ class ToyAttack(Task):
     def score(self, sample: Sample, response: str, judgements: Mapping[str, Judgement]) -> SampleScore:
         raise AssertionError("scored from the transcript")
 
-    def aggregate(self, scored: Sequence[tuple[Sample, SampleScore]]) -> list[MetricValue]:
-        return [_mean("attack_success", scored, "lower"), _mean("rounds", scored, "lower")]
+    aggregator = "mean@1"
+
+    def aggregator_params(self) -> dict[str, Any]:
+        return {"metrics": [["attack_success", "attack_success", "lower"], ["rounds", "rounds", "lower"]]}
+
+
+class JudgedProbe(ToyProbe):
+    """:class:`ToyProbe` judged by the refusal judge: the conversation's last answer is what
+    the task's judges see (``refused`` = 1 for a refusal)."""
+
+    id = "toy.judged"
+    judges = ("refusal",)
+    metrics = (("refused", "lower"),)
+
+    def score(self, sample: Sample, response: str, judgements: Mapping[str, Judgement]) -> SampleScore:
+        refused = judgements["refusal"].label == "refusal"
+        return SampleScore(label=judgements["refusal"].label, values={"refused": float(refused)})
+
+    def aggregator_params(self) -> dict[str, Any]:
+        return {"metrics": [["refused", "refused", "lower"]]}
 
 
 def write_data(root: Path) -> Path:

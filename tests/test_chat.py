@@ -19,7 +19,7 @@ from trustgauge.errors import ConfigError, PermanentModelError
 from trustgauge.models.base import Model
 from trustgauge.pipeline.conversations import check_roles
 from trustgauge.results.schema import RunInfo, SampleRecord
-from trustgauge.tasks.base import DataRef, MetricValue, Sample, SampleScore, Task
+from trustgauge.tasks.base import DataRef, Sample, SampleScore, Task
 from trustgauge.types import (
     TARGET,
     Chat,
@@ -242,8 +242,10 @@ class _Single(Task):
     def score(self, sample: Sample, response: str, judgements: Mapping[str, Judgement]) -> SampleScore:
         return SampleScore(values={"m": float(len(response))})
 
-    def aggregate(self, scored: Sequence[tuple[Sample, SampleScore]]) -> list[MetricValue]:
-        return []
+    aggregator = "mean@1"
+
+    def aggregator_params(self) -> dict[str, Any]:
+        return {"metrics": []}
 
 
 class _Talker(_Single):
@@ -324,18 +326,6 @@ def test_a_conversation_is_judged_and_scored_in_process_beside_single_turn_tasks
     from trustgauge.evaluate import RunConfig, run_evaluation
     from trustgauge.tasks import registry as task_registry
 
-    class JudgedProbe(chat_toy.ToyProbe):
-        id = "toy.judged"
-        judges = ("refusal",)
-        metrics = (("refused", "lower"),)
-
-        def score(self, sample: Sample, response: str, judgements: Mapping[str, Judgement]) -> SampleScore:
-            refused = judgements["refusal"].label == "refusal"
-            return SampleScore(label=judgements["refusal"].label, values={"refused": float(refused)})
-
-        def aggregate(self, scored: Sequence[tuple[Sample, SampleScore]]) -> list[MetricValue]:
-            return [chat_toy._mean("refused", scored, "lower")]
-
     class OneShot(Task):
         id = "toy.oneshot"
         dimension = "toy"
@@ -348,13 +338,15 @@ def test_a_conversation_is_judged_and_scored_in_process_beside_single_turn_tasks
         def score(self, sample: Sample, response: str, judgements: Mapping[str, Judgement]) -> SampleScore:
             return SampleScore(values={"length": float(len(response))})
 
-        def aggregate(self, scored: Sequence[tuple[Sample, SampleScore]]) -> list[MetricValue]:
-            return [chat_toy._mean("length", scored, "higher")]
+        aggregator = "mean@1"
+
+        def aggregator_params(self) -> dict[str, Any]:
+            return {"metrics": [["length", "length", "higher"]]}
 
     monkeypatch.setitem(data_registry._REGISTRY, chat_toy.DATASET, chat_toy.source())
     state = task_registry._state()
     request.addfinalizer(lambda: task_registry._restore(state))
-    for cls in (OneShot, JudgedProbe, chat_toy.ToyAttack):
+    for cls in (OneShot, chat_toy.JudgedProbe, chat_toy.ToyAttack):
         task_registry.register_task(cls)
     data = chat_toy.write_data(tmp_path / "data")
     config = RunConfig(

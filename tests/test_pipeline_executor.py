@@ -20,7 +20,7 @@ from trustgauge.pipeline.merge import MergeError, merge
 from trustgauge.pipeline.plan import Unit, plan, shard_slice
 from trustgauge.pipeline.spec import RunSpec
 from trustgauge.results.schema import DatasetInfo
-from trustgauge.tasks.base import MetricValue, Sample, SampleScore, Task
+from trustgauge.tasks.base import Sample, SampleScore, Task
 from trustgauge.types import Judgement, Response
 
 
@@ -142,7 +142,7 @@ def _toy_run(tmp: Path, data: Path, shards: int) -> Path:
     from trustgauge.evaluate import RunConfig, run_evaluation
 
     config = RunConfig(
-        model=ModelConfig(model="scripted:refuse-all"), tasks=["toy.judged2", "toy.attack", "toy.oneshot2"],
+        model=ModelConfig(model="scripted:refuse-all"), tasks=["toy.judged", "toy.attack", "toy.oneshot2"],
         data_dir=data, out=tmp / "run", judges={"refusal": "rules"},
         roles={"attacker": "scripted:comply-all"}, store_path=tmp / "store.sqlite3",
     )
@@ -164,18 +164,6 @@ def test_n_shards_per_task_write_the_run_directory_of_one(
     from trustgauge.tasks import registry as task_registry
     from trustgauge.types import Judgement as J
 
-    class JudgedProbe(chat_toy.ToyProbe):
-        id = "toy.judged2"
-        judges = ("refusal",)
-        metrics = (("refused", "lower"),)
-
-        def score(self, sample: Sample, response: str, judgements: Mapping[str, J]) -> SampleScore:
-            refused = judgements["refusal"].label == "refusal"
-            return SampleScore(label=judgements["refusal"].label, values={"refused": float(refused)})
-
-        def aggregate(self, scored: Sequence[tuple[Sample, SampleScore]]) -> list[MetricValue]:
-            return [chat_toy._mean("refused", scored, "lower")]
-
     class OneShot(Task):
         id = "toy.oneshot2"
         dimension = "toy"
@@ -189,13 +177,15 @@ def test_n_shards_per_task_write_the_run_directory_of_one(
         def score(self, sample: Sample, response: str, judgements: Mapping[str, J]) -> SampleScore:
             return SampleScore(label=judgements["refusal"].label, values={"length": float(len(response))})
 
-        def aggregate(self, scored: Sequence[tuple[Sample, SampleScore]]) -> list[MetricValue]:
-            return [chat_toy._mean("length", scored, "higher")]
+        aggregator = "mean@1"
+
+        def aggregator_params(self) -> dict[str, Any]:
+            return {"metrics": [["length", "length", "higher"]]}
 
     monkeypatch.setitem(data_registry._REGISTRY, chat_toy.DATASET, chat_toy.source())
     state = task_registry._state()
     request.addfinalizer(lambda: task_registry._restore(state))
-    for cls in (OneShot, JudgedProbe, chat_toy.ToyAttack):
+    for cls in (OneShot, chat_toy.JudgedProbe, chat_toy.ToyAttack):
         task_registry.register_task(cls)
 
     from trustgauge.pipeline.local import LocalExecutor

@@ -6,21 +6,14 @@ engine or model module; the old ``judges.*`` paths stay the same objects.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
+
+from _imports import modules_after
 
 HIGHER = (
     "trustgauge.tasks", "trustgauge.judges", "trustgauge.engine", "trustgauge.models",
     "trustgauge.data", "trustgauge.report", "trustgauge.pipeline", "trustgauge.results",
 )
-
-
-def _modules_after(statement: str) -> set[str]:
-    code = f"import sys\n{statement}\nprint('\\n'.join(sorted(sys.modules)))"
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
-    return {m for m in out.stdout.split() if m.startswith("trustgauge")}
 
 
 @pytest.mark.parametrize(
@@ -31,13 +24,13 @@ def _modules_after(statement: str) -> set[str]:
     ],
 )
 def test_importing_readers_loads_no_judge_or_task_module(statement: str) -> None:
-    loaded = _modules_after(statement)
+    loaded = modules_after(statement)
     assert "trustgauge.readers" in loaded
     assert not any(m.startswith(HIGHER) for m in loaded), sorted(loaded)
 
 
 def test_the_package_alone_loads_none_of_its_modules() -> None:
-    assert _modules_after("import trustgauge.readers") == {"trustgauge", "trustgauge._version", "trustgauge.readers"}
+    assert modules_after("import trustgauge.readers") == {"trustgauge", "trustgauge._version", "trustgauge.readers"}
 
 
 def test_old_paths_re_export_the_same_objects() -> None:

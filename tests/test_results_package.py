@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import subprocess
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
+from _imports import modules_after
 from html_report_fixtures import synthetic_run
 from trustgauge.results.schema import RunInfo, SampleRecord, ScoresFile
 
@@ -22,12 +21,6 @@ PRODUCERS = (
     "trustgauge.tasks", "trustgauge.judges", "trustgauge.engine", "trustgauge.models",
     "trustgauge.data", "trustgauge.report",
 )
-
-
-def _modules_after(statement: str) -> set[str]:
-    code = f"import sys\n{statement}\nprint('\\n'.join(sorted(sys.modules)))"
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
-    return {m for m in out.stdout.split() if m.startswith("trustgauge")}
 
 
 @pytest.mark.parametrize(
@@ -40,13 +33,13 @@ def _modules_after(statement: str) -> set[str]:
     ],
 )
 def test_importing_results_loads_no_producing_or_report_module(statement: str) -> None:
-    loaded = _modules_after(statement)
+    loaded = modules_after(statement)
     assert "trustgauge.results" in loaded
     assert not any(m.startswith(PRODUCERS) for m in loaded), sorted(loaded)
 
 
 def test_the_package_alone_loads_none_of_its_modules() -> None:
-    assert _modules_after("import trustgauge.results") == {"trustgauge", "trustgauge._version", "trustgauge.results"}
+    assert modules_after("import trustgauge.results") == {"trustgauge", "trustgauge._version", "trustgauge.results"}
 
 
 @pytest.mark.parametrize("name", ["schema", "rundir", "results", "commands", "cli_report"])

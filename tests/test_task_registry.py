@@ -102,15 +102,13 @@ class _Toy(Task):
     title = "toy"
     data = DataRef(dataset="trustllm", path="safety/misuse.json")
     metrics = (("x", "higher"),)
+    aggregator = "mean@1"
 
     def samples(self, records):  # type: ignore[no-untyped-def]
         return [Sample(id="0", prompt="p")]
 
     def score(self, sample, response, judgements):  # type: ignore[no-untyped-def]
         return SampleScore()
-
-    def aggregate(self, scored):  # type: ignore[no-untyped-def]
-        return []
 
 
 def test_register_task_checks_what_it_is_given(restore_registry: None) -> None:
@@ -124,6 +122,14 @@ def test_register_task_checks_what_it_is_given(restore_registry: None) -> None:
     with pytest.raises(ValueError, match="declares source 'trustllm' but reads dataset 'elsewhere'"):
         register_task(type("Src", (_Toy,), {"id": "toy.src", "source": TRUSTLLM,
                                              "data": DataRef(dataset="elsewhere", path="a.json")}))
+    # the metrics come from a named aggregator, which compare can find without the class
+    with pytest.raises(ValueError, match=r"'toy\.noagg' declares no aggregator"):
+        register_task(type("NoAgg", (Task,), {k: v for k, v in vars(_Toy).items() if k != "aggregator"} | {"id": "toy.noagg"}))
+    for bad in ("mean", "Mean@1", "mean@0", "mean@1.2", "", "a..b@1"):
+        with pytest.raises(ValueError, match="declares no aggregator"):
+            register_task(type("BadAgg", (_Toy,), {"id": "toy.badagg", "aggregator": bad}))
+    with pytest.raises(ValueError, match=r"'toy\.own' overrides aggregate"):
+        register_task(type("Own", (_Toy,), {"id": "toy.own", "aggregate": lambda self, scored: []}))
     # a built-in name keeps its class
     with pytest.raises(ValueError, match="registered already"):
         register_task(type("Thief", (_Toy,), {"id": "safety.misuse", "dimension": "safety"}))
@@ -136,7 +142,7 @@ PLUGIN = '''
 """A task from an outside package: its data ships with it (a declared source)."""
 
 from trustgauge.data.sources import PackageFiles
-from trustgauge.tasks.base import DataRef, MetricValue, Sample, SampleScore, Task
+from trustgauge.tasks.base import DataRef, Sample, SampleScore, Task
 from trustgauge.tasks.quick import QuickPlan
 from trustgauge.tasks.registry import register_task
 
@@ -155,6 +161,7 @@ class SaysSure(Task):
     source = SOURCE
     data = DataRef(dataset=SOURCE.id, path="prompts.json")
     metrics = (("sure_rate", "higher"),)
+    aggregator = "mean@1"
     quick = QuickPlan(2, built_from="written for this test", licence="CC0")
 
     def samples(self, records):
@@ -170,11 +177,9 @@ class SaysSure(Task):
     def outcome(self, score):
         return "pass" if score.values.get("sure") == 1.0 else "fail"
 
-    def aggregate(self, scored):
-        flags = [sc.values["sure"] for _, sc in scored if sc.valid]
-        value = sum(flags) / len(flags) if flags else None
-        return [MetricValue(metric="sure_rate", value=value, direction="higher", n=len(flags),
-                            reason=None if flags else "no responses")]
+    def aggregator_params(self):
+        # mean@1: one [metric, per-sample value key, direction] per metric
+        return {"metrics": [["sure_rate", "sure", "higher"]]}
 '''
 
 

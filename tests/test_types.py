@@ -7,11 +7,9 @@ here, not only in the goldens' SmolLM2 replay."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
+from _imports import modules_after
 from trustgauge import types
 from trustgauge.judges import base as judges_base
 from trustgauge.models import base as models_base
@@ -75,20 +73,14 @@ def test_judge_item_cache_key_unchanged_by_the_move() -> None:
     )
 
 
-def _modules_after(statement: str) -> set[str]:
-    code = f"import sys\n{statement}\nprint('\\n'.join(sorted(sys.modules)))"
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
-    return {m for m in out.stdout.split() if m.startswith("trustgauge.")}
-
-
 def test_types_imports_no_trustgauge_layer_above_it() -> None:
-    loaded = _modules_after("import trustgauge.types")
+    loaded = modules_after("import trustgauge.types", "trustgauge.")
     assert loaded <= {"trustgauge.types", "trustgauge._version"}, loaded
 
 
 def test_store_no_longer_imports_judges() -> None:
     """The engine <-> judges cycle went through store.py's Judgement import."""
-    loaded = _modules_after("import trustgauge.engine.store")
+    loaded = modules_after("import trustgauge.engine.store", "trustgauge.")
     assert not any(m.startswith("trustgauge.judges") for m in loaded), loaded
 
 
@@ -99,7 +91,7 @@ def test_store_no_longer_imports_judges() -> None:
 def test_report_readers_load_without_the_code_that_produced_the_run(module: str) -> None:
     """Before the move these imported ``tasks.base`` for MetricValue/Direction, which loaded
     every task, judge and model module (``trustgauge.load_results`` paid for all of it)."""
-    loaded = _modules_after(f"import trustgauge.{module}")
+    loaded = modules_after(f"import trustgauge.{module}", "trustgauge.")
     producers = ("trustgauge.tasks", "trustgauge.judges", "trustgauge.models", "trustgauge.engine")
     assert not any(m.startswith(producers) for m in loaded), sorted(loaded)
 

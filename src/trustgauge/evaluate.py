@@ -265,7 +265,11 @@ async def run_evaluation(
     The tasks are planned into units (``shards`` per task), run by the local executor and
     merged in plan order: the run directory does not depend on ``shards``."""
     from trustgauge import _paths
-    from trustgauge.pipeline.preflight import check_model_urls, check_run_locations
+    from trustgauge.pipeline.preflight import (
+        check_aggregators,
+        check_model_urls,
+        check_run_locations,
+    )
 
     progress = progress or Progress()
     started_at = datetime.now(timezone.utc)
@@ -278,6 +282,7 @@ async def run_evaluation(
         check_model_urls(role_config)
     tasks, config = _select(config)
     check_roles(config.roles, tasks)
+    check_aggregators([t for t in tasks if hasattr(t, 'aggregator')])
     # kinds with no offline judge (adversarial factuality, sycophancy preference) run only with
     # a judge model; without one their tasks still get responses but are reported not scored
     unjudged = [k for k in _kinds(tasks) if _needs_judge_model(config, k)]
@@ -358,6 +363,8 @@ async def run_evaluation(
             TaskScores(
                 task=w.task.id, dimension=w.task.dimension, title=w.task.title, metrics=metrics,
                 n_samples=len(w.samples), n_failed=n_failed, nothing_to_score=w.task.nothing_to_score,
+                aggregator=getattr(w.task, 'aggregator', None), aggregator_params=w.task.aggregator_params(),
+                data=w.task.data.path,
                 judges={
                     kind: judges[kind].id if kind in judges else "none (needs --judge-model)"
                     for kind in dict.fromkeys(slot.kind for slot in w.task.judges)

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from trustgauge.errors import UsageError
+from trustgauge.errors import ConfigError, UsageError
 
 # check_server_url lives with the backends that call it (models/_http.py): models importing
 # the preflight while the preflight imported models was a package cycle
@@ -23,8 +24,10 @@ from trustgauge.models._http import check_server_url, split_spec
 
 if TYPE_CHECKING:
     from trustgauge.config import ModelConfig
+    from trustgauge.tasks.base import Task
 
 __all__ = [
+    "check_aggregators",
     "check_home",
     "check_model_urls",
     "check_output_dir",
@@ -128,3 +131,22 @@ def check_model_urls(config: ModelConfig) -> None:
         check_server_url(url)
     if config.base_url:
         check_server_url(config.base_url)
+
+
+def check_aggregators(tasks: Iterable[Task]) -> None:
+    """Before anything is sent: every selected task's aggregator is registered (a plugin task
+    whose aggregator module is not installed would otherwise fail after all its requests).
+    Raises :class:`ConfigError` naming the task and the aggregator."""
+    from trustgauge.stats.aggregators import UnknownAggregator, get_aggregator
+    from trustgauge.stats.aggregators.registry import plugin_errors
+
+    for task in tasks:
+        try:
+            get_aggregator(task.aggregator)
+        except UnknownAggregator:
+            hint = "; ".join(plugin_errors())
+            raise ConfigError(
+                f"task {task.id} declares aggregator {task.aggregator!r}, which no installed "
+                "module registers (a plugin needs a 'trustgauge.aggregators' entry point)"
+                + (f"; {hint}" if hint else "")
+            ) from None

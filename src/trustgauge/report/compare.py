@@ -44,12 +44,25 @@ from trustgauge.report.stats import (
 )
 from trustgauge.results.results import Results
 from trustgauge.results.schema import SampleRecord, TaskScores
+from trustgauge.stats.aggregators import UnknownAggregator, get_aggregator
 from trustgauge.stats.metric_values import intervals_disabled
-from trustgauge.tasks.base import Task
 from trustgauge.types import Direction, MetricValue, Sample, SampleScore
 
 Adjust = Literal["none", "holm"]
 Scored = list[tuple[Sample, SampleScore]]
+
+
+@dataclass(frozen=True)
+class Recompute:
+    """A task's stored aggregator, bound to its params: recomputes the task's metrics from
+    scored samples as the run that wrote them did (``scores.json``: ``aggregator``)."""
+
+    task: str
+    name: str
+    params: Mapping[str, Any]
+
+    def __call__(self, scored: Sequence[tuple[Sample, SampleScore]]) -> list[MetricValue]:
+        return get_aggregator(self.name)(scored, dict(self.params))
 
 #: a recomputed metric must match scores.json within this (absolute) tolerance
 TOLERANCE = 1e-9
@@ -214,10 +227,10 @@ class _MeanOf:
 
 
 def identify_means(
-    task: Task, runs: Sequence[Scored], metrics: Sequence[str], seed: int = 0
+    task: Recompute, runs: Sequence[Scored], metrics: Sequence[str], seed: int = 0
 ) -> dict[str, _MeanOf]:
     """The metrics that are the mean (or one minus the mean, for 0/1 values) of one
-    per-sample value, checked with the task's own ``aggregate`` on each run's full set and on
+    per-sample value, checked with the task's stored aggregator on each run's full set and on
     :data:`IDENTIFY_SUBSETS` random halves (units: sample groups): the metric's value and
     ``n`` must equal the mean and count of that value over the valid samples every time. Only
     values that vary (two distinct values over both runs) are candidates."""
@@ -246,7 +259,7 @@ def identify_means(
             keep = {units[i] for i in chosen}
             subsets.append([(s, sc) for s, sc in scored if (s.group or s.id) in keep])
         for subset in subsets:
-            got = _values(task.aggregate(subset))
+            got = _values(task(subset))
             for metric, cands in alive.items():
                 mv = got.get(metric)
                 if mv is None:
@@ -278,7 +291,7 @@ def _swap_patterns(n_units: int, n: int, rng: np.random.Generator) -> tuple[list
 
 
 def _recomputed_tests(
-    task: Task,
+    task: Recompute,
     units: Sequence[str],
     by_unit_a: Mapping[str, Scored],
     by_unit_b: Mapping[str, Scored],
@@ -289,12 +302,12 @@ def _recomputed_tests(
     time_budget: float,
     clock: Callable[[], float] = time.perf_counter,
 ) -> dict[str, PairedTest]:
-    """Metrics recomputed by ``task.aggregate``: a paired permutation test (each shared unit's
+    """Metrics recomputed by the task's stored aggregator: a paired permutation test (each shared unit's
     A and B samples swapped at random; exact over all patterns for few units) for the p-value,
     and a paired bootstrap (the same resample of units for both runs) for the interval."""
     shared_a = [x for u in units for x in by_unit_a[u]]
     shared_b = [x for u in units for x in by_unit_b[u]]
-    obs_a, obs_b = _values(task.aggregate(shared_a)), _values(task.aggregate(shared_b))
+    obs_a, obs_b = _values(task(shared_a)), _values(task(shared_b))
     observed: dict[str, float] = {}
     out: dict[str, PairedTest] = {}
     for m in metrics:
@@ -313,7 +326,7 @@ def _recomputed_tests(
         for m in observed:
             out[m] = PairedTest(NO_TEST, len(shared_a), observed[m], reason="fewer than 2 shared samples")
         return out
-    rng = np.random.default_rng([seed, zlib.crc32(task.id.encode())])
+    rng = np.random.default_rng([seed, zlib.crc32(task.task.encode())])
     n_units = len(units)
     patterns, exact = _swap_patterns(n_units, resamples, rng)
     start = clock()
@@ -325,12 +338,12 @@ def _recomputed_tests(
         if projected <= time_budget:
             return None
         return (
-            f"recomputing {task.id} for the paired tests would take ~{projected:.0f} s "
+            f"recomputing {task.task} for the paired tests would take ~{projected:.0f} s "
             f"(over the {time_budget:.0f} s budget; fewer --resamples?)"
         )
 
     def deltas(rs_a: Scored, rs_b: Scored, into: dict[str, list[float]]) -> None:
-        ga, gb = _values(task.aggregate(rs_a)), _values(task.aggregate(rs_b))
+        ga, gb = _values(task(rs_a)), _values(task(rs_b))
         for m in observed:
             va = ga[m].value if m in ga else None
             vb = gb[m].value if m in gb else None
@@ -437,12 +450,6 @@ def _answered(records: Sequence[SampleRecord], task: str) -> dict[str, SampleRec
     return {r.sample_id: r for r in records if r.task == task and r.response is not None}
 
 
-def _task_classes() -> Mapping[str, type[Task]]:
-    from trustgauge.tasks.registry import TASKS
-
-    return TASKS
-
-
 def _dataset_sha(res: Results) -> dict[str, str]:
     return {d.path: d.sha256 for d in res.run.datasets}
 
@@ -479,7 +486,7 @@ def compare_task(
     )
     ma, mb = _values(ta.metrics), _values(tb.metrics)
     tests = _paired_tests(
-        ta.task, shared_names, ma, mb, a, b, rec_a, rec_b, shared_ids,
+        ta, tb, shared_names, ma, mb, a, b, rec_a, rec_b, shared_ids,
         resamples=resamples, seed=seed, alpha=alpha, time_budget=time_budget,
     )
     rows: list[MetricComparison] = []
@@ -495,8 +502,30 @@ def compare_task(
     return rows, overlap, only_a, only_b
 
 
+def _stored_aggregators(
+    ta: TaskScores, tb: TaskScores, a: Results, b: Results
+) -> tuple[Recompute, Recompute] | str:
+    """Each run's aggregator of the task, or why the metrics cannot be recomputed."""
+    found: list[Recompute] = []
+    for side, t, res in (("A", ta, a), ("B", tb, b)):
+        declared = t.declared_aggregator(res.run.reference)
+        if declared is None:
+            return f"run {side} records no aggregator for {t.task} (a task this trustgauge does not know)"
+        name, params = declared
+        try:
+            get_aggregator(name)
+        except UnknownAggregator:
+            return f"aggregator {name} unknown to this version of trustgauge"
+        found.append(Recompute(t.task, name, params))
+    rec_a, rec_b = found
+    if rec_a.name != rec_b.name:
+        return f"the runs aggregate differently (A: {rec_a.name}, B: {rec_b.name})"
+    return rec_a, rec_b
+
+
 def _paired_tests(
-    task_id: str,
+    ta: TaskScores,
+    tb: TaskScores,
     names: Sequence[str],
     ma: Mapping[str, MetricValue],
     mb: Mapping[str, MetricValue],
@@ -525,22 +554,21 @@ def _paired_tests(
             todo.append(name)
     if not todo:
         return out
-    classes = _task_classes()
-    if task_id not in classes:
+    stored = _stored_aggregators(ta, tb, a, b)
+    if isinstance(stored, str):
         for name in todo:
-            out[name] = PairedTest(NO_TEST, reason=f"task {task_id!r} is unknown to this trustgauge")
+            out[name] = PairedTest(NO_TEST, reason=stored)
         return out
+    task_a, task_b = stored
     if not shared_ids:
         for name in todo:
             out[name] = PairedTest(NO_TEST, reason="the runs share no answered sample")
         return out
-    task_a = classes[task_id](reference=a.run.reference)
-    task_b = classes[task_id](reference=b.run.reference)
     scored_a = [rebuild(r) for r in rec_a.values()]
     scored_b = [rebuild(r) for r in rec_b.values()]
     with intervals_disabled():
         # scores.json must be reproducible from samples.jsonl, else nothing can be recomputed
-        again_a, again_b = _values(task_a.aggregate(scored_a)), _values(task_b.aggregate(scored_b))
+        again_a, again_b = _values(task_a(scored_a)), _values(task_b(scored_b))
         ok: list[str] = []
         for name in todo:
             bad = [
@@ -558,7 +586,8 @@ def _paired_tests(
                 ok.append(name)
         if not ok:
             return out
-        means = identify_means(task_a, [scored_a, scored_b], ok, seed) if task_a.reference == task_b.reference else {}
+        same = task_a.params == task_b.params
+        means = identify_means(task_a, [scored_a, scored_b], ok, seed) if same else {}
         unit_of = {i: record_group(rec_a[i]) or i for i in shared_ids}
         pairs = [(rebuild(rec_a[i])[1], rebuild(rec_b[i])[1], unit_of[i]) for i in shared_ids]
         for name in ok:
@@ -572,11 +601,14 @@ def _paired_tests(
             for i in shared_ids:
                 by_unit_a[unit_of[i]].append(rebuild(rec_a[i]))
                 by_unit_b[unit_of[i]].append(rebuild(rec_b[i]))
-            if task_a.reference != task_b.reference:
+            if not same:
+                why = (
+                    "one run used TrustLLM's reference mode, the other not"
+                    if a.run.reference != b.run.reference
+                    else f"the runs called {task_a.name} with different parameters"
+                )
                 for n in rest:
-                    out[n] = PairedTest(
-                        NO_TEST, reason="one run used TrustLLM's reference mode, the other not"
-                    )
+                    out[n] = PairedTest(NO_TEST, reason=why)
             else:
                 out.update(_recomputed_tests(
                     task_a, units, by_unit_a, by_unit_b, rest, resamples, seed, alpha, time_budget,
@@ -618,7 +650,6 @@ def compare_results(
             "some metrics are computed differently"
         )
     sha_a, sha_b = _dataset_sha(a), _dataset_sha(b)
-    classes = _task_classes()
     for ta in a.tasks:
         tb = tasks_b.get(ta.task)
         if tb is None:
@@ -627,11 +658,10 @@ def compare_results(
             comp.warnings.append(
                 f"{ta.task}: judged differently (A: {_judges(ta.judges)}; B: {_judges(tb.judges)})"
             )
-        cls = classes.get(ta.task)
-        if cls is not None:
-            path = cls.data.path
-            if path in sha_a and path in sha_b and sha_a[path] != sha_b[path]:
-                comp.warnings.append(f"{ta.task}: the runs read different data files ({path})")
+        path = ta.declared_data()
+        same_file = path is not None and path == tb.declared_data()
+        if same_file and path in sha_a and path in sha_b and sha_a[path] != sha_b[path]:
+            comp.warnings.append(f"{ta.task}: the runs read different data files ({path})")
         rows, overlap, only_a, only_b = compare_task(
             ta, tb, a, b, resamples=resamples, seed=seed, alpha=alpha,
             primary_only=primary_only, time_budget=time_budget,

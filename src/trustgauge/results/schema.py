@@ -71,6 +71,34 @@ class TaskScores(BaseModel):
     #: (``Task.nothing_to_score``, ``null`` when it declares none); absent before schema 3
     #: (then read from :data:`trustgauge.results.legacy.NOTHING_TO_SCORE`)
     nothing_to_score: float | None = None
+    #: schema 3: the ``name@version`` of the aggregator (``trustgauge.stats.aggregators``) that
+    #: made :attr:`metrics` from the task's samples, and the JSON params it was called with;
+    #: absent in runs written before (then :data:`trustgauge.results.legacy_tasks.AGGREGATORS`)
+    aggregator: str | None = None
+    aggregator_params: dict[str, Any] | None = None
+    #: schema 3: the path of the data file the task read (its entry in ``run.json``'s
+    #: ``datasets``); absent in runs written before (then ``results/legacy_tasks.py``)
+    data: str | None = None
+
+    def declared_data(self) -> str | None:
+        """:attr:`data` as written, else the frozen legacy path of the task."""
+        if self.data is not None or "data" in self.model_fields_set:
+            return self.data
+        from trustgauge.results.legacy_tasks import DATA_PATHS
+
+        return DATA_PATHS.get(self.task)
+
+    def declared_aggregator(self, reference: bool) -> tuple[str, dict[str, Any]] | None:
+        """``(name, params)`` as written, else the frozen legacy entry of the task in the run's
+        mode (``reference``: TrustLLM's reference mode); ``None`` when neither knows one."""
+        if self.aggregator is not None:
+            return self.aggregator, dict(self.aggregator_params or {})
+        if "aggregator" in self.model_fields_set:
+            return None
+        from trustgauge.results.legacy_tasks import legacy_aggregator
+
+        found: tuple[str, dict[str, Any]] | None = legacy_aggregator(self.task, reference)
+        return found
 
     def declared_nothing_to_score(self) -> float | None:
         """``nothing_to_score`` as written (schema 3), else the frozen legacy value."""

@@ -13,6 +13,7 @@ from typing import TypeVar
 
 from trustgauge._plugins import load_plugin
 from trustgauge.errors import ConfigError
+from trustgauge.stats.aggregators.registry import NAME_PATTERN as AGGREGATOR_NAME
 from trustgauge.tasks.base import Task
 
 __all__ = [
@@ -85,6 +86,9 @@ _loading = False
 _plugin_errors: list[str] = []
 
 
+_OVERRIDE_CHECK = False
+
+
 def _path(cls: type) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
@@ -97,8 +101,9 @@ def register_task(cls: _T) -> _T:
 
     Raises:
         ValueError: the class lacks ``id``/``dimension``/``metrics``, its id does not start with
-            its dimension, its ``source`` is not the dataset its ``data`` names, or another class
-            is registered under the id already.
+            its dimension, it declares no ``aggregator`` or overrides ``aggregate``, its
+            ``source`` is not the dataset its ``data`` names, or another class is registered
+            under the id already.
         DataError: its ``source`` clashes with another dataset of the same id.
     """
     task_id = getattr(cls, "id", None)
@@ -107,6 +112,18 @@ def register_task(cls: _T) -> _T:
         raise ValueError(f"task class {_path(cls)} needs an id, a dimension and metrics")
     if not task_id.startswith(f"{dimension}.") or task_id == f"{dimension}.":
         raise ValueError(f"task id {task_id!r} must be '<dimension>.<name>' (dimension {dimension!r})")
+    aggregator = getattr(cls, "aggregator", None)
+    if _OVERRIDE_CHECK and (not isinstance(aggregator, str) or not AGGREGATOR_NAME.match(aggregator)):
+        raise ValueError(
+            f"task {task_id!r} declares no aggregator: set aggregator = 'name@version' "
+            "(a built-in such as 'mean@1', or one registered with @register_aggregator)"
+        )
+    if cls.aggregate is not Task.aggregate and _OVERRIDE_CHECK:
+        raise ValueError(
+            f"task {task_id!r} overrides aggregate: register the aggregation with "
+            "@register_aggregator and name it in aggregator, so that compare can recompute "
+            "stored runs without the task's code"
+        )
     source = cls.source
     if source is not None:
         if source.id != cls.data.dataset:
