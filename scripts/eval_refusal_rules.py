@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from trustgauge.judges.refusal_rules import classify
+from trustgauge.readers.refusal import classify
 from trustgauge.stats.metrics import accuracy, cohen_kappa
 
 DEFAULT_CSV = (

@@ -59,7 +59,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from trustgauge.judges import refusal_learned, toxicity_learned  # noqa: E402
 from trustgauge.judges._encoder import EncoderConfig, MiniLMEncoder  # noqa: E402
 from trustgauge.judges._heads import Head, Layer  # noqa: E402
-from trustgauge.judges.refusal_rules import classify  # noqa: E402
+from trustgauge.readers.refusal import classify  # noqa: E402
 
 HEADS = ROOT / "src" / "trustgauge" / "judges" / "heads"
 REPORT = ROOT / "docs" / "judge-agreement.md"

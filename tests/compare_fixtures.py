@@ -53,9 +53,11 @@ def refusal_records(task: str, refused: Sequence[bool], source: str = "do_not_an
 
 def synthetic(
     run_id: str, model: str, records: Sequence[SampleRecord], *, reference: bool = False,
-    judges: dict[str, str] | None = None,
+    judges: dict[str, str] | None = None, stored_aggregator: bool = True,
 ) -> Results:
-    """A run whose scores.json is what the tasks' aggregate makes of ``records``."""
+    """A run whose scores.json is what the tasks' aggregate makes of ``records``; it names each
+    task's aggregator as a run of today does (``stored_aggregator=False``: as runs written
+    before, which compare reads from ``results/legacy_tasks.py``)."""
     from trustgauge.report.compare import rebuild
 
     task_ids = list(dict.fromkeys(r.task for r in records))
@@ -69,6 +71,8 @@ def synthetic(
             task=task_id, dimension=cls.dimension, title=cls.title, metrics=task.aggregate(scored),
             n_samples=len(mine), n_failed=sum(1 for r in mine if r.response is None),
             judges=judges if judges is not None else {"refusal": "rules@1"},
+            **({"aggregator": task.aggregator, "aggregator_params": task.aggregator_params(),
+                "data": cls.data.path} if stored_aggregator else {}),
         ))
     scores = ScoresFile(run_id=run_id, model=model, tasks=tasks)
     return Results(run=run_info(run_id, model, task_ids, reference=reference), scores=scores,

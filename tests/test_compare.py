@@ -242,6 +242,64 @@ def test_time_budget_gives_a_reason_not_a_p_value() -> None:
     assert rta.paired.method == MCNEMAR  # a per-sample mean needs no recomputation
 
 
+def _with_aggregator(res: Results, task: str, name: str, params: dict[str, object] | None = None) -> Results:
+    tasks = [t.model_copy(update={"aggregator": name, "aggregator_params": params or t.aggregator_params})
+             if t.task == task else t for t in res.scores.tasks]
+    return Results(run=res.run, scores=res.scores.model_copy(update={"tasks": tasks}), samples=res.samples)
+
+
+def test_metrics_are_recomputed_by_the_stored_aggregator_not_the_task() -> None:
+    a = synthetic("a", "m", _two_sources(A_REFUSED))
+    b = synthetic("b", "m", _two_sources(B_REFUSED))
+    (t,) = a.scores.tasks
+    assert t.aggregator == "rta@1" and t.data == "safety/misuse.json"
+    assert t.aggregator_params == {"direction": "higher", "breakdown": "source",
+                                   "declared": ["rta", "rta[do_not_answer]", "rta[misuse_add]"],
+                                   "compliance_rate": False}
+    # the same runs as written before the aggregator was stored: read from legacy_tasks.py
+    old_a = synthetic("a", "m", _two_sources(A_REFUSED), stored_aggregator=False)
+    old_b = synthetic("b", "m", _two_sources(B_REFUSED), stored_aggregator=False)
+    assert old_a.scores.tasks[0].declared_aggregator(False) == ("rta@1", t.aggregator_params)
+    assert [m.paired for m in compare_results(old_a, old_b).metrics] == [
+        m.paired for m in compare_results(a, b).metrics]
+    # an aggregator this version does not know: no test, and why; the values are still shown
+    gone = _with_aggregator(b, "safety.misuse", "mybench.gone@3")
+    rows = compare_results(a, gone).metrics
+    assert {m.paired.method for m in rows} == {NO_TEST}
+    assert {m.paired.reason for m in rows} == {"aggregator mybench.gone@3 unknown to this version of trustgauge"}
+    assert rows[0].delta == pytest.approx(rows[0].b - rows[0].a)  # type: ignore[operator]
+    # two different aggregators: their numbers are not comparable by resampling
+    other = _with_aggregator(b, "safety.misuse", "mean@1", {"metrics": [["rta", "refusal", "higher"]]})
+    rta = next(m for m in compare_results(a, other).metrics if m.metric == "rta")
+    assert rta.paired.reason == "the runs aggregate differently (A: rta@1, B: mean@1)"
+    # the same aggregator called with other params: a recomputed breakdown cannot be paired
+    params = {**(t.aggregator_params or {}), "declared": ["rta"]}
+    shifted = _with_aggregator(b, "safety.misuse", "rta@1", params)
+    by = {m.metric: m for m in compare_results(a, shifted).metrics}
+    assert by["rta[do_not_answer]"].paired.reason == "the runs called rta@1 with different parameters"
+    assert by["rta"].paired.method == MCNEMAR  # a per-sample mean does not depend on them
+
+
+def test_a_task_unknown_to_this_version_is_still_compared_by_its_stored_aggregator() -> None:
+    """A plugin task that is not installed here: its aggregator (a built-in) is enough."""
+    recs = [r.model_copy(update={"task": "mybench.sure"}) for r in refusal_records("safety.misuse", A_REFUSED)]
+    recs_b = [r.model_copy(update={"task": "mybench.sure"}) for r in refusal_records("safety.misuse", B_REFUSED)]
+    a = synthetic("a", "m", refusal_records("safety.misuse", A_REFUSED))
+    b = synthetic("b", "m", refusal_records("safety.misuse", B_REFUSED))
+    a = Results(run=a.run, scores=a.scores.model_copy(update={"tasks": [
+        a.scores.tasks[0].model_copy(update={"task": "mybench.sure"})]}), samples=recs)
+    b = Results(run=b.run, scores=b.scores.model_copy(update={"tasks": [
+        b.scores.tasks[0].model_copy(update={"task": "mybench.sure"})]}), samples=recs_b)
+    rta = next(m for m in compare_results(a, b).metrics if m.metric == "rta")
+    assert rta.paired.method == MCNEMAR and rta.paired.p_value is not None
+    # without a stored aggregator (an old run of a task this version never had): said so
+    for res in (a, b):
+        res.scores.tasks[0] = res.scores.tasks[0].model_copy(update={"aggregator": None})
+    rta = next(m for m in compare_results(a, b).metrics if m.metric == "rta")
+    assert rta.paired.method == NO_TEST
+    assert rta.paired.reason == "run A records no aggregator for mybench.sure (a task this trustgauge does not know)"
+
+
 def test_what_the_runs_do_not_share() -> None:
     a_recs = refusal_records("safety.misuse", [True] * 6) + refusal_records("safety.jailbreak", [True] * 4)
     b_recs = refusal_records("safety.misuse", [True] * 4 + [False] * 4)

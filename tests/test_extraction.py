@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from trustgauge.judges.extraction import (
+from trustgauge.readers.answers import (
     CONFAIDE_PHRASES,
     NOT_ENOUGH_INFO,
     REFUTE,

@@ -33,17 +33,18 @@ def test_the_package_alone_loads_none_of_its_modules() -> None:
     assert modules_after("import trustgauge.readers") == {"trustgauge", "trustgauge._version", "trustgauge.readers"}
 
 
-def test_old_paths_re_export_the_same_objects() -> None:
-    from trustgauge.judges import extraction, refusal_rules, similarity
-    from trustgauge.readers import answers, refusal
-    from trustgauge.readers import similarity as reader_similarity
+def test_old_paths_are_gone() -> None:
+    """One import path per name (issue 13, step 13): the judge modules no longer re-export
+    the readers, and judges/extraction.py is deleted."""
+    import importlib.util
 
-    for name in extraction.__all__:
-        assert getattr(extraction, name) is getattr(answers, name), name
-    for name in ("classify", "normalize", "delivers_nothing", "FOREIGN_LANGUAGES", "HEAD_CHARS",
-                 "SHORT_CHARS", "SUBSTANTIAL_CHARS", "BARE_CHARS", "CONTENT_SHARE", "LOOP_SHARE"):
-        assert getattr(refusal_rules, name) is getattr(refusal, name), name
-    assert similarity.exact_cosine is reader_similarity.exact_cosine
+    from trustgauge.judges import refusal_rules, similarity
+
+    assert importlib.util.find_spec("trustgauge.judges.extraction") is None
+    for name in ("normalize", "delivers_nothing", "FOREIGN_LANGUAGES", "HEAD_CHARS", "SHORT_CHARS",
+                 "SUBSTANTIAL_CHARS", "BARE_CHARS", "CONTENT_SHARE", "LOOP_SHARE"):
+        assert not hasattr(refusal_rules, name), name
+    assert not hasattr(similarity, "exact_cosine")
 
 
 def test_readers_give_hand_computed_answers() -> None:

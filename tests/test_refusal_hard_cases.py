@@ -15,7 +15,7 @@ import pytest
 from trustgauge.errors import ConfigError
 from trustgauge.judges import JudgeItem, create_judge
 from trustgauge.judges._encoder import locate_weights
-from trustgauge.judges.refusal_rules import classify
+from trustgauge.readers.refusal import classify
 from trustgauge.stats.metrics import cohen_kappa
 
 ROOT = Path(__file__).resolve().parents[1]

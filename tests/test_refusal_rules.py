@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from trustgauge.judges import JudgeItem, create_judge
-from trustgauge.judges.refusal_rules import RuleRefusalJudge, classify
+from trustgauge.judges.refusal_rules import RuleRefusalJudge
+from trustgauge.readers.refusal import classify
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 XSTEST_LABELS = SHARED / "data" / "labels" / "xstest_v2_refusal_labels.csv"
@@ -401,7 +402,7 @@ V5_FOREIGN = {
 
 
 def test_v5_foreign_lexicon_covers_every_language() -> None:
-    from trustgauge.judges.refusal_rules import FOREIGN_LANGUAGES
+    from trustgauge.readers.refusal import FOREIGN_LANGUAGES
 
     assert set(FOREIGN_LANGUAGES) == set(V5_FOREIGN)
     assert len(FOREIGN_LANGUAGES) >= 28
@@ -471,7 +472,7 @@ def test_v5_delivered_anyway_is_compliance(response: str) -> None:
 
 
 def test_v5_delivers_nothing_by_hand() -> None:
-    from trustgauge.judges.refusal_rules import delivers_nothing
+    from trustgauge.readers.refusal import delivers_nothing
 
     # 5 non-space characters, 0 alphanumeric: 0 < 0.2 * 5 -> spam
     assert delivers_nothing("!!! ??")

@@ -86,13 +86,19 @@ r = CliRunner()
 for args in (["report", run, "-o", str(tmp / "r.html")],
              ["leaderboard", run, run, "-o", str(tmp / "lb.md")],
              ["leaderboard", run, run, "-f", "html", "-o", str(tmp / "lb.html")],
-             ["gate", run, "--baseline", run, "--max-drop", "0.01"]):
+             ["gate", run, "--baseline", run, "--max-drop", "0.01"],
+             ["compare", run, run, "--json", str(tmp / "cmp.json")]):
     out = r.invoke(app, args)
     assert out.exit_code == 0, (args, out.output)
 from trustgauge.report.writer import RENDERERS
 from trustgauge.results.results import Results
 res = Results.load(run)
 assert RENDERERS.markdown(res.run, res.scores, res.samples).startswith("#")
+import json
+rows = json.loads((tmp / "cmp.json").read_text())["metrics"]
+bad = [r["paired"]["reason"] for r in rows
+       if "unknown" in (r["paired"]["reason"] or "") or "reproduce" in (r["paired"]["reason"] or "")]
+assert rows and not bad, bad
 print(sorted(m for m in sys.modules if m.startswith("trustgauge.tasks")))
 """
 
@@ -108,9 +114,54 @@ def test_report_leaderboard_and_gate_of_a_v3_run_import_no_task(tmp_path: Path, 
     records = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
     # refusing every benign XSTest prompt fails; a refused toxicity prompt has no verdict
     assert {r["outcome"] for r in records if r["task"] == "safety.exaggerated"} == {"fail"}
-    tox = next(t for t in json.loads((out / "scores.json").read_text())["tasks"] if t["task"] == "safety.toxicity")
-    assert tox["nothing_to_score"] == 1.0
+    tasks = {t["task"]: t for t in json.loads((out / "scores.json").read_text())["tasks"]}
+    assert tasks["safety.toxicity"]["nothing_to_score"] == 1.0
+    # each task names the aggregator that made its metrics, and the file it read
+    assert tasks["safety.exaggerated"]["aggregator"] == "rta@1"
+    assert tasks["safety.exaggerated"]["aggregator_params"]["compliance_rate"] is True
+    assert tasks["safety.exaggerated"]["data"] == "safety/exaggerated_safety.json"
+    assert tasks["safety.toxicity"]["aggregator"].endswith("@1")
     done = subprocess.run([sys.executable, "-c", _READ_ONLY, str(out), str(tmp_path)],
                           env=_env(tmp_path / "home"), capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
+
+
+_COMPARE_V2 = """
+import sys
+from trustgauge.report.compare import compare_results
+from trustgauge.results.results import Results
+res = Results.load(sys.argv[1])
+comp = compare_results(res, res, resamples=50)
+reasons = sorted({m.paired.reason for m in comp.metrics if m.paired.reason})
+print(len(comp.metrics), sum(m.paired.p_value is not None for m in comp.metrics))
+print(reasons)
+print(sorted(m for m in sys.modules if m.startswith("trustgauge.tasks")))
+"""
+
+
+def test_compare_of_a_v2_run_recomputes_with_the_frozen_aggregators_and_no_task(tmp_path: Path) -> None:
+    """A run written before scores.json named its aggregators is still compared with paired
+    tests: the aggregators come from results/legacy_tasks.py, never from today's task code."""
+    done = subprocess.run([sys.executable, "-c", _COMPARE_V2, str(FIXTURES / "run-v2")],
+                          env=_env(tmp_path / "home"), capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    counts, reasons, tasks = done.stdout.strip().splitlines()[-3:]
+    n_metrics, n_tested = map(int, counts.split())
+    assert n_metrics > 0 and n_tested > 0, counts
+    assert "unknown" not in reasons and "reproduce" not in reasons, reasons
+    assert tasks == "[]"
+
+
+def test_legacy_aggregators_match_the_registry_for_those_tasks() -> None:
+    """Frozen data, checked against today's tasks: a task that changes its aggregator or its
+    params must do so knowingly (a new name@version; old runs keep these)."""
+    from trustgauge.results import legacy_tasks
+    from trustgauge.tasks.registry import TASKS
+
+    assert set(legacy_tasks.AGGREGATORS) == set(legacy_tasks.DATA_PATHS) == set(legacy.METRIC_DIRECTIONS)
+    for task_id, (name, default, reference) in legacy_tasks.AGGREGATORS.items():
+        cls = TASKS[task_id]
+        assert (cls.aggregator, cls(reference=False).aggregator_params()) == (name, default), task_id
+        assert cls(reference=True).aggregator_params() == reference, task_id
+        assert cls.data.path == legacy_tasks.DATA_PATHS[task_id], task_id

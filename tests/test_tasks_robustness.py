@@ -16,7 +16,8 @@ import pytest
 
 from trustgauge.errors import DataError
 from trustgauge.judges.base import JudgeItem, Judgement
-from trustgauge.judges.similarity import _EmbeddingSimilarity, exact_cosine
+from trustgauge.judges.similarity import _EmbeddingSimilarity
+from trustgauge.readers.similarity import exact_cosine
 from trustgauge.stats.metrics import (
     bootstrap_ci,
     f1_per_label,

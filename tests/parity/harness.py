@@ -46,8 +46,8 @@ import numpy as np
 
 from trustgauge.judges.base import Judgement
 from trustgauge.judges.correctness import SquadCorrectnessJudge
-from trustgauge.judges.extraction import extract_agreement
 from trustgauge.judges.refusal_rules import RuleRefusalJudge
+from trustgauge.readers.answers import extract_agreement
 from trustgauge.tasks.base import Sample, SampleScore, Task, is_optional, judge_kind
 from trustgauge.tasks.registry import TASKS
 from trustgauge.tasks.trustllm.ethics.implicit_ethics import ethics_answer

@@ -22,7 +22,7 @@ metrics of the official SQuAD evaluation script, made fit for chat-model answers
 * :func:`answer_text` picks what is scored: TrustLLM's QA prompts ask for "Answer: [your
   answer]", so when the response has an "Answer:" line, the text after the last "Answer:"
   (to the end of that line) is scored; otherwise the whole response. Markdown and
-  ``<think>`` blocks are removed first (:func:`trustgauge.judges.extraction.clean_response`).
+  ``<think>`` blocks are removed first (:func:`trustgauge.readers.answers.clean_response`).
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ from typing import Any, Final
 
 from trustgauge.judges.base import Judge, JudgeItem, Judgement
 from trustgauge.judges.catalogue import register_judge
-from trustgauge.judges.extraction import clean_response
-from trustgauge.judges.refusal_rules import classify as classify_refusal
+from trustgauge.readers.answers import clean_response
+from trustgauge.readers.refusal import classify as classify_refusal
 
 _ARTICLES_RE: Final = re.compile(r"\b(a|an|the)\b", re.UNICODE)
 _PUNCTUATION: Final = frozenset(string.punctuation)
@@ -158,7 +158,7 @@ def contains_answer(prediction: str, gold: str | Sequence[str]) -> bool:
 def answer_text(response: str) -> str:
     """The part of a response that is scored as the answer.
 
-    After clean-up (:func:`~trustgauge.judges.extraction.clean_response`): the text after the
+    After clean-up (:func:`~trustgauge.readers.answers.clean_response`): the text after the
     last "Answer:" up to the end of its line (or the next non-empty line when nothing follows
     on the same line); without an "Answer:" marker, the whole cleaned response.
 

@@ -39,7 +39,7 @@ from trustgauge.judges._encoder import EncoderConfig, shared_encoder
 from trustgauge.judges._heads import Head, packaged_head
 from trustgauge.judges.base import Judge, JudgeItem, Judgement
 from trustgauge.judges.catalogue import MINILM_NEEDS, register_judge
-from trustgauge.judges.refusal_rules import classify, normalize
+from trustgauge.readers.refusal import classify, normalize
 
 #: bump when :func:`handcrafted_features` changes (heads record it)
 FEATURES_VERSION: Final = 5

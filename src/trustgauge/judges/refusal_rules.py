@@ -3,7 +3,7 @@ each response.
 
 The rules themselves (pure functions, no I/O; what they read and how well they score on XSTest)
 live in :mod:`trustgauge.readers.refusal`, below tasks and judges, so that answer extraction
-(:mod:`trustgauge.readers.answers`) can use them; this module re-exports them (same objects).
+(:mod:`trustgauge.readers.answers`) can use them.
 """
 
 from __future__ import annotations
@@ -12,16 +12,7 @@ from collections.abc import Sequence
 
 from trustgauge.judges.base import Judge, JudgeItem, Judgement
 from trustgauge.judges.catalogue import register_judge
-from trustgauge.readers.refusal import BARE_CHARS as BARE_CHARS
-from trustgauge.readers.refusal import CONTENT_SHARE as CONTENT_SHARE
-from trustgauge.readers.refusal import FOREIGN_LANGUAGES as FOREIGN_LANGUAGES
-from trustgauge.readers.refusal import HEAD_CHARS as HEAD_CHARS
-from trustgauge.readers.refusal import LOOP_SHARE as LOOP_SHARE
-from trustgauge.readers.refusal import SHORT_CHARS as SHORT_CHARS
-from trustgauge.readers.refusal import SUBSTANTIAL_CHARS as SUBSTANTIAL_CHARS
-from trustgauge.readers.refusal import classify as classify
-from trustgauge.readers.refusal import delivers_nothing as delivers_nothing
-from trustgauge.readers.refusal import normalize as normalize
+from trustgauge.readers.refusal import classify
 
 
 @register_judge(

@@ -31,7 +31,6 @@ from trustgauge.judges.base import Judge, JudgeItem, Judgement
 from trustgauge.judges.catalogue import MINILM_NEEDS, register_judge
 from trustgauge.net.http import classify_status
 from trustgauge.net.retry import Permanent, RetryPolicy, Transient, retry
-from trustgauge.readers.similarity import exact_cosine as exact_cosine
 
 #: sentence-transformers' configuration of all-MiniLM-L6-v2
 SENTENCE_TRANSFORMERS_CONFIG = EncoderConfig(max_tokens=256, quantize=False)
