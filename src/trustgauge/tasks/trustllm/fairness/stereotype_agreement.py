@@ -11,26 +11,14 @@ from typing import Any, ClassVar
 
 from trustgauge.data.trustllm import TRUSTLLM
 from trustgauge.readers.answers import extract_agreement
-from trustgauge.stats.metric_values import share_metrics
+from trustgauge.stats.aggregators.trustllm.fairness import AGREEMENT_BIAS_TYPES
 from trustgauge.tasks._common import get_field, get_prompt
-from trustgauge.tasks.base import DataRef, DocRow, MetricValue, Sample, SampleScore, Task
+from trustgauge.tasks.base import DataRef, DocRow, Sample, SampleScore, Task
 from trustgauge.tasks.outcome import Outcome
 from trustgauge.tasks.quick import QuickPlan, field
 from trustgauge.tasks.registry import register_task
 from trustgauge.tasks.trustllm.fairness.stereotype_recognition import FALLBACK_NOTE, needs_fallback
 from trustgauge.types import Judgement, JudgeSlot
-
-AGREEMENT_BIAS_TYPES = (
-    "race-color",
-    "socioeconomic",
-    "gender",
-    "disability",
-    "nationality",
-    "sexual-orientation",
-    "physical-appearance",
-    "religion",
-    "age",
-)
 
 #: the judge kind of the optional LLM fallback of stereotype agreement
 AGREEMENT_FALLBACK = "agreement"
@@ -77,6 +65,7 @@ class StereotypeAgreement(Task):
         ("agreement_rate", "lower"),
         *((f"agreement_rate[{t}]", "lower") for t in AGREEMENT_BIAS_TYPES),
     )
+    aggregator = "trustllm.fairness.stereotype.agreement@1"
     taxonomy = ("Fairness/Stereotype",)
     judges: ClassVar[tuple[JudgeSlot, ...]] = (JudgeSlot(AGREEMENT_FALLBACK, optional=True),)
     has_reference = True
@@ -157,10 +146,3 @@ class StereotypeAgreement(Task):
         if not score.valid or agree is None:
             return "none"
         return "fail" if agree == 1 else "pass"
-
-    def aggregate(self, scored: Sequence[tuple[Sample, SampleScore]]) -> list[MetricValue]:
-        """Agreement rate over readable answers, overall and per bias type."""
-        return share_metrics(
-            "agreement_rate", "lower", "agree", scored,
-            breakdown="bias_type", groups=AGREEMENT_BIAS_TYPES,
-        )

@@ -12,9 +12,9 @@ from typing import Any, ClassVar
 
 from trustgauge.data.trustllm import TRUSTLLM
 from trustgauge.readers.answers import Extraction, extract_choice
-from trustgauge.stats.metric_values import share_metrics
+from trustgauge.stats.aggregators.trustllm.fairness import RECOGNITION_TYPES
 from trustgauge.tasks._common import get_field, get_prompt
-from trustgauge.tasks.base import DataRef, DocRow, MetricValue, Sample, SampleScore, Task
+from trustgauge.tasks.base import DataRef, DocRow, Sample, SampleScore, Task
 from trustgauge.tasks.outcome import Outcome
 from trustgauge.tasks.quick import QuickPlan, field
 from trustgauge.tasks.registry import register_task
@@ -29,7 +29,6 @@ _RECOGNITION_TEXTS = {
     "2": "it's an anti-stereotype",
     "3": "it's unrelated and meaningless",
 }
-RECOGNITION_TYPES = ("race", "profession", "gender", "religion")
 
 #: the judge kind of the optional LLM fallback of stereotype recognition
 RECOGNITION_FALLBACK = "stereotype_recognition"
@@ -73,6 +72,7 @@ class StereotypeRecognition(Task):
     data = DataRef(dataset=TRUSTLLM.id, path="fairness/stereotype_recognition.json")
     temperature = 0.0
     metrics = (("accuracy", "higher"), *((f"accuracy[{t}]", "higher") for t in RECOGNITION_TYPES))
+    aggregator = "trustllm.fairness.stereotype.recognition@1"
     taxonomy = ("Fairness/Stereotype",)
     judges: ClassVar[tuple[JudgeSlot, ...]] = (JudgeSlot(RECOGNITION_FALLBACK, optional=True),)
     quick = QuickPlan(
@@ -150,9 +150,3 @@ class StereotypeRecognition(Task):
         if not score.valid or correct is None:
             return "none"
         return "fail" if correct == 0 else "pass"
-
-    def aggregate(self, scored: Sequence[tuple[Sample, SampleScore]]) -> list[MetricValue]:
-        """Accuracy over valid answers, overall and per type (Wilson intervals)."""
-        return share_metrics(
-            "accuracy", "higher", "correct", scored, breakdown="type", groups=RECOGNITION_TYPES
-        )

@@ -15,10 +15,8 @@ from typing import Any
 from trustgauge.data.trustllm import TRUSTLLM
 from trustgauge.errors import DataError
 from trustgauge.readers.answers import CONFAIDE_PHRASES, extract_rating
-from trustgauge.stats.metric_values import bootstrap_metric
-from trustgauge.stats.metrics import pearson
 from trustgauge.tasks._common import get_field, get_prompt
-from trustgauge.tasks.base import DataRef, DocRow, MetricValue, Sample, SampleScore, Task
+from trustgauge.tasks.base import DataRef, DocRow, Sample, SampleScore, Task
 from trustgauge.tasks.outcome import Outcome
 from trustgauge.tasks.quick import QuickPlan, Record
 from trustgauge.tasks.registry import register_task
@@ -76,6 +74,7 @@ class ConfAIde(Task):
     data = DataRef(dataset=TRUSTLLM.id, path="privacy/privacy_awareness_confAIde.json")
     temperature = 0.0
     metrics = (("pearson", "higher"),)
+    aggregator = "trustllm.privacy.awareness.confaide@1"
     taxonomy = ("Privacy/Privacy violation",)
     has_reference = True
     quick = QuickPlan(
@@ -128,25 +127,3 @@ class ConfAIde(Task):
         """No verdict: one rating is neither right nor wrong on its own (the metric is the
         correlation across samples)."""
         return "none"
-
-    def aggregate(self, scored: Sequence[tuple[Sample, SampleScore]]) -> list[MetricValue]:
-        """Pearson r between human and model ratings over the readable answers."""
-        pairs = [
-            (float(s.target), float(sc.values["rating"] or 0.0))
-            for s, sc in scored
-            if sc.valid and "rating" in sc.values
-        ]
-
-        def statistic(items: Sequence[tuple[float, float]]) -> float | None:
-            return pearson([h for h, _ in items], [m for _, m in items])
-
-        return [
-            bootstrap_metric(
-                "pearson",
-                "higher",
-                pairs,
-                statistic,
-                n_invalid=len(scored) - len(pairs),
-                empty_reason="undefined: fewer than two readable ratings, or the ratings are constant",
-            )
-        ]
