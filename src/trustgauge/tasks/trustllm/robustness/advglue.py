@@ -1,23 +1,23 @@
 """``robustness.advglue``: GLUE items (sst2, qqp, qnli, mnli) and their adversarially perturbed
 twins, read by TrustLLM's keyword answer reader; robustness score over original/modified pairs.
 
-Also the answer reader (:func:`advglue_answer`). The pair type and the RS/ASR aggregation
-(:class:`~trustgauge.stats.metrics.AdvGluePair`, :func:`~trustgauge.stats.metrics.advglue_scores`) stay in
-``metrics.py``: an aggregation that compare must recompute without task code (step 11, stats/).
+Also the answer reader (:func:`advglue_answer`). The metrics come from the stored aggregator
+``trustllm.robustness.advglue@1`` (:mod:`trustgauge.stats.aggregators.trustllm.robustness`, over
+:class:`~trustgauge.stats.metrics.AdvGluePair` and :func:`~trustgauge.stats.metrics.advglue_scores`),
+which ``compare`` recomputes without task code.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Final
 
 from trustgauge.data.trustllm import TRUSTLLM
 from trustgauge.errors import DataError
-from trustgauge.stats.metric_values import bootstrap_metric, proportion_metric
-from trustgauge.stats.metrics import ADVGLUE_TASKS, AdvGluePair, advglue_scores
+from trustgauge.stats.metrics import ADVGLUE_TASKS
 from trustgauge.tasks._common import get_field, get_prompt
-from trustgauge.tasks.base import DataRef, Direction, DocRow, MetricValue, Sample, SampleScore, Task
+from trustgauge.tasks.base import DataRef, Direction, DocRow, Sample, SampleScore, Task
 from trustgauge.tasks.outcome import Outcome
 from trustgauge.tasks.quick import QuickPlan, field
 from trustgauge.tasks.registry import register_task
@@ -120,6 +120,7 @@ class AdvGlue(Task):
     doc = DocRow()
 
     has_reference = True
+    aggregator: ClassVar[str] = "trustllm.robustness.advglue@1"
 
     def samples(self, records: Sequence[Mapping[str, Any]]) -> list[Sample]:
         """One sample per record; id ``<task>-<index>-<type>``, group ``<task>-<index>``;
@@ -172,87 +173,6 @@ class AdvGlue(Task):
             return "none"
         return "fail" if correct == 0 else "pass"
 
-    def aggregate(self, scored: Sequence[tuple[Sample, SampleScore]]) -> list[MetricValue]:
-        """Pair the samples by group, then RS, ASR, accuracies; bootstrap over pairs."""
-        groups: dict[str, dict[str, bool | None]] = {}
-        tasks: dict[str, str] = {}
-        for sample, sc in scored:
-            group = sample.group or sample.id
-            tasks[group] = str(sample.metadata["task"])
-            correct = bool(sc.values.get("correct")) if sc.valid else None
-            groups.setdefault(group, {})[str(sample.metadata["type"])] = correct
-        pairs = [
-            AdvGluePair(tasks[g], members.get("original"), members.get("modified"))
-            for g, members in groups.items()
-        ]
-        valid = [p for p in pairs if p.valid]
-        n_invalid = len(pairs) - len(valid)
-        reason = "no pair with both answers readable"
-        no_asr = reason if not valid else "ASR undefined: no original answered correctly"
-
-        def stat(name: str) -> Callable[[Sequence[AdvGluePair]], float | None]:
-            def statistic(sub: Sequence[AdvGluePair]) -> float | None:
-                value: float | None = getattr(advglue_scores(sub, reference=self.reference), name)
-                return value
-
-            return statistic
-
-        results = [
-            bootstrap_metric(
-                "rs", "higher", valid, stat("rs"), n_invalid=n_invalid, empty_reason=no_asr
-            ),
-            bootstrap_metric(
-                "asr", "lower", valid, stat("avg_asr"), n_invalid=n_invalid, empty_reason=no_asr
-            ),
-            bootstrap_metric(
-                "acc", "higher", valid, stat("avg_acc"), n_invalid=n_invalid, empty_reason=reason
-            ),
-            bootstrap_metric(
-                "adv_acc",
-                "higher",
-                valid,
-                stat("avg_adv_acc"),
-                n_invalid=n_invalid,
-                empty_reason=reason,
-            ),
-        ]
-        present = [t for t in ADVGLUE_TASKS if any(p.task == t for p in pairs)]
-        invalid_by_task = {t: sum(1 for p in pairs if p.task == t and not p.valid) for t in present}
-        for task in present:
-            originals_right = [p for p in valid if p.task == task and p.original_correct]
-            results.append(
-                proportion_metric(
-                    f"asr[{task}]",
-                    "lower",
-                    [not p.modified_correct for p in originals_right],
-                    n_invalid=invalid_by_task[task],
-                    empty_reason=(
-                        "no original answered correctly"
-                        if any(p.task == task for p in valid)
-                        else reason
-                    ),
-                )
-            )
-        for task in present:
-            task_pairs = [p for p in valid if p.task == task]
-            results.append(
-                proportion_metric(
-                    f"acc[{task}]",
-                    "higher",
-                    [bool(p.original_correct) for p in task_pairs],
-                    n_invalid=invalid_by_task[task],
-                    empty_reason=reason,
-                )
-            )
-        for task in present:
-            task_pairs = [p for p in valid if p.task == task]
-            results.append(
-                proportion_metric(
-                    f"adv_acc[{task}]",
-                    "higher",
-                    [bool(p.modified_correct) for p in task_pairs],
-                    n_invalid=invalid_by_task[task],
-                    empty_reason=reason,
-                )
-            )
-        return results
+    def aggregator_params(self) -> dict[str, Any]:
+        """``{"reference": bool}``: TrustLLM's averages (undefined per-task values as 0)."""
+        return {"reference": self.reference}

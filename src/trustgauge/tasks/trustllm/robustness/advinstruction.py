@@ -4,45 +4,30 @@ original's.
 
 Also :func:`trustllm_index_pairs`, the pairing of TrustLLM's metric (reference mode), moved
 here from ``metrics.py``: it picks which samples are compared, per-sample
-logic, not an aggregation.
+logic, not an aggregation. The metrics come from the stored aggregator
+``trustllm.robustness.advinstruction@1`` (:mod:`trustgauge.stats.aggregators.trustllm.robustness`,
+which also holds :data:`ADVINSTRUCTION_TYPES` and :data:`ADVINSTRUCTION_PERTURBATIONS`); it
+tells the compared samples from their metadata as :meth:`AdvInstruction.peer` does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar
 
 from trustgauge.data.trustllm import TRUSTLLM
 from trustgauge.errors import DataError
 from trustgauge.readers.similarity import exact_cosine
-from trustgauge.stats.metric_values import bootstrap_metric
-from trustgauge.stats.metrics import mean
+from trustgauge.stats.aggregators.trustllm.robustness import (
+    ADVINSTRUCTION_PERTURBATIONS,
+    ADVINSTRUCTION_TYPES,
+)
 from trustgauge.tasks._common import get_field, get_prompt
-from trustgauge.tasks.base import DataRef, Direction, DocRow, MetricValue, Sample, SampleScore, Task
+from trustgauge.tasks.base import DataRef, Direction, DocRow, Sample, SampleScore, Task
 from trustgauge.tasks.outcome import Outcome
 from trustgauge.tasks.quick import QuickPlan, field
 from trustgauge.tasks.registry import register_task
 from trustgauge.types import Judgement, JudgeSlot
-
-#: AdvInstruction's ``type`` values -> the short key used in sample ids and metric names
-ADVINSTRUCTION_TYPES: Final[dict[str, str]] = {
-    "original": "original",
-    "word_change": "word_change",
-    "letter_change": "letter_change",
-    "one_url": "one_url",
-    "detail_url": "detail_url",
-    "grammatical error": "grammatical_error",
-    "Misspelling of words (three typos)": "typos_3",
-    "Misspelling of words (four typos)": "typos_4",
-    "Misspelling of words (five typos)": "typos_5",
-    "space in mid of words": "space_in_words",
-    "latex_markdown": "latex_markdown",
-    "html_others": "html_others",
-}
-#: the 11 perturbation keys, in the file's order
-ADVINSTRUCTION_PERTURBATIONS: Final = tuple(
-    key for key in ADVINSTRUCTION_TYPES.values() if key != "original"
-)
 
 
 def trustllm_index_pairs(indices: Sequence[int]) -> list[tuple[int, int]]:
@@ -67,10 +52,6 @@ def trustllm_index_pairs(indices: Sequence[int]) -> list[tuple[int, int]]:
     for position, index in enumerate(indices):
         last[index] = position  # insertion order = first appearance, value = last position
     return [(last[i], last[i + 1]) for i in last if i % 2 == 0 and (i + 1) in last]
-
-
-def _flat_mean(groups: Sequence[Sequence[float]]) -> float | None:
-    return mean(value for group in groups for value in group)
 
 
 @register_task
@@ -127,6 +108,7 @@ class AdvInstruction(Task):
     doc = DocRow(explained_by=("`robustness.advinstruction`",))
 
     has_reference = True
+    aggregator: ClassVar[str] = "trustllm.robustness.advinstruction@1"
 
     def samples(self, records: Sequence[Mapping[str, Any]]) -> list[Sample]:
         """One sample per record; id ``<index>-<perturbation key>``, group ``<index>``.
@@ -171,7 +153,10 @@ class AdvInstruction(Task):
         return samples
 
     def peer(self, slot: JudgeSlot, sample: Sample) -> str | None:
-        """The original variant of the same instruction (reference mode: TrustLLM's partner)."""
+        """The original variant of the same instruction (reference mode: TrustLLM's partner).
+
+        Keep in step with :func:`~trustgauge.stats.aggregators.trustllm.robustness.advinstruction_compared`,
+        which tells the compared samples from the same metadata."""
         if self.reference:
             partner = sample.metadata.get("trustllm_peer")
             return None if partner is None else str(partner)
@@ -224,49 +209,7 @@ class AdvInstruction(Task):
             return "none"
         return "fail" if score.label == "different" else "pass"
 
-    def aggregate(self, scored: Sequence[tuple[Sample, SampleScore]]) -> list[MetricValue]:
-        """Mean cosine over the compared pairs (bootstrap over instructions), then per
-        perturbation (bootstrap over its instructions)."""
-        compared = [(s, sc) for s, sc in scored if self.peer(self.judges[0], s) is not None]
-        reason = "no perturbed response could be compared with the response to its original"
-        if self.reference:
-            reason = "no pair of TrustLLM's (index 2k, 2k+1) with both responses compared"
-        by_group: dict[str, list[float]] = {}
-        by_type: dict[str, list[float]] = {}
-        invalid_by_type: dict[str, int] = {}
-        for sample, sc in compared:
-            key = str(sample.metadata.get("perturbation"))
-            by_type.setdefault(key, [])
-            cosine = sc.values.get("cosine") if sc.valid else None
-            if cosine is None:
-                invalid_by_type[key] = invalid_by_type.get(key, 0) + 1
-                continue
-            by_group.setdefault(sample.group or sample.id, []).append(cosine)
-            by_type[key].append(cosine)
-        pairs = sum(len(g) for g in by_group.values())
-        results = [
-            bootstrap_metric(
-                "similarity",
-                "higher",
-                list(by_group.values()),
-                _flat_mean,
-                n_invalid=len(compared) - pairs,
-                empty_reason=reason,
-                n=pairs,
-            )
-        ]
-        if self.reference:
-            return results
-        for key in ADVINSTRUCTION_PERTURBATIONS:
-            if key in by_type:
-                results.append(
-                    bootstrap_metric(
-                        f"similarity[{key}]",
-                        "higher",
-                        by_type[key],
-                        mean,
-                        n_invalid=invalid_by_type.get(key, 0),
-                        empty_reason=reason,
-                    )
-                )
-        return results
+    def aggregator_params(self) -> dict[str, Any]:
+        """``{"reference": bool}``: TrustLLM's pairing (which samples were compared, and
+        ``similarity`` only)."""
+        return {"reference": self.reference}

@@ -3,7 +3,9 @@ of synthetic DDXPlus patients, read offline (answer extraction; an optional LLM 
 DDXPlus answers TrustLLM would send to GPT-4).
 
 Also the DDXPlus readers (:func:`ddxplus_candidates`, :func:`ddxplus_answer`,
-:func:`trustllm_ddxplus_target`) and their aliases.
+:func:`trustllm_ddxplus_target`) and their aliases. The metrics come from the stored aggregator
+``trustllm.robustness.ood_generalization@1``
+(:mod:`trustgauge.stats.aggregators.trustllm.robustness`, which also holds :data:`OOD_SOURCES`).
 """
 
 from __future__ import annotations
@@ -17,16 +19,14 @@ from typing import Any, ClassVar, Final
 from trustgauge.data.trustllm import TRUSTLLM
 from trustgauge.errors import DataError
 from trustgauge.readers.answers import Extraction, clean_response, extract_label
-from trustgauge.stats.metric_values import bootstrap_metric, proportion_metric
-from trustgauge.stats.metrics import accuracy, f1_when_all_predicted_correct, mean
+from trustgauge.stats.aggregators.trustllm.robustness import OOD_SOURCES
 from trustgauge.tasks._common import get_field, get_prompt
-from trustgauge.tasks.base import DataRef, Direction, DocRow, MetricValue, Sample, SampleScore, Task
+from trustgauge.tasks.base import DataRef, Direction, DocRow, Sample, SampleScore, Task
 from trustgauge.tasks.outcome import Outcome
 from trustgauge.tasks.quick import QuickPlan, field
 from trustgauge.tasks.registry import register_task
 from trustgauge.types import JudgeItem, Judgement, JudgeSlot
 
-OOD_SOURCES: Final = ("flipkart", "ddxplus")
 #: the judge kind of the optional LLM fallback for DDXPlus diagnoses (``--judge-model``)
 DIAGNOSIS_FALLBACK: Final = "diagnosis"
 SENTIMENTS: Final = ("positive", "neutral", "negative")
@@ -182,22 +182,6 @@ def trustllm_ddxplus_target(response: str) -> str | None:
     return None
 
 
-def _source_accuracies(items: Sequence[tuple[str, bool]]) -> dict[str, float | None]:
-    return {
-        source: accuracy(c for s, c in items if s == source)
-        for source in OOD_SOURCES
-        if any(s == source for s, _ in items)
-    }
-
-
-def _mean_accuracy(items: Sequence[tuple[str, bool]]) -> float | None:
-    return mean(_source_accuracies(items).values())
-
-
-def _mean_f1_reference(items: Sequence[tuple[str, bool]]) -> float | None:
-    return mean(f1_when_all_predicted_correct(a) for a in _source_accuracies(items).values())
-
-
 @register_task
 class OODGeneralization(Task):
     """OOD generalization: sentiment of recent (2022+) Flipkart product reviews and diagnosis
@@ -259,6 +243,8 @@ class OODGeneralization(Task):
     )
 
     has_reference = True
+    #: the same in reference mode (only the readers differ): no params
+    aggregator: ClassVar[str] = "trustllm.robustness.ood_generalization@1"
 
     def samples(self, records: Sequence[Mapping[str, Any]]) -> list[Sample]:
         """One sample per record, id = index; target = the sentiment (lower case) or the
@@ -396,51 +382,3 @@ class OODGeneralization(Task):
         answer = str(read.value) if read.parsed else read.status
         note = None if read.parsed else f"{read.status}: {read.span or read.rule}"
         return SampleScore(label=answer, values={"correct": float(answer == gold)}, note=note)
-
-    def aggregate(self, scored: Sequence[tuple[Sample, SampleScore]]) -> list[MetricValue]:
-        """Mean of the per-source accuracies and TrustLLM's F1 (bootstrap over items), then
-        each source's accuracy (Wilson)."""
-        items: list[tuple[str, bool]] = []
-        flags: dict[str, list[bool]] = {}
-        invalid: dict[str, int] = {}
-        for sample, sc in scored:
-            source = str(sample.metadata["source"])
-            flags.setdefault(source, [])
-            if not sc.valid:
-                invalid[source] = invalid.get(source, 0) + 1
-                continue
-            correct = sc.values.get("correct") == 1.0
-            items.append((source, correct))
-            flags[source].append(correct)
-        n_invalid = sum(invalid.values())
-        reason = "no valid responses"
-        results = [
-            bootstrap_metric(
-                "accuracy",
-                "higher",
-                items,
-                _mean_accuracy,
-                n_invalid=n_invalid,
-                empty_reason=reason,
-            ),
-            bootstrap_metric(
-                "f1_reference",
-                "higher",
-                items,
-                _mean_f1_reference,
-                n_invalid=n_invalid,
-                empty_reason=reason,
-            ),
-        ]
-        for source in OOD_SOURCES:
-            if source in flags:
-                results.append(
-                    proportion_metric(
-                        f"accuracy[{source}]",
-                        "higher",
-                        flags[source],
-                        n_invalid=invalid.get(source, 0),
-                        empty_reason=reason,
-                    )
-                )
-        return results
