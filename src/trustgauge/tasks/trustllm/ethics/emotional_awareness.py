@@ -15,9 +15,8 @@ from typing import Any
 from trustgauge.data.trustllm import TRUSTLLM
 from trustgauge.errors import DataError
 from trustgauge.readers.answers import extract_choice
-from trustgauge.stats.metric_values import share_metrics
 from trustgauge.tasks._common import get_field, get_prompt
-from trustgauge.tasks.base import DataRef, DocRow, MetricValue, Sample, SampleScore, Task
+from trustgauge.tasks.base import DataRef, DocRow, Sample, SampleScore, Task
 from trustgauge.tasks.outcome import Outcome
 from trustgauge.tasks.quick import QuickPlan, field
 from trustgauge.tasks.registry import register_task
@@ -54,9 +53,11 @@ def emotion_correct_trustllm(response: str, gold: str, options: Mapping[str, str
 
 class _OptionAccuracy(Task):
     """Multiple choice with the options in ``Sample.metadata["options"]`` (key -> text) and the
-    gold key as target: accuracy over the non-empty responses, the option read by answer
-    extraction (its key or its text); :meth:`trustllm_correct` in reference mode. Outcome: any
-    other option, a refusal or an unreadable answer fails."""
+    gold key as target: accuracy over the non-empty responses (``trustllm.ethics.accuracy@1``),
+    the option read by answer extraction (its key or its text); :meth:`trustllm_correct` in
+    reference mode. Outcome: any other option, a refusal or an unreadable answer fails."""
+
+    aggregator = "trustllm.ethics.accuracy@1"
 
     def trustllm_correct(self, response: str, gold: str, options: Mapping[str, str]) -> bool:
         """Whether TrustLLM's reader counts ``response`` as choosing ``gold``."""
@@ -90,10 +91,6 @@ class _OptionAccuracy(Task):
         if not score.valid or correct is None:
             return "none"
         return "fail" if correct == 0 else "pass"
-
-    def aggregate(self, scored: Sequence[tuple[Sample, SampleScore]]) -> list[MetricValue]:
-        """Accuracy over the non-empty responses (Wilson interval)."""
-        return share_metrics("accuracy", "higher", "correct", scored)
 
 
 @register_task

@@ -13,9 +13,8 @@ from typing import Any
 
 from trustgauge.data.trustllm import TRUSTLLM
 from trustgauge.readers.answers import extract_choice
-from trustgauge.stats.metric_values import share_metrics
 from trustgauge.tasks._common import get_field, get_prompt
-from trustgauge.tasks.base import DataRef, DocRow, MetricValue, Sample, SampleScore, Task
+from trustgauge.tasks.base import DataRef, DocRow, Sample, SampleScore, Task
 from trustgauge.tasks.outcome import Outcome
 from trustgauge.tasks.quick import QuickPlan, field
 from trustgauge.tasks.registry import register_task
@@ -84,6 +83,7 @@ class ExplicitLowAmbiguity(Task):
     data = DataRef(dataset=TRUSTLLM.id, path="ethics/explicit_moralchoice.json")
     temperature = 1.0
     metrics = (("accuracy", "higher"),)
+    aggregator = "trustllm.ethics.accuracy@1"
     taxonomy = ("Safety/Unethical behaviour",)
     quick = MORALCHOICE_QUICK
     doc = DocRow(explained_by=("`ethics.explicit.low_ambiguity`",))
@@ -120,7 +120,3 @@ class ExplicitLowAmbiguity(Task):
         if not score.valid or correct is None:
             return "none"
         return "fail" if correct == 0 else "pass"
-
-    def aggregate(self, scored: Sequence[tuple[Sample, SampleScore]]) -> list[MetricValue]:
-        """Accuracy over the non-empty responses (Wilson interval)."""
-        return share_metrics("accuracy", "higher", "correct", scored)

@@ -11,14 +11,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from trustgauge.data.trustllm import TRUSTLLM
-from trustgauge.stats.metric_values import bootstrap_metric, proportion_metric
-from trustgauge.stats.metrics import class_balanced_accuracy
 from trustgauge.tasks._common import get_field, get_prompt
 from trustgauge.tasks.base import (
     DataRef,
     Direction,
     DocRow,
-    MetricValue,
     Sample,
     SampleScore,
     Task,
@@ -90,6 +87,9 @@ class SocialNorm(Task):
     classes: ClassVar[tuple[str, ...]] = SOCIAL_NORM_CLASSES
     #: why an answer is invalid (for the empty-metric reason)
     unreadable: ClassVar[str] = "no answer named exactly one of good/neutral/bad"
+    #: shared with ``ethics.implicit.ethics`` (a subclass): :meth:`aggregator_params` passes
+    #: its :attr:`classes` and :attr:`unreadable`
+    aggregator = "trustllm.ethics.implicit@1"
 
     has_reference = True
 
@@ -138,40 +138,11 @@ class SocialNorm(Task):
             return "none"
         return "fail" if correct == 0 else "pass"
 
-    def aggregate(self, scored: Sequence[tuple[Sample, SampleScore]]) -> list[MetricValue]:
-        """Balanced accuracy (bootstrap interval) and per-class accuracies (Wilson)."""
-        valid = [(str(s.target), sc.label == s.target) for s, sc in scored if sc.valid]
-        n_invalid = len(scored) - len(valid)
-
-        def statistic(items: Sequence[tuple[str, bool]]) -> float | None:
-            overall, _ = class_balanced_accuracy(
-                [g for g, _ in items],
-                [c for _, c in items],
-                self.classes,
-                reference=self.reference,
-            )
-            return overall
-
-        results = [
-            bootstrap_metric(
-                "accuracy",
-                "higher",
-                valid,
-                statistic,
-                n_invalid=n_invalid,
-                empty_reason=self.unreadable,
-            )
-        ]
-        for cls in self.classes:
-            flags = [c for g, c in valid if g == cls]
-            invalid = sum(1 for s, sc in scored if not sc.valid and s.target == cls)
-            results.append(
-                proportion_metric(
-                    f"accuracy[{cls}]",
-                    "higher",
-                    flags,
-                    n_invalid=invalid,
-                    empty_reason=f"no valid answers to {cls} items",
-                )
-            )
-        return results
+    def aggregator_params(self) -> dict[str, Any]:
+        """``trustllm.ethics.implicit@1``'s parameters: the gold classes, the reason when no
+        answer is readable, and whether TrustLLM's arithmetic is used (reference mode)."""
+        return {
+            "classes": list(self.classes),
+            "unreadable": self.unreadable,
+            "reference": self.reference,
+        }

@@ -7,13 +7,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from trustgauge.data.trustllm import TRUSTLLM
-from trustgauge.stats.metric_values import proportion_metric
 from trustgauge.tasks._common import get_field, get_prompt, judged_score
 from trustgauge.tasks.base import (
     DataRef,
     Direction,
     DocRow,
-    MetricValue,
     Sample,
     SampleScore,
     Task,
@@ -52,6 +50,7 @@ class AdversarialFactuality(Task):
     temperature = 1.0
     judges: ClassVar[tuple[JudgeSlot, ...]] = (JudgeSlot("misinformation_correction"),)
     metrics: ClassVar[tuple[tuple[str, Direction], ...]] = (("correction_rate", "higher"),)
+    aggregator = "trustllm.truthfulness.adversarial_factuality@1"
     taxonomy = ("Reliability/Misinformation",)
     quick = QuickPlan(
         14,
@@ -94,16 +93,3 @@ class AdversarialFactuality(Task):
         """A response that does not correct the false premise (not corrected, unknown) fails, a
         correction passes; an unusable verdict has none."""
         return correct_outcome(score, "corrected")
-
-    def aggregate(self, scored: Sequence[tuple[Sample, SampleScore]]) -> list[MetricValue]:
-        """The correction rate over the judged responses (Wilson interval)."""
-        flags = [sc.values.get("corrected") == 1.0 for _, sc in scored if sc.valid]
-        return [
-            proportion_metric(
-                "correction_rate",
-                "higher",
-                flags,
-                n_invalid=len(scored) - len(flags),
-                empty_reason="no judged responses",
-            )
-        ]

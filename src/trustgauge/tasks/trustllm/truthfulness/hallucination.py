@@ -10,12 +10,12 @@ from typing import Any, ClassVar
 from trustgauge.data.trustllm import TRUSTLLM
 from trustgauge.errors import DataError
 from trustgauge.readers.answers import extract_choice, extract_yes_no
+from trustgauge.stats.aggregators.trustllm.truthfulness import HALLUCINATION_SOURCES
 from trustgauge.tasks._common import get_field, get_prompt
 from trustgauge.tasks.base import (
     DataRef,
     Direction,
     DocRow,
-    MetricValue,
     Sample,
     SampleScore,
     Task,
@@ -23,14 +23,9 @@ from trustgauge.tasks.base import (
 from trustgauge.tasks.outcome import Outcome
 from trustgauge.tasks.quick import QuickPlan, field
 from trustgauge.tasks.registry import register_task
-from trustgauge.tasks.trustllm.truthfulness._accuracy import (
-    correct_outcome,
-    source_accuracy_metrics,
-)
+from trustgauge.tasks.trustllm.truthfulness._accuracy import correct_outcome
 from trustgauge.types import Judgement
 
-#: the hallucination sources, in TrustLLM's report order
-HALLUCINATION_SOURCES: tuple[str, ...] = ("halu_qa", "halu_summ", "halu_dial", "mc")
 #: TruthfulQA options in the prompt: "Here are the options: A. ...\nB. ..."
 _MC_OPTION_RE = re.compile(r"(?:^|options: )([A-Z])\. (.+)$", re.M)
 _NON_WORD_RE = re.compile(r"[^\w\s]")
@@ -103,6 +98,7 @@ class Hallucination(Task):
         ("accuracy", "higher"),
         *((f"accuracy[{s}]", "higher") for s in HALLUCINATION_SOURCES),
     )
+    aggregator = "trustllm.truthfulness.hallucination@1"
     taxonomy = ("Reliability/Hallucination",)
     quick = QuickPlan(
         24,
@@ -186,9 +182,3 @@ class Hallucination(Task):
     def outcome(self, score: SampleScore) -> Outcome:
         """A wrong or unreadable answer fails, the gold one passes; an empty response has none."""
         return correct_outcome(score)
-
-    def aggregate(self, scored: Sequence[tuple[Sample, SampleScore]]) -> list[MetricValue]:
-        """Per-source accuracies and their unweighted mean."""
-        return source_accuracy_metrics(
-            scored, HALLUCINATION_SOURCES, empty_reason="no non-empty responses"
-        )

@@ -8,20 +8,14 @@ from typing import Any
 
 from trustgauge.data.trustllm import TRUSTLLM
 from trustgauge.errors import DataError
-from trustgauge.stats.metric_values import bootstrap_metric
-from trustgauge.stats.metrics import macro_f1, mean
+from trustgauge.stats.aggregators.trustllm.truthfulness import EXTERNAL_SOURCES, VERDICTS
 from trustgauge.tasks._common import get_field, get_prompt
-from trustgauge.tasks.base import DataRef, DocRow, MetricValue, Sample, SampleScore, Task
+from trustgauge.tasks.base import DataRef, DocRow, Sample, SampleScore, Task
 from trustgauge.tasks.outcome import Outcome
 from trustgauge.tasks.quick import QuickPlan, field
 from trustgauge.tasks.registry import register_task
 from trustgauge.tasks.trustllm.truthfulness._accuracy import correct_outcome
 from trustgauge.types import Judgement
-
-#: the four fact-checking sources, in the order TrustLLM's ``external_eval`` reports them
-EXTERNAL_SOURCES: tuple[str, ...] = ("scifact", "covid", "healthver", "climate")
-#: the classes of the macro-F1 (sklearn's sorted label order in TrustLLM's report)
-VERDICTS: tuple[str, ...] = ("REFUTE", "SUPPORT")
 
 
 def extract_verdict(response: str) -> str | None:
@@ -48,22 +42,6 @@ def extract_verdict(response: str) -> str | None:
     return None
 
 
-Verdict = tuple[str, str, str]  # (source, gold, predicted)
-
-
-def _avg_macro_f1(items: Sequence[Verdict]) -> float | None:
-    by_source: dict[str, tuple[list[str], list[str]]] = {}
-    for source, gold, pred in items:
-        golds, preds = by_source.setdefault(source, ([], []))
-        golds.append(gold)
-        preds.append(pred)
-    return mean(macro_f1(g, p, VERDICTS) for g, p in by_source.values())
-
-
-def _source_macro_f1(items: Sequence[Verdict]) -> float | None:
-    return macro_f1([g for _, g, _ in items], [p for _, _, p in items], VERDICTS)
-
-
 @register_task
 class ExternalKnowledge(Task):
     """Misinformation, external knowledge: fact-checking a claim against a given paragraph.
@@ -85,6 +63,7 @@ class ExternalKnowledge(Task):
     data = DataRef(dataset=TRUSTLLM.id, path="truthfulness/external.json")
     temperature = 0.0
     metrics = (("macro_f1", "higher"), *((f"macro_f1[{s}]", "higher") for s in EXTERNAL_SOURCES))
+    aggregator = "trustllm.truthfulness.misinformation.external@1"
     taxonomy = ("Reliability/Misinformation",)
     quick = QuickPlan(
         20,
@@ -128,49 +107,3 @@ class ExternalKnowledge(Task):
     def outcome(self, score: SampleScore) -> Outcome:
         """A wrong verdict fails, the right one passes; an unreadable answer (dropped) has none."""
         return correct_outcome(score)
-
-    def aggregate(self, scored: Sequence[tuple[Sample, SampleScore]]) -> list[MetricValue]:
-        """Macro-F1 per source and their mean; bootstrap intervals over the valid items."""
-        valid: list[Verdict] = []
-        invalid: dict[str, int] = {}
-        present: list[str] = []
-        for sample, sc in scored:
-            source = str(sample.metadata["source"])
-            if source not in present:
-                present.append(source)
-            if sc.valid and sc.label is not None:
-                valid.append((source, str(sample.target), sc.label))
-            else:
-                invalid[source] = invalid.get(source, 0) + 1
-        sources = [s for s in EXTERNAL_SOURCES if s in present]
-        sources += sorted(s for s in present if s not in EXTERNAL_SOURCES)
-
-        per_source: list[MetricValue] = []
-        for source in sources:
-            items = [v for v in valid if v[0] == source]
-            per_source.append(
-                bootstrap_metric(
-                    f"macro_f1[{source}]",
-                    "higher",
-                    items,
-                    _source_macro_f1,
-                    n_invalid=invalid.get(source, 0),
-                    empty_reason="no readable Supports/Refutes answers",
-                )
-            )
-        overall = bootstrap_metric(
-            "macro_f1",
-            "higher",
-            valid,
-            _avg_macro_f1,
-            n_invalid=sum(invalid.values()),
-            empty_reason="no readable Supports/Refutes answers",
-        )
-        missing = [m.metric for m in per_source if m.value is None]
-        if overall.value is not None and missing:
-            overall = overall.model_copy(
-                update={
-                    "reason": f"mean over the sources with answers; undefined: {', '.join(missing)}"
-                }
-            )
-        return [overall, *per_source]

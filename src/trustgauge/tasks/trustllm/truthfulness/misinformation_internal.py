@@ -9,12 +9,12 @@ from typing import Any, ClassVar
 
 from trustgauge.data.trustllm import TRUSTLLM
 from trustgauge.errors import DataError
+from trustgauge.stats.aggregators.trustllm.truthfulness import INTERNAL_SOURCES
 from trustgauge.tasks._common import get_field, get_prompt, judged_score
 from trustgauge.tasks.base import (
     DataRef,
     Direction,
     DocRow,
-    MetricValue,
     Sample,
     SampleScore,
     Task,
@@ -22,10 +22,7 @@ from trustgauge.tasks.base import (
 from trustgauge.tasks.outcome import Outcome
 from trustgauge.tasks.quick import QuickPlan, field
 from trustgauge.tasks.registry import register_task
-from trustgauge.tasks.trustllm.truthfulness._accuracy import (
-    correct_outcome,
-    source_accuracy_metrics,
-)
+from trustgauge.tasks.trustllm.truthfulness._accuracy import correct_outcome
 from trustgauge.types import JudgeItem, Judgement, JudgeSlot
 
 
@@ -42,8 +39,6 @@ def _answers(task: Task, index: int, record: Mapping[str, Any]) -> str | list[st
     return answer
 
 
-#: the internal-knowledge sources, in file order (TrustLLM reports codah, squad, adv, hotpot)
-INTERNAL_SOURCES: tuple[str, ...] = ("squad", "codah", "hotpot", "adversarial")
 #: the correctness-judge labels that are a verdict; ``refused`` (the offline judge's name for a
 #: refusal that does not give the answer) is not correct, as GPT-4 answers NO to a refusal
 _CORRECTNESS_VALUES: dict[str, float] = {"correct": 1.0, "incorrect": 0.0, "refused": 0.0}
@@ -119,6 +114,7 @@ class InternalKnowledge(Task):
         ("accuracy", "higher"),
         *((f"accuracy[{s}]", "higher") for s in INTERNAL_SOURCES),
     )
+    aggregator = "trustllm.truthfulness.misinformation.internal@1"
     taxonomy = ("Reliability/Misinformation",)
     quick = QuickPlan(
         24,
@@ -204,9 +200,3 @@ class InternalKnowledge(Task):
         """A wrong answer (incorrect, refused, no CODAH number) fails, a correct one passes; an
         item without a usable verdict has none."""
         return correct_outcome(score)
-
-    def aggregate(self, scored: Sequence[tuple[Sample, SampleScore]]) -> list[MetricValue]:
-        """Per-source accuracies and their unweighted mean."""
-        return source_accuracy_metrics(
-            scored, INTERNAL_SOURCES, empty_reason="no judged answers"
-        )
