@@ -29,7 +29,8 @@ sys.path.insert(0, str(ROOT / "scripts"))  # _docblock, also when a test loads t
 from _docblock import replace_block, write_or_check  # noqa: E402
 
 from trustgauge.config import ModelConfig  # noqa: E402
-from trustgauge.evaluate import RunConfig, run_evaluation  # noqa: E402
+from trustgauge.pipeline.run import RunConfig, run_evaluation  # noqa: E402
+from trustgauge.report.writer import RENDERERS  # noqa: E402
 from trustgauge.results.dimensions import (  # noqa: E402
     DimensionScore,
     TaskSummary,
@@ -76,7 +77,7 @@ def run_baselines(suite: str, data_dir: Path | None = None) -> dict[str, Baselin
                 store_path=Path(tmp) / "store.sqlite",
                 use_cache=False,
             )
-            result = asyncio.run(run_evaluation(config))
+            result = asyncio.run(run_evaluation(config, renderers=RENDERERS))
             tasks = result.scores.tasks
             out[name] = Baseline(
                 model=name,

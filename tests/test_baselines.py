@@ -129,12 +129,13 @@ def test_oracle_answers_right_for_trustllms_readers_too(isolated: None, tmp_path
     import asyncio
 
     from trustgauge.config import ModelConfig
-    from trustgauge.evaluate import RunConfig, run_evaluation
+    from trustgauge.pipeline.run import RunConfig, run_evaluation
+    from trustgauge.report.writer import RENDERERS
     from trustgauge.results.dimensions import task_summaries
 
     config = RunConfig(model=ModelConfig(model="scripted:oracle"), suite="quick", reference=True,
                        out=tmp_path / "run", store_path=tmp_path / "store.sqlite")
-    result = asyncio.run(run_evaluation(config))
+    result = asyncio.run(run_evaluation(config, renderers=RENDERERS))
     check_oracle_per_task({s.task: s for s in task_summaries(result.scores.tasks)})
 
 

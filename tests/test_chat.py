@@ -304,11 +304,11 @@ def test_run_files_omit_turns_and_roles_when_there_are_none() -> None:
 
 
 def test_role_records_keep_no_credentials() -> None:
-    from trustgauge.evaluate import _public_model_config
     from trustgauge.pipeline.conversations import role_records
+    from trustgauge.pipeline.spec import public_model_config
 
     spec = "openai-compatible:m@http://alice:s3cret-pw@127.0.0.1:9/v1?api_key=s3cret-q"
-    models = {"attacker": _public_model_config(ModelConfig(model=spec))}
+    models = {"attacker": public_model_config(ModelConfig(model=spec))}
     records = role_records(models, {"attacker": engine(WordModel("a"), None)})
     text = repr(records)
     assert "s3cret" not in text and "alice" not in text
@@ -323,7 +323,8 @@ def test_a_conversation_is_judged_and_scored_in_process_beside_single_turn_tasks
     keep their path, ``roles`` accepts spec strings, and the files say what happened."""
     import chat_toy
     from trustgauge.data.sources import registry as data_registry
-    from trustgauge.evaluate import RunConfig, run_evaluation
+    from trustgauge.pipeline.run import RunConfig, run_evaluation
+    from trustgauge.report.writer import RENDERERS
     from trustgauge.tasks import registry as task_registry
 
     class OneShot(Task):
@@ -356,7 +357,7 @@ def test_a_conversation_is_judged_and_scored_in_process_beside_single_turn_tasks
         store_path=tmp_path / "store.sqlite3", limit=2,
     )
     assert config.roles["attacker"].model == "scripted:comply-all"
-    result = asyncio.run(run_evaluation(config))
+    result = asyncio.run(run_evaluation(config, renderers=RENDERERS))
     judged = next(r for r in result.samples if r.task == "toy.judged")
     topic = judged.target
     assert judged.label == "refusal" and judged.judgements["refusal"]["label"] == "refusal"

@@ -1,4 +1,5 @@
-"""engine/judging.py: the cached judging loop, moved out of evaluate.py (issue 13, step 5).
+"""engine/judging.py: the cached judging loop, moved out of evaluate.py (issue 13, step 5;
+evaluate.py itself is ``pipeline/run.py`` since step 13).
 
 The engine sits below tasks and judges (docs/architecture.md §2.1): it knows a judge only by the
 ``Judge`` protocol of :mod:`trustgauge.types` and a task only by the hooks the loop calls, so no
@@ -18,7 +19,6 @@ from pathlib import Path
 import pytest
 
 import trustgauge.engine
-from trustgauge import evaluate
 from trustgauge.engine import judging
 from trustgauge.engine.progress import Progress
 from trustgauge.engine.runner import Outcome
@@ -29,7 +29,10 @@ from trustgauge.types import JudgeItem, Judgement, JudgeSlot, Response, Sample
 
 ENGINE_DIR = Path(trustgauge.engine.__file__).parent
 #: what the engine must not import: the layers above it
-ABOVE = ("trustgauge.judges", "trustgauge.tasks", "trustgauge.evaluate", "trustgauge.report", "trustgauge.cli")
+ABOVE = (
+    "trustgauge.judges", "trustgauge.tasks", "trustgauge.pipeline", "trustgauge.report", "trustgauge.cli",
+    "trustgauge.api",
+)
 
 
 def _imports(path: Path) -> list[tuple[int, str]]:
@@ -76,10 +79,18 @@ def test_importing_the_judging_loop_loads_no_judge_or_task_module() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["ERROR_LABEL", "JUDGE_BATCH", "JudgeFailedError", "JudgeStats", "judge_items", "_judge_all"]
+    "name", ["ERROR_LABEL", "JUDGE_BATCH", "JudgeFailedError", "JudgeStats", "judge_items"]
 )
-def test_evaluate_re_exports_the_moved_names(name: str) -> None:
-    assert getattr(evaluate, name) is getattr(judging, name)
+def test_the_moved_names_have_one_import_path(name: str) -> None:
+    """Step 13: ``trustgauge.evaluate`` (which re-exported them) is gone and the run module,
+    ``pipeline/run.py``, does not re-export them: each is only in ``engine.judging``."""
+    import importlib.util
+
+    from trustgauge.pipeline import run
+
+    assert importlib.util.find_spec("trustgauge.evaluate") is None
+    assert not hasattr(run, name)
+    assert hasattr(judging, name)
     if isinstance(getattr(judging, name), type):
         assert getattr(judging, name).__module__ == "trustgauge.engine.judging"
 

@@ -139,14 +139,15 @@ def _with(result: UnitResult, **changes: Any) -> UnitResult:
 
 
 def _toy_run(tmp: Path, data: Path, shards: int) -> Path:
-    from trustgauge.evaluate import RunConfig, run_evaluation
+    from trustgauge.pipeline.run import RunConfig, run_evaluation
+    from trustgauge.report.writer import RENDERERS
 
     config = RunConfig(
         model=ModelConfig(model="scripted:refuse-all"), tasks=["toy.judged", "toy.attack", "toy.oneshot2"],
         data_dir=data, out=tmp / "run", judges={"refusal": "rules"},
         roles={"attacker": "scripted:comply-all"}, store_path=tmp / "store.sqlite3",
     )
-    asyncio.run(run_evaluation(config, shards=shards))
+    asyncio.run(run_evaluation(config, renderers=RENDERERS, shards=shards))
     return tmp / "run"
 
 

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from fake_server import FakeServer
+from trustgauge.api import evaluate
 from trustgauge.config import GenerationOverrides, ModelConfig
-from trustgauge.evaluate import evaluate
 from trustgauge.models.anthropic import AnthropicModel
 from trustgauge.models.base import GenerationParams, Request
 from trustgauge.models.openai_compat import OpenAICompatModel

@@ -110,13 +110,14 @@ def test_run_evaluation_injects_the_table(tmp_path: Path) -> None:
     and records the recorded table digest in ``run.json``."""
     import json
 
-    from trustgauge.evaluate import RunConfig, run_evaluation
+    from trustgauge.pipeline.run import RunConfig, run_evaluation
+    from trustgauge.report.writer import RENDERERS
 
     config = RunConfig(
         model=ModelConfig(model="scripted:oracle"), suite="quick", tasks=["ethics.explicit.low_ambiguity"],
         limit=3, out=tmp_path / "run",
     )
-    result = asyncio.run(run_evaluation(config))
+    result = asyncio.run(run_evaluation(config, renderers=RENDERERS))
     table = oracle_table()
     rows = [json.loads(line) for line in (result.out_dir / "samples.jsonl").read_text(encoding="utf-8").splitlines()]
     assert len(rows) == 3

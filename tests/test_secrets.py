@@ -217,8 +217,8 @@ def test_judge_output_is_redacted_for_the_caller_and_the_store(tmp_path: Path) -
     import asyncio
     from collections.abc import Sequence
 
+    from trustgauge.engine.judging import judge_items
     from trustgauge.engine.store import Store
-    from trustgauge.evaluate import judge_items
     from trustgauge.judges.base import Judge, JudgeItem, Judgement
 
     key = "judgekey-0123456789"

@@ -14,7 +14,7 @@ import pytest
 from trustgauge.config import ModelConfig
 from trustgauge.data import packaged_path
 from trustgauge.errors import ConfigError
-from trustgauge.evaluate import RunConfig, _select
+from trustgauge.pipeline.run import RunConfig, _select
 from trustgauge.tasks import TASKS
 from trustgauge.tasks.registry import benchmark_task_ids, dimensions
 from trustgauge.tasks.suites import QUICK_SAMPLE, get_suite, suites

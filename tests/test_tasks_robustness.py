@@ -84,7 +84,7 @@ def judge_and_score(
     responses: Mapping[str, str],
     verdicts: Mapping[str, Judgement],
 ) -> list[tuple[Sample, SampleScore]]:
-    """What evaluate._judge_all and the scoring loop do with the task's hooks: a sample with no
+    """What engine.judging.judge_all and the scoring loop do with the task's hooks: a sample with no
     response failed (left out of ``scored``); a slot is asked when the task wants it and the
     peer has a response, with the peer's response as the reference. ``verdicts`` must answer
     exactly the items asked."""

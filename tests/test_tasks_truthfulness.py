@@ -5,7 +5,7 @@ Parity tests feed hand-written responses and hand-made judge verdicts through
 ``samples()`` / ``score()`` / ``aggregate()`` and compare with values worked out by hand, the
 arithmetic in the comments, following TrustLLM's code (``trustllm_pkg/trustllm/task/
 truthfulness.py::TruthfulnessEval`` and ``utils/metrics.py``, v0.3.0). The last tests run the
-judge slots, peers and ``wants_judgement`` through evaluate's ``_judge_all``.
+judge slots, peers and ``wants_judgement`` through the engine's ``judge_all``.
 """
 
 from __future__ import annotations
@@ -19,13 +19,14 @@ from typing import Any
 
 import pytest
 
+from trustgauge.engine.judging import judge_all
 from trustgauge.engine.progress import Progress
 from trustgauge.engine.runner import Outcome
 from trustgauge.errors import DataError
-from trustgauge.evaluate import _judge_all, _TaskWork
 from trustgauge.judges.base import Judge, JudgeItem, Judgement
 from trustgauge.judges.correctness import SquadCorrectnessJudge
 from trustgauge.models.base import Response
+from trustgauge.pipeline.run import _TaskWork
 from trustgauge.results.schema import DatasetInfo
 from trustgauge.stats.metrics import wilson_ci
 from trustgauge.tasks import MetricValue, Sample, SampleScore, Task
@@ -616,7 +617,7 @@ def test_slots_peers_and_skips_through_judge_all() -> None:
         ),
     }
     works = [internal, preference, persona_w, adv]
-    judged = asyncio.run(_judge_all(works, outs, judges, None, False, Progress()))
+    judged = asyncio.run(judge_all(works, outs, judges, None, False, Progress()))
 
     # internal: codah is never sent to the judge; the adversarial question is the dict's
     assert (internal.task.id, "0", "correctness") not in judged

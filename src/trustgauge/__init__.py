@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 from trustgauge._version import __version__
 
 if TYPE_CHECKING:
-    from trustgauge.evaluate import RunConfig, RunResult, evaluate
+    from trustgauge.api import evaluate
     from trustgauge.models.base import Model, Request, Response
+    from trustgauge.pipeline.run import RunConfig, RunResult
     from trustgauge.results.results import Results, load_results
     from trustgauge.tasks.base import Sample, Task
 
@@ -36,9 +37,9 @@ __all__ = [
 ]
 
 _LAZY = {
-    "evaluate": "trustgauge.evaluate",
-    "RunConfig": "trustgauge.evaluate",
-    "RunResult": "trustgauge.evaluate",
+    "evaluate": "trustgauge.api",
+    "RunConfig": "trustgauge.pipeline.run",
+    "RunResult": "trustgauge.pipeline.run",
     "Model": "trustgauge.models.base",
     "Request": "trustgauge.models.base",
     "Response": "trustgauge.models.base",

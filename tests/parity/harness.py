@@ -448,7 +448,7 @@ def _trustgauge_judgements(task: Task, sample: Sample, response: str,
         kind = judge_kind(slot)
         if is_optional(slot) and not fallbacks:
             continue
-        # as trustgauge.evaluate._judge_all asks them: by slot, earlier slots' verdicts given
+        # as trustgauge.engine.judging.judge_all asks them: by slot, earlier slots' verdicts given
         if not task.wants_judgement(slot, sample, out, response):
             continue
         peer_id = task.peer(slot, sample)

@@ -26,8 +26,8 @@ from trustgauge.cli.app import app
 from trustgauge.errors import UsageError
 
 if TYPE_CHECKING:
+    from trustgauge.engine.judging import JudgeStats
     from trustgauge.engine.progress import Progress
-    from trustgauge.evaluate import JudgeStats
     from trustgauge.judges.base import Judge, JudgeItem, Judgement
 
 
@@ -185,8 +185,8 @@ def _judge_file(
 ) -> None:
     from collections import Counter
 
+    from trustgauge.engine.judging import ERROR_LABEL, JudgeFailedError
     from trustgauge.errors import ModelError
-    from trustgauge.evaluate import ERROR_LABEL, JudgeFailedError
     from trustgauge.judges.registry import JUDGES, check_judge_choice
 
     head, *opt_items = [x.strip() for x in spec.split(",")]
@@ -259,8 +259,8 @@ async def _judge_rows(
     from trustgauge import _paths
     from trustgauge.engine.judging import judge_items
     from trustgauge.engine.store import Store
-    from trustgauge.evaluate import check_judges, close_judges
     from trustgauge.judges.registry import create_judge
+    from trustgauge.pipeline.run import check_judges, close_judges
 
     judge = create_judge(kind, impl, judge_model=judge_model, **options)
     try:

@@ -23,19 +23,21 @@ from trustgauge.cli.app import app
 from trustgauge.errors import UsageError
 
 if TYPE_CHECKING:
-    from trustgauge.evaluate import RunConfig, RunResult
+    from trustgauge.pipeline.run import RunConfig, RunResult
 
 
 def _execute(config: RunConfig, *, quiet: bool) -> RunResult:
     """Run with progress; map errors and interrupts to exit codes."""
+    from trustgauge.engine.judging import JudgeFailedError
     from trustgauge.engine.progress import make_progress
     from trustgauge.errors import ModelError
-    from trustgauge.evaluate import JudgeFailedError, run_evaluation
+    from trustgauge.pipeline.run import run_evaluation
+    from trustgauge.report.writer import RENDERERS
 
     progress = make_progress(enabled=not quiet)
     previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
-        return _run_async(run_evaluation(config, progress=progress, command=_safe_argv()))
+        return _run_async(run_evaluation(config, renderers=RENDERERS, progress=progress, command=_safe_argv()))
     except (JudgeFailedError, ModelError, UsageError) as exc:
         progress.close()
         if isinstance(exc, JudgeFailedError):
@@ -181,7 +183,7 @@ def run(
 
     from trustgauge.config import GenerationOverrides, load_model_config
     from trustgauge.engine.runner import RetryPolicy
-    from trustgauge.evaluate import RunConfig
+    from trustgauge.pipeline.run import RunConfig
 
     judges, judge_options = _parse_judges(judge)
     try:
@@ -263,8 +265,8 @@ def demo(
     -n 2 --max-tokens 48."""
     from trustgauge.config import GenerationOverrides, ModelConfig
     from trustgauge.engine.runner import RetryPolicy
-    from trustgauge.evaluate import RunConfig
     from trustgauge.models.gguf import smollm2_path
+    from trustgauge.pipeline.run import RunConfig
 
     judges, judge_options = _parse_judges(judge)
     try:

@@ -4,7 +4,6 @@ of every task in a run, stage by stage.
 It sits in the engine (docs/architecture.md §2.1) next to the request cache it mirrors: it
 knows judges only through the :class:`~trustgauge.types.Judge` protocol and tasks only through
 :class:`JudgedTask` (the hooks the loop calls), so it imports no judge or task module.
-``trustgauge.evaluate`` re-exports every name for old imports.
 """
 
 from __future__ import annotations
@@ -189,7 +188,3 @@ async def judge_all(
             for (ident, _), verdict in zip(entries, verdicts):
                 results[ident] = verdict
     return results
-
-
-#: the name this loop had in ``trustgauge.evaluate``
-_judge_all = judge_all

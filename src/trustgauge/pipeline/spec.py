@@ -1,6 +1,6 @@
 """What a run measures, as a frozen, hashable value with a digest (docs/architecture.md step 12c).
 
-``RunConfig`` (``trustgauge.evaluate``) stays the public API; the pipeline converts it to a
+``RunConfig`` (:mod:`trustgauge.pipeline.run`) stays the public API; the pipeline converts it to a
 :class:`RunSpec` (what is measured: models, roles, tasks, data, limit, seed, judges) and an
 :class:`ExecutionSettings` (how this machine runs it: concurrency, retries, cache, store, data
 directory), so that units of work can be shipped to other processes and checked to belong to
@@ -65,7 +65,8 @@ class RunSpec:
 
     @classmethod
     def from_config(cls, config: Any) -> RunSpec:
-        """From a ``RunConfig`` (duck-typed: the pipeline does not import ``evaluate``)."""
+        """From a ``RunConfig`` (duck-typed: :mod:`trustgauge.pipeline.run`, which defines it,
+        imports this module)."""
         return cls(
             model=_canonical(config.model.model_dump(mode="json")),
             tasks=tuple(config.tasks),

@@ -1,5 +1,5 @@
-"""The run-directory format: the contract between the code that writes a run (``evaluate``, the
-pipeline later) and the readers (report, compare, leaderboard, gate, export).
+"""The run-directory format: the contract between the code that writes a run
+(:mod:`trustgauge.pipeline.run`) and the readers (report, compare, leaderboard, gate, export).
 
 - :mod:`~trustgauge.results.schema`: ``run.json``, ``scores.json``, ``samples.jsonl`` (versioned);
 - :mod:`~trustgauge.results.writer`: ``write_run`` / ``read_run``;

@@ -1,12 +1,13 @@
 """Run an evaluation: tasks -> requests -> engine -> judges -> scores -> run directory.
 
 This is the one pipeline behind ``trustgauge run``, ``trustgauge demo`` and
-``trustgauge.evaluate(...)``.
+``trustgauge.evaluate(...)`` (:mod:`trustgauge.api`). The pipeline sits beside ``report``, not
+above it, so its callers hand it the renderers of ``report.md``/``report.html``
+(``trustgauge.report.writer.RENDERERS``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import platform
 import re
@@ -23,12 +24,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from trustgauge._secrets import redact, secrets_in_environment
 from trustgauge._version import __version__
 from trustgauge.config import ModelConfig
-from trustgauge.engine.judging import ERROR_LABEL as ERROR_LABEL
-from trustgauge.engine.judging import JUDGE_BATCH as JUDGE_BATCH
-from trustgauge.engine.judging import JudgeFailedError as JudgeFailedError
-from trustgauge.engine.judging import JudgeStats as JudgeStats
-from trustgauge.engine.judging import _judge_all as _judge_all
-from trustgauge.engine.judging import judge_items as judge_items
 from trustgauge.engine.progress import Progress
 from trustgauge.engine.runner import RetryPolicy
 from trustgauge.errors import ConfigError
@@ -39,12 +34,12 @@ from trustgauge.pipeline.conversations import (
     check_roles,
     turn_records,
 )
-from trustgauge.pipeline.local import LocalExecutor, lacking_capabilities, load_task_data
-from trustgauge.pipeline.local import select_samples as select_samples
+from trustgauge.pipeline.local import LocalExecutor, load_task_data
 from trustgauge.pipeline.merge import merge
 from trustgauge.pipeline.plan import plan
 from trustgauge.pipeline.spec import ExecutionSettings, RunSpec, public_model_config
 from trustgauge.results.schema import DatasetInfo, RunInfo, SampleRecord, ScoresFile, TaskScores
+from trustgauge.results.writer import Renderers
 from trustgauge.tasks.base import MetricValue, Sample, SampleScore, Task
 from trustgauge.types import split_metric
 
@@ -157,10 +152,6 @@ def _not_scored(task: Task, kinds: Sequence[str], reason: str | None = None) -> 
     ]
 
 
-#: the name :func:`trustgauge.pipeline.local.lacking_capabilities` had here
-_lacking = lacking_capabilities
-
-
 def _select(config: RunConfig) -> tuple[list[Task], RunConfig]:
     """The tasks to run and the config with the suite's data applied.
 
@@ -258,12 +249,19 @@ async def check_judges(judges: Iterable[Judge]) -> None:
 
 
 async def run_evaluation(
-    config: RunConfig, *, progress: Progress | None = None, command: Sequence[str] = (), shards: int = 1
+    config: RunConfig,
+    *,
+    renderers: Renderers,
+    progress: Progress | None = None,
+    command: Sequence[str] = (),
+    shards: int = 1,
 ) -> RunResult:
     """Run the whole pipeline and write the run directory. Raises UsageError on bad input.
 
     The tasks are planned into units (``shards`` per task), run by the local executor and
-    merged in plan order: the run directory does not depend on ``shards``."""
+    merged in plan order: the run directory does not depend on ``shards``. ``renderers`` make
+    ``report.md`` and ``report.html`` (``trustgauge.report.writer.RENDERERS``: the report layer
+    is the caller's to pick, the pipeline does not import it)."""
     from trustgauge import _paths
     from trustgauge.pipeline.preflight import (
         check_aggregators,
@@ -390,7 +388,7 @@ async def run_evaluation(
         finished_at=datetime.now(timezone.utc).isoformat(),
         wall_time_s=round(time.monotonic() - t0, 3),
         command=[redact(c) for c in command],
-        model=_public_model_config(config.model),
+        model=public_model_config(config.model),
         model_identity=identity,
         generation={w.task.id: w.generation or {} for w in work},
         tasks=[t.id for t in tasks],
@@ -414,26 +412,8 @@ async def run_evaluation(
     from trustgauge.results.dimensions import with_summary
 
     scores = with_summary(ScoresFile(run_id=run_id, model=public_spec(config.model.model), tasks=task_scores))
-    from trustgauge.report.writer import RENDERERS
     from trustgauge.results.writer import write_run
 
-    run = write_run(out_dir, run, scores, samples_out, RENDERERS)  # as written: with its files' hashes
+    run = write_run(out_dir, run, scores, samples_out, renderers)  # as written: with its files' hashes
     return RunResult(out_dir=out_dir, run=run, scores=scores, failed=failed, total=total, samples=samples_out)
 
-
-#: the name :func:`trustgauge.pipeline.spec.public_model_config` had here
-_public_model_config = public_model_config
-
-
-def evaluate(
-    model: str | ModelConfig,
-    tasks: Sequence[str] = ("all",),
-    *,
-    limit: int | None = None,
-    out: str | Path | None = None,
-    **options: Any,
-) -> RunResult:
-    """Evaluate a model from Python: ``trustgauge.evaluate("openai:gpt-4o-mini", ["safety"])``."""
-    model_config = model if isinstance(model, ModelConfig) else ModelConfig(model=model)
-    config = RunConfig(model=model_config, tasks=list(tasks), limit=limit, out=Path(out) if out else None, **options)
-    return asyncio.run(run_evaluation(config))
