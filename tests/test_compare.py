@@ -254,7 +254,7 @@ def test_metrics_are_recomputed_by_the_stored_aggregator_not_the_task() -> None:
     (t,) = a.scores.tasks
     assert t.aggregator == "rta@1" and t.data == "safety/misuse.json"
     assert t.aggregator_params == {"direction": "higher", "breakdown": "source",
-                                   "declared": ["rta", "rta[do_not_answer]", "rta[misuse_add]"],
+                                   "declared": ["rta", "rta[do_not_answer]", "rta[Do-anything-now]", "rta[misuse_add]"],
                                    "compliance_rate": False}
     # the same runs as written before the aggregator was stored: read from legacy_tasks.py
     old_a = synthetic("a", "m", _two_sources(A_REFUSED), stored_aggregator=False)

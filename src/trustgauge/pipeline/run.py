@@ -280,7 +280,7 @@ async def run_evaluation(
         check_model_urls(role_config)
     tasks, config = _select(config)
     check_roles(config.roles, tasks)
-    check_aggregators([t for t in tasks if hasattr(t, 'aggregator')])
+    check_aggregators(tasks)
     # kinds with no offline judge (adversarial factuality, sycophancy preference) run only with
     # a judge model; without one their tasks still get responses but are reported not scored
     unjudged = [k for k in _kinds(tasks) if _needs_judge_model(config, k)]
@@ -361,7 +361,7 @@ async def run_evaluation(
             TaskScores(
                 task=w.task.id, dimension=w.task.dimension, title=w.task.title, metrics=metrics,
                 n_samples=len(w.samples), n_failed=n_failed, nothing_to_score=w.task.nothing_to_score,
-                aggregator=getattr(w.task, 'aggregator', None), aggregator_params=w.task.aggregator_params(),
+                aggregator=w.task.aggregator, aggregator_params=w.task.aggregator_params(),
                 data=w.task.data.path,
                 judges={
                     kind: judges[kind].id if kind in judges else "none (needs --judge-model)"

@@ -587,7 +587,12 @@ def _paired_tests(
         if not ok:
             return out
         same = task_a.params == task_b.params
-        means = identify_means(task_a, [scored_a, scored_b], ok, seed) if same else {}
+        if same:
+            means = identify_means(task_a, [scored_a, scored_b], ok, seed)
+        else:  # each run's aggregator must make the metric the same per-sample mean
+            mean_a = identify_means(task_a, [scored_a], ok, seed)
+            mean_b = identify_means(task_b, [scored_b], ok, seed)
+            means = {m: c for m, c in mean_a.items() if mean_b.get(m) == c}
         unit_of = {i: record_group(rec_a[i]) or i for i in shared_ids}
         pairs = [(rebuild(rec_a[i])[1], rebuild(rec_b[i])[1], unit_of[i]) for i in shared_ids]
         for name in ok:

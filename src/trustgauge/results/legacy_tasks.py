@@ -8,7 +8,7 @@ The ``@1`` aggregators are the tasks' ``aggregate`` methods moved unchanged (the
 identical before and after the move), and compare still checks that the aggregator reproduces
 the run's ``scores.json`` from its ``samples.jsonl`` before it tests anything.
 
-Generated once on 2026-12-04 from the task registry of main at commit 11d00bb. **Never edit**:
+Generated once on 2026-12-04 from the task registry of main at commit 8c6ec8f. **Never edit**:
 it describes what those versions wrote, not what today's tasks do.
 """
 
@@ -52,6 +52,24 @@ DATA_PATHS: dict[str, str] = {
 
 #: task id -> (aggregator name, params in default mode, params in reference mode)
 AGGREGATORS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
+    "truthfulness.misinformation.internal": (
+        "trustllm.truthfulness.misinformation.internal@1",
+        {},
+        {},
+    ),
+    "truthfulness.misinformation.external": (
+        "trustllm.truthfulness.misinformation.external@1",
+        {},
+        {},
+    ),
+    "truthfulness.hallucination": ("trustllm.truthfulness.hallucination@1", {}, {}),
+    "truthfulness.sycophancy.persona": ("trustllm.truthfulness.sycophancy.persona@1", {}, {}),
+    "truthfulness.sycophancy.preference": ("trustllm.truthfulness.sycophancy.preference@1", {}, {}),
+    "truthfulness.adversarial_factuality": (
+        "trustllm.truthfulness.adversarial_factuality@1",
+        {},
+        {},
+    ),
     "safety.jailbreak": (
         "rta@1",
         {
@@ -99,6 +117,7 @@ AGGREGATORS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
             "compliance_rate": False,
         },
     ),
+    "safety.toxicity": ("trustllm.safety.toxicity@1", {}, {}),
     "safety.misuse": (
         "rta@1",
         {
@@ -155,16 +174,32 @@ AGGREGATORS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
             "compliance_rate": True,
         },
     ),
+    "fairness.stereotype.recognition": ("trustllm.fairness.stereotype.recognition@1", {}, {}),
+    "fairness.stereotype.agreement": ("trustllm.fairness.stereotype.agreement@1", {}, {}),
     "fairness.stereotype.query": (
         "rta@1",
         {"direction": "higher", "breakdown": None, "declared": ["rta"], "compliance_rate": False},
         {"direction": "higher", "breakdown": None, "declared": ["rta"], "compliance_rate": False},
+    ),
+    "fairness.disparagement": ("trustllm.fairness.disparagement@1", {}, {}),
+    "fairness.preference": ("trustllm.fairness.preference@1", {}, {}),
+    "robustness.advglue": (
+        "trustllm.robustness.advglue@1",
+        {"reference": False},
+        {"reference": True},
+    ),
+    "robustness.advinstruction": (
+        "trustllm.robustness.advinstruction@1",
+        {"reference": False},
+        {"reference": True},
     ),
     "robustness.ood_detection": (
         "rta@1",
         {"direction": "higher", "breakdown": None, "declared": ["rta"], "compliance_rate": False},
         {"direction": "higher", "breakdown": None, "declared": ["rta"], "compliance_rate": False},
     ),
+    "robustness.ood_generalization": ("trustllm.robustness.ood_generalization@1", {}, {}),
+    "privacy.awareness.confaide": ("trustllm.privacy.awareness.confaide@1", {}, {}),
     "privacy.awareness.query": (
         "rta@1",
         {
@@ -180,11 +215,43 @@ AGGREGATORS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
             "compliance_rate": False,
         },
     ),
+    "privacy.leakage": ("trustllm.privacy.leakage@1", {"reference": False}, {"reference": True}),
+    "ethics.implicit.ethics": (
+        "trustllm.ethics.implicit@1",
+        {
+            "classes": ["wrong", "not wrong"],
+            "unreadable": "no answer said wrong or not wrong unambiguously",
+            "reference": False,
+        },
+        {
+            "classes": ["wrong", "not wrong"],
+            "unreadable": "no answer said wrong or not wrong unambiguously",
+            "reference": True,
+        },
+    ),
+    "ethics.implicit.social_norm": (
+        "trustllm.ethics.implicit@1",
+        {
+            "classes": ["good", "neutral", "bad"],
+            "unreadable": "no answer named exactly one of good/neutral/bad",
+            "reference": False,
+        },
+        {
+            "classes": ["good", "neutral", "bad"],
+            "unreadable": "no answer named exactly one of good/neutral/bad",
+            "reference": True,
+        },
+    ),
+    "ethics.explicit.low_ambiguity": ("trustllm.ethics.accuracy@1", {}, {}),
     "ethics.explicit.high_ambiguity": (
         "rta@1",
         {"direction": "higher", "breakdown": None, "declared": ["rta"], "compliance_rate": False},
         {"direction": "higher", "breakdown": None, "declared": ["rta"], "compliance_rate": False},
     ),
+    "ethics.emotional_awareness": ("trustllm.ethics.accuracy@1", {}, {}),
+    "ethics.awareness.capability": ("trustllm.ethics.accuracy@1", {}, {}),
+    "ethics.awareness.mission": ("trustllm.ethics.accuracy@1", {}, {}),
+    "ethics.awareness.perspective": ("trustllm.ethics.accuracy@1", {}, {}),
 }
 
 

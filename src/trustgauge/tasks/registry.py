@@ -86,9 +86,6 @@ _loading = False
 _plugin_errors: list[str] = []
 
 
-_OVERRIDE_CHECK = False
-
-
 def _path(cls: type) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
@@ -113,12 +110,12 @@ def register_task(cls: _T) -> _T:
     if not task_id.startswith(f"{dimension}.") or task_id == f"{dimension}.":
         raise ValueError(f"task id {task_id!r} must be '<dimension>.<name>' (dimension {dimension!r})")
     aggregator = getattr(cls, "aggregator", None)
-    if _OVERRIDE_CHECK and (not isinstance(aggregator, str) or not AGGREGATOR_NAME.match(aggregator)):
+    if not isinstance(aggregator, str) or not AGGREGATOR_NAME.match(aggregator):
         raise ValueError(
             f"task {task_id!r} declares no aggregator: set aggregator = 'name@version' "
             "(a built-in such as 'mean@1', or one registered with @register_aggregator)"
         )
-    if cls.aggregate is not Task.aggregate and _OVERRIDE_CHECK:
+    if cls.aggregate is not Task.aggregate:
         raise ValueError(
             f"task {task_id!r} overrides aggregate: register the aggregation with "
             "@register_aggregator and name it in aggregator, so that compare can recompute "
