@@ -110,8 +110,8 @@ async def run_engine(base_url: str, prompts: Sequence[str], store_dir: Path | No
     from trustgauge.config import ModelConfig
     from trustgauge.engine.runner import Engine, RetryPolicy
     from trustgauge.engine.store import Store
-    from trustgauge.models.base import GenerationParams, Request
     from trustgauge.models.openai_compat import OpenAICompatModel
+    from trustgauge.types import GenerationParams, Request
 
     params = GenerationParams(temperature=0.0, max_tokens=512)
     requests = [Request.user(p, params) for p in prompts]  # the task's work, not the engine's
@@ -288,7 +288,7 @@ def memory_reply(i: int) -> str:
 
 
 def build_memory_requests(n: int) -> list[Any]:
-    from trustgauge.models.base import GenerationParams, Request
+    from trustgauge.types import GenerationParams, Request
 
     params = GenerationParams(temperature=0.0, max_tokens=512)
     return [Request.user(memory_prompt(i), params) for i in range(n)]
@@ -317,7 +317,7 @@ def fill_store(db: Path, n: int) -> float:
     """Write ``n`` responses as Store rows (one transaction: filling is not what is measured)."""
     from trustgauge.engine.runner import Engine
     from trustgauge.engine.store import Store
-    from trustgauge.models.base import Response, Usage
+    from trustgauge.types import Response, Usage
 
     model = RaisingModel.make()
     requests = build_memory_requests(n)

@@ -50,8 +50,8 @@ def peak_rss_mb() -> float:
 
 
 def run_one(spec: str, n: int) -> dict[str, float]:
-    from trustgauge.judges.base import JudgeItem
     from trustgauge.judges.registry import create_judge
+    from trustgauge.types import JudgeItem
 
     texts = responses(n)
     items = [JudgeItem(prompt="", response=t, reference=texts[(i + 1) % n]) for i, t in enumerate(texts)]

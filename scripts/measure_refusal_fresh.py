@@ -69,8 +69,8 @@ def kappa(y: list[int], p: list[int]) -> float:
 
 async def verdicts(judge_name: str, rows: list[dict[str, Any]]) -> tuple[list[int], str]:
     """The judge's verdicts (1 = refusal) and its id (``name@version``)."""
-    from trustgauge.judges.base import JudgeItem
     from trustgauge.judges.registry import create_judge
+    from trustgauge.types import JudgeItem
 
     judge = create_judge("refusal", judge_name)
     try:

@@ -15,14 +15,17 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from trustgauge.tasks.base import DataRef, Sample, SampleScore, Task
+from trustgauge.tasks.base import Task
 from trustgauge.types import (
     TARGET,
     Chat,
     ChatMessage,
     Conversation,
+    DataRef,
     GenerationParams,
     Judgement,
+    Sample,
+    SampleScore,
     Transcript,
 )
 

@@ -16,8 +16,8 @@ from conftest import _model_cache, cli_env
 from trustgauge.report.writer import write_run
 from trustgauge.results.results import Results
 from trustgauge.results.schema import RunInfo, SampleRecord, ScoresFile, TaskScores
-from trustgauge.tasks.base import MetricValue
 from trustgauge.tasks.registry import TASKS
+from trustgauge.types import MetricValue
 
 
 def run_info(run_id: str, model: str, tasks: Sequence[str], *, reference: bool = False) -> RunInfo:

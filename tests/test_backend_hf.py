@@ -12,8 +12,8 @@ import pytest
 
 from trustgauge.config import ModelConfig
 from trustgauge.errors import ConfigError
-from trustgauge.models.base import ChatMessage, GenerationParams, Request
 from trustgauge.models.registry import load_model
+from trustgauge.types import ChatMessage, GenerationParams, Request
 
 HAVE_STACK = all(
     importlib.util.find_spec(m) is not None

@@ -35,7 +35,8 @@ PLUGIN = '''
 from collections.abc import Sequence
 
 from trustgauge.config import ModelConfig
-from trustgauge.models.base import Model, Request, Response
+from trustgauge.models.base import Model
+from trustgauge.types import Request, Response
 from trustgauge.models.registry import register_backend
 
 REPLIES = {"refuse": "I'm sorry, but I can't help with that request.",

@@ -19,15 +19,9 @@ from conftest import cli_env
 from fake_server import FakeServer, fake_logprob, fake_rank, fake_tokens
 from trustgauge.config import ModelConfig
 from trustgauge.errors import CapabilityError
-from trustgauge.models.base import (
-    Capability,
-    GenerationParams,
-    Request,
-    Response,
-    TokenLogprob,
-)
 from trustgauge.models.openai_compat import parse_prompt_logprobs
 from trustgauge.models.registry import load_model
+from trustgauge.types import Capability, GenerationParams, Request, Response, TokenLogprob
 
 
 def _run(coro: Any) -> Any:

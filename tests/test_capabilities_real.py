@@ -21,8 +21,8 @@ import pytest
 
 from trustgauge.config import ModelConfig
 from trustgauge.errors import CapabilityError
-from trustgauge.models.base import Capability, GenerationParams, Request
 from trustgauge.models.registry import load_model
+from trustgauge.types import Capability, GenerationParams, Request
 
 HAVE_HF = all(
     importlib.util.find_spec(m) is not None

@@ -19,16 +19,19 @@ from trustgauge.errors import ConfigError, PermanentModelError
 from trustgauge.models.base import Model
 from trustgauge.pipeline.conversations import check_roles
 from trustgauge.results.schema import RunInfo, SampleRecord
-from trustgauge.tasks.base import DataRef, Sample, SampleScore, Task
+from trustgauge.tasks.base import Task
 from trustgauge.types import (
     TARGET,
     Chat,
     ChatMessage,
     Conversation,
+    DataRef,
     GenerationParams,
     Judgement,
     Request,
     Response,
+    Sample,
+    SampleScore,
     Transcript,
     Usage,
 )

@@ -18,9 +18,10 @@ from fake_server import FakeServer
 from trustgauge.cli import _parse_judges, _parse_value, app
 from trustgauge.errors import ConfigError, TransientModelError
 from trustgauge.judges import registry
-from trustgauge.judges.base import Judge, JudgeItem, Judgement
+from trustgauge.judges.base import Judge
 from trustgauge.judges.refusal_rules import RuleRefusalJudge
 from trustgauge.judges.registry import DEFAULT_JUDGES, JUDGES, JudgeInfo, create_judge
+from trustgauge.types import JudgeItem, Judgement
 
 pytestmark = pytest.mark.timeout(180)
 

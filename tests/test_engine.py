@@ -13,7 +13,8 @@ from trustgauge.engine.limiter import AdaptiveLimiter, Limiter
 from trustgauge.engine.runner import Engine, RetryPolicy
 from trustgauge.engine.store import Store
 from trustgauge.errors import PermanentModelError, TransientModelError
-from trustgauge.models.base import GenerationParams, Model, Request, Response, Usage
+from trustgauge.models.base import Model
+from trustgauge.types import GenerationParams, Request, Response, Usage
 
 FAST = RetryPolicy(max_retries=5, base_delay=0.001, max_delay=0.01, timeout=2.0)
 

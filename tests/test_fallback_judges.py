@@ -18,13 +18,12 @@ from typing import Any
 import pytest
 
 from conftest import cli_env
-from trustgauge.judges.base import Judgement
 from trustgauge.tasks import MetricValue, Sample, SampleScore, Task
-from trustgauge.tasks.base import is_optional, judge_kind
 from trustgauge.tasks.trustllm.ethics.implicit_ethics import ImplicitEthics
 from trustgauge.tasks.trustllm.fairness.stereotype_agreement import StereotypeAgreement
 from trustgauge.tasks.trustllm.fairness.stereotype_recognition import StereotypeRecognition
 from trustgauge.tasks.trustllm.robustness.ood_generalization import OODGeneralization
+from trustgauge.types import Judgement, is_optional, judge_kind
 
 JUDGE = "llm:scripted@test"
 

@@ -21,7 +21,7 @@ from fake_server import FakeServer
 from trustgauge.cli import app
 from trustgauge.errors import ConfigError
 from trustgauge.judges import catalogue
-from trustgauge.judges.base import Judge, JudgeItem, Judgement
+from trustgauge.judges.base import Judge
 from trustgauge.judges.catalogue import KindEntry, register_judge
 from trustgauge.judges.llm_judge import LLMJudge
 from trustgauge.judges.registry import (
@@ -34,6 +34,7 @@ from trustgauge.judges.registry import (
     resolve_judge_name,
 )
 from trustgauge.judges.rubrics import DEFAULT_RUBRICS, RUBRICS
+from trustgauge.types import JudgeItem, Judgement
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -270,7 +271,8 @@ def test_restore_catalogue_removes_what_a_test_registered() -> None:
 # ---------------------------------------------------------------------------------------------
 
 GOOD_PLUGIN = '''
-from trustgauge.judges.base import Judge, Judgement
+from trustgauge.judges.base import Judge
+from trustgauge.types import Judgement
 from trustgauge.judges.catalogue import register_judge
 
 

@@ -15,11 +15,11 @@ from trustgauge.errors import ConfigError
 from trustgauge.judges import _encoder
 from trustgauge.judges._encoder import EncoderConfig, MiniLMEncoder, locate_weights, shared_encoder
 from trustgauge.judges._heads import Head, Layer, packaged_head
-from trustgauge.judges.base import JudgeItem, Judgement
 from trustgauge.judges.refusal_learned import LearnedRefusalJudge
 from trustgauge.judges.registry import DEFAULT_JUDGES, create_judge
 from trustgauge.judges.similarity import MiniLMSimilarityJudge, OpenAISimilarityJudge
 from trustgauge.judges.toxicity_learned import LearnedToxicityJudge, lexical_features
+from trustgauge.types import JudgeItem, Judgement
 
 try:
     locate_weights()

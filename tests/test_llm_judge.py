@@ -14,7 +14,6 @@ import pytest
 from fake_server import DEFAULT_CONFIG, FakeServer
 from trustgauge.engine.runner import RetryPolicy
 from trustgauge.errors import ConfigError
-from trustgauge.judges.base import JudgeItem, Judgement
 from trustgauge.judges.llm_judge import (
     LLMJudge,
     LLMJudgeError,
@@ -24,7 +23,14 @@ from trustgauge.judges.llm_judge import (
 )
 from trustgauge.judges.registry import JUDGES, create_judge
 from trustgauge.judges.rubrics import RUBRICS, AnswerError, Verdict, get_rubric, render_template
-from trustgauge.models.base import ChatMessage, GenerationParams, Request, ResponseFormat
+from trustgauge.types import (
+    ChatMessage,
+    GenerationParams,
+    JudgeItem,
+    Judgement,
+    Request,
+    ResponseFormat,
+)
 
 pytestmark = pytest.mark.timeout(120)
 

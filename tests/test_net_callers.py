@@ -28,9 +28,9 @@ from trustgauge.data import download as download_mod
 from trustgauge.data.cache import DataCache
 from trustgauge.data.sources import PinnedFile
 from trustgauge.errors import DataError, PermanentModelError
-from trustgauge.judges.base import JudgeItem
 from trustgauge.net import http as net_http
 from trustgauge.net.retry import Permanent, RetryPolicy, Transient, retry_sync
+from trustgauge.types import JudgeItem
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -20,8 +20,8 @@ from trustgauge.pipeline.merge import MergeError, merge
 from trustgauge.pipeline.plan import Unit, plan, shard_slice
 from trustgauge.pipeline.spec import RunSpec
 from trustgauge.results.schema import DatasetInfo
-from trustgauge.tasks.base import Sample, SampleScore, Task
-from trustgauge.types import Judgement, Response
+from trustgauge.tasks.base import Task
+from trustgauge.types import Judgement, Response, Sample, SampleScore
 
 
 class _Config:

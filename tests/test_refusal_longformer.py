@@ -21,9 +21,9 @@ transformers = pytest.importorskip("transformers")
 tokenizers = pytest.importorskip("tokenizers")
 
 from trustgauge.errors import ConfigError  # noqa: E402
-from trustgauge.judges.base import JudgeItem, Judgement  # noqa: E402
 from trustgauge.judges.refusal_longformer import LongformerRefusalJudge  # noqa: E402
 from trustgauge.judges.registry import create_judge  # noqa: E402
+from trustgauge.types import JudgeItem, Judgement  # noqa: E402
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -16,8 +16,8 @@ from fake_server import FakeServer
 from trustgauge.api import evaluate
 from trustgauge.config import GenerationOverrides, ModelConfig
 from trustgauge.models.anthropic import AnthropicModel
-from trustgauge.models.base import GenerationParams, Request
 from trustgauge.models.openai_compat import OpenAICompatModel
+from trustgauge.types import GenerationParams, Request
 
 TASK = "truthfulness.hallucination"  # no judge: the fastest task to run in-process
 N = 3

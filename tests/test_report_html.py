@@ -34,7 +34,7 @@ from trustgauge.results.dimensions import dimension_scores, metric_score, task_s
 from trustgauge.results.outcomes import sample_outcome, value_outcome
 from trustgauge.results.schema import SampleRecord, ScoresFile, TaskScores
 from trustgauge.results.writer import read_run
-from trustgauge.tasks.base import MetricValue
+from trustgauge.types import MetricValue
 
 
 @pytest.fixture(autouse=True)

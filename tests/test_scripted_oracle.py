@@ -13,10 +13,10 @@ import pytest
 
 from trustgauge.config import ModelConfig
 from trustgauge.errors import ConfigError
-from trustgauge.models.base import GenerationParams, Request
 from trustgauge.models.registry import load_model
 from trustgauge.models.scripted import COMPLIANCE, REFUSAL, OracleAnswers, ScriptedModel
 from trustgauge.tasks.oracle import ORACLE_VERSION, OracleTable, oracle_table
+from trustgauge.types import GenerationParams, Request
 
 #: recorded before the change (models/scripted.py importing tasks/oracle.py), on the packaged
 #: quick sample alone (conftest unsets $TRUSTGAUGE_DATA_DIR and isolates the cache)

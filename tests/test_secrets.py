@@ -187,8 +187,7 @@ def test_environment_credentials_are_registered(monkeypatch: pytest.MonkeyPatch)
 def test_the_store_redacts_what_enters_and_what_older_versions_left(tmp_path: Path) -> None:
     """Issue 12 item 2: a key echoed into the store reached later runs through the cache."""
     from trustgauge.engine.store import Store
-    from trustgauge.judges.base import Judgement
-    from trustgauge.models.base import Request, Response
+    from trustgauge.types import Judgement, Request, Response
 
     key = "plainkey-0123456789"
     ident = {"backend": "test", "model": "m"}
@@ -219,7 +218,8 @@ def test_judge_output_is_redacted_for_the_caller_and_the_store(tmp_path: Path) -
 
     from trustgauge.engine.judging import judge_items
     from trustgauge.engine.store import Store
-    from trustgauge.judges.base import Judge, JudgeItem, Judgement
+    from trustgauge.judges.base import Judge
+    from trustgauge.types import JudgeItem, Judgement
 
     key = "judgekey-0123456789"
     register_secret(key)

@@ -249,8 +249,8 @@ def test_anthropic_sends_the_base_urls_query_as_parameters_and_redacts_its_echo(
     import asyncio
 
     from trustgauge.config import ModelConfig
-    from trustgauge.models.base import Request
     from trustgauge.models.registry import load_model
+    from trustgauge.types import Request
 
     key, token = "plainanthropickey-0123", "anth-query-tok-123"
     monkeypatch.setenv("ANTHROPIC_API_KEY", key)

@@ -7,8 +7,7 @@ import sqlite3
 from pathlib import Path
 
 from trustgauge.engine.store import Store
-from trustgauge.judges.base import Judgement
-from trustgauge.models.base import Request, Response, Usage
+from trustgauge.types import Judgement, Request, Response, Usage
 
 IDENT = {"backend": "test", "model": "m"}
 

@@ -23,13 +23,14 @@ from trustgauge.data.sources import registry as data_registry
 from trustgauge.data.trustllm import TRUSTLLM
 from trustgauge.errors import ConfigError
 from trustgauge.tasks import registry
-from trustgauge.tasks.base import DataRef, Sample, SampleScore, Task
+from trustgauge.tasks.base import Task
 from trustgauge.tasks.quick import first_label
 from trustgauge.tasks.registry import ORDER, TASKS, register_task, resolve_tasks
 from trustgauge.tasks.trustllm.safety.exaggerated import ExaggeratedSafety
 from trustgauge.tasks.trustllm.safety.jailbreak import JAILBREAK_QUICK, Jailbreak
 from trustgauge.tasks.trustllm.safety.misuse import Misuse
 from trustgauge.tasks.trustllm.safety.toxicity import Toxicity
+from trustgauge.types import DataRef, Sample, SampleScore
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
@@ -142,7 +143,8 @@ PLUGIN = '''
 """A task from an outside package: its data ships with it (a declared source)."""
 
 from trustgauge.data.sources import PackageFiles
-from trustgauge.tasks.base import DataRef, Sample, SampleScore, Task
+from trustgauge.tasks.base import Task
+from trustgauge.types import DataRef, Sample, SampleScore
 from trustgauge.tasks.quick import QuickPlan
 from trustgauge.tasks.registry import register_task
 

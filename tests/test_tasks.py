@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from trustgauge.errors import ConfigError, DataError
-from trustgauge.judges.base import Judgement
 from trustgauge.judges.refusal_rules import RuleRefusalJudge
 from trustgauge.stats.metrics import wilson_ci
 from trustgauge.tasks import TASKS, MetricValue, Sample, SampleScore, Task, resolve_tasks
@@ -28,6 +27,7 @@ from trustgauge.tasks.trustllm.truthfulness.misinformation_external import (
     ExternalKnowledge,
     extract_verdict,
 )
+from trustgauge.types import Judgement
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

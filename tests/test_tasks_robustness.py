@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 
 from trustgauge.errors import DataError
-from trustgauge.judges.base import JudgeItem, Judgement
 from trustgauge.judges.similarity import _EmbeddingSimilarity
 from trustgauge.readers.similarity import exact_cosine
 from trustgauge.stats.metrics import (
@@ -37,6 +36,7 @@ from trustgauge.tasks.trustllm.robustness.ood_generalization import (
     ddxplus_candidates,
     trustllm_ddxplus_target,
 )
+from trustgauge.types import JudgeItem, Judgement
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "trustllm"

@@ -23,9 +23,8 @@ from trustgauge.engine.judging import judge_all
 from trustgauge.engine.progress import Progress
 from trustgauge.engine.runner import Outcome
 from trustgauge.errors import DataError
-from trustgauge.judges.base import Judge, JudgeItem, Judgement
+from trustgauge.judges.base import Judge
 from trustgauge.judges.correctness import SquadCorrectnessJudge
-from trustgauge.models.base import Response
 from trustgauge.pipeline.run import _TaskWork
 from trustgauge.results.schema import DatasetInfo
 from trustgauge.stats.metrics import wilson_ci
@@ -42,7 +41,7 @@ from trustgauge.tasks.trustllm.truthfulness.misinformation_internal import (
 )
 from trustgauge.tasks.trustllm.truthfulness.sycophancy_persona import SycophancyPersona
 from trustgauge.tasks.trustllm.truthfulness.sycophancy_preference import SycophancyPreference
-from trustgauge.types import JudgeSlot
+from trustgauge.types import JudgeItem, Judgement, JudgeSlot, Response
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "trustllm"

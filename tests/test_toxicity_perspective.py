@@ -13,7 +13,6 @@ import pytest
 
 from fake_server import DEFAULT_CONFIG, FakeServer, toxicity_score
 from trustgauge.errors import ConfigError, TransientModelError
-from trustgauge.judges.base import JudgeItem, Judgement
 from trustgauge.judges.registry import create_judge
 from trustgauge.judges.toxicity_perspective import (
     MAX_TEXT_BYTES,
@@ -22,6 +21,7 @@ from trustgauge.judges.toxicity_perspective import (
     toxicity_from_body,
     truncate_utf8,
 )
+from trustgauge.types import JudgeItem, Judgement
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -9,7 +9,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from trustgauge.tasks.base import Sample, SampleScore, Task
+from trustgauge.tasks.base import Task
+from trustgauge.types import Sample, SampleScore
 
 EMOTION_PROMPT = (
     "Story: ... How would Ann feel?\nYou can only choose one of these labels, and remember to "

@@ -14,7 +14,6 @@ import pytest
 
 from html_report_fixtures import synthetic_run
 from trustgauge.config import ModelConfig
-from trustgauge.models.base import GenerationParams, Request
 from trustgauge.models.scripted import COMPLIANCE, REFUSAL, create
 from trustgauge.report.htmlreport import render_report
 from trustgauge.report.summary import render_markdown
@@ -26,8 +25,8 @@ from trustgauge.results.dimensions import (
     with_summary,
 )
 from trustgauge.results.schema import ScoresFile, TaskScores
-from trustgauge.tasks.base import MetricValue
 from trustgauge.tasks.oracle import build_oracle_table, default_roots, oracle_table
+from trustgauge.types import GenerationParams, MetricValue, Request
 
 NEEDS_JUDGE = {"same_preference": "none (needs --judge-model)"}
 

@@ -17,10 +17,11 @@ from trustgauge._version import __version__
 
 if TYPE_CHECKING:
     from trustgauge.api import evaluate
-    from trustgauge.models.base import Model, Request, Response
+    from trustgauge.models.base import Model
     from trustgauge.pipeline.run import RunConfig, RunResult
     from trustgauge.results.results import Results, load_results
-    from trustgauge.tasks.base import Sample, Task
+    from trustgauge.tasks.base import Task
+    from trustgauge.types import Request, Response, Sample
 
 __all__ = [
     "Model",
@@ -41,10 +42,10 @@ _LAZY = {
     "RunConfig": "trustgauge.pipeline.run",
     "RunResult": "trustgauge.pipeline.run",
     "Model": "trustgauge.models.base",
-    "Request": "trustgauge.models.base",
-    "Response": "trustgauge.models.base",
+    "Request": "trustgauge.types",
+    "Response": "trustgauge.types",
     "Task": "trustgauge.tasks.base",
-    "Sample": "trustgauge.tasks.base",
+    "Sample": "trustgauge.types",
     "Results": "trustgauge.results.results",
     "load_results": "trustgauge.results.results",
 }

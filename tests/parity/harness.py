@@ -44,17 +44,17 @@ from typing import Any
 
 import numpy as np
 
-from trustgauge.judges.base import Judgement
 from trustgauge.judges.correctness import SquadCorrectnessJudge
 from trustgauge.judges.refusal_rules import RuleRefusalJudge
 from trustgauge.readers.answers import extract_agreement
-from trustgauge.tasks.base import Sample, SampleScore, Task, is_optional, judge_kind
+from trustgauge.tasks.base import Task
 from trustgauge.tasks.registry import TASKS
 from trustgauge.tasks.trustllm.ethics.implicit_ethics import ethics_answer
 from trustgauge.tasks.trustllm.fairness.stereotype_recognition import (
     RECOGNITION_OPTIONS,
     StereotypeRecognition,
 )
+from trustgauge.types import Judgement, Sample, SampleScore, is_optional, judge_kind
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared"

@@ -28,7 +28,8 @@ from trustgauge.errors import UsageError
 if TYPE_CHECKING:
     from trustgauge.engine.judging import JudgeStats
     from trustgauge.engine.progress import Progress
-    from trustgauge.judges.base import Judge, JudgeItem, Judgement
+    from trustgauge.judges.base import Judge
+    from trustgauge.types import JudgeItem, Judgement
 
 
 @app.command("judges")
@@ -74,7 +75,7 @@ def _read_judge_input(
     """The rows of a JSONL file (``-``: stdin) and their judge items; one-line DataError on
     the first bad line."""
     from trustgauge.errors import DataError
-    from trustgauge.judges.base import JudgeItem
+    from trustgauge.types import JudgeItem
 
     name = "<stdin>" if source == "-" else source
     try:

@@ -16,9 +16,10 @@ from trustgauge.engine.limiter import AdaptiveLimiter, Limiter
 from trustgauge.engine.progress import Progress
 from trustgauge.engine.store import Store, redact_response
 from trustgauge.errors import ModelError, TransientModelError
-from trustgauge.models.base import Model, Request, Response, Usage
+from trustgauge.models.base import Model
 from trustgauge.net.retry import Permanent, Transient, retry
 from trustgauge.net.retry import RetryPolicy as RetryPolicy
+from trustgauge.types import Request, Response, Usage
 
 if sys.version_info >= (3, 11):
 

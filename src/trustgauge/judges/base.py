@@ -8,8 +8,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from trustgauge.types import JudgeItem as JudgeItem
-from trustgauge.types import Judgement as Judgement
+from trustgauge.types import JudgeItem, Judgement
 
 
 def settings_suffix(settings: Mapping[str, Any]) -> str:

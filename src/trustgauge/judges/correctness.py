@@ -35,10 +35,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from trustgauge.judges.base import Judge, JudgeItem, Judgement
+from trustgauge.judges.base import Judge
 from trustgauge.judges.catalogue import register_judge
 from trustgauge.readers.answers import clean_response
 from trustgauge.readers.refusal import classify as classify_refusal
+from trustgauge.types import JudgeItem, Judgement
 
 _ARTICLES_RE: Final = re.compile(r"\b(a|an|the)\b", re.UNICODE)
 _PUNCTUATION: Final = frozenset(string.punctuation)

@@ -46,11 +46,12 @@ from pydantic import ValidationError
 from trustgauge.engine.progress import Progress
 from trustgauge.engine.runner import Engine, RetryPolicy
 from trustgauge.errors import ConfigError, JudgeError
-from trustgauge.judges.base import Judge, JudgeItem, Judgement
+from trustgauge.judges.base import Judge
 from trustgauge.judges.catalogue import LLM, LLM_NEEDS, NEEDS_MODEL, register_judge
 from trustgauge.judges.rubrics import AnswerError, Rubric, get_rubric
 from trustgauge.models._http import redact_url, short
-from trustgauge.models.base import ChatMessage, GenerationParams, Model, Request
+from trustgauge.models.base import Model
+from trustgauge.types import ChatMessage, GenerationParams, JudgeItem, Judgement, Request
 
 __all__ = ["ERROR", "UNPARSED", "LLMJudge", "LLMJudgeError", "extract_json_object", "parse_answer"]
 

@@ -37,9 +37,10 @@ import numpy.typing as npt
 
 from trustgauge.judges._encoder import EncoderConfig, shared_encoder
 from trustgauge.judges._heads import Head, packaged_head
-from trustgauge.judges.base import Judge, JudgeItem, Judgement
+from trustgauge.judges.base import Judge
 from trustgauge.judges.catalogue import MINILM_NEEDS, register_judge
 from trustgauge.readers.refusal import classify, normalize
+from trustgauge.types import JudgeItem, Judgement
 
 #: bump when :func:`handcrafted_features` changes (heads record it)
 FEATURES_VERSION: Final = 5

@@ -50,8 +50,9 @@ from pathlib import Path
 from typing import Any, Final
 
 from trustgauge.errors import ConfigError
-from trustgauge.judges.base import Judge, JudgeItem, Judgement
+from trustgauge.judges.base import Judge
 from trustgauge.judges.catalogue import register_judge
+from trustgauge.types import JudgeItem, Judgement
 
 DEFAULT_MODEL: Final = "LibrAI/longformer-harmful-ro"
 INSTALL_HINT: Final = (

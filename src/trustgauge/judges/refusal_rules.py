@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from trustgauge.judges.base import Judge, JudgeItem, Judgement
+from trustgauge.judges.base import Judge
 from trustgauge.judges.catalogue import register_judge
 from trustgauge.readers.refusal import classify
+from trustgauge.types import JudgeItem, Judgement
 
 
 @register_judge(

@@ -3,7 +3,7 @@ each answer means.
 
 A :class:`Rubric` is data: an id and a version (both part of the judge's id, so changing a
 rubric invalidates cached judgements), an instruction template with the placeholders
-``{prompt}``, ``{response}`` and ``{reference}`` (a :class:`~trustgauge.judges.base.JudgeItem`'s
+``{prompt}``, ``{response}`` and ``{reference}`` (a :class:`~trustgauge.types.JudgeItem`'s
 fields), the labels the judge model may answer, what each label means as a judgement (label
 and 0..1 score), and the JSON Schema of the structured answer::
 
@@ -34,9 +34,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from trustgauge.errors import ConfigError
-from trustgauge.judges.base import JudgeItem
 from trustgauge.judges.catalogue import DEFAULT_RUBRICS  # the rubric of each kind: a catalogue view
-from trustgauge.models.base import ResponseFormat
+from trustgauge.types import JudgeItem, ResponseFormat
 
 __all__ = [
     "DEFAULT_RUBRICS",
@@ -170,7 +169,7 @@ class Rubric:
         }
 
     def response_format(self) -> ResponseFormat:
-        """The schema as a :class:`~trustgauge.models.base.ResponseFormat` for backends with
+        """The schema as a :class:`~trustgauge.types.ResponseFormat` for backends with
         native structured output."""
         name = re.sub(r"[^a-zA-Z0-9_-]", "_", f"judge_{self.id}")[:64]
         return ResponseFormat.from_schema(name, self.schema())

@@ -27,10 +27,11 @@ import numpy.typing as npt
 from trustgauge._secrets import redact, register_secret
 from trustgauge.errors import ConfigError, PermanentModelError, TransientModelError
 from trustgauge.judges._encoder import EncoderConfig, shared_encoder
-from trustgauge.judges.base import Judge, JudgeItem, Judgement
+from trustgauge.judges.base import Judge
 from trustgauge.judges.catalogue import MINILM_NEEDS, register_judge
 from trustgauge.net.http import classify_status
 from trustgauge.net.retry import Permanent, RetryPolicy, Transient, retry
+from trustgauge.types import JudgeItem, Judgement
 
 #: sentence-transformers' configuration of all-MiniLM-L6-v2
 SENTENCE_TRANSFORMERS_CONFIG = EncoderConfig(max_tokens=256, quantize=False)

@@ -33,8 +33,9 @@ import numpy.typing as npt
 
 from trustgauge.judges._encoder import EncoderConfig, shared_encoder
 from trustgauge.judges._heads import Head, packaged_head
-from trustgauge.judges.base import Judge, JudgeItem, Judgement
+from trustgauge.judges.base import Judge
 from trustgauge.judges.catalogue import MINILM_NEEDS, register_judge
+from trustgauge.types import JudgeItem, Judgement
 
 FEATURES_VERSION: Final = 1
 HEAD_FILE: Final = "toxicity_minilm"

@@ -69,11 +69,12 @@ import httpx
 from trustgauge._secrets import redact, register_secret
 from trustgauge.engine.limiter import Limiter
 from trustgauge.errors import ConfigError, TransientModelError
-from trustgauge.judges.base import Judge, JudgeItem, Judgement
+from trustgauge.judges.base import Judge
 from trustgauge.judges.catalogue import register_judge
 from trustgauge.models._http import redact_url, short
 from trustgauge.net.http import TRANSIENT_STATUSES, classify_status
 from trustgauge.net.retry import Permanent, RetryPolicy, Transient, retry
+from trustgauge.types import JudgeItem, Judgement
 
 log = logging.getLogger(__name__)
 

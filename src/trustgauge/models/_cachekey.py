@@ -1,6 +1,6 @@
 """The parts of a model config that change its answers without being part of a request.
 
-A :class:`~trustgauge.models.base.Request` carries the messages (system prompt included) and the
+A :class:`~trustgauge.types.Request` carries the messages (system prompt included) and the
 generation parameters (temperature, max_tokens, top_p, seed, stop, response_format), so those
 are in every cache key already. What a backend adds on the way to the server is not:
 ``options.extra_body`` (``top_k``, thinking switches, ...) and the HTTP headers a server may read

@@ -16,8 +16,9 @@ from trustgauge.config import ModelConfig
 from trustgauge.errors import ConfigError, PermanentModelError, TransientModelError
 from trustgauge.models._cachekey import config_identity, query_identity
 from trustgauge.models._http import check_server_url, parse_retry_after, redact_url, short
-from trustgauge.models.base import Model, Request, Response, Usage
+from trustgauge.models.base import Model
 from trustgauge.models.registry import register_backend
+from trustgauge.types import Request, Response, Usage
 
 if TYPE_CHECKING:
     import anthropic

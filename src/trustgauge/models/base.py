@@ -11,16 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 
-from trustgauge.types import Capability as Capability
-from trustgauge.types import ChatMessage as ChatMessage
-from trustgauge.types import GenerationParams as GenerationParams
-from trustgauge.types import Loglikelihood as Loglikelihood
-from trustgauge.types import Request as Request
-from trustgauge.types import Response as Response
-from trustgauge.types import ResponseFormat as ResponseFormat
-from trustgauge.types import Role as Role
-from trustgauge.types import TokenLogprob as TokenLogprob
-from trustgauge.types import Usage as Usage
+from trustgauge.types import Capability, Loglikelihood, Request, Response
 
 
 class Model(ABC):

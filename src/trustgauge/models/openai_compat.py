@@ -18,16 +18,9 @@ from trustgauge.models._http import (
     short,
     split_spec,
 )
-from trustgauge.models.base import (
-    Capability,
-    Loglikelihood,
-    Model,
-    Request,
-    Response,
-    TokenLogprob,
-    Usage,
-)
+from trustgauge.models.base import Model
 from trustgauge.models.registry import register_backend
+from trustgauge.types import Capability, Loglikelihood, Request, Response, TokenLogprob, Usage
 
 if TYPE_CHECKING:
     import openai

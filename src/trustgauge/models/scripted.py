@@ -26,8 +26,9 @@ from typing import Protocol
 
 from trustgauge.config import ModelConfig
 from trustgauge.errors import ConfigError
-from trustgauge.models.base import Model, Request, Response, Usage
+from trustgauge.models.base import Model
 from trustgauge.models.registry import register_backend
+from trustgauge.types import Request, Response, Usage
 
 
 class OracleAnswers(Protocol):

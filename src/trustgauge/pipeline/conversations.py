@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from trustgauge.config import ModelConfig
     from trustgauge.engine.runner import RetryPolicy
     from trustgauge.models.base import Model
-    from trustgauge.tasks.base import Sample, Task
+    from trustgauge.tasks.base import Task
+    from trustgauge.types import Sample
 
 __all__ = [
     "KNOWN_ROLES",

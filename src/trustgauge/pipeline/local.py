@@ -19,7 +19,7 @@ from trustgauge.engine.judging import judge_all
 from trustgauge.engine.progress import Progress
 from trustgauge.engine.runner import Engine, Outcome
 from trustgauge.engine.store import Store
-from trustgauge.models.base import Capability, ChatMessage, Model, Request
+from trustgauge.models.base import Model
 from trustgauge.pipeline.conversations import (
     ConversationResult,
     conversation_outcome,
@@ -31,7 +31,7 @@ from trustgauge.pipeline.executor import RunStats, UnitResult, UnitResults
 from trustgauge.pipeline.plan import Unit
 from trustgauge.pipeline.spec import ExecutionSettings, RunSpec, public_model_config
 from trustgauge.results.schema import DatasetInfo
-from trustgauge.types import Judge, Judgement, Sample
+from trustgauge.types import Capability, ChatMessage, Judge, Judgement, Request, Sample
 
 if TYPE_CHECKING:
     from trustgauge.tasks.base import Task

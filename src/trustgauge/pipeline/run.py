@@ -29,7 +29,6 @@ from trustgauge.engine.runner import RetryPolicy
 from trustgauge.errors import ConfigError
 from trustgauge.judges.base import Judge
 from trustgauge.models._http import public_spec
-from trustgauge.models.base import Request
 from trustgauge.pipeline.conversations import (
     check_roles,
     turn_records,
@@ -40,8 +39,8 @@ from trustgauge.pipeline.plan import plan
 from trustgauge.pipeline.spec import ExecutionSettings, RunSpec, public_model_config
 from trustgauge.results.schema import DatasetInfo, RunInfo, SampleRecord, ScoresFile, TaskScores
 from trustgauge.results.writer import Renderers
-from trustgauge.tasks.base import MetricValue, Sample, SampleScore, Task
-from trustgauge.types import split_metric
+from trustgauge.tasks.base import Task
+from trustgauge.types import MetricValue, Request, Sample, SampleScore, split_metric
 
 if TYPE_CHECKING:
     from trustgauge.results.results import Results

@@ -1,7 +1,7 @@
 """Metrics: pure functions, each with the TrustLLM definition it implements.
 
 Every function returns ``None`` (never a made-up 0) when the metric is undefined, e.g. over no
-items; the caller turns that into a :class:`~trustgauge.tasks.base.MetricValue` with a reason.
+items; the caller turns that into a :class:`~trustgauge.types.MetricValue` with a reason.
 Where TrustLLM's code (``trustllm_pkg/trustllm/utils/metrics.py`` and the ``task/*.py`` files,
 v0.3.0) fills an undefined value with 0, the function says so and offers that behaviour with
 ``reference=True``; on complete data both agree.

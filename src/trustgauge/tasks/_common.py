@@ -10,9 +10,9 @@ from typing import Any, ClassVar, TypeVar
 
 from trustgauge.errors import DataError
 from trustgauge.stats.metrics import REFUSAL
-from trustgauge.tasks.base import Direction, Sample, SampleScore, Task
+from trustgauge.tasks.base import Task
 from trustgauge.tasks.outcome import Outcome, refusal_outcome
-from trustgauge.types import Judgement, JudgeSlot
+from trustgauge.types import Direction, Judgement, JudgeSlot, Sample, SampleScore
 
 T = TypeVar("T")
 

@@ -19,21 +19,18 @@ from trustgauge.tasks.quick import QuickPlan
 from trustgauge.types import (
     TARGET,
     Chat,
+    DataRef,
+    Direction,
     GenerationParams,
     JudgeItem,
     Judgement,
+    JudgeSlot,
+    MetricValue,
     Request,
+    Sample,
+    SampleScore,
     Transcript,
 )
-from trustgauge.types import DataRef as DataRef
-from trustgauge.types import Direction as Direction
-from trustgauge.types import JudgeSlot as JudgeSlot
-from trustgauge.types import MetricValue as MetricValue
-from trustgauge.types import Sample as Sample
-from trustgauge.types import SampleScore as SampleScore
-from trustgauge.types import UndefinedAs as UndefinedAs
-from trustgauge.types import is_optional as is_optional
-from trustgauge.types import judge_kind as judge_kind
 
 if TYPE_CHECKING:
     from trustgauge.data.sources import DataSource

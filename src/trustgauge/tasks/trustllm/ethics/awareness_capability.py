@@ -15,9 +15,10 @@ from typing import Any, ClassVar
 
 from trustgauge.data.trustllm import TRUSTLLM
 from trustgauge.tasks._common import get_field, get_prompt
-from trustgauge.tasks.base import DataRef, DocRow, Sample
+from trustgauge.tasks.base import DocRow
 from trustgauge.tasks.registry import register_task
 from trustgauge.tasks.trustllm.ethics.emotional_awareness import AWARENESS_QUICK, _OptionAccuracy
+from trustgauge.types import DataRef, Sample
 
 
 def awareness_letter_trustllm(response: str) -> list[str]:

@@ -16,11 +16,11 @@ from trustgauge.data.trustllm import TRUSTLLM
 from trustgauge.errors import DataError
 from trustgauge.readers.answers import extract_choice
 from trustgauge.tasks._common import get_field, get_prompt
-from trustgauge.tasks.base import DataRef, DocRow, Sample, SampleScore, Task
+from trustgauge.tasks.base import DocRow, Task
 from trustgauge.tasks.outcome import Outcome
 from trustgauge.tasks.quick import QuickPlan, field
 from trustgauge.tasks.registry import register_task
-from trustgauge.types import Judgement
+from trustgauge.types import DataRef, Judgement, Sample, SampleScore
 
 #: ``ethics/awareness.json`` in the quick sample: 52 records stratified by ``dimension``, the
 #: emotion items (the benchmark's) plus the extra capability / mission / perspective ones

@@ -9,12 +9,13 @@ from typing import Any
 
 from trustgauge.data.trustllm import TRUSTLLM
 from trustgauge.tasks._common import RefusalTask
-from trustgauge.tasks.base import DataRef, DocRow, Sample
+from trustgauge.tasks.base import DocRow
 from trustgauge.tasks.registry import register_task
 from trustgauge.tasks.trustllm.ethics.explicit_low_ambiguity import (
     MORALCHOICE_QUICK,
     _moralchoice_samples,
 )
+from trustgauge.types import DataRef, Sample
 
 
 @register_task

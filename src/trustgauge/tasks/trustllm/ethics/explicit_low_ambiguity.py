@@ -14,11 +14,11 @@ from typing import Any
 from trustgauge.data.trustllm import TRUSTLLM
 from trustgauge.readers.answers import extract_choice
 from trustgauge.tasks._common import get_field, get_prompt
-from trustgauge.tasks.base import DataRef, DocRow, Sample, SampleScore, Task
+from trustgauge.tasks.base import DocRow, Task
 from trustgauge.tasks.outcome import Outcome
 from trustgauge.tasks.quick import QuickPlan, field
 from trustgauge.tasks.registry import register_task
-from trustgauge.types import Judgement
+from trustgauge.types import DataRef, Judgement, Sample, SampleScore
 
 #: ``ethics/explicit_moralchoice.json`` in the quick sample: 30 records, stratified by ``type``
 MORALCHOICE_QUICK = QuickPlan(

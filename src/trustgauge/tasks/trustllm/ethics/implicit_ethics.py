@@ -9,11 +9,11 @@ from typing import Any, ClassVar
 
 from trustgauge.data.trustllm import TRUSTLLM
 from trustgauge.tasks._common import get_field, get_prompt
-from trustgauge.tasks.base import DataRef, Direction, DocRow, Sample, SampleScore
+from trustgauge.tasks.base import DocRow
 from trustgauge.tasks.quick import QuickPlan, field
 from trustgauge.tasks.registry import register_task
 from trustgauge.tasks.trustllm.ethics.implicit_social_norm import SocialNorm
-from trustgauge.types import Judgement, JudgeSlot
+from trustgauge.types import DataRef, Direction, Judgement, JudgeSlot, Sample, SampleScore
 
 ETHICS_CLASSES: tuple[str, ...] = ("wrong", "not wrong")
 

@@ -12,18 +12,11 @@ from typing import Any, ClassVar
 
 from trustgauge.data.trustllm import TRUSTLLM
 from trustgauge.tasks._common import get_field, get_prompt
-from trustgauge.tasks.base import (
-    DataRef,
-    Direction,
-    DocRow,
-    Sample,
-    SampleScore,
-    Task,
-)
+from trustgauge.tasks.base import DocRow, Task
 from trustgauge.tasks.outcome import Outcome
 from trustgauge.tasks.quick import QuickPlan, field
 from trustgauge.tasks.registry import register_task
-from trustgauge.types import Judgement
+from trustgauge.types import DataRef, Direction, Judgement, Sample, SampleScore
 
 #: the three moral classes, in TrustLLM's order
 SOCIAL_NORM_CLASSES: tuple[str, ...] = ("good", "neutral", "bad")

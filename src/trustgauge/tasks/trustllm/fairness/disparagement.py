@@ -10,11 +10,11 @@ from trustgauge.data.trustllm import TRUSTLLM
 from trustgauge.readers.answers import extract_choice
 from trustgauge.stats.aggregators.trustllm.fairness import DISPARAGEMENT_ATTRIBUTES
 from trustgauge.tasks._common import get_field, get_prompt, group_key
-from trustgauge.tasks.base import DataRef, DocRow, Sample, SampleScore, Task
+from trustgauge.tasks.base import DocRow, Task
 from trustgauge.tasks.outcome import Outcome
 from trustgauge.tasks.quick import QuickPlan, field
 from trustgauge.tasks.registry import register_task
-from trustgauge.types import Judgement
+from trustgauge.types import DataRef, Judgement, Sample, SampleScore
 
 #: the fields that, with sex and race, make up a disparagement prompt's person
 DISPARAGEMENT_PROFILE = ("age", "education", "work_hours", "work_type")

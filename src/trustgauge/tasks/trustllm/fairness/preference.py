@@ -16,11 +16,11 @@ from trustgauge.tasks._common import (
     get_prompt,
     group_key,
 )
-from trustgauge.tasks.base import DataRef, DocRow, Sample, SampleScore, Task
+from trustgauge.tasks.base import DocRow, Task
 from trustgauge.tasks.outcome import Outcome, refusal_outcome
 from trustgauge.tasks.quick import QuickPlan, field
 from trustgauge.tasks.registry import register_task
-from trustgauge.types import Judgement, JudgeSlot
+from trustgauge.types import DataRef, Judgement, JudgeSlot, Sample, SampleScore
 
 
 @register_task

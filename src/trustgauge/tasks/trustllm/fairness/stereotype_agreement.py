@@ -13,12 +13,12 @@ from trustgauge.data.trustllm import TRUSTLLM
 from trustgauge.readers.answers import extract_agreement
 from trustgauge.stats.aggregators.trustllm.fairness import AGREEMENT_BIAS_TYPES
 from trustgauge.tasks._common import get_field, get_prompt
-from trustgauge.tasks.base import DataRef, DocRow, Sample, SampleScore, Task
+from trustgauge.tasks.base import DocRow, Task
 from trustgauge.tasks.outcome import Outcome
 from trustgauge.tasks.quick import QuickPlan, field
 from trustgauge.tasks.registry import register_task
 from trustgauge.tasks.trustllm.fairness.stereotype_recognition import FALLBACK_NOTE, needs_fallback
-from trustgauge.types import Judgement, JudgeSlot
+from trustgauge.types import DataRef, Judgement, JudgeSlot, Sample, SampleScore
 
 #: the judge kind of the optional LLM fallback of stereotype agreement
 AGREEMENT_FALLBACK = "agreement"

@@ -14,11 +14,11 @@ from trustgauge.data.trustllm import TRUSTLLM
 from trustgauge.readers.answers import Extraction, extract_choice
 from trustgauge.stats.aggregators.trustllm.fairness import RECOGNITION_TYPES
 from trustgauge.tasks._common import get_field, get_prompt
-from trustgauge.tasks.base import DataRef, DocRow, Sample, SampleScore, Task
+from trustgauge.tasks.base import DocRow, Task
 from trustgauge.tasks.outcome import Outcome
 from trustgauge.tasks.quick import QuickPlan, field
 from trustgauge.tasks.registry import register_task
-from trustgauge.types import Judgement, JudgeSlot
+from trustgauge.types import DataRef, Judgement, JudgeSlot, Sample, SampleScore
 
 #: stereotype recognition: the prompt's numbered options -> StereoSet labels
 RECOGNITION_OPTIONS: dict[str, str] = {"1": "stereotype", "2": "anti-stereotype", "3": "unrelated"}

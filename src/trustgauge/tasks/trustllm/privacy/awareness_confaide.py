@@ -16,11 +16,11 @@ from trustgauge.data.trustllm import TRUSTLLM
 from trustgauge.errors import DataError
 from trustgauge.readers.answers import CONFAIDE_PHRASES, extract_rating
 from trustgauge.tasks._common import get_field, get_prompt
-from trustgauge.tasks.base import DataRef, DocRow, Sample, SampleScore, Task
+from trustgauge.tasks.base import DocRow, Task
 from trustgauge.tasks.outcome import Outcome
 from trustgauge.tasks.quick import QuickPlan, Record
 from trustgauge.tasks.registry import register_task
-from trustgauge.types import Judgement
+from trustgauge.types import DataRef, Judgement, Sample, SampleScore
 
 #: TrustLLM ``ConfAIDe_eval``'s phrase map, in its dict order (case-sensitive substrings)
 _CONFAIDE_TRUSTLLM: tuple[tuple[str, float], ...] = (

@@ -8,9 +8,10 @@ from typing import Any
 
 from trustgauge.data.trustllm import TRUSTLLM
 from trustgauge.tasks._common import RefusalTask, get_field, get_prompt, group_key
-from trustgauge.tasks.base import DataRef, DocRow, Sample
+from trustgauge.tasks.base import DocRow
 from trustgauge.tasks.quick import QuickPlan, field
 from trustgauge.tasks.registry import register_task
+from trustgauge.types import DataRef, Sample
 
 
 @register_task

@@ -17,11 +17,11 @@ from trustgauge.data.trustllm import TRUSTLLM
 from trustgauge.stats.aggregators.trustllm.privacy import LEAKAGE_METRICS
 from trustgauge.stats.metrics import LEAKAGE_SHOTS, LEAKAGE_TEMPLATES
 from trustgauge.tasks._common import ORACLE_REFUSAL, get_field, get_prompt
-from trustgauge.tasks.base import DataRef, DocRow, Sample, SampleScore, Task
+from trustgauge.tasks.base import DocRow, Task
 from trustgauge.tasks.outcome import Outcome
 from trustgauge.tasks.quick import QuickPlan, field
 from trustgauge.tasks.registry import register_task
-from trustgauge.types import Judgement
+from trustgauge.types import DataRef, Judgement, Sample, SampleScore
 
 #: the domains whose presence (with an '@') makes a response hold an address
 LEAKAGE_DOMAINS: Final = (".com", ".net", ".edu")

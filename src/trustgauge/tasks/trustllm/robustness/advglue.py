@@ -17,11 +17,11 @@ from trustgauge.data.trustllm import TRUSTLLM
 from trustgauge.errors import DataError
 from trustgauge.stats.metrics import ADVGLUE_TASKS
 from trustgauge.tasks._common import get_field, get_prompt
-from trustgauge.tasks.base import DataRef, Direction, DocRow, Sample, SampleScore, Task
+from trustgauge.tasks.base import DocRow, Task
 from trustgauge.tasks.outcome import Outcome
 from trustgauge.tasks.quick import QuickPlan, field
 from trustgauge.tasks.registry import register_task
-from trustgauge.types import Judgement
+from trustgauge.types import DataRef, Direction, Judgement, Sample, SampleScore
 
 #: gold label (int) -> the answer class it expects, per task (TrustLLM ``check_gt``)
 ADVGLUE_LABELS: Final[dict[str, dict[int, str]]] = {

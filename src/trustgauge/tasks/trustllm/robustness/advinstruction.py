@@ -23,11 +23,11 @@ from trustgauge.stats.aggregators.trustllm.robustness import (
     ADVINSTRUCTION_TYPES,
 )
 from trustgauge.tasks._common import get_field, get_prompt
-from trustgauge.tasks.base import DataRef, Direction, DocRow, Sample, SampleScore, Task
+from trustgauge.tasks.base import DocRow, Task
 from trustgauge.tasks.outcome import Outcome
 from trustgauge.tasks.quick import QuickPlan, field
 from trustgauge.tasks.registry import register_task
-from trustgauge.types import Judgement, JudgeSlot
+from trustgauge.types import DataRef, Direction, Judgement, JudgeSlot, Sample, SampleScore
 
 
 def trustllm_index_pairs(indices: Sequence[int]) -> list[tuple[int, int]]:

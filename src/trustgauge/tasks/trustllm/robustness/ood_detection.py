@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from trustgauge.data.trustllm import TRUSTLLM
 from trustgauge.tasks._common import RefusalTask
-from trustgauge.tasks.base import DataRef, DocRow
+from trustgauge.tasks.base import DocRow
 from trustgauge.tasks.quick import QuickPlan
 from trustgauge.tasks.registry import register_task
+from trustgauge.types import DataRef
 
 
 @register_task

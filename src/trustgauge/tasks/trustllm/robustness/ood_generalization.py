@@ -21,11 +21,19 @@ from trustgauge.errors import DataError
 from trustgauge.readers.answers import Extraction, clean_response, extract_label
 from trustgauge.stats.aggregators.trustllm.robustness import OOD_SOURCES
 from trustgauge.tasks._common import get_field, get_prompt
-from trustgauge.tasks.base import DataRef, Direction, DocRow, Sample, SampleScore, Task
+from trustgauge.tasks.base import DocRow, Task
 from trustgauge.tasks.outcome import Outcome
 from trustgauge.tasks.quick import QuickPlan, field
 from trustgauge.tasks.registry import register_task
-from trustgauge.types import JudgeItem, Judgement, JudgeSlot
+from trustgauge.types import (
+    DataRef,
+    Direction,
+    JudgeItem,
+    Judgement,
+    JudgeSlot,
+    Sample,
+    SampleScore,
+)
 
 #: the judge kind of the optional LLM fallback for DDXPlus diagnoses (``--judge-model``)
 DIAGNOSIS_FALLBACK: Final = "diagnosis"

@@ -9,9 +9,10 @@ from typing import Any, ClassVar
 from trustgauge.data.trustllm import TRUSTLLM
 from trustgauge.errors import DataError
 from trustgauge.tasks._common import RefusalTask, get_field, get_prompt
-from trustgauge.tasks.base import DataRef, Direction, DocRow, Sample
+from trustgauge.tasks.base import DocRow
 from trustgauge.tasks.quick import QuickPlan, field
 from trustgauge.tasks.registry import register_task
+from trustgauge.types import DataRef, Direction, Sample
 
 #: XSTest v1 safe-prompt types, 20 records each
 XSTEST_TYPES: tuple[str, ...] = (

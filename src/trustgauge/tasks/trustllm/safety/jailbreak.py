@@ -14,9 +14,10 @@ from typing import Any
 from trustgauge.data.trustllm import TRUSTLLM
 from trustgauge.errors import DataError
 from trustgauge.tasks._common import RefusalTask, get_field, get_prompt
-from trustgauge.tasks.base import DataRef, DocRow, Sample, Task
+from trustgauge.tasks.base import DocRow, Task
 from trustgauge.tasks.quick import QuickPlan, first_label
 from trustgauge.tasks.registry import register_task
+from trustgauge.types import DataRef, Sample
 
 #: JailbreakTrigger's 14 attack labels (``label[0]``), 100 records each
 JAILBREAK_ATTACKS: tuple[str, ...] = (

@@ -8,9 +8,10 @@ from typing import Any
 
 from trustgauge.data.trustllm import TRUSTLLM
 from trustgauge.tasks._common import RefusalTask, get_field, get_prompt
-from trustgauge.tasks.base import DataRef, DocRow, Sample
+from trustgauge.tasks.base import DocRow
 from trustgauge.tasks.quick import QuickPlan, field
 from trustgauge.tasks.registry import register_task
+from trustgauge.types import DataRef, Sample
 
 MISUSE_SOURCES: tuple[str, ...] = ("do_not_answer", "Do-anything-now", "misuse_add")
 

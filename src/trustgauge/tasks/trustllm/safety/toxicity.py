@@ -11,11 +11,11 @@ from trustgauge.data.trustllm import TRUSTLLM
 from trustgauge.stats.aggregators.trustllm.safety import TOXICITY_SOURCES
 from trustgauge.stats.metrics import REFUSAL
 from trustgauge.tasks._common import ORACLE_REFUSAL, REFUSAL_LABELS
-from trustgauge.tasks.base import DataRef, DocRow, Sample, SampleScore, Task
+from trustgauge.tasks.base import DocRow, Task
 from trustgauge.tasks.outcome import TOXIC_THRESHOLD, Outcome
 from trustgauge.tasks.registry import register_task
 from trustgauge.tasks.trustllm.safety.jailbreak import JAILBREAK_QUICK, jailbreak_samples
-from trustgauge.types import Judgement, JudgeSlot
+from trustgauge.types import DataRef, Judgement, JudgeSlot, Sample, SampleScore
 
 #: toxicity-judge labels that carry no usable score (TrustLLM skips texts Perspective rejects)
 _NO_TOXICITY = frozenset({"empty", "rejected", "unparsed", "error"})

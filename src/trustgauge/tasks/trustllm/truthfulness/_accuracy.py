@@ -12,8 +12,8 @@ from trustgauge.stats.aggregators.trustllm.truthfulness import (
 from trustgauge.stats.aggregators.trustllm.truthfulness import (
     source_accuracy_metrics as source_accuracy_metrics,
 )
-from trustgauge.tasks.base import SampleScore
 from trustgauge.tasks.outcome import Outcome
+from trustgauge.types import SampleScore
 
 
 def correct_outcome(score: SampleScore, key: str = "correct") -> Outcome:

@@ -8,19 +8,20 @@ from typing import Any, ClassVar
 
 from trustgauge.data.trustllm import TRUSTLLM
 from trustgauge.tasks._common import get_field, get_prompt, judged_score
-from trustgauge.tasks.base import (
-    DataRef,
-    Direction,
-    DocRow,
-    Sample,
-    SampleScore,
-    Task,
-)
+from trustgauge.tasks.base import DocRow, Task
 from trustgauge.tasks.outcome import Outcome
 from trustgauge.tasks.quick import QuickPlan
 from trustgauge.tasks.registry import register_task
 from trustgauge.tasks.trustllm.truthfulness._accuracy import correct_outcome
-from trustgauge.types import JudgeItem, Judgement, JudgeSlot
+from trustgauge.types import (
+    DataRef,
+    Direction,
+    JudgeItem,
+    Judgement,
+    JudgeSlot,
+    Sample,
+    SampleScore,
+)
 
 #: the misinformation-correction judge's labels (TrustLLM [CORRECTED] / [NOT_CORRECTED] /
 #: [UNKNOWN]); all three count in the denominator

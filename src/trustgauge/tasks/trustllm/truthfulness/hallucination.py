@@ -12,19 +12,12 @@ from trustgauge.errors import DataError
 from trustgauge.readers.answers import extract_choice, extract_yes_no
 from trustgauge.stats.aggregators.trustllm.truthfulness import HALLUCINATION_SOURCES
 from trustgauge.tasks._common import get_field, get_prompt
-from trustgauge.tasks.base import (
-    DataRef,
-    Direction,
-    DocRow,
-    Sample,
-    SampleScore,
-    Task,
-)
+from trustgauge.tasks.base import DocRow, Task
 from trustgauge.tasks.outcome import Outcome
 from trustgauge.tasks.quick import QuickPlan, field
 from trustgauge.tasks.registry import register_task
 from trustgauge.tasks.trustllm.truthfulness._accuracy import correct_outcome
-from trustgauge.types import Judgement
+from trustgauge.types import DataRef, Direction, Judgement, Sample, SampleScore
 
 #: TruthfulQA options in the prompt: "Here are the options: A. ...\nB. ..."
 _MC_OPTION_RE = re.compile(r"(?:^|options: )([A-Z])\. (.+)$", re.M)

@@ -10,12 +10,12 @@ from trustgauge.data.trustllm import TRUSTLLM
 from trustgauge.errors import DataError
 from trustgauge.stats.aggregators.trustllm.truthfulness import EXTERNAL_SOURCES, VERDICTS
 from trustgauge.tasks._common import get_field, get_prompt
-from trustgauge.tasks.base import DataRef, DocRow, Sample, SampleScore, Task
+from trustgauge.tasks.base import DocRow, Task
 from trustgauge.tasks.outcome import Outcome
 from trustgauge.tasks.quick import QuickPlan, field
 from trustgauge.tasks.registry import register_task
 from trustgauge.tasks.trustllm.truthfulness._accuracy import correct_outcome
-from trustgauge.types import Judgement
+from trustgauge.types import DataRef, Judgement, Sample, SampleScore
 
 
 def extract_verdict(response: str) -> str | None:

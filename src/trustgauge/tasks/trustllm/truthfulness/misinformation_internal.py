@@ -11,19 +11,20 @@ from trustgauge.data.trustllm import TRUSTLLM
 from trustgauge.errors import DataError
 from trustgauge.stats.aggregators.trustllm.truthfulness import INTERNAL_SOURCES
 from trustgauge.tasks._common import get_field, get_prompt, judged_score
-from trustgauge.tasks.base import (
-    DataRef,
-    Direction,
-    DocRow,
-    Sample,
-    SampleScore,
-    Task,
-)
+from trustgauge.tasks.base import DocRow, Task
 from trustgauge.tasks.outcome import Outcome
 from trustgauge.tasks.quick import QuickPlan, field
 from trustgauge.tasks.registry import register_task
 from trustgauge.tasks.trustllm.truthfulness._accuracy import correct_outcome
-from trustgauge.types import JudgeItem, Judgement, JudgeSlot
+from trustgauge.types import (
+    DataRef,
+    Direction,
+    JudgeItem,
+    Judgement,
+    JudgeSlot,
+    Sample,
+    SampleScore,
+)
 
 
 def _answers(task: Task, index: int, record: Mapping[str, Any]) -> str | list[str]:

@@ -14,18 +14,19 @@ from trustgauge.data.trustllm import TRUSTLLM
 from trustgauge.readers.similarity import exact_cosine
 from trustgauge.stats.aggregators.trustllm.truthfulness import PERSONA_METRICS
 from trustgauge.tasks._common import get_field, get_prompt
-from trustgauge.tasks.base import (
-    DataRef,
-    Direction,
-    DocRow,
-    Sample,
-    SampleScore,
-    Task,
-)
+from trustgauge.tasks.base import DocRow, Task
 from trustgauge.tasks.outcome import Outcome
 from trustgauge.tasks.quick import QuickPlan, Record, field
 from trustgauge.tasks.registry import register_task
-from trustgauge.types import JudgeItem, Judgement, JudgeSlot
+from trustgauge.types import (
+    DataRef,
+    Direction,
+    JudgeItem,
+    Judgement,
+    JudgeSlot,
+    Sample,
+    SampleScore,
+)
 
 SYCOPHANCY_SOURCES: tuple[str, ...] = ("persona", "preference")
 

@@ -10,21 +10,14 @@ from typing import Any, ClassVar
 from trustgauge.data.trustllm import TRUSTLLM
 from trustgauge.errors import DataError
 from trustgauge.tasks._common import get_field, get_prompt, group_key, judged_score
-from trustgauge.tasks.base import (
-    DataRef,
-    Direction,
-    DocRow,
-    Sample,
-    SampleScore,
-    Task,
-)
+from trustgauge.tasks.base import DocRow, Task
 from trustgauge.tasks.outcome import Outcome
 from trustgauge.tasks.registry import register_task
 from trustgauge.tasks.trustllm.truthfulness.sycophancy_persona import (
     SYCOPHANCY_QUICK,
     SYCOPHANCY_SOURCES,
 )
-from trustgauge.types import Judgement, JudgeSlot
+from trustgauge.types import DataRef, Direction, Judgement, JudgeSlot, Sample, SampleScore
 
 _PREFERENCE_RE = re.compile(r'\s*I prefer "(.+)" to "(.+)"\.\s*What do you think\?\s*', re.S)
 #: the same-preference judge's labels: the two answers state the same preference or not
