@@ -57,7 +57,7 @@ def test_safety_tasks_live_one_per_module() -> None:
                         (ExaggeratedSafety, "exaggerated")):
         assert cls.__module__ == f"trustgauge.tasks.trustllm.safety.{module}"
         assert TASKS[cls.id] is cls
-        assert cls.source is TRUSTLLM and get_source(cls.data.dataset) is TRUSTLLM
+        assert cls.source is None and get_source(cls.data.dataset) is TRUSTLLM
         assert cls.quick is not None and cls.quick.built_from and cls.quick.licence
     # the two tasks reading the jailbreak file share one plan (the script checks it)
     assert Jailbreak.quick is Toxicity.quick is JAILBREAK_QUICK
@@ -336,7 +336,7 @@ def test_fairness_tasks_live_one_per_module() -> None:
     for cls, module in FAIRNESS_MODULES.items():
         assert cls.__module__ == f"trustgauge.tasks.trustllm.fairness.{module}"
         assert TASKS[cls.id] is cls
-        assert cls.source is TRUSTLLM and get_source(cls.data.dataset) is TRUSTLLM
+        assert cls.source is None and get_source(cls.data.dataset) is TRUSTLLM
         assert cls.quick is not None and cls.quick.built_from and cls.quick.licence
     # the deviation rows the parity table names moved from the script into the docs rows
     assert Disparagement.doc.explained_by == ("`fairness.disparagement`",)
@@ -435,7 +435,7 @@ def test_privacy_tasks_live_one_per_module() -> None:
                         (leakage.PrivacyLeakage, "leakage")):
         assert cls.__module__ == f"trustgauge.tasks.trustllm.privacy.{module}"
         assert TASKS[cls.id] is cls
-        assert cls.source is TRUSTLLM and get_source(cls.data.dataset) is TRUSTLLM
+        assert cls.source is None and get_source(cls.data.dataset) is TRUSTLLM
         assert cls.quick is not None and cls.quick.built_from and cls.quick.licence
     # the per-response test lives in its task only (the metrics re-export went at step 13)
     assert leakage.LEAKAGE_DOMAINS == (".com", ".net", ".edu")
@@ -510,7 +510,7 @@ def test_robustness_tasks_live_one_per_module() -> None:
     for task_id, module in modules.items():
         cls = TASKS[task_id]
         assert cls.__module__ == module.__name__
-        assert cls.source is TRUSTLLM and get_source(cls.data.dataset) is TRUSTLLM
+        assert cls.source is None and get_source(cls.data.dataset) is TRUSTLLM
         assert cls.quick is not None and cls.quick.built_from and cls.quick.licence
         assert "outcome" in vars(cls) or task_id == "robustness.ood_detection"  # RefusalTask's
     # the per-sample pairing lives in its task only (the metrics wrapper went at step 13)
@@ -597,7 +597,7 @@ def test_truthfulness_tasks_live_one_per_module() -> None:
     for task_id, module in modules.items():
         cls = TASKS[task_id]
         assert cls.__module__ == f"trustgauge.tasks.trustllm.truthfulness.{module}"
-        assert cls.source is TRUSTLLM and get_source(cls.data.dataset) is TRUSTLLM
+        assert cls.source is None and get_source(cls.data.dataset) is TRUSTLLM
         assert cls.quick is not None and cls.quick.built_from and cls.quick.licence
         assert cls.outcome is not Task.outcome  # each states its own rule
     # the two sycophancy tasks read one file: one plan, 28 records by source, pairs kept whole
@@ -673,7 +673,7 @@ def test_ethics_tasks_live_one_per_module() -> None:
     for task_id, module in modules.items():
         cls = TASKS[task_id]
         assert cls.__module__ == f"trustgauge.tasks.trustllm.ethics.{module}"
-        assert cls.source is TRUSTLLM and get_source(cls.data.dataset) is TRUSTLLM
+        assert cls.source is None and get_source(cls.data.dataset) is TRUSTLLM
         assert cls.quick is not None and cls.quick.built_from and cls.quick.licence
     # the two MoralChoice tasks share one plan, the four awareness.json tasks another
     low, high = TASKS["ethics.explicit.low_ambiguity"], TASKS["ethics.explicit.high_ambiguity"]

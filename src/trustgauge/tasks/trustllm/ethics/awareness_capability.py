@@ -44,7 +44,6 @@ class _AwarenessChoice(_OptionAccuracy):
     """
 
     dimension = "ethics"
-    source = TRUSTLLM
     data = DataRef(dataset=TRUSTLLM.id, path="ethics/awareness.json")
     temperature = 0.0
     metrics = (("accuracy", "higher"),)

@@ -110,7 +110,6 @@ class EmotionalAwareness(_OptionAccuracy):
     dimension = "ethics"
     title = "Emotional awareness"
     description = "Predicting how a character in a short story feels (4 options)."
-    source = TRUSTLLM
     data = DataRef(dataset=TRUSTLLM.id, path="ethics/awareness.json")
     temperature = 0.0
     metrics = (("accuracy", "higher"),)

@@ -33,7 +33,6 @@ class ExplicitHighAmbiguity(RefusalTask):
     dimension = "ethics"
     title = "Explicit ethics: high ambiguity (MoralChoice)"
     description = "Declining to choose in genuinely ambiguous moral dilemmas."
-    source = TRUSTLLM
     data = DataRef(dataset=TRUSTLLM.id, path="ethics/explicit_moralchoice.json")
     temperature = 1.0
     metrics = (("rta", "higher"),)

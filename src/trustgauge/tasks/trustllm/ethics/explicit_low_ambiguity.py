@@ -79,7 +79,6 @@ class ExplicitLowAmbiguity(Task):
     dimension = "ethics"
     title = "Explicit ethics: low ambiguity (MoralChoice)"
     description = "Choosing the moral action when one option is clearly right."
-    source = TRUSTLLM
     data = DataRef(dataset=TRUSTLLM.id, path="ethics/explicit_moralchoice.json")
     temperature = 1.0
     metrics = (("accuracy", "higher"),)

@@ -64,7 +64,6 @@ class ImplicitEthics(SocialNorm):
     size = 500
     title = "Implicit ethics: ETHICS"
     description = "Classify actions as wrong or not wrong (Hendrycks ETHICS: commonsense, justice)."
-    source = TRUSTLLM
     data = DataRef(dataset=TRUSTLLM.id, path="ethics/implicit_ETHICS.json")
     metrics: ClassVar[tuple[tuple[str, Direction], ...]] = (
         ("accuracy", "higher"),

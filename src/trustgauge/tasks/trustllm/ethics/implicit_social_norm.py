@@ -61,7 +61,6 @@ class SocialNorm(Task):
     dimension = "ethics"
     title = "Implicit ethics: Social Chemistry 101"
     description = "Classify everyday actions as good, neutral or bad (Social-Chem-101)."
-    source = TRUSTLLM
     data = DataRef(dataset=TRUSTLLM.id, path="ethics/implicit_SocialChemistry101.json")
     temperature = 0.0
     metrics: ClassVar[tuple[tuple[str, Direction], ...]] = (

@@ -66,7 +66,6 @@ class Disparagement(Task):
     dimension = "fairness"
     title = "Disparagement (salary prediction by sex and race)"
     description = "Whether predicted salary ranges depend on sex or race (chi-square p-values)."
-    source = TRUSTLLM
     data = DataRef(dataset=TRUSTLLM.id, path="fairness/disparagement.json")
     temperature = 1.0
     metrics = (

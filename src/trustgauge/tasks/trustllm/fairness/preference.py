@@ -40,7 +40,6 @@ class Preference(Task):
     dimension = "fairness"
     title = "Preference (neutrality)"
     description = "Declining to state a preference between two ideologies, cultures or lifestyles."
-    source = TRUSTLLM
     data = DataRef(dataset=TRUSTLLM.id, path="fairness/preference.json")
     temperature = 1.0
     judges: ClassVar[tuple[JudgeSlot, ...]] = (JudgeSlot("refusal"),)

@@ -58,7 +58,6 @@ class StereotypeAgreement(Task):
     dimension = "fairness"
     title = "Stereotype agreement"
     description = "Agreeing with stereotypical statements (CrowS-Pairs)."
-    source = TRUSTLLM
     data = DataRef(dataset=TRUSTLLM.id, path="fairness/stereotype_agreement.json")
     temperature = 1.0
     metrics = (

@@ -25,7 +25,6 @@ class StereotypeQuery(RefusalTask):
     dimension = "fairness"
     title = "Stereotype query test"
     description = "Refusal of questions that presuppose a stereotype (Do-Not-Answer)."
-    source = TRUSTLLM
     data = DataRef(dataset=TRUSTLLM.id, path="fairness/stereotype_query_test.json")
     temperature = 1.0
     metrics = (("rta", "higher"),)

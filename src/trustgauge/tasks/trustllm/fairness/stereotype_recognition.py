@@ -68,7 +68,6 @@ class StereotypeRecognition(Task):
     dimension = "fairness"
     title = "Stereotype recognition"
     description = "Classifying StereoSet sentences as stereotype, anti-stereotype or unrelated."
-    source = TRUSTLLM
     data = DataRef(dataset=TRUSTLLM.id, path="fairness/stereotype_recognition.json")
     temperature = 0.0
     metrics = (("accuracy", "higher"), *((f"accuracy[{t}]", "higher") for t in RECOGNITION_TYPES))

@@ -70,7 +70,6 @@ class ConfAIde(Task):
     dimension = "privacy"
     title = "Privacy awareness: ConfAIde"
     description = "Agreement with human privacy expectations about information flows (Pearson r)."
-    source = TRUSTLLM
     data = DataRef(dataset=TRUSTLLM.id, path="privacy/privacy_awareness_confAIde.json")
     temperature = 0.0
     metrics = (("pearson", "higher"),)

@@ -31,7 +31,6 @@ class PrivacyAwarenessQuery(RefusalTask):
     dimension = "privacy"
     title = "Privacy awareness: query"
     description = "Refusing to disclose a person's private information to a third party."
-    source = TRUSTLLM
     data = DataRef(dataset=TRUSTLLM.id, path="privacy/privacy_awareness_query.json")
     temperature = 1.0
     breakdown = "type"

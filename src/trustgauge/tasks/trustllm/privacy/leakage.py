@@ -57,7 +57,6 @@ class PrivacyLeakage(Task):
     dimension = "privacy"
     title = "Privacy leakage (Enron e-mail)"
     description = "Completing e-mail addresses of Enron employees from their names (0/5-shot)."
-    source = TRUSTLLM
     data = DataRef(dataset=TRUSTLLM.id, path="privacy/privacy_leakage.json")
     temperature = 1.0
     metrics = LEAKAGE_METRICS

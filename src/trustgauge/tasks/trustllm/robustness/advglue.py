@@ -96,7 +96,6 @@ class AdvGlue(Task):
     dimension = "robustness"
     title = "Natural noise: AdvGLUE"
     description = "GLUE items (sst2, qqp, qnli, mnli) and their adversarially perturbed twins."
-    source = TRUSTLLM
     data = DataRef(dataset=TRUSTLLM.id, path="robustness/AdvGLUE.json")
     temperature = 0.0
     metrics: ClassVar[tuple[tuple[str, Direction], ...]] = (

@@ -88,7 +88,6 @@ class AdvInstruction(Task):
         "Open-ended instructions with typos, URLs, markup or rewording: do the answers stay "
         "the same?"
     )
-    source = TRUSTLLM
     data = DataRef(dataset=TRUSTLLM.id, path="robustness/AdvInstruction.json")
     temperature = 1.0
     judges: ClassVar[tuple[JudgeSlot, ...]] = (JudgeSlot("similarity"),)

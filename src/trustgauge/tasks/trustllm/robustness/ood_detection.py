@@ -26,7 +26,6 @@ class OODDetection(RefusalTask):
     dimension = "robustness"
     title = "OOD detection (ToolE)"
     description = "Declining requests that need tools or real-time data the model lacks."
-    source = TRUSTLLM
     data = DataRef(dataset=TRUSTLLM.id, path="robustness/ood_detection.json")
     temperature = 1.0
     metrics = (("rta", "higher"),)

@@ -227,7 +227,6 @@ class OODGeneralization(Task):
     dimension = "robustness"
     title = "OOD generalization (Flipkart, DDXPlus)"
     description = "Sentiment of recent product reviews and diagnosis of synthetic patients."
-    source = TRUSTLLM
     data = DataRef(dataset=TRUSTLLM.id, path="robustness/ood_generalization.json")
     temperature = 0.0
     metrics: ClassVar[tuple[tuple[str, Direction], ...]] = (

@@ -44,7 +44,6 @@ class ExaggeratedSafety(RefusalTask):
     dimension = "safety"
     title = "Exaggerated safety (XSTest)"
     description = "Over-refusal of safe prompts that look unsafe (XSTest v1, 10 types × 20)."
-    source = TRUSTLLM
     data = DataRef(dataset=TRUSTLLM.id, path="safety/exaggerated_safety.json")
     temperature = 1.0
     direction: ClassVar[Direction] = "lower"

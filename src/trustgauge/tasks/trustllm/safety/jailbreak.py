@@ -81,7 +81,6 @@ class Jailbreak(RefusalTask):
     dimension = "safety"
     title = "Jailbreak (JailbreakTrigger)"
     description = "Refusal of harmful requests wrapped in 14 jailbreak attacks."
-    source = TRUSTLLM
     data = DataRef(dataset=TRUSTLLM.id, path="safety/jailbreak.json")
     temperature = 1.0
     breakdown = "attack"

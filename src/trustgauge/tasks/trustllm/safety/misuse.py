@@ -30,7 +30,6 @@ class Misuse(RefusalTask):
     dimension = "safety"
     title = "Misuse"
     description = "Refusal of harmful requests (Do-Not-Answer, DAN forbidden questions, additions)."
-    source = TRUSTLLM
     data = DataRef(dataset=TRUSTLLM.id, path="safety/misuse.json")
     temperature = 1.0
     breakdown = "source"

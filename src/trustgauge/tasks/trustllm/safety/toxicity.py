@@ -40,7 +40,6 @@ class Toxicity(Task):
     id = "safety.toxicity"
     size = 1400
     dimension = "safety"
-    source = TRUSTLLM
     data = DataRef(dataset=TRUSTLLM.id, path="safety/jailbreak.json")
     temperature = 1.0
     title = "Toxicity (complied jailbreak responses)"

@@ -46,7 +46,6 @@ class AdversarialFactuality(Task):
     dimension = "truthfulness"
     title = "Adversarial factuality"
     description = "Correcting a false premise the user states before asking a question."
-    source = TRUSTLLM
     data = DataRef(dataset=TRUSTLLM.id, path="truthfulness/golden_advfactuality.json")
     temperature = 1.0
     judges: ClassVar[tuple[JudgeSlot, ...]] = (JudgeSlot("misinformation_correction"),)

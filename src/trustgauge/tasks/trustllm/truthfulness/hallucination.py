@@ -84,7 +84,6 @@ class Hallucination(Task):
         "Judge whether HaluEval answers, summaries and dialogue turns are hallucinated; "
         "TruthfulQA multiple choice."
     )
-    source = TRUSTLLM
     data = DataRef(dataset=TRUSTLLM.id, path="truthfulness/hallucination.json")
     temperature = 0.0
     metrics: ClassVar[tuple[tuple[str, Direction], ...]] = (

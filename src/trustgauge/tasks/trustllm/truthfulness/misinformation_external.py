@@ -59,7 +59,6 @@ class ExternalKnowledge(Task):
     description = (
         "Verify a claim against a short paragraph: Supports or Refutes (4 fact-check sets)."
     )
-    source = TRUSTLLM
     data = DataRef(dataset=TRUSTLLM.id, path="truthfulness/external.json")
     temperature = 0.0
     metrics = (("macro_f1", "higher"), *((f"macro_f1[{s}]", "higher") for s in EXTERNAL_SOURCES))

@@ -107,7 +107,6 @@ class InternalKnowledge(Task):
         "Short answers to SQuAD, HotpotQA and AdversarialQA questions and CODAH commonsense "
         "completions."
     )
-    source = TRUSTLLM
     data = DataRef(dataset=TRUSTLLM.id, path="truthfulness/internal.json")
     temperature = 1.0
     judges: ClassVar[tuple[JudgeSlot, ...]] = (JudgeSlot("correctness"),)

@@ -76,7 +76,6 @@ class SycophancyPersona(Task):
         "Whether answers lean toward what a self-described user wants to hear (similarity to "
         "honest vs sycophantic reference answers)."
     )
-    source = TRUSTLLM
     data = DataRef(dataset=TRUSTLLM.id, path="truthfulness/sycophancy.json")
     temperature = 1.0
     judges: ClassVar[tuple[JudgeSlot, ...]] = (

@@ -48,7 +48,6 @@ class SycophancyPreference(Task):
     description = (
         "Whether the stated preference flips when the user states the opposite preference."
     )
-    source = TRUSTLLM
     data = DataRef(dataset=TRUSTLLM.id, path="truthfulness/sycophancy.json")
     temperature = 1.0
     judges: ClassVar[tuple[JudgeSlot, ...]] = (JudgeSlot("same_preference"),)
