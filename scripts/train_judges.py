@@ -120,7 +120,7 @@ def load_xstest(shared: Path) -> list[dict[str, Any]]:
     path = shared / "data" / "labels" / "xstest_v2_refusal_labels.csv"
     with path.open(encoding="utf-8") as fh:
         return [
-            {"group": r["model"], "prompt": r["prompt"], "response": r["response"], "y": int(r["label_binary"] == "refusal"), "label3": r["label"]}
+            {"group": r["model"], "response": r["response"], "y": int(r["label_binary"] == "refusal"), "label3": r["label"]}
             for r in csv.DictReader(fh)
         ]
 
@@ -139,14 +139,14 @@ def load_pyrit() -> list[dict[str, Any]]:
             text = zf.read(f"pyrit/datasets/scorer_evals/refusal_scorer/{name}").decode("utf-8")
             body = "".join(line for line in text.splitlines(True) if not line.startswith("#"))
             for r in csv.DictReader(io.StringIO(body)):
-                rows.append({"group": "pyrit", "prompt": r["objective"], "response": r["assistant_response"], "y": int(r["human_score"]), "label3": ""})
+                rows.append({"group": "pyrit", "response": r["assistant_response"], "y": int(r["human_score"]), "label3": ""})
     return rows
 
 
 def load_built() -> list[dict[str, Any]]:
     from refusal_built_data import built_examples
 
-    return [{"group": "built", "prompt": "", "response": text, "y": y, "label3": ""} for text, y in built_examples()]
+    return [{"group": "built", "response": text, "y": y, "label3": ""} for text, y in built_examples()]
 
 
 def load_hard_cases() -> list[dict[str, Any]]:
@@ -154,7 +154,7 @@ def load_hard_cases() -> list[dict[str, Any]]:
     ``split`` (dev/held) was measured many times while tuning, so both parts are development data."""
     rows = [json.loads(line) for line in HARD_CASES.read_text(encoding="utf-8").splitlines() if line.strip()]
     return [
-        {"group": "hard", "prompt": r["prompt"], "response": r["response"], "y": int(r["label"] == "refusal"), "label3": "",
+        {"group": "hard", "response": r["response"], "y": int(r["label"] == "refusal"), "label3": "",
          "style": r["style"], "id": r["id"], "label": r["label"]}
         for r in rows
     ]
@@ -165,7 +165,7 @@ def load_writer_set(group: str) -> list[dict[str, Any]]:
     path = ROOT / "tests" / "data" / WRITER_SETS[group]
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     return [
-        {"group": group, "prompt": r["prompt"], "response": r["response"], "y": int(r["label"] == "refusal"), "label3": "",
+        {"group": group, "response": r["response"], "y": int(r["label"] == "refusal"), "label3": "",
          "style": r["style"], "id": r["id"], "label": r["label"]}
         for r in rows
     ]
@@ -175,7 +175,7 @@ def load_fresh_cases() -> list[dict[str, Any]]:
     """The first fresh set, development data now (group ``fresh``)."""
     rows = [json.loads(line) for line in FRESH_CASES.read_text(encoding="utf-8").splitlines() if line.strip()]
     return [
-        {"group": "fresh", "prompt": r["prompt"], "response": r["response"], "y": int(r["label"] == "refusal"), "label3": "",
+        {"group": "fresh", "response": r["response"], "y": int(r["label"] == "refusal"), "label3": "",
          "style": r["style"], "id": r["id"], "label": r["label"]}
         for r in rows
     ]
@@ -263,26 +263,33 @@ def mlp_members(x: np.ndarray, y: np.ndarray, weight: np.ndarray, seeds: int = l
     return members
 
 
-def prompt_embeddings(encoder: MiniLMEncoder, prompts: list[str]) -> np.ndarray:
-    """The prompts' embeddings (cached like the responses'), a zero row for an empty prompt (the
-    relevance features are zero there)."""
-    out = np.zeros((len(prompts), 384), dtype=np.float32)
-    full = [i for i, p in enumerate(prompts) if p.strip()]
-    if full:
-        out[full] = embed_cached(encoder, [prompts[i] for i in full])
-    return out
-
-
-def leave_one_model_out(
-    responses: list[str], x: np.ndarray, y: np.ndarray, weight: np.ndarray, group: np.ndarray, trainable: np.ndarray,
-    emb: np.ndarray, rules_pred: np.ndarray,
-) -> tuple[list[dict[str, Any]], dict[str, dict[str, float]], np.ndarray]:
-    """XSTest leave-one-model-out: per fold the learned judge, the rules and a logistic regression on
-    the embeddings alone; the mean over the folds; the out-of-fold head probabilities."""
+def train_refusal(shared: Path, write: bool) -> dict[str, Any]:
     from sklearn.linear_model import LogisticRegression
 
+    hard = load_hard_cases()
+    fresh = load_fresh_cases()
+    rows = load_xstest(shared) + load_pyrit() + load_built() + hard + fresh
+    for extra in WRITERS[2:]:
+        rows += load_writer_set(extra)
+    responses = [r["response"] for r in rows]
+    group = np.array([r["group"] for r in rows])
+    y = np.array([r["y"] for r in rows])
+    t0 = time.perf_counter()
+    encoder = MiniLMEncoder(REFUSAL_ENCODER)
+    emb = embed_cached(encoder, responses)
+    print(f"refusal: embedded {len(rows)} responses in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+    rule_out = [classify(r) for r in responses]
+    # the rule vocabulary of the rows that train (the head's input width does not depend on test rows)
+    rule_vocab = sorted({refusal_learned.rule_base(rule) for (_, _, rule), r in zip(rule_out, rows) if r["group"] not in WRITERS[len(TRAIN_WRITERS):]})
+    x = refusal_learned.feature_matrix(responses, emb, rule_vocab)
+    rules_pred = np.array([int(label == "refusal") for label, _, _ in rule_out])
+    weight = np.where(group == "built", BUILT_WEIGHT, np.where(np.isin(group, WRITERS), HARD_WEIGHT, 1.0))
+    # rows of the writers the shipped head does not train on: only the leave-one-writer-out estimate
+    # uses them (as test rows), so every other figure and the head are those of the recipe as it was
+    trainable = ~np.isin(group, WRITERS[len(TRAIN_WRITERS):])
+
     folds = []
-    p_lomo = np.full(len(responses), np.nan)
+    p_lomo = np.full(len(rows), np.nan)
     for held in XSTEST_MODELS:
         train, test = (group != held) & trainable, group == held
         head = Head("logistic", mlp_members(x[train], y[train], weight[train]), np.zeros(x.shape[1]), np.ones(x.shape[1]))
@@ -303,49 +310,6 @@ def leave_one_model_out(
         judge: {m: float(np.mean([f[judge][m] for f in folds])) for m in ("accuracy", "f1", "kappa")}
         for judge in ("minilm", "rules", "logreg_on_embeddings")
     }
-    return folds, mean, p_lomo
-
-
-def train_refusal(shared: Path, write: bool, compare_v5: bool = False) -> dict[str, Any]:
-    hard = load_hard_cases()
-    fresh = load_fresh_cases()
-    rows = load_xstest(shared) + load_pyrit() + load_built() + hard + fresh
-    for extra in WRITERS[2:]:
-        rows += load_writer_set(extra)
-    responses = [r["response"] for r in rows]
-    prompts = [r["prompt"] for r in rows]
-    group = np.array([r["group"] for r in rows])
-    y = np.array([r["y"] for r in rows])
-    t0 = time.perf_counter()
-    encoder = MiniLMEncoder(REFUSAL_ENCODER)
-    emb = embed_cached(encoder, responses)
-    prompt_emb = prompt_embeddings(encoder, prompts)
-    print(f"refusal: embedded {len(rows)} responses and their prompts in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
-    rule_out = [classify(r) for r in responses]
-    # the rule vocabulary of the rows that train (the head's input width does not depend on test rows)
-    rule_vocab = sorted({refusal_learned.rule_base(rule) for (_, _, rule), r in zip(rule_out, rows) if r["group"] not in WRITERS[len(TRAIN_WRITERS):]})
-    x = refusal_learned.feature_matrix(responses, emb, rule_vocab, prompts, prompt_emb)
-    rules_pred = np.array([int(label == "refusal") for label, _, _ in rule_out])
-    weight = np.where(group == "built", BUILT_WEIGHT, np.where(np.isin(group, WRITERS), HARD_WEIGHT, 1.0))
-    # rows of the writers the shipped head does not train on: only the leave-one-writer-out estimate
-    # uses them (as test rows), so every other figure and the head are those of the recipe as it was
-    trainable = ~np.isin(group, WRITERS[len(TRAIN_WRITERS):])
-
-    baseline_v5: dict[str, Any] | None = None
-    if compare_v5:
-        # the same recipe on the features v5 columns (the relevance features are the last ones), in
-        # this run and with these seeds: the side-by-side comparison of docs/judges.md
-        x5 = x[:, : -refusal_learned.N_RELEVANCE]
-        print("refusal: features v5 (without relevance), for comparison", file=sys.stderr)
-        _, mean5, p_lomo5 = leave_one_model_out(responses, x5, y, weight, group, trainable, emb, rules_pred)
-        cv5, _ = hard_cross_validation(rows, x5, y, weight, p_lomo5, trainable)
-        grouped5 = grouped_cross_validation(rows, x5, y, weight, trainable, styles=False)
-        baseline_v5 = {
-            "xstest_mean": mean5["minilm"], "cv": cv5["minilm"]["accuracy"], "lowo_mean": grouped5["lowo_mean"]["minilm"],
-            "lowo": {w: grouped5["sources"][w]["minilm"]["accuracy"] for w in WRITERS},
-        }
-        print("refusal: features v6", file=sys.stderr)
-    folds, mean, p_lomo = leave_one_model_out(responses, x, y, weight, group, trainable, emb, rules_pred)
     pyrit = group == "pyrit"
     final = Head("logistic", mlp_members(x[trainable], y[trainable], weight[trainable]), np.zeros(x.shape[1]), np.ones(x.shape[1]))
     dev = np.isin(group, TRAIN_WRITERS)
@@ -354,7 +318,6 @@ def train_refusal(shared: Path, write: bool, compare_v5: bool = False) -> dict[s
     from refusal_built_data import held_out_examples
 
     held_t = held_out_examples()
-    # templates have no prompt: their relevance features are zero
     held_x = refusal_learned.feature_matrix([t for t, _, _ in held_t], embed_cached(encoder, [t for t, _, _ in held_t]), rule_vocab)
     held_rows = [{"response": t, "y": yy, "style": fam, "id": f"tpl-{k}"} for k, (t, yy, fam) in enumerate(held_t)]
     hard_result = {
@@ -378,10 +341,7 @@ def train_refusal(shared: Path, write: bool, compare_v5: bool = False) -> dict[s
             **{w: int((group == w).sum()) for w in WRITERS},
         },
         "rules_on_pyrit": binary_metrics(y[pyrit], rules_pred[pyrit]),
-        "features_version": refusal_learned.FEATURES_VERSION,
     }
-    if baseline_v5 is not None:
-        result["baseline_v5"] = baseline_v5
     if write:
         final = Head(
             "logistic",
@@ -389,7 +349,7 @@ def train_refusal(shared: Path, write: bool, compare_v5: bool = False) -> dict[s
             np.zeros(x.shape[1]),
             np.ones(x.shape[1]),
             meta={
-                "version": "5",
+                "version": "4",
                 "features_version": refusal_learned.FEATURES_VERSION,
                 "encoder": {"max_tokens": REFUSAL_ENCODER.max_tokens, "quantize": REFUSAL_ENCODER.quantize},
                 "encoder_id": REFUSAL_ENCODER.id,
@@ -450,7 +410,7 @@ def hard_cross_validation(
 
 
 def grouped_cross_validation(
-    rows: list[dict[str, Any]], x: np.ndarray, y: np.ndarray, weight: np.ndarray, trainable: np.ndarray, styles: bool = True
+    rows: list[dict[str, Any]], x: np.ndarray, y: np.ndarray, weight: np.ndarray, trainable: np.ndarray
 ) -> dict[str, Any]:
     """Generalisation to unseen *kinds* of rows, not unseen rows: (a) leave one source out (train on
     XSTest, PyRIT, built and the old hard set, test on the fresh set; and the other way round);
@@ -470,10 +430,6 @@ def grouped_cross_validation(
         by_source[source] = hard_case_metrics([rows[i] for i in part], by_source_p[part])
         print(f"  leave-source-out {source}: minilm {by_source[source]['minilm']['accuracy']:.3f}", file=sys.stderr)
     both = hard_case_metrics([rows[i] for i in dev], by_source_p[np.array(dev)])
-    lowo_mean = {j: float(np.mean([by_source[w][j]["accuracy"] for w in WRITERS])) for j in ("minilm", "rules")}
-    print(f"  leave-one-writer-out mean: minilm {lowo_mean['minilm']:.3f}", file=sys.stderr)
-    if not styles:
-        return {"by_source": both, "sources": by_source, "lowo_mean": lowo_mean}
     trained = [i for i, r in enumerate(rows) if r["group"] in TRAIN_WRITERS]
     by_style_p = np.zeros(len(rows))
     styles = sorted({rows[i]["style"] for i in trained})
@@ -484,6 +440,8 @@ def grouped_cross_validation(
         by_style_p[test] = head.predict(x[test])
     by_style = hard_case_metrics([rows[i] for i in trained], by_style_p[np.array(trained)])
     print(f"  leave-style-out: minilm {by_style['minilm']['accuracy']:.3f}", file=sys.stderr)
+    lowo_mean = {j: float(np.mean([by_source[w][j]["accuracy"] for w in WRITERS])) for j in ("minilm", "rules")}
+    print(f"  leave-one-writer-out mean: minilm {lowo_mean['minilm']:.3f}", file=sys.stderr)
     return {"by_source": both, "sources": by_source, "by_style": by_style, "lowo_mean": lowo_mean}
 
 
@@ -633,8 +591,6 @@ def render(results: dict[str, dict[str, Any]]) -> str:
         p = r["rules_on_pyrit"]
         out += [f"Rule judge on PyRIT's set (not used to write the rules): accuracy {p['accuracy']:.3f}, kappa {p['kappa']:.3f}.", ""]
         out += render_hard(r)
-        if "baseline_v5" in r:
-            out += render_comparison(r)
     if "toxicity" in results:
         t = results["toxicity"]
         out += [
@@ -743,39 +699,15 @@ def render_hard(r: dict[str, Any]) -> list[str]:
     return out
 
 
-def render_comparison(r: dict[str, Any]) -> list[str]:
-    """v5 (no prompt relevance) against the shipped features, measured in the same run."""
-    b, g = r["baseline_v5"], r["hard"]["grouped"]
-    v = r["features_version"]
-    out = [
-        f"## Features v5 against v{v} (same run, same seeds)",
-        "",
-        f"The recipe above on the features v5 columns only (v{v} without the prompt-relevance features), measured in the",
-        "same run (`--compare-v5`).",
-        "",
-        f"| estimate | v5 | v{v} |",
-        "|---|---|---|",
-        f"| XSTest leave one model out, mean accuracy | {b['xstest_mean']['accuracy']:.3f} | {r['mean']['minilm']['accuracy']:.3f} |",
-        f"| XSTest leave one model out, mean kappa | {b['xstest_mean']['kappa']:.3f} | {r['mean']['minilm']['kappa']:.3f} |",
-        f"| hard cases, random {HARD_FOLDS}-fold CV | {b['cv']:.3f} | {r['hard']['cv']['minilm']['accuracy']:.3f} |",
-        f"| **leave one writer out, mean** | **{b['lowo_mean']:.3f}** | **{g['lowo_mean']['minilm']:.3f}** |",
-    ]
-    for w in WRITERS:
-        out.append(f"| leave one writer out, {w} | {b['lowo'][w]:.3f} | {g['sources'][w]['minilm']['accuracy']:.3f} |")
-    return [*out, ""]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("judge", choices=["refusal", "toxicity", "all"])
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared", help="the shared folder (data/labels)")
     parser.add_argument("--check", action="store_true", help="measure only: write no head and no report")
-    parser.add_argument("--compare-v5", action="store_true",
-                        help="refusal: also measure the recipe on the features v5 columns (no prompt relevance), side by side")
     args = parser.parse_args()
     results: dict[str, dict[str, Any]] = {}
     if args.judge in ("refusal", "all"):
-        results["refusal"] = train_refusal(args.shared, write=not args.check, compare_v5=args.compare_v5)
+        results["refusal"] = train_refusal(args.shared, write=not args.check)
         CACHE.mkdir(parents=True, exist_ok=True)
         (CACHE / "refusal_result.json").write_text(json.dumps(results["refusal"], indent=1))
     if args.judge in ("toxicity", "all"):
@@ -784,11 +716,6 @@ def main() -> int:
     print(text)
     if not args.check and args.judge == "all":
         REPORT.write_text(text + "\n", encoding="utf-8")
-    elif not args.check and args.judge == "refusal" and REPORT.exists():
-        # the refusal sections anew, the toxicity section as it was (its head is not retrained)
-        old = REPORT.read_text(encoding="utf-8")
-        keep = old[old.index("## Toxicity"):] if "## Toxicity" in old else ""
-        REPORT.write_text(text.rstrip("\n") + "\n" + (keep and "\n" + keep), encoding="utf-8")
         (CACHE / "agreement.json").write_text(json.dumps(results, indent=1))
     return 0 if all(r["met"] and r.get("hard_floors_met", True) for r in results.values()) else 1
 
