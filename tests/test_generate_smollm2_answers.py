@@ -35,6 +35,17 @@ def test_the_raw_files_are_the_prompt_lists(name: str, count: int, fields: list[
     assert [r["prompt"] for r in records] == [r["prompt"] for r in raw]
 
 
+@pytest.mark.parametrize("name", ["refusal_smollm2_raw.jsonl", "refusal_fresh_smollm2_raw.jsonl",
+                                  "refusal_fresh2_smollm2_raw.jsonl", "refusal_fresh3_smollm2_raw.jsonl"])
+def test_the_raw_files_are_byte_for_byte_what_the_script_writes(name: str) -> None:
+    """Re-running the script on its own output (same answers) must reproduce the file exactly:
+    one record per line, as ``json.dumps(record, ensure_ascii=False)`` writes it."""
+    text = (DATA / name).read_text(encoding="utf-8")
+    assert text.endswith("\n")
+    for number, line in enumerate(text.splitlines(), 1):
+        assert line == json.dumps(json.loads(line), ensure_ascii=False), f"{name}:{number}"
+
+
 def test_a_record_without_a_prompt_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "p.jsonl"
     path.write_text('{"prompt": "ok"}\n\n{"text": "no prompt"}\n', encoding="utf-8")
