@@ -138,3 +138,41 @@ def test_plugins_register_by_entry_point_and_broken_ones_are_skipped(
                             "ModuleNotFoundError") for e in errors), errors
     assert any("'empty'" in e and "registered no aggregator" in e for e in errors), errors
     assert len(caplog.records) == 2
+
+
+def test_a_run_whose_task_names_an_unregistered_aggregator_is_refused_before_any_request(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    """A plugin task whose aggregator module is not installed: refused with one line naming the
+    task and the aggregator, before the store is opened or anything is sent."""
+    import asyncio
+
+    import chat_toy
+    from trustgauge.config import ModelConfig
+    from trustgauge.data.sources import registry as data_registry
+    from trustgauge.errors import ConfigError
+    from trustgauge.pipeline.preflight import check_aggregators
+    from trustgauge.pipeline.run import RunConfig, run_evaluation
+    from trustgauge.report.writer import RENDERERS
+    from trustgauge.tasks import registry as task_registry
+
+    class Orphan(chat_toy.JudgedProbe):
+        id = "toy.orphan"
+        aggregator = "mybench.gone@2"
+
+    check_aggregators([chat_toy.JudgedProbe()])  # a built-in aggregator: fine
+    with pytest.raises(ConfigError, match=r"^task toy\.orphan declares aggregator 'mybench\.gone@2', "
+                                          r"which no installed module registers"):
+        check_aggregators([Orphan()])
+    monkeypatch.setitem(data_registry._REGISTRY, chat_toy.DATASET, chat_toy.source())
+    state = task_registry._state()
+    request.addfinalizer(lambda: task_registry._restore(state))
+    task_registry.register_task(Orphan)
+    config = RunConfig(
+        model=ModelConfig(model="scripted:refuse-all"), tasks=["toy.orphan"],
+        data_dir=chat_toy.write_data(tmp_path / "data"), out=tmp_path / "run",
+        judges={"refusal": "rules"}, store_path=tmp_path / "store.sqlite3", limit=2,
+    )
+    with pytest.raises(ConfigError, match=r"mybench\.gone@2"):
+        asyncio.run(run_evaluation(config, renderers=RENDERERS))
+    assert not (tmp_path / "run").exists() and not (tmp_path / "store.sqlite3").exists()
