@@ -1,9 +1,14 @@
-"""The int8 encoder graph is written directly (issue 14, cold start): it must be the graph
-``onnxruntime.quantization.quantize_dynamic`` makes of the fp32 one, so the embeddings (and every
-learned head trained on them, and the goldens) stay the same bit for bit."""
+"""The encoder graphs are no longer built through onnx and the quantiser on first use (issue 14,
+cold start): the int8 graph is written directly, and the cached file comes from a shipped
+skeleton (the graph without its weights) filled in with the weights. Both must be exactly the
+graph ``onnxruntime.quantization.quantize_dynamic`` makes of the fp32 one (and the fp32 graph
+``build_graph``'s), so the embeddings (every learned head trained on them, the goldens) stay the
+same bit for bit."""
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
 import logging
 from pathlib import Path
@@ -13,7 +18,16 @@ import numpy as np
 import pytest
 
 from trustgauge.errors import ConfigError
-from trustgauge.judges._encoder import build_graph, locate_weights, quantize_per_channel
+from trustgauge.judges import _encoder
+from trustgauge.judges._encoder import (
+    build_graph,
+    locate_weights,
+    quantize_per_channel,
+    skeleton_path,
+    split_skeleton,
+    weight_tensor,
+    write_from_skeleton,
+)
 
 
 def test_quantize_per_channel_by_hand() -> None:
@@ -66,7 +80,45 @@ def _canonical(model: Any) -> tuple[list[bytes], dict[str, tuple[int, tuple[int,
     )
 
 
-def test_direct_int8_graph_is_the_quantisers(tmp_path: Path) -> None:
+def test_weight_tensor_names() -> None:
+    w = {
+        "bert.embeddings.word_embeddings.weight": np.arange(6, dtype=np.float32).reshape(3, 2),
+        "bert.embeddings.token_type_embeddings.weight": np.array([[1, 2], [3, 4]], dtype=np.float32),
+        "bert.encoder.layer.0.output.dense.weight": np.array([[1.27, 0.0], [-0.5, 2.54]], dtype=np.float32),
+        "bert.encoder.layer.0.output.dense.bias": np.array([0.5, -0.5], dtype=np.float32),
+    }
+    assert weight_tensor("word_emb_1", w).tolist() == [[0, 1], [2, 3], [4, 5]]  # type: ignore[union-attr]
+    assert weight_tensor("type_emb_12", w).tolist() == [1, 2]  # type: ignore[union-attr]
+    # a MatMul weight is stored transposed (in x out); its int8 form per output column
+    np.testing.assert_array_equal(weight_tensor("encoder.layer.0.output.dense.w_7", w), np.float32([[1.27, -0.5], [0.0, 2.54]]))  # type: ignore[arg-type]
+    assert weight_tensor("encoder.layer.0.output.dense.w_7_quantized", w).tolist() == [[127, -25], [0, 127]]  # type: ignore[union-attr]
+    np.testing.assert_allclose(weight_tensor("encoder.layer.0.output.dense.w_7_scale", w), [0.01, 0.02])  # type: ignore[arg-type]
+    assert weight_tensor("encoder.layer.0.output.dense.b_8", w).tolist() == [0.5, -0.5]  # type: ignore[union-attr]
+    for constant in ("one_f_18", "scale_26", "split_shape_24", "axes12_22", "half_64", "encoder.layer.0.output.dense.x_9"):
+        assert weight_tensor(constant, w) is None
+
+
+def test_shipped_skeletons_are_current() -> None:
+    """Fails after a change to build_graph until scripts/encoder_skeletons.py is run."""
+    weights, config = _weights()
+    for quantize in (True, False):
+        shipped = gzip.decompress(skeleton_path(quantize).read_bytes())
+        assert shipped == split_skeleton(build_graph(weights, config, quantize=quantize), weights), quantize
+        assert len(shipped) < 100_000  # structure and small constants only, no weights
+
+
+def test_skeleton_filled_in_is_build_graph() -> None:
+    import onnx
+
+    weights, config = _weights()
+    for quantize in (True, False):
+        out = io.BytesIO()
+        write_from_skeleton(gzip.decompress(skeleton_path(quantize).read_bytes()), weights, out)
+        filled = onnx.load_model_from_string(out.getvalue())
+        assert _canonical(filled) == _canonical(build_graph(weights, config, quantize=quantize)), quantize
+
+
+def test_direct_int8_graph_is_the_quantisers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Regression for the cold start: the graph used to be built in fp32, saved, and quantised
     by quantize_dynamic (~3 s here, ~9 s on a slower machine); the direct build must give the
     same nodes, initialisers and inferred shapes (ONNX Runtime's optimiser reads the shapes:
@@ -91,7 +143,11 @@ def test_direct_int8_graph_is_the_quantisers(tmp_path: Path) -> None:
     direct = build_graph(weights, config, quantize=True)
     assert _canonical(direct) == _canonical(ref)
 
-    onnx.save(direct, str(tmp_path / "direct.onnx"))
+    # what a first use writes (from the shipped skeleton), in a fresh model cache
+    monkeypatch.setenv("TRUSTGAUGE_MODEL_CACHE", str(tmp_path / "cache"))
+    built = _encoder.graph_path(quantize=True)
+    assert _canonical(onnx.load(str(built))) == _canonical(ref)
+    (tmp_path / "direct.onnx").write_bytes(built.read_bytes())
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL

@@ -14,8 +14,10 @@ runs on ONNX Runtime instead (a ~30 MB wheel):
    safetensors tensors (embeddings, 6 post-LN transformer layers, masked mean pooling),
    optionally with int8 matrix products: int8 weights with a scale per output channel, dynamic
    int8 activations, written directly in the form ``onnxruntime.quantization.quantize_dynamic``
-   gives them (the same graph, checked in the tests, in ~0.5 s instead of ~3 s). The result is
-   cached under the trustgauge home (``models/minilm-*.onnx``), so this happens once per machine.
+   gives them (the same graph, checked in the tests). The package ships each graph without its
+   weights (a ~10 KB *skeleton*: nodes, inferred shapes, small constants); the first use fills
+   it in with the weights (:func:`write_from_skeleton`, no onnx import, ~0.3 s) and caches the
+   result under the trustgauge home (``models/minilm-*.onnx``), so this happens once per machine.
 3. **Inference**: texts are tokenised with the model's own ``tokenizer.json`` (the
    ``tokenizers`` library), truncated to ``max_tokens``, sorted by length and batched so a batch
    pads to its own longest text; embeddings come back L2-normalised, in input order.
@@ -28,10 +30,12 @@ is only ever used with that configuration (:attr:`MiniLMEncoder.config_id`).
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import importlib.util
 import json
 import os
+import re
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -354,6 +358,123 @@ def build_graph(weights: dict[str, F32], config: dict[str, Any], *, quantize: bo
 
 
 
+#: the encoder graphs without their weights (nodes, inferred shapes, the small constants:
+#: ~10 KB gzipped each, nothing from the weights), written from :func:`build_graph` by
+#: ``scripts/encoder_skeletons.py`` and checked against it by tests/test_encoder_int8.py
+SKELETON_DIR: Final = Path(__file__).resolve().parent / "data"
+
+_WEIGHT_NAME: Final = re.compile(r"^(?P<base>.+)_\d+(?P<part>_quantized|_scale|_zero_point)?$")
+_EMBEDDINGS: Final = {
+    "word_emb": "embeddings.word_embeddings.weight",
+    "pos_emb": "embeddings.position_embeddings.weight",
+    "type_emb": "embeddings.token_type_embeddings.weight",
+}
+_ONNX_DTYPE: Final = {np.dtype(np.float32): 1, np.dtype(np.int8): 3}  # TensorProto.FLOAT, INT8
+
+
+def skeleton_path(quantize: bool) -> Path:
+    return SKELETON_DIR / f"minilm-g{GRAPH_VERSION}-{'int8' if quantize else 'fp32'}.skeleton.gz"
+
+
+def weight_tensor(name: str, weights: dict[str, F32]) -> npt.NDArray[Any] | None:
+    """The value :func:`build_graph` gives the initialiser ``name`` if it comes from the weights
+    (``<param prefix>.w_<n>`` is a transposed weight, ``.b``/``.g`` a bias or LayerNorm
+    gain, ``word_emb``/``pos_emb``/``type_emb`` the embeddings, with ``_quantized``/``_scale``/
+    ``_zero_point`` the int8 form), else None (a small constant of the graph itself)."""
+    match = _WEIGHT_NAME.match(name)
+    if match is None:
+        return None
+    w = {k.removeprefix("bert."): v for k, v in weights.items()}
+    base, part = match["base"], match["part"]
+    value: npt.NDArray[Any]
+    if base in _EMBEDDINGS:
+        value = w[_EMBEDDINGS[base]]
+        if base == "type_emb":
+            value = value[0]
+    else:
+        prefix, _, kind = base.rpartition(".")
+        param = {"w": "weight", "b": "bias", "g": "weight"}.get(kind)
+        key = f"{prefix}.{param}"
+        if not prefix or param is None or key not in w:
+            return None
+        value = w[key].T if kind == "w" else w[key]
+    value = np.ascontiguousarray(value, dtype=np.float32)
+    if part:
+        q, scales, zeros = quantize_per_channel(value)
+        forms: dict[str, npt.NDArray[Any]] = {"_quantized": q, "_scale": scales, "_zero_point": zeros}
+        value = forms[part]
+    return value
+
+
+def split_skeleton(model: Any, weights: dict[str, F32]) -> bytes:
+    """``model`` (from :func:`build_graph` with these weights) as a skeleton file's content: a
+    JSON line naming the initialisers that come from the weights, in order, then the serialised
+    model without them. Raises if :func:`weight_tensor` does not give back one of them exactly."""
+    from onnx import ModelProto, numpy_helper
+
+    skeleton = ModelProto()
+    skeleton.CopyFrom(model)
+    del skeleton.graph.initializer[:]
+    names = []
+    for init in model.graph.initializer:
+        value = weight_tensor(init.name, weights)
+        if value is None:
+            skeleton.graph.initializer.append(init)
+            continue
+        stored = numpy_helper.to_array(init)
+        if value.dtype != stored.dtype or value.shape != stored.shape or value.tobytes() != stored.tobytes():
+            raise ValueError(f"weight_tensor({init.name!r}) differs from build_graph's tensor")
+        names.append(init.name)
+    head = json.dumps({"graph_version": GRAPH_VERSION, "weights": names}).encode()
+    body: bytes = skeleton.SerializeToString(deterministic=True)
+    return head + b"\n" + body
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        low, n = n & 0x7F, n >> 7
+        out.append(low | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _length_delimited(field: int, size: int) -> bytes:
+    """The key and length of a protobuf length-delimited field (the payload follows)."""
+    return _varint(field << 3 | 2) + _varint(size)
+
+
+def _tensor_chunks(name: str, value: npt.NDArray[Any]) -> list[bytes | memoryview]:
+    """An ONNX ``TensorProto`` (dims = 1, data_type = 2, name = 8, raw_data = 9) in pieces, the
+    raw data not copied."""
+    data = memoryview(np.ascontiguousarray(value).data).cast("B")
+    encoded = name.encode()
+    head = b"".join(_varint(1 << 3) + _varint(d) for d in value.shape)
+    head += _varint(2 << 3) + _varint(_ONNX_DTYPE[value.dtype])
+    head += _length_delimited(8, len(encoded)) + encoded + _length_delimited(9, len(data))
+    return [head, data]
+
+
+def write_from_skeleton(skeleton: bytes, weights: dict[str, F32], fh: Any) -> None:
+    """Write the full graph: the skeleton's model, then a second ``graph`` field holding only
+    the weight initialisers (protobuf merges repeated occurrences of a message field, so the
+    parsed model is the skeleton with these initialisers appended: what :func:`build_graph`
+    returns, without importing onnx (its import costs ~0.6 s, ml_dtypes' mostly) or
+    serialising 58 MB through it)."""
+    head, _, model = skeleton.partition(b"\n")
+    tensors: list[bytes | memoryview] = []
+    for name in json.loads(head)["weights"]:
+        value = weight_tensor(name, weights)
+        if value is None:
+            raise ValueError(f"the encoder skeleton names {name}, which is not a weight tensor")
+        chunks = _tensor_chunks(name, value)
+        tensors += [_length_delimited(5, sum(len(c) for c in chunks)), *chunks]
+    fh.write(model)
+    fh.write(_length_delimited(7, sum(len(c) for c in tensors)))
+    for chunk in tensors:
+        fh.write(chunk)
+
+
 _BUILD_LOCK = threading.Lock()
 
 
@@ -369,16 +490,28 @@ def graph_path(quantize: bool) -> Path:
             return path
         folder = locate_weights()
         try:
-            import onnx
             from safetensors.numpy import load_file
         except ImportError as exc:  # pragma: no cover - core dependencies
-            raise ConfigError(f"the offline judges need onnx and safetensors ({exc.name} missing)") from exc
+            raise ConfigError(f"the offline judges need safetensors ({exc.name} missing)") from exc
         weights = load_file(str(folder / "model.safetensors"))
-        config = json.loads((folder / "config.json").read_text())
-        model = build_graph(weights, config, quantize=quantize)
+        skeleton = skeleton_path(quantize)
+        if skeleton.is_file():
+            # the shipped graph, filled in with the weights (what build_graph gives, ~10x faster)
+            content = gzip.decompress(skeleton.read_bytes())
 
-        def write(tmp: Path) -> None:
-            onnx.save(model, str(tmp))
+            def write(tmp: Path) -> None:
+                with tmp.open("wb") as fh:
+                    write_from_skeleton(content, weights, fh)
+
+        else:  # pragma: no cover - a skeleton ships for the current GRAPH_VERSION (tested)
+            try:
+                import onnx
+            except ImportError as exc:
+                raise ConfigError(f"the offline judges need onnx ({exc.name} missing)") from exc
+            model = build_graph(weights, json.loads((folder / "config.json").read_text()), quantize=quantize)
+
+            def write(tmp: Path) -> None:
+                onnx.save(model, str(tmp))
 
         try:
             atomic_write_with(path, write)
