@@ -224,7 +224,12 @@ def test_encoder_graph_full_injected(tmp_path: Path, monkeypatch: pytest.MonkeyP
             fh.write(b"partial")
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
+    def fill_half(skeleton: bytes, weights: Any, fh: Any) -> None:
+        fh.write(b"partial")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
     monkeypatch.setattr(onnx, "save", save_half)
+    monkeypatch.setattr(_encoder, "write_from_skeleton", fill_half)  # the graph comes from a skeleton
     for quantize in (True, False, True):
         with pytest.raises(UsageError, match=r"cannot build the offline judges' encoder .*No space left"):
             _encoder.graph_path(quantize)

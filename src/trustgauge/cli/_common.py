@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import sys
 from collections.abc import Coroutine
@@ -89,6 +88,7 @@ def _run_async(coro: Coroutine[Any, Any, T]) -> T:
     """``asyncio.run(coro)``, where SIGTERM (like Ctrl-C) cancels the work cleanly and then
     raises KeyboardInterrupt (a KeyboardInterrupt raised inside some task instead would leave
     tasks with unretrieved exceptions behind, and tracebacks on stderr)."""
+    import asyncio  # here: `trustgauge --help` and `trustgauge tasks` need no event loop (cold start)
 
     async def main() -> T:
         loop = asyncio.get_running_loop()

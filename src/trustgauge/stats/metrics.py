@@ -14,8 +14,6 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Final, TypeVar
 
-import numpy as np
-
 T = TypeVar("T")
 L = TypeVar("L", bound=Hashable)
 
@@ -175,6 +173,8 @@ def pearson(x: Sequence[float], y: Sequence[float]) -> float | None:
         raise ValueError(f"x has {len(x)} items but y has {len(y)}")
     if len(x) < 2:
         return None
+    import numpy as np  # here, not at the top: `trustgauge tasks` imports this module (cold start)
+
     xs = np.asarray(x, dtype=float)
     ys = np.asarray(y, dtype=float)
     sx = float(np.std(xs))
@@ -228,6 +228,8 @@ def bootstrap_ci(
     n = len(items)
     if n < 2 or statistic(items) is None:
         return None
+    import numpy as np  # here, not at the top: `trustgauge tasks` imports this module (cold start)
+
     rng = np.random.default_rng(seed)
     draws = rng.integers(0, n, size=(n_boot, n))
     values: list[float] = []
