@@ -2,6 +2,8 @@
 
     python benchmarks/judges.py            # 10,000 responses per judge
     python benchmarks/judges.py -n 2000    # quicker
+    python benchmarks/judges.py --all-kinds -n 1000   # encode once: the three MiniLM judges
+                                                      # alone and together on the same texts
 
 Input: XSTest v2's 1,350 model responses (natural lengths: median ~150 tokens), copied until
 there are N, each copy made unique (a numbered suffix) so no cache or dedup can help. Each judge
@@ -11,6 +13,11 @@ is reported apart from throughput. For comparison, the same process runs all-Min
 through sentence-transformers (torch, fp32, 256 tokens) when that is installed.
 
 Targets (issue 4): learned refusal >= 300 responses/s and rules >= 20,000/s on 2 CPU cores.
+
+``--all-kinds`` (issue 14, "encode once, judge many"): in one process, times refusal=minilm,
+toxicity=minilm and similarity=minilm each alone and all three in a row on the same N texts
+(similarity compares each text with the next), each measurement from empty embedding memos, in
+interleaved rounds; also all three with the memos off (what it cost before). Medians.
 """
 
 from __future__ import annotations
@@ -99,12 +106,90 @@ def cpu_description() -> str:
     return f"{model}; flags: {' '.join(f for f in wanted if f in flags) or 'none of ' + ', '.join(wanted)}"
 
 
+def all_kinds(n: int, rounds: int) -> int:
+    """Refusal, toxicity, similarity (MiniLM) alone and together on the same texts."""
+    import statistics
+
+    from trustgauge.judges import _encoder
+    from trustgauge.judges.registry import create_judge
+    from trustgauge.types import JudgeItem
+
+    texts = responses(n)
+    items = [JudgeItem(prompt="", response=t, reference=texts[(i + 1) % n]) for i, t in enumerate(texts)]
+    kinds = ("refusal", "toxicity", "similarity")
+    judges = {k: create_judge(k, "minilm") for k in kinds}
+    for judge in judges.values():  # load weights, open the graphs
+        asyncio.run(judge.judge(items[:2]))
+    enc64 = _encoder.shared_encoder(_encoder.EncoderConfig(max_tokens=64, quantize=True))
+    lengths = [len(e.ids) for e in enc64._tokenizer.encode_batch(texts)]  # truncated at 64
+    short = sum(length < 64 for length in lengths)
+
+    def run(which: tuple[str, ...], memo: bool) -> tuple[float, float, dict[str, _encoder.MemoStats]]:
+        _encoder.clear_memos()
+        memos = _encoder.memos()
+        for m in memos.values():
+            m.capacity = _encoder.MEMO_ENTRIES if memo else 0
+        cpu0, t0 = time.process_time(), time.perf_counter()
+        for kind in which:
+            out = asyncio.run(judges[kind].judge(items))
+            assert len(out) == n
+        wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+        stats = {name: m.stats() for name, m in memos.items()}
+        for m in memos.values():
+            m.capacity = _encoder.MEMO_ENTRIES
+        return wall, cpu, stats
+
+    cases: dict[str, tuple[tuple[str, ...], bool]] = {
+        "refusal alone": (("refusal",), True),
+        "toxicity alone": (("toxicity",), True),
+        "similarity alone": (("similarity",), True),
+        "all three, memo": (kinds, True),
+        "all three, no memo": (kinds, False),
+    }
+    walls: dict[str, list[float]] = {c: [] for c in cases}
+    cpus: dict[str, list[float]] = {c: [] for c in cases}
+    last_stats: dict[str, dict[str, _encoder.MemoStats]] = {}
+    load0 = os.getloadavg()[0]
+    for r in range(rounds):
+        order = list(cases) if r % 2 == 0 else list(cases)[::-1]  # interleaved, alternating order
+        for case in order:
+            print(f"round {r + 1}: {case}", file=sys.stderr, flush=True)
+            wall, cpu, stats = run(*cases[case])
+            walls[case].append(wall)
+            cpus[case].append(cpu)
+            last_stats[case] = stats
+    med = {c: statistics.median(v) for c, v in walls.items()}
+    med_cpu = {c: statistics.median(v) for c, v in cpus.items()}
+    print(f"--all-kinds: {n:,} XSTest responses (unique), {rounds} interleaved rounds, medians; {os.cpu_count()} CPUs")
+    print(f"CPU: {cpu_description()}")
+    print(f"load average {load0:.2f} before, {os.getloadavg()[0]:.2f} after (other engineers share the cores)")
+    print(f"texts within 64 tokens (shareable by the refusal and toxicity heads): {short:,} of {n:,}")
+    print(f"\n{'case':22s} {'wall s':>8s} {'CPU s':>8s} {'texts/s':>8s}  all runs (wall s)")
+    for c in cases:
+        runs = ", ".join(f"{w:.2f}" for w in walls[c])
+        print(f"{c:22s} {med[c]:8.2f} {med_cpu[c]:8.2f} {n / med[c]:8.0f}  {runs}")
+    print("\nratios, wall (CPU; steadier when other processes share the cores):")
+    for label, m in (("wall", med), ("CPU", med_cpu)):
+        singles = sum(m[f"{k} alone"] for k in kinds)
+        print(f"  {label}: all three (memo) / sum of the three alone: {m['all three, memo'] / singles:.2f}")
+        print(f"  {label}: all three (memo) / all three (no memo): {m['all three, memo'] / m['all three, no memo']:.2f}")
+        for k in kinds:
+            print(f"  {label}: all three (memo) / {k} alone: {m['all three, memo'] / m[f'{k} alone']:.2f}")
+    for name, st in last_stats["all three, memo"].items():
+        print(f"memo {name}: {st.hits:,} hits, {st.misses:,} misses, {st.stored:,} stored")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-n", type=int, default=10_000, help="responses per judge")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--st", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--all-kinds", action="store_true", help="the three MiniLM judges alone and together (encode once)")
+    parser.add_argument("--rounds", type=int, default=3, help="--all-kinds: interleaved rounds")
     args = parser.parse_args()
+    if args.all_kinds:
+        return all_kinds(args.n, args.rounds)
     if args.one:
         print(json.dumps(run_one(args.one, args.n)))
         return 0

@@ -26,6 +26,16 @@ The fp32 graph reproduces sentence-transformers' embeddings (cosine > 0.9999, ch
 tests). The int8 graph is about 4x faster on CPUs with VNNI; its embeddings differ slightly
 (cosine 0.99 on average, 0.985 at worst, to fp32; per-tensor weight scales gave 0.94 / 0.90), so each learned head records the encoder configuration it was trained with and
 is only ever used with that configuration (:attr:`MiniLMEncoder.config_id`).
+
+**Encode once** (issue 14): on CPU every text's embedding is a function of its token ids alone
+(point 3 of :class:`MiniLMEncoder`), so encoders that run the same graph (int8 or fp32) share one
+ONNX session and one :class:`EmbeddingMemo`, keyed by the token ids *after* truncation. A text
+embedded for one judge is not embedded again for another judge on the same graph whenever its
+truncated ids are equal: always for the same ``max_tokens``, and, across ``max_tokens`` (the
+refusal head reads 64 tokens, the toxicity head 128), for texts no longer than the smaller
+limit. A longer text gives different ids (the opening vs. more of the text), so a different
+embedding, and is encoded once per limit. The similarity judge's fp32 graph shares nothing with
+the int8 heads but the tokeniser: a different graph gives different numbers.
 """
 
 from __future__ import annotations
@@ -37,6 +47,7 @@ import json
 import os
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -536,6 +547,139 @@ class EncoderConfig:
         return f"minilm-l6-v2:{WEIGHTS_SHA256[:12]}:g{GRAPH_VERSION}:{'int8' if self.quantize else 'fp32'}:t{self.max_tokens}"
 
 
+#: Default bound of each :class:`EmbeddingMemo` (one per graph), in embeddings. An entry holds a
+#: 384-float32 row (1.5 KB + ~0.1 KB array header), its key (the truncated token ids, 2 bytes
+#: each: ~0.2 KB at XSTest's median length, 0.5 KB at 256 tokens) and ~0.1 KB of dict
+#: bookkeeping: ~2 KB, so a full memo holds ~65 MB (75 MB at worst). 32,768 embeddings cover the
+#: responses a judging stage hands to one judge in a full TrustLLM run, so a later stage (toxicity
+#: after refusal) still finds them; the least recently used go first beyond that. Set
+#: ``$TRUSTGAUGE_MINILM_MEMO`` to another number of entries (0 turns the memo off).
+MEMO_ENTRIES: Final = 32_768
+
+
+def _memo_capacity() -> int:
+    raw = os.environ.get("TRUSTGAUGE_MINILM_MEMO", "").strip()
+    if not raw:
+        return MEMO_ENTRIES
+    try:
+        return max(0, int(raw))
+    except ValueError:
+        raise ConfigError(f"TRUSTGAUGE_MINILM_MEMO must be a number of embeddings, got {raw!r}") from None
+
+
+@dataclass(frozen=True)
+class MemoStats:
+    """Counters of an :class:`EmbeddingMemo`: lookups found (``hits``) and not found
+    (``misses``), embeddings stored (``stored``) and dropped to stay within ``capacity``
+    (``evicted``), and how many it holds now (``size``)."""
+
+    hits: int
+    misses: int
+    stored: int
+    evicted: int
+    size: int
+    capacity: int
+
+
+class EmbeddingMemo:
+    """A bounded, thread-safe LRU map from a text's token ids (after truncation) to its raw,
+    un-normalised embedding row, for one ONNX graph.
+
+    Exact, not approximate: the key is the full id sequence (``uint16`` bytes; all-MiniLM's
+    vocabulary has 30,522 entries), so two texts share an entry only when the graph would see
+    the same input, and on CPU the graph's output depends on that input alone. At most
+    ``capacity`` rows are held (:data:`MEMO_ENTRIES` by default, ~2 KB each); ``capacity`` 0
+    stores nothing. Judge worker threads call it concurrently: every operation holds a lock
+    (two threads that miss the same key both compute it; the results are identical).
+    """
+
+    def __init__(self, capacity: int = MEMO_ENTRIES) -> None:
+        self.capacity = max(0, int(capacity))
+        self._rows: OrderedDict[bytes, F32] = OrderedDict()
+        self._lock = threading.Lock()
+        self._hits = self._misses = self._stored = self._evicted = 0
+
+    def get_many(self, keys: Sequence[bytes]) -> list[F32 | None]:
+        """The stored row of each key (``None`` where there is none); found keys become the
+        most recently used."""
+        found: list[F32 | None] = []
+        with self._lock:
+            for key in keys:
+                row = self._rows.get(key)
+                if row is not None:
+                    self._rows.move_to_end(key)
+                found.append(row)
+            hits = sum(r is not None for r in found)
+            self._hits += hits
+            self._misses += len(found) - hits
+        return found
+
+    def put(self, key: bytes, row: F32) -> None:
+        """Store a copy of ``row`` (read-only) under ``key``, dropping the least recently used
+        rows beyond ``capacity``."""
+        if self.capacity == 0:
+            return
+        kept = np.array(row, dtype=np.float32, copy=True)
+        kept.flags.writeable = False
+        with self._lock:
+            if key not in self._rows:
+                self._stored += 1
+            self._rows[key] = kept
+            self._rows.move_to_end(key)
+            while len(self._rows) > self.capacity:
+                self._rows.popitem(last=False)
+                self._evicted += 1
+
+    def stats(self) -> MemoStats:
+        with self._lock:
+            return MemoStats(self._hits, self._misses, self._stored, self._evicted, len(self._rows), self.capacity)
+
+    def clear(self) -> None:
+        """Drop every row and reset the counters."""
+        with self._lock:
+            self._rows.clear()
+            self._hits = self._misses = self._stored = self._evicted = 0
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._rows)
+
+
+_GRAPHS: dict[tuple[str, bool], tuple[Any, EmbeddingMemo]] = {}
+_GRAPHS_LOCK = threading.Lock()
+
+
+def _graph_session(path: Path, gpu: bool) -> tuple[Any, EmbeddingMemo]:
+    """One ONNX Runtime session and one memo per graph file (and provider) per process, shared
+    by every encoder that runs that graph, whatever its ``max_tokens``."""
+    import onnxruntime as ort
+
+    key = (str(path), gpu)
+    with _GRAPHS_LOCK:
+        if key not in _GRAPHS:
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = 0 if gpu else 1
+            options.inter_op_num_threads = 1
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if gpu else ["CPUExecutionProvider"]
+            session = ort.InferenceSession(str(path), options, providers=providers)
+            _GRAPHS[key] = (session, EmbeddingMemo(_memo_capacity()))
+        return _GRAPHS[key]
+
+
+def memos() -> dict[str, EmbeddingMemo]:
+    """The memo of each graph loaded in this process, by graph file name (for benchmarks and
+    diagnostics)."""
+    with _GRAPHS_LOCK:
+        return {Path(path).name + (":gpu" if gpu else ""): memo for (path, gpu), (_, memo) in _GRAPHS.items()}
+
+
+def clear_memos() -> None:
+    """Empty every graph's memo (a benchmark's cold start)."""
+    for memo in memos().values():
+        memo.clear()
+
+
 class MiniLMEncoder:
     """all-MiniLM-L6-v2 sentence embeddings on ONNX Runtime.
 
@@ -545,9 +689,24 @@ class MiniLMEncoder:
     throughput comes from running ``threads`` texts at once on a pool of threads, one intra-op
     thread each (ONNX Runtime releases the GIL). With a CUDA provider (onnxruntime-gpu), texts
     are batched by length instead.
+
+    Because a text's embedding is a function of its truncated token ids alone, the CPU path
+    looks each text up in the graph's :class:`EmbeddingMemo` first (shared with every other
+    encoder on the same graph: see the module docstring) and encodes only the texts it has not
+    seen, each distinct one once per call. The result is bit-identical to encoding every text
+    afresh. ``memo`` replaces the shared memo (a test's own; ``EmbeddingMemo(0)`` for none). The
+    GPU path does not use the memo: its batches pad, so its embeddings already depend on their
+    neighbours a little.
     """
 
-    def __init__(self, config: EncoderConfig | None = None, *, threads: int | None = None, batch_size: int = 32) -> None:
+    def __init__(
+        self,
+        config: EncoderConfig | None = None,
+        *,
+        threads: int | None = None,
+        batch_size: int = 32,
+        memo: EmbeddingMemo | None = None,
+    ) -> None:
         self.config = config or EncoderConfig()
         self.batch_size = batch_size
         try:
@@ -559,15 +718,11 @@ class MiniLMEncoder:
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(self.config.max_tokens)
+        self._key_dtype = np.uint16 if self._tokenizer.get_vocab_size() <= 1 << 16 else np.int32
         self.threads = threads or _available_cores()
-        available = ort.get_available_providers()
-        self.gpu = "CUDAExecutionProvider" in available
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 0 if self.gpu else 1
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if self.gpu else ["CPUExecutionProvider"]
-        self._session = ort.InferenceSession(str(graph_path(self.config.quantize)), options, providers=providers)
+        self.gpu = "CUDAExecutionProvider" in ort.get_available_providers()
+        self._session, shared_memo = _graph_session(graph_path(self.config.quantize), self.gpu)
+        self.memo = shared_memo if memo is None else memo
         self._pool: ThreadPoolExecutor | None = None
 
     @property
@@ -583,6 +738,9 @@ class MiniLMEncoder:
         ids = np.asarray([tokens], dtype=np.int64)
         row: F32 = self._run(ids, np.ones_like(ids))[0]
         return row
+
+    def _key(self, tokens: list[int]) -> bytes:
+        return np.asarray(tokens, dtype=self._key_dtype).tobytes()
 
     def encode(self, texts: Sequence[str]) -> F32:
         """L2-normalised embeddings (``len(texts)`` x 384), in input order."""
@@ -601,14 +759,29 @@ class MiniLMEncoder:
                     ids[row, : len(encodings[i])] = encodings[i]
                     mask[row, : len(encodings[i])] = 1
                 out[chunk] = self._run(ids, mask)
-        elif self.threads == 1 or len(texts) == 1:
-            for i, tokens in enumerate(encodings):
-                out[i] = self._one(tokens)
         else:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="minilm")
-            for i, emb in enumerate(self._pool.map(self._one, encodings)):
+            keys = [self._key(tokens) for tokens in encodings]
+            first: dict[bytes, int] = {}  # each key not in the memo -> its first index here
+            for i, (key, hit) in enumerate(zip(keys, self.memo.get_many(keys))):
+                if hit is not None:
+                    out[i] = hit
+                else:
+                    first.setdefault(key, i)
+            todo = list(first.values())
+            if self.threads == 1 or len(todo) <= 1:
+                rows: Any = map(self._one, (encodings[i] for i in todo))
+            else:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="minilm")
+                rows = self._pool.map(self._one, [encodings[i] for i in todo])
+            for i, emb in zip(todo, rows):
                 out[i] = emb
+                self.memo.put(keys[i], emb)
+            if len(todo) < len(texts):  # a text repeated within this call: its first copy's row
+                for i, key in enumerate(keys):
+                    j = first.get(key)
+                    if j is not None and j != i:
+                        out[i] = out[j]
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         normalised: F32 = (out / np.maximum(norms, 1e-12)).astype(np.float32)
         return normalised
