@@ -74,8 +74,8 @@ def fresh_home(root: Path, name: str) -> Path:
     return home
 
 
-def run_cli(home: Path, base_url: str, limit: int, out: Path) -> float:
-    env = dict(os.environ, TRUSTGAUGE_HOME=str(home), PYTHONPATH=str(REPO / "src"), OPENAI_API_KEY="bench-key")
+def run_cli(src: Path, home: Path, base_url: str, limit: int, out: Path) -> float:
+    env = dict(os.environ, TRUSTGAUGE_HOME=str(home), PYTHONPATH=str(src), OPENAI_API_KEY="bench-key")
     cmd = [
         sys.executable, "-m", "trustgauge", "run",
         "-m", f"openai-compatible:fake-model@{base_url}",
@@ -110,50 +110,62 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="200 prompts, 1 round (smoke run)")
+    parser.add_argument(
+        "--src", action="append", type=Path,
+        help="a source tree to run (its src/ folder, e.g. an older checkout's); repeat to compare "
+        "trees side by side, interleaved round by round; default: this checkout's",
+    )
     args = parser.parse_args()
     limit = 100 if args.quick else 1000
     rounds = 1 if args.quick else args.rounds
+    srcs: list[Path] = args.src or [REPO / "src"]
     n = 2 * limit
     ideal = n * LATENCY / CONCURRENCY
     rounds_floor = -(-n // CONCURRENCY) * LATENCY
     print(f"CPU: {cpu_description()}; nproc {os.cpu_count()}")
     print(f"load average before: {loadavg()}")
-    times: dict[str, list[float]] = {"full": [], "gen": [], "judge": [], "startup": []}
+    kinds = ("full", "gen", "judge", "startup")
+    times: dict[tuple[int, str], list[float]] = {(i, k): [] for i in range(len(srcs)) for k in kinds}
     reference: str | None = None
     with tempfile.TemporaryDirectory(prefix="tg-overlap-") as tmp, FakeServer.start(
         models=["fake-model"], latency=LATENCY, replies=REPLIES, default_reply=DEFAULT_REPLY
     ) as server:
         root = Path(tmp)
+        url = server.openai_base_url
         for r in range(rounds):
-            home = fresh_home(root, "full")
-            times["full"].append(run_cli(home, server.openai_base_url, limit, root / "out"))
-            full_store = root / "full.sqlite3"
-            shutil.copy(home / "store.sqlite3", full_store)
-            text = samples_of(root / "out")
-            if reference is None:
-                reference = text
-            elif text != reference:
-                raise SystemExit("samples.jsonl differs between rounds")
-            for name, drop in (("gen", "responses"), ("judge", "judgements"), ("startup", None)):
-                home = fresh_home(root, name)
-                store_copy(full_store, home, drop)
-                times[name].append(run_cli(home, server.openai_base_url, limit, root / "out"))
-                if samples_of(root / "out") != reference:
-                    raise SystemExit(f"samples.jsonl of the {name} run differs from the full run's")
-            print(f"round {r + 1}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items()), flush=True)
-    med = {k: statistics.median(v) for k, v in times.items()}
-    judges_own = med["judge"] - med["startup"]
-    bound = 1.15 * max(ideal, judges_own) + med["startup"]
+            for i, src in enumerate(srcs):
+                home = fresh_home(root, "full")
+                times[i, "full"].append(run_cli(src, home, url, limit, root / "out"))
+                full_store = root / "full.sqlite3"
+                shutil.copy(home / "store.sqlite3", full_store)
+                text = samples_of(root / "out")
+                if reference is None:
+                    reference = text
+                elif text != reference:
+                    raise SystemExit(f"samples.jsonl of {src} differs from the first run's")
+                for name, drop in (("gen", "responses"), ("judge", "judgements"), ("startup", None)):
+                    home = fresh_home(root, name)
+                    store_copy(full_store, home, drop)
+                    times[i, name].append(run_cli(src, home, url, limit, root / "out"))
+                    if samples_of(root / "out") != reference:
+                        raise SystemExit(f"samples.jsonl of the {name} run of {src} differs from the full run's")
+                print(f"round {r + 1} {src}: " + ", ".join(f"{k} {times[i, k][-1]:.2f} s" for k in kinds), flush=True)
     print(f"load average after: {loadavg()}")
     print(f"{n} requests at {LATENCY * 1000:.0f} ms, concurrency {CONCURRENCY}; medians of {rounds} interleaved rounds")
-    print(f"  generation ideal        {ideal:7.2f} s  (whole rounds: {rounds_floor:.2f} s)")
-    print(f"  start-up (all cached)   {med['startup']:7.2f} s")
-    print(f"  generation only         {med['gen']:7.2f} s  ({med['gen'] - med['startup']:.2f} s past start-up)")
-    print(f"  judging only            {med['judge']:7.2f} s  (judges' own time {judges_own:.2f} s)")
-    print(f"  full run                {med['full']:7.2f} s")
-    serial = med["gen"] + judges_own
-    print(f"  serial sum (gen + judges' own) {serial:.2f} s; target bound 1.15 x max(ideal, judges) + start-up = {bound:.2f} s")
-    print(f"  -> full / bound = {med['full'] / bound:.3f} ({'ok' if med['full'] <= bound else 'MISSED'})")
+    print(f"generation ideal {ideal:.2f} s (whole rounds: {rounds_floor:.2f} s); samples.jsonl identical in every run")
+    print(f"{'tree':40} {'startup':>8} {'gen':>8} {'judge':>8} {'judges':>8} {'full':>8} {'serial':>8} {'bound':>8} {'full/bound':>10}")
+    for i, src in enumerate(srcs):
+        med = {k: statistics.median(times[i, k]) for k in kinds}
+        judges_own = med["judge"] - med["startup"]
+        bound = 1.15 * max(ideal, judges_own) + med["startup"]
+        serial = med["gen"] + judges_own
+        ok = "ok" if med["full"] <= bound else "MISSED"
+        print(
+            f"{str(src)[-40:]:40} {med['startup']:8.2f} {med['gen']:8.2f} {med['judge']:8.2f} {judges_own:8.2f} "
+            f"{med['full']:8.2f} {serial:8.2f} {bound:8.2f} {med['full'] / bound:9.3f} {ok}"
+        )
+    print("(seconds; judges = judging-only run minus start-up; serial = gen + judges; "
+          "bound = 1.15 x max(ideal, judges) + start-up)")
     return 0
 
 
