@@ -86,6 +86,7 @@ async def judge_items(
     progress: Progress | None = None,
     batch_size: int = JUDGE_BATCH,
     description: str | None = None,
+    ready: Mapping[str, Judgement] | None = None,
 ) -> tuple[list[Judgement], JudgeStats]:
     """Judge ``items`` (in order) with ``judge``, through the store.
 
@@ -93,20 +94,32 @@ async def judge_items(
     ``item.cache_key(judge.cache_id)`` (unless ``use_cache`` is false) and every fresh one is stored,
     a batch at a time, except those labelled ``error`` (a later run judges them again).
 
+    ``ready`` holds judgements this run already made with this judge, by key (the first
+    batches of this very call, judged while the responses were arriving: see
+    :mod:`trustgauge.engine.early_judging`): they count and are shown as judged, not cached, and
+    are not judged again; the rest is judged in the batches it would have been in.
+
     Raises:
         JudgeFailedError: the judge raised a model error, or (llm judge) failed on every item
             of a batch; the batches judged before are stored.
     """
     progress = progress or Progress()
+    ready = ready or {}
     keys = [item.cache_key(judge.cache_id) for item in items]
     uniq: dict[str, JudgeItem] = dict(zip(keys, items))
     cached = store.get_judgements(list(uniq)) if (store is not None and use_cache) else {}
     # error judgements stored by older versions are judged again too
-    cached = {k: v for k, v in cached.items() if v.label != ERROR_LABEL}
-    todo = [k for k in uniq if k not in cached]
-    stats = JudgeStats(unique=len(uniq), cached=len(cached))
+    cached = {k: v for k, v in cached.items() if v.label != ERROR_LABEL and k not in ready}
+    done = [k for k in uniq if k in ready]
+    todo = [k for k in uniq if k not in cached and k not in ready]
+    stats = JudgeStats(unique=len(uniq), cached=len(cached), judged=len(done))
     progress.start(description or f"judging ({judge.kind}: {judge.id})", total=len(uniq), cached=len(cached))
-    fresh: dict[str, Judgement] = {}
+    fresh: dict[str, Judgement] = {k: ready[k] for k in done}
+    for k in done:
+        if ready[k].label == ERROR_LABEL:
+            progress.error()
+        else:
+            progress.advance()
     for start in range(0, len(todo), batch_size):
         chunk = todo[start : start + batch_size]
         try:
@@ -140,12 +153,14 @@ async def judge_all(
     store: Store | None,
     use_cache: bool,
     progress: Progress,
+    ready: Mapping[str, Mapping[str, Judgement]] | None = None,
 ) -> dict[tuple[str, str, str], Judgement]:
     """Judge every answered sample in each judge slot its task lists (``judges`` has the judge
     of each kind that can run; slots of other kinds are skipped); cached in the store
     (judgements labelled ``error`` are not stored, so a rerun judges them again). The verdicts
     are keyed by ``(task id, sample id, str(slot))``, the key :meth:`Task.score` and
-    ``samples.jsonl`` use."""
+    ``samples.jsonl`` use. ``ready`` (judge kind -> cache key -> judgement) holds the first
+    stage's judgements made while generating (:class:`~trustgauge.engine.early_judging.EarlyJudging`)."""
     # Slots run in the order each task lists them, stage by stage, so a task can skip a later
     # judgement given earlier ones (toxicity is only asked of responses that complied).
     results: dict[tuple[str, str, str], Judgement] = {}
@@ -184,6 +199,7 @@ async def judge_all(
         for kind, entries in wanted.items():
             verdicts, _ = await judge_items(
                 judges[kind], [item for _, item in entries], store, use_cache=use_cache, progress=progress,
+                ready=(ready or {}).get(kind) if stage == 0 else None,
             )
             for (ident, _), verdict in zip(entries, verdicts):
                 results[ident] = verdict

@@ -8,7 +8,7 @@ import asyncio
 import random
 import sys
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from trustgauge._secrets import redact
@@ -49,6 +49,18 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return self.response is not None
+
+
+class _Told(dict[str, Outcome]):
+    """The engine's outcomes by key, telling a callback of each one as it is set."""
+
+    def __init__(self, tell: Callable[[Outcome], None]) -> None:
+        super().__init__()
+        self._tell = tell
+
+    def __setitem__(self, key: str, outcome: Outcome) -> None:
+        super().__setitem__(key, outcome)
+        self._tell(outcome)
 
 
 @dataclass
@@ -145,18 +157,26 @@ class Engine:
         maximum = cap or 256
         return AdaptiveLimiter(initial=min(8, maximum), maximum=maximum)
 
-    async def run(self, requests: Sequence[Request], description: str = "generating") -> list[Outcome]:
+    async def run(
+        self,
+        requests: Sequence[Request],
+        description: str = "generating",
+        *,
+        on_outcome: Callable[[Outcome], None] | None = None,
+    ) -> list[Outcome]:
         """Answer every request; the result is in the order of ``requests``.
 
         Identical requests are sent once. Every fresh response is committed to the store as
         it arrives. A request that still fails after its retries is returned with ``error``.
+        ``on_outcome`` (on the event loop) is told each unique request's outcome as soon as it
+        is known: stored ones first, then each fresh one as it arrives.
         """
         started = time.monotonic()
         keys = self.keys(requests)
         unique: dict[str, Request] = {}
         for key, request in zip(keys, requests):
             unique.setdefault(key, request)
-        outcomes: dict[str, Outcome] = {}
+        outcomes: dict[str, Outcome] = {} if on_outcome is None else _Told(on_outcome)
         if self.use_cache and self.store is not None:
             for key, response in self.store.get_responses(list(unique)).items():
                 outcomes[key] = Outcome(key, response=response, cached=True)

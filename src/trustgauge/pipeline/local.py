@@ -4,6 +4,9 @@ It keeps the run's schedule exactly as before the seam: one engine per model sha
 unit, all single-turn requests of all units in one ``Engine.run`` (in plan order), then the
 conversations, then every judge slot of every unit stage by stage (judge batches span tasks),
 so judge batches, the store's contents and the run directory are those of a one-unit run.
+The first stage's whole batches are judged while the responses arrive
+(:class:`~trustgauge.engine.early_judging.EarlyJudging`: the very batches that stage would
+make after generation, so nothing else changes).
 Units of one task are put back together for that (their shards are contiguous slices) and
 the results are cut apart again per unit.
 """
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from trustgauge.engine.early_judging import EarlyJudging
 from trustgauge.engine.judging import judge_all
 from trustgauge.engine.progress import Progress
 from trustgauge.engine.runner import Engine, Outcome
@@ -161,6 +165,7 @@ class LocalExecutor:
         model = load_model(model_config, oracle=oracle_table)
         role_models: dict[str, Any] = {}
         store = Store(settings.store_path)
+        early: EarlyJudging | None = None
         try:
             role_models.update((name, load_model(mc, oracle=oracle_table)) for name, mc in role_configs.items())
             await model.check()
@@ -180,7 +185,11 @@ class LocalExecutor:
             )
             # every unit's requests in one batch, in plan order (a task's shards are contiguous)
             all_requests = [r for w in work for r in w.requests]
-            flat = await engine.run(all_requests, description=f"generating ({model.describe()})")
+            # the first judge slot is judged while the responses arrive, in the batches judge_all makes
+            early = EarlyJudging(work, engine.keys(all_requests), self.judges, store, settings.use_cache)
+            flat = await engine.run(
+                all_requests, description=f"generating ({model.describe()})", on_outcome=early.arrived
+            )
             outcomes: dict[str, list[Outcome]] = {}
             pos = 0
             for w in work:
@@ -197,8 +206,11 @@ class LocalExecutor:
                 )
                 for task_id, talks in conversations.items():
                     outcomes[task_id] = [conversation_outcome(r) for r in talks]
-            judgements = await judge_all(work, outcomes, self.judges, store, settings.use_cache, progress)
+            ready = await early.finish()
+            judgements = await judge_all(work, outcomes, self.judges, store, settings.use_cache, progress, ready)
         finally:
+            if early is not None:
+                await early.aclose()
             await model.aclose()
             for role_model in role_models.values():
                 await role_model.aclose()
