@@ -112,6 +112,7 @@ def one(threads: int, slots: int, max_tokens: int, unset: bool) -> None:
 def configurations(cores: int) -> list[tuple[int, int, str]]:
     """(threads, slots, OMP_WAIT_POLICY): "unset" = libgomp's default (spin at barriers) = before
     issue 14; PASSIVE = the backend's default now. One thread has no barriers, so only PASSIVE."""
+    # threads: 1, cores - 1 and cores (one set: on 2 cores that is 1 and 2)
     threads = sorted({1, max(1, cores - 1), cores})
     rows = [(t, s, "PASSIVE") for t in threads for s in (1, 2)]
     rows += [(t, s, "unset") for t in threads if t > 1 for s in (1, 2)]

@@ -168,9 +168,9 @@ def test_bad_paths_and_options_are_config_errors(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("affinity", "expected"), [({0, 1, 2, 3, 4, 5, 6, 7}, 7), ({0, 1}, 1), ({3}, 1)]
+    ("affinity", "expected"), [({0, 1, 2, 3, 4, 5, 6, 7}, 8), ({0, 1}, 2), ({3}, 1)]
 )
-def test_default_threads_leaves_one_usable_core_free(
+def test_default_threads_is_the_usable_cores(
     monkeypatch: pytest.MonkeyPatch, affinity: set[int], expected: int
 ) -> None:
     monkeypatch.setattr(gguf.os, "sched_getaffinity", lambda pid: affinity, raising=False)
@@ -184,7 +184,7 @@ def test_default_threads_without_affinity_uses_cpu_count(monkeypatch: pytest.Mon
 
     monkeypatch.setattr(gguf.os, "sched_getaffinity", no_affinity, raising=False)
     monkeypatch.setattr(gguf.os, "cpu_count", lambda: 4)
-    assert gguf.default_threads() == 3
+    assert gguf.default_threads() == 4
     monkeypatch.setattr(gguf.os, "cpu_count", lambda: None)
     assert gguf.default_threads() == 1
 
@@ -196,7 +196,8 @@ def test_threads_option_defaults_to_default_threads_and_stays_overridable(
         pytest.skip("needs xllamacpp")
     fake = tmp_path / "fake.gguf"
     fake.write_bytes(b"GGUF" + b"\0" * 64)
-    monkeypatch.setattr(gguf.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    monkeypatch.setattr(gguf.os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+    monkeypatch.setattr(gguf.os, "cpu_count", lambda: 64)
     assert gguf.create(str(fake), ModelConfig(model=f"gguf:{fake}")).threads == 3  # type: ignore[attr-defined]
     given = ModelConfig(model=f"gguf:{fake}", options={"threads": 2})
     assert gguf.create(str(fake), given).threads == 2  # type: ignore[attr-defined]

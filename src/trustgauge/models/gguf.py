@@ -10,19 +10,22 @@ collected, at interpreter exit, and with the process if it crashes.
 
 Options (``ModelConfig.options``): ``n_ctx`` (context per request, default 2048), ``n_parallel``
 (concurrent sequences, default 2), ``threads`` (default :func:`default_threads`: the cores this
-process may run on, minus one, at least 1), ``verbose`` (llama.cpp logs on stderr).
+process may run on), ``verbose`` (llama.cpp logs on stderr).
 
 Threads on a busy machine (issue 14): the xllamacpp wheel is built with OpenMP, and llama.cpp's
 worker threads meet at a barrier after every graph op, hundreds of times per token. libgomp's
 default is to *spin* at a barrier, so when one worker is descheduled because another process
-wants its core, the others burn their cores waiting and every token stalls: generation slowed
-5-10x instead of in proportion to the CPU taken (issue text: demo 633 s under load, ~90 s
-quiet). Two defaults fix this, both measured by ``benchmarks/local_generation.py`` (figures in
-``benchmarks/README.md``): one core is left free (``threads`` = cores - 1), and
-``OMP_WAIT_POLICY=PASSIVE`` is set before xllamacpp is first imported, so idle workers sleep
-instead of spinning. A user's own ``OMP_WAIT_POLICY`` is kept (``ACTIVE`` spins as before; it
-only pays on a machine nobody else uses), and ``threads`` can still be set per model. Greedy
-output was identical at every thread count, slot count and wait policy measured.
+wants its core, the others burn their cores waiting and tokens stall: generation slowed 5-20x
+instead of in proportion to the CPU taken (issue text: demo 633 s under load, ~90 s quiet).
+So ``OMP_WAIT_POLICY=PASSIVE`` is set before xllamacpp is first imported: idle workers sleep
+instead of spinning. ``benchmarks/local_generation.py`` measured it (figures in
+``benchmarks/README.md``, 2 cores, one competing busy process): 2 threads, 2 slots went from
+erratic (2-45 tok/s, one configuration 20x slower busy than quiet) to 53 tok/s quiet, 39 busy;
+one thread was no faster quiet and slower busy, so ``threads`` stays at every usable core
+(the CPU affinity, so containers and ``taskset`` are respected). A user's own
+``OMP_WAIT_POLICY`` is kept (``ACTIVE`` spins; it only pays on a machine nobody else uses),
+and ``threads`` can still be set per model. Greedy output was identical at every thread count,
+slot count and wait policy measured.
 """
 
 from __future__ import annotations
@@ -148,16 +151,16 @@ OMP_WAIT_POLICY = "PASSIVE"
 
 
 def default_threads() -> int:
-    """llama.cpp worker threads when ``threads`` is not given: usable cores - 1, at least 1.
+    """llama.cpp worker threads when ``threads`` is not given: the cores this process may use.
 
-    Usable cores are this process's CPU affinity where the OS reports it (containers, taskset),
-    else ``os.cpu_count()``. The spare core keeps one busy neighbour from stalling every token.
+    That is this process's CPU affinity where the OS reports it (containers, ``taskset``), else
+    ``os.cpu_count()``, at least 1.
     """
     try:
         cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         cores = os.cpu_count() or 1
-    return max(1, cores - 1)
+    return max(1, cores)
 
 
 def _import_xllamacpp() -> Any:
