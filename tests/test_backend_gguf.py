@@ -162,3 +162,54 @@ def test_bad_paths_and_options_are_config_errors(tmp_path: Path) -> None:
             load_model(ModelConfig(model=f"gguf:{fake}", options={"n_parallel": 0}))
         with pytest.raises(ConfigError, match=r"could not load fake\.gguf"):
             gguf.start_server(fake)
+
+
+# -- threads and OpenMP wait policy on a busy machine (issue 14; benchmarks/local_generation.py)
+
+
+@pytest.mark.parametrize(
+    ("affinity", "expected"), [({0, 1, 2, 3, 4, 5, 6, 7}, 8), ({0, 1}, 2), ({3}, 1)]
+)
+def test_default_threads_is_the_usable_cores(
+    monkeypatch: pytest.MonkeyPatch, affinity: set[int], expected: int
+) -> None:
+    monkeypatch.setattr(gguf.os, "sched_getaffinity", lambda pid: affinity, raising=False)
+    monkeypatch.setattr(gguf.os, "cpu_count", lambda: 64)  # affinity wins over the machine size
+    assert gguf.default_threads() == expected
+
+
+def test_default_threads_without_affinity_uses_cpu_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_affinity(pid: int) -> set[int]:
+        raise OSError("not supported")
+
+    monkeypatch.setattr(gguf.os, "sched_getaffinity", no_affinity, raising=False)
+    monkeypatch.setattr(gguf.os, "cpu_count", lambda: 4)
+    assert gguf.default_threads() == 4
+    monkeypatch.setattr(gguf.os, "cpu_count", lambda: None)
+    assert gguf.default_threads() == 1
+
+
+def test_threads_option_defaults_to_default_threads_and_stays_overridable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    if importlib.util.find_spec("xllamacpp") is None:
+        pytest.skip("needs xllamacpp")
+    fake = tmp_path / "fake.gguf"
+    fake.write_bytes(b"GGUF" + b"\0" * 64)
+    monkeypatch.setattr(gguf.os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+    monkeypatch.setattr(gguf.os, "cpu_count", lambda: 64)
+    assert gguf.create(str(fake), ModelConfig(model=f"gguf:{fake}")).threads == 3  # type: ignore[attr-defined]
+    given = ModelConfig(model=f"gguf:{fake}", options={"threads": 2})
+    assert gguf.create(str(fake), given).threads == 2  # type: ignore[attr-defined]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("xllamacpp") is None, reason="needs xllamacpp")
+def test_openmp_wait_policy_defaults_to_passive_but_keeps_the_users(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    gguf._import_xllamacpp()
+    assert gguf.os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    gguf._import_xllamacpp()
+    assert gguf.os.environ["OMP_WAIT_POLICY"] == "ACTIVE"

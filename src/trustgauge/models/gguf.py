@@ -9,8 +9,25 @@ server cannot outlive us: it stops on :meth:`GGUFModel.aclose`, when the model i
 collected, at interpreter exit, and with the process if it crashes.
 
 Options (``ModelConfig.options``): ``n_ctx`` (context per request, default 2048), ``n_parallel``
-(concurrent sequences, default 2), ``threads`` (default ``os.cpu_count()``), ``verbose``
-(llama.cpp logs on stderr).
+(concurrent sequences, default 2), ``threads`` (default :func:`default_threads`: the cores this
+process may run on), ``verbose`` (llama.cpp logs on stderr).
+
+Threads on a busy machine (issue 14): the xllamacpp wheel is built with OpenMP, and llama.cpp's
+worker threads meet at a barrier after every graph op, hundreds of times per token. libgomp's
+default is to *spin* at a barrier, so when one worker is descheduled because another process
+wants its core, the others burn their cores waiting and tokens stall: generation slowed 5-20x
+instead of in proportion to the CPU taken (issue text: demo 633 s under load, ~90 s quiet).
+So ``OMP_WAIT_POLICY=PASSIVE`` is set before xllamacpp is first imported: idle workers sleep
+instead of spinning. ``benchmarks/local_generation.py`` measured it (figures in
+``benchmarks/README.md``, 2 cores, one competing busy process): 2 threads, 2 slots went from
+erratic (2-45 tok/s, one configuration 20x slower busy than quiet) to 53 tok/s quiet, 39 busy;
+one thread was no faster quiet and slower busy, so ``threads`` stays at every usable core
+(the CPU affinity, so containers and ``taskset`` are respected). The price: on a moment when
+both cores were idle, spinning once reached 142 tok/s against PASSIVE's ~40-50 (waking sleeping
+workers costs time per barrier), so a dedicated machine may want ``OMP_WAIT_POLICY=ACTIVE``; a
+user's own ``OMP_WAIT_POLICY`` is kept,
+and ``threads`` can still be set per model. Greedy output was identical at every thread count,
+slot count and wait policy measured.
 """
 
 from __future__ import annotations
@@ -131,6 +148,35 @@ def file_sha256(path: Path) -> str:
         return digest
 
 
+#: libgomp's wait policy set (unless the user set one) before xllamacpp loads libgomp
+OMP_WAIT_POLICY = "PASSIVE"
+
+
+def default_threads() -> int:
+    """llama.cpp worker threads when ``threads`` is not given: the cores this process may use.
+
+    That is this process's CPU affinity where the OS reports it (containers, ``taskset``), else
+    ``os.cpu_count()``, at least 1.
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return max(1, cores)
+
+
+def _import_xllamacpp() -> Any:
+    """Import xllamacpp, with libgomp told to sleep rather than spin at barriers.
+
+    libgomp reads ``OMP_WAIT_POLICY`` once, when it is loaded (by the first xllamacpp import),
+    so the default is put in the environment just before; a value the user set is kept.
+    """
+    os.environ.setdefault("OMP_WAIT_POLICY", OMP_WAIT_POLICY)
+    import xllamacpp
+
+    return xllamacpp
+
+
 def _int_option(options: dict[str, Any], key: str, default: int) -> int:
     value = options.get(key, default)
     if value is None:
@@ -167,13 +213,13 @@ def start_server(
         ConfigError: xllamacpp is missing, or llama.cpp cannot load the file.
     """
     try:
-        import xllamacpp
+        xllamacpp = _import_xllamacpp()
     except ImportError:
         raise ConfigError(INSTALL_HINT) from None
     path = Path(model_path)
     if not path.is_file():
         raise ConfigError(f"gguf: no such file {str(path)!r}")
-    n_threads = threads or os.cpu_count() or 1
+    n_threads = threads or default_threads()
     params = xllamacpp.CommonParams()
     params.model.path = str(path)
     params.model_alias = {path.name}
@@ -222,7 +268,7 @@ class GGUFModel(Model):
         options = config.options
         self.n_ctx = _int_option(options, "n_ctx", 2048)
         self.n_parallel = _int_option(options, "n_parallel", 2)
-        self.threads = _int_option(options, "threads", os.cpu_count() or 1)
+        self.threads = _int_option(options, "threads", default_threads())
         self.verbose = bool(options.get("verbose", False))
         self.max_concurrency = self.n_parallel
         self.base_url: str | None = None
