@@ -60,6 +60,19 @@ FILLER = (
 REPLY = "Answer to: {prompt} " + FILLER
 
 
+
+def _value_types(*names: str) -> list[Any]:
+    """The value types from ``trustgauge.types`` (their home since issue 13), or from
+    ``trustgauge.models.base`` in trees older than it: ``engine_overhead_ab.py`` runs this file
+    against an old tree too."""
+    import importlib
+
+    try:
+        module = importlib.import_module("trustgauge.types")
+    except ModuleNotFoundError:
+        module = importlib.import_module("trustgauge.models.base")
+    return [getattr(module, name) for name in names]
+
 def prompt_text(i: int, tag: str) -> str:
     """A distinct ~120-character prompt (distinct per phase, so no run hits another's cache)."""
     return (
@@ -111,7 +124,7 @@ async def run_engine(base_url: str, prompts: Sequence[str], store_dir: Path | No
     from trustgauge.engine.runner import Engine, RetryPolicy
     from trustgauge.engine.store import Store
     from trustgauge.models.openai_compat import OpenAICompatModel
-    from trustgauge.types import GenerationParams, Request
+    GenerationParams, Request = _value_types("GenerationParams", "Request")
 
     params = GenerationParams(temperature=0.0, max_tokens=512)
     requests = [Request.user(p, params) for p in prompts]  # the task's work, not the engine's
@@ -288,7 +301,7 @@ def memory_reply(i: int) -> str:
 
 
 def build_memory_requests(n: int) -> list[Any]:
-    from trustgauge.types import GenerationParams, Request
+    GenerationParams, Request = _value_types("GenerationParams", "Request")
 
     params = GenerationParams(temperature=0.0, max_tokens=512)
     return [Request.user(memory_prompt(i), params) for i in range(n)]
@@ -317,7 +330,7 @@ def fill_store(db: Path, n: int) -> float:
     """Write ``n`` responses as Store rows (one transaction: filling is not what is measured)."""
     from trustgauge.engine.runner import Engine
     from trustgauge.engine.store import Store
-    from trustgauge.types import Response, Usage
+    Response, Usage = _value_types("Response", "Usage")
 
     model = RaisingModel.make()
     requests = build_memory_requests(n)
