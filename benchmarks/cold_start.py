@@ -37,7 +37,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from judges import cpu_description  # noqa: E402
+from _machine import cpu_description  # noqa: E402
 
 _LEGACY = r'''
 import json, logging, os
@@ -109,7 +109,7 @@ def main() -> int:
         "encoder cold (skeleton)": ([py, "-c", _ENCODE], "fresh"),
         "encoder warm": ([py, "-c", _ENCODE], "warm"),
     }
-    print(f"CPU: {cpu_description()}; {os.cpu_count()} logical CPUs")
+    print(f"CPU: {cpu_description()}")
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     # the weights' checksum and the warm graph, outside the timings
     subprocess.run([py, "-c", _ENCODE], check=True, env=dict(env, TRUSTGAUGE_MODEL_CACHE=str(warm_cache)))

@@ -43,6 +43,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import cpu_description
+
 REPO = Path(__file__).resolve().parents[1]
 MODEL_NAME = "fake-model"
 API_KEY = "bench-key"
@@ -701,7 +704,10 @@ def report(
         + (" (--quick: too few requests for the targets)" if plan.n < 2000 else "")
     )
     add(
-        f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"CPU: {cpu_description()}"
+    )
+    add(
+        f"python {platform.python_version()} on {platform.machine()}, "
         f"load average before/after {loads[0]} / {loads[1]}; fake server in its own process; "
         f"concurrency {CONCURRENCY}"
     )

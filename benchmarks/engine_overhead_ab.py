@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -29,22 +28,8 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-
-
-def cpu_description() -> str:
-    """The CPU model and the vector-instruction flags that matter for speed here."""
-    model, flags = "", set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name") and not model:
-                model = line.split(":", 1)[1].strip()
-            elif line.startswith("flags") and not flags:
-                flags = set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    model = model or platform.processor() or "unknown"
-    wanted = sorted(f for f in flags if f.startswith(("avx", "amx")) or f in {"fma", "f16c"})
-    return f"{model}; {os.cpu_count()} CPUs; flags: {' '.join(wanted) or 'n/a'}"
+sys.path.insert(0, str(HERE))
+from _machine import cpu_description  # noqa: E402
 
 
 def ratios(result: dict) -> dict[str, float]:

@@ -33,6 +33,9 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import cpu_description
+
 ROOT = Path(__file__).resolve().parents[1]
 LABELS = ROOT.parent / "shared" / "data" / "labels" / "xstest_v2_refusal_labels.csv"
 
@@ -92,18 +95,6 @@ def run_sentence_transformers(n: int) -> dict[str, float] | None:
     t0 = time.perf_counter()
     model.encode(texts, batch_size=32)
     return {"rate": n / (time.perf_counter() - t0), "peak_rss_mb": peak_rss_mb()}
-
-
-def cpu_description() -> str:
-    """The CPU model and the SIMD flags that matter to ONNX Runtime (from /proc/cpuinfo on Linux)."""
-    try:
-        info = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return "unknown (no /proc/cpuinfo)"
-    model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "unknown")
-    flags = next((set(line.split(":", 1)[1].split()) for line in info.splitlines() if line.startswith("flags")), set())
-    wanted = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni")
-    return f"{model}; flags: {' '.join(f for f in wanted if f in flags) or 'none of ' + ', '.join(wanted)}"
 
 
 def all_kinds(n: int, rounds: int) -> int:

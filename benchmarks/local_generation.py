@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from judges import cpu_description  # noqa: E402
+from _machine import cpu_description  # noqa: E402
 
 from trustgauge.models import gguf  # noqa: E402
 
@@ -134,7 +134,7 @@ def main() -> int:
     cores = available_cores()
     configs = configurations(cores)
     print(f"SmolLM2-135M-Instruct Q4_1 via xllamacpp, {len(PROMPTS)} prompts x {args.max_tokens} max tokens, greedy")
-    print(f"CPU: {cpu_description()}; {os.cpu_count()} CPUs, {cores} in this process's affinity")
+    print(f"CPU: {cpu_description()}; {cores} in this process's affinity")
     print(f"backend defaults: before issue 14 threads={os.cpu_count()}, slots=2, OMP_WAIT_POLICY unset; "
           f"now threads={gguf.default_threads()}, slots=2, OMP_WAIT_POLICY={gguf.OMP_WAIT_POLICY}")
     print(f"load average before: {os.getloadavg()}")

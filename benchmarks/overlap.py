@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from judges import cpu_description  # noqa: E402
+from _machine import cpu_description  # noqa: E402
 
 from fake_server import FakeServer  # noqa: E402
 
@@ -122,7 +122,7 @@ def main() -> int:
     n = 2 * limit
     ideal = n * LATENCY / CONCURRENCY
     rounds_floor = -(-n // CONCURRENCY) * LATENCY
-    print(f"CPU: {cpu_description()}; nproc {os.cpu_count()}")
+    print(f"CPU: {cpu_description()}")
     print(f"load average before: {loadavg()}")
     kinds = ("full", "gen", "judge", "startup")
     times: dict[tuple[int, str], list[float]] = {(i, k): [] for i in range(len(srcs)) for k in kinds}
