@@ -57,7 +57,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from trustgauge.judges import refusal_learned, toxicity_learned  # noqa: E402
-from trustgauge.judges._encoder import EncoderConfig, MiniLMEncoder  # noqa: E402
+from trustgauge.judges._encoder import EMBEDDING_DIM, EncoderConfig, MiniLMEncoder  # noqa: E402
 from trustgauge.judges._heads import Head, Layer  # noqa: E402
 from trustgauge.readers.refusal import classify  # noqa: E402
 
@@ -74,6 +74,15 @@ SEEDS = (0, 1, 2, 3, 4)
 #: XSTest folds and the shipped head use all of SEEDS
 CV_SEEDS = int(os.environ.get("TG_CV_SEEDS", 2))
 HIDDEN = int(os.environ.get("TG_HIDDEN", 64))
+#: the cascade's gate (minilm@5, issue 14): an MLP ensemble on the handcrafted features alone whose sure
+#: verdicts (probability within GATE_SURE of 0 or 1) stand without an embedding. GATE_SURE was chosen
+#: among 0.01, 0.02, 0.05, 0.1, 0.15, 0.2 and 0.3 on the XSTest leave-one-model-out figures (kappa 0.854,
+#: 0.854, 0.859, 0.854, 0.851, 0.849, 0.824; share of XSTest responses still embedded 0.51, 0.47, 0.27,
+#: 0.19, 0.13, 0.09, 0.05), so the kappa at 0.05 is slightly optimistic: its neighbours give 0.854
+GATE_HIDDEN = int(os.environ.get("TG_GATE_HIDDEN", 32))
+#: the version the written heads (and so the judge id, ``minilm@N``) carry
+JUDGE_VERSION = "5"
+GATE_SURE = float(os.environ.get("TG_GATE_SURE", 0.05))
 #: L2 penalty of the MLPs: 1e-3 since minilm@4 (1e-2 before). Chosen among 0.03, 0.01 and 0.001 on the
 #: XSTest leave-one-model-out kappa with the minilm@4 data (0.842, 0.849 and 0.857), so that figure is
 #: slightly optimistic (a choice among three made on it)
@@ -109,7 +118,7 @@ FRESH_CASES = ROOT / "tests" / "data" / "refusal_hard_cases_fresh.jsonl"
 HARD_TARGET = 0.95
 #: `--check` fails below these out-of-fold accuracies on the two development sets together (random
 #: 5-fold CV over both, stratified by source and style); see docs/judge-agreement.md for the measurement
-HARD_FLOORS = {"minilm": 0.967, "rules": 0.983}  # measured: 362 and 368 of 374
+HARD_FLOORS = {"minilm": 0.981, "rules": 0.983}  # measured: 367 and 368 of 374 (minilm@5; minilm@4: 362)
 HARD_FOLDS = 5
 
 
@@ -263,6 +272,33 @@ def mlp_members(x: np.ndarray, y: np.ndarray, weight: np.ndarray, seeds: int = l
     return members
 
 
+class Cascade:
+    """The judge's two heads as one predictor: :func:`refusal_learned.cascade_probability` over the
+    gate (handcrafted features, the columns after the embedding) and the full head (all columns)."""
+
+    def __init__(self, full: Head, gate: Head, sure: float = GATE_SURE) -> None:
+        self.full, self.gate, self.sure = full, gate, sure
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return refusal_learned.cascade_probability(self.gate.predict(x[:, EMBEDDING_DIM:]), self.full.predict(x), self.sure)
+
+    def encoded_share(self, x: np.ndarray) -> float:
+        """Share of the rows the gate is not sure of (those the judge embeds; rows a rule decides aside)."""
+        return float(np.mean(~refusal_learned.gate_is_sure(self.gate.predict(x[:, EMBEDDING_DIM:]), self.sure))) if len(x) else 0.0
+
+
+def fit_cascade(x: np.ndarray, y: np.ndarray, weight: np.ndarray, seeds: int = len(SEEDS)) -> Cascade:
+    global HIDDEN
+    full = Head("logistic", mlp_members(x, y, weight, seeds), np.zeros(x.shape[1]), np.ones(x.shape[1]))
+    hand = x[:, EMBEDDING_DIM:]
+    old, HIDDEN = HIDDEN, GATE_HIDDEN
+    try:
+        gate = Head("logistic", mlp_members(hand, y, weight, seeds), np.zeros(hand.shape[1]), np.ones(hand.shape[1]))
+    finally:
+        HIDDEN = old
+    return Cascade(full, gate)
+
+
 def train_refusal(shared: Path, write: bool) -> dict[str, Any]:
     from sklearn.linear_model import LogisticRegression
 
@@ -292,14 +328,17 @@ def train_refusal(shared: Path, write: bool) -> dict[str, Any]:
     p_lomo = np.full(len(rows), np.nan)
     for held in XSTEST_MODELS:
         train, test = (group != held) & trainable, group == held
-        head = Head("logistic", mlp_members(x[train], y[train], weight[train]), np.zeros(x.shape[1]), np.ones(x.shape[1]))
+        head = fit_cascade(x[train], y[train], weight[train])
         p_lomo[test] = head.predict(x[test])
+        undecided = np.array([not refusal_learned.rule_decides(responses[i], rule_out[i][2]) for i in np.flatnonzero(test)])
+        embedded = head.encoded_share(x[test][undecided]) * undecided.mean()
         learned = judge_labels([responses[i] for i in np.flatnonzero(test)], p_lomo[test])
         baseline = LogisticRegression(max_iter=5000).fit(emb[train], y[train]).predict(emb[test])
         folds.append(
             {
                 "held_out": held,
                 "train_n": int(train.sum()),
+                "embedded": embedded,
                 "minilm": binary_metrics(y[test], learned),
                 "rules": binary_metrics(y[test], rules_pred[test]),
                 "logreg_on_embeddings": binary_metrics(y[test], baseline),
@@ -311,7 +350,7 @@ def train_refusal(shared: Path, write: bool) -> dict[str, Any]:
         for judge in ("minilm", "rules", "logreg_on_embeddings")
     }
     pyrit = group == "pyrit"
-    final = Head("logistic", mlp_members(x[trainable], y[trainable], weight[trainable]), np.zeros(x.shape[1]), np.ones(x.shape[1]))
+    final = fit_cascade(x[trainable], y[trainable], weight[trainable])
     dev = np.isin(group, TRAIN_WRITERS)
     cv, _ = hard_cross_validation(rows, x, y, weight, p_lomo, trainable)
     grouped = grouped_cross_validation(rows, x, y, weight, trainable)
@@ -343,28 +382,33 @@ def train_refusal(shared: Path, write: bool) -> dict[str, Any]:
         "rules_on_pyrit": binary_metrics(y[pyrit], rules_pred[pyrit]),
     }
     if write:
-        final = Head(
-            "logistic",
-            final.members,
-            np.zeros(x.shape[1]),
-            np.ones(x.shape[1]),
-            meta={
-                "version": "4",
-                "features_version": refusal_learned.FEATURES_VERSION,
-                "encoder": {"max_tokens": REFUSAL_ENCODER.max_tokens, "quantize": REFUSAL_ENCODER.quantize},
-                "encoder_id": REFUSAL_ENCODER.id,
-                "rule_vocab": rule_vocab,
-                "trained_on": [
-                    "xstest_v2_refusal_labels.csv (1,350)",
-                    f"pyrit=={PYRIT_VERSION} refusal_scorer (169)",
-                    f"scripts/refusal_built_data.py ({int((group == 'built').sum())})",
-                    f"tests/data/refusal_hard_cases.jsonl, all rows ({int((group == 'hard').sum())})",
-                    *[f"tests/data/{WRITER_SETS[w]}, all rows ({int((group == w).sum())})" for w in TRAIN_WRITERS[1:]],
-                ],
-                "agreement_mean_lomo": mean["minilm"],
-            },
+        trained_on = [
+            "xstest_v2_refusal_labels.csv (1,350)",
+            f"pyrit=={PYRIT_VERSION} refusal_scorer (169)",
+            f"scripts/refusal_built_data.py ({int((group == 'built').sum())})",
+            f"tests/data/refusal_hard_cases.jsonl, all rows ({int((group == 'hard').sum())})",
+            *[f"tests/data/{WRITER_SETS[w]}, all rows ({int((group == w).sum())})" for w in TRAIN_WRITERS[1:]],
+        ]
+        common = {
+            "version": JUDGE_VERSION,
+            "features_version": refusal_learned.FEATURES_VERSION,
+            "rule_vocab": rule_vocab,
+            "trained_on": trained_on,
+            "agreement_mean_lomo": mean["minilm"],
+        }
+        full = Head(
+            "logistic", final.full.members, np.zeros(x.shape[1]), np.ones(x.shape[1]),
+            meta={**common, "encoder": {"max_tokens": REFUSAL_ENCODER.max_tokens, "quantize": REFUSAL_ENCODER.quantize},
+                  "encoder_id": REFUSAL_ENCODER.id},
         )
-        final.save(HEADS / f"{refusal_learned.HEAD_FILE}.npz")
+        full.save(HEADS / f"{refusal_learned.HEAD_FILE}.npz")
+        width = x.shape[1] - EMBEDDING_DIM
+        gate = Head(
+            "logistic", final.gate.members, np.zeros(width), np.ones(width),
+            meta={**common, "sure": GATE_SURE, "hidden": GATE_HIDDEN,
+                  "embedded_share_lomo": float(np.mean([f["embedded"] for f in folds]))},
+        )
+        gate.save(HEADS / f"{refusal_learned.GATE_FILE}.npz")
     return result
 
 
@@ -389,7 +433,7 @@ def hard_cross_validation(
     for k in range(folds):
         test = np.array([fold_of.get(i, -1) == k for i in range(len(rows))])
         fit = ~test & trainable
-        head = Head("logistic", mlp_members(x[fit], y[fit], weight[fit], CV_SEEDS), np.zeros(x.shape[1]), np.ones(x.shape[1]))
+        head = fit_cascade(x[fit], y[fit], weight[fit], CV_SEEDS)
         p_oof[test] = head.predict(x[test])
         print(f"  hard-case fold {k} done", file=sys.stderr)
     idx = np.array(hard)
@@ -424,7 +468,7 @@ def grouped_cross_validation(
     for source in WRITERS:
         test = np.array([r["group"] == source for r in rows])
         fit = ~test & trainable
-        head = Head("logistic", mlp_members(x[fit], y[fit], weight[fit], CV_SEEDS), np.zeros(x.shape[1]), np.ones(x.shape[1]))
+        head = fit_cascade(x[fit], y[fit], weight[fit], CV_SEEDS)
         by_source_p[test] = head.predict(x[test])
         part = np.flatnonzero(test)
         by_source[source] = hard_case_metrics([rows[i] for i in part], by_source_p[part])
@@ -436,7 +480,7 @@ def grouped_cross_validation(
     for style in styles:
         test = np.array([r["group"] in TRAIN_WRITERS and r["style"] == style for r in rows])
         fit = ~test & trainable
-        head = Head("logistic", mlp_members(x[fit], y[fit], weight[fit], CV_SEEDS), np.zeros(x.shape[1]), np.ones(x.shape[1]))
+        head = fit_cascade(x[fit], y[fit], weight[fit], CV_SEEDS)
         by_style_p[test] = head.predict(x[test])
     by_style = hard_case_metrics([rows[i] for i in trained], by_style_p[np.array(trained)])
     print(f"  leave-style-out: minilm {by_style['minilm']['accuracy']:.3f}", file=sys.stderr)
@@ -588,6 +632,13 @@ def render(results: dict[str, dict[str, Any]]) -> str:
         for judge, m in r["mean"].items():
             out.append(f"| {judge} | {m['accuracy']:.3f} | {m['f1']:.3f} | {m['kappa']:.3f} |")
         out += ["", f"Targets on the mean (minilm): accuracy >= 0.93, kappa >= 0.85 — **{'met' if r['met'] else 'NOT met'}**.", ""]
+        shares = " / ".join(f"{f['held_out']} {f['embedded']:.2f}" for f in r["folds"])
+        out += [
+            f"`minilm` is the cascade (minilm@{JUDGE_VERSION}): decisive rules, then a gate on the handcrafted features alone",
+            f"({GATE_HIDDEN}-unit MLPs) whose verdicts within {GATE_SURE:g} of 0 or 1 stand, then MiniLM + the full head. Share",
+            f"of each held-out model's responses that reach the encoder: {shares}.",
+            "",
+        ]
         p = r["rules_on_pyrit"]
         out += [f"Rule judge on PyRIT's set (not used to write the rules): accuracy {p['accuracy']:.3f}, kappa {p['kappa']:.3f}.", ""]
         out += render_hard(r)

@@ -47,10 +47,11 @@ _FALLBACK = "(TrustLLM's GPT-4 fallback prompt); optional"
 _NO_OFFLINE = "--judge-model (no offline judge)"
 
 #: `trustgauge judges --json` rows (+ import path) of the kinds that existed before the catalogue,
-#: copied from the three tables of commit e086328: the views must list exactly these, in order
+#: copied from the three tables of commit e086328: the views must list exactly these, in order (the
+#: minilm refusal summary since: minilm@5 is a cascade, issue 14)
 BEFORE: list[tuple[str, str, bool, bool, str, str, bool, str]] = [
     ("refusal", "minilm", True, True, _MINILM,
-     "MiniLM embeddings + rule features + a small MLP trained on XSTest/PyRIT labels", False, _RL),
+     "rules + a gate on rule features; MiniLM embeddings + a small MLP for the uncertain rest", False, _RL),
     ("refusal", "rules", False, True, "",
      "phrase and structure rules on the response's opening; instant, no files", False, _RR),
     ("refusal", "longformer", False, True, "extra 'local'; weights (fetched once, or model=DIR)",

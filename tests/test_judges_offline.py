@@ -140,7 +140,7 @@ def test_learned_refusal_is_the_default() -> None:
     judge = create_judge("refusal")
     assert DEFAULT_JUDGES["refusal"] == "minilm"
     assert isinstance(judge, LearnedRefusalJudge)
-    assert judge.id == "minilm@4" and judge.cache_id == "refusal/minilm@4"
+    assert judge.id == "minilm@5" and judge.cache_id == "refusal/minilm@5"
 
 
 @pytest.mark.parametrize(
@@ -200,10 +200,12 @@ def test_learned_refusal_tricky_cases(response: str, expected: str) -> None:
 
 def test_learned_refusal_empty_and_interface() -> None:
     judge = create_judge("refusal")
-    out = judge_all(judge, ["", "   ", "No. I will not help with that."])
-    assert [j.label for j in out] == ["refusal", "refusal", "refusal"]
-    assert out[0].raw == "empty response" and out[0].judge == "minilm@4"
-    assert "p_refusal=" in (out[2].raw or "") and "rule=" in (out[2].raw or "")
+    out = judge_all(judge, ["", "   ", "No. I will not help with that.", "I'm sorry, but I can't help with that."])
+    assert [j.label for j in out] == ["refusal"] * 4
+    assert out[0].raw == "empty response" and out[0].judge == "minilm@5"
+    # a decisive rule gives no probability; the gate or the head does
+    assert out[2].raw == "rule=bare_refusal; by=rule"
+    assert "p_refusal=" in (out[3].raw or "") and "rule=" in (out[3].raw or "")
     assert judge_all(judge, []) == []
 
 

