@@ -11,8 +11,8 @@ because another process wants its core, the others spin on until it comes back, 
 neighbour can stall every token. (llama.cpp's own ``cpuparams.poll`` only matters for its
 non-OpenMP threadpool, so it is not varied here.)
 
-For every configuration (threads x slots x ``OMP_WAIT_POLICY``) the script starts the server in a
-fresh process (libgomp reads ``OMP_WAIT_POLICY`` once, when it is loaded) with
+For every configuration (threads x slots x ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT``) the script starts
+the server in a fresh process (libgomp reads both once, when it is loaded) with
 :func:`trustgauge.models.gguf.start_server` (the backend's own code), sends the same fixed prompts
 (greedy: temperature 0, seed 0, fixed ``max_tokens``; ``slots`` requests in flight) and counts
 the completion tokens per wall second (warm-up excluded). Each configuration runs quiet and with
@@ -83,13 +83,20 @@ def generate_all(base_url: str, slots: int, max_tokens: int) -> tuple[int, float
 
 
 def run_config(threads: int, slots: int, policy: str, max_tokens: int) -> tuple[float, list[str]]:
-    """One configuration in a fresh process (libgomp reads OMP_WAIT_POLICY once, when loaded)."""
+    """One configuration in a fresh process (libgomp reads OMP_WAIT_POLICY once, when loaded).
+
+    ``policy``: an ``OMP_WAIT_POLICY`` value, ``unset`` (libgomp's default: spin ~300,000 times at a
+    barrier, then sleep), or ``spin=N`` (wait policy unset, ``GOMP_SPINCOUNT=N``: a bounded spin)."""
     env = dict(os.environ)
     env.pop("OMP_WAIT_POLICY", None)
-    if policy != "unset":
+    env.pop("GOMP_SPINCOUNT", None)
+    unset = policy == "unset" or policy.startswith("spin=")
+    if policy.startswith("spin="):
+        env["GOMP_SPINCOUNT"] = policy.split("=", 1)[1]
+    elif policy != "unset":
         env["OMP_WAIT_POLICY"] = policy
     out = subprocess.run(
-        [sys.executable, __file__, "--one", f"{threads},{slots},{max_tokens},{int(policy == 'unset')}"],
+        [sys.executable, __file__, "--one", f"{threads},{slots},{max_tokens},{int(unset)}"],
         env=env, capture_output=True, text=True, timeout=900, check=True,
     )
     data = json.loads(out.stdout.strip().splitlines()[-1])
@@ -98,7 +105,7 @@ def run_config(threads: int, slots: int, policy: str, max_tokens: int) -> tuple[
 
 def one(threads: int, slots: int, max_tokens: int, unset: bool) -> None:
     if unset:
-        # the old behaviour: libgomp loaded with OMP_WAIT_POLICY unset (gguf would set PASSIVE)
+        # libgomp loaded with the environment as given (gguf would otherwise add its GOMP_SPINCOUNT)
         import xllamacpp  # noqa: F401
     base_url, stop = gguf.start_server(gguf.smollm2_path(), n_parallel=slots, n_ctx=1024, threads=threads)
     try:
@@ -110,12 +117,13 @@ def one(threads: int, slots: int, max_tokens: int, unset: bool) -> None:
 
 
 def configurations(cores: int) -> list[tuple[int, int, str]]:
-    """(threads, slots, OMP_WAIT_POLICY): "unset" = libgomp's default (spin at barriers) = before
-    issue 14; PASSIVE = the backend's default now. One thread has no barriers, so only PASSIVE."""
+    """(threads, slots, policy): "unset" = libgomp's default (spin ~300,000 rounds at barriers) =
+    before issue 14; PASSIVE = never spin (the backend's default for a while); spin=N = the
+    backend's default now (GOMP_SPINCOUNT). One thread has no barriers, so only PASSIVE."""
     # threads: 1, cores - 1 and cores (one set: on 2 cores that is 1 and 2)
     threads = sorted({1, max(1, cores - 1), cores})
     rows = [(t, s, "PASSIVE") for t in threads for s in (1, 2)]
-    rows += [(t, s, "unset") for t in threads if t > 1 for s in (1, 2)]
+    rows += [(t, s, p) for t in threads if t > 1 for s in (1, 2) for p in ("unset", f"spin={gguf.GOMP_SPINCOUNT}")]
     return rows
 
 
@@ -125,6 +133,10 @@ def main() -> int:
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--json", type=Path, help="also write the raw numbers here")
     parser.add_argument("--one", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--config", action="append", metavar="THREADS,SLOTS,POLICY",
+        help="only these configurations (repeatable); POLICY: PASSIVE, ACTIVE, unset or spin=N (GOMP_SPINCOUNT=N)",
+    )
     args = parser.parse_args()
     if args.one:
         t, s, m, unset = (int(x) for x in args.one.split(","))
@@ -133,10 +145,12 @@ def main() -> int:
 
     cores = available_cores()
     configs = configurations(cores)
+    if args.config:
+        configs = [(int(t), int(sl), p) for t, sl, p in (c.split(",", 2) for c in args.config)]
     print(f"SmolLM2-135M-Instruct Q4_1 via xllamacpp, {len(PROMPTS)} prompts x {args.max_tokens} max tokens, greedy")
     print(f"CPU: {cpu_description()}; {cores} in this process's affinity")
     print(f"backend defaults: before issue 14 threads={os.cpu_count()}, slots=2, OMP_WAIT_POLICY unset; "
-          f"now threads={gguf.default_threads()}, slots=2, OMP_WAIT_POLICY={gguf.OMP_WAIT_POLICY}")
+          f"now threads={gguf.default_threads()}, slots=2, GOMP_SPINCOUNT={gguf.GOMP_SPINCOUNT} (wait policy unset)")
     print(f"load average before: {os.getloadavg()}")
 
     Key = tuple[int, int, str, str]
@@ -170,7 +184,7 @@ def main() -> int:
         mark = ""
         if (t, s, p) == (os.cpu_count(), 2, "unset"):
             mark = "  <- old default"
-        elif (t, s, p) == (gguf.default_threads(), 2, gguf.OMP_WAIT_POLICY):
+        elif (t, s, p) == (gguf.default_threads(), 2, f"spin={gguf.GOMP_SPINCOUNT}"):
             mark = "  <- new default"
         print(f"{t:>7} {s:>5} {p:>15} {quiet:8.1f} {busy_rate:8.1f} {busy_rate / quiet:10.2f}{mark}")
         table.append({"threads": t, "slots": s, "omp_wait_policy": p, "quiet": quiet, "busy": busy_rate,

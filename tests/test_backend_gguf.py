@@ -204,12 +204,19 @@ def test_threads_option_defaults_to_default_threads_and_stays_overridable(
 
 
 @pytest.mark.skipif(importlib.util.find_spec("xllamacpp") is None, reason="needs xllamacpp")
-def test_openmp_wait_policy_defaults_to_passive_but_keeps_the_users(
+def test_openmp_spins_briefly_by_default_but_keeps_the_users_settings(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    monkeypatch.delenv("GOMP_SPINCOUNT", raising=False)
     gguf._import_xllamacpp()
-    assert gguf.os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+    assert gguf.os.environ["GOMP_SPINCOUNT"] == gguf.GOMP_SPINCOUNT and "OMP_WAIT_POLICY" not in gguf.os.environ
+    # a user's wait policy or spin count: nothing is added or changed
+    monkeypatch.delenv("GOMP_SPINCOUNT")
     monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
     gguf._import_xllamacpp()
-    assert gguf.os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
+    assert gguf.os.environ["OMP_WAIT_POLICY"] == "ACTIVE" and "GOMP_SPINCOUNT" not in gguf.os.environ
+    monkeypatch.delenv("OMP_WAIT_POLICY")
+    monkeypatch.setenv("GOMP_SPINCOUNT", "5000")
+    gguf._import_xllamacpp()
+    assert gguf.os.environ["GOMP_SPINCOUNT"] == "5000" and "OMP_WAIT_POLICY" not in gguf.os.environ

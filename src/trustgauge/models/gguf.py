@@ -14,20 +14,22 @@ process may run on), ``verbose`` (llama.cpp logs on stderr).
 
 Threads on a busy machine (issue 14): the xllamacpp wheel is built with OpenMP, and llama.cpp's
 worker threads meet at a barrier after every graph op, hundreds of times per token. libgomp's
-default is to *spin* at a barrier, so when one worker is descheduled because another process
-wants its core, the others burn their cores waiting and tokens stall: generation slowed 5-20x
-instead of in proportion to the CPU taken (issue text: demo 633 s under load, ~90 s quiet).
-So ``OMP_WAIT_POLICY=PASSIVE`` is set before xllamacpp is first imported: idle workers sleep
-instead of spinning. ``benchmarks/local_generation.py`` measured it (figures in
-``benchmarks/README.md``, 2 cores, one competing busy process): 2 threads, 2 slots went from
-erratic (2-45 tok/s, one configuration 20x slower busy than quiet) to 53 tok/s quiet, 39 busy;
-one thread was no faster quiet and slower busy, so ``threads`` stays at every usable core
-(the CPU affinity, so containers and ``taskset`` are respected). The price: on a moment when
-both cores were idle, spinning once reached 142 tok/s against PASSIVE's ~40-50 (waking sleeping
-workers costs time per barrier), so a dedicated machine may want ``OMP_WAIT_POLICY=ACTIVE``; a
-user's own ``OMP_WAIT_POLICY`` is kept,
-and ``threads`` can still be set per model. Greedy output was identical at every thread count,
-slot count and wait policy measured.
+default is to *spin* at a barrier (about 300,000 rounds before it sleeps), so when one worker is
+descheduled because another process wants its core, the others burn their cores waiting and
+tokens stall: generation slowed 5-20x instead of in proportion to the CPU taken (issue text: demo
+633 s under load, ~90 s quiet). ``OMP_WAIT_POLICY=PASSIVE`` (never spin) fixed that but cost the
+quiet case: waking a sleeping worker at every barrier held 2 threads to ~70 tok/s where spinning
+gave ~185. So before xllamacpp is first imported the backend sets a *bounded* spin,
+``GOMP_SPINCOUNT`` = :data:`GOMP_SPINCOUNT` with the wait policy left unset: a worker spins that
+many rounds (microseconds: long enough for the partner that is running, short enough not to
+starve one that was descheduled), then sleeps. ``benchmarks/local_generation.py`` measured every
+choice side by side (``benchmarks/README.md``: 2 cores, 2 threads, 2 slots, one competing busy
+process). ``threads`` stays at every usable core (the CPU affinity, so containers and ``taskset``
+are respected). A user's own ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` is kept (``ACTIVE`` for a
+dedicated machine), and ``threads`` can be set per model. Greedy output was identical at every
+thread count, slot count and wait policy measured. libgomp reads these once per process, so
+they also apply to anything else in the process that uses libgomp (torch for ``hf:``, if it is
+loaded after a ``gguf:`` model).
 """
 
 from __future__ import annotations
@@ -148,8 +150,9 @@ def file_sha256(path: Path) -> str:
         return digest
 
 
-#: libgomp's wait policy set (unless the user set one) before xllamacpp loads libgomp
-OMP_WAIT_POLICY = "PASSIVE"
+#: libgomp's spin count at a barrier before a worker sleeps, set (unless the user set it or
+#: OMP_WAIT_POLICY) before xllamacpp loads libgomp; libgomp's own default is 300,000
+GOMP_SPINCOUNT = "300"
 
 
 def default_threads() -> int:
@@ -166,12 +169,14 @@ def default_threads() -> int:
 
 
 def _import_xllamacpp() -> Any:
-    """Import xllamacpp, with libgomp told to sleep rather than spin at barriers.
+    """Import xllamacpp, with libgomp told to spin only briefly at barriers, then sleep.
 
-    libgomp reads ``OMP_WAIT_POLICY`` once, when it is loaded (by the first xllamacpp import),
-    so the default is put in the environment just before; a value the user set is kept.
+    libgomp reads ``GOMP_SPINCOUNT`` and ``OMP_WAIT_POLICY`` once, when it is loaded (by the first
+    xllamacpp import), so the default is put in the environment just before; if the user set
+    either, nothing is changed.
     """
-    os.environ.setdefault("OMP_WAIT_POLICY", OMP_WAIT_POLICY)
+    if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
+        os.environ["GOMP_SPINCOUNT"] = GOMP_SPINCOUNT
     import xllamacpp
 
     return xllamacpp
