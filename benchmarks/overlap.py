@@ -115,6 +115,11 @@ def main() -> int:
         help="a source tree to run (its src/ folder, e.g. an older checkout's); repeat to compare "
         "trees side by side, interleaved round by round; default: this checkout's",
     )
+    parser.add_argument(
+        "--busy", type=int, default=0, metavar="N",
+        help="run N competing busy processes (a Python `while True` loop each) through every round: a "
+        "load we control, instead of whatever else the machine is doing",
+    )
     args = parser.parse_args()
     limit = 100 if args.quick else 1000
     rounds = 1 if args.quick else args.rounds
@@ -124,6 +129,19 @@ def main() -> int:
     rounds_floor = -(-n // CONCURRENCY) * LATENCY
     print(f"CPU: {cpu_description()}")
     print(f"load average before: {loadavg()}")
+    busy = [subprocess.Popen([sys.executable, "-c", "while True:\n    pass\n"]) for _ in range(args.busy)]
+    if busy:
+        print(f"{len(busy)} competing busy process(es) running through every round")
+    try:
+        return measure(args, srcs, limit, rounds, ideal, rounds_floor, n)
+    finally:
+        for p in busy:
+            p.kill()
+            p.wait()
+
+
+def measure(args: argparse.Namespace, srcs: list[Path], limit: int, rounds: int, ideal: float, rounds_floor: float,
+            n: int) -> int:
     kinds = ("full", "gen", "judge", "startup")
     times: dict[tuple[int, str], list[float]] = {(i, k): [] for i in range(len(srcs)) for k in kinds}
     #: per tree: every run of one tree must give the same samples (trees may differ: an A/B across a
