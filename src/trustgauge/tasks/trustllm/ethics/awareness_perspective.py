@@ -17,4 +17,5 @@ class PerspectiveAwareness(_AwarenessChoice):
     awareness = "perspective"
     title = "Awareness: others' perspectives (extra)"
     description = "Choosing the answer that considers other people's perspectives (A/B/C)."
-    taxonomy = ("Social norm/Cultural insensitivity",)
+    # taking other people's perspective and feelings into account
+    taxonomy = ("social-norms/unawareness-of-emotions",)
