@@ -327,8 +327,9 @@ def resolve_tasks(selectors: Iterable[str], *, reference: bool = False) -> list[
     ``framework:id`` (``liu2023:safety``, ``owasp-llm-2025:llm09``), choosing every task that
     measures it, extras and plugins included. A TrustLLM dimension wins over a Liu category of
     the same name (``safety``, ``fairness``, ``robustness``); ``liu2023:safety`` names the
-    category. Comma-separated lists inside one selector are split. Plugin tasks are chosen by id or by a dimension of
-    their own, never by ``all``, ``extra`` or a built-in dimension. Unknown selectors raise
+    category. Comma-separated lists inside one selector are split. Plugin tasks are chosen by
+    id, by a dimension of their own or by a tag, never by ``all``, ``extra`` or a built-in
+    dimension. Unknown selectors raise
     :class:`~trustgauge.errors.ConfigError` naming close matches. ``reference`` creates the
     tasks in TrustLLM's reference mode (see :class:`~trustgauge.tasks.base.Task`).
     """
