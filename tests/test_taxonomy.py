@@ -100,6 +100,24 @@ def test_the_other_frameworks() -> None:
         framework("owasp")
 
 
+def test_a_malformed_data_file_is_refused() -> None:
+    from trustgauge.taxonomy.frameworks import _parse
+
+    base = frozenset({"reliability/misinformation"})
+    item = {"id": "x/a", "name": "A", "meaning": "a.", "from_liu2023": ["reliability/misinformation"]}
+    good = {"id": "toy", "title": "t", "reference": "r", "provenance": ["p"],
+            "categories": [{"id": "x", "name": "X", "items": [item]}]}
+    assert _parse(good, "toy", base).item("x/a").from_base == ("reliability/misinformation",)  # type: ignore[union-attr]
+    with pytest.raises(ValueError, match="declares id 'toy'"):
+        _parse(good, "other", base)
+    with pytest.raises(ValueError, match="missing or wrong field 'meaning'"):
+        _parse(good | {"categories": [{"id": "x", "name": "X", "items": [{"id": "x/a", "name": "A"}]}]}, "toy", base)
+    with pytest.raises(ValueError, match=r"repeats ids \['x/a'\]"):
+        _parse(good | {"categories": [{"id": "x", "name": "X", "items": [item, item]}]}, "toy", base)
+    with pytest.raises(ValueError, match=r"item 'x/a' maps from unknown liu2023 sub-categories \['reliability/misinformation'\]"):
+        _parse(good, "toy", frozenset())
+
+
 #: the built-in tasks without a Liu tag: no Liu sub-category is what they measure
 NO_LIU_TAG = {"safety.exaggerated", "ethics.explicit.low_ambiguity", "ethics.explicit.high_ambiguity",
               "ethics.awareness.mission"}

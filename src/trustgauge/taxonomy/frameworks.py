@@ -89,19 +89,13 @@ def framework(framework_id: str) -> Framework:
     if framework_id not in _IDS:
         raise KeyError(f"unknown framework {framework_id!r}; known: {', '.join(_IDS)}")
     text = resources.files(__package__).joinpath("data").joinpath(f"{framework_id}.json").read_text(encoding="utf-8")
-    loaded = _parse(json.loads(text), framework_id)
-    if framework_id != BASE:
-        base = {item.id for item in framework(BASE).items}
-        for item in loaded.items:
-            unknown = [liu for liu in item.from_base if liu not in base]
-            if unknown:
-                raise ValueError(
-                    f"{framework_id}: item {item.id!r} maps from unknown {BASE} sub-categories {unknown}"
-                )
-    return loaded
+    base = frozenset(item.id for item in framework(BASE).items) if framework_id != BASE else frozenset()
+    return _parse(json.loads(text), framework_id, base)
 
 
-def _parse(data: dict[str, Any], framework_id: str) -> Framework:
+def _parse(data: dict[str, Any], framework_id: str, base: frozenset[str]) -> Framework:
+    """The framework in ``data`` (a data file's JSON), checked: ``base`` holds the :data:`BASE`
+    sub-category ids its items may map from."""
     try:
         if data["id"] != framework_id:
             raise ValueError(f"{framework_id}.json declares id {data['id']!r}")
@@ -134,4 +128,8 @@ def _parse(data: dict[str, Any], framework_id: str) -> Framework:
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
         raise ValueError(f"{framework_id}.json repeats ids {duplicates}")
+    for item in loaded.items:
+        unknown = [liu for liu in item.from_base if liu not in base]
+        if unknown:
+            raise ValueError(f"{framework_id}.json: item {item.id!r} maps from unknown {BASE} sub-categories {unknown}")
     return loaded
