@@ -317,6 +317,14 @@ def test_cli_tree_text() -> None:
     assert "Generative AI risks (gai-risks): 5/12 measured" in nist
 
 
+def test_tasks_json_lists_the_tags() -> None:
+    res = CliRunner().invoke(app, ["tasks", "--json"], env=ENV)
+    assert res.exit_code == 0, res.output
+    rows = {r["id"]: r["taxonomy"] for r in json.loads(res.output)}
+    assert rows["safety.jailbreak"] == ["robustness/prompt-attacks", "fan2023:security/jailbreak"]
+    assert rows["safety.exaggerated"] == []
+
+
 def test_cli_unknown_framework_is_one_line() -> None:
     res = CliRunner().invoke(app, ["taxonomy", "--framework", "iso42001"], env=ENV)
     assert res.exit_code == 2
