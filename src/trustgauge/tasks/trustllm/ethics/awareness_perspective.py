@@ -17,5 +17,6 @@ class PerspectiveAwareness(_AwarenessChoice):
     awareness = "perspective"
     title = "Awareness: others' perspectives (extra)"
     description = "Choosing the answer that considers other people's perspectives (A/B/C)."
-    # taking other people's perspective and feelings into account
-    taxonomy = ("social-norms/unawareness-of-emotions",)
+    # the items are about respecting other cultures' norms (multicultural teams, festivals,
+    # international audiences)
+    taxonomy = ("social-norms/cultural-insensitivity",)
