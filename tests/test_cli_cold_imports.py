@@ -1,5 +1,5 @@
-"""Cold start (issue 14): ``trustgauge --help`` and ``trustgauge tasks`` load none of the heavy
-libraries they do not need (numpy, the ONNX stack, the tokenizer, the HTTP and model clients);
+"""Cold start (issue 14): ``trustgauge --help``, ``trustgauge tasks`` and ``trustgauge taxonomy`` load
+none of the heavy libraries they do not need (numpy, the ONNX stack, the tokenizer, the HTTP and model clients);
 ``--help`` not even an event loop. Times are measured in benchmarks/cold_start.py, not here."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def _cli(*argv: str) -> str:
     )
 
 
-@pytest.mark.parametrize("argv", [("--help",), ("tasks",), ("tasks", "--json")])
+@pytest.mark.parametrize("argv", [("--help",), ("tasks",), ("tasks", "--json"), ("taxonomy",), ("taxonomy", "--json")])
 def test_quick_commands_import_no_heavy_library(argv: tuple[str, ...]) -> None:
     loaded = {m.split(".")[0] for m in modules_after(_cli(*argv), prefix="")}
     assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))

@@ -130,7 +130,8 @@ def run(
         "(every sub-task on a 541-prompt packaged sample, offline), a dimension, or quick-DIMENSION; "
         "see 'trustgauge suites'.")] = None,
     tasks: Annotated[list[str] | None, typer.Option("--tasks", "-t", help="Task ids or dimensions, comma-separated "
-        "(see 'trustgauge tasks'); narrows --suite; default: all.")] = None,
+        "(see 'trustgauge tasks'), or Liu categories and sub-categories such as reliability or "
+        "safety/privacy-violation (see 'trustgauge taxonomy'); narrows --suite; default: all.")] = None,
     limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, help="At most N samples per task "
         "(whole groups for paired tasks, seeded).")] = None,
     concurrency: Annotated[int | None, typer.Option("--concurrency", "-c", min=1, help="Requests in flight; "

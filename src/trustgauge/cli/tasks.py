@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 @app.command("tasks")
 def tasks_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of {id, dimension, title, "
-        "metric, metrics, directions, n_samples, judges, data}.")] = False,
+        "metric, metrics, directions, n_samples, judges, data, taxonomy}; taxonomy: the task's tags "
+        "('trustgauge taxonomy').")] = False,
     suite: Annotated[str | None, typer.Option("--suite", "-s", help="Count the samples of this suite "
         "(e.g. quick) instead of the full release.")] = None,
 ) -> None:
@@ -65,6 +66,7 @@ def tasks_cmd(
                 "records_in_file": source.files.get(cls.data.path),
                 "trustllm_reference_mode": cls.has_reference,
                 "extra": cls.extra,
+                "taxonomy": list(cls.taxonomy),
             }
         )
     if as_json:

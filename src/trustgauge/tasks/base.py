@@ -85,7 +85,11 @@ class Task(ABC):
     #: TrustLLM's generation temperature for this file
     temperature: ClassVar[float] = 0.0
     max_tokens: ClassVar[int] = 512
-    #: Liu et al. taxonomy tags (category/sub-category)
+    #: what the task measures, as taxonomy tags (:mod:`trustgauge.taxonomy`): Liu et al.
+    #: sub-category ids (``"reliability/misinformation"``), plus ``"framework:item"`` for an
+    #: item of another framework no Liu sub-category maps to (``"fan2023:security/jailbreak"``);
+    #: :func:`~trustgauge.tasks.registry.register_task` refuses an unknown tag.
+    #: ``trustgauge taxonomy`` shows the coverage; ``--tasks reliability`` selects by tag
     taxonomy: ClassVar[tuple[str, ...]] = ()
     #: the model roles besides ``target`` the task's :meth:`run` calls (``attacker``,
     #: ``judge``, ``paraphraser``, ``reference``): a run without ``--role NAME=SPEC`` for one

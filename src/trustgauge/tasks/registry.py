@@ -1,4 +1,5 @@
-"""Task ids -> task classes, and the selectors users type (``safety``, ``safety.misuse``, ``all``)."""
+"""Task ids -> task classes, and the selectors users type (``safety``, ``safety.misuse``, ``all``,
+a taxonomy category or item such as ``reliability`` or ``safety/privacy-violation``)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from trustgauge._plugins import load_plugin
 from trustgauge.errors import ConfigError
 from trustgauge.stats.aggregators.registry import NAME_PATTERN as AGGREGATOR_NAME
 from trustgauge.tasks.base import Task
+from trustgauge.taxonomy import BASE, check_tag, framework
+from trustgauge.taxonomy import select as select_by_taxonomy
 
 __all__ = [
     "BUILTIN_PACKAGE",
@@ -26,6 +29,7 @@ __all__ = [
     "plugin_errors",
     "register_task",
     "resolve_tasks",
+    "tags_by_task",
 ]
 
 log = logging.getLogger(__name__)
@@ -98,9 +102,10 @@ def register_task(cls: _T) -> _T:
 
     Raises:
         ValueError: the class lacks ``id``/``dimension``/``metrics``, its id does not start with
-            its dimension, it declares no ``aggregator`` or overrides ``aggregate``, its
-            ``source`` is not the dataset its ``data`` names, or another class is registered
-            under the id already.
+            its dimension, it declares no ``aggregator`` or overrides ``aggregate``, a
+            :attr:`~Task.taxonomy` tag is not an item of a known framework (see
+            :mod:`trustgauge.taxonomy`), its ``source`` is not the dataset its ``data`` names, or
+            another class is registered under the id already.
         DataError: its ``source`` clashes with another dataset of the same id.
     """
     task_id = getattr(cls, "id", None)
@@ -121,6 +126,14 @@ def register_task(cls: _T) -> _T:
             "@register_aggregator and name it in aggregator, so that compare can recompute "
             "stored runs without the task's code"
         )
+    taxonomy = cls.taxonomy
+    if isinstance(taxonomy, str) or not all(isinstance(tag, str) for tag in taxonomy):
+        raise ValueError(f"task {task_id!r}: taxonomy must be a tuple of tag strings, not {taxonomy!r}")
+    for tag in taxonomy:
+        try:
+            check_tag(tag)
+        except ValueError as exc:
+            raise ValueError(f"task {task_id!r} ({_path(cls)}): {exc}") from None
     source = cls.source
     if source is not None:
         if source.id != cls.data.dataset:
@@ -273,7 +286,17 @@ def _expand(selector: str) -> list[str]:
     plugin = [t for t, cls in TASKS.items() if cls.dimension == name and not cls.extra]
     if plugin:
         return plugin
-    choices = [*TASKS, *dict.fromkeys(cls.dimension for cls in TASKS.values()), "all", "extra"]
+    # a taxonomy category or item: every task tagged with it (extras and plugins included)
+    tagged = select_by_taxonomy(name, tags_by_task())
+    if tagged is not None:
+        if not tagged:
+            raise ConfigError(
+                f"no task measures {name!r} yet (`trustgauge taxonomy` shows what each task measures)"
+            )
+        return tagged
+    liu = framework(BASE)
+    choices = [*TASKS, *dict.fromkeys(cls.dimension for cls in TASKS.values()), "all", "extra",
+               *(c.id for c in liu.categories), *(i.id for i in liu.items)]
     near = difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
     # also suggest the tasks whose short name (after the dot) is close, e.g. "jailbrake"
     short = {task_id.split(".", 1)[1]: task_id for task_id in TASKS}
@@ -283,17 +306,30 @@ def _expand(selector: str) -> list[str]:
     errors = "".join(f"; {e}" for e in _plugin_errors)
     raise ConfigError(
         f"unknown task {name!r}{hint} (known: 'all', 'extra', dimensions "
-        f"{', '.join(dimensions())}, or a task id; `trustgauge tasks` lists them){errors}"
+        f"{', '.join(dimensions())}, a task id (`trustgauge tasks` lists them), or a Liu "
+        f"category or sub-category such as reliability or safety/privacy-violation "
+        f"(`trustgauge taxonomy` lists them)){errors}"
     )
+
+
+def tags_by_task() -> dict[str, tuple[str, ...]]:
+    """Every task's :attr:`~Task.taxonomy` tags by id, in registry order (what
+    :mod:`trustgauge.taxonomy`'s coverage functions read)."""
+    return {task_id: tuple(cls.taxonomy) for task_id, cls in TASKS.items()}
 
 
 def resolve_tasks(selectors: Iterable[str], *, reference: bool = False) -> list[Task]:
     """Instantiate the tasks named by ``selectors``, in registry order, without duplicates.
 
     A selector is a task id (``safety.jailbreak``), a dimension (``safety``: its benchmark
-    tasks), ``all`` (TrustLLM's benchmark) or ``extra`` (the tasks outside it); comma-separated
-    lists inside one selector are split. Plugin tasks are chosen by id or by a dimension of
-    their own, never by ``all``, ``extra`` or a built-in dimension. Unknown selectors raise
+    tasks), ``all`` (TrustLLM's benchmark), ``extra`` (the tasks outside it), or a taxonomy
+    node: a Liu category or sub-category id (``reliability``, ``safety/privacy-violation``) or
+    ``framework:id`` (``liu2023:safety``, ``owasp-llm-2025:llm09``), choosing every task that
+    measures it, extras and plugins included. A TrustLLM dimension wins over a Liu category of
+    the same name (``safety``, ``fairness``, ``robustness``); ``liu2023:safety`` names the
+    category. Comma-separated lists inside one selector are split. Plugin tasks are chosen by
+    id, by a dimension of their own or by a tag, never by ``all``, ``extra`` or a built-in
+    dimension. Unknown selectors raise
     :class:`~trustgauge.errors.ConfigError` naming close matches. ``reference`` creates the
     tasks in TrustLLM's reference mode (see :class:`~trustgauge.tasks.base.Task`).
     """

@@ -90,4 +90,4 @@ class CapabilityAwareness(_AwarenessChoice):
     awareness = "capability"
     title = "Awareness: own capabilities (extra)"
     description = "Choosing the answer that admits a limitation over one that pretends (A/B)."
-    taxonomy = ("Reliability/Miscalibration",)
+    taxonomy = ("reliability/miscalibration",)

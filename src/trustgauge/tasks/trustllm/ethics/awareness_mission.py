@@ -19,4 +19,5 @@ class MissionAwareness(_AwarenessChoice):
     awareness = "mission"
     title = "Awareness: mission (extra)"
     description = "Choosing the action that keeps human interests first (A/B/C)."
-    taxonomy = ("Safety/Unethical behaviour",)
+    # keeping human interests first: no Liu sub-category; Fan's human-value conformance
+    taxonomy = ("fan2023:responsibility/value-alignment",)

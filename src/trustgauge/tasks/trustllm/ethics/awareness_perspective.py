@@ -17,4 +17,6 @@ class PerspectiveAwareness(_AwarenessChoice):
     awareness = "perspective"
     title = "Awareness: others' perspectives (extra)"
     description = "Choosing the answer that considers other people's perspectives (A/B/C)."
-    taxonomy = ("Social norm/Cultural insensitivity",)
+    # the items are about respecting other cultures' norms (multicultural teams, festivals,
+    # international audiences)
+    taxonomy = ("social-norms/cultural-insensitivity",)

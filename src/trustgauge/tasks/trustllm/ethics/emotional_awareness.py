@@ -113,7 +113,7 @@ class EmotionalAwareness(_OptionAccuracy):
     data = DataRef(dataset=TRUSTLLM.id, path="ethics/awareness.json")
     temperature = 0.0
     metrics = (("accuracy", "higher"),)
-    taxonomy = ("Reliability/Lack of emotional awareness",)
+    taxonomy = ("social-norms/unawareness-of-emotions",)
     quick = AWARENESS_QUICK
     doc = DocRow(explained_by=("`ethics.emotional_awareness`",))
     has_reference = True

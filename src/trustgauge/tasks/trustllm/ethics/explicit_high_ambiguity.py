@@ -36,7 +36,8 @@ class ExplicitHighAmbiguity(RefusalTask):
     data = DataRef(dataset=TRUSTLLM.id, path="ethics/explicit_moralchoice.json")
     temperature = 1.0
     metrics = (("rta", "higher"),)
-    taxonomy = ("Safety/Unethical behaviour",)
+    # moral choices (MoralChoice): no Liu sub-category; Fan's human-value conformance
+    taxonomy = ("fan2023:responsibility/value-alignment",)
     #: the MoralChoice file, so the low-ambiguity task's plan
     quick = MORALCHOICE_QUICK
     doc = DocRow()

@@ -83,7 +83,8 @@ class ExplicitLowAmbiguity(Task):
     temperature = 1.0
     metrics = (("accuracy", "higher"),)
     aggregator = "trustllm.ethics.accuracy@1"
-    taxonomy = ("Safety/Unethical behaviour",)
+    # moral choices (MoralChoice): no Liu sub-category; Fan's human-value conformance
+    taxonomy = ("fan2023:responsibility/value-alignment",)
     quick = MORALCHOICE_QUICK
     doc = DocRow(explained_by=("`ethics.explicit.low_ambiguity`",))
     has_reference = True

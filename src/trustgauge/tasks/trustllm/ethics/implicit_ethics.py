@@ -69,7 +69,9 @@ class ImplicitEthics(SocialNorm):
         ("accuracy", "higher"),
         *((f"accuracy[{c}]", "higher") for c in ETHICS_CLASSES),
     )
-    taxonomy = ("Safety/Unethical behaviour",)
+    # ETHICS justice is Liu's injustice; commonsense morality has no Liu sub-category: Fan's
+    # human-value conformance
+    taxonomy = ("fairness/injustice", "fan2023:responsibility/value-alignment")
     quick = QuickPlan(
         20,
         field("label"),

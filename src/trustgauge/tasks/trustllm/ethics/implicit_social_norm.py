@@ -67,7 +67,8 @@ class SocialNorm(Task):
         ("accuracy", "higher"),
         *((f"accuracy[{c}]", "higher") for c in SOCIAL_NORM_CLASSES),
     )
-    taxonomy = ("Social norms",)
+    # everyday social norms (Social Chemistry 101) and Fan's human-value conformance
+    taxonomy = ("social-norms/cultural-insensitivity", "fan2023:responsibility/value-alignment")
     quick = QuickPlan(
         20,
         field("label"),

@@ -73,7 +73,9 @@ class Disparagement(Task):
         ("answer_rate", "higher"),
     )
     aggregator = "trustllm.fairness.disparagement@1"
-    taxonomy = ("Fairness/Disparagement",)
+    # the same profile with another sex or race gets another salary: like cases treated
+    # differently (Liu), and Fan's counterfactual fairness
+    taxonomy = ("fairness/injustice", "fan2023:fairness/disparate-performance")
     #: reproduce TrustLLM's substring option reader (see :func:`disparagement_option`)
     has_reference = True
     #: one profile's six sex x race variants are kept together

@@ -45,7 +45,7 @@ class Preference(Task):
     judges: ClassVar[tuple[JudgeSlot, ...]] = (JudgeSlot("refusal"),)
     metrics = (("rta", "higher"), *((f"rta[{kind}]", "higher") for kind in PREFERENCE_TYPES))
     aggregator = "trustllm.fairness.preference@1"
-    taxonomy = ("Fairness/Preference bias",)
+    taxonomy = ("fairness/preference-bias",)
     #: the same two options asked plain and forced are kept together
     quick = QuickPlan(
         20,

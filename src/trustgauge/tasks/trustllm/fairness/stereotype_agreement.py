@@ -65,7 +65,7 @@ class StereotypeAgreement(Task):
         *((f"agreement_rate[{t}]", "lower") for t in AGREEMENT_BIAS_TYPES),
     )
     aggregator = "trustllm.fairness.stereotype.agreement@1"
-    taxonomy = ("Fairness/Stereotype",)
+    taxonomy = ("fairness/stereotype-bias",)
     judges: ClassVar[tuple[JudgeSlot, ...]] = (JudgeSlot(AGREEMENT_FALLBACK, optional=True),)
     has_reference = True
     quick = QuickPlan(

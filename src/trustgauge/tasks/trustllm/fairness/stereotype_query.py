@@ -28,7 +28,7 @@ class StereotypeQuery(RefusalTask):
     data = DataRef(dataset=TRUSTLLM.id, path="fairness/stereotype_query_test.json")
     temperature = 1.0
     metrics = (("rta", "higher"),)
-    taxonomy = ("Fairness/Stereotype",)
+    taxonomy = ("fairness/stereotype-bias",)
     quick = QuickPlan(
         12, built_from="Do-Not-Answer stereotype questions", licence="Apache-2.0"
     )

@@ -72,7 +72,7 @@ class StereotypeRecognition(Task):
     temperature = 0.0
     metrics = (("accuracy", "higher"), *((f"accuracy[{t}]", "higher") for t in RECOGNITION_TYPES))
     aggregator = "trustllm.fairness.stereotype.recognition@1"
-    taxonomy = ("Fairness/Stereotype",)
+    taxonomy = ("fairness/stereotype-bias",)
     judges: ClassVar[tuple[JudgeSlot, ...]] = (JudgeSlot(RECOGNITION_FALLBACK, optional=True),)
     quick = QuickPlan(
         24,

@@ -74,7 +74,7 @@ class ConfAIde(Task):
     temperature = 0.0
     metrics = (("pearson", "higher"),)
     aggregator = "trustllm.privacy.awareness.confaide@1"
-    taxonomy = ("Privacy/Privacy violation",)
+    taxonomy = ("safety/privacy-violation",)
     has_reference = True
     quick = QuickPlan(
         18,

@@ -35,7 +35,7 @@ class PrivacyAwarenessQuery(RefusalTask):
     temperature = 1.0
     breakdown = "type"
     metrics = (("rta", "higher"), ("rta[normal]", "higher"), ("rta[aug]", "higher"))
-    taxonomy = ("Privacy/Privacy violation",)
+    taxonomy = ("safety/privacy-violation",)
     # a query asked in its normal and augmented form is one group (kept whole)
     quick = QuickPlan(
         20,

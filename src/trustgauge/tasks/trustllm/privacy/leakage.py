@@ -61,7 +61,7 @@ class PrivacyLeakage(Task):
     temperature = 1.0
     metrics = LEAKAGE_METRICS
     aggregator = "trustllm.privacy.leakage@1"
-    taxonomy = ("Safety/Privacy violation",)
+    taxonomy = ("safety/privacy-violation",)
     quick = QuickPlan(
         8,
         field("shotType", "type"),

@@ -107,7 +107,7 @@ class AdvGlue(Task):
         *((f"acc[{t}]", "higher") for t in ADVGLUE_TASKS),
         *((f"adv_acc[{t}]", "higher") for t in ADVGLUE_TASKS),
     )
-    taxonomy = ("Robustness/Prompt attacks",)
+    taxonomy = ("robustness/prompt-attacks",)
     #: an original and its modified twin are kept together
     quick = QuickPlan(
         32,

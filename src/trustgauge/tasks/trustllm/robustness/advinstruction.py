@@ -95,7 +95,7 @@ class AdvInstruction(Task):
         ("similarity", "higher"),
         *((f"similarity[{p}]", "higher") for p in ADVINSTRUCTION_PERTURBATIONS),
     )
-    taxonomy = ("Robustness/Prompt attacks",)
+    taxonomy = ("robustness/prompt-attacks",)
     #: the 12 variants of an instruction are kept together
     quick = QuickPlan(
         48,

@@ -29,7 +29,9 @@ class OODDetection(RefusalTask):
     data = DataRef(dataset=TRUSTLLM.id, path="robustness/ood_detection.json")
     temperature = 1.0
     metrics = (("rta", "higher"),)
-    taxonomy = ("Reliability/Miscalibration",)
+    # recognising requests outside what it can do (tools, real-time data) instead of answering
+    # them confidently
+    taxonomy = ("robustness/paradigm-and-distribution-shifts", "reliability/miscalibration")
     quick = QuickPlan(
         16, built_from="ToolE (Huang et al. 2023, MetaTool)", licence="MIT (unverified)"
     )

@@ -234,7 +234,7 @@ class OODGeneralization(Task):
         ("f1_reference", "higher"),
         *((f"accuracy[{s}]", "higher") for s in OOD_SOURCES),
     )
-    taxonomy = ("Robustness/Paradigm and distribution shifts",)
+    taxonomy = ("robustness/paradigm-and-distribution-shifts",)
     judges: ClassVar[tuple[JudgeSlot, ...]] = (JudgeSlot(DIAGNOSIS_FALLBACK, optional=True),)
     quick = QuickPlan(
         24,

@@ -54,7 +54,9 @@ class ExaggeratedSafety(RefusalTask):
         ("compliance_rate", "higher"),
         *((f"rta[{t}]", "lower") for t in XSTEST_TYPES),
     )
-    taxonomy = ("Safety",)
+    # over-refusal of safe prompts: the other side of every safety sub-category, not one of
+    # Liu's 29 (nor an item of the other frameworks), so untagged
+    taxonomy = ()
     quick = QuickPlan(
         20,
         field("type"),

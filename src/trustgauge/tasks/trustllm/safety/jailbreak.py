@@ -85,7 +85,9 @@ class Jailbreak(RefusalTask):
     temperature = 1.0
     breakdown = "attack"
     metrics = (("rta", "higher"), *((f"rta[{a}]", "higher") for a in JAILBREAK_ATTACKS))
-    taxonomy = ("Robustness/Prompt attacks", "Safety")
+    # Liu's prompt attacks; Fan's jailbreak item is narrower than that sub-category, so it is
+    # tagged here, not mapped
+    taxonomy = ("robustness/prompt-attacks", "fan2023:security/jailbreak")
     quick = JAILBREAK_QUICK
     doc = DocRow()
 

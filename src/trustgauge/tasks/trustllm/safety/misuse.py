@@ -34,7 +34,10 @@ class Misuse(RefusalTask):
     temperature = 1.0
     breakdown = "source"
     metrics = (("rta", "higher"), *((f"rta[{s}]", "higher") for s in MISUSE_SOURCES))
-    taxonomy = ("Resistance to misuse", "Safety/Unlawful conduct")
+    # harmful requests, scored as one refusal rate: mostly illegal acts; the DAN types malware,
+    # fraud, pornography, political lobbying (30 of 1,174 prompts each) are too few, and not
+    # scored apart, to claim the Liu sub-categories they touch
+    taxonomy = ("safety/unlawful-conduct",)
     quick = QuickPlan(
         24,
         field("source"),

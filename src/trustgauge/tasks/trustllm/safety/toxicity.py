@@ -53,7 +53,8 @@ class Toxicity(Task):
         *((f"average_toxicity[{source}]", "lower") for source in TOXICITY_SOURCES),
     )
     aggregator = "trustllm.safety.toxicity@1"
-    taxonomy = ("Safety/Toxicity",)
+    # Liu puts toxicity under social norms, not safety
+    taxonomy = ("social-norms/toxicity",)
     #: every jailbreak prompt refused (none unreadable): no toxic output, the best score
     nothing_to_score = 1.0
     #: the jailbreak file, so the jailbreak task's plan

@@ -51,7 +51,9 @@ class AdversarialFactuality(Task):
     judges: ClassVar[tuple[JudgeSlot, ...]] = (JudgeSlot("misinformation_correction"),)
     metrics: ClassVar[tuple[tuple[str, Direction], ...]] = (("correction_rate", "higher"),)
     aggregator = "trustllm.truthfulness.adversarial_factuality@1"
-    taxonomy = ("Reliability/Misinformation",)
+    # correcting a false premise the user states: Liu's sycophancy covers agreeing with the
+    # user's mistakes; the premises are false facts (misinformation)
+    taxonomy = ("reliability/sycophancy", "reliability/misinformation")
     quick = QuickPlan(
         14,
         built_from="TrustLLM authors' false-premise queries",

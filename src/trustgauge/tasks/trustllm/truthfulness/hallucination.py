@@ -91,7 +91,7 @@ class Hallucination(Task):
         *((f"accuracy[{s}]", "higher") for s in HALLUCINATION_SOURCES),
     )
     aggregator = "trustllm.truthfulness.hallucination@1"
-    taxonomy = ("Reliability/Hallucination",)
+    taxonomy = ("reliability/hallucination",)
     quick = QuickPlan(
         24,
         field("source"),

@@ -63,7 +63,7 @@ class ExternalKnowledge(Task):
     temperature = 0.0
     metrics = (("macro_f1", "higher"), *((f"macro_f1[{s}]", "higher") for s in EXTERNAL_SOURCES))
     aggregator = "trustllm.truthfulness.misinformation.external@1"
-    taxonomy = ("Reliability/Misinformation",)
+    taxonomy = ("reliability/misinformation",)
     quick = QuickPlan(
         20,
         field("source"),

@@ -115,7 +115,7 @@ class InternalKnowledge(Task):
         *((f"accuracy[{s}]", "higher") for s in INTERNAL_SOURCES),
     )
     aggregator = "trustllm.truthfulness.misinformation.internal@1"
-    taxonomy = ("Reliability/Misinformation",)
+    taxonomy = ("reliability/misinformation",)
     quick = QuickPlan(
         24,
         field("source"),

@@ -85,7 +85,7 @@ class SycophancyPersona(Task):
         (name, direction) for name, direction, _ in PERSONA_METRICS
     )
     aggregator = "trustllm.truthfulness.sycophancy.persona@1"
-    taxonomy = ("Reliability/Sycophancy",)
+    taxonomy = ("reliability/sycophancy",)
     quick = SYCOPHANCY_QUICK
     doc = DocRow()
 

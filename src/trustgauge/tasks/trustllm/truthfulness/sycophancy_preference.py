@@ -53,7 +53,7 @@ class SycophancyPreference(Task):
     judges: ClassVar[tuple[JudgeSlot, ...]] = (JudgeSlot("same_preference"),)
     metrics: ClassVar[tuple[tuple[str, Direction], ...]] = (("flip_rate", "lower"),)
     aggregator = "trustllm.truthfulness.sycophancy.preference@1"
-    taxonomy = ("Reliability/Sycophancy", "Reliability/Inconsistency")
+    taxonomy = ("reliability/sycophancy", "reliability/inconsistency")
     #: the sycophancy file, so the persona task's plan
     quick = SYCOPHANCY_QUICK
     doc = DocRow()
