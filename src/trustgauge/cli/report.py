@@ -272,6 +272,7 @@ def report_command(
     from trustgauge.errors import UsageError
     from trustgauge.report.htmlreport import Prices, write_report
     from trustgauge.results.writer import read_run
+    from trustgauge.tasks.registry import tags_by_task
 
     if (price_in is None) != (price_out is None):
         typer.echo("error: give both --price-in and --price-out (USD per million tokens), or neither", err=True)
@@ -291,7 +292,7 @@ def report_command(
         target = target / "report.html"
     prices = Prices(price_in, price_out) if price_in is not None else None
     try:
-        write_report(target, run, scores, samples, prices=prices)
+        write_report(target, run, scores, samples, prices=prices, tags_by_task=tags_by_task())
     except OSError as exc:
         typer.echo(f"error: cannot write {target}: {exc.strerror or exc}", err=True)
         raise typer.Exit(EXIT_USAGE) from None
