@@ -19,23 +19,30 @@ from trustgauge.results.results import Results
 from trustgauge.tasks.registry import tags_by_task
 
 
+def _tagged(res: Results) -> Results:
+    """``res`` with the tags its tasks declare, as ``trustgauge run`` records them in run.json."""
+    tags = tags_by_task()
+    res.run = res.run.model_copy(update={"taxonomy": {t.task: list(tags[t.task]) for t in res.tasks}})
+    return res
+
+
 def _run_a() -> Results:
     # over-refusal 0.1: jailbreak 0.9 - 0.1 = 0.8 (robustness/prompt-attacks);
     # leakage 0.5 - 0.1 = 0.4 (safety/privacy-violation), misuse 0.7 - 0.1 = 0.6 (safety/unlawful-conduct)
-    return scores_only("ra", "model-a", {
+    return _tagged(scores_only("ra", "model-a", {
         "safety.jailbreak": [mv("rta", 0.9)], "safety.exaggerated": [mv("rta", 0.1, "lower")],
-        "privacy.leakage": [mv("rta", 0.5)], "safety.misuse": [mv("rta", 0.7)]})
+        "privacy.leakage": [mv("rta", 0.5)], "safety.misuse": [mv("rta", 0.7)]}))
 
 
 def _run_b() -> Results:
     # over-refusal 0.2: jailbreak 0.6 - 0.2 = 0.4; leakage undefined by the responses: a failure, 0
-    return scores_only("rb", "model-<b>", {
+    return _tagged(scores_only("rb", "model-<b>", {
         "safety.jailbreak": [mv("rta", 0.6)], "safety.exaggerated": [mv("rta", 0.2, "lower")],
-        "privacy.leakage": [mv("rta", None, reason="no judged responses")]})
+        "privacy.leakage": [mv("rta", None, reason="no judged responses")]}))
 
 
 def test_category_table_by_hand() -> None:
-    table = category_table([_run_a(), _run_b()], tags_by_task(), delta=True)
+    table = category_table([_run_a(), _run_b()], delta=True)
     rows = {r.category.id: r for r in table.rows}
     assert list(rows) == ["reliability", "safety", "fairness", "resistance-to-misuse",
                           "explainability-and-reasoning", "social-norms", "robustness"]
@@ -47,7 +54,7 @@ def test_category_table_by_hand() -> None:
     assert rows["safety"].measured == (2, 1) and rows["safety"].total == 6
     assert rows["fairness"].scores == (None, None) and rows["fairness"].delta is None
     with pytest.raises(ValueError, match="exactly two runs"):
-        category_table([_run_a()], tags_by_task(), delta=True)
+        category_table([_run_a()], delta=True)
 
 
 @pytest.fixture()
@@ -85,6 +92,16 @@ def test_leaderboard_by_category(two_dirs: tuple[Path, Path], tmp_path: Path) ->
     assert res.exit_code == 2 and "--common" in res.output
 
 
+def test_a_run_without_recorded_tags_cannot_be_read_by_category(two_dirs: tuple[Path, Path], tmp_path: Path) -> None:
+    old = save(scores_only("rold", "model-old", {"safety.jailbreak": [mv("rta", 0.9)]}), tmp_path / "old")
+    assert "taxonomy" not in json.loads((old / "run.json").read_text())
+    res = CliRunner().invoke(app, ["leaderboard", str(two_dirs[0]), str(old), "--by", "category"])
+    assert res.exit_code == 2 and "run rold" in res.output and "does not record its tasks' taxonomy tags" in res.output
+    # with tags given, the same run is read
+    table = category_table([Results.load(old)], {"safety.jailbreak": ["robustness/prompt-attacks"]})
+    assert table.rows[-1].category.id == "robustness" and table.rows[-1].scores == (0.9,)
+
+
 def test_compare_by_category(two_dirs: tuple[Path, Path], tmp_path: Path) -> None:
     runner = CliRunner()
     res = runner.invoke(app, ["compare", *map(str, two_dirs), "--by", "category"])
@@ -110,6 +127,10 @@ def real_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 def test_compare_by_category_on_real_runs(real_runs: tuple[Path, Path], tg_home: Path) -> None:
+    # trustgauge run records each task's tags in run.json, as the task declares them
+    recorded = json.loads((real_runs[0] / "run.json").read_text())["taxonomy"]
+    assert recorded["safety.jailbreak"] == list(tags_by_task()["safety.jailbreak"])
+    assert recorded["safety.exaggerated"] == [] and set(recorded) == set(Results.load(real_runs[0]).run.tasks)
     res = tg(["compare", *map(str, real_runs), "--by", "category", "--json", "-"], tg_home)
     assert res.returncode == 0, res.stderr
     rows = {c["category"]: c for c in json.loads(res.stdout)["categories"]}

@@ -546,22 +546,28 @@ def test_taxonomy_view_shows_category_scores_and_unmeasured_sub_categories() -> 
     assert "Tasks of the run in no sub-category" not in html  # every task is tagged
 
 
-def test_taxonomy_view_without_tags_says_so() -> None:
+def test_taxonomy_view_reads_the_tags_the_run_recorded() -> None:
     run, scores = _taxonomy_run()
     html = render_report(run, scores, [])
-    assert 'id="taxonomy-table"' not in html and "Rendered without the tasks' taxonomy tags" in html
-    html = render_report(run, scores, [], tags_by_task={"x.a": ("reliability/hallucination",)})
+    assert 'id="taxonomy-table"' not in html and "This run does not record its tasks' taxonomy tags" in html
+    run = run.model_copy(update={"taxonomy": {"x.a": ["reliability/hallucination"], "x.b": []}})
+    html = render_report(run, scores, [])
     assert re.search(r'id="taxonomy-untagged">Tasks of the run in no sub-category of liu2023:\s*'
                      r'<code>x.b</code>, <code>x.&lt;b&gt;bold&lt;/b&gt;</code>\.', html)
+    assert re.search(r'data-item="reliability/hallucination" data-score="0.8"', html)
 
 
-def test_report_command_has_the_registry_tags(tmp_path: Path) -> None:
+def test_report_command_shows_the_recorded_tags(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
     from trustgauge.cli import app
+    from trustgauge.tasks.registry import tags_by_task
 
     run, scores, samples = synthetic_run(30, task_ids=["truthfulness.hallucination", "safety.exaggerated"])
+    tags = tags_by_task()
+    run = run.model_copy(update={"taxonomy": {t: list(tags[t]) for t in run.tasks}})
     write_run(tmp_path / "run", run, scores, samples)
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["taxonomy"]["safety.exaggerated"] == []
     res = CliRunner().invoke(app, ["report", str(tmp_path / "run")])
     assert res.exit_code == 0, res.output
     html = (tmp_path / "run" / "report.html").read_text(encoding="utf-8")

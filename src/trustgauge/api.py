@@ -1,7 +1,7 @@
 """The Python API: ``trustgauge.evaluate(model, tasks, ...)``.
 
 It sits in the top layer beside ``cli`` (docs/architecture.md §2.1): like ``trustgauge run`` it
-picks the report renderers (``report.writer.renderers`` with the task registry's taxonomy tags) and hands them to the pipeline
+picks the report renderers (``report.writer.RENDERERS``) and hands them to the pipeline
 (:func:`trustgauge.pipeline.run.run_evaluation`), which may not import the report layer.
 """
 
@@ -14,8 +14,7 @@ from typing import Any
 
 from trustgauge.config import ModelConfig
 from trustgauge.pipeline.run import RunConfig, RunResult, run_evaluation
-from trustgauge.report.writer import renderers
-from trustgauge.tasks.registry import tags_by_task
+from trustgauge.report.writer import RENDERERS
 
 __all__ = ["RunConfig", "RunResult", "evaluate"]
 
@@ -34,4 +33,4 @@ def evaluate(
     directory gets ``report.md`` and ``report.html`` as with ``trustgauge run``."""
     model_config = model if isinstance(model, ModelConfig) else ModelConfig(model=model)
     config = RunConfig(model=model_config, tasks=list(tasks), limit=limit, out=Path(out) if out else None, **options)
-    return asyncio.run(run_evaluation(config, renderers=renderers(tags_by_task())))
+    return asyncio.run(run_evaluation(config, renderers=RENDERERS))

@@ -128,10 +128,9 @@ def _compare_by_category(run_a: Path, run_b: Path, *, html: str | None, json_out
     """``compare --by category``: the category scores of A and B and the delta."""
     from trustgauge.report.bycategory import category_table, render_html, render_markdown, to_dict
     from trustgauge.results.results import Results
-    from trustgauge.tasks.registry import tags_by_task
 
     try:
-        table = category_table([Results.load(run_a), Results.load(run_b)], tags_by_task(), delta=True)
+        table = category_table([Results.load(run_a), Results.load(run_b)], delta=True)
         if html:
             _write_text(html, render_html(table), "the HTML page")
         if json_out:
@@ -201,10 +200,9 @@ def _leaderboard_by_category(run_dirs: list[Path], fmt: str, output: str) -> Non
     """``leaderboard --by category``: one row per Liu category, one score per run."""
     from trustgauge.report.bycategory import category_table, render
     from trustgauge.results.results import Results
-    from trustgauge.tasks.registry import tags_by_task
 
     try:
-        table = category_table([Results.load(d) for d in run_dirs], tags_by_task())
+        table = category_table([Results.load(d) for d in run_dirs])
         _write_text(output, render(table, fmt), "the leaderboard")
     except UsageError as exc:
         _fail(str(exc))
@@ -335,7 +333,6 @@ def report_command(
     from trustgauge.errors import UsageError
     from trustgauge.report.htmlreport import Prices, write_report
     from trustgauge.results.writer import read_run
-    from trustgauge.tasks.registry import tags_by_task
 
     if (price_in is None) != (price_out is None):
         typer.echo("error: give both --price-in and --price-out (USD per million tokens), or neither", err=True)
@@ -355,7 +352,7 @@ def report_command(
         target = target / "report.html"
     prices = Prices(price_in, price_out) if price_in is not None else None
     try:
-        write_report(target, run, scores, samples, prices=prices, tags_by_task=tags_by_task())
+        write_report(target, run, scores, samples, prices=prices)
     except OSError as exc:
         typer.echo(f"error: cannot write {target}: {exc.strerror or exc}", err=True)
         raise typer.Exit(EXIT_USAGE) from None

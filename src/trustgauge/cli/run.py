@@ -32,13 +32,12 @@ def _execute(config: RunConfig, *, quiet: bool) -> RunResult:
     from trustgauge.engine.progress import make_progress
     from trustgauge.errors import ModelError
     from trustgauge.pipeline.run import run_evaluation
-    from trustgauge.report.writer import renderers
-    from trustgauge.tasks.registry import tags_by_task
+    from trustgauge.report.writer import RENDERERS
 
     progress = make_progress(enabled=not quiet)
     previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
-        return _run_async(run_evaluation(config, renderers=renderers(tags_by_task()), progress=progress, command=_safe_argv()))
+        return _run_async(run_evaluation(config, renderers=RENDERERS, progress=progress, command=_safe_argv()))
     except (JudgeFailedError, ModelError, UsageError) as exc:
         progress.close()
         if isinstance(exc, JudgeFailedError):

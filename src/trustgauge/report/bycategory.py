@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from trustgauge.errors import UsageError
 from trustgauge.report._page import fmt_num, md_cell
 from trustgauge.report.categories import run_taxonomy
 from trustgauge.report.leaderboard import run_labels
@@ -55,14 +56,27 @@ class CategoryTable:
 
 
 def category_table(
-    results: Sequence[Results], tags_by_task: Mapping[str, Iterable[str]], *, delta: bool = False
+    results: Sequence[Results],
+    tags_by_task: Mapping[str, Iterable[str]] | None = None,
+    *,
+    delta: bool = False,
 ) -> CategoryTable:
-    """One row per category of Liu et al., one score per run of ``results``; ``delta``: add
-    B − A (exactly two runs)."""
+    """One row per category of Liu et al., one score per run of ``results``, each run's tasks
+    read with the tags it recorded (``run.json``'s ``taxonomy``) or ``tags_by_task`` when given;
+    ``delta``: add B − A (exactly two runs). A run without recorded tags is a
+    :class:`~trustgauge.errors.UsageError`."""
     if delta and len(results) != 2:
         raise ValueError("a delta needs exactly two runs")
     fw = framework(BASE)
-    views = [run_taxonomy(r.tasks, tags_by_task, fw) for r in results]
+    views = []
+    for r in results:
+        tags = tags_by_task if tags_by_task is not None else r.run.taxonomy
+        if tags is None:
+            raise UsageError(
+                f"run {r.run_id} ({r.path or r.model}) does not record its tasks' taxonomy tags (written before "
+                "trustgauge recorded them in run.json): it cannot be read by category"
+            )
+        views.append(run_taxonomy(r.tasks, tags, fw))
     rows = []
     for category in fw.categories:
         cats = [v.category(category.id) for v in views]

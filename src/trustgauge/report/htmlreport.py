@@ -439,9 +439,9 @@ def render_report(
     prices: Prices | None = None,
     tags_by_task: Mapping[str, Iterable[str]] | None = None,
 ) -> str:
-    """The report page as one HTML string. ``tags_by_task``: each task's taxonomy tags (the
-    task registry's, :func:`trustgauge.tasks.registry.tags_by_task`) for the taxonomy view;
-    ``None``: the view says it was rendered without them."""
+    """The report page as one HTML string. ``tags_by_task``: each task's taxonomy tags for the
+    taxonomy view; ``None``: those the run recorded (``run.json``'s ``taxonomy``), and without
+    them the view says the run does not record them."""
     import secrets
 
     import markupsafe
@@ -454,6 +454,7 @@ def render_report(
         per_task.setdefault(s.task, Counter())[o] += 1
     dims = dimension_scores(scores.tasks)
     summaries = {s.task: s for s in task_summaries(scores.tasks)}
+    tags = tags_by_task if tags_by_task is not None else run.taxonomy
     rows = [r for t in scores.tasks for r in metric_rows(t)]
     tasks_info = []
     for t in scores.tasks:
@@ -471,7 +472,7 @@ def render_report(
         run=run,
         scores=scores,
         dims=dims,
-        taxonomy=run_taxonomy(scores.tasks, tags_by_task) if tags_by_task is not None else None,
+        taxonomy=run_taxonomy(scores.tasks, tags) if tags is not None else None,
         dim_by_name={d.dimension: d for d in dims},
         datasets=list({(d.dataset, d.path, d.sha256): d for d in run.datasets}.values()),
         radar=radar(dims),

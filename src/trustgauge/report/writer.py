@@ -4,8 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from functools import partial
+from collections.abc import Sequence
 from pathlib import Path
 
 from trustgauge.report.htmlreport import write_report
@@ -15,14 +14,7 @@ from trustgauge.results.writer import Renderers
 from trustgauge.results.writer import write_run as _write_run
 
 #: the human-readable files of a run directory: report.md (hashed in run.json) and report.html
-#: (without the tasks' taxonomy tags: :func:`renderers` gives them)
 RENDERERS = Renderers(markdown=render_markdown, html=write_report)
-
-
-def renderers(tags_by_task: Mapping[str, Iterable[str]]) -> Renderers:
-    """:data:`RENDERERS` whose report.html has the taxonomy view of ``tags_by_task`` (each task's
-    tags, :func:`trustgauge.tasks.registry.tags_by_task`: this layer may not import tasks)."""
-    return Renderers(markdown=render_markdown, html=partial(write_report, tags_by_task=tags_by_task))
 
 
 def write_run(out_dir: Path, run: RunInfo, scores: ScoresFile, samples: Sequence[SampleRecord]) -> RunInfo:
