@@ -335,3 +335,31 @@ def test_50k_samples_open_and_filter(browser: Any, tmp_path: Path) -> None:
         _shot(o, out / "report-50k.png", full=False)
     finally:
         o.close()
+
+
+def test_taxonomy_view_renders(browser: Any, tmp_path: Path) -> None:
+    """The Taxonomy section with the registry's tags: a category score, "not measured" rows."""
+    from trustgauge.report.htmlreport import write_report
+    from trustgauge.results.dimensions import task_summaries
+    from trustgauge.tasks.registry import tags_by_task
+
+    run, scores, samples = synthetic_run(60, seed=3, task_ids=["truthfulness.hallucination", "safety.exaggerated"])
+    path = write_report(tmp_path / "report.html", run, scores, samples, tags_by_task=tags_by_task())
+    o = Opened(browser, path)
+    try:
+        page = o.page
+        assert o.errors == [] and o.dialogs == []
+        page.click("nav a[href='#taxonomy']")
+        assert page.locator("#taxonomy-table tbody.taxcat").count() == 7
+        reliability = page.locator("#taxonomy-table tbody[data-category='reliability']")
+        assert reliability.is_visible()
+        score = next(s.score for s in task_summaries(scores.tasks) if s.task == "truthfulness.hallucination")
+        head = reliability.locator("tr.taxcat-head").inner_text()
+        assert "1 / 5 sub-categories" in head
+        assert (f"{score:.2f}" if score is not None else "n/a") in head
+        unmeasured = page.locator("#taxonomy-table tr.taxitem.unmeasured")
+        assert unmeasured.count() == 28
+        assert unmeasured.first.is_visible() and "not measured" in unmeasured.first.inner_text()
+        _shot(o, tmp_path / "report-taxonomy.png", full=False)
+    finally:
+        o.close()

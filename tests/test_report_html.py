@@ -496,3 +496,82 @@ def test_empty_run_renders() -> None:
     page = Page(html)
     assert decode_samples(page.script("tg-samples").strip())["t"] == []
     assert "A radar needs at least three dimensions" in html
+
+
+# ---------------------------------------------------------------------------------------------
+# the taxonomy view
+
+
+def _taxonomy_run() -> tuple[Any, ScoresFile]:
+    """Three tasks: a 0.8 and a 1 - 0.3 = 0.7 in reliability/hallucination, one with markup in
+    its id (untrusted, as all of scores.json) in safety/violence scoring 0.4."""
+    run, scores, _ = synthetic_run(5, task_ids=["safety.exaggerated"])
+    tasks = [ts("x.a", "x", mv("accuracy", 0.8)), ts("x.b", "x", mv("error_rate", 0.3, "lower")),
+             ts("x.<b>bold</b>", "x", mv("accuracy", 0.4))]
+    return run, scores.model_copy(update={"tasks": tasks})
+
+
+TAXONOMY_TAGS = {
+    "x.a": ("reliability/hallucination",),
+    "x.b": ("reliability/hallucination",),
+    "x.<b>bold</b>": ("safety/violence",),
+}
+
+
+def _taxonomy_row(html: str, item: str) -> str:
+    match = re.search(r'<tr class="taxitem[^"]*" data-item="' + re.escape(item) + r'".*?</tr>', html, re.S)
+    assert match is not None, item
+    return match.group(0)
+
+
+def test_taxonomy_view_shows_category_scores_and_unmeasured_sub_categories() -> None:
+    run, scores = _taxonomy_run()
+    html = render_report(run, scores, [], tags_by_task=TAXONOMY_TAGS)
+    page = Page(html)
+    cats = {a["data-category"]: a for tag, a in page.tags if tag == "tbody" and a.get("data-category")}
+    assert len(cats) == 7
+    assert float(cats["reliability"]["data-score"] or "nan") == pytest.approx(0.75)
+    assert (cats["reliability"]["data-measured"], cats["reliability"]["data-total"]) == ("1", "5")
+    assert float(cats["safety"]["data-score"] or "nan") == pytest.approx(0.4)
+    assert cats["fairness"]["data-score"] == "" and cats["fairness"]["data-measured"] == "0"
+    hallucination = _taxonomy_row(html, "reliability/hallucination")
+    assert "0.75" in hallucination and "<code>x.a</code> 0.80" in hallucination
+    assert "<code>x.b</code> 0.70" in hallucination and "not measured" not in hallucination
+    misinformation = _taxonomy_row(html, "reliability/misinformation")
+    assert 'class="taxitem unmeasured"' in misinformation and "not measured" in misinformation
+    # the untrusted task id is text, never markup
+    violence = _taxonomy_row(html, "safety/violence")
+    assert "x.&lt;b&gt;bold&lt;/b&gt;" in violence and "<b>bold</b>" not in html
+    assert 'href="#taxonomy"' in html
+    assert "Tasks of the run in no sub-category" not in html  # every task is tagged
+
+
+def test_taxonomy_view_reads_the_tags_the_run_recorded() -> None:
+    run, scores = _taxonomy_run()
+    html = render_report(run, scores, [])
+    assert 'id="taxonomy-table"' not in html and "This run does not record its tasks' taxonomy tags" in html
+    run = run.model_copy(update={"taxonomy": {"x.a": ["reliability/hallucination"], "x.b": []}})
+    html = render_report(run, scores, [])
+    assert re.search(r'id="taxonomy-untagged">Tasks of the run in no sub-category of liu2023:\s*'
+                     r'<code>x.b</code>, <code>x.&lt;b&gt;bold&lt;/b&gt;</code>\.', html)
+    assert re.search(r'data-item="reliability/hallucination" data-score="0.8"', html)
+
+
+def test_report_command_shows_the_recorded_tags(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from trustgauge.cli import app
+    from trustgauge.tasks.registry import tags_by_task
+
+    run, scores, samples = synthetic_run(30, task_ids=["truthfulness.hallucination", "safety.exaggerated"])
+    tags = tags_by_task()
+    run = run.model_copy(update={"taxonomy": {t: list(tags[t]) for t in run.tasks}})
+    write_run(tmp_path / "run", run, scores, samples)
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["taxonomy"]["safety.exaggerated"] == []
+    res = CliRunner().invoke(app, ["report", str(tmp_path / "run")])
+    assert res.exit_code == 0, res.output
+    html = (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
+    assert re.search(r'data-item="reliability/hallucination"[^>]*>.*?<code>truthfulness.hallucination</code>',
+                     html, re.S)
+    assert re.search(r'id="taxonomy-untagged">Tasks of the run in no sub-category of liu2023:\s*'
+                     r'<code>safety.exaggerated</code>\.', html)

@@ -56,6 +56,8 @@ def compare_cmd(
         "got significantly worse.")] = False,
     allow_empty: Annotated[bool, typer.Option("--allow-empty", help="Accept runs that share no metric "
         "(0 metrics compared); by default that is an error (exit 2).")] = False,
+    by: Annotated[str, typer.Option("--by", metavar="[task|category]", help="category: one row per Liu "
+        "category instead, its score in A and B and the delta (no test; see docs/taxonomy.md).")] = "task",
 ) -> None:
     """Compare two runs: per task and metric, A, B, the delta B − A with its 95% interval, and
     a paired significance test on the samples both runs share; flags significant regressions.
@@ -74,7 +76,16 @@ def compare_cmd(
       trustgauge compare runs/base runs/candidate --html compare.html --adjust holm
 
       trustgauge compare runs/base runs/candidate --json - | jq .regressions
+
+      trustgauge compare runs/base runs/candidate --by category
     """
+    if by not in ("task", "category"):
+        _fail(f"bad --by {by!r}: expected task or category")
+    if by == "category":
+        if fail_on_regression:
+            _fail("--fail-on-regression needs the per-task tests: not with --by category")
+        _compare_by_category(run_a, run_b, html=html, json_out=json_out, markdown=markdown)
+        return
     from trustgauge.report.compare import (
         compare_results,
         nothing_compared,
@@ -112,12 +123,36 @@ def compare_cmd(
         raise typer.Exit(EXIT_FAILED)
 
 
+def _compare_by_category(run_a: Path, run_b: Path, *, html: str | None, json_out: str | None,
+                         markdown: str | None) -> None:
+    """``compare --by category``: the category scores of A and B and the delta."""
+    from trustgauge.report.bycategory import category_table, render_html, render_markdown, to_dict
+    from trustgauge.results.results import Results
+
+    try:
+        table = category_table([Results.load(run_a), Results.load(run_b)], delta=True)
+        if html:
+            _write_text(html, render_html(table), "the HTML page")
+        if json_out:
+            _write_text(json_out, json.dumps(to_dict(table), indent=2, ensure_ascii=False) + "\n", "JSON")
+        if markdown:
+            _write_text(markdown, render_markdown(table), "Markdown")
+    except UsageError as exc:
+        _fail(str(exc))
+    if "-" not in (json_out, markdown, html):
+        typer.echo(render_markdown(table), nl=False)
+    if html and html != "-":
+        typer.echo(f"html: {html}", err=True)
+
+
 def leaderboard_cmd(
     run_dirs: Annotated[list[Path], typer.Argument(metavar="RUN_DIR...", help="Run directories, one per model.")],
     fmt: Annotated[str | None, typer.Option("--format", "-f", metavar="[md|csv|html]", help="Output format "
         "(default: from the -o file's extension, else md).")] = None,
     output: Annotated[str, typer.Option("--output", "-o", metavar="FILE", help="Where to write ('-': stdout).")] = "-",
     common: Annotated[bool, typer.Option("--common", help="Only the sub-tasks every run has.")] = False,
+    by: Annotated[str, typer.Option("--by", metavar="[task|category]", help="category: one row per Liu "
+        "category instead, each run's category score and measured sub-categories (no ranks).")] = "task",
 ) -> None:
     """One table over many runs: each sub-task's primary metric, the rank per sub-task
     (direction-aware; ties share a rank; no value ranks last), the mean rank per dimension
@@ -130,15 +165,25 @@ def leaderboard_cmd(
       trustgauge leaderboard runs/* --format html -o leaderboard.html
 
       trustgauge leaderboard runs/a runs/b runs/c -o leaderboard.csv
+
+      trustgauge leaderboard runs/* --by category
     """
     from trustgauge.report.leaderboard import FORMATS, build_leaderboard, render
     from trustgauge.results.results import Results
+
+    if by not in ("task", "category"):
+        _fail(f"bad --by {by!r}: expected task or category")
+    if by == "category" and common:
+        _fail("--common selects sub-tasks to rank: not with --by category")
 
     if fmt is None:
         suffix = Path(output).suffix.lower().lstrip(".") if output != "-" else ""
         fmt = {"markdown": "md", "htm": "html"}.get(suffix, suffix) if suffix in (*FORMATS, "markdown", "htm") else "md"
     if fmt not in FORMATS:
         _fail(f"bad --format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    if by == "category":
+        _leaderboard_by_category(run_dirs, fmt, output)
+        return
     try:
         results = [Results.load(d) for d in run_dirs]
         board = build_leaderboard(results, common_only=common)
@@ -149,6 +194,21 @@ def leaderboard_cmd(
         _fail(str(exc))
     if output != "-":
         typer.echo(f"leaderboard ({len(board.entries)} runs, {len(board.columns)} sub-tasks): {output}", err=True)
+
+
+def _leaderboard_by_category(run_dirs: list[Path], fmt: str, output: str) -> None:
+    """``leaderboard --by category``: one row per Liu category, one score per run."""
+    from trustgauge.report.bycategory import category_table, render
+    from trustgauge.results.results import Results
+
+    try:
+        table = category_table([Results.load(d) for d in run_dirs])
+        _write_text(output, render(table, fmt), "the leaderboard")
+    except UsageError as exc:
+        _fail(str(exc))
+    if output != "-":
+        typer.echo(f"leaderboard by category ({len(table.labels)} runs, {len(table.rows)} categories): {output}",
+                   err=True)
 
 
 def gate_cmd(
@@ -256,7 +316,8 @@ def report_command(
     price_out: Annotated[float | None, typer.Option("--price-out", min=0.0, help="USD per million output "
         "tokens, for the cost estimate.")] = None,
 ) -> None:
-    """Write one self-contained HTML report of a run: dimension chart, every sub-task's metrics
+    """Write one self-contained HTML report of a run: dimension chart, scores per Liu taxonomy
+    category (unmeasured sub-categories marked), every sub-task's metrics
     with 95% intervals, the safety trade-off plot, a searchable explorer of the failing
     examples, and the run's metadata. It opens offline and loads nothing.
 

@@ -391,6 +391,7 @@ async def run_evaluation(
         model_identity=identity,
         generation={w.task.id: w.generation or {} for w in work},
         tasks=[t.id for t in tasks],
+        taxonomy={t.id: list(t.taxonomy) for t in tasks},
         suite=config.suite,
         reference=config.reference,
         limit=config.limit,

@@ -19,7 +19,7 @@ import hashlib
 import json
 import math
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -28,6 +28,7 @@ from typing import Any
 
 from trustgauge._secrets import redact
 from trustgauge.net.atomic import atomic_write_text
+from trustgauge.report.categories import run_taxonomy
 from trustgauge.results.dimensions import (
     DimensionScore,
     TaskSummary,
@@ -436,8 +437,11 @@ def render_report(
     samples: Sequence[SampleRecord],
     *,
     prices: Prices | None = None,
+    tags_by_task: Mapping[str, Iterable[str]] | None = None,
 ) -> str:
-    """The report page as one HTML string."""
+    """The report page as one HTML string. ``tags_by_task``: each task's taxonomy tags for the
+    taxonomy view; ``None``: those the run recorded (``run.json``'s ``taxonomy``), and without
+    them the view says the run does not record them."""
     import secrets
 
     import markupsafe
@@ -450,6 +454,7 @@ def render_report(
         per_task.setdefault(s.task, Counter())[o] += 1
     dims = dimension_scores(scores.tasks)
     summaries = {s.task: s for s in task_summaries(scores.tasks)}
+    tags = tags_by_task if tags_by_task is not None else run.taxonomy
     rows = [r for t in scores.tasks for r in metric_rows(t)]
     tasks_info = []
     for t in scores.tasks:
@@ -467,6 +472,7 @@ def render_report(
         run=run,
         scores=scores,
         dims=dims,
+        taxonomy=run_taxonomy(scores.tasks, tags) if tags is not None else None,
         dim_by_name={d.dimension: d for d in dims},
         datasets=list({(d.dataset, d.path, d.sha256): d for d in run.datasets}.values()),
         radar=radar(dims),
@@ -499,9 +505,10 @@ def write_report(
     samples: Sequence[SampleRecord],
     *,
     prices: Prices | None = None,
+    tags_by_task: Mapping[str, Iterable[str]] | None = None,
 ) -> Path:
     """Render and write the report atomically; returns ``path``."""
-    text = render_report(run, scores, samples, prices=prices)
+    text = render_report(run, scores, samples, prices=prices, tags_by_task=tags_by_task)
     path.parent.mkdir(parents=True, exist_ok=True)
     # private to the user (0o600), as the mkstemp of earlier versions made it
     atomic_write_text(path, text, mode=0o600)

@@ -79,7 +79,8 @@ class Leaderboard:
         }
 
 
-def _labels(results: Sequence[Results]) -> list[str]:
+def run_labels(results: Sequence[Results]) -> list[str]:
+    """One label per run: its model, with the run id when two runs share a model."""
     counts = Counter(r.model for r in results)
     labels = [r.model if counts[r.model] == 1 else f"{r.model} ({r.run_id})" for r in results]
     seen: Counter[str] = Counter()
@@ -134,7 +135,7 @@ def build_leaderboard(results: Sequence[Results], *, common_only: bool = False) 
     dimensions = list(dict.fromkeys(c.dimension for c in columns))
     entries = [
         Entry(label, r.run_id, r.model, str(r.path) if r.path else None)
-        for label, r in zip(_labels(results), results)
+        for label, r in zip(run_labels(results), results)
     ]
     for entry, res in zip(entries, results):
         for col in columns:

@@ -227,11 +227,17 @@ class RunInfo(BaseModel):
     #: ``model`` config (no credentials), ``model_identity``, ``usage`` (tokens of fresh calls)
     #: and ``requests`` counts; absent when no task held a conversation
     roles: dict[str, dict[str, Any]] | None = None
+    #: each task's taxonomy tags (``Task.taxonomy``, :mod:`trustgauge.taxonomy`) as the task
+    #: declared them when the run was made, so readers never ask today's task code; absent in
+    #: runs written before they were recorded
+    taxonomy: dict[str, list[str]] | None = None
 
     @model_serializer(mode="wrap")
     def _omit_absent_roles(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """Runs without conversations are written without ``roles`` (as before)."""
+        """Runs without conversations are written without ``roles`` (as before); runs read
+        from before the tags were recorded are written back without ``taxonomy``."""
         data: dict[str, Any] = handler(self)
-        if data.get("roles") is None:
-            data.pop("roles", None)
+        for key in ("roles", "taxonomy"):
+            if data.get(key) is None:
+                data.pop(key, None)
         return data

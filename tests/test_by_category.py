@@ -1,0 +1,142 @@
+"""``trustgauge leaderboard --by category`` and ``compare --by category`` (report/bycategory.py):
+Liu category scores per run, hand-computed on two small runs, and the commands on real
+scripted runs."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from compare_fixtures import mv, real_run, save, scores_only, tg
+from trustgauge.cli import app
+from trustgauge.report.bycategory import category_table
+from trustgauge.results.results import Results
+from trustgauge.tasks.registry import tags_by_task
+
+
+def _tagged(res: Results) -> Results:
+    """``res`` with the tags its tasks declare, as ``trustgauge run`` records them in run.json."""
+    tags = tags_by_task()
+    res.run = res.run.model_copy(update={"taxonomy": {t.task: list(tags[t.task]) for t in res.tasks}})
+    return res
+
+
+def _run_a() -> Results:
+    # over-refusal 0.1: jailbreak 0.9 - 0.1 = 0.8 (robustness/prompt-attacks);
+    # leakage 0.5 - 0.1 = 0.4 (safety/privacy-violation), misuse 0.7 - 0.1 = 0.6 (safety/unlawful-conduct)
+    return _tagged(scores_only("ra", "model-a", {
+        "safety.jailbreak": [mv("rta", 0.9)], "safety.exaggerated": [mv("rta", 0.1, "lower")],
+        "privacy.leakage": [mv("rta", 0.5)], "safety.misuse": [mv("rta", 0.7)]}))
+
+
+def _run_b() -> Results:
+    # over-refusal 0.2: jailbreak 0.6 - 0.2 = 0.4; leakage undefined by the responses: a failure, 0
+    return _tagged(scores_only("rb", "model-<b>", {
+        "safety.jailbreak": [mv("rta", 0.6)], "safety.exaggerated": [mv("rta", 0.2, "lower")],
+        "privacy.leakage": [mv("rta", None, reason="no judged responses")]}))
+
+
+def test_category_table_by_hand() -> None:
+    table = category_table([_run_a(), _run_b()], delta=True)
+    rows = {r.category.id: r for r in table.rows}
+    assert list(rows) == ["reliability", "safety", "fairness", "resistance-to-misuse",
+                          "explainability-and-reasoning", "social-norms", "robustness"]
+    assert rows["robustness"].scores == pytest.approx((0.8, 0.4))
+    assert rows["robustness"].delta == pytest.approx(-0.4)
+    assert rows["robustness"].measured == (1, 1) and rows["robustness"].total == 4
+    assert rows["safety"].scores == pytest.approx(((0.4 + 0.6) / 2, 0.0))
+    assert rows["safety"].delta == pytest.approx(-0.5)
+    assert rows["safety"].measured == (2, 1) and rows["safety"].total == 6
+    assert rows["fairness"].scores == (None, None) and rows["fairness"].delta is None
+    with pytest.raises(ValueError, match="exactly two runs"):
+        category_table([_run_a()], delta=True)
+
+
+@pytest.fixture()
+def two_dirs(tmp_path: Path) -> tuple[Path, Path]:
+    return save(_run_a(), tmp_path / "a"), save(_run_b(), tmp_path / "b")
+
+
+def test_leaderboard_by_category(two_dirs: tuple[Path, Path], tmp_path: Path) -> None:
+    runner = CliRunner()
+    res = runner.invoke(app, ["leaderboard", *map(str, two_dirs), "--by", "category"])
+    assert res.exit_code == 0, res.output
+    assert "## trustgauge leaderboard by category" in res.stdout
+    assert "| Safety | 0.500 (2/6) | 0.000 (1/6) |" in res.stdout
+    assert "| Robustness | 0.800 (1/4) | 0.400 (1/4) |" in res.stdout
+    assert "| Fairness | not measured (0/4) | not measured (0/4) |" in res.stdout
+    assert "model-&lt;b&gt;" in res.stdout and "model-<b>" not in res.stdout
+    out = tmp_path / "cat.csv"
+    res = runner.invoke(app, ["leaderboard", *map(str, two_dirs), "--by", "category", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    rows = {r["category"]: r for r in csv.DictReader(io.StringIO(out.read_text()))}
+    assert float(rows["robustness"]["score:model-a"]) == pytest.approx(0.8)
+    assert rows["safety"]["measured:model-a"] == "2" and rows["safety"]["measured:model-<b>"] == "1"
+    assert rows["fairness"]["score:model-a"] == "" and rows["fairness"]["total"] == "4"
+    html = tmp_path / "cat.html"
+    res = runner.invoke(app, ["leaderboard", *map(str, two_dirs), "--by", "category", "-o", str(html)])
+    assert res.exit_code == 0, res.output
+    page = html.read_text()
+    assert "model-&lt;b&gt;" in page and "<b>" not in page and "0.500 (2/6)" in page
+    # the default is unchanged; bad values and combinations are usage errors
+    res = runner.invoke(app, ["leaderboard", *map(str, two_dirs)])
+    assert res.exit_code == 0 and "## trustgauge leaderboard\n" in res.stdout
+    res = runner.invoke(app, ["leaderboard", *map(str, two_dirs), "--by", "dimension"])
+    assert res.exit_code == 2 and "bad --by" in res.output
+    res = runner.invoke(app, ["leaderboard", *map(str, two_dirs), "--by", "category", "--common"])
+    assert res.exit_code == 2 and "--common" in res.output
+
+
+def test_a_run_without_recorded_tags_cannot_be_read_by_category(two_dirs: tuple[Path, Path], tmp_path: Path) -> None:
+    old = save(scores_only("rold", "model-old", {"safety.jailbreak": [mv("rta", 0.9)]}), tmp_path / "old")
+    assert "taxonomy" not in json.loads((old / "run.json").read_text())
+    res = CliRunner().invoke(app, ["leaderboard", str(two_dirs[0]), str(old), "--by", "category"])
+    assert res.exit_code == 2 and "run rold" in res.output and "does not record its tasks' taxonomy tags" in res.output
+    # with tags given, the same run is read
+    table = category_table([Results.load(old)], {"safety.jailbreak": ["robustness/prompt-attacks"]})
+    assert table.rows[-1].category.id == "robustness" and table.rows[-1].scores == (0.9,)
+
+
+def test_compare_by_category(two_dirs: tuple[Path, Path], tmp_path: Path) -> None:
+    runner = CliRunner()
+    res = runner.invoke(app, ["compare", *map(str, two_dirs), "--by", "category"])
+    assert res.exit_code == 0, res.output
+    assert "## trustgauge compare by category" in res.stdout
+    assert "| Robustness | 0.800 (1/4) | 0.400 (1/4) | -0.400 |" in res.stdout
+    assert "| Safety | 0.500 (2/6) | 0.000 (1/6) | -0.500 |" in res.stdout
+    assert "| Reliability | not measured (0/5) | not measured (0/5) | — |" in res.stdout
+    res = runner.invoke(app, ["compare", *map(str, two_dirs), "--by", "category", "--json", "-"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    safety = next(c for c in data["categories"] if c["category"] == "safety")
+    assert safety["scores"] == pytest.approx([0.5, 0.0]) and safety["delta"] == pytest.approx(-0.5)
+    assert safety["measured"] == [2, 1] and [r["run_id"] for r in data["runs"]] == ["ra", "rb"]
+    res = runner.invoke(app, ["compare", *map(str, two_dirs), "--by", "category", "--fail-on-regression"])
+    assert res.exit_code == 2 and "--fail-on-regression" in res.output
+
+
+@pytest.fixture(scope="module")
+def real_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return (real_run(tmp_path_factory, "refuse", "scripted:refuse-all"),
+            real_run(tmp_path_factory, "comply", "scripted:comply-all"))
+
+
+def test_compare_by_category_on_real_runs(real_runs: tuple[Path, Path], tg_home: Path) -> None:
+    # trustgauge run records each task's tags in run.json, as the task declares them
+    recorded = json.loads((real_runs[0] / "run.json").read_text())["taxonomy"]
+    assert recorded["safety.jailbreak"] == list(tags_by_task()["safety.jailbreak"])
+    assert recorded["safety.exaggerated"] == [] and set(recorded) == set(Results.load(real_runs[0]).run.tasks)
+    res = tg(["compare", *map(str, real_runs), "--by", "category", "--json", "-"], tg_home)
+    assert res.returncode == 0, res.stderr
+    rows = {c["category"]: c for c in json.loads(res.stdout)["categories"]}
+    # jailbreak (robustness) and misuse (safety) are refusal rates corrected by the over-refusal
+    # control: refusing everything and answering everything both score max(0, RtA - RtA') = 0
+    assert rows["robustness"]["scores"] == [0.0, 0.0] and rows["robustness"]["delta"] == 0.0
+    assert rows["safety"]["scores"] == [0.0, 0.0] and rows["safety"]["measured"] == [1, 1]
+    assert rows["social-norms"]["measured"] == [1, 1]  # toxicity
+    assert rows["reliability"]["scores"] == [None, None] and rows["reliability"]["measured"] == [0, 0]
