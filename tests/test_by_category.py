@@ -118,6 +118,12 @@ def test_compare_by_category(two_dirs: tuple[Path, Path], tmp_path: Path) -> Non
     assert safety["measured"] == [2, 1] and [r["run_id"] for r in data["runs"]] == ["ra", "rb"]
     res = runner.invoke(app, ["compare", *map(str, two_dirs), "--by", "category", "--fail-on-regression"])
     assert res.exit_code == 2 and "--fail-on-regression" in res.output
+    # the tests' options are refused by name, not silently ignored
+    for extra in (["--alpha", "0.01"], ["--adjust", "holm"], ["--resamples", "200"], ["--seed", "3"],
+                  ["--primary-only"], ["--allow-empty"]):
+        res = runner.invoke(app, ["compare", *map(str, two_dirs), "--by", "category", *extra])
+        assert res.exit_code == 2 and extra[0] in res.output and "--by category" in res.output, (extra, res.output)
+        assert len(res.output.strip().splitlines()) == 1
 
 
 @pytest.fixture(scope="module")

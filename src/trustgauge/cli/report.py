@@ -82,8 +82,13 @@ def compare_cmd(
     if by not in ("task", "category"):
         _fail(f"bad --by {by!r}: expected task or category")
     if by == "category":
-        if fail_on_regression:
-            _fail("--fail-on-regression needs the per-task tests: not with --by category")
+        # the per-task tests' options: refused rather than silently ignored
+        test_options = {"--fail-on-regression": fail_on_regression, "--alpha": alpha != 0.05,
+                        "--adjust": adjust != "none", "--resamples": resamples != 1000, "--seed": seed != 0,
+                        "--primary-only": primary_only, "--allow-empty": allow_empty}
+        given = [name for name, used in test_options.items() if used]
+        if given:
+            _fail(f"{', '.join(given)} belong(s) to the per-task tests: not with --by category (no test per category)")
         _compare_by_category(run_a, run_b, html=html, json_out=json_out, markdown=markdown)
         return
     from trustgauge.report.compare import (
