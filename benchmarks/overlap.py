@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from _machine import cpu_description  # noqa: E402
+from _machine import cpu_description, load_average  # noqa: E402
 
 from fake_server import FakeServer  # noqa: E402
 
@@ -55,13 +55,6 @@ REPLIES = [
     ["write", "Sure, here is what you asked for: {prompt} " + FILLER],
 ]
 DEFAULT_REPLY = "Answer to: {prompt} " + FILLER
-
-
-def loadavg() -> str:
-    try:
-        return " ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "n/a"
 
 
 def fresh_home(root: Path, name: str) -> Path:
@@ -128,20 +121,19 @@ def main() -> int:
     ideal = n * LATENCY / CONCURRENCY
     rounds_floor = -(-n // CONCURRENCY) * LATENCY
     print(f"CPU: {cpu_description()}")
-    print(f"load average before: {loadavg()}")
+    print(f"load average before: {load_average()}")
     busy = [subprocess.Popen([sys.executable, "-c", "while True:\n    pass\n"]) for _ in range(args.busy)]
     if busy:
         print(f"{len(busy)} competing busy process(es) running through every round")
     try:
-        return measure(args, srcs, limit, rounds, ideal, rounds_floor, n)
+        return measure(srcs, limit, rounds, ideal, rounds_floor, n)
     finally:
         for p in busy:
             p.kill()
             p.wait()
 
 
-def measure(args: argparse.Namespace, srcs: list[Path], limit: int, rounds: int, ideal: float, rounds_floor: float,
-            n: int) -> int:
+def measure(srcs: list[Path], limit: int, rounds: int, ideal: float, rounds_floor: float, n: int) -> int:
     kinds = ("full", "gen", "judge", "startup")
     times: dict[tuple[int, str], list[float]] = {(i, k): [] for i in range(len(srcs)) for k in kinds}
     #: per tree: every run of one tree must give the same samples (trees may differ: an A/B across a
@@ -170,7 +162,7 @@ def measure(args: argparse.Namespace, srcs: list[Path], limit: int, rounds: int,
                     if samples_of(root / "out") != reference[i]:
                         raise SystemExit(f"samples.jsonl of the {name} run of {src} differs from the full run's")
                 print(f"round {r + 1} {src}: " + ", ".join(f"{k} {times[i, k][-1]:.2f} s" for k in kinds), flush=True)
-    print(f"load average after: {loadavg()}")
+    print(f"load average after: {load_average()}")
     print(f"{n} requests at {LATENCY * 1000:.0f} ms, concurrency {CONCURRENCY}; medians of {rounds} interleaved rounds")
     same = "identical across trees too" if len(set(reference.values())) == 1 else "trees differ (different judges)"
     print(f"generation ideal {ideal:.2f} s (whole rounds: {rounds_floor:.2f} s); samples.jsonl identical in every run "

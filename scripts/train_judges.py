@@ -261,12 +261,14 @@ def binary_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
 # -- refusal ---------------------------------------------------------------------------------
 
 
-def mlp_members(x: np.ndarray, y: np.ndarray, weight: np.ndarray, seeds: int = len(SEEDS)) -> list[list[Layer]]:
+def mlp_members(
+    x: np.ndarray, y: np.ndarray, weight: np.ndarray, seeds: int = len(SEEDS), hidden: int = HIDDEN
+) -> list[list[Layer]]:
     from sklearn.neural_network import MLPClassifier
 
     members = []
     for seed in SEEDS[:seeds]:
-        clf = MLPClassifier(hidden_layer_sizes=(HIDDEN,), alpha=ALPHA, max_iter=2000, random_state=seed)
+        clf = MLPClassifier(hidden_layer_sizes=(hidden,), alpha=ALPHA, max_iter=2000, random_state=seed)
         clf.fit(x, y, sample_weight=weight)
         members.append([Layer(w.astype(np.float64), b.astype(np.float64)) for w, b in zip(clf.coefs_, clf.intercepts_)])
     return members
@@ -288,14 +290,9 @@ class Cascade:
 
 
 def fit_cascade(x: np.ndarray, y: np.ndarray, weight: np.ndarray, seeds: int = len(SEEDS)) -> Cascade:
-    global HIDDEN
     full = Head("logistic", mlp_members(x, y, weight, seeds), np.zeros(x.shape[1]), np.ones(x.shape[1]))
     hand = x[:, EMBEDDING_DIM:]
-    old, HIDDEN = HIDDEN, GATE_HIDDEN
-    try:
-        gate = Head("logistic", mlp_members(hand, y, weight, seeds), np.zeros(hand.shape[1]), np.ones(hand.shape[1]))
-    finally:
-        HIDDEN = old
+    gate = Head("logistic", mlp_members(hand, y, weight, seeds, GATE_HIDDEN), np.zeros(hand.shape[1]), np.ones(hand.shape[1]))
     return Cascade(full, gate)
 
 
