@@ -106,7 +106,7 @@ def suites_cmd(
             "name": s.name,
             "description": s.description,
             "tasks": [t.id for t in resolve_tasks(s.tasks)],
-            "data": "packaged sample" if s.packaged else "full release",
+            "data": "packaged sample" if s.packaged else "shipped prompt sets" if s.shipped else "full release",
             "offline": s.offline,
         }
         for s in suites().values()

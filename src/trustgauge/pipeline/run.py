@@ -174,6 +174,8 @@ def _select(config: RunConfig) -> tuple[list[Task], RunConfig]:
             f"--tasks {','.join(config.tasks)} selects no task of suite {suite.name!r} "
             f"({', '.join(sorted(members))})"
         )
+    if suite.limit is not None and config.limit is None:
+        config = config.model_copy(update={"limit": suite.limit})
     if suite.packaged is not None and config.dataset_override is None:
         if config.data_dir is not None:
             raise ConfigError(

@@ -91,6 +91,10 @@ class Task(ABC):
     #: :func:`~trustgauge.tasks.registry.register_task` refuses an unknown tag.
     #: ``trustgauge taxonomy`` shows the coverage; ``--tasks reliability`` selects by tag
     taxonomy: ClassVar[tuple[str, ...]] = ()
+    #: the benchmark the task belongs to: ``trustllm`` (selected by ``all``, TrustLLM's
+    #: dimensions and suites) or ``liu2023`` (Liu et al.'s studies: dimension ``liu2023``, suites
+    #: ``liu2023`` and ``quick-liu2023``)
+    benchmark: ClassVar[str] = "trustllm"
     #: the model roles besides ``target`` the task's :meth:`run` calls (``attacker``,
     #: ``judge``, ``paraphraser``, ``reference``): a run without ``--role NAME=SPEC`` for one
     #: of them is refused before anything is sent

@@ -36,10 +36,12 @@ log = logging.getLogger(__name__)
 
 #: the entry-point group outside packages register their task modules under
 ENTRY_POINT_GROUP = "trustgauge.tasks"
-#: the package holding the built-in tasks, one module per sub-task
-#: (``tasks/trustllm/<dimension>/<subtask>.py``): every module below it is imported on the first
-#: read of :data:`TASKS`
-BUILTIN_PACKAGE = "trustgauge.tasks.trustllm"
+#: the packages holding the built-in tasks, one module per sub-task
+#: (``tasks/trustllm/<dimension>/<subtask>.py``, ``tasks/liu2023/<study>.py``): every module
+#: below them is imported on the first read of :data:`TASKS`
+BUILTIN_PACKAGES: tuple[str, ...] = ("trustgauge.tasks.trustllm", "trustgauge.tasks.liu2023")
+#: the first of them (TrustLLM's), kept for callers that named one package
+BUILTIN_PACKAGE = BUILTIN_PACKAGES[0]
 
 #: TrustLLM's sub-tasks in the order every listing, suite and ``samples.jsonl`` uses (dimension
 #: order of the TrustLLM paper). Pinned here, not left to import order, because run outputs
@@ -152,13 +154,17 @@ def register_task(cls: _T) -> _T:
 
 
 def _builtin_modules() -> list[str]:
-    """Every module below :data:`BUILTIN_PACKAGE` (sorted)."""
-    package = importlib.import_module(BUILTIN_PACKAGE)
-    return sorted(
-        info.name
-        for info in pkgutil.walk_packages(package.__path__, prefix=f"{BUILTIN_PACKAGE}.")
-        if not info.ispkg
-    )
+    """Every module below each of :data:`BUILTIN_PACKAGES`, in that order (sorted within a
+    package)."""
+    modules: list[str] = []
+    for name in BUILTIN_PACKAGES:
+        package = importlib.import_module(name)
+        modules += sorted(
+            info.name
+            for info in pkgutil.walk_packages(package.__path__, prefix=f"{name}.")
+            if not info.ispkg
+        )
+    return modules
 
 
 def _ensure_loaded() -> None:
@@ -260,14 +266,20 @@ def _is_plugin(task_id: str) -> bool:
     return task_id in _plugin_ids
 
 
+def _is_trustllm(task_id: str, cls: type[Task]) -> bool:
+    return cls.benchmark == "trustllm" and not _is_plugin(task_id)
+
+
 def dimensions() -> list[str]:
-    """The dimensions of the built-in tasks, in registry order (suites are made of these)."""
-    return list(dict.fromkeys(cls.dimension for t, cls in TASKS.items() if not _is_plugin(t)))
+    """The dimensions of TrustLLM's built-in tasks, in registry order (suites are made of
+    these); another benchmark's tasks (Liu et al.'s studies, dimension ``liu2023``) are
+    selected by their own dimension and have suites of their own."""
+    return list(dict.fromkeys(cls.dimension for t, cls in TASKS.items() if _is_trustllm(t, cls)))
 
 
 def benchmark_task_ids() -> list[str]:
-    """The ids of TrustLLM's benchmark sub-tasks: every built-in task but the extras."""
-    return [task_id for task_id, cls in TASKS.items() if not cls.extra and not _is_plugin(task_id)]
+    """The ids of TrustLLM's benchmark sub-tasks: every built-in TrustLLM task but the extras."""
+    return [task_id for task_id, cls in TASKS.items() if not cls.extra and _is_trustllm(task_id, cls)]
 
 
 def _expand(selector: str) -> list[str]:
@@ -275,14 +287,15 @@ def _expand(selector: str) -> list[str]:
     if name == "all":
         return benchmark_task_ids()
     if name == "extra":
-        return [task_id for task_id, cls in TASKS.items() if cls.extra and not _is_plugin(task_id)]
+        return [task_id for task_id, cls in TASKS.items() if cls.extra and _is_trustllm(task_id, cls)]
     if name in TASKS:
         return [name]
     if name in dimensions():
         return [
-            t for t, cls in TASKS.items() if cls.dimension == name and not cls.extra and not _is_plugin(t)
+            t for t, cls in TASKS.items() if cls.dimension == name and not cls.extra and _is_trustllm(t, cls)
         ]
-    # a plugin's own dimension (never mixed into a built-in one or ``all``)
+    # another benchmark's or a plugin's own dimension (``liu2023``; never mixed into a TrustLLM
+    # one or ``all``)
     plugin = [t for t, cls in TASKS.items() if cls.dimension == name and not cls.extra]
     if plugin:
         return plugin
@@ -306,7 +319,8 @@ def _expand(selector: str) -> list[str]:
     errors = "".join(f"; {e}" for e in _plugin_errors)
     raise ConfigError(
         f"unknown task {name!r}{hint} (known: 'all', 'extra', dimensions "
-        f"{', '.join(dimensions())}, a task id (`trustgauge tasks` lists them), or a Liu "
+        f"{', '.join(dimensions())}, liu2023 (Liu et al.'s studies), a task id "
+        f"(`trustgauge tasks` lists them), or a Liu "
         f"category or sub-category such as reliability or safety/privacy-violation "
         f"(`trustgauge taxonomy` lists them)){errors}"
     )

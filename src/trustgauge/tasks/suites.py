@@ -10,7 +10,10 @@ A suite says which tasks run and on which data:
   ``quick-<dimension>`` on the quick sample;
 - ``awareness`` / ``quick-awareness``: emotional awareness and the extra awareness tasks
   (capability, mission, perspective: TrustLLM's later items in ``awareness.json``, outside its
-  13,975-prompt benchmark).
+  13,975-prompt benchmark);
+- ``liu2023``: Liu et al.'s eight measured studies on their frozen prompt sets (shipped in the
+  package), and ``quick-liu2023``: a seeded slice of each (:data:`LIU_QUICK_LIMIT` samples per
+  study unless ``--limit`` says otherwise; paired items kept whole), in minutes on a small model.
 
 ``--tasks`` narrows a suite further. Suites are data; a run records the suite it used.
 """
@@ -24,6 +27,9 @@ from trustgauge.errors import ConfigError
 #: the packaged folder holding the quick sample (laid out like the release); plain data, so
 #: :mod:`trustgauge.tasks.oracle` and scripts read it without building the suites
 QUICK_SAMPLE = "trustllm_quick"
+#: samples per study in ``quick-liu2023`` (whole groups: a question's k calibration draws, a
+#: sentence with its typo'd twin, stay together, so a study may get a few more)
+LIU_QUICK_LIMIT = 24
 
 
 @dataclass(frozen=True)
@@ -35,17 +41,23 @@ class Suite:
         description: One line for ``trustgauge suites``.
         tasks: Task selectors (ids, dimensions or ``all``).
         packaged: The packaged sample folder the suite reads (``None``: the full release).
+        limit: Samples per task when the run gives no ``--limit`` (a seeded slice, drawn as
+            ``--limit`` draws: whole groups), ``None``: every sample.
     """
 
     name: str
     description: str
     tasks: tuple[str, ...]
     packaged: str | None = None
+    limit: int | None = None
+    #: the suite's tasks read data shipped with trustgauge whatever :attr:`packaged` says
+    #: (Liu et al.'s frozen prompt sets)
+    shipped: bool = False
 
     @property
     def offline(self) -> bool:
         """Whether the suite's data ships with trustgauge (no download needed)."""
-        return self.packaged is not None
+        return self.packaged is not None or self.shipped
 
 
 def _build() -> dict[str, Suite]:
@@ -75,6 +87,14 @@ def _build() -> dict[str, Suite]:
         )
     suites.append(
         Suite("quick-awareness", "the awareness tasks on the quick sample", awareness, QUICK_SAMPLE)
+    )
+    suites.append(
+        Suite("liu2023", "Liu et al.'s eight measured studies on their frozen prompt sets (offline)",
+              ("liu2023",), shipped=True)
+    )
+    suites.append(
+        Suite("quick-liu2023", f"a seeded slice of each Liu et al. study ({LIU_QUICK_LIMIT} samples, "
+              "whole groups), offline, in minutes", ("liu2023",), limit=LIU_QUICK_LIMIT, shipped=True)
     )
     return {s.name: s for s in suites}
 
