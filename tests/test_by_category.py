@@ -92,13 +92,15 @@ def test_leaderboard_by_category(two_dirs: tuple[Path, Path], tmp_path: Path) ->
     assert res.exit_code == 2 and "--common" in res.output
 
 
-def test_a_run_without_recorded_tags_cannot_be_read_by_category(two_dirs: tuple[Path, Path], tmp_path: Path) -> None:
-    old = save(scores_only("rold", "model-old", {"safety.jailbreak": [mv("rta", 0.9)]}), tmp_path / "old")
+def test_a_run_without_recorded_tags_and_no_trustllm_task_cannot_be_read_by_category(
+    two_dirs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    old = save(scores_only("rold", "model-old", {"toy.jailbreak": [mv("rta", 0.9)]}), tmp_path / "old")
     assert "taxonomy" not in json.loads((old / "run.json").read_text())
     res = CliRunner().invoke(app, ["leaderboard", str(two_dirs[0]), str(old), "--by", "category"])
     assert res.exit_code == 2 and "run rold" in res.output and "does not record its tasks' taxonomy tags" in res.output
     # with tags given, the same run is read
-    table = category_table([Results.load(old)], {"safety.jailbreak": ["robustness/prompt-attacks"]})
+    table = category_table([Results.load(old)], {"toy.jailbreak": ["robustness/prompt-attacks"]})
     assert table.rows[-1].category.id == "robustness" and table.rows[-1].scores == (0.9,)
 
 
@@ -146,3 +148,34 @@ def test_compare_by_category_on_real_runs(real_runs: tuple[Path, Path], tg_home:
     assert rows["safety"]["scores"] == [0.0, 0.0] and rows["safety"]["measured"] == [1, 1]
     assert rows["social-norms"]["measured"] == [1, 1]  # toxicity
     assert rows["reliability"]["scores"] == [None, None] and rows["reliability"]["measured"] == [0, 0]
+
+
+@pytest.mark.parametrize(
+    ("text", "cell"),
+    [
+        ("Explainability & reasoning", "Explainability & reasoning"),  # readable in a terminal
+        ("&lt;b&gt;", "&amp;lt;b&amp;gt;"),  # a reference stays text, never markup
+        ("&#60;script&#62;", "&amp;#60;script&amp;#62;"),
+        ("a&b <i>|x", "a&amp;b &lt;i&gt;\\|x"),
+        ("trailing &", "trailing &"),
+    ],
+)
+def test_markdown_cells_escape_what_could_be_markup_and_leave_a_bare_ampersand(text: str, cell: str) -> None:
+    from trustgauge.report._page import md_cell
+
+    assert md_cell(text) == cell
+
+
+def test_the_frozen_table_is_what_trustllms_tasks_declared_and_reads_old_runs(tmp_path: Path) -> None:
+    from trustgauge.tasks.registry import TASKS
+    from trustgauge.taxonomy.legacy import legacy_tags
+
+    # frozen on the day runs began to record tags: TrustLLM's tasks still declare exactly these
+    # (a later retag must leave the table alone and update this test's expectation instead)
+    declared = {t: tuple(c.taxonomy) for t, c in TASKS.items() if c.benchmark == "trustllm"}
+    assert dict(legacy_tags()) == declared
+    old = save(scores_only("rold", "model-old", {"safety.jailbreak": [mv("rta", 0.9)],
+                                                  "safety.exaggerated": [mv("rta", 0.2, "lower")]}), tmp_path / "old")
+    table = category_table([Results.load(old)])
+    robustness = next(r for r in table.rows if r.category.id == "robustness")
+    assert robustness.scores == pytest.approx((0.9 - 0.2,)) and robustness.measured == (1,)

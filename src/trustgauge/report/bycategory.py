@@ -21,6 +21,7 @@ from trustgauge.report.categories import run_taxonomy
 from trustgauge.report.leaderboard import run_labels
 from trustgauge.results.results import Results
 from trustgauge.taxonomy import BASE, Category, framework
+from trustgauge.taxonomy.legacy import tags_for_run
 
 __all__ = ["CategoryRow", "CategoryTable", "category_table", "render", "to_dict"]
 
@@ -62,19 +63,24 @@ def category_table(
     delta: bool = False,
 ) -> CategoryTable:
     """One row per category of Liu et al., one score per run of ``results``, each run's tasks
-    read with the tags it recorded (``run.json``'s ``taxonomy``) or ``tags_by_task`` when given;
-    ``delta``: add B − A (exactly two runs). A run without recorded tags is a
-    :class:`~trustgauge.errors.UsageError`."""
+    read with ``tags_by_task`` when given, else the tags it recorded (``run.json``'s
+    ``taxonomy``), else, for a run made before runs recorded them, TrustLLM's tasks' frozen tags
+    (:mod:`trustgauge.taxonomy.legacy`);
+    ``delta``: add B − A (exactly two runs). A run with no recorded tags and no TrustLLM task
+    is a :class:`~trustgauge.errors.UsageError`."""
     if delta and len(results) != 2:
         raise ValueError("a delta needs exactly two runs")
     fw = framework(BASE)
     views = []
     for r in results:
-        tags = tags_by_task if tags_by_task is not None else r.run.taxonomy
+        tags = tags_by_task
+        if tags is None:
+            tags, _ = tags_for_run(r.run.taxonomy, (t.task for t in r.tasks))
         if tags is None:
             raise UsageError(
                 f"run {r.run_id} ({r.path or r.model}) does not record its tasks' taxonomy tags (written before "
-                "trustgauge recorded them in run.json): it cannot be read by category"
+                "trustgauge recorded them in run.json) and none of its tasks is one of TrustLLM's: it cannot "
+                "be read by category"
             )
         views.append(run_taxonomy(r.tasks, tags, fw))
     rows = []
