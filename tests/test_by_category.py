@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from compare_fixtures import mv, real_run, save, scores_only, tg
 from trustgauge.cli import app
+from trustgauge.report._page import md_cell
 from trustgauge.report.bycategory import category_table
 from trustgauge.results.results import Results
 from trustgauge.tasks.registry import tags_by_task
@@ -179,3 +180,28 @@ def test_the_frozen_table_is_what_trustllms_tasks_declared_and_reads_old_runs(tm
     table = category_table([Results.load(old)])
     robustness = next(r for r in table.rows if r.category.id == "robustness")
     assert robustness.scores == pytest.approx((0.9 - 0.2,)) and robustness.measured == (1,)
+
+
+def test_by_category_through_another_framework(two_dirs: tuple[Path, Path]) -> None:
+    from trustgauge.taxonomy import framework
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["leaderboard", *map(str, two_dirs), "--by", "category", "--framework", "owasp-llm"])
+    assert res.exit_code == 0, res.output
+    (owasp,) = framework("owasp-llm-2025").categories
+    assert all(f"| {md_cell(i.name)} |" in res.stdout for i in owasp.items)  # one category: a row per item
+    table = category_table([Results.load(d) for d in two_dirs], framework_id="owasp-llm-2025")
+    assert table.framework_id == "owasp-llm-2025" and [r.category.id for r in table.rows] == [i.id for i in owasp.items]
+    rows = {r.category.id: r for r in table.rows}
+    # prompt injection: the jailbreak task in both runs (0.9 - 0.1 and 0.6 - 0.2 after over-refusal)
+    assert rows["llm01"].scores == pytest.approx((0.8, 0.4)) and rows["llm01"].measured == (1, 1)
+    # Fan et al. has four categories: rows stay categories
+    fan = category_table([Results.load(d) for d in two_dirs], framework_id="fan2023")
+    assert [r.category.id for r in fan.rows] == [c.id for c in framework("fan2023").categories]
+    res = runner.invoke(app, ["compare", *map(str, two_dirs), "--by", "category", "--framework", "nist", "--json", "-"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["framework"] == "nist-ai-600-1"
+    res = runner.invoke(app, ["compare", *map(str, two_dirs), "--framework", "nist"])
+    assert res.exit_code == 2 and "--framework goes with --by category" in res.output
+    res = runner.invoke(app, ["leaderboard", *map(str, two_dirs), "--by", "category", "--framework", "nope"])
+    assert res.exit_code == 2 and "unknown framework 'nope'" in res.output

@@ -20,7 +20,7 @@ from trustgauge.report._page import fmt_num, md_cell
 from trustgauge.report.categories import run_taxonomy
 from trustgauge.report.leaderboard import run_labels
 from trustgauge.results.results import Results
-from trustgauge.taxonomy import BASE, Category, framework
+from trustgauge.taxonomy import BASE, Category, Item, framework
 from trustgauge.taxonomy.legacy import tags_for_run
 
 __all__ = ["CategoryRow", "CategoryTable", "category_table", "render", "to_dict"]
@@ -30,7 +30,8 @@ FORMATS = ("md", "csv", "html")
 
 @dataclass(frozen=True)
 class CategoryRow:
-    category: Category
+    #: the category; for a framework of one category (OWASP, NIST), one of its items
+    category: Category | Item
     #: per run (in :attr:`CategoryTable.labels` order): the category score, ``None`` when no
     #: task of the run measuring it has a score
     scores: tuple[float | None, ...]
@@ -61,8 +62,12 @@ def category_table(
     tags_by_task: Mapping[str, Iterable[str]] | None = None,
     *,
     delta: bool = False,
+    framework_id: str = BASE,
 ) -> CategoryTable:
-    """One row per category of Liu et al., one score per run of ``results``, each run's tasks
+    """One row per category of ``framework_id`` (default Liu et al.; another framework's
+    categories are reached through its mapping from Liu sub-categories, as ``trustgauge
+    taxonomy --framework`` shows them; a framework of one category, OWASP's or NIST's list,
+    gets one row per item), one score per run of ``results``, each run's tasks
     read with ``tags_by_task`` when given, else the tags it recorded (``run.json``'s
     ``taxonomy``), else, for a run made before runs recorded them, TrustLLM's tasks' frozen tags
     (:mod:`trustgauge.taxonomy.legacy`);
@@ -70,7 +75,7 @@ def category_table(
     is a :class:`~trustgauge.errors.UsageError`."""
     if delta and len(results) != 2:
         raise ValueError("a delta needs exactly two runs")
-    fw = framework(BASE)
+    fw = framework(framework_id)
     views = []
     for r in results:
         tags = tags_by_task
@@ -84,7 +89,18 @@ def category_table(
             )
         views.append(run_taxonomy(r.tasks, tags, fw))
     rows = []
-    for category in fw.categories:
+    if len(fw.categories) == 1:
+        # one category (OWASP's list, NIST's risks): a row per item says more than one mean
+        (only,) = fw.categories
+        for item in only.items:
+            found = [next(i for c in v.categories for i in c.items if i.item.id == item.id) for v in views]
+            rows.append(CategoryRow(
+                category=item,
+                scores=tuple(i.score for i in found),
+                measured=tuple(int(i.measured) for i in found),
+                total=1,
+            ))
+    for category in fw.categories if len(fw.categories) > 1 else ():
         cats = [v.category(category.id) for v in views]
         rows.append(CategoryRow(
             category=category,
