@@ -119,11 +119,8 @@ def test_compare_by_category(two_dirs: tuple[Path, Path], tmp_path: Path) -> Non
     safety = next(c for c in data["categories"] if c["category"] == "safety")
     assert safety["scores"] == pytest.approx([0.5, 0.0]) and safety["delta"] == pytest.approx(-0.5)
     assert safety["measured"] == [2, 1] and [r["run_id"] for r in data["runs"]] == ["ra", "rb"]
-    res = runner.invoke(app, ["compare", *map(str, two_dirs), "--by", "category", "--fail-on-regression"])
-    assert res.exit_code == 2 and "--fail-on-regression" in res.output
-    # the tests' options are refused by name, not silently ignored
-    for extra in (["--alpha", "0.01"], ["--adjust", "holm"], ["--resamples", "200"], ["--seed", "3"],
-                  ["--primary-only"], ["--allow-empty"]):
+    # the per-task comparison's options are refused by name, not silently ignored
+    for extra in (["--primary-only"], ["--allow-empty"]):
         res = runner.invoke(app, ["compare", *map(str, two_dirs), "--by", "category", *extra])
         assert res.exit_code == 2 and extra[0] in res.output and "--by category" in res.output, (extra, res.output)
         assert len(res.output.strip().splitlines()) == 1
@@ -205,3 +202,58 @@ def test_by_category_through_another_framework(two_dirs: tuple[Path, Path]) -> N
     assert res.exit_code == 2 and "--framework goes with --by category" in res.output
     res = runner.invoke(app, ["leaderboard", *map(str, two_dirs), "--by", "category", "--framework", "nope"])
     assert res.exit_code == 2 and "unknown framework 'nope'" in res.output
+
+
+def test_compare_by_category_tests_each_category_on_the_shared_samples(real_runs: tuple[Path, Path],
+                                                                       tmp_path_factory: pytest.TempPathFactory,
+                                                                       tg_home: Path) -> None:
+    oracle = real_run(tmp_path_factory, "oracle", "scripted:oracle")
+    comply = real_runs[1]
+    res = tg(["compare", str(oracle), str(comply), "--by", "category", "--json", "-", "--resamples", "200"], tg_home)
+    assert res.returncode == 0, res.stderr
+    data = json.loads(res.stdout)
+    rows = {c["category"]: c for c in data["categories"]}
+    robustness = rows["robustness"]
+    # the oracle refuses every jailbreak and answers every safe prompt (1 - 0 = 1); answering
+    # everything scores max(0, 0 - 1) = 0; all samples are shared, so the test's delta is the table's
+    assert robustness["scores"] == [1.0, 0.0] and robustness["delta"] == -1.0
+    test = robustness["test"]
+    assert test["tasks"] == ["safety.jailbreak"] and test["delta"] == pytest.approx(-1.0)
+    assert test["p_value"] is not None and test["p_value"] <= 0.02 and test["ci"][1] < 0
+    assert test["n_units"] > 2 and test["method"].startswith("paired permutation")
+    assert "robustness" in data["regressions"] and data["alpha"] == 0.05
+    # unmeasured: no test, and it says why
+    assert rows["reliability"]["test"]["p_value"] is None and "no task" in rows["reliability"]["test"]["reason"]
+    # a run against itself: nothing changes, p = 1
+    res = tg(["compare", str(oracle), str(oracle), "--by", "category", "--json", "-", "--resamples", "100"], tg_home)
+    same = {c["category"]: c for c in json.loads(res.stdout)["categories"]}["robustness"]["test"]
+    assert same["delta"] == 0.0 and same["p_value"] == 1.0
+    # a significant drop fails the comparison on request
+    res = tg(["compare", str(oracle), str(comply), "--by", "category", "--resamples", "100", "--fail-on-regression"],
+             tg_home)
+    assert res.returncode == 1 and "significant regression(s)" in res.stdout and "Robustness" in res.stdout
+    res = tg(["compare", str(comply), str(oracle), "--by", "category", "--resamples", "100", "--fail-on-regression"],
+             tg_home)
+    assert res.returncode == 0, res.stdout
+
+
+def test_holm_adjusts_across_the_tested_categories(real_runs: tuple[Path, Path],
+                                                   tmp_path_factory: pytest.TempPathFactory) -> None:
+    from trustgauge.report.bycategory import with_tests
+
+    oracle = Results.load(real_run(tmp_path_factory, "oracle", "scripted:oracle"))
+    comply = Results.load(real_runs[1])
+    table = category_table([oracle, comply], delta=True)
+    plain = with_tests(table, oracle, comply, resamples=100, seed=1)
+    holm = with_tests(table, oracle, comply, resamples=100, seed=1, adjust="holm")
+    tested = [(a.test, b.test) for a, b in zip(plain.rows, holm.rows) if a.test and a.test.p_value is not None]
+    assert len(tested) >= 2
+    ps = sorted(t.p_value for t, _ in tested if t.p_value is not None)
+    m = len(ps)
+    expected = []
+    running = 0.0
+    for i, p in enumerate(ps):  # Holm by hand: p_(i) * (m - i), running maximum, capped at 1
+        running = max(running, min(1.0, p * (m - i)))
+        expected.append(running)
+    assert sorted(h.p_adjusted for _, h in tested if h.p_adjusted is not None) == pytest.approx(expected)
+    assert all(t.p_adjusted == t.p_value for t, _ in tested)

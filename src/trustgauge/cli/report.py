@@ -57,7 +57,7 @@ def compare_cmd(
     allow_empty: Annotated[bool, typer.Option("--allow-empty", help="Accept runs that share no metric "
         "(0 metrics compared); by default that is an error (exit 2).")] = False,
     by: Annotated[str, typer.Option("--by", metavar="[task|category]", help="category: one row per Liu "
-        "category instead, its score in A and B and the delta (no test; see docs/taxonomy.md).")] = "task",
+        "category instead, its score in A and B, the delta and a paired test per category (docs/taxonomy.md).")] = "task",
     framework_name: Annotated[str | None, typer.Option("--framework", metavar="ID", help="With --by category: "
         "the categories of this framework instead of Liu et al.'s (fan2023, owasp-llm-2025, nist-ai-600-1; "
         "a unique prefix such as owasp-llm will do).")] = None,
@@ -84,16 +84,17 @@ def compare_cmd(
     """
     if by not in ("task", "category"):
         _fail(f"bad --by {by!r}: expected task or category")
+    if adjust not in ("none", "holm"):
+        _fail(f"bad --adjust {adjust!r}: expected none or holm")
     if by == "category":
-        # the per-task tests' options: refused rather than silently ignored
-        test_options = {"--fail-on-regression": fail_on_regression, "--alpha": alpha != 0.05,
-                        "--adjust": adjust != "none", "--resamples": resamples != 1000, "--seed": seed != 0,
-                        "--primary-only": primary_only, "--allow-empty": allow_empty}
-        given = [name for name, used in test_options.items() if used]
+        # the per-task options: refused rather than silently ignored
+        task_options = {"--primary-only": primary_only, "--allow-empty": allow_empty}
+        given = [name for name, used in task_options.items() if used]
         if given:
-            _fail(f"{', '.join(given)} belong(s) to the per-task tests: not with --by category (no test per category)")
+            _fail(f"{', '.join(given)} belong(s) to the per-task comparison: not with --by category")
         _compare_by_category(run_a, run_b, html=html, json_out=json_out, markdown=markdown,
-                             framework_id=_framework_id(framework_name))
+                             framework_id=_framework_id(framework_name), resamples=resamples, seed=seed,
+                             alpha=alpha, adjust=adjust, fail_on_regression=fail_on_regression)
         return
     if framework_name is not None:
         _fail("--framework goes with --by category")
@@ -106,8 +107,6 @@ def compare_cmd(
     )
     from trustgauge.results.results import Results
 
-    if adjust not in ("none", "holm"):
-        _fail(f"bad --adjust {adjust!r}: expected none or holm")
     if not 0.0 < alpha < 1.0:
         _fail(f"bad --alpha {alpha}: expected a level between 0 and 1, e.g. 0.05")
     try:
@@ -143,13 +142,22 @@ def _framework_id(value: str | None) -> str:
 
 
 def _compare_by_category(run_a: Path, run_b: Path, *, html: str | None, json_out: str | None,
-                         markdown: str | None, framework_id: str) -> None:
-    """``compare --by category``: the category scores of A and B and the delta."""
-    from trustgauge.report.bycategory import category_table, render_html, render_markdown, to_dict
+                         markdown: str | None, framework_id: str, resamples: int, seed: int, alpha: float,
+                         adjust: str, fail_on_regression: bool) -> None:
+    """``compare --by category``: the category scores of A and B, the delta and a paired test."""
+    from trustgauge.report.bycategory import (
+        category_table,
+        render_html,
+        render_markdown,
+        to_dict,
+        with_tests,
+    )
     from trustgauge.results.results import Results
 
     try:
-        table = category_table([Results.load(run_a), Results.load(run_b)], delta=True, framework_id=framework_id)
+        a, b = Results.load(run_a), Results.load(run_b)
+        table = category_table([a, b], delta=True, framework_id=framework_id)
+        table = with_tests(table, a, b, resamples=resamples, seed=seed, alpha=alpha, adjust=adjust)
         if html:
             _write_text(html, render_html(table), "the HTML page")
         if json_out:
@@ -162,6 +170,8 @@ def _compare_by_category(run_a: Path, run_b: Path, *, html: str | None, json_out
         typer.echo(render_markdown(table), nl=False)
     if html and html != "-":
         typer.echo(f"html: {html}", err=True)
+    if fail_on_regression and table.regressions:
+        raise typer.Exit(EXIT_FAILED)
 
 
 def leaderboard_cmd(
