@@ -195,6 +195,10 @@ def test_reproduces_the_papers_accuracies_exactly(shared_data: Path) -> None:
     assert rows["text-davinci-003"]["trustgauge_q2_accuracy"] == pytest.approx(211 / 300)
     assert rows["davinci"]["trustgauge_q1_accuracy"] == pytest.approx(0.5)
     assert rows["davinci"]["trustgauge_q1_understood"] > rows["davinci"]["q1_understood"]
+    # GPT-4's Q2 .680 is all right on types 1 and 3, and 4 of 100 on type 2
+    assert rows["gpt-4"]["trustgauge_q2_by_relation"] == {
+        "unrelated": 1.0, "causal-sentiment": 0.04, "causal-neutral": 1.0,
+    }
 
 
 def test_a_data_dir_for_the_release_does_not_hide_the_packaged_pairs(

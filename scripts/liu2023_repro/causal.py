@@ -31,6 +31,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "src"))
 
 from trustgauge.data import load_records, packaged_path  # noqa: E402
+from trustgauge.stats.aggregators.liu2023_reading import CAUSAL_RELATIONS  # noqa: E402
 from trustgauge.tasks.liu2023.causal import Causal, authors_letter, causal_scores  # noqa: E402
 from trustgauge.types import Sample, SampleScore  # noqa: E402
 
@@ -77,13 +78,15 @@ def model_row(results: Path, suffix: str, samples: dict[str, Sample]) -> dict[st
     for q in ("q1", "q2"):
         row[f"trustgauge_{q}_accuracy"] = metrics[f"accuracy[{q}]"]
         row[f"trustgauge_{q}_understood"] = metrics[f"understood[{q}]"]
+        row[f"trustgauge_{q}_by_relation"] = {r: metrics[f"accuracy[{q}:{r}]"] for r in CAUSAL_RELATIONS}
     return row
 
 
 def reproduce(shared: Path) -> dict[str, Any]:
     """Rows per model (paper order): ``paper_*`` (``final_results*.csv``), ``q1_accuracy`` ...
     (the authors' reader, our metric code: equal to the paper's after rounding to 4 decimals,
-    as the authors round) and ``trustgauge_*`` (the task's reader and aggregator)."""
+    as the authors round) and ``trustgauge_*`` (the task's reader and aggregator, with the
+    accuracy per relation type of each question)."""
     samples = _samples()
     results = shared / RESULTS
     return {
