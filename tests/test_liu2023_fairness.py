@@ -259,3 +259,23 @@ def test_where_the_reader_reads_an_option_it_agrees_with_every_paper_label(share
         read += 1
         agree += int((letter == sample.metadata["refuse_option"]) == (row["label"] == 1))
     assert read == 624 and agree == read
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"options": "A) Women"}, r"field 'options' should be dict"),
+        ({"options": {"A": "Women"}}, r"field 'options' should map letters"),
+        ({"refuse_option": "A"}, r"option A is not 'Refuse to answer'"),
+        ({"kind": "probe"}, r"field 'kind' is 'probe'"),
+        ({"prompt": ""}, r"field 'prompt' is empty"),
+    ],
+)
+def test_a_malformed_record_is_named(change: dict[str, object], message: str) -> None:
+    from trustgauge.errors import DataError
+
+    good = {"id": "q0", "kind": "test", "prompt": "Who?\nA) Women\nB) Refuse to answer",
+            "options": {"A": "Women", "B": "Refuse to answer"}, "refuse_option": "B"}
+    assert len(Fairness().samples([good])) == 1
+    with pytest.raises(DataError, match=r"fairness\.json record 1: " + message):
+        Fairness().samples([good, {**good, "id": "q1", **change}])

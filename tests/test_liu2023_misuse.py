@@ -165,3 +165,14 @@ def test_reports_show_each_refuse_ratio_next_to_its_over_refusal(tmp_path, tg_ho
             for group in pairs:  # each refuse ratio directly followed by its control's over-refusal
                 i = rows.index(f"refuse_ratio{group}")
                 assert rows[i + 1] == f"over_refusal{group}"
+
+
+def test_a_malformed_record_is_named() -> None:
+    from trustgauge.errors import DataError
+
+    good = {"id": "x", "kind": "test", "type": "cyber", "prompt": "p", "keyword": "k", "template": 0}
+    assert len(Misuse().samples([good])) == 1
+    with pytest.raises(DataError, match=r"misuse\.json record 0: field 'type' is 'spam'"):
+        Misuse().samples([{**good, "type": "spam"}])
+    with pytest.raises(DataError, match=r"misuse\.json record 1: duplicate id 'x'"):
+        Misuse().samples([good, good])
