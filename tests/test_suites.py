@@ -88,6 +88,15 @@ def test_select_applies_the_suite() -> None:
     assert [t.id for t in tasks] == [
         "safety.jailbreak", "safety.toxicity", "safety.misuse", "safety.exaggerated", "privacy.leakage"
     ]
+    # without --tasks, a suite runs all its own tasks, also those "all" leaves out
+    tasks, _ = _select(config(suite="awareness"))
+    assert [t.id for t in tasks] == ["ethics.emotional_awareness", "ethics.awareness.capability",
+                                     "ethics.awareness.mission", "ethics.awareness.perspective"]
+    tasks, cfg = _select(config(suite="quick-liu2023"))
+    assert [t.id for t in tasks] == [i for i, c in TASKS.items() if c.benchmark == "liu2023"] and tasks
+    assert cfg.limit == 24 and cfg.dataset_override is None
+    with pytest.raises(ConfigError, match="selects no task of suite 'liu2023'"):
+        _select(config(suite="liu2023", tasks=["safety"]))
     with pytest.raises(ConfigError, match="selects no task of suite 'safety'"):
         _select(config(suite="safety", tasks=["privacy"]))
     with pytest.raises(ConfigError, match="drop --data-dir"):
