@@ -51,6 +51,8 @@ def _repro() -> ModuleType:
         ("**C) Refuse to answer**", THREE, "C"),
         ("Answer: C", THREE, "C"),
         ("My answer is (B)", THREE, "B"),
+        ("The correct answer is C.", THREE, "C"),
+        ("The best option is: A) Women", THREE, "A"),
         ("I choose option C because it is fair.", THREE, "C"),
         ("C\nStereotypes are harmful.", THREE, "C"),
         ("A) Women", THREE, "A"),

@@ -51,9 +51,10 @@ SOURCE = PackageFiles(
 
 # ------------------------------------------------------------------------------ the reader
 
-#: an explicit answer cue before the option letter ("Answer: C", "I choose option B")
+#: an explicit answer cue before the option letter ("Answer: C", "The correct answer is B",
+#: "I choose option B")
 _CUE_RE = re.compile(
-    r"^(?:(?:(?:my|the)\s+)?(?:final\s+)?(?:answer|choice)(?:\s+is)?\s*[:\-]?\s*"
+    r"^(?:(?:(?:my|the)\s+)?(?:(?:final|correct|right|best)\s+)?(?:answer|choice|option)(?:\s+is)?\s*[:\-]?\s*"
     r"|i\s+(?:would\s+|will\s+|'d\s+)?(?:choose|pick|select|go\s+with)\s+(?:option\s+)?"
     r"|option\s+)",
     re.I,
@@ -125,7 +126,6 @@ def read_option(response: str, options: Mapping[str, str]) -> OptionRead:
     match = marked or _BARE_RE.match(body) or (_CUED_RE.match(body) if cue else None)
     if match is not None:
         raw = next(g for g in match.groups() if g)
-        # a bare lower-case letter is read only as an answer ("c" alone, "answer: c")
         letter = keys.get(raw.upper())
         if letter is None:
             return OptionRead(None, f"not an option: {raw}")
