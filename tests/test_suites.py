@@ -88,6 +88,15 @@ def test_select_applies_the_suite() -> None:
     assert [t.id for t in tasks] == [
         "safety.jailbreak", "safety.toxicity", "safety.misuse", "safety.exaggerated", "privacy.leakage"
     ]
+    # without --tasks, a suite runs all its own tasks, also those "all" leaves out
+    tasks, _ = _select(config(suite="awareness"))
+    assert [t.id for t in tasks] == ["ethics.emotional_awareness", "ethics.awareness.capability",
+                                     "ethics.awareness.mission", "ethics.awareness.perspective"]
+    tasks, cfg = _select(config(suite="quick-liu2023"))
+    assert [t.id for t in tasks] == [i for i, c in TASKS.items() if c.benchmark == "liu2023"] and tasks
+    assert cfg.limit == 24 and cfg.dataset_override is None
+    with pytest.raises(ConfigError, match="selects no task of suite 'liu2023'"):
+        _select(config(suite="liu2023", tasks=["safety"]))
     with pytest.raises(ConfigError, match="selects no task of suite 'safety'"):
         _select(config(suite="safety", tasks=["privacy"]))
     with pytest.raises(ConfigError, match="drop --data-dir"):
@@ -100,11 +109,13 @@ def test_select_applies_the_suite() -> None:
 # ------------------------------------------------------------------ the quick sample
 
 
+#: TrustLLM's tasks: the quick sample is theirs (Liu et al.'s studies read their own packaged sets)
+TRUSTLLM_TASKS = [task_id for task_id, cls in TASKS.items() if cls.benchmark == "trustllm"]
+
+
 def test_quick_sample_covers_every_task_within_budget() -> None:
     prompts: set[str] = set()
-    for cls in TASKS.values():
-        if cls.benchmark != "trustllm":  # Liu et al.'s studies: the quick-liu2023 suite slices them
-            continue
+    for cls in (TASKS[t] for t in TRUSTLLM_TASKS):
         task = cls()
         samples = task.samples(load(QUICK, task.data.path))
         assert len(samples) >= 8, task.id
@@ -154,7 +165,7 @@ def test_quick_sample_is_current_and_verbatim() -> None:
 
 
 @needs_data
-@pytest.mark.parametrize("task_id", [t for t in TASKS if TASKS[t].benchmark == "trustllm"])
+@pytest.mark.parametrize("task_id", TRUSTLLM_TASKS)
 def test_quick_sample_keeps_groups_whole(task_id: str) -> None:
     task = TASKS[task_id]()
     full = Counter(s.group for s in task.samples(load(DATA, task.data.path)) if s.group is not None)

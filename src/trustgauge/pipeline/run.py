@@ -168,6 +168,10 @@ def _select(config: RunConfig) -> tuple[list[Task], RunConfig]:
 
     suite = get_suite(config.suite)
     members = {t.id for t in resolve_tasks(suite.tasks)}
+    if config.tasks == ["all"]:
+        # no --tasks (its default, "all"): every task of the suite, also those "all" leaves out
+        # (the awareness suites' extras, Liu et al.'s studies)
+        tasks = resolve_tasks(suite.tasks, reference=config.reference)
     chosen = [t for t in tasks if t.id in members]
     if not chosen:
         raise ConfigError(
