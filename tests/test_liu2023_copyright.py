@@ -143,7 +143,8 @@ def test_cloze_is_what_the_script_builds(shared_data: Path) -> None:
     ("text", "name"),
     [
         ("<name>Ada</name>", "Ada"), ("<NAME> Esther Summerson </name>", "Esther"),
-        ("I think it is Caesar.", "I"), ("the answer: Anne.", "Anne"), ("no idea", None), ("<name></name>", None),
+        ("Anne.", "Anne"), ("**Caesar**", "Caesar"), ("I think it is Caesar.", None), ("The name is Anne", None),
+        ("no idea", None), ("<name></name>", None), ("", None),
     ],
 )
 def test_cloze_reader(text: str, name: str | None) -> None:

@@ -242,6 +242,12 @@ def _metrics(out: Path) -> dict[str, Any]:
 REPLY = "ANS: A, A: 70%, B: 20%, C: 10%"
 
 
+def _plot(report: Path) -> str:
+    html = report.read_text(encoding="utf-8")
+    start = html.index('<section id="reliability">')
+    return html[start : html.index("</section>", start)]
+
+
 def test_k_draws_are_k_requests_and_logprobs_are_scored(tmp_path: Path, tg_home: Path) -> None:
     with FakeServer.start(models=["test-model"], replies=[["Question:", REPLY]]) as server:
         spec = f"openai-compatible:test-model@{server.openai_base_url}"
@@ -262,6 +268,8 @@ def test_k_draws_are_k_requests_and_logprobs_are_scored(tmp_path: Path, tg_home:
     token_gaps = [1 - p_a, 0.0, 0.0][: len(options)]
     assert metrics["token_gap"]["value"] == pytest.approx(sum(token_gaps) / len(options))
     assert all(s["score"]["token_A"] == pytest.approx(p_a) for s in samples)
+    plot = _plot(tmp_path / "a" / "report.html")
+    assert "<rect class=\"mark\"" in plot and "token probability" in plot  # both series
 
 
 def test_a_model_without_logprobs_degrades_the_token_part_only(tmp_path: Path, tg_home: Path) -> None:
@@ -272,6 +280,11 @@ def test_a_model_without_logprobs_degrades_the_token_part_only(tmp_path: Path, t
     assert metrics["invalid_rate"]["value"] == 0.0 and metrics["mean_abs_gap"]["n"] == 2
     for name in ("token_gap", "token_ece", "verbal_token_gap"):
         assert metrics[name]["value"] is None and metrics[name]["reason"] == NO_LOGPROBS
+    # the report's reliability diagram: the oracle's pairs sit at (0, 0) and (1, 1), two bins,
+    # verbalised only (circles, no token squares)
+    plot = _plot(tmp_path / "b" / "report.html")
+    assert plot.count("<circle") == 2 and "<rect class=\"mark\"" not in plot
+    assert "stated 1.00, observed 1.00" in plot and "stated 0.00, observed 0.00" in plot
     run = json.loads((tmp_path / "b" / "run.json").read_text())
     assert "logprobs" not in run["generation"]["liu2023.miscalibration"]  # not asked of scripted:
     assert run["requests"]["sent"] == 40

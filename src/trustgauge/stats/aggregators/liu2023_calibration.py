@@ -101,7 +101,7 @@ def calibration_v1(scored: Scored, params: Params) -> list[MetricValue]:
     ]
     with_tokens = [q for q in qs if all(t is not None for _, _, t in q)]
     any_tokens = any(v is not None for _, sc in scored for k, v in sc.values.items() if k.startswith("token_"))
-    reason = few if any_tokens else NO_LOGPROBS
+    reason = NO_LOGPROBS if qs and not any_tokens else few
     out += [
         metric("token_gap", "token", calibration.mean_abs_gap, with_tokens, reason),
         metric("token_ece", "token", lambda p: calibration.ece(p, bins), with_tokens, reason),
