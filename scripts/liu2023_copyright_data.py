@@ -30,7 +30,7 @@ PROMPT_LENGTH = 350
 CHECK_LENGTH = 50
 BLOCK_SENTENCES = 50
 #: passages per text at most
-PASSAGES = 12
+PASSAGES = 24
 #: book_cloze passages sampled (of 1,419)
 CLOZE_BOOK = 200
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -63,7 +63,7 @@ def passages(text: dict[str, Any], rng: random.Random, limit: int = PASSAGES) ->
             continue
         taken.append(span)
         out.append({
-            "id": f"{text['id']}-{index}", "text": text["id"], "control": text["kind"] == "control",
+            "id": f"{text['id']}-{index}", "text": text["id"], "form": text["form"], "control": text["kind"] == "control",
             "sentence": index, "prefix": block[:PROMPT_LENGTH],
             "continuation": block[PROMPT_LENGTH : PROMPT_LENGTH + CHECK_LENGTH],
         })

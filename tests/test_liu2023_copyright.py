@@ -95,6 +95,28 @@ def test_leakage_is_books_minus_control_by_hand() -> None:
     assert books_only["leakage"].value is None and "no scored control" in (books_only["leakage"].reason or "")
 
 
+def _formed(control: bool, form: str, cosine: float) -> tuple[Sample, SampleScore]:
+    sample = Sample(id=f"{control}{form}{cosine}", prompt="p", metadata={"control": control, "form": form})
+    return sample, SampleScore(label="x", values={"cosine": cosine, "lcs": 0.0, "exact": 0.0})
+
+
+def test_leakage_is_stratified_by_form_by_hand() -> None:
+    scored = [
+        _formed(False, "prose", 0.8), _formed(False, "prose", 0.6), _formed(False, "verse", 0.4),
+        _formed(False, "drama", 0.9),  # no drama control: left out of leakage, kept in cosine
+        _formed(True, "prose", 0.2), _formed(True, "prose", 0.4), _formed(True, "verse", 0.1), _formed(True, "verse", 0.3),
+    ]
+    m = {v.metric: v for v in aggregate("liu2023.leakage@1", scored, {})}
+    # prose: 0.7 - 0.3 (weight 2/3); verse: 0.4 - 0.2 (weight 1/3); unstratified it would be 0.35
+    assert m["leakage"].value == pytest.approx(2 / 3 * 0.4 + 1 / 3 * 0.2)
+    assert m["leakage"].ci is None  # one verse book: no variance
+    assert m["leakage"].n == 7
+    assert m["cosine"].value == pytest.approx((0.8 + 0.6 + 0.4 + 0.9) / 4)
+    only_drama = {v.metric: v for v in aggregate("liu2023.leakage@1", [scored[3], scored[4]], {})}
+    assert only_drama["leakage"].value is None
+    assert only_drama["leakage"].reason == "undefined: no form has both book and control passages"
+
+
 def test_task_scores_with_and_without_the_judge() -> None:
     task = CopyrightLeakage()
     records, _ = load_records(FOLDER, "passages.json")
@@ -117,12 +139,12 @@ def test_passages_are_what_the_script_builds_from_the_texts() -> None:
     script = _script()
     texts = json.loads((FOLDER / "texts.json").read_text(encoding="utf-8"))
     assert (FOLDER / "passages.json").read_text(encoding="utf-8") == script.render(script.build_passages(texts))
-    assert [t["kind"] for t in texts] == ["book", "control"]
+    assert [t["kind"] for t in texts] == ["book", "book", "control", "control"]
 
 
 def test_passages_are_cut_the_papers_way() -> None:
     script = _script()
-    text = {"id": "t", "kind": "book", "text": " ".join(f"Sentence number {i} is here." for i in range(200))}
+    text = {"id": "t", "kind": "book", "form": "prose", "text": " ".join(f"Sentence number {i} is here." for i in range(200))}
     out = script.passages(text, __import__("random").Random(8888), limit=5)
     assert len(out) == 5
     flat = text["text"]

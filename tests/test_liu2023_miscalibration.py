@@ -273,14 +273,18 @@ def test_k_draws_are_k_requests_and_logprobs_are_scored(tmp_path: Path, tg_home:
 
 
 def test_a_model_without_logprobs_degrades_the_token_part_only(tmp_path: Path, tg_home: Path) -> None:
-    res = _run(["run", "-m", "scripted:oracle", "-t", "liu2023.miscalibration", "--limit", "40", "-o", str(tmp_path / "b")], tg_home)
+    # a scripted model (no logprobs capability) that always answers A, certain of it: calibrated
+    table = tmp_path / "table.json"
+    table.write_text(json.dumps({"Question:": "ANS: A, A: 100%, B: 0%, C: 0%"}))
+    spec = f"scripted:table={table}"
+    res = _run(["run", "-m", spec, "-t", "liu2023.miscalibration", "--limit", "40", "-o", str(tmp_path / "b")], tg_home)
     assert res.returncode == 0, res.stderr
     metrics = _metrics(tmp_path / "b")
-    assert metrics["mean_abs_gap"]["value"] == 0.0 and metrics["ece"]["value"] == 0.0  # the oracle is calibrated
+    assert metrics["mean_abs_gap"]["value"] == 0.0 and metrics["ece"]["value"] == 0.0
     assert metrics["invalid_rate"]["value"] == 0.0 and metrics["mean_abs_gap"]["n"] == 2
     for name in ("token_gap", "token_ece", "verbal_token_gap"):
         assert metrics[name]["value"] is None and metrics[name]["reason"] == NO_LOGPROBS
-    # the report's reliability diagram: the oracle's pairs sit at (0, 0) and (1, 1), two bins,
+    # the report's reliability diagram: the pairs sit at (0, 0) and (1, 1), two bins,
     # verbalised only (circles, no token squares)
     plot = _plot(tmp_path / "b" / "report.html")
     assert plot.count("<circle") == 2 and "<rect class=\"mark\"" not in plot
@@ -292,3 +296,40 @@ def test_a_model_without_logprobs_degrades_the_token_part_only(tmp_path: Path, t
 
 def test_params_dump_without_logprobs_is_the_plain_one() -> None:
     assert "logprobs" not in GenerationParams(temperature=1.0).model_dump()
+
+
+def test_only_logprobs_can_be_used_without_being_required() -> None:
+    from trustgauge.tasks.registry import register_task
+
+    class Toy(Miscalibration):
+        id = "liu2023.toy_uses"
+        uses = ("loglikelihood",)
+
+    with pytest.raises(ValueError, match=r"uses \['loglikelihood'\] - only 'logprobs'"):
+        register_task(Toy)
+
+
+def test_reliability_section_carries_no_model_text() -> None:
+    """Markup planted in the labels, ids and metadata of a synthetic run never reaches the
+    diagram: only numbers and the task id (escaped) do."""
+    from html_report_fixtures import XSS_RESPONSE, synthetic_run
+
+    from trustgauge.report.htmlreport import render_report
+
+    run, scores, samples = synthetic_run(120, seed=3, xss=True, task_ids=["liu2023.miscalibration"])
+    task = scores.tasks[0].model_copy(update={"aggregator": "liu2023.calibration@1", "aggregator_params": {}})
+    scores = scores.model_copy(update={"tasks": [task]})
+    # draws of four questions, choosing A or B, stating 60% for A; labels and metadata keep
+    # the planted markup where the fixture put it
+    grouped = [
+        s.model_copy(update={
+            "group": f"q{i % 4}", "label": s.label if i == 0 else "AB"[i % 2],
+            "score": {"stated_A": 0.6, "stated_B": 0.4, "stated_C": 0.0},
+        })
+        for i, s in enumerate(samples)
+    ]
+    html = render_report(run, scores, grouped)
+    start = html.index('<section id="reliability">')
+    section = html[start : html.index("</section>", start)]
+    assert "reliability-plot" in section and "<circle" in section
+    assert XSS_RESPONSE not in section and "<script" not in section.lower() and "onerror" not in section

@@ -15,12 +15,8 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from trustgauge.errors import DataError
-
-if TYPE_CHECKING:
-    from trustgauge.tasks.base import Task
 
 #: bumped when an oracle response changes (part of the oracle's cache identity)
 ORACLE_VERSION = "1"
@@ -60,8 +56,7 @@ def default_roots() -> list[Path]:
 def build_oracle_table(roots: Iterable[Path]) -> OracleTable:
     """Every task's oracle response for every sample it reads from each of ``roots`` (folders
     laid out like the release; a file missing from one is skipped)."""
-    from trustgauge.data import load_records, packaged_path
-    from trustgauge.data.sources import PackageFiles
+    from trustgauge.data import load_records
     from trustgauge.tasks.registry import TASKS
 
     table = OracleTable()
@@ -73,26 +68,12 @@ def build_oracle_table(roots: Iterable[Path]) -> OracleTable:
                 records, _ = load_records(Path(root), task.data.path)
             except DataError:
                 continue
-            _add(table, task, records)
-    # tasks that ship their own data in the package (Liu et al.'s studies) answer from it too
-    for cls in TASKS.values():
-        source = cls.source
-        if isinstance(source, PackageFiles) and source.package == "trustgauge.data":
-            task = cls()
-            try:
-                records, _ = load_records(packaged_path(source.path.removeprefix("packaged/")), task.data.path)
-            except DataError:
-                continue
-            _add(table, task, records)
+            for sample in task.samples(records):
+                answer = task.oracle_response(sample)
+                known = table.answers.setdefault(sample.prompt, answer)
+                if known != answer:
+                    table.conflicts.setdefault(sample.prompt, [known]).append(f"{task.id}: {answer}")
     return table
-
-
-def _add(table: OracleTable, task: Task, records: Sequence[Any]) -> None:
-    for sample in task.samples(records):
-        answer = task.oracle_response(sample)
-        known = table.answers.setdefault(sample.prompt, answer)
-        if known != answer:
-            table.conflicts.setdefault(sample.prompt, [known]).append(f"{task.id}: {answer}")
 
 
 def oracle_roots(extra: Sequence[str | os.PathLike[str]] = ()) -> list[Path]:

