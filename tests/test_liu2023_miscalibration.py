@@ -313,7 +313,6 @@ def test_reliability_section_carries_no_model_text() -> None:
     """Markup planted in the labels, ids and metadata of a synthetic run never reaches the
     diagram: only numbers and the task id (escaped) do."""
     from html_report_fixtures import XSS_RESPONSE, synthetic_run
-
     from trustgauge.report.htmlreport import render_report
 
     run, scores, samples = synthetic_run(120, seed=3, xss=True, task_ids=["liu2023.miscalibration"])

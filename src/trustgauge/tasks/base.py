@@ -103,9 +103,10 @@ class Task(ABC):
     #: what the task needs from the model: text, logprobs, open weights
     requires: ClassVar[tuple[str, ...]] = ("text",)
     #: what the task uses from the model when it can give it, without needing it: only
-    #: ``logprobs`` today. A model without it still runs the task: its requests are sent without
-    #: asking for log-probabilities, and the task reports the part that needed them not scored
-    #: (miscalibration's token-probability calibration)
+    #: ``logprobs`` today. A model without it still runs the task: the requests
+    #: :meth:`build_request` makes are sent without asking for log-probabilities (a task that
+    #: overrides :meth:`run` builds its own and must not ask), and the task reports the part that
+    #: needed them not scored (miscalibration's token-probability calibration)
     uses: ClassVar[tuple[str, ...]] = ()
     #: the task deviates from TrustLLM's code (a reader or a metric bug fixed, see
     #: docs/trustllm.md) and offers TrustLLM's behaviour with ``reference=True``
