@@ -77,13 +77,13 @@ def synthetic_run(
     model: str = "openai:gpt-4o-mini",
     task_ids: list[str] | None = None,
 ) -> tuple[RunInfo, ScoresFile, list[SampleRecord]]:
-    """A run of ``n_samples`` spread over ``task_ids`` (default: every TrustLLM task); about
+    """A run of ``n_samples`` spread over ``task_ids`` (default: TrustLLM's tasks); about
     2% failed requests and 6% invalid answers; every 9th task (from the 5th) not scored.
     ``xss`` plants :data:`XSS_RESPONSE` in the first sample of every task (a failing one) as
     prompt, response, label, judgement, target and metadata, and markup in its id."""
     rng = random.Random(seed)
     text = _Text(seed)
-    ids = task_ids or [t for t, cls in TASKS.items() if cls.benchmark == "trustllm"]
+    ids = task_ids or [t for t in TASKS if TASKS[t].benchmark == "trustllm"]
     classes = [TASKS[t] for t in ids]
     per_task = [n_samples // len(ids) + (1 if i < n_samples % len(ids) else 0) for i in range(len(ids))]
     scores_tasks: list[TaskScores] = []

@@ -224,6 +224,16 @@ def test_each_draw_is_a_distinct_request() -> None:
     assert [r.params.seed for r in user] == list(range(100, 120)) and user[0].params.temperature == 0.0
 
 
+def test_k_is_a_class_attribute_a_subclass_changes() -> None:
+    class FiveDraws(Miscalibration):
+        draws = 5
+
+    records, _ = load_records(packaged_path("liu2023/miscalibration"), "questions.json")
+    samples = FiveDraws().samples(records[:2])
+    assert [s.id for s in samples[:6]] == [f"{records[0]['id']}#{j}" for j in range(5)] + [f"{records[1]['id']}#0"]
+    assert [FiveDraws().build_request(s).params.seed for s in samples] == [0, 1, 2, 3, 4] * 2
+
+
 # -- through the CLI: k requests sent, logprobs scored or degraded --------------------------------
 
 

@@ -575,3 +575,18 @@ def test_report_command_shows_the_recorded_tags(tmp_path: Path) -> None:
                      html, re.S)
     assert re.search(r'id="taxonomy-untagged">Tasks of the run in no sub-category of liu2023:\s*'
                      r'<code>safety.exaggerated</code>\.', html)
+
+
+def test_a_run_made_before_tags_were_recorded_is_read_with_trustllms_frozen_tags() -> None:
+    from trustgauge.taxonomy.legacy import legacy_tags
+
+    run, scores = _taxonomy_run()
+    assert run.taxonomy is None
+    task = ts("safety.jailbreak", "safety", mv("rta", 0.9))
+    scores = scores.model_copy(update={"tasks": [*scores.tasks, task]})
+    html = render_report(run, scores, [])
+    assert 'id="taxonomy-table"' in html and 'id="taxonomy-from-table"' in html and "2026-12-04" in html
+    tags = legacy_tags()["safety.jailbreak"]
+    assert tags and all(re.search(rf'data-item="{re.escape(t)}"', html) for t in tags if "/" in t and ":" not in t)
+    # x.a, x.b and the odd id are not TrustLLM's: untagged, and said so
+    assert re.search(r'id="taxonomy-untagged">Tasks of the run in no sub-category of liu2023:\s*<code>x.a</code>', html)

@@ -43,14 +43,14 @@ def restore_registry() -> Iterator[None]:
     registry._restore(state)
 
 
-def _liu() -> list[str]:
-    """The built-in tasks of the second benchmark (Liu et al.), after TrustLLM's in the order."""
-    return [task_id for task_id, cls in TASKS.items() if cls.benchmark == "liu2023"]
+def _liu2023() -> list[str]:
+    """The built-in Liu et al. studies, which come after :data:`ORDER` (by module name)."""
+    return [t for t in TASKS if TASKS[t].benchmark == "liu2023"]
 
 
 def test_order_is_todays_and_pinned() -> None:
-    assert list(TASKS) == [*ORDER, *_liu()]
-    assert all(task_id.startswith("liu2023.") for task_id in _liu())
+    assert list(TASKS) == [*ORDER, *_liu2023()]
+    assert _liu2023() == sorted(_liu2023(), key=lambda t: (TASKS[t].__module__, t))
     assert len(ORDER) == 30 and len(set(ORDER)) == 30
     assert [t.id for t in resolve_tasks(["safety"])] == [
         "safety.jailbreak", "safety.toxicity", "safety.misuse", "safety.exaggerated",
@@ -120,8 +120,7 @@ class _Toy(Task):
 
 def test_register_task_checks_what_it_is_given(restore_registry: None) -> None:
     assert register_task(_Toy) is _Toy and register_task(_Toy) is _Toy  # twice: a no-op
-    # a built-in by module name: after TrustLLM's 30, among the other built-ins
-    assert list(TASKS)[:30] == list(ORDER) and "toy.echo" in list(TASKS)[30:]
+    assert [t for t in TASKS if t not in _liu2023()][-1] == "toy.echo" and list(TASKS)[:30] == list(ORDER)
     clash = type("Clash", (_Toy,), {})
     with pytest.raises(ValueError, match=r"task 'toy\.echo' is registered already"):
         register_task(clash)
@@ -243,7 +242,7 @@ def test_plugin_tasks_come_after_the_builtins_and_broken_ones_are_skipped(
 ) -> None:
     with caplog.at_level(logging.ERROR, logger="trustgauge.tasks.registry"):
         ids = list(TASKS)
-    assert ids == [*ORDER, *_liu(), "toy.says_sure"]
+    assert ids == [*ORDER, *_liu2023(), "toy.says_sure"]
     errors = registry.plugin_errors()
     assert errors == [
         "task plugin 'broken' (tg_task_broken from tgtasks) was skipped: "
@@ -286,7 +285,7 @@ def test_a_plugin_task_runs_end_to_end_through_the_cli(tmp_path: Path, tg_home: 
     assert listed.returncode == 0, listed.stderr
     assert listed.stderr.splitlines() == [broken_line]
     rows = json.loads(listed.stdout)
-    assert [r["id"] for r in rows] == [*ORDER, *_liu(), "toy.says_sure"]
+    assert [r["id"] for r in rows] == [*ORDER, *_liu2023(), "toy.says_sure"]
     assert rows[-1]["data"] == "tgtoy:prompts.json" and rows[-1]["records_in_file"] == 3
     for model, expected in (("scripted:comply-all", 1.0), ("scripted:refuse-all", 0.0)):
         out = tmp_path / model.split(":")[1]

@@ -169,7 +169,6 @@ def test_designed_set_reaches_every_reading_branch(rows: list[harness.Row]) -> N
 def test_every_subtask_is_compared(rows: list[harness.Row]) -> None:
     from trustgauge.tasks.registry import TASKS
 
-    # TrustLLM's tasks (Liu et al.'s studies have no TrustLLM code to compare with)
     assert {r.task_id for r in rows} == {t for t, cls in TASKS.items() if cls.benchmark == "trustllm"}
     # every record of the release was given to TrustLLM's code (filtered there by type / source
     # where its evaluator filters itself)

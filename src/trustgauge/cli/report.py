@@ -57,7 +57,10 @@ def compare_cmd(
     allow_empty: Annotated[bool, typer.Option("--allow-empty", help="Accept runs that share no metric "
         "(0 metrics compared); by default that is an error (exit 2).")] = False,
     by: Annotated[str, typer.Option("--by", metavar="[task|category]", help="category: one row per Liu "
-        "category instead, its score in A and B and the delta (no test; see docs/taxonomy.md).")] = "task",
+        "category instead, its score in A and B, the delta and a paired test per category (docs/taxonomy.md).")] = "task",
+    framework_name: Annotated[str | None, typer.Option("--framework", metavar="ID", help="With --by category: "
+        "the categories of this framework instead of Liu et al.'s (fan2023, owasp-llm-2025, nist-ai-600-1; "
+        "a unique prefix such as owasp-llm will do).")] = None,
 ) -> None:
     """Compare two runs: per task and metric, A, B, the delta B − A with its 95% interval, and
     a paired significance test on the samples both runs share; flags significant regressions.
@@ -81,16 +84,20 @@ def compare_cmd(
     """
     if by not in ("task", "category"):
         _fail(f"bad --by {by!r}: expected task or category")
+    if adjust not in ("none", "holm"):
+        _fail(f"bad --adjust {adjust!r}: expected none or holm")
     if by == "category":
-        # the per-task tests' options: refused rather than silently ignored
-        test_options = {"--fail-on-regression": fail_on_regression, "--alpha": alpha != 0.05,
-                        "--adjust": adjust != "none", "--resamples": resamples != 1000, "--seed": seed != 0,
-                        "--primary-only": primary_only, "--allow-empty": allow_empty}
-        given = [name for name, used in test_options.items() if used]
+        # the per-task options: refused rather than silently ignored
+        task_options = {"--primary-only": primary_only, "--allow-empty": allow_empty}
+        given = [name for name, used in task_options.items() if used]
         if given:
-            _fail(f"{', '.join(given)} belong(s) to the per-task tests: not with --by category (no test per category)")
-        _compare_by_category(run_a, run_b, html=html, json_out=json_out, markdown=markdown)
+            _fail(f"{', '.join(given)} belong(s) to the per-task comparison: not with --by category")
+        _compare_by_category(run_a, run_b, html=html, json_out=json_out, markdown=markdown,
+                             framework_id=_framework_id(framework_name), resamples=resamples, seed=seed,
+                             alpha=alpha, adjust=adjust, fail_on_regression=fail_on_regression)
         return
+    if framework_name is not None:
+        _fail("--framework goes with --by category")
     from trustgauge.report.compare import (
         compare_results,
         nothing_compared,
@@ -100,8 +107,6 @@ def compare_cmd(
     )
     from trustgauge.results.results import Results
 
-    if adjust not in ("none", "holm"):
-        _fail(f"bad --adjust {adjust!r}: expected none or holm")
     if not 0.0 < alpha < 1.0:
         _fail(f"bad --alpha {alpha}: expected a level between 0 and 1, e.g. 0.05")
     try:
@@ -128,14 +133,31 @@ def compare_cmd(
         raise typer.Exit(EXIT_FAILED)
 
 
+def _framework_id(value: str | None) -> str:
+    """The framework ``--framework`` names (Liu et al. when not given)."""
+    from trustgauge.cli.taxonomy import resolve_framework
+    from trustgauge.taxonomy import BASE
+
+    return BASE if value is None else resolve_framework(value)
+
+
 def _compare_by_category(run_a: Path, run_b: Path, *, html: str | None, json_out: str | None,
-                         markdown: str | None) -> None:
-    """``compare --by category``: the category scores of A and B and the delta."""
-    from trustgauge.report.bycategory import category_table, render_html, render_markdown, to_dict
+                         markdown: str | None, framework_id: str, resamples: int, seed: int, alpha: float,
+                         adjust: str, fail_on_regression: bool) -> None:
+    """``compare --by category``: the category scores of A and B, the delta and a paired test."""
+    from trustgauge.report.bycategory import (
+        category_table,
+        render_html,
+        render_markdown,
+        to_dict,
+        with_tests,
+    )
     from trustgauge.results.results import Results
 
     try:
-        table = category_table([Results.load(run_a), Results.load(run_b)], delta=True)
+        a, b = Results.load(run_a), Results.load(run_b)
+        table = category_table([a, b], delta=True, framework_id=framework_id)
+        table = with_tests(table, a, b, resamples=resamples, seed=seed, alpha=alpha, adjust=adjust)
         if html:
             _write_text(html, render_html(table), "the HTML page")
         if json_out:
@@ -148,6 +170,8 @@ def _compare_by_category(run_a: Path, run_b: Path, *, html: str | None, json_out
         typer.echo(render_markdown(table), nl=False)
     if html and html != "-":
         typer.echo(f"html: {html}", err=True)
+    if fail_on_regression and table.regressions:
+        raise typer.Exit(EXIT_FAILED)
 
 
 def leaderboard_cmd(
@@ -158,6 +182,9 @@ def leaderboard_cmd(
     common: Annotated[bool, typer.Option("--common", help="Only the sub-tasks every run has.")] = False,
     by: Annotated[str, typer.Option("--by", metavar="[task|category]", help="category: one row per Liu "
         "category instead, each run's category score and measured sub-categories (no ranks).")] = "task",
+    framework_name: Annotated[str | None, typer.Option("--framework", metavar="ID", help="With --by category: "
+        "the categories of this framework instead of Liu et al.'s (fan2023, owasp-llm-2025, nist-ai-600-1; "
+        "a unique prefix such as owasp-llm will do).")] = None,
 ) -> None:
     """One table over many runs: each sub-task's primary metric, the rank per sub-task
     (direction-aware; ties share a rank; no value ranks last), the mean rank per dimension
@@ -172,6 +199,8 @@ def leaderboard_cmd(
       trustgauge leaderboard runs/a runs/b runs/c -o leaderboard.csv
 
       trustgauge leaderboard runs/* --by category
+
+      trustgauge leaderboard runs/* --by category --framework owasp-llm
     """
     from trustgauge.report.leaderboard import FORMATS, build_leaderboard, render
     from trustgauge.results.results import Results
@@ -187,8 +216,10 @@ def leaderboard_cmd(
     if fmt not in FORMATS:
         _fail(f"bad --format {fmt!r}: expected one of {', '.join(FORMATS)}")
     if by == "category":
-        _leaderboard_by_category(run_dirs, fmt, output)
+        _leaderboard_by_category(run_dirs, fmt, output, _framework_id(framework_name))
         return
+    if framework_name is not None:
+        _fail("--framework goes with --by category")
     try:
         results = [Results.load(d) for d in run_dirs]
         board = build_leaderboard(results, common_only=common)
@@ -201,13 +232,14 @@ def leaderboard_cmd(
         typer.echo(f"leaderboard ({len(board.entries)} runs, {len(board.columns)} sub-tasks): {output}", err=True)
 
 
-def _leaderboard_by_category(run_dirs: list[Path], fmt: str, output: str) -> None:
-    """``leaderboard --by category``: one row per Liu category, one score per run."""
+def _leaderboard_by_category(run_dirs: list[Path], fmt: str, output: str, framework_id: str) -> None:
+    """``leaderboard --by category``: one row per category (Liu et al.'s or ``framework_id``'s),
+    one score per run."""
     from trustgauge.report.bycategory import category_table, render
     from trustgauge.results.results import Results
 
     try:
-        table = category_table([Results.load(d) for d in run_dirs])
+        table = category_table([Results.load(d) for d in run_dirs], framework_id=framework_id)
         _write_text(output, render(table, fmt), "the leaderboard")
     except UsageError as exc:
         _fail(str(exc))

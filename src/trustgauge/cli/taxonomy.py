@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 NOT_MEASURED = "not measured"
 
 
-def _framework_id(value: str) -> str:
+def resolve_framework(value: str) -> str:
     """The framework ``value`` names: its id, or a prefix of exactly one id (``owasp-llm``)."""
     from trustgauge.taxonomy import framework_ids
 
@@ -94,7 +94,7 @@ def taxonomy_cmd(
     from trustgauge.tasks.registry import tags_by_task
     from trustgauge.taxonomy import coverage, framework
 
-    cov = coverage(framework(_framework_id(framework_name)), tags_by_task())
+    cov = coverage(framework(resolve_framework(framework_name)), tags_by_task())
     if as_json:
         typer.echo(json.dumps(_as_json(cov), indent=2, ensure_ascii=False))
         return

@@ -183,7 +183,10 @@ def resolve_data_dir(
 ) -> Path:
     """Return the folder holding a dataset's ``<dimension>/<file>.json`` files.
 
-    In order: ``data_dir``; else the folder named by ``$TRUSTGAUGE_DATA_DIR``; else the cached
+    A dataset shipped inside a package (a :class:`~trustgauge.data.sources.PackageFiles`
+    source) is always read from there: ``data_dir`` and ``$TRUSTGAUGE_DATA_DIR`` name a copy of
+    a downloaded release. Otherwise, in order: ``data_dir``; else the folder named by
+    ``$TRUSTGAUGE_DATA_DIR``; else the cached
     copy (the pinned GitHub release, or else one fetched with ``--from hf``); else the pinned
     release is downloaded (``auto_fetch``). A full release is never replaced by something
     smaller: when none of these works, the error says how to get the data.
@@ -211,6 +214,13 @@ def resolve_data_dir(
             download fails. Each message says how to get the data.
     """
     source = get_source(source_id)
+    if source.origin == "package":
+        # shipped inside the package (Liu et al.'s frozen prompt sets, a plugin's files):
+        # --data-dir and $TRUSTGAUGE_DATA_DIR name a copy of the downloaded release, not these
+        cached = cached_dataset(source_id)
+        if cached is None:
+            raise DataError(f"the {source.display_name} files ({source.id}) are missing from their package")
+        return cached
     origin = ""
     if data_dir is None:
         env = os.environ.get(DATA_DIR_ENV, "").strip()

@@ -4,6 +4,7 @@ and nothing loaded from the network."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 STYLE = """
@@ -48,10 +49,16 @@ def fmt_ci(ci: tuple[float, float] | None, digits: int = 3, signed: bool = False
     return f"[{fmt_num(ci[0], digits, signed)}, {fmt_num(ci[1], digits, signed)}]"
 
 
+#: an ``&`` that a Markdown or HTML reader could take as the start of a character reference
+_REFERENCE_START = re.compile(r"&(?=[#A-Za-z0-9])")
+
+
 def md_cell(text: str) -> str:
     """Text safe inside a Markdown table cell: no pipes or line breaks, and no HTML (GitHub
-    renders some tags in comments; model names and reasons are untrusted)."""
+    renders some tags in comments; model names and reasons are untrusted). An ``&`` is escaped
+    only where it could start a character reference (``&lt;``, ``&#60;``): a bare one ("Privacy
+    & safety") cannot, and stays readable where the Markdown is read as text, in a terminal."""
     return (
-        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        _REFERENCE_START.sub("&amp;", text).replace("<", "&lt;").replace(">", "&gt;")
         .replace("|", "\\|").replace("`", "'").replace("\r", " ").replace("\n", " ")
     )

@@ -274,7 +274,7 @@ def identify_means(
     return {m: c[0] for m, c in alive.items() if c}
 
 
-def _relabelled(items: Scored, k: int) -> Scored:
+def relabelled(items: Scored, k: int) -> Scored:
     """Copy ``k`` (> 0) of a resampled unit: its group renamed so that a task pairing
     samples by group sees distinct units."""
     return [
@@ -350,7 +350,7 @@ def _recomputed_tests(
             if va is not None and vb is not None and not (math.isnan(va) or math.isnan(vb)):
                 into[m].append(vb - va)
 
-    # the bootstrap: units drawn with replacement; repeated units renamed (see _relabelled)
+    # the bootstrap: units drawn with replacement; repeated units renamed (see relabelled)
     boot: dict[str, list[float]] = {m: [] for m in observed}
     copies: dict[tuple[int, int, str], Scored] = {}
     for r in range(resamples):
@@ -369,7 +369,7 @@ def _recomputed_tests(
             for side, source, target in (("a", by_unit_a, rs_a), ("b", by_unit_b, rs_b)):
                 key = (u, k, side)
                 if key not in copies:
-                    copies[key] = _relabelled(source[units[u]], k)
+                    copies[key] = relabelled(source[units[u]], k)
                 target.extend(copies[key])
         deltas(rs_a, rs_b, boot)
     # the permutation test: under the null the two runs' outputs are exchangeable per unit
@@ -502,7 +502,7 @@ def compare_task(
     return rows, overlap, only_a, only_b
 
 
-def _stored_aggregators(
+def stored_aggregators(
     ta: TaskScores, tb: TaskScores, a: Results, b: Results
 ) -> tuple[Recompute, Recompute] | str:
     """Each run's aggregator of the task, or why the metrics cannot be recomputed."""
@@ -554,7 +554,7 @@ def _paired_tests(
             todo.append(name)
     if not todo:
         return out
-    stored = _stored_aggregators(ta, tb, a, b)
+    stored = stored_aggregators(ta, tb, a, b)
     if isinstance(stored, str):
         for name in todo:
             out[name] = PairedTest(NO_TEST, reason=stored)

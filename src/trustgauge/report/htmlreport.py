@@ -40,6 +40,7 @@ from trustgauge.results.dimensions import (
 )
 from trustgauge.results.outcomes import Outcome, metric_directions, sample_outcome, task_judged
 from trustgauge.results.schema import RunInfo, SampleRecord, ScoresFile, TaskScores
+from trustgauge.taxonomy.legacy import FROZEN_ON, tags_for_run
 from trustgauge.types import MetricValue
 
 #: backends that run on this machine: no API charge
@@ -455,7 +456,11 @@ def render_report(
         per_task.setdefault(s.task, Counter())[o] += 1
     dims = dimension_scores(scores.tasks)
     summaries = {s.task: s for s in task_summaries(scores.tasks)}
-    tags = tags_by_task if tags_by_task is not None else run.taxonomy
+    tags_from_table = False
+    if tags_by_task is not None:
+        tags: Mapping[str, Iterable[str]] | None = tags_by_task
+    else:
+        tags, tags_from_table = tags_for_run(run.taxonomy, (t.task for t in scores.tasks))
     rows = [r for t in scores.tasks for r in metric_rows(t)]
     tasks_info = []
     for t in scores.tasks:
@@ -474,6 +479,7 @@ def render_report(
         scores=scores,
         dims=dims,
         taxonomy=run_taxonomy(scores.tasks, tags) if tags is not None else None,
+        taxonomy_from_table=FROZEN_ON if tags_from_table else None,
         dim_by_name={d.dimension: d for d in dims},
         datasets=list({(d.dataset, d.path, d.sha256): d for d in run.datasets}.values()),
         radar=radar(dims),
