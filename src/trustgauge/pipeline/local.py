@@ -35,7 +35,15 @@ from trustgauge.pipeline.executor import RunStats, UnitResult, UnitResults
 from trustgauge.pipeline.plan import Unit
 from trustgauge.pipeline.spec import ExecutionSettings, RunSpec, public_model_config
 from trustgauge.results.schema import DatasetInfo
-from trustgauge.types import Capability, ChatMessage, Judge, Judgement, Request, Sample
+from trustgauge.types import (
+    Capability,
+    ChatMessage,
+    GenerationParams,
+    Judge,
+    Judgement,
+    Request,
+    Sample,
+)
 
 if TYPE_CHECKING:
     from trustgauge.tasks.base import Task
@@ -108,20 +116,36 @@ def load_task_data(tasks: Sequence[Task], spec: RunSpec, data_dir: Path | None) 
     return work
 
 
-async def lacking_capabilities(model: Model, tasks: Sequence[Task]) -> dict[str, list[str]]:
-    """Task id -> what it ``requires`` that the model cannot give (only tasks lacking some).
-    The model is asked (:meth:`Model.supported`, which may probe its server) only when its
-    declared capabilities do not already cover every requirement."""
-    wanted = {name: Capability.parse(name) for t in tasks for name in t.requires}
+async def lacking_capabilities(
+    model: Model, tasks: Sequence[Task], *, optional: bool = False
+) -> dict[str, list[str]]:
+    """Task id -> what it ``requires`` (``optional``: what it ``uses``) that the model cannot
+    give (only tasks lacking some). The model is asked (:meth:`Model.supported`, which may probe
+    its server) only when its declared capabilities do not already cover every requirement."""
+
+    def names(t: Task) -> tuple[str, ...]:
+        return t.uses if optional else t.requires
+
+    wanted = {name: Capability.parse(name) for t in tasks for name in names(t)}
     if all(c is not None and c in model.capabilities for c in wanted.values()):
         return {}
     have = await model.supported()
     lacking = {}
     for t in tasks:
-        missing = [n for n in t.requires if wanted[n] is None or wanted[n] not in have]
+        missing = [n for n in names(t) if wanted[n] is None or wanted[n] not in have]
         if missing:
             lacking[t.id] = missing
     return lacking
+
+
+def without_logprobs(work: TaskData) -> TaskData:
+    """``work`` with its requests asking for no log-probabilities."""
+    requests = [
+        r if r.params.logprobs is None
+        else r.model_copy(update={"params": GenerationParams(**{**r.params.model_dump(), "logprobs": None})})
+        for r in work.requests
+    ]
+    return TaskData(work.task, work.samples, requests, work.dataset)
 
 
 class LocalExecutor:
@@ -179,6 +203,10 @@ class LocalExecutor:
             # reported not scored, with the reason
             lacking = await lacking_capabilities(model, [w.task for w in work])
             work = [TaskData(w.task, [], [], w.dataset) if w.task.id in lacking else w for w in work]
+            # a task that only *uses* log-probabilities still runs on a model without them: its
+            # requests go without the ask, and it reports the part that needed them not scored
+            unused = await lacking_capabilities(model, [w.task for w in work], optional=True)
+            work = [without_logprobs(w) if "logprobs" in unused.get(w.task.id, ()) else w for w in work]
             engine = Engine(
                 model, store, concurrency=settings.concurrency, retry=settings.retry,
                 use_cache=settings.use_cache, progress=progress, seed=self.spec.seed,

@@ -330,7 +330,7 @@ async def run_evaluation(
                 score = w.task.score_transcript(sample, talk.transcript, js)
                 scored.append((sample, score))
             else:
-                score = w.task.score(sample, outcome.response.text, js)
+                score = w.task.score_response(sample, outcome.response, js)
                 scored.append((sample, score))
             samples_out.append(
                 SampleRecord(

@@ -27,6 +27,7 @@ from trustgauge.types import (
     JudgeSlot,
     MetricValue,
     Request,
+    Response,
     Sample,
     SampleScore,
     Transcript,
@@ -101,6 +102,12 @@ class Task(ABC):
     roles: ClassVar[tuple[str, ...]] = ()
     #: what the task needs from the model: text, logprobs, open weights
     requires: ClassVar[tuple[str, ...]] = ("text",)
+    #: what the task uses from the model when it can give it, without needing it: only
+    #: ``logprobs`` today. A model without it still runs the task: the requests
+    #: :meth:`build_request` makes are sent without asking for log-probabilities (a task that
+    #: overrides :meth:`run` builds its own and must not ask), and the task reports the part that
+    #: needed them not scored (miscalibration's token-probability calibration)
+    uses: ClassVar[tuple[str, ...]] = ()
     #: the task deviates from TrustLLM's code (a reader or a metric bug fixed, see
     #: docs/trustllm.md) and offers TrustLLM's behaviour with ``reference=True``
     has_reference: ClassVar[bool] = False
@@ -171,6 +178,13 @@ class Task(ABC):
         """Score a conversation (default: :meth:`score` of its ``response``); override to use
         the turns or the task's ``notes`` (e.g. how many rounds an attack needed)."""
         return self.score(sample, transcript.response, judgements)
+
+    def score_response(
+        self, sample: Sample, response: Response, judgements: Mapping[str, Judgement]
+    ) -> SampleScore:
+        """Score a single-turn response (default: :meth:`score` of its text); override to use
+        what else the model returned, e.g. its token log-probabilities (``response.tokens``)."""
+        return self.score(sample, response.text, judgements)
 
     def judge_item(
         self, slot: JudgeSlot, sample: Sample, response: str, peer_response: str | None = None

@@ -106,7 +106,8 @@ def register_task(cls: _T) -> _T:
         ValueError: the class lacks ``id``/``dimension``/``metrics``, its id does not start with
             its dimension, it declares no ``aggregator`` or overrides ``aggregate``, a
             :attr:`~Task.taxonomy` tag is not an item of a known framework (see
-            :mod:`trustgauge.taxonomy`), its ``source`` is not the dataset its ``data`` names, or
+            :mod:`trustgauge.taxonomy`), it ``uses`` anything but ``logprobs``, its ``source`` is not
+            the dataset its ``data`` names, or
             another class is registered under the id already.
         DataError: its ``source`` clashes with another dataset of the same id.
     """
@@ -127,6 +128,12 @@ def register_task(cls: _T) -> _T:
             f"task {task_id!r} overrides aggregate: register the aggregation with "
             "@register_aggregator and name it in aggregator, so that compare can recompute "
             "stored runs without the task's code"
+        )
+    unusable = [name for name in cls.uses if name != "logprobs"]
+    if unusable:
+        raise ValueError(
+            f"task {task_id!r}: uses {unusable} - only 'logprobs' can be used when the model has it "
+            "(list what the task cannot run without in requires)"
         )
     taxonomy = cls.taxonomy
     if isinstance(taxonomy, str) or not all(isinstance(tag, str) for tag in taxonomy):
