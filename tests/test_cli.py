@@ -185,7 +185,7 @@ def test_api_key_never_written_or_printed(tmp_path: Path, tg_home: Path, trustll
         (["run", "-m", "openai", "-t", TASK], "bad model spec"),
         (["run", "-m", "scripted:refuse-all", "-t", "safety.nosuchtask"], "unknown task"),
         (["run", "-m", "scripted:refuse-all", "-t", "safety/privacy"], "did you mean safety/privacy-violation"),
-        (["run", "-m", "scripted:refuse-all", "-t", "explainability-and-reasoning"], "no task measures"),
+        (["run", "-m", "scripted:refuse-all", "-t", "robustness/poisoning-attacks"], "no task measures"),
         (["run", "-m", "openai:gpt-4o-mini", "-t", TASK], "missing API key"),
         (["run", "-m", "openai-compatible:m@http://127.0.0.1:9/v1", "-t", TASK], "cannot reach"),
         (["run", "--model-config", "/nonexistent/model.yaml", "-t", TASK], "cannot read config"),

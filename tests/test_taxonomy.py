@@ -205,7 +205,7 @@ def test_tasks_selects_by_category_and_subcategory() -> None:
         "truthfulness.hallucination", "truthfulness.sycophancy.persona",
         "truthfulness.sycophancy.preference", "truthfulness.adversarial_factuality",
         "robustness.ood_detection", "ethics.awareness.capability",  # the last one an extra task
-        "liu2023.hallucination", "liu2023.typo",  # Liu et al.'s studies come last
+        "liu2023.hallucination", "liu2023.miscalibration", "liu2023.typo",  # Liu et al.'s studies come last
     ]
     assert [t.id for t in resolve_tasks(["safety/privacy-violation"])] == [
         "privacy.awareness.confaide", "privacy.awareness.query", "privacy.leakage",
