@@ -4,6 +4,9 @@ not import tasks, and the model's identity, so every cache key, is what it was b
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,13 +19,18 @@ from trustgauge.errors import ConfigError
 from trustgauge.models.registry import load_model
 from trustgauge.models.scripted import COMPLIANCE, REFUSAL, OracleAnswers, ScriptedModel
 from trustgauge.tasks.oracle import ORACLE_VERSION, OracleTable, oracle_table
+from trustgauge.tasks.registry import TASKS
 from trustgauge.types import GenerationParams, Request
 
 #: recorded before the change (models/scripted.py importing tasks/oracle.py), on the packaged
-#: quick sample alone (conftest unsets $TRUSTGAUGE_DATA_DIR and isolates the cache)
-QUICK_TABLE_SHA256 = "7b90eb45ff2fb9998268d079be440c5d414162ef14cd0a5d3c82beacf8ef2665"
+#: quick sample alone (conftest unsets $TRUSTGAUGE_DATA_DIR and isolates the cache): TrustLLM's
+#: answers, which the Liu et al. studies' shipped prompts (added after) leave as they were
+TRUSTLLM_QUICK_TABLE_SHA256 = "7b90eb45ff2fb9998268d079be440c5d414162ef14cd0a5d3c82beacf8ef2665"
+#: the whole table: TrustLLM's quick sample plus every Liu et al. study's shipped prompt set
+#: (recorded when the oracle learned them, 2026-12-04)
+QUICK_TABLE_SHA256 = "77e4b51668a1b3f0f79ada31cbde5118faad5613302912facab6e9b2b6f16b1e"
 #: Request.user("hello", GenerationParams(max_tokens=8)).cache_key(identity), same recording
-HELLO_CACHE_KEY = "a04a1fcc45b760a49a9b5bccf63243b27d6e2bcc7e6908b7db2681ff48ad9677"
+HELLO_CACHE_KEY = "dc9be5e6b525385323fa65f388c8a16b0af9f22a2dc851db93ea97763b0f5baa"
 
 
 def answer(model: Any, prompt: str) -> str:
@@ -46,6 +54,29 @@ def test_oracle_table_is_what_the_scripted_model_reads() -> None:
     assert isinstance(table, OracleTable)
     assert table.version == ORACLE_VERSION == "1"
     assert table.digest() == QUICK_TABLE_SHA256
+    # TrustLLM's answers are those recorded before the Liu et al. studies came
+    from trustgauge.tasks.oracle import build_oracle_table, default_roots
+
+    assert build_oracle_table(default_roots(), shipped=False).digest() == TRUSTLLM_QUICK_TABLE_SHA256
+
+
+def test_the_oracle_answers_every_liu_study_ideally(tmp_path: Path, tg_home: Path) -> None:
+    from conftest import cli_env
+
+    out = tmp_path / "oracle"
+    res = subprocess.run(
+        [sys.executable, "-m", "trustgauge.cli", "run", "-m", "scripted:oracle", "--suite", "quick-liu2023", "-q",
+         "-o", str(out)], env=cli_env(tg_home), capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL,
+    )
+    assert res.returncode == 0, res.stderr
+    scores = json.loads((out / "scores.json").read_text())
+    primary = {t["task"]: t["metrics"][0] for t in scores["tasks"]}
+    assert set(primary) == {t for t, c in TASKS.items() if c.benchmark == "liu2023"}
+    for task, metric in primary.items():
+        if metric["metric"] == "leakage":  # books minus control: nothing to leak for an oracle
+            continue
+        best = 1.0 if metric["direction"] == "higher" else 0.0
+        assert metric["value"] == pytest.approx(best), (task, metric)
 
 
 @dataclass

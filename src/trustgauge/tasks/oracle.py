@@ -18,7 +18,8 @@ from pathlib import Path
 
 from trustgauge.errors import DataError
 
-#: bumped when an oracle response changes (part of the oracle's cache identity)
+#: bumped when an oracle response changes (part of the oracle's cache identity); the table's
+#: digest is in the identity too, so new prompts (a new task's) change it without a bump
 ORACLE_VERSION = "1"
 
 
@@ -53,26 +54,38 @@ def default_roots() -> list[Path]:
     return roots
 
 
-def build_oracle_table(roots: Iterable[Path]) -> OracleTable:
+def build_oracle_table(roots: Iterable[Path], *, shipped: bool = True) -> OracleTable:
     """Every task's oracle response for every sample it reads from each of ``roots`` (folders
-    laid out like the release; a file missing from one is skipped)."""
+    laid out like the release; a file missing from one is skipped), then, with ``shipped``,
+    from the data each task ships in the package (Liu et al.'s frozen prompt sets: a task's
+    :class:`~trustgauge.data.sources.PackageFiles` source, read by that task only)."""
     from trustgauge.data import load_records
+    from trustgauge.data.sources import PackageFiles
+    from trustgauge.tasks.base import Task
     from trustgauge.tasks.registry import TASKS
 
     table = OracleTable()
+
+    def add(task: Task, root: Path) -> None:
+        try:
+            records, _ = load_records(root, task.data.path)
+        except DataError:
+            return
+        for sample in task.samples(records):
+            answer = task.oracle_response(sample)
+            known = table.answers.setdefault(sample.prompt, answer)
+            if known != answer:
+                table.conflicts.setdefault(sample.prompt, [known]).append(f"{task.id}: {answer}")
+
     for root in roots:
         table.roots.append(str(root))
         for cls in TASKS.values():
-            task = cls()
-            try:
-                records, _ = load_records(Path(root), task.data.path)
-            except DataError:
-                continue
-            for sample in task.samples(records):
-                answer = task.oracle_response(sample)
-                known = table.answers.setdefault(sample.prompt, answer)
-                if known != answer:
-                    table.conflicts.setdefault(sample.prompt, [known]).append(f"{task.id}: {answer}")
+            add(cls(), Path(root))
+    if shipped:
+        for cls in TASKS.values():
+            if isinstance(cls.source, PackageFiles):
+                table.roots.append(f"package:{cls.source.id}")
+                add(cls(), cls.source.folder())
     return table
 
 

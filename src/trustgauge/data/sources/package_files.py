@@ -39,12 +39,19 @@ class PackageFiles(DataSource):
     def listing(self) -> dict[str, Any]:
         return {**super().listing(), "url": f"package {self.package}: {self.path}/"}
 
-    def cache_path(self, cache: DataCache) -> Path:
-        """The folder inside the package (nothing is copied into the cache)."""
+    def folder(self) -> Path:
+        """The folder inside the package.
+
+        Raises:
+            DataError: the package does not ship it."""
         folder = self._folder()
         if folder is None:
             raise DataError(f"package {self.package} ships no {self.path}/ (the {self.id} files)")
         return folder
+
+    def cache_path(self, cache: DataCache) -> Path:
+        """The folder inside the package (nothing is copied into the cache)."""
+        return self.folder()
 
     def cached_copies(self, cache: DataCache) -> list[CachedCopy]:
         folder = self._folder()
