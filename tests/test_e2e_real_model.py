@@ -83,6 +83,36 @@ def test_quick_suite_slice_against_real_llama_cpp_server(smollm2_server: str, tm
     assert all(d["source"] == "packaged:trustllm_quick" for d in run["datasets"])
 
 
+def test_every_liu_study_against_real_llama_cpp_server(smollm2_server: str, tmp_path: Path, tg_home: Path) -> None:
+    # a seeded slice of every Liu et al. study (3 samples, whole groups: a question's 20
+    # calibration draws, a sentence and its typo'd twin) against SmolLM2 behind xllamacpp,
+    # through the OpenAI-compatible backend, on the frozen prompt sets the package ships
+    from trustgauge.tasks.registry import TASKS
+
+    spec = f"openai-compatible:SmolLM2-135M-Instruct.Q4_1.gguf@{smollm2_server}"
+    out = tmp_path / "liu"
+    res = run_cli(["run", "-m", spec, "--suite", "quick-liu2023", "-n", "3", "--seed", "7", "--max-tokens", "24",
+                   "-q", "-o", str(out)], tg_home, timeout=900)
+    assert res.returncode == 0, res.stderr
+    liu = {t for t, cls in TASKS.items() if cls.benchmark == "liu2023"}
+    scores = json.loads((out / "scores.json").read_text())
+    assert {t["task"] for t in scores["tasks"]} == liu and len(liu) >= 9
+    for t in scores["tasks"]:
+        assert t["n_failed"] == 0, t["task"]
+        # every metric is a number or says why it is not one
+        assert all(m["value"] is not None or m["reason"] for m in t["metrics"]), t["task"]
+    samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
+    assert {s["task"] for s in samples} == liu and all(s["response"] is not None for s in samples)
+    # the 20 calibration draws of a question were 20 requests, not one answer cached 20 times
+    draws = [s for s in samples if s["task"] == "liu2023.miscalibration"]
+    assert len(draws) >= 20 and len({s["sample_id"] for s in draws}) == len(draws)
+    run = json.loads((out / "run.json").read_text())
+    assert run["status"] == "complete" and run["suite"] == "quick-liu2023" and run["limit"] == 3
+    assert run["requests"]["sent"] == run["requests"]["unique"] == len(samples)
+    assert all(d["dataset"].startswith("liu2023-") for d in run["datasets"])
+    assert (out / "report.html").read_text().startswith("<!doctype html>")
+
+
 def test_demo_runs_a_real_model_and_writes_a_report(tmp_path: Path, tg_home: Path) -> None:
     out = tmp_path / "demo"
     res = run_cli(["demo", "--max-tokens", "12", "-o", str(out)], tg_home, timeout=900)
