@@ -60,6 +60,8 @@ def table() -> str:
     ]
     quick_root = packaged_path(QUICK_SAMPLE)
     for task_id, cls in TASKS.items():
+        if cls.benchmark != "trustllm":  # Liu et al.'s studies: docs/liu2023.md
+            continue
         n = cls.size
         quick = len(cls().samples(load_records(quick_root, cls.data.path)[0]))
         kinds = dict.fromkeys(judge_kind(slot) for slot in cls.judges if not is_optional(slot))

@@ -43,8 +43,14 @@ def restore_registry() -> Iterator[None]:
     registry._restore(state)
 
 
+def _liu2023() -> list[str]:
+    """The built-in Liu et al. studies, which come after :data:`ORDER` (by module name)."""
+    return [t for t in TASKS if TASKS[t].benchmark == "liu2023"]
+
+
 def test_order_is_todays_and_pinned() -> None:
-    assert list(TASKS) == list(ORDER)
+    assert list(TASKS) == [*ORDER, *_liu2023()]
+    assert _liu2023() == sorted(_liu2023(), key=lambda t: (TASKS[t].__module__, t))
     assert len(ORDER) == 30 and len(set(ORDER)) == 30
     assert [t.id for t in resolve_tasks(["safety"])] == [
         "safety.jailbreak", "safety.toxicity", "safety.misuse", "safety.exaggerated",
@@ -114,7 +120,7 @@ class _Toy(Task):
 
 def test_register_task_checks_what_it_is_given(restore_registry: None) -> None:
     assert register_task(_Toy) is _Toy and register_task(_Toy) is _Toy  # twice: a no-op
-    assert list(TASKS)[-1] == "toy.echo" and list(TASKS)[:30] == list(ORDER)
+    assert [t for t in TASKS if t not in _liu2023()][-1] == "toy.echo" and list(TASKS)[:30] == list(ORDER)
     clash = type("Clash", (_Toy,), {})
     with pytest.raises(ValueError, match=r"task 'toy\.echo' is registered already"):
         register_task(clash)
@@ -236,7 +242,7 @@ def test_plugin_tasks_come_after_the_builtins_and_broken_ones_are_skipped(
 ) -> None:
     with caplog.at_level(logging.ERROR, logger="trustgauge.tasks.registry"):
         ids = list(TASKS)
-    assert ids == [*ORDER, "toy.says_sure"]
+    assert ids == [*ORDER, *_liu2023(), "toy.says_sure"]
     errors = registry.plugin_errors()
     assert errors == [
         "task plugin 'broken' (tg_task_broken from tgtasks) was skipped: "
@@ -279,7 +285,7 @@ def test_a_plugin_task_runs_end_to_end_through_the_cli(tmp_path: Path, tg_home: 
     assert listed.returncode == 0, listed.stderr
     assert listed.stderr.splitlines() == [broken_line]
     rows = json.loads(listed.stdout)
-    assert [r["id"] for r in rows] == [*ORDER, "toy.says_sure"]
+    assert [r["id"] for r in rows] == [*ORDER, *_liu2023(), "toy.says_sure"]
     assert rows[-1]["data"] == "tgtoy:prompts.json" and rows[-1]["records_in_file"] == 3
     for model, expected in (("scripted:comply-all", 1.0), ("scripted:refuse-all", 0.0)):
         out = tmp_path / model.split(":")[1]
@@ -782,7 +788,7 @@ def test_transition_tables_are_gone() -> None:
     assert not hasattr(registry, "LEGACY_MODULES")
     assert not hasattr(quick, "_UNMOVED_PLANS") and not hasattr(quick, "_UNMOVED_SOURCES")
     assert not hasattr(doc, "EXPLAINED") and not hasattr(doc, "REFERENCE_REASONS")
-    assert all(m.startswith(f"{registry.BUILTIN_PACKAGE}.") for m in registry._builtin_modules())
+    assert all(m.startswith(tuple(f"{p}." for p in registry.BUILTIN_PACKAGES)) for m in registry._builtin_modules())
     declaring = {TASKS[t].data.path: TASKS[t].quick for t in ORDER}
     assert list(quick.PLANS) == list(quick.FILE_ORDER)
     assert all(quick.PLANS[f] == declaring[f] for f in quick.PLANS)
