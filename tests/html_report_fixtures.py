@@ -83,7 +83,7 @@ def synthetic_run(
     prompt, response, label, judgement, target and metadata, and markup in its id."""
     rng = random.Random(seed)
     text = _Text(seed)
-    ids = task_ids or list(TASKS)
+    ids = task_ids or [t for t, c in TASKS.items() if c.benchmark == "trustllm"]
     classes = [TASKS[t] for t in ids]
     per_task = [n_samples // len(ids) + (1 if i < n_samples % len(ids) else 0) for i in range(len(ids))]
     scores_tasks: list[TaskScores] = []
