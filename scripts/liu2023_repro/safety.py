@@ -1,4 +1,4 @@
-"""Reproduce Liu et al.'s safety ratios (paper §11.2) from their released labels, and measure the
+"""Reproduce Liu et al.'s safety ratios (paper §11.3) from their released labels, and measure the
 offline harmfulness judge against those labels.
 
 Usage::
