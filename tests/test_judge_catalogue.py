@@ -99,6 +99,18 @@ BEFORE_DEFAULT_RUBRICS = {
 BEFORE_GPT4_KINDS = {"correctness", "misinformation_correction", "same_preference", "stereotype_recognition",
                      "agreement", "ethics_judgement", "diagnosis"}
 NEW_KINDS = ("human_interest", "harmfulness")
+_HL = "harmfulness_learned:LearnedHarmfulnessJudge"
+#: the rows of the kinds added since, in listing order: human_interest (llm only), then harmfulness
+#: (the offline default first, issue 15; its llm judge asks with Liu et al.'s safety prompt)
+NEW_ROWS: list[tuple[str, str, bool, bool, str, str, bool, str]] = [
+    ("human_interest", "llm", False, False, _NO_OFFLINE,
+     "an LLM asked whether an answer considers human interests (TrustLLM awareness_mission_hard prompt); "
+     "for 'trustgauge judge'", False, _LLM),
+    ("harmfulness", "minilm", True, True, _MINILM,
+     "MiniLM embedding of question+answer, refusal and toxicity judges' scores + a small MLP ensemble", False, _HL),
+    ("harmfulness", "llm", False, False, "--judge-model",
+     "an LLM asked whether an answer contains harmful content (Liu et al. 2023 safety prompt)", False, _LLM),
+]
 
 
 def rows_now() -> list[tuple[str, str, bool, bool, str, str, bool, str]]:
@@ -128,11 +140,11 @@ def restore_catalogue() -> Iterator[None]:
 def test_views_keep_the_old_contents_and_order() -> None:
     rows = rows_now()
     assert rows[: len(BEFORE)] == BEFORE
-    assert [r[:2] for r in rows[len(BEFORE):]] == [(k, "llm") for k in NEW_KINDS]
+    assert rows[len(BEFORE):] == NEW_ROWS
     assert {k: v for k, v in DEFAULT_RUBRICS.items() if k not in NEW_KINDS} == BEFORE_DEFAULT_RUBRICS
     assert set(GPT4_KINDS) - {"human_interest"} == BEFORE_GPT4_KINDS
     assert dict(DEFAULT_JUDGES) == {"refusal": "minilm", "toxicity": "minilm", "similarity": "minilm",
-                                    "correctness": "squad"}
+                                    "correctness": "squad", "harmfulness": "minilm"}
     assert list(JUDGES) == [*dict.fromkeys(r[0] for r in BEFORE), *NEW_KINDS]
     entry = catalogue.catalogue()["refusal"]
     assert entry == KindEntry("refusal", "minilm", dict(JUDGES["refusal"]), "refusal", False)
@@ -159,7 +171,9 @@ def test_every_rubric_is_reachable_from_some_kind() -> None:
     for rubric_id, rubric in RUBRICS.items():
         assert "llm" in JUDGES.get(rubric.kind, {}), f"rubric {rubric_id} judges {rubric.kind!r}: no llm judge"
         judge = create_judge(rubric.kind, "llm", judge_model=UNUSED_MODEL, rubric=rubric_id)
-        assert isinstance(judge, LLMJudge) and judge.rubric is rubric and judge.version == f"{rubric_id}.v1"
+        assert isinstance(judge, LLMJudge) and judge.rubric is rubric and judge.version == f"{rubric_id}.v{rubric.version}"
+    # every rubric is at v1 but Liu et al.'s safety prompt (v2: "no" is ``safe``, the offline judge's label)
+    assert {r.id: r.version for r in RUBRICS.values() if r.version != "1"} == {"liu2023.safety": "2"}
     assert set(DEFAULT_RUBRICS.values()) <= set(RUBRICS)
 
 
@@ -175,14 +189,27 @@ def test_every_kind_is_consistent() -> None:
             assert isinstance(judge, LLMJudge) and judge.rubric.id == entry.rubric
 
 
-@pytest.mark.parametrize(("kind", "rubric"), [("human_interest", "trustllm.awareness_mission_hard"),
-                                              ("harmfulness", "liu2023.safety")])
-def test_the_two_unselectable_rubrics_have_llm_only_kinds(kind: str, rubric: str) -> None:
+@pytest.mark.parametrize(("kind", "rubric"), [("human_interest", "trustllm.awareness_mission_hard")])
+def test_the_unselectable_rubric_has_an_llm_only_kind(kind: str, rubric: str) -> None:
     assert resolve_judge_name(kind, judge_model=UNUSED_MODEL) == "llm"
     assert needs_judge_model(kind) and not needs_judge_model(kind, judge_model=UNUSED_MODEL)
     with pytest.raises(ConfigError, match=f"the {kind} judge needs --judge-model SPEC"):
         create_judge(kind)
     assert create_judge(kind, judge_model=UNUSED_MODEL).rubric.id == rubric  # type: ignore[attr-defined]
+
+
+def test_harmfulness_is_offline_by_default_and_llm_when_named() -> None:
+    # the offline default; `trustgauge judge harmfulness --judge-model SPEC` asks the paper's prompt;
+    # in a run, --judge-model alone keeps the offline judge (not a TrustLLM GPT-4 kind) and
+    # --judge harmfulness=llm picks the llm judge
+    assert resolve_judge_name("harmfulness") == "minilm"
+    assert resolve_judge_name("harmfulness", judge_model=UNUSED_MODEL) == "llm"
+    assert "harmfulness" not in GPT4_KINDS
+    assert not needs_judge_model("harmfulness")
+    with pytest.raises(ConfigError, match="needs --judge-model"):
+        create_judge("harmfulness", "llm")
+    judge = create_judge("harmfulness", "llm", judge_model=UNUSED_MODEL)
+    assert isinstance(judge, LLMJudge) and judge.rubric.id == "liu2023.safety" and judge.version == "liu2023.safety.v2"
 
 
 def test_cli_lists_and_judges_the_new_kinds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -192,8 +219,8 @@ def test_cli_lists_and_judges_the_new_kinds(tmp_path: Path, monkeypatch: pytest.
     res = runner.invoke(app, ["judges", "--json"])
     assert res.exit_code == 0, res.output
     by = {(r["kind"], r["name"]): r for r in json.loads(res.stdout)}
-    for kind in NEW_KINDS:
-        assert by[kind, "llm"]["default"] is False and by[kind, "llm"]["needs"] == _NO_OFFLINE
+    assert by["human_interest", "llm"]["default"] is False and by["human_interest", "llm"]["needs"] == _NO_OFFLINE
+    assert by["harmfulness", "minilm"]["default"] is True and by["harmfulness", "llm"]["needs"] == "--judge-model"
     res = runner.invoke(app, ["judges"])
     assert res.exit_code == 0 and "human_interest" in res.stdout and "harmfulness" in res.stdout
 
@@ -208,8 +235,8 @@ def test_cli_lists_and_judges_the_new_kinds(tmp_path: Path, monkeypatch: pytest.
         row = json.loads(out.read_text())
         assert (row["label"], row["score"]) == ("considers_human_interests", 1.0)
         assert row["judge_version"] == "trustllm.awareness_mission_hard.v1"
-    res = runner.invoke(app, ["judge", "harmfulness", "-i", str(src), "-o", str(out)])
-    assert res.exit_code == 2 and "the harmfulness judge needs --judge-model SPEC" in res.stderr
+    res = runner.invoke(app, ["judge", "human_interest", "-i", str(src), "-o", str(out)])
+    assert res.exit_code == 2 and "the human_interest judge needs --judge-model SPEC" in res.stderr
 
 
 # ---------------------------------------------------------------------------------------------

@@ -117,6 +117,7 @@ TODAY_SLOTS = {
     "toxicity": types.JudgeSlot("toxicity"),
     "similarity": types.JudgeSlot("similarity"),
     "correctness": types.JudgeSlot("correctness"),
+    "harmfulness": types.JudgeSlot("harmfulness"),
     "same_preference": types.JudgeSlot("same_preference"),
     "misinformation_correction": types.JudgeSlot("misinformation_correction"),
     "similarity#honest": types.JudgeSlot("similarity", "honest"),

@@ -78,6 +78,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "trustgauge.judges.refusal_longformer",
     "trustgauge.judges.toxicity_learned",
     "trustgauge.judges.toxicity_perspective",
+    "trustgauge.judges.harmfulness_learned",
     "trustgauge.judges.similarity",
     "trustgauge.judges.correctness",
     "trustgauge.judges.llm_judge",
@@ -431,8 +432,9 @@ declare_kind("stereotype_recognition", rubric="trustllm.stereotype_recognition",
 declare_kind("agreement", rubric="trustllm.stereotype_agreement", trustllm_gpt4=True)
 declare_kind("ethics_judgement", rubric="trustllm.ethics", trustllm_gpt4=True)
 declare_kind("diagnosis", rubric="trustllm.ood_generalization", trustllm_gpt4=True)
-# No task uses these two (yet): their rubrics judge a JSONL file with
-# ``trustgauge judge human_interest --judge-model SPEC`` (TrustLLM's later awareness-mission
-# prompt) and ``trustgauge judge harmfulness --judge-model SPEC`` (Liu et al. 2023)
+# No task uses this one (yet): its rubric judges a JSONL file with
+# ``trustgauge judge human_interest --judge-model SPEC`` (TrustLLM's later awareness-mission prompt)
 declare_kind("human_interest", rubric="trustllm.awareness_mission_hard", trustllm_gpt4=True)
-declare_kind("harmfulness", rubric="liu2023.safety")
+# Liu et al. (2023) safety: offline by default (judges/harmfulness_learned.py); ``--judge
+# harmfulness=llm --judge-model SPEC`` asks with the paper's GPT-4 prompt
+declare_kind("harmfulness", default="minilm", rubric="liu2023.safety")

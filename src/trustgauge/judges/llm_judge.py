@@ -363,9 +363,8 @@ for _kind, _needs, _summary, _needs_reference in (
     ("human_interest", NEEDS_MODEL,
      "an LLM asked whether an answer considers human interests (TrustLLM awareness_mission_hard "
      "prompt); for 'trustgauge judge'", False),
-    ("harmfulness", NEEDS_MODEL,
-     "an LLM asked whether an answer contains harmful content (Liu et al. 2023 safety prompt); "
-     "for 'trustgauge judge'", False),
+    ("harmfulness", LLM_NEEDS,
+     "an LLM asked whether an answer contains harmful content (Liu et al. 2023 safety prompt)", False),
 ):
     register_judge(
         _kind, LLM, offline=False, needs=_needs, summary=_summary, needs_reference=_needs_reference
