@@ -27,10 +27,10 @@ from trustgauge.types import GenerationParams, Request
 #: answers, which the Liu et al. studies' shipped prompts (added after) leave as they were
 TRUSTLLM_QUICK_TABLE_SHA256 = "7b90eb45ff2fb9998268d079be440c5d414162ef14cd0a5d3c82beacf8ef2665"
 #: the whole table: TrustLLM's quick sample plus every Liu et al. study's shipped prompt set
-#: (recorded when the oracle learned them, 2026-12-04)
-QUICK_TABLE_SHA256 = "77e4b51668a1b3f0f79ada31cbde5118faad5613302912facab6e9b2b6f16b1e"
+#: (recorded when the oracle learned them, 2026-12-04; a new or changed study changes it: re-record)
+QUICK_TABLE_SHA256 = "995cd013c4e2b30730a24282cfb3b9a4af21ad93eac00ddbf1f713a8e3e2d878"
 #: Request.user("hello", GenerationParams(max_tokens=8)).cache_key(identity), same recording
-HELLO_CACHE_KEY = "dc9be5e6b525385323fa65f388c8a16b0af9f22a2dc851db93ea97763b0f5baa"
+HELLO_CACHE_KEY = "f8e988df2127e7ac9eb4e3f86aa5780812418c9db52d061bbe200d00e07a36e2"
 
 
 def answer(model: Any, prompt: str) -> str:

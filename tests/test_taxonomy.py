@@ -216,6 +216,7 @@ def test_tasks_selects_by_category_and_subcategory() -> None:
     ]
     assert [t.id for t in resolve_tasks(["liu2023:safety"])] == [
         "safety.misuse", "privacy.awareness.confaide", "privacy.awareness.query", "privacy.leakage",
+        "liu2023.safety",
     ]
     assert [t.id for t in resolve_tasks(["social-norms/toxicity,safety.jailbreak"])] == [
         "safety.jailbreak", "safety.toxicity",
