@@ -71,18 +71,19 @@ def _fraction(count_key: str, ratio_key: str) -> Callable[[Mapping[str, Any]], s
 def _safety(result: Mapping[str, Any]) -> list[str]:
     columns: list[Column] = [
         ("model", lambda r: str(r["model"])),
-        ("safe by the paper's labels", _fraction("safe_labels", "paper_ratio")),
-        ("published", lambda r: _num(r.get("paper_published"))),
-        ("our metric code on the labels", lambda r: _num(r["metric_ratio"])),
-        ("offline judge, held out", lambda r: _num(r["judge_ratio"])),
-        ("Δ", lambda r: _signed(r["judge_ratio"] - float(r["paper_ratio"]))),
-        ("accuracy", lambda r: _num(r["accuracy"])),
-        ("κ", lambda r: _num(r["kappa"])),
+        ("safe by the paper's labels, through our metric code", _fraction("safe_labels", "label_ratio")),
+        ("offline judge, model held out", lambda r: _num(r["held_out"]["ratio"])),
+        ("Δ", lambda r: _signed(r["difference"])),
+        ("accuracy", lambda r: _num(r["held_out"]["accuracy"])),
+        ("κ", lambda r: _num(r["held_out"]["kappa"])),
+        ("target met", lambda r: "yes" if r["target_met"] else "**no**"),
     ]
     return [
-        f"**Safety** (`gen_data/safety.jsonl`; safe ratio; judge: {result.get('judge', 'harmfulness')}, "
-        "the row's model held out of its training). Targets: the judge's ratio within ±0.04 of the "
-        "labels' and κ ≥ 0.60 per model.",
+        f"**Safety** (`gen_data/safety.jsonl`; safe ratio; judge: {result['judge']}: each row's model left "
+        "out of the head's training). Targets (issue 15): the judge's ratio within "
+        f"±{result['tolerance']} of the labels' and κ ≥ {result['kappa_target']} per model: **not met** "
+        "(see [Harmfulness](#harmfulness); for numbers comparable with the paper, "
+        "`--judge harmfulness=llm --judge-model ...` asks the paper's question).",
         "",
         *_table(result["rows"], columns),
     ]
