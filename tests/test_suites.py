@@ -172,3 +172,19 @@ def test_quick_sample_keeps_groups_whole(task_id: str) -> None:
     quick = Counter(s.group for s in task.samples(load(QUICK, task.data.path)) if s.group is not None)
     for group, size in quick.items():
         assert size == full[group], f"{task_id}: group {group} has {size} of {full[group]} items"
+
+
+def test_tasks_counts_the_slice_a_quick_liu2023_run_draws(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from trustgauge.cli import app
+
+    res = CliRunner().invoke(app, ["tasks", "--suite", "quick-liu2023", "--json"])
+    assert res.exit_code == 0, res.output
+    counts = {r["id"]: r["n_samples"] for r in json.loads(res.stdout)}
+    assert set(counts) == {t for t, c in TASKS.items() if c.benchmark == "liu2023"}
+    # 24 per study, more where whole groups overshoot: a question's 20 calibration draws come together
+    assert all(n >= 24 for n in counts.values()) and counts["liu2023.miscalibration"] % 20 == 0
+    full = CliRunner().invoke(app, ["tasks", "--suite", "liu2023", "--json"])
+    sizes = {r["id"]: r["n_samples"] for r in json.loads(full.stdout)}
+    assert sizes == {t: TASKS[t].size for t in counts} and all(sizes[t] > counts[t] for t in counts)

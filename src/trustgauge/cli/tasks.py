@@ -26,7 +26,8 @@ def tasks_cmd(
     """List every task: its dimension, metrics, judges, data and sample count.
 
     Sample counts are those of the full, pinned TrustLLM release (checked against the data by
-    the test suite); --suite quick counts the packaged quick sample instead.
+    the test suite); --suite quick counts the packaged quick sample instead, --suite
+    quick-liu2023 the seeded slice a run of it draws (seed 0).
     """
     from trustgauge.data import get_source, load_records, packaged_path
     from trustgauge.tasks.registry import TASKS
@@ -45,6 +46,16 @@ def tasks_cmd(
                 for task_id in members:
                     task = TASKS[task_id]()
                     counted[task_id] = len(task.samples(load_records(root, task.data.path)[0]))
+            elif chosen.shipped and chosen.limit is not None:
+                # a seeded slice of shipped prompt sets: what a run of the suite draws (seed 0)
+                from trustgauge.data import resolve_data_dir
+                from trustgauge.pipeline.local import select_samples
+
+                for task_id in members:
+                    task = TASKS[task_id]()
+                    folder = resolve_data_dir(task.data.dataset, None, auto_fetch=False, progress=False)
+                    samples = task.samples(load_records(folder, task.data.path)[0])
+                    counted[task_id] = len(select_samples(samples, chosen.limit, 0))
     except UsageError as exc:
         _fail(str(exc))
     rows: list[dict[str, Any]] = []
