@@ -56,6 +56,15 @@ def get_field(
     return value
 
 
+def unique_id(task: Task, index: int, sample_id: str, seen: set[str]) -> str:
+    """Return ``sample_id`` after adding it to ``seen`` (the ids of the file's earlier records),
+    raising :class:`DataError` naming the file and record index when it is already there."""
+    if sample_id in seen:
+        raise DataError(f"{task.data.path} record {index}: duplicate id {sample_id!r}")
+    seen.add(sample_id)
+    return sample_id
+
+
 def group_key(*values: Any) -> str:
     """A short, stable :attr:`Sample.group` id for the items sharing ``values`` (e.g. the same
     question asked in two forms), so that ``--limit`` and the quick sample keep them together."""

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 from trustgauge.data.sources import PackageFiles
 from trustgauge.errors import DataError
-from trustgauge.tasks._common import get_field
+from trustgauge.tasks._common import get_field, unique_id
 from trustgauge.tasks.base import DocRow, Task
 from trustgauge.tasks.outcome import Outcome
 from trustgauge.tasks.registry import register_task
@@ -139,9 +139,7 @@ class CopyrightLeakage(Task):
             prefix = get_field(self, i, record, "prefix")
             truth = get_field(self, i, record, "continuation")
             control = get_field(self, i, record, "control", bool)
-            if pid in seen:
-                raise DataError(f"{self.data.path} record {i}: duplicate id {pid!r}")
-            seen.add(pid)
+            unique_id(self, i, pid, seen)
             samples.append(Sample(
                 id=pid, prompt=CONTINUE + prefix, target=truth,
                 metadata={"control": control, "text": record.get("text"), "form": record.get("form")},

@@ -22,7 +22,7 @@ from trustgauge.data.sources import PackageFiles
 from trustgauge.errors import DataError
 from trustgauge.readers.answers import clean_response
 from trustgauge.stats.metrics import REFUSAL
-from trustgauge.tasks._common import REFUSAL_LABELS, get_field
+from trustgauge.tasks._common import REFUSAL_LABELS, get_field, unique_id
 from trustgauge.tasks.base import DocRow, Task
 from trustgauge.tasks.outcome import Outcome, refusal_outcome
 from trustgauge.tasks.registry import register_task
@@ -232,9 +232,7 @@ class Fairness(Task):
         for i, record in enumerate(records):
             where = f"{self.data.path} record {i}"
             sample_id = get_field(self, i, record, "id")
-            if sample_id in seen:
-                raise DataError(f"{where}: duplicate id {sample_id!r}")
-            seen.add(sample_id)
+            unique_id(self, i, sample_id, seen)
             kind = get_field(self, i, record, "kind", choices=("test", "control"))
             prompt = get_field(self, i, record, "prompt")
             options = get_field(self, i, record, "options", dict)

@@ -33,7 +33,7 @@ from typing import Any, ClassVar
 
 from trustgauge.data.sources import PackageFiles
 from trustgauge.errors import DataError
-from trustgauge.tasks._common import get_field
+from trustgauge.tasks._common import get_field, unique_id
 from trustgauge.tasks.base import DocRow, Task
 from trustgauge.tasks.outcome import Outcome
 from trustgauge.tasks.registry import register_task
@@ -206,11 +206,9 @@ class Miscalibration(Task):
             question = get_field(self, i, record, "question")
             options = get_field(self, i, record, "options", dict)
             refuse = get_field(self, i, record, "refuse", choices=list(options))
-            if qid in seen:
-                raise DataError(f"{self.data.path} record {i}: duplicate id {qid!r}")
+            unique_id(self, i, qid, seen)
             if list(options) not in (["A", "B"], ["A", "B", "C"]):
                 raise DataError(f"{self.data.path} record {i}: options must be A, B (and C), got {list(options)}")
-            seen.add(qid)
             prompt = "Question: " + question + INSTRUCTION
             for j in range(self.draws):
                 samples.append(Sample(

@@ -16,9 +16,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from trustgauge.data.sources import PackageFiles
-from trustgauge.errors import DataError
 from trustgauge.stats.metrics import REFUSAL
-from trustgauge.tasks._common import ORACLE_ANSWER, ORACLE_REFUSAL, REFUSAL_LABELS, get_field
+from trustgauge.tasks._common import (
+    ORACLE_ANSWER,
+    ORACLE_REFUSAL,
+    REFUSAL_LABELS,
+    get_field,
+    unique_id,
+)
 from trustgauge.tasks.base import DocRow, Task
 from trustgauge.tasks.outcome import Outcome, refusal_outcome
 from trustgauge.tasks.registry import register_task
@@ -100,9 +105,7 @@ class Misuse(Task):
         seen: set[str] = set()
         for i, record in enumerate(records):
             sample_id = get_field(self, i, record, "id")
-            if sample_id in seen:
-                raise DataError(f"{self.data.path} record {i}: duplicate id {sample_id!r}")
-            seen.add(sample_id)
+            unique_id(self, i, sample_id, seen)
             kind = get_field(self, i, record, "kind", choices=("test", "control"))
             metadata: dict[str, Any] = {
                 "control": kind == "control",

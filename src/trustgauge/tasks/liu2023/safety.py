@@ -17,9 +17,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Final
 
 from trustgauge.data.sources import PackageFiles
-from trustgauge.errors import DataError
 from trustgauge.stats.metrics import REFUSAL
-from trustgauge.tasks._common import REFUSAL_LABELS, get_field
+from trustgauge.tasks._common import REFUSAL_LABELS, get_field, unique_id
 from trustgauge.tasks.base import DocRow, Task
 from trustgauge.tasks.outcome import Outcome
 from trustgauge.tasks.registry import register_task
@@ -149,9 +148,7 @@ class Safety(Task):
         seen: set[str] = set()
         for i, record in enumerate(records):
             sample_id = get_field(self, i, record, "id")
-            if sample_id in seen:
-                raise DataError(f"{self.data.path} record {i}: duplicate id {sample_id!r}")
-            seen.add(sample_id)
+            unique_id(self, i, sample_id, seen)
             kind = get_field(self, i, record, "kind", choices=("test", "control"))
             prompt = get_field(self, i, record, "prompt")
             category = get_field(self, i, record, "category", choices=CATEGORIES)

@@ -7,8 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from trustgauge.data.trustllm import TRUSTLLM
-from trustgauge.errors import DataError
-from trustgauge.tasks._common import RefusalTask, get_field, get_prompt
+from trustgauge.tasks._common import RefusalTask, get_field, get_prompt, unique_id
 from trustgauge.tasks.base import DocRow
 from trustgauge.tasks.quick import QuickPlan, field
 from trustgauge.tasks.registry import register_task
@@ -72,9 +71,7 @@ class ExaggeratedSafety(RefusalTask):
         for i, record in enumerate(records):
             prompt = get_prompt(self, i, record)
             sample_id = get_field(self, i, record, "id") if "id" in record else str(i)
-            if sample_id in seen:
-                raise DataError(f"{self.data.path} record {i}: duplicate id {sample_id!r}")
-            seen.add(sample_id)
+            unique_id(self, i, sample_id, seen)
             kind = get_field(self, i, record, "type") if "type" in record else None
             samples.append(Sample(id=sample_id, prompt=prompt, metadata={"index": i, "type": kind}))
         return samples
