@@ -37,9 +37,12 @@ log = logging.getLogger(__name__)
 #: the entry-point group outside packages register their task modules under
 ENTRY_POINT_GROUP = "trustgauge.tasks"
 #: the packages holding the built-in tasks, one module per sub-task
-#: (``tasks/trustllm/<dimension>/<subtask>.py``, ``tasks/liu2023/<study>.py``): every module
+#: (``tasks/trustllm/<dimension>/<subtask>.py``, ``tasks/liu2023/<study>.py``,
+#: ``tasks/fan2023/<probe>.py``): every module
 #: below them is imported on the first read of :data:`TASKS`
-BUILTIN_PACKAGES: tuple[str, ...] = ("trustgauge.tasks.trustllm", "trustgauge.tasks.liu2023")
+BUILTIN_PACKAGES: tuple[str, ...] = (
+    "trustgauge.tasks.trustllm", "trustgauge.tasks.liu2023", "trustgauge.tasks.fan2023",
+)
 #: the first of them (TrustLLM's), kept for callers that named one package
 BUILTIN_PACKAGE = BUILTIN_PACKAGES[0]
 
@@ -326,7 +329,8 @@ def _expand(selector: str) -> list[str]:
     errors = "".join(f"; {e}" for e in _plugin_errors)
     raise ConfigError(
         f"unknown task {name!r}{hint} (known: 'all', 'extra', dimensions "
-        f"{', '.join(dimensions())}, liu2023 (Liu et al.'s studies), a task id "
+        f"{', '.join(dimensions())}, liu2023 (Liu et al.'s studies), fan2023 (Fan et al.'s "
+        f"probes), a task id "
         f"(`trustgauge tasks` lists them), or a Liu "
         f"category or sub-category such as reliability or safety/privacy-violation "
         f"(`trustgauge taxonomy` lists them)){errors}"

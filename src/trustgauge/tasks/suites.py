@@ -7,13 +7,17 @@ A suite says which tasks run and on which data:
 - ``quick``: every sub-task on the packaged quick sample (582 records, stratified and seeded,
   paired items kept whole; made by ``scripts/make_quick_sample.py``), offline, in minutes;
 - one suite per dimension (``truthfulness``, ``safety``, ...) on the full release, and
-  ``quick-<dimension>`` on the quick sample;
+  ``quick-<dimension>`` on the quick sample; TrustLLM's privacy dimension is
+  ``trustllm-privacy`` and ``quick-trustllm-privacy``, because ``privacy`` is Fan et al.'s;
 - ``awareness`` / ``quick-awareness``: emotional awareness and the extra awareness tasks
   (capability, mission, perspective: TrustLLM's later items in ``awareness.json``, outside its
   13,975-prompt benchmark);
 - ``liu2023``: Liu et al.'s eight measured studies on their frozen prompt sets (shipped in the
   package), and ``quick-liu2023``: a seeded slice of each (:data:`LIU_QUICK_LIMIT` samples per
-  study unless ``--limit`` says otherwise; paired items kept whole), in minutes on a small model.
+  study unless ``--limit`` says otherwise; paired items kept whole), in minutes on a small model;
+- ``privacy``: Fan et al.'s privacy probes (membership inference, training-data extraction, PII
+  and system-prompt leakage; ``docs/privacy.md``) on the data shipped with them, and
+  ``quick-privacy``: a seeded slice of each (:data:`FAN_QUICK_LIMIT` samples per probe).
 
 ``--tasks`` narrows a suite further. Suites are data; a run records the suite it used.
 """
@@ -30,6 +34,11 @@ QUICK_SAMPLE = "trustllm_quick"
 #: samples per study in ``quick-liu2023`` (whole groups: a question's k calibration draws, a
 #: sentence with its typo'd twin, stay together, so a study may get a few more)
 LIU_QUICK_LIMIT = 24
+#: samples per probe in ``quick-privacy``
+FAN_QUICK_LIMIT = 24
+#: the Fan et al. dimension a probe's suite selects it by: its ``fan2023:<dimension>/...`` tags
+FAN_SUITES = {"privacy": "Fan et al.'s privacy probes: membership inference, training-data extraction, "
+              "PII and system-prompt leakage"}
 
 
 @dataclass(frozen=True)
@@ -63,7 +72,11 @@ class Suite:
 def _build() -> dict[str, Suite]:
     # the registry imports every task module: read it when the suites are asked for, not when
     # this module is imported (QUICK_SAMPLE alone needs none of it)
-    from trustgauge.tasks.registry import dimensions
+    from trustgauge.tasks.registry import TASKS, dimensions
+
+    def renamed(dim: str) -> str:
+        # ``privacy`` names Fan et al.'s privacy probes (issue 16); TrustLLM's dimension is prefixed
+        return f"trustllm-{dim}" if dim in FAN_SUITES else dim
 
     suites = [
         Suite("trustllm", "every TrustLLM sub-task on the full release", ("all",)),
@@ -75,7 +88,7 @@ def _build() -> dict[str, Suite]:
         ),
     ]
     for dim in dimensions():
-        suites.append(Suite(dim, f"the {dim} sub-tasks on the full release", (dim,)))
+        suites.append(Suite(renamed(dim), f"TrustLLM's {dim} sub-tasks on the full release", (dim,)))
     awareness = ("ethics.emotional_awareness", "extra")
     suites.append(
         Suite("awareness", "emotional awareness and the extra awareness tasks (capability, "
@@ -83,7 +96,7 @@ def _build() -> dict[str, Suite]:
     )
     for dim in dimensions():
         suites.append(
-            Suite(f"quick-{dim}", f"the {dim} sub-tasks on the quick sample", (dim,), QUICK_SAMPLE)
+            Suite(f"quick-{renamed(dim)}", f"TrustLLM's {dim} sub-tasks on the quick sample", (dim,), QUICK_SAMPLE)
         )
     suites.append(
         Suite("quick-awareness", "the awareness tasks on the quick sample", awareness, QUICK_SAMPLE)
@@ -96,6 +109,16 @@ def _build() -> dict[str, Suite]:
         Suite("quick-liu2023", f"a seeded slice of each Liu et al. study ({LIU_QUICK_LIMIT} samples, "
               "whole groups), offline, in minutes", ("liu2023",), limit=LIU_QUICK_LIMIT, shipped=True)
     )
+    for dim, what in FAN_SUITES.items():
+        probes = tuple(
+            t for t, cls in TASKS.items()
+            if cls.benchmark == "fan2023" and any(tag.startswith(f"fan2023:{dim}/") for tag in cls.taxonomy)
+        )
+        suites.append(Suite(dim, f"{what} (offline: data shipped with the probes)", probes, shipped=True))
+        suites.append(
+            Suite(f"quick-{dim}", f"{what}: a seeded slice of each ({FAN_QUICK_LIMIT} samples per probe)",
+                  probes, limit=FAN_QUICK_LIMIT, shipped=True)
+        )
     return {s.name: s for s in suites}
 
 
