@@ -250,7 +250,7 @@ def test_task_needing_logprobs_on_a_model_without_them_is_not_scored(
     assert toy["n_samples"] == 0 and toy["n_failed"] == 0
     for metric in toy["metrics"]:
         assert metric["value"] is None
-        assert metric["reason"] == "not scored: scripted:refuse-all cannot give logprobs"
+        assert metric["reason"] == "not scored: needs log-probabilities (scripted:refuse-all cannot give logprobs)"
     # the other task is untouched, and the toy sent nothing
     assert tasks["safety.exaggerated"] == _scores(tmp_path / "a")["safety.exaggerated"]
     samples = (tmp_path / "b" / "samples.jsonl").read_text().splitlines()
@@ -284,5 +284,5 @@ def test_loglikelihood_requirement_is_asked_of_the_server(
     assert stats["by_endpoint"]["completions"] == 1 and "chat.completions" not in stats["by_endpoint"]
     for metric in unscored["metrics"]:
         assert metric["value"] is None
-        assert metric["reason"].startswith("not scored: openai-compatible:test-model@http://127.0.0.1:")
-        assert metric["reason"].endswith(" cannot give loglikelihood")
+        assert metric["reason"].startswith("not scored: needs log-likelihoods (openai-compatible:test-model@http://127.0.0.1:")
+        assert metric["reason"].endswith(" cannot give loglikelihood)")

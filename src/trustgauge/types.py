@@ -84,16 +84,22 @@ class GenerationParams(BaseModel):
     #: return the log-probability of each generated token with this many most likely
     #: alternatives (0: the chosen tokens only); ``None``: no log-probabilities
     logprobs: int | None = Field(default=None, ge=0, le=20)
+    #: score given text instead of generating (:meth:`Request.scoring`): the answer is the
+    #: log-probability of each token of the request's last message given everything before it
+    #: (``Model.loglikelihood``), in ``Response.tokens``, with no text
+    loglikelihood: bool = False
 
     @model_serializer(mode="wrap")
     def _omit_unset_response_format(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """Leave ``response_format`` and ``logprobs`` out of every dump when they are unset, so
-        the cache keys and stored requests of plain requests are what they were before the
-        fields existed."""
+        """Leave ``response_format``, ``logprobs`` and ``loglikelihood`` out of every dump when
+        they are unset, so the cache keys and stored requests of plain requests are what they
+        were before the fields existed."""
         data: dict[str, Any] = handler(self)
         for key in ("response_format", "logprobs"):
             if data.get(key) is None:
                 data.pop(key, None)
+        if not data.get("loglikelihood"):
+            data.pop("loglikelihood", None)
         return data
 
     def merged(self, **overrides: Any) -> GenerationParams:
@@ -119,9 +125,33 @@ class Request(BaseModel):
             params=params or GenerationParams(),
         )
 
+    @classmethod
+    def scoring(cls, continuation: str, context: str = "") -> Request:
+        """Ask for the log-likelihood of ``continuation`` given ``context`` (raw text, no chat
+        template; an empty context: the text from its start), not for an answer. The engine
+        caches, retries and batches it like any request; the backend's
+        ``Model.loglikelihood`` answers it (a backend without ``LOGLIKELIHOOD`` refuses)."""
+        return cls(
+            messages=(ChatMessage(role="user", content=context), ChatMessage(role="assistant", content=continuation)),
+            params=GenerationParams(max_tokens=1, loglikelihood=True),
+        )
+
+    @property
+    def is_scoring(self) -> bool:
+        """Whether this asks for a log-likelihood (:meth:`scoring`), not an answer."""
+        return self.params.loglikelihood
+
+    def scoring_pair(self) -> tuple[str, str]:
+        """``(context, continuation)`` of a scoring request."""
+        if not self.is_scoring or len(self.messages) != 2:
+            raise ValueError("not a scoring request (Request.scoring)")
+        return self.messages[0].content, self.messages[1].content
+
     @property
     def prompt(self) -> str:
-        """The text of the last user turn."""
+        """The text of the last user turn (of a scoring request: the text scored)."""
+        if self.is_scoring:
+            return self.messages[-1].content
         for message in reversed(self.messages):
             if message.role == "user":
                 return message.content
@@ -184,6 +214,20 @@ class TokenLogprob(BaseModel):
     #: the token's id in the model's vocabulary, when the backend reports it
     id: int | None = None
     top: tuple[TokenLogprob, ...] = ()
+    #: the mean and standard deviation of the log-probability under the model's whole
+    #: next-token distribution at this position (``sum p log p`` and its spread; Min-K%++
+    #: standardises by them), when the backend has the full distribution (``hf:``)
+    dist_mean: float | None = None
+    dist_std: float | None = None
+
+    @model_serializer(mode="wrap")
+    def _omit_unset_moments(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Leave the distribution moments out of dumps when unset: stored tokens stay as they were."""
+        data: dict[str, Any] = handler(self)
+        for key in ("dist_mean", "dist_std"):
+            if data.get(key) is None:
+                data.pop(key, None)
+        return data
 
 
 class Loglikelihood(BaseModel):
@@ -198,6 +242,9 @@ class Loglikelihood(BaseModel):
     greedy: bool | None = None
     #: the continuation's tokens, each with its log-probability given everything before it
     tokens: tuple[TokenLogprob, ...] = ()
+    #: tokens of the continuation left out at its end because context and continuation did not
+    #: fit the model's context window (``tokens`` then holds the first ones only)
+    truncated: int = 0
 
 
 class Response(BaseModel):
@@ -482,6 +529,14 @@ class Chat(Protocol):
         """Send ``messages`` (the whole history) to the model in ``role`` and return its answer.
         For ``target``, the user's generation overrides and system prompt are applied, as for
         single-turn tasks."""
+        ...
+
+    async def score(self, role: str, continuation: str, context: str = "") -> Response:
+        """The log-likelihood of ``continuation`` given ``context`` under the model in ``role``
+        (raw text, no chat template, no system prompt): a cached call like :meth:`send`, whose
+        response holds no text and the scored tokens in ``tokens`` (``finish_reason``
+        ``"length"`` when the text was cut to fit the model's context window). The model must
+        give log-likelihoods (a task calling this lists ``loglikelihood`` in ``requires``)."""
         ...
 
 

@@ -151,6 +151,10 @@ def run(
     role: Annotated[list[str] | None, typer.Option("--role", help="A model in a named role for tasks that "
         "talk back, NAME=SPEC (attacker, judge, paraphraser, reference), e.g. attacker=openai:gpt-4o-mini; "
         "repeatable. Keys come from the backend's environment variable, never the command line.")] = None,
+    task_data: Annotated[list[str] | None, typer.Option("--task-data", help="Read a task's records from "
+        "your own file, TASK=FILE (a JSON list or JSON Lines in the task's layout), e.g. "
+        "fan2023.membership_inference=wikimia.jsonl with one {\"text\", \"label\"} per line "
+        "(1 member, 0 non-member); repeatable.")] = None,
     trustllm_reference: Annotated[bool, typer.Option("--trustllm-reference", help="Read answers and compute "
         "metrics exactly as TrustLLM's code does, bugs included, where trustgauge deviates (see "
         "docs/trustllm.md), to compare with published numbers.")] = False,
@@ -214,6 +218,7 @@ def run(
             judge_options=judge_options,
             judge_model=judge_model,
             roles=_parse_roles(role),
+            task_data=_parse_task_data(task_data),
             reference=trustllm_reference,
             seed=seed,
             retry=RetryPolicy(max_retries=max_retries, base_delay=retry_delay, timeout=mc.timeout),
@@ -226,6 +231,22 @@ def run(
         _fail(f"invalid option {'.'.join(str(p) for p in err['loc'])}: {err['msg']}")
     result = _execute(config, quiet=quiet)
     _finish(result, max_error_rate, {"empty": max_empty_rate, "truncated": max_truncated_rate})
+
+
+def _parse_task_data(values: list[str] | None) -> dict[str, Path]:
+    """``--task-data TASK=FILE`` values -> task id -> file (absolute)."""
+    out: dict[str, Path] = {}
+    for value in values or []:
+        task, sep, path = value.partition("=")
+        task, path = task.strip(), path.strip()
+        if not sep or not task or not path:
+            raise UsageError(
+                f"--task-data {value!r}: expected TASK=FILE, e.g. fan2023.membership_inference=mine.jsonl"
+            )
+        if task in out:
+            raise UsageError(f"--task-data {task} given twice")
+        out[task] = Path(path).expanduser().resolve()
+    return out
 
 
 def _parse_roles(values: list[str] | None) -> dict[str, Any]:

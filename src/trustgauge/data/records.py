@@ -214,3 +214,42 @@ def _json_type(value: object) -> str:
     if isinstance(value, dict):
         return "object"
     return type(value).__name__
+
+
+def read_user_records(path: Path) -> tuple[list[dict[str, Any]], str]:
+    """Read a user's record file (``--task-data``): a JSON list of objects, or JSON Lines (one
+    object per line; blank lines skipped). Returns the records and the file's SHA-256.
+
+    Raises:
+        DataError: missing or unreadable file, or a malformed record (the message names the
+            file and the line).
+    """
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"data file {path} does not exist") from None
+    except IsADirectoryError:
+        raise DataError(f"data file {path} is a folder, not a file") from None
+    except OSError as exc:
+        raise DataError(f"cannot read data file {path}: {exc.strerror or exc}") from exc
+    sha256 = hashlib.sha256(raw).hexdigest()
+    if raw.lstrip()[:1] == b"[":
+        return parse_records(raw, str(path)), sha256
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path} is not UTF-8 text: bad byte at offset {exc.start}") from None
+    records: list[dict[str, Any]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path} line {number}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+        if not isinstance(record, dict):
+            raise DataError(f"{path} line {number}: a {_json_type(record)}, expected a JSON object")
+        records.append(record)
+    if not records:
+        raise DataError(f"{path} holds no records (a JSON list of objects, or one object per line)")
+    return records, sha256

@@ -93,6 +93,8 @@ class EngineChat:
     def request(self, role: str, messages: Sequence[ChatMessage], params: GenerationParams | None) -> Request:
         """The request a call makes: for ``target``, with the overrides and system prompt."""
         params = params or GenerationParams()
+        if params.loglikelihood:  # scoring given text: no overrides, no system prompt
+            return Request(messages=tuple(messages), params=params)
         if role == TARGET:
             if self.overrides:
                 params = params.merged(**self.overrides)
@@ -142,6 +144,10 @@ class EngineChat:
         if outcome.response is None:
             raise ChatCallError(role, outcome.error or "no response")
         return outcome.response
+
+    async def score(self, role: str, continuation: str, context: str = "") -> Response:
+        request = Request.scoring(continuation, context)
+        return await self.send(role, request.messages, request.params)
 
     def usage(self) -> dict[str, Usage]:
         """Tokens of freshly sent calls, per role."""
@@ -231,8 +237,13 @@ class _Recorder:
         outcome, replayed = await self._chat.call(role, messages, params)
         if outcome.response is None:
             raise ChatCallError(role, outcome.error or "no response")
-        self.turns.append(Turn(role=role, prompt=_last_user(messages), response=outcome.response, cached=replayed))
+        prompt = messages[-1].content if params is not None and params.loglikelihood else _last_user(messages)
+        self.turns.append(Turn(role=role, prompt=prompt, response=outcome.response, cached=replayed))
         return outcome.response
+
+    async def score(self, role: str, continuation: str, context: str = "") -> Response:
+        request = Request.scoring(continuation, context)
+        return await self.send(role, request.messages, request.params)
 
 
 @dataclass

@@ -260,7 +260,7 @@ class Engine:
             await limiter.acquire()
             t0 = time.monotonic()
             try:
-                responses = await _with_timeout(self.model.generate(requests), self.retry.timeout)
+                responses = await _with_timeout(self.model.respond(requests), self.retry.timeout)
                 if len(responses) != len(requests):
                     raise TransientModelError(f"backend returned {len(responses)} responses for {len(requests)} requests")
             finally:

@@ -11,7 +11,19 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 
-from trustgauge.types import Capability, Loglikelihood, Request, Response
+from trustgauge.types import Capability, Loglikelihood, Request, Response, Usage
+
+
+def scored_response(result: Loglikelihood) -> Response:
+    """The :class:`Response` to a scoring request (:meth:`Request.scoring`): no text, the scored
+    tokens in ``tokens``, ``finish_reason`` ``"length"`` when the text was cut to fit the context
+    window (``"scored"`` otherwise), the tokens scored as input tokens."""
+    return Response(
+        text="",
+        finish_reason="length" if result.truncated else "scored",
+        usage=Usage(input_tokens=len(result.tokens)),
+        tokens=result.tokens,
+    )
 
 
 class Model(ABC):
@@ -46,6 +58,27 @@ class Model(ABC):
             TransientModelError: for failures worth retrying (rate limits, 5xx, timeouts).
             PermanentModelError: for failures retrying cannot fix.
         """
+
+    async def respond(self, requests: Sequence[Request]) -> list[Response]:
+        """Answer requests of either kind, in order: scoring requests (:meth:`Request.scoring`)
+        through :meth:`loglikelihood` (one call for all of them), the rest through
+        :meth:`generate`. The engine calls this; backends implement the two methods."""
+        scoring = [i for i, r in enumerate(requests) if r.is_scoring]
+        if not scoring:
+            return await self.generate(requests)
+        answers: list[Response | None] = [None] * len(requests)
+        scored = await self.loglikelihood([requests[i].scoring_pair() for i in scoring])
+        if len(scored) != len(scoring):
+            from trustgauge.errors import TransientModelError
+
+            raise TransientModelError(f"backend scored {len(scored)} texts of {len(scoring)}")
+        for i, result in zip(scoring, scored):
+            answers[i] = scored_response(result)
+        chat = [i for i, r in enumerate(requests) if not r.is_scoring]
+        if chat:
+            for i, response in zip(chat, await self.generate([requests[i] for i in chat])):
+                answers[i] = response
+        return [a for a in answers if a is not None]
 
     async def loglikelihood(self, pairs: Sequence[tuple[str, str]]) -> list[Loglikelihood]:
         """The log-likelihood of each ``continuation`` given its ``context`` (raw text, no chat

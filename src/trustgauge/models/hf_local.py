@@ -21,6 +21,7 @@ import contextlib
 import gc
 import hashlib
 import json
+import math
 import os
 import shutil
 import threading
@@ -573,12 +574,32 @@ class HFLocalModel(Model):
             ctx = [int(start)]
         return ctx, cont
 
+    def context_window(self) -> int | None:
+        """The most tokens the loaded model reads at once (its ``max_position_embeddings``),
+        ``None`` when its config does not say."""
+        config = getattr(self._model, "config", None)
+        window = getattr(config, "max_position_embeddings", None)
+        return int(window) if isinstance(window, int) and window > 0 else None
+
+    def _fit(self, ctx: list[int], cont: list[int]) -> tuple[list[int], list[int], int]:
+        """Context and continuation cut to the context window: the continuation keeps its first
+        tokens (what does not fit is counted as ``truncated``); a context too long on its own
+        keeps its last tokens, so that at least one continuation token is scored."""
+        window = self.context_window()
+        if window is None or len(ctx) + len(cont) <= window:
+            return ctx, cont, 0
+        if len(ctx) >= window:
+            ctx = ctx[-(window - 1):]
+        room = window - len(ctx)
+        return ctx, cont[:room], len(cont) - room
+
     def _loglikelihood_sync(self, pairs: Sequence[tuple[str, str]]) -> list[Loglikelihood]:
         torch = _import_torch()
         with self._lock:
             self._load_sync()
-            encoded = [self._loglikelihood_ids(c, x) for c, x in pairs]
+            encoded = [self._fit(*self._loglikelihood_ids(c, x)) for c, x in pairs]
             results: list[Loglikelihood | None] = [None] * len(pairs)
+            # longest first, so each batch holds texts of about one length (little padding)
             order = sorted(range(len(pairs)), key=lambda i: -len(encoded[i][0]) - len(encoded[i][1]))
             pad_id = int(self._tokenizer.pad_token_id)
             for start in range(0, len(order), self.batch_size):
@@ -595,23 +616,35 @@ class HFLocalModel(Model):
                 )
                 with torch.inference_mode():
                     logits = self._model(input_ids=input_ids, attention_mask=attention_mask).logits
-                logprobs = torch.log_softmax(logits.float(), dim=-1)
-                for j, i in enumerate(chunk):
-                    ctx, cont = encoded[i]
-                    tokens = []
-                    greedy = True
-                    for k, tok in enumerate(cont):
-                        dist = logprobs[j, len(ctx) + k - 1]
-                        greedy = greedy and int(dist.argmax()) == tok
-                        tokens.append(
-                            TokenLogprob(
-                                token=self._tokenizer.decode([tok]), logprob=float(dist[tok]), id=tok
-                            )
-                        )
-                    results[i] = Loglikelihood(
-                        logprob=sum(t.logprob for t in tokens), greedy=greedy, tokens=tuple(tokens)
-                    )
+                    for j, i in enumerate(chunk):
+                        ctx, cont, cut = encoded[i]
+                        results[i] = self._scored(torch, logits[j, len(ctx) - 1 : len(ctx) + len(cont) - 1], cont, cut)
             return [r for r in results if r is not None]
+
+    def _scored(self, torch: Any, logits: Any, cont: list[int], truncated: int) -> Loglikelihood:
+        """One continuation's tokens from the logits predicting them (``(len(cont), vocab)``):
+        each token's log-probability, whether it was the most likely, and the mean and spread
+        of the log-probability under the whole next-token distribution (Min-K%++)."""
+        if not cont:
+            return Loglikelihood(logprob=0.0, greedy=True, tokens=(), truncated=truncated)
+        logprobs = torch.log_softmax(logits.float(), dim=-1)
+        ids = torch.tensor(cont, device=logprobs.device)
+        chosen = logprobs.gather(-1, ids[:, None])[:, 0]
+        probs = logprobs.exp()
+        mean = (probs * logprobs).sum(-1)
+        var = (probs * logprobs.square()).sum(-1) - mean.square()
+        std = var.clamp_min(0.0).sqrt()
+        greedy = bool((logprobs.argmax(-1) == ids).all())
+        texts = [self._tokenizer.decode([t]) for t in cont]
+        tokens = tuple(
+            TokenLogprob(token=text, logprob=lp, id=tok, dist_mean=mu, dist_std=sd)
+            for text, tok, lp, mu, sd in zip(
+                texts, cont, chosen.tolist(), mean.tolist(), std.tolist(), strict=True
+            )
+        )
+        return Loglikelihood(
+            logprob=math.fsum(t.logprob for t in tokens), greedy=greedy, tokens=tokens, truncated=truncated
+        )
 
     async def loglikelihood(self, pairs: Sequence[tuple[str, str]]) -> list[Loglikelihood]:
         """Exact: one forward pass over ``context + continuation`` per pair (batched)."""

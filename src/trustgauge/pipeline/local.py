@@ -87,6 +87,7 @@ def load_task_data(tasks: Sequence[Task], spec: RunSpec, data_dir: Path | None) 
     """Read each task's records (each dataset resolved once), select its samples and build
     its requests with the user's generation overrides and system prompt."""
     from trustgauge.data import load_records, resolve_data_dir
+    from trustgauge.data.records import read_user_records
 
     model = spec.model_config()
     override = None if spec.dataset_override is None else Path(spec.dataset_override)
@@ -94,26 +95,38 @@ def load_task_data(tasks: Sequence[Task], spec: RunSpec, data_dir: Path | None) 
     work = []
     overrides = model.generation.model_dump(exclude_none=True)
     system_prompt = model.system_prompt
+    user_files = dict(spec.task_data)
     for task in tasks:
         ds = task.data.dataset
+        if task.id in user_files:  # --task-data: the user's own records in the task's layout
+            path = Path(user_files[task.id])
+            records, sha = read_user_records(path)
+            samples = select_samples(task.samples(records), spec.limit, spec.seed)
+            info = DatasetInfo(dataset=ds, path=path.name, sha256=sha, records=len(records), source=f"file:{path}")
+            work.append(TaskData(task, samples, _requests(task, samples, overrides, system_prompt), info))
+            continue
         if ds not in roots:
             roots[ds] = override if override is not None else resolve_data_dir(ds, data_dir)
         # the full release is checked against its registered record counts (never a packaged sample)
         records, sha = load_records(roots[ds], task.data.path, source_id=None if override is not None else ds)
         samples = select_samples(task.samples(records), spec.limit, spec.seed)
-        requests = []
-        # a conversational task's calls are made by its run(), through the engine's Chat
-        for s in samples if not task.is_conversational() else ():
-            req = task.build_request(s, overrides)
-            if system_prompt:
-                req = Request(
-                    messages=(ChatMessage(role="system", content=system_prompt), *req.messages), params=req.params
-                )
-            requests.append(req)
+        requests = _requests(task, samples, overrides, system_prompt)
         source = str(roots[ds]) if override is None else f"packaged:{roots[ds].name}"
         info = DatasetInfo(dataset=ds, path=task.data.path, sha256=sha, records=len(records), source=source)
         work.append(TaskData(task, samples, requests, info))
     return work
+
+
+def _requests(task: Task, samples: Sequence[Sample], overrides: Mapping[str, Any], system_prompt: str | None) -> list[Request]:
+    """The single-turn requests of ``samples`` with the user's overrides and system prompt (none
+    for a conversational task: its calls are made by its run(), through the engine's Chat)."""
+    requests = []
+    for s in samples if not task.is_conversational() else ():
+        req = task.build_request(s, overrides)
+        if system_prompt:
+            req = Request(messages=(ChatMessage(role="system", content=system_prompt), *req.messages), params=req.params)
+        requests.append(req)
+    return requests
 
 
 async def lacking_capabilities(

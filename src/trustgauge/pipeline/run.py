@@ -75,6 +75,9 @@ class RunConfig(BaseModel):
     seed: int = 0
     retry: RetryPolicy = RetryPolicy()
     store_path: Path | None = None
+    #: a task's records from the user's file instead of its own data (``--task-data TASK=FILE``:
+    #: a JSON list or JSON Lines in the task's record layout)
+    task_data: dict[str, Path] = Field(default_factory=dict)
     #: models in named roles for conversational tasks (``--role attacker=SPEC``): role -> config
     #: (a spec string is taken as ``ModelConfig(model=spec)``)
     roles: dict[str, ModelConfig] = Field(default_factory=dict)
@@ -85,6 +88,17 @@ class RunConfig(BaseModel):
         if isinstance(value, Mapping):
             return {k: ModelConfig(model=v) if isinstance(v, str) else v for k, v in value.items()}
         return value
+
+
+#: how a ``not scored`` reason names what a task requires
+_NEEDS = {"loglikelihood": "log-likelihoods", "logprobs": "log-probabilities", "text": "text answers"}
+
+
+def not_scored_reason(model: str, cannot: Sequence[str]) -> str:
+    """``not scored: needs log-likelihoods (MODEL cannot give loglikelihood)``: what the task
+    needs in words, then the capability names the model lacks (``Task.requires``'s)."""
+    needs = ", ".join(_NEEDS.get(c, c) for c in cannot)
+    return f"not scored: needs {needs} ({model} cannot give {', '.join(cannot)})"
 
 
 @dataclass
@@ -162,6 +176,7 @@ def _select(config: RunConfig) -> tuple[list[Task], RunConfig]:
 
     tasks = resolve_tasks(config.tasks, reference=config.reference)
     if config.suite is None:
+        _check_task_data(config, tasks)
         return tasks, config
     from trustgauge.data import packaged_path
     from trustgauge.tasks.suites import get_suite
@@ -187,7 +202,18 @@ def _select(config: RunConfig) -> tuple[list[Task], RunConfig]:
                 "--suite trustllm to run on your copy of the release)"
             )
         config = config.model_copy(update={"dataset_override": packaged_path(suite.packaged)})
+    _check_task_data(config, chosen)
     return chosen, config
+
+
+def _check_task_data(config: RunConfig, tasks: Sequence[Task]) -> None:
+    """Every ``--task-data`` names a selected task and a file that exists (read later)."""
+    chosen = {t.id for t in tasks}
+    for task_id, path in config.task_data.items():
+        if task_id not in chosen:
+            raise ConfigError(f"--task-data {task_id}={path}: {task_id} is not among the selected tasks")
+        if not Path(path).expanduser().is_file():
+            raise ConfigError(f"--task-data {task_id}={path}: no such file")
 
 
 def _judge_name(config: RunConfig, kind: str) -> str | None:
@@ -358,7 +384,7 @@ async def run_evaluation(
         if missing or cannot:
             unscored.append(w.task.id)
         if cannot:
-            reason = f"not scored: {stats.model_description} cannot give {', '.join(cannot)}"
+            reason = not_scored_reason(stats.model_description, cannot)
             metrics = _not_scored(w.task, missing, reason)
         else:
             metrics = _not_scored(w.task, missing) if missing else w.task.aggregate(scored)

@@ -62,6 +62,8 @@ class RunSpec:
     judge_options: str = "{}"
     judge_model: str | None = None
     roles: tuple[tuple[str, str], ...] = ()
+    #: ``--task-data TASK=FILE``: task id -> the user's record file
+    task_data: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_config(cls, config: Any) -> RunSpec:
@@ -79,6 +81,7 @@ class RunSpec:
             judge_options=_canonical(config.judge_options),
             judge_model=config.judge_model,
             roles=tuple((name, _canonical(mc.model_dump(mode="json"))) for name, mc in config.roles.items()),
+            task_data=tuple(sorted((task, str(path)) for task, path in getattr(config, "task_data", {}).items())),
         )
 
     def model_config(self) -> ModelConfig:
@@ -104,6 +107,8 @@ class RunSpec:
             "judge_model": None if self.judge_model is None else public_spec(self.judge_model),
             "roles": {name: public_model_config(mc) for name, mc in self.role_configs().items()},
         }
+        if self.task_data:  # absent from runs without it: their digests stay what they were
+            public["task_data"] = {task: Path(path).name for task, path in self.task_data}
         return hashlib.sha256(_canonical(public).encode()).hexdigest()
 
 
