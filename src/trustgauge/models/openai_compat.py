@@ -130,14 +130,18 @@ def parse_prompt_logprobs(entries: Any, continuation: str) -> Loglikelihood:
 
     The continuation's tokens are found from the end by their decoded text; a token that
     straddles the boundary between context and continuation is counted with the continuation.
+    With an empty context the prompt's first token has nothing before it (its entry is
+    ``None``): it is left out, as every membership-inference reference leaves it out.
     """
     if not isinstance(entries, list) or not entries:
         raise TransientModelError("malformed response: no prompt_logprobs")
     tokens: list[TokenLogprob] = []
     greedy = True
     covered = 0
-    for entry in reversed(entries):
+    for position, entry in zip(range(len(entries) - 1, -1, -1), reversed(entries)):
         if covered >= len(continuation):
+            break
+        if position == 0 and entry is None:  # the first prompt token: no context, no logprob
             break
         if not isinstance(entry, dict) or not entry:
             raise TransientModelError("malformed response: a prompt token without logprobs")

@@ -111,7 +111,7 @@ def bag_of_words_auroc(
 
     if len(texts) != len(labels):
         raise ValueError("one label per text")
-    y = np.asarray([bool(v) for v in labels])
+    y = np.asarray([bool(v) for v in labels], dtype=bool)
     if min(int(y.sum()), int((~y).sum())) < folds:
         return ShiftCheck(None, None, None, False)
     rng = np.random.default_rng(seed)

@@ -79,15 +79,15 @@ def parse_label(value: Any) -> bool | None:
 
 
 def logprobs(response: Response) -> list[float]:
-    """The scored tokens' log-probabilities, the first left out (it has no context: every
-    reference implementation drops it)."""
-    return [t.logprob for t in (response.tokens or ())][1:]
+    """The scored tokens' log-probabilities. Every one has context: ``hf:`` scores a text after
+    its start token, vLLM leaves out the first token, which has none (as every reference does)."""
+    return [t.logprob for t in response.tokens or ()]
 
 
 def moments(response: Response) -> tuple[list[float], list[float]] | None:
-    """Per scored token (the first left out), the mean and spread of the log-probability under
-    the model's next-token distribution; ``None`` when the backend did not give them."""
-    tokens = (response.tokens or ())[1:]
+    """Per scored token, the mean and spread of the log-probability under the model's
+    next-token distribution; ``None`` when the backend did not give them."""
+    tokens = response.tokens or ()
     if not tokens or any(t.dist_mean is None or t.dist_std is None for t in tokens):
         return None
     return [float(t.dist_mean or 0.0) for t in tokens], [float(t.dist_std or 0.0) for t in tokens]
@@ -112,7 +112,7 @@ def attack_scores(
     lps = logprobs(target)
     values: dict[str, float | None] = dict.fromkeys(ATTACKS)
     if not lps:
-        return values, ["the text has fewer than two tokens: nothing to score"]
+        return values, ["no token of the text was scored"]
     values["loss"] = membership.loss_score(lps)
     values["zlib"] = membership.zlib_score(lps, text)
     lower = logprobs(lowercase)
