@@ -29,6 +29,7 @@ from typing import Any
 from trustgauge._secrets import redact
 from trustgauge.net.atomic import atomic_write_text
 from trustgauge.report.categories import run_taxonomy
+from trustgauge.report.privacy import privacy_section
 from trustgauge.report.reliability import reliability_plots
 from trustgauge.results.dimensions import (
     DimensionScore,
@@ -488,6 +489,7 @@ def render_report(
         tasks_by_name=dict(zip((t.task for t in scores.tasks), tasks_info)),
         tradeoff=tradeoff(scores),
         reliability=reliability_plots(scores, samples),
+        privacy=privacy_section(scores, samples, tags),
         cost=cost_estimate(run, prices),
         generation=generation_groups(run),
         n_samples=len(samples),
