@@ -324,7 +324,12 @@ def test_cli_runs_a_users_split_against_a_vllm_like_server_and_a_chat_only_one(t
     assert metrics["auroc[loss]"]["value"] is not None
     assert metrics["auroc[min_k_plus_plus]"]["value"] is None  # vLLM gives no full distribution
     run = json.loads((out / "run.json").read_text())
-    assert run["datasets"][0]["source"] == f"file:{data}" if "datasets" in run else True
+    assert [d["source"] for d in run["datasets"]] == [f"file:{data}"]
+    # the report's privacy section draws one ROC curve per attack that has scores
+    report = (out / "report.html").read_text()
+    assert 'class="roc-plot"' in report
+    drawn = {a for a in ATTACKS if f'data-attack="{a}"' in report}
+    assert drawn == {"loss", "zlib", "lowercase", "min_k"}
     task, stats, _ = results[False]
     assert "chat.completions" not in stats["by_endpoint"]
     for metric in task["metrics"]:

@@ -48,9 +48,15 @@ def _liu() -> list[str]:
     return [task_id for task_id, cls in TASKS.items() if cls.benchmark == "liu2023"]
 
 
+def _fan() -> list[str]:
+    """The built-in probes of the third benchmark (Fan et al.), after Liu et al.'s studies."""
+    return [task_id for task_id, cls in TASKS.items() if cls.benchmark == "fan2023"]
+
+
 def test_order_is_todays_and_pinned() -> None:
-    assert list(TASKS) == [*ORDER, *_liu()]
+    assert list(TASKS) == [*ORDER, *_liu(), *_fan()]
     assert all(task_id.startswith("liu2023.") for task_id in _liu())
+    assert _fan() and all(task_id.startswith("fan2023.") for task_id in _fan())
     assert len(ORDER) == 30 and len(set(ORDER)) == 30
     assert [t.id for t in resolve_tasks(["safety"])] == [
         "safety.jailbreak", "safety.toxicity", "safety.misuse", "safety.exaggerated",

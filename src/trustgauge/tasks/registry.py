@@ -237,13 +237,22 @@ def plugin_errors() -> list[str]:
     return list(_plugin_errors)
 
 
+def _package_rank(module: str) -> int:
+    """The position of the built-in package holding ``module`` in :data:`BUILTIN_PACKAGES`
+    (benchmarks listed in the order they were added: TrustLLM, Liu et al., Fan et al.)."""
+    for rank, package in enumerate(BUILTIN_PACKAGES):
+        if module.startswith(package + "."):
+            return rank
+    return len(BUILTIN_PACKAGES)
+
+
 def _ordered() -> list[str]:
     """Every registered id: :data:`ORDER`, other built-ins by module name, then plugins."""
     _ensure_loaded()
     with _lock:
         builtin = [task_id for task_id in _tasks if task_id not in _plugin_ids]
         pinned = [task_id for task_id in ORDER if task_id in _tasks]
-        rest = sorted((t for t in builtin if t not in ORDER), key=lambda t: (_tasks[t].__module__, t))
+        rest = sorted((t for t in builtin if t not in ORDER), key=lambda t: (_package_rank(_tasks[t].__module__), _tasks[t].__module__, t))
         plugins = [task_id for task_id in _plugin_ids if task_id in _tasks]
         return [*pinned, *rest, *plugins]
 

@@ -37,8 +37,8 @@ LIU_QUICK_LIMIT = 24
 #: samples per probe in ``quick-privacy``
 FAN_QUICK_LIMIT = 24
 #: the Fan et al. dimension a probe's suite selects it by: its ``fan2023:<dimension>/...`` tags
-FAN_SUITES = {"privacy": "Fan et al.'s privacy probes: membership inference, training-data extraction, "
-              "PII and system-prompt leakage"}
+FAN_SUITES = {"privacy": "Fan et al.'s privacy probes (membership inference, extraction, PII and "
+              "system-prompt leakage)"}
 
 
 @dataclass(frozen=True)
@@ -114,9 +114,9 @@ def _build() -> dict[str, Suite]:
             t for t, cls in TASKS.items()
             if cls.benchmark == "fan2023" and any(tag.startswith(f"fan2023:{dim}/") for tag in cls.taxonomy)
         )
-        suites.append(Suite(dim, f"{what} (offline: data shipped with the probes)", probes, shipped=True))
+        suites.append(Suite(dim, f"{what}, offline", probes, shipped=True))
         suites.append(
-            Suite(f"quick-{dim}", f"{what}: a seeded slice of each ({FAN_QUICK_LIMIT} samples per probe)",
+            Suite(f"quick-{dim}", f"{what}, {FAN_QUICK_LIMIT} samples each, offline, in minutes",
                   probes, limit=FAN_QUICK_LIMIT, shipped=True)
         )
     return {s.name: s for s in suites}
