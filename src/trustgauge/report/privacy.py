@@ -83,11 +83,13 @@ def roc_plot(task: TaskScores, samples: Sequence[SampleRecord]) -> dict[str, Any
 
 
 def _rows(task: TaskScores) -> list[MetricValue]:
-    """The task's headline metric, then every metric of the same base name per group."""
+    """The task's headline metric, then every metric of the same base name per group; a headline
+    without groups is followed by the task's other metrics instead."""
     if not task.metrics:
         return []
     head = task.metrics[0]
-    return [head, *(m for m in task.metrics[1:] if m.base_metric == head.base_metric and m.group is not None)]
+    groups = [m for m in task.metrics[1:] if m.base_metric == head.base_metric and m.group is not None]
+    return [head, *(groups or task.metrics[1:])]
 
 
 def _cut(text: str | None) -> str:
