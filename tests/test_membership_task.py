@@ -358,3 +358,15 @@ def test_cli_one_label_file_is_one_line(tmp_path: Path, tg_home: Path) -> None:
                    "--task-data", f"{TASK}={data}", "-o", str(tmp_path / "o")], tg_home)
     assert res.returncode != 0 and "needs both labels" in res.stderr and "Traceback" not in res.stderr
     assert not math.isnan(0.0)
+
+
+def test_resamples_skip_the_shift_check_and_compare_tests_the_aurocs(tmp_path: Path, tg_home: Path) -> None:
+    from trustgauge.stats.metric_values import resampling
+
+    members = [f"ancient castle knight sword {i}" for i in range(10)]
+    others = [f"smartphone app download online {i}" for i in range(10)]
+    scored = _scored_set([float(i) for i in range(20)], [True] * 10 + [False] * 10, members + others)
+    with resampling():
+        metrics = {m.metric: m for m in aggregate("fan2023.membership@1", scored, {"attacks": ["loss"]})}
+    assert metrics["auroc[loss]"].value == 0.0  # members scored lowest: perfectly inverted
+    assert metrics["shift_auroc"].value is None and "not recomputed on resamples" in (metrics["shift_auroc"].reason or "")

@@ -20,6 +20,27 @@ T = TypeVar("T")
 _INTERVALS: ContextVar[bool] = ContextVar("trustgauge_bootstrap_intervals", default=True)
 
 
+#: whether an aggregator is being called on a resample of a run (``compare``'s paired tests)
+_RESAMPLING: ContextVar[bool] = ContextVar("trustgauge_resampling", default=False)
+
+
+@contextmanager
+def resampling() -> Iterator[None]:
+    """Within this block an aggregator is called on a resample of a run's samples, many times
+    (``trustgauge compare``'s paired tests): it may leave out what describes the data rather than
+    the model and costs much (the membership split's shift check), see :func:`is_resampling`."""
+    token = _RESAMPLING.set(True)
+    try:
+        yield
+    finally:
+        _RESAMPLING.reset(token)
+
+
+def is_resampling() -> bool:
+    """Whether the caller is inside :func:`resampling`."""
+    return _RESAMPLING.get()
+
+
 @contextmanager
 def intervals_disabled() -> Iterator[None]:
     """Within this block, :func:`bootstrap_metric` leaves ``ci`` as ``None`` (the values are

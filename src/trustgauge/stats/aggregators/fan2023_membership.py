@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from trustgauge.stats import roc
 from trustgauge.stats.aggregators.registry import Params, Scored, register_aggregator
-from trustgauge.stats.metric_values import _INTERVALS
+from trustgauge.stats.metric_values import _INTERVALS, is_resampling
 from trustgauge.stats.shift import bag_of_words_auroc
 from trustgauge.types import MetricValue
 
@@ -77,6 +77,10 @@ def membership_v1(scored: Scored, params: Params) -> list[MetricValue]:
     else:
         headline = _undefined("auroc", len(scored), len(scored), "undefined: no attack could be scored")
     valid = [(s, sc) for s, sc in scored if sc.valid]
+    if is_resampling():
+        # a property of the texts, the same for every model, with 99 shuffles a call: not per resample
+        reason = "not recomputed on resamples (a property of the texts, not of the model)"
+        return [headline, *per_attack, *(_undefined(n, len(valid), 0, reason) for n in ("shift_auroc", "shift_p", "shifted"))]
     check = bag_of_words_auroc([s.prompt for s, _ in valid], [bool(s.target) for s, _ in valid])
     if check.auroc is None:
         reason = "undefined: fewer than 5 texts of a label"
