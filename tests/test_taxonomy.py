@@ -120,7 +120,7 @@ def test_a_malformed_data_file_is_refused() -> None:
 
 #: the built-in tasks without a Liu tag: no Liu sub-category is what they measure
 NO_LIU_TAG = {"safety.exaggerated", "ethics.explicit.low_ambiguity", "ethics.explicit.high_ambiguity",
-              "ethics.awareness.mission"}
+              "ethics.awareness.mission", "fan2023.system_prompt_leakage"}
 
 
 def test_every_task_is_tagged_with_tags_that_resolve() -> None:
@@ -265,7 +265,7 @@ def test_register_task_refuses_an_unknown_tag(restore_registry: None) -> None:
         assert "toy.bad" not in TASKS
     # a known tag registers, and the task is then selected and counted by it
     register_task(_Tagged)
-    assert [t.id for t in resolve_tasks(["owasp-llm-2025:llm07"])] == ["toy.tagged"]
+    assert [t.id for t in resolve_tasks(["owasp-llm-2025:llm07"])] == ["toy.tagged", "fan2023.system_prompt_leakage"]
     assert "toy.tagged" in [t.id for t in resolve_tasks(["reliability/hallucination"])]
 
 
@@ -278,8 +278,8 @@ def _invoke(*args: str) -> str:
 #: (framework, measured, total, measured per category) with today's tags, counted by hand
 EXPECTED = [
     ("liu2023", 23, 29, [5, 6, 3, 3, 1, 3, 2]),
-    ("fan2023", 11, 20, [2, 2, 3, 4]),
-    ("owasp-llm-2025", 3, 10, [3]),
+    ("fan2023", 12, 20, [3, 2, 3, 4]),
+    ("owasp-llm-2025", 4, 10, [4]),
     ("nist-ai-600-1", 8, 12, [8]),
 ]
 
@@ -309,9 +309,9 @@ def test_cli_tree_text() -> None:
         "robustness/poisoning-attacks"
     )
     owasp = _invoke("--framework", "owasp")  # a unique prefix
-    assert "Top 10 for LLM Applications 2025 (llm-top-10): 3/10 measured" in owasp
+    assert "Top 10 for LLM Applications 2025 (llm-top-10): 4/10 measured" in owasp
     assert "LLM09 Misinformation (llm09): " in owasp
-    assert " ".join(owasp.split()).endswith("3 of 10 owasp-llm-2025 items measured; not measured: llm03, llm04, llm05, llm06, llm07, llm08, llm10")
+    assert " ".join(owasp.split()).endswith("4 of 10 owasp-llm-2025 items measured; not measured: llm03, llm04, llm05, llm06, llm08, llm10")
     fan = _invoke("-f", "fan2023")
     assert "Security (security): 2/6 measured" in fan and "safety.jailbreak" in fan
     nist = _invoke("-f", "nist-ai-600-1")

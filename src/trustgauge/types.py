@@ -36,6 +36,20 @@ class ChatMessage(BaseModel):
     content: str
 
 
+def with_system_prompt(messages: Sequence[ChatMessage], system_prompt: str | None) -> tuple[ChatMessage, ...]:
+    """``messages`` with the user's system prompt (a model config's ``system_prompt``) put
+    first: as a system message of its own, or, when the messages already
+    open with one (a task's own, e.g. the secret of system-prompt leakage), in front of that
+    message's text, a blank line between, so that the model gets one system message (chat
+    templates that refuse a second or a late one do not break)."""
+    if not system_prompt:
+        return tuple(messages)
+    if messages and messages[0].role == "system":
+        merged = ChatMessage(role="system", content=f"{system_prompt}\n\n{messages[0].content}")
+        return (merged, *messages[1:])
+    return (ChatMessage(role="system", content=system_prompt), *messages)
+
+
 class ResponseFormat(BaseModel):
     """Ask for a JSON answer that follows a JSON Schema (structured output).
 

