@@ -26,11 +26,12 @@ from trustgauge.types import GenerationParams, Request
 #: quick sample alone (conftest unsets $TRUSTGAUGE_DATA_DIR and isolates the cache): TrustLLM's
 #: answers, which the Liu et al. studies' shipped prompts (added after) leave as they were
 TRUSTLLM_QUICK_TABLE_SHA256 = "7b90eb45ff2fb9998268d079be440c5d414162ef14cd0a5d3c82beacf8ef2665"
-#: the whole table: TrustLLM's quick sample plus every Liu et al. study's shipped prompt set
-#: (recorded when the oracle learned them, 2026-12-04; a new or changed study changes it: re-record)
-QUICK_TABLE_SHA256 = "995cd013c4e2b30730a24282cfb3b9a4af21ad93eac00ddbf1f713a8e3e2d878"
+#: the whole table: TrustLLM's quick sample plus every Liu et al. study's and Fan et al. probe's
+#: shipped prompt set (re-recorded when fan2023.extraction / fan2023.divergence came, 2026-12-04; a
+#: new or changed study or probe changes it: re-record)
+QUICK_TABLE_SHA256 = "8f46da8c39ce6dcfb9326828232d21da8cf158a7b421fc0d9cb1f2ab2b581946"
 #: Request.user("hello", GenerationParams(max_tokens=8)).cache_key(identity), same recording
-HELLO_CACHE_KEY = "f8e988df2127e7ac9eb4e3f86aa5780812418c9db52d061bbe200d00e07a36e2"
+HELLO_CACHE_KEY = "a86a7a2f67e2f699f05a814c761d76207d750fdf2c4ded7807d850e690e304ae"
 
 
 def answer(model: Any, prompt: str) -> str:
