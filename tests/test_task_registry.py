@@ -249,7 +249,7 @@ def test_plugin_tasks_come_after_the_builtins_and_broken_ones_are_skipped(
 ) -> None:
     with caplog.at_level(logging.ERROR, logger="trustgauge.tasks.registry"):
         ids = list(TASKS)
-    assert ids == [*ORDER, *_others(), "toy.says_sure"]
+    assert ids == [*ORDER, *_liu(), *_fan(), "toy.says_sure"]
     errors = registry.plugin_errors()
     assert errors == [
         "task plugin 'broken' (tg_task_broken from tgtasks) was skipped: "
@@ -292,7 +292,7 @@ def test_a_plugin_task_runs_end_to_end_through_the_cli(tmp_path: Path, tg_home: 
     assert listed.returncode == 0, listed.stderr
     assert listed.stderr.splitlines() == [broken_line]
     rows = json.loads(listed.stdout)
-    assert [r["id"] for r in rows] == [*ORDER, *_others(), "toy.says_sure"]
+    assert [r["id"] for r in rows] == [*ORDER, *_liu(), *_fan(), "toy.says_sure"]
     assert rows[-1]["data"] == "tgtoy:prompts.json" and rows[-1]["records_in_file"] == 3
     for model, expected in (("scripted:comply-all", 1.0), ("scripted:refuse-all", 0.0)):
         out = tmp_path / model.split(":")[1]
