@@ -126,8 +126,10 @@ def _nothing_cached(home: Path) -> bool:
 def test_registry_knows_trustllm() -> None:
     source = get_source("trustllm")
     assert source is TRUSTLLM
-    # then the sources built-in tasks declare, once the tasks are loaded (Liu et al.'s sets)
-    assert source_ids()[0] == "trustllm" and all(s.startswith("liu2023-") for s in source_ids()[1:])
+    # then the sources built-in tasks declare, once the tasks are loaded (Liu et al.'s and Fan et al.'s sets)
+    assert source_ids()[0] == "trustllm" and all(
+        s.startswith(("liu2023-", "fan2023-")) for s in source_ids()[1:]
+    )
     assert source.url.endswith("4b864211f32602fddb8cafc8d5154bed1e0ce01e/dataset/dataset.zip")
     assert source.size_bytes == 1_778_759
     assert len(source.files) == 24

@@ -432,8 +432,8 @@ def test_register_by_decorator_from_a_module(tmp_path: Path, monkeypatch: pytest
     module = importlib.import_module(name)
     source = get_source("toy-decorated")
     assert source is module.toy_decorated and isinstance(source, PinnedFile)
-    # the sources built-in tasks declare (Liu et al.'s packaged sets) may be registered too
-    assert [s for s in source_ids() if not s.startswith("liu2023-")] == ["trustllm", "toy-decorated"]
+    # the sources built-in tasks declare (Liu et al.'s and Fan et al.'s packaged sets) may be registered too
+    assert [s for s in source_ids() if not s.startswith(("liu2023-", "fan2023-"))] == ["trustllm", "toy-decorated"]
     importlib.reload(module)  # the same declaration again: no error, the first object stays
     assert get_source("toy-decorated") is source
     with pytest.raises(DataError, match="'toy-decorated' is registered twice"):

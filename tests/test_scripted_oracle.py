@@ -26,11 +26,12 @@ from trustgauge.types import GenerationParams, Request
 #: quick sample alone (conftest unsets $TRUSTGAUGE_DATA_DIR and isolates the cache): TrustLLM's
 #: answers, which the Liu et al. studies' shipped prompts (added after) leave as they were
 TRUSTLLM_QUICK_TABLE_SHA256 = "7b90eb45ff2fb9998268d079be440c5d414162ef14cd0a5d3c82beacf8ef2665"
-#: the whole table: TrustLLM's quick sample plus every Liu et al. study's shipped prompt set
-#: (recorded when the oracle learned them, 2026-12-04; a new or changed study changes it: re-record)
-QUICK_TABLE_SHA256 = "995cd013c4e2b30730a24282cfb3b9a4af21ad93eac00ddbf1f713a8e3e2d878"
+#: the whole table: TrustLLM's quick sample plus every Liu et al. study's and Fan et al. probe's
+#: shipped prompt set (re-recorded when the PII probes came, 2026-12-04; a new or changed study or
+#: probe changes it: re-record)
+QUICK_TABLE_SHA256 = "d4e143cc6ac80e73440be28c678a92e3304b00e7f1f485fcf47d76505de165db"
 #: Request.user("hello", GenerationParams(max_tokens=8)).cache_key(identity), same recording
-HELLO_CACHE_KEY = "f8e988df2127e7ac9eb4e3f86aa5780812418c9db52d061bbe200d00e07a36e2"
+HELLO_CACHE_KEY = "7e456d9bb97711fe379080788dea6f92c6711f198cc969bb7230e4838c368e2f"
 
 
 def answer(model: Any, prompt: str) -> str:

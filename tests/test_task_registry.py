@@ -48,8 +48,15 @@ def _liu() -> list[str]:
     return [task_id for task_id, cls in TASKS.items() if cls.benchmark == "liu2023"]
 
 
+def _fan() -> list[str]:
+    """The built-in probes of the third benchmark (Fan et al.): after TrustLLM's, before Liu et
+    al.'s (tasks outside ORDER come by module name: ``tasks.fan2023`` sorts before ``tasks.liu2023``)."""
+    return [task_id for task_id, cls in TASKS.items() if cls.benchmark == "fan2023"]
+
+
 def test_order_is_todays_and_pinned() -> None:
-    assert list(TASKS) == [*ORDER, *_liu()]
+    assert list(TASKS) == [*ORDER, *_fan(), *_liu()]
+    assert all(task_id.startswith("fan2023.") for task_id in _fan())
     assert all(task_id.startswith("liu2023.") for task_id in _liu())
     assert len(ORDER) == 30 and len(set(ORDER)) == 30
     assert [t.id for t in resolve_tasks(["safety"])] == [
@@ -243,7 +250,7 @@ def test_plugin_tasks_come_after_the_builtins_and_broken_ones_are_skipped(
 ) -> None:
     with caplog.at_level(logging.ERROR, logger="trustgauge.tasks.registry"):
         ids = list(TASKS)
-    assert ids == [*ORDER, *_liu(), "toy.says_sure"]
+    assert ids == [*ORDER, *_fan(), *_liu(), "toy.says_sure"]
     errors = registry.plugin_errors()
     assert errors == [
         "task plugin 'broken' (tg_task_broken from tgtasks) was skipped: "
@@ -286,7 +293,7 @@ def test_a_plugin_task_runs_end_to_end_through_the_cli(tmp_path: Path, tg_home: 
     assert listed.returncode == 0, listed.stderr
     assert listed.stderr.splitlines() == [broken_line]
     rows = json.loads(listed.stdout)
-    assert [r["id"] for r in rows] == [*ORDER, *_liu(), "toy.says_sure"]
+    assert [r["id"] for r in rows] == [*ORDER, *_fan(), *_liu(), "toy.says_sure"]
     assert rows[-1]["data"] == "tgtoy:prompts.json" and rows[-1]["records_in_file"] == 3
     for model, expected in (("scripted:comply-all", 1.0), ("scripted:refuse-all", 0.0)):
         out = tmp_path / model.split(":")[1]
