@@ -243,8 +243,8 @@ def test_scripted_models_and_tasks_listing(tmp_path: Path, tg_home: Path, trustl
     assert sum(counts.values()) >= 13975
     res = tg(["tasks", "--json", "--suite", "quick"], tg_home, timeout=60)
     quick = {r["id"]: r["n_samples"] for r in json.loads(res.stdout)}
-    # the quick suite: TrustLLM's benchmark (not its extras, not Liu et al.'s studies)
-    trustllm = {r["id"] for r in rows if not r["extra"] and r["dimension"] != "liu2023"}
+    # the quick suite: TrustLLM's benchmark (not its extras, not Liu et al.'s studies or Fan et al.'s probes)
+    trustllm = {r["id"] for r in rows if not r["extra"] and r["dimension"] not in ("liu2023", "fan2023")}
     assert set(quick) == trustllm and all(0 < quick[t] < counts[t] for t in quick)
     assert tg(["--version"], tg_home).stdout.startswith("trustgauge ")
 
