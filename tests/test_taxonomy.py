@@ -209,6 +209,7 @@ def test_tasks_selects_by_category_and_subcategory() -> None:
     ]
     assert [t.id for t in resolve_tasks(["safety/privacy-violation"])] == [
         "privacy.awareness.confaide", "privacy.awareness.query", "privacy.leakage",
+        "fan2023.pii_association", "fan2023.pii_leakage",  # Fan et al.'s PII probes after TrustLLM's
     ]
     # a TrustLLM dimension wins over the Liu category of the same name; liu2023: names the category
     assert [t.id for t in resolve_tasks(["safety"])] == [
@@ -216,7 +217,7 @@ def test_tasks_selects_by_category_and_subcategory() -> None:
     ]
     assert [t.id for t in resolve_tasks(["liu2023:safety"])] == [
         "safety.misuse", "privacy.awareness.confaide", "privacy.awareness.query", "privacy.leakage",
-        "liu2023.safety",
+        "fan2023.pii_association", "fan2023.pii_leakage", "liu2023.safety",
     ]
     assert [t.id for t in resolve_tasks(["social-norms/toxicity,safety.jailbreak"])] == [
         "safety.jailbreak", "safety.toxicity",
