@@ -212,6 +212,11 @@ def main_smollm2(out: Path, epochs: int, lr: float) -> None:
     losses = train(model, tokenizer, members, epochs=epochs, lr=lr, batch=8, max_length=256)
     print(f"fine-tuned in {time.time() - t0:.0f}s; losses {[round(x, 3) for x in losses]}", flush=True)
     tuned = out / "smollm2-finetuned"
+    # transformers marks a model loaded from GGUF as quantized and refuses to save it; its weights
+    # were dequantised to float32 on load (and trained since), so it saves as a plain model
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
     model.save_pretrained(tuned)
     tokenizer.save_pretrained(tuned)
     base = "hf:gguf:smollm2"
