@@ -1,7 +1,7 @@
 """Log-likelihood scoring through ``hf:``: batched by length against one text at a time.
 
 2,000 texts of 128 SmolLM2 tokens each (windows of the first 500 HaluEval knowledge passages,
-``../shared/data/halueval/``, joined and cut every 24 tokens, so no two are alike) are scored as
+``../shared/data/halueval/``, joined and cut every 20 tokens, so no two are alike) are scored as
 membership inference scores them: scoring requests through the engine (``Engine.run``, no
 store) to ``hf:gguf:smollm2``. Two models are loaded side by side, one with ``batch_size`` N
 (the engine sorts the requests by length and sends N at a time; the backend pads and runs one
@@ -28,7 +28,7 @@ from _machine import cpu_description
 ROOT = Path(__file__).resolve().parents[1]
 HALUEVAL = ROOT.parent / "shared" / "data" / "halueval" / "qa_data_head.jsonl"
 TOKENS = 128
-STRIDE = 24
+STRIDE = 20
 
 
 def texts(tokenizer: object, n: int) -> list[str]:
