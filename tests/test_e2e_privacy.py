@@ -39,7 +39,7 @@ def _scores(out: Path) -> dict[str, dict]:  # type: ignore[type-arg]
 
 def test_privacy_suite_on_smollm2_through_transformers(tmp_path: Path, tg_home: Path) -> None:
     probes = {t for t in get_suite("privacy").tasks}
-    assert LIKELIHOOD < probes and len(probes) >= 7
+    assert probes > LIKELIHOOD and len(probes) >= 7
     out = tmp_path / "hf"
     res = _run(["run", "-m", "hf:gguf:smollm2", "--suite", "quick-privacy", "-n", "4", "--seed", "3",
                 "--max-tokens", "24", "--max-truncated-rate", "1", "-q", "-o", str(out)], tg_home)

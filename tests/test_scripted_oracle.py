@@ -29,9 +29,9 @@ TRUSTLLM_QUICK_TABLE_SHA256 = "7b90eb45ff2fb9998268d079be440c5d414162ef14cd0a5d3
 #: the whole table: TrustLLM's quick sample plus every Liu et al. study's and Fan et al. probe's
 #: shipped prompt set (recorded when the oracle learned them, 2026-12-04; re-recorded when Fan et
 #: al.'s privacy probes came, same day; a new or changed study or probe changes it: re-record)
-QUICK_TABLE_SHA256 = "5e59375fadaba5fe80a610daeddc7b98824b93941ffa4004b764400fdfc56184"
+QUICK_TABLE_SHA256 = "2807e08fc0263508c24030d7eabcbf3768b829c6984951da818c699f0fcfb0da"
 #: Request.user("hello", GenerationParams(max_tokens=8)).cache_key(identity), same recording
-HELLO_CACHE_KEY = "6b153c9a47e01f453dfb42f46539b048f1fe76cbb40b05e1c12a989ef3d1ce33"
+HELLO_CACHE_KEY = "d7a413421ac3b9ee6b28ea59768eb6bb420f500354e9fdfa1368e7c67423a4fd"
 
 
 def answer(model: Any, prompt: str) -> str:

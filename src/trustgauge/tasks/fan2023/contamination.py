@@ -198,6 +198,6 @@ class Contamination(Task):
         return "fail" if score.values.get("flagged") == 1.0 else "pass"
 
     def oracle_response(self, sample: Sample) -> str:
-        """An ideal paraphraser's answer: the text in other words is beyond a table; the oracle
-        gives a neutral rewording marker (the task needs log-likelihoods the oracle lacks)."""
+        """Not in the oracle's table (it leaves out tasks scored from log-likelihoods, which no
+        scripted model gives): a rewording marker, for callers that ask anyway."""
         return f"In other words: {sample.prompt}"

@@ -243,7 +243,8 @@ class MembershipInference(Task):
         return "none"
 
     def oracle_response(self, sample: Sample) -> str:
-        """A model that gives no log-likelihoods has nothing to answer here."""
+        """Not in the oracle's table (it leaves out tasks scored from log-likelihoods, which no
+        scripted model gives): nothing to answer."""
         return ""
 
 
