@@ -370,3 +370,18 @@ def test_resamples_skip_the_shift_check() -> None:
         metrics = {m.metric: m for m in aggregate("fan2023.membership@1", scored, {"attacks": ["loss"]})}
     assert metrics["auroc[loss]"].value == 0.0  # members scored lowest: perfectly inverted
     assert metrics["shift_auroc"].value is None and "not recomputed on resamples" in (metrics["shift_auroc"].reason or "")
+
+
+def test_a_reference_model_without_loglikelihoods_is_refused_before_anything_is_sent(tmp_path: Path, tg_home: Path) -> None:
+    data = _split(tmp_path)
+    with FakeServer.start(models=["m"], prompt_logprobs=True) as target, \
+            FakeServer.start(models=["r"], prompt_logprobs=False) as reference:
+        res = _tg(["run", "-m", f"openai-compatible:m@{target.openai_base_url}", "--tasks", TASK,
+                   "--task-data", f"{TASK}={data}", "--role", f"reference=openai-compatible:r@{reference.openai_base_url}",
+                   "-o", str(tmp_path / "o")], tg_home)
+        sent = target.stats()["by_endpoint"].get("completions", 0)
+    assert res.returncode == 2, res.stderr
+    assert "--role reference=openai-compatible:r@" in res.stderr
+    assert "fan2023.membership_inference needs loglikelihood of its reference model" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1 and "Traceback" not in res.stderr
+    assert sent <= 1  # at most the target's capability probe: no text was scored

@@ -151,6 +151,28 @@ async def lacking_capabilities(
     return lacking
 
 
+async def check_role_capabilities(
+    tasks: Sequence[Task], role_models: Mapping[str, Model], configs: Mapping[str, Any]
+) -> None:
+    """Before anything is sent: every role model can give what the selected tasks need of it
+    (``Task.role_requires``). Raises :class:`~trustgauge.errors.UsageError` naming the flag."""
+    from trustgauge.errors import UsageError
+
+    for task in tasks:
+        for role, needs in task.role_requires.items():
+            model = role_models.get(role)
+            if model is None:
+                continue
+            have = await model.supported()
+            missing = [n for n in needs if Capability.parse(n) not in have]
+            if missing:
+                spec = configs[role].model if role in configs else model.describe()
+                raise UsageError(
+                    f"--role {role}={spec}: {task.id} needs {', '.join(missing)} of its {role} model, "
+                    f"which {model.describe()} cannot give (hf: models can)"
+                )
+
+
 def without_logprobs(work: TaskData) -> TaskData:
     """``work`` with its requests asking for no log-probabilities."""
     requests = [
@@ -208,6 +230,7 @@ class LocalExecutor:
             await model.check()
             for role_model in role_models.values():
                 await role_model.check()
+            await check_role_capabilities([w.task for w in work], role_models, role_configs)
             for judge in self.judges.values():
                 check = getattr(judge, "check", None)
                 if check is not None:

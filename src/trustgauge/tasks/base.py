@@ -102,6 +102,10 @@ class Task(ABC):
     roles: ClassVar[tuple[str, ...]] = ()
     #: what the task needs from the model: text, logprobs, open weights
     requires: ClassVar[tuple[str, ...]] = ("text",)
+    #: what the task needs from the model in a role it calls when the run has one (membership
+    #: inference scores text under a ``reference`` model: ``{"reference": ("loglikelihood",)}``);
+    #: a run whose role model lacks it is refused before anything is sent
+    role_requires: ClassVar[dict[str, tuple[str, ...]]] = {}
     #: what the task uses from the model when it can give it, without needing it: only
     #: ``logprobs`` today. A model without it still runs the task: the requests
     #: :meth:`build_request` makes are sent without asking for log-probabilities (a task that

@@ -163,6 +163,7 @@ class MembershipInference(Task):
     source = SOURCE
     data = DataRef(dataset=SOURCE.id, path="demo.json")
     requires: ClassVar[tuple[str, ...]] = ("loglikelihood",)
+    role_requires: ClassVar[dict[str, tuple[str, ...]]] = {"reference": ("loglikelihood",)}
     metrics = (
         ("auroc", "lower"),
         *((f"auroc[{a}]", "lower") for a in ATTACKS),
