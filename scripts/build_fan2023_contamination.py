@@ -25,6 +25,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+from _docblock import write_or_check  # noqa: E402
+
 sys.path.insert(0, str(ROOT / "src"))
 OUT = ROOT / "src" / "trustgauge" / "data" / "packaged" / "fan2023" / "contamination" / "items.json"
 DEMO = ROOT / "src" / "trustgauge" / "data" / "packaged" / "fan2023" / "membership" / "demo.json"
@@ -98,16 +101,8 @@ def render(items: list[dict[str, Any]]) -> str:
 
 def main(argv: list[str]) -> int:
     text = render(build())
-    if "--check" in argv:
-        if not OUT.is_file() or OUT.read_text(encoding="utf-8") != text:
-            print(f"{OUT} is not what {Path(__file__).name} builds: run it", file=sys.stderr)
-            return 1
-        print(f"{OUT.name} is up to date")
-        return 0
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(text, encoding="utf-8")
-    print(f"wrote {OUT}")
-    return 0
+    return write_or_check(OUT, text, check="--check" in argv, script=Path(__file__).name)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import subprocess
 import sys
@@ -31,27 +30,15 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from _machine import cpu_description  # noqa: E402
+
 HALUEVAL = ROOT.parent / "shared" / "data" / "halueval" / "qa_data_head.jsonl"
 TASK = "fan2023.membership_inference"
 #: texts of the synthetic collection (tiny mode), and words per text
 TINY_TEXTS = 180
 TINY_WORDS = 24
 TINY_VOCAB = 400
-
-
-def cpu() -> str:  # the benchmarks use benchmarks/_machine.py; scripts cannot import it
-    """The CPU model and its vector flags (every figure is printed with them)."""
-    model, flags = platform.processor() or "unknown CPU", ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name") and model in ("", "unknown CPU", "x86_64"):
-                model = line.split(":", 1)[1].strip()
-            if line.startswith("flags") and not flags:
-                have = set(line.split(":", 1)[1].split())
-                flags = " ".join(sorted(f for f in have if f.startswith(("avx", "amx"))))
-    except OSError:
-        pass
-    return f"{model} [{flags}] ({os.cpu_count()} logical cores)"
 
 
 def split(texts: Sequence[str], seed: int = 0) -> list[dict[str, Any]]:
@@ -182,7 +169,7 @@ def main_tiny(out: Path) -> None:
     t0 = time.time()
     trained = tiny_model(members, out / "tiny-members")
     unseen = tiny_model(texts[120:], out / "tiny-unseen")
-    print(f"trained two tiny models in {time.time() - t0:.1f}s on {cpu()}")
+    print(f"trained two tiny models in {time.time() - t0:.1f}s on {cpu_description()}")
     data = write_jsonl(records, out / "split.jsonl")
     for name, model, ref in (("the members", trained, unseen), ("neither half", unseen, None)):
         metrics = run_attacks(f"hf:{model}", data, out / f"run-{model.name}", home=out / "home",
@@ -202,7 +189,7 @@ def main_smollm2(out: Path, epochs: int, lr: float) -> None:
     data = write_jsonl(records, out / "split.jsonl")
     gguf = resolve_gguf("smollm2")
     print(f"fine-tuning SmolLM2-135M on {len(members)} of {len(texts)} HaluEval knowledge passages, "
-          f"{epochs} epochs, lr {lr}, on {cpu()}", flush=True)
+          f"{epochs} epochs, lr {lr}, on {cpu_description()}", flush=True)
     torch.set_num_threads(os.cpu_count() or 1)
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     if tokenizer.pad_token is None:
