@@ -38,6 +38,25 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class TaskParameter:
+    """A setting of a task the user may change for a run (``--task-param TASK:NAME=VALUE``),
+    e.g. the attacks of a jailbreak probe or the defence of a prompt-injection probe. Values are
+    strings (a task parses its own); the run records every task's values, so a run stays
+    reproducible from its spec (HELM's run specs).
+
+    Attributes:
+        default: The value when the user sets none.
+        help: One line for ``trustgauge tasks --params`` and errors.
+        choices: The allowed values (``None``: any string the task's :meth:`Task.check_params`
+            accepts).
+    """
+
+    default: str
+    help: str
+    choices: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
 class DocRow:
     """What ``docs/trustllm.md`` says about a task beyond what its class declares (the task
     table's columns come from the class: id, data, size, judges, metrics, reference mode).
@@ -132,6 +151,9 @@ class Task(ABC):
     quick: ClassVar[QuickPlan | None] = None
     #: the task's hand-written entries in ``docs/trustllm.md``
     doc: ClassVar[DocRow] = DocRow()
+    #: the settings a user may change (``--task-param TASK:NAME=VALUE``), by name; the instance's
+    #: values are in :attr:`params` (every name, defaults filled in)
+    parameters: ClassVar[dict[str, TaskParameter]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -139,11 +161,24 @@ class Task(ABC):
             # slots written as strings (``"kind#role"``, ``"kind?"``) before they were typed
             cls.judges = tuple(JudgeSlot.parse(slot) for slot in cls.__dict__["judges"])
 
-    def __init__(self, *, reference: bool = False) -> None:
+    def __init__(self, *, reference: bool = False, params: Mapping[str, str] | None = None) -> None:
         """``reference``: read answers and compute the metric exactly as TrustLLM's code does,
         bugs included, to compare with published numbers (only where :attr:`has_reference`;
-        elsewhere trustgauge already matches TrustLLM and the flag changes nothing)."""
+        elsewhere trustgauge already matches TrustLLM and the flag changes nothing).
+        ``params``: values of :attr:`parameters` (raises :class:`~trustgauge.errors.ConfigError`
+        on an unknown name or a value the task refuses)."""
         self.reference = reference and self.has_reference
+        self.params: dict[str, str] = resolve_params(type(self), params or {})
+        self.check_params()
+
+    def check_params(self) -> None:
+        """Refuse a parameter value :attr:`TaskParameter.choices` cannot express (e.g. an unknown
+        attack in a chain) with :class:`~trustgauge.errors.ConfigError`; default: nothing more."""
+        return None
+
+    def non_default_params(self) -> dict[str, str]:
+        """The parameters set to other than their default (what a run records of the task)."""
+        return {name: value for name, value in self.params.items() if value != self.parameters[name].default}
 
     @abstractmethod
     def samples(self, records: Sequence[Mapping[str, Any]]) -> list[Sample]:
@@ -256,4 +291,25 @@ class Task(ABC):
         :attr:`aggregator` with :meth:`aggregator_params`. Not overridden: the numbers must
         come from the stored aggregator alone, or ``compare`` could not recompute them."""
         return run_aggregator(self.aggregator, scored, self.aggregator_params())
+
+
+def resolve_params(task: type[Task], given: Mapping[str, str]) -> dict[str, str]:
+    """Every parameter of ``task`` with its value: ``given`` where set, else the default. Raises
+    :class:`~trustgauge.errors.ConfigError` on a name the task does not have or a value outside
+    its choices."""
+    from trustgauge.errors import ConfigError
+
+    unknown = sorted(set(given) - set(task.parameters))
+    if unknown:
+        known = ", ".join(sorted(task.parameters)) or "none"
+        raise ConfigError(f"task {task.id} has no parameter {unknown[0]!r} (its parameters: {known})")
+    values: dict[str, str] = {}
+    for name, spec in task.parameters.items():
+        value = str(given.get(name, spec.default))
+        if spec.choices is not None and value not in spec.choices:
+            raise ConfigError(
+                f"task {task.id}: parameter {name}={value!r} is not one of {', '.join(spec.choices)}"
+            )
+        values[name] = value
+    return values
 

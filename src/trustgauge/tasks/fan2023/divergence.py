@@ -150,8 +150,8 @@ class DivergenceAttack(Task):
     quick = None
     doc = DocRow()
 
-    def __init__(self, *, reference: bool = False) -> None:
-        super().__init__(reference=reference)
+    def __init__(self, *, reference: bool = False, params: Mapping[str, str] | None = None) -> None:
+        super().__init__(reference=reference, params=params)
         #: the texts an emission is matched with: those :meth:`samples` read (the shipped ones
         #: when scoring without it)
         self.corpus: dict[str, tuple[str, ...]] | None = None

@@ -283,7 +283,7 @@ class SystemPromptLeakage(Task):
                                   metadata=metadata))
         return samples
 
-    def params(self, overrides: Mapping[str, Any] | None = None) -> GenerationParams:
+    def generation_params(self, overrides: Mapping[str, Any] | None = None) -> GenerationParams:
         params = GenerationParams(temperature=self.temperature, max_tokens=self.max_tokens)
         return params.merged(**overrides) if overrides else params
 
@@ -294,12 +294,12 @@ class SystemPromptLeakage(Task):
         if len(turns) != 1:
             raise ValueError(f"{sample.id}: a {len(turns)}-turn attack is a conversation, held by run()")
         messages = (ChatMessage(role="system", content=sample.metadata["system"]), ChatMessage(role="user", content=turns[0]))
-        return Request(messages=messages, params=self.params(overrides))
+        return Request(messages=messages, params=self.generation_params(overrides))
 
     async def run(self, sample: Sample, chat: Chat) -> Transcript:
         """The secret as the system message, then each user turn in order, each answer kept in the
         history (the user's overrides and system prompt are applied by ``chat``)."""
-        conversation = Conversation(chat, TARGET, params=self.params(), system=sample.metadata["system"])
+        conversation = Conversation(chat, TARGET, params=self.generation_params(), system=sample.metadata["system"])
         for turn in sample.metadata["turns"]:
             await conversation.say(turn)
         return conversation.transcript()

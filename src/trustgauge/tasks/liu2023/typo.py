@@ -165,8 +165,10 @@ class Typo(Task):
     quick = None
     doc = DocRow()
 
-    def __init__(self, *, reference: bool = False, typos: TypoSource = "paper") -> None:
-        super().__init__(reference=reference)
+    def __init__(
+        self, *, reference: bool = False, params: Mapping[str, str] | None = None, typos: TypoSource = "paper"
+    ) -> None:
+        super().__init__(reference=reference, params=params)
         if typos not in TYPO_SOURCES:
             raise ValueError(f"typos must be one of {', '.join(TYPO_SOURCES)}, not {typos!r}")
         self.typos = typos
