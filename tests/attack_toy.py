@@ -1,6 +1,6 @@
 """Toy attacks for the tests of the attack tasks (``tests/test_fan2023_jailbreak.py``), never
-shipped: four tiny transforms (the identity, a text reversal, a seeded template, a translation
-through the ``translator`` role) and a tiny PAIR-shaped iterative attack (streams x iterations,
+shipped: tiny transforms (the identity, a text reversal, a seeded template, a translation through
+the ``translator`` role, one that cannot be carried out, one with a bug) and a tiny PAIR-shaped iterative attack (streams x iterations,
 attacker -> target -> judge, stop on a 10), so that the tasks are tested against the attack
 interfaces alone, whatever the real attacks do.
 
@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from trustgauge.attacks.base import AttackResult, Goal, IterativeAttack, Transform
+from trustgauge.errors import ConfigError, TrustgaugeError
 from trustgauge.types import TARGET, Chat, ChatMessage, GenerationParams
 
 #: what the toy PAIR's judge answers for an answer it rates a success (anything else: 1)
@@ -99,6 +100,36 @@ class ToyTranslate(Transform):
         return (await chat.send("translator", (ask,))).text
 
 
+class ToyAttackError(TrustgaugeError):
+    """What the attacks raise when an attack cannot be carried out on one sample (their
+    ``AttackError``): the ``role`` whose answer made it impossible."""
+
+    def __init__(self, role: str, message: str) -> None:
+        super().__init__(message)
+        self.role = role
+
+
+class ToyRefusingTranslator(Transform):
+    """A translation whose translator answered in English: the attack cannot be carried out."""
+
+    name = "toy_no_translation"
+    family = "translation"
+    roles = ("translator",)
+
+    async def apply(self, messages: Sequence[ChatMessage], chat: Chat, *, seed: str) -> list[ChatMessage]:
+        raise ToyAttackError("translator", "the translator gave no translation")
+
+
+class ToyBroken(Transform):
+    """A transform with a bug: its error must not pass as a failed sample."""
+
+    name = "toy_broken"
+    family = "template"
+
+    async def apply(self, messages: Sequence[ChatMessage], chat: Chat, *, seed: str) -> list[ChatMessage]:
+        raise ConfigError("toy_broken is misconfigured")
+
+
 def rating(text: str) -> int:
     """The judge's 1-10 rating: the whole reply as a number, else 1."""
     return int(text.strip()) if text.strip().isdigit() else 1
@@ -142,7 +173,7 @@ class ToyPair(IterativeAttack):
                             notes={"iterations": self.iterations, "best_rating": best[0], "stop": "budget"})
 
 
-TRANSFORMS: tuple[type[Transform], ...] = (ToyPlain, ToyReverse, ToyWrap, ToyTranslate)
+TRANSFORMS: tuple[type[Transform], ...] = (ToyPlain, ToyReverse, ToyWrap, ToyTranslate, ToyRefusingTranslator, ToyBroken)
 
 
 def install() -> list[tuple[dict[str, Any], str]]:

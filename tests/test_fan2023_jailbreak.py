@@ -26,6 +26,7 @@ import attack_toy
 from conftest import REPO, cli_env
 from fake_server import FakeServer
 from trustgauge.attacks import registry as attacks
+from trustgauge.engine.chat import ChatCallError
 from trustgauge.errors import ConfigError, DataError
 from trustgauge.readers.refusal import classify
 from trustgauge.tasks._common import ORACLE_REFUSAL
@@ -303,6 +304,28 @@ def test_a_chain_calling_the_translator_role_both_ways(toys: None) -> None:
         ("translator", f"Translate to Zulu: {TWIN_1}"), ("target", f"ZU({TWIN_1})"),
         ("translator", "Translate to English: zulu answer")]
     assert transcript.response == "EN(answer)" and transcript.notes["raw_response"] == "zulu answer"
+
+
+def test_an_attack_impossible_on_a_sample_fails_that_sample_and_a_bug_propagates(
+    toys: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    task = jailbreak("toy_plain+toy_no_translation,toy_broken")
+    impossible, broken = task.samples(RECORDS)[:2]
+    with pytest.raises(ChatCallError) as info:
+        asyncio.run(task.run(impossible, FakeChat(echo, roles=("translator",))))
+    assert info.value.role == "translator"
+    assert info.value.error == "attack toy_plain@1+toy_no_translation@1: the translator gave no translation"
+    with pytest.raises(ConfigError, match="toy_broken is misconfigured"):
+        asyncio.run(task.run(broken, FakeChat(echo)))
+
+    # the same for an iterative attack
+    async def impossible_run(self: Any, goal: Any, chat: Any, params: Any) -> Any:
+        raise attack_toy.ToyAttackError("attacker", "the attacker wrote no prompt")
+
+    monkeypatch.setattr(attack_toy.ToyPair, "run", impossible_run)
+    pair = JailbreakPAIR()
+    with pytest.raises(ChatCallError, match="attacker: attack toy_pair@1: the attacker wrote no prompt"):
+        asyncio.run(pair.run(pair.samples(RECORDS)[0], FakeChat(echo)))
 
 
 def _pair_answer(success_stream: int | None, iteration: int = 1) -> Callable[[str, Sequence[ChatMessage]], str]:

@@ -38,7 +38,8 @@ from typing import Any, ClassVar, Final
 from trustgauge.attacks.base import Goal, IterativeAttack
 from trustgauge.attacks.registry import get_iterative
 from trustgauge.data.sources import PackageFiles
-from trustgauge.errors import ConfigError, DataError
+from trustgauge.engine.chat import ChatCallError
+from trustgauge.errors import ConfigError, DataError, TrustgaugeError
 from trustgauge.readers.refusal import classify as classify_refusal
 from trustgauge.tasks._common import ORACLE_REFUSAL, get_field
 from trustgauge.tasks.base import Task, TaskParameter
@@ -77,6 +78,7 @@ __all__ = [
     "behaviours_parameter",
     "configure_attack",
     "cost_values",
+    "failed_attack",
     "judge_item",
     "keyword_refusal",
     "loop_values",
@@ -370,6 +372,15 @@ def configure_attack(attack: IterativeAttack, settings: Mapping[str, int]) -> It
     return attack
 
 
+def failed_attack(exc: TrustgaugeError, attack_id: str) -> ChatCallError | None:
+    """The failed call that ends a conversation whose attack could not be carried out on this
+    sample (the attacks' ``AttackError``: it names the ``role`` whose answer made it impossible,
+    e.g. a translator that gave no translation): the sample is recorded as failed with the reason
+    and the run goes on. ``None`` for any other error (a bug, a bad setting: it propagates)."""
+    role = getattr(exc, "role", None)
+    return ChatCallError(role, f"attack {attack_id}: {exc}") if isinstance(role, str) else None
+
+
 def loop_values(notes: Mapping[str, Any]) -> dict[str, float]:
     """What an iterative attack says of its own run, as score values: ``loop_success`` (its
     in-loop judge declared success: its stop rule, not the reported success) and each number of
@@ -450,7 +461,13 @@ class IterativeJailbreakTask(Task):
             return Transcript(response=response.text, messages=(*plain, ChatMessage(role="assistant", content=response.text)),
                               finish_reason=response.finish_reason)
         attack = self.attack()
-        result = await attack.run(sample_goal(sample), chat, params)
+        try:
+            result = await attack.run(sample_goal(sample), chat, params)
+        except TrustgaugeError as exc:
+            failed = failed_attack(exc, attack.id)
+            if failed is None:
+                raise
+            raise failed from exc
         notes = {**result.notes, "success": result.success}
         return Transcript(response=result.response, messages=tuple(result.messages), notes=notes,
                           finish_reason=result.finish_reason)

@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from trustgauge.attacks.registry import Chain, parse_chain
-from trustgauge.errors import ConfigError
+from trustgauge.errors import ConfigError, TrustgaugeError
 from trustgauge.tasks.base import DocRow, Task, TaskParameter
 from trustgauge.tasks.fan2023 import _attack_common as common
 from trustgauge.tasks.outcome import Outcome
@@ -131,12 +131,20 @@ class Jailbreak(Task):
     async def run(self, sample: Sample, chat: Chat) -> Transcript:
         """Apply the sample's chain to the plain request (seed: the sample id), send it to the
         target, recover the answer: the transcript's ``response`` is the recovered answer,
-        ``notes["raw_response"]`` the target's own."""
+        ``notes["raw_response"]`` the target's own. An attack that cannot be carried out on this
+        sample (a translator that gives no translation) fails the sample with the reason
+        (:func:`~trustgauge.tasks.fan2023._attack_common.failed_attack`)."""
         chain = self._chain(sample)
         plain = (ChatMessage(role="user", content=str(sample.metadata.get("goal", sample.prompt))),)
-        attacked = await chain.apply(plain, chat, seed=sample.id)
-        response = await chat.send(TARGET, attacked, self.generation_params())
-        recovered = await chain.recover(response.text, chat)
+        try:
+            attacked = await chain.apply(plain, chat, seed=sample.id)
+            response = await chat.send(TARGET, attacked, self.generation_params())
+            recovered = await chain.recover(response.text, chat)
+        except TrustgaugeError as exc:  # an attack impossible on this sample: the sample fails, the run goes on
+            failed = common.failed_attack(exc, chain.id)
+            if failed is None:
+                raise
+            raise failed from exc
         messages = (*attacked, ChatMessage(role="assistant", content=response.text))
         return Transcript(response=recovered, messages=messages, finish_reason=response.finish_reason,
                           notes={"raw_response": response.text, "attack": chain.id})
