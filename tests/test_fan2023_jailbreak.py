@@ -314,7 +314,7 @@ def test_an_attack_impossible_on_a_sample_fails_that_sample_and_a_bug_propagates
     with pytest.raises(ChatCallError) as info:
         asyncio.run(task.run(impossible, FakeChat(echo, roles=("translator",))))
     assert info.value.role == "translator"
-    assert info.value.error == "attack toy_plain@1+toy_no_translation@1: the translator gave no translation"
+    assert info.value.error == "attack toy_plain@1+toy_no_translation@1 (role translator): the translator gave no translation"
     with pytest.raises(ConfigError, match="toy_broken is misconfigured"):
         asyncio.run(task.run(broken, FakeChat(echo)))
 
@@ -324,7 +324,7 @@ def test_an_attack_impossible_on_a_sample_fails_that_sample_and_a_bug_propagates
 
     monkeypatch.setattr(attack_toy.ToyPair, "run", impossible_run)
     pair = JailbreakPAIR()
-    with pytest.raises(ChatCallError, match="attacker: attack toy_pair@1: the attacker wrote no prompt"):
+    with pytest.raises(ChatCallError, match=r"attacker: attack toy_pair@1 \(role attacker\): the attacker wrote no prompt"):
         asyncio.run(pair.run(pair.samples(RECORDS)[0], FakeChat(echo)))
 
 
@@ -573,6 +573,32 @@ def test_jailbreak_end_to_end_through_the_cli(tmp_path: Path) -> None:
     # keyword baseline, on every harmful answer: only harmbench-0001's plain refusal reads as one
     assert m["keyword_asr"]["value"] == pytest.approx(5 / 6)
     assert m["unparsed_rate"]["value"] == pytest.approx(2 / 12)
+
+
+@pytest.mark.slow
+def test_an_impossible_attack_fails_its_samples_and_the_run_goes_on(tmp_path: Path) -> None:
+    with FakeServer.start(models=["test-model"]) as server:
+        out = tmp_path / "run"
+        base = server.openai_base_url
+        args = ["run", "-m", f"openai-compatible:test-model@{base}", "-t", "fan2023.jailbreak",
+                "--task-data", f"fan2023.jailbreak={FIXTURE}", "-o", str(out), "--max-retries", "0",
+                "--role", f"translator=openai-compatible:test-model@{base}", "--judge", "refusal=rules",
+                "--max-error-rate", "1"]
+        params = {"fan2023.jailbreak": {"attacks": "toy_plain,toy_no_translation", "behaviours": "advbench"}}
+        res = subprocess.run([sys.executable, TOY, *args], env=_env(tmp_path / "home", params), capture_output=True,
+                             text=True, timeout=300, stdin=subprocess.DEVNULL)
+        assert res.returncode == 0, res.stderr
+        assert server.stats()["by_endpoint"]["chat.completions"] == 4  # the toy_plain samples only
+    rows = {r["sample_id"]: r for r in _rows(out)}
+    failed = rows["advbench-0001|toy_no_translation"]
+    assert failed["error"] == "attack toy_no_translation@1 (role translator): the translator gave no translation"
+    assert sum(1 for r in rows.values() if r["error"]) == 4 and len(rows) == 8
+    [task] = json.loads((out / "scores.json").read_text())["tasks"]
+    assert task["n_failed"] == 4 and task["n_samples"] == 8
+    metrics = {m["metric"]: m for m in task["metrics"]}
+    # scored: the 2 harmful behaviours and 2 twins under toy_plain (the failed samples left out)
+    assert (metrics["asr"]["n"], metrics["over_refusal"]["n"]) == (2, 2)
+    assert "asr[toy_no_translation@1]" not in metrics
 
 
 def _stored(home: Path) -> int:

@@ -378,7 +378,7 @@ def failed_attack(exc: TrustgaugeError, attack_id: str) -> ChatCallError | None:
     e.g. a translator that gave no translation): the sample is recorded as failed with the reason
     and the run goes on. ``None`` for any other error (a bug, a bad setting: it propagates)."""
     role = getattr(exc, "role", None)
-    return ChatCallError(role, f"attack {attack_id}: {exc}") if isinstance(role, str) else None
+    return ChatCallError(role, f"attack {attack_id} (role {role}): {exc}") if isinstance(role, str) else None
 
 
 def loop_values(notes: Mapping[str, Any]) -> dict[str, float]:
