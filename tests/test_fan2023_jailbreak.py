@@ -491,7 +491,7 @@ def test_the_four_tasks_are_registered_alike() -> None:
         assert cls.dimension == cls.benchmark == "fan2023"
         assert cls.aggregator == "fan2023.attack_success@1"
         assert cls.metrics[0] == ("resistance", "higher")
-        assert cls.taxonomy == ("fan2023:security/jailbreak",)
+        assert cls.taxonomy == ("robustness/prompt-attacks", "fan2023:security/jailbreak", "owasp-llm-2025:llm01")
         assert cls.data.dataset == "fan2023-jailbreak" and cls.data.path == "behaviours.json"
         assert cls.is_conversational()
         assert cls.parameters["behaviours"].default == "harmbench"

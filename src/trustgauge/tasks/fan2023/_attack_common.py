@@ -68,6 +68,7 @@ __all__ = [
     "METRICS",
     "SOURCE",
     "SOURCES",
+    "TAXONOMY",
     "Behaviour",
     "IterativeJailbreakTask",
     "aggregator_params",
@@ -118,6 +119,10 @@ METRICS: Final = (
     ("keyword_asr", "lower"),
     ("unparsed_rate", "lower"),
 )
+#: what every jailbreak task measures: Liu et al.'s prompt attacks (as TrustLLM's jailbreak task),
+#: Fan et al.'s jailbreak item (``--suite security`` selects by it) and OWASP's LLM01 (prompt
+#: injection, "jailbreaks included")
+TAXONOMY: Final = ("robustness/prompt-attacks", "fan2023:security/jailbreak", "owasp-llm-2025:llm01")
 #: the judges of every attack task: the attack's success, and the refusal of benign twins
 JUDGES: Final = (JudgeSlot("harmfulness"), JudgeSlot("refusal"))
 #: the harmfulness judge's verdicts and what they mean for a harmful behaviour's attack
@@ -421,7 +426,7 @@ class IterativeJailbreakTask(Task):
     judges: ClassVar[tuple[JudgeSlot, ...]] = JUDGES
     metrics = METRICS
     aggregator = AGGREGATOR
-    taxonomy = ("fan2023:security/jailbreak",)
+    taxonomy = TAXONOMY
     quick = None
 
     def check_params(self) -> None:

@@ -94,7 +94,7 @@ class Jailbreak(Task):
     judges: ClassVar[tuple[JudgeSlot, ...]] = common.JUDGES
     metrics = common.METRICS
     aggregator = common.AGGREGATOR
-    taxonomy = ("fan2023:security/jailbreak",)
+    taxonomy = common.TAXONOMY
     quick = None
     doc = DocRow()
     parameters: ClassVar[dict[str, TaskParameter]] = {
