@@ -223,7 +223,10 @@ def test_tasks_selects_by_category_and_subcategory() -> None:
     assert [t.id for t in resolve_tasks(["social-norms/toxicity,safety.jailbreak"])] == [
         "safety.jailbreak", "safety.toxicity",
     ]
-    assert [t.id for t in resolve_tasks(["fan2023:security/jailbreak"])] == ["safety.jailbreak"]
+    assert [t.id for t in resolve_tasks(["fan2023:security/jailbreak"])] == [
+        "safety.jailbreak", "fan2023.jailbreak", "fan2023.jailbreak_crescendo", "fan2023.jailbreak_pair",
+        "fan2023.jailbreak_tap",  # Fan et al.'s attack tasks after TrustLLM's
+    ]
     with pytest.raises(ConfigError, match=r"unknown task 'safety/privacy'; did you mean safety/privacy-violation") as exc:
         resolve_tasks(["safety/privacy"])
     assert "\n" not in str(exc.value)
