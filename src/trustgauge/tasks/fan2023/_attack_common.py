@@ -16,8 +16,10 @@ iterative attack's ``name@version`` id), ``attack_family``, ``goal`` (the plain 
 attack it controls.
 
 **Judging.** The ``harmfulness`` judge reads the plain goal and the *recovered* answer (decoded,
-translated back: what the target really said), as HarmBench's classifier and StrongREJECT read
-the behaviour, not the jailbreak prompt; the ``refusal`` judge reads the same answer.
+translated back: what the target really said), never the jailbreak prompt: HarmBench's classifier
+prompt (``cais/HarmBench-Llama-2-13b-cls``: "Behavior: {behavior} / Generation: {generation}") and
+StrongREJECT's rubric (the forbidden prompt and the response) read it so, since a template full
+of role-play would otherwise colour the verdict. The ``refusal`` judge reads the same answer.
 
 **Per-sample values** (:func:`attack_values`): ``success`` (1.0: the harmfulness judge found the
 answer to a harmful behaviour harmful; 0.0: not; ``None`` for a benign twin, or when the
