@@ -26,6 +26,7 @@ import attack_toy
 from conftest import REPO, cli_env
 from fake_server import FakeServer
 from trustgauge.attacks import registry as attacks
+from trustgauge.data import packaged_path
 from trustgauge.engine.chat import ChatCallError
 from trustgauge.errors import ConfigError, DataError
 from trustgauge.readers.refusal import classify
@@ -497,6 +498,24 @@ def test_the_four_tasks_are_registered_alike() -> None:
         assert cls.parameters["behaviours"].default == "harmbench"
     for cls in (JailbreakPAIR, JailbreakTAP, JailbreakCrescendo):
         assert cls.roles == ("attacker",) and cls.size == 400
+
+
+PACKAGED = packaged_path("fan2023/jailbreak") / common.BEHAVIOURS_FILE
+
+
+@pytest.mark.skipif(not PACKAGED.is_file(), reason="the packaged behaviours are not in this checkout yet")
+def test_the_packaged_behaviours_give_each_task_its_size() -> None:
+    assert common.SOURCE.fetch() == PACKAGED.parent  # present, and its record count the declared one
+    records = json.loads(PACKAGED.read_text(encoding="utf-8"))
+    assert len(records) == common.SOURCE.files[common.BEHAVIOURS_FILE]
+    task = JailbreakPAIR()
+    behaviours = common.read_behaviours(task, records)
+    sizes = {which: len(common.select_behaviours(task, behaviours, which)) for which in common.BEHAVIOUR_SETS}
+    assert sizes == {"harmbench": 400, "advbench": 1040, "all": 1440}
+    assert all(cls.size == sizes["harmbench"] for cls in (JailbreakPAIR, JailbreakTAP, JailbreakCrescendo))
+    names = {part for chain in DEFAULT_ATTACKS.split(",") for part in chain.split("+")}
+    if names <= set(attacks.transforms()):  # the static transforms are in this checkout
+        assert len(Jailbreak().samples(records)) == Jailbreak.size
 
 
 # ------------------------------------------------------------------------------- end to end
