@@ -500,7 +500,7 @@ def test_the_four_tasks_are_registered_alike() -> None:
         assert cls.roles == ("attacker",) and cls.size == 400
 
 
-PACKAGED = packaged_path("fan2023/jailbreak") / common.BEHAVIOURS_FILE
+PACKAGED = packaged_path("fan2023") / "jailbreak" / common.BEHAVIOURS_FILE
 
 
 @pytest.mark.skipif(not PACKAGED.is_file(), reason="the packaged behaviours are not in this checkout yet")
