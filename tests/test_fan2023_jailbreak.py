@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import re
 import signal
 import sqlite3
 import subprocess
@@ -318,6 +319,8 @@ def test_an_attack_impossible_on_a_sample_fails_that_sample_and_a_bug_propagates
     assert info.value.error == "attack toy_plain@1+toy_no_translation@1 (role translator): the translator gave no translation"
     with pytest.raises(ConfigError, match="toy_broken is misconfigured"):
         asyncio.run(task.run(broken, FakeChat(echo)))
+    with pytest.raises(ConfigError, match=re.escape("sample 'harmbench-0001|toy_broken' is under attack 'toy_broken', not one of")):
+        asyncio.run(jailbreak("toy_plain").run(broken, FakeChat(echo)))
 
     # the same for an iterative attack
     async def impossible_run(self: Any, goal: Any, chat: Any, params: Any) -> Any:

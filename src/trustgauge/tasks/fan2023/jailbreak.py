@@ -122,11 +122,13 @@ class Jailbreak(Task):
         return [common.attack_sample(b, chain.name, chain.id, chain.family) for b in behaviours for chain in self.chains]
 
     def _chain(self, sample: Sample) -> Chain:
+        """The chain the sample is under (its id ends with ``|<chain name>``)."""
         name = sample.id.rsplit("|", 1)[-1]
         for chain in self.chains:
             if chain.name == name:
                 return chain
-        return parse_chain(name)
+        raise ConfigError(f"{self.id}: sample {sample.id!r} is under attack {name!r}, not one of this run's attacks "
+                          f"({self.params['attacks']})")
 
     async def run(self, sample: Sample, chat: Chat) -> Transcript:
         """Apply the sample's chain to the plain request (seed: the sample id), send it to the
