@@ -567,6 +567,20 @@ def test_jailbreak_end_to_end_through_the_cli(tmp_path: Path) -> None:
         assert server.stats()["by_endpoint"]["chat.completions"] == 12  # 6 behaviours x 2 chains
         # harmfulness asked of the 6 harmful answers only (and again, by the judge, where unreadable)
         assert judge.stats()["by_endpoint"]["chat.completions"] > 6
+
+        # --limit draws whole groups: a harmful behaviour with its twin under the same attack;
+        # every call was made by the first run (same store): nothing is sent again
+        limited = tmp_path / "limited"
+        args[args.index("-o") + 1] = str(limited)
+        res = subprocess.run([sys.executable, TOY, *args, "--limit", "4", "--seed", "5"],
+                             env=_env(tmp_path / "home", params), capture_output=True, text=True, timeout=300,
+                             stdin=subprocess.DEVNULL)
+        assert res.returncode == 0, res.stderr
+        assert server.stats()["by_endpoint"]["chat.completions"] == 12
+    picked = [r["sample_id"] for r in _rows(limited)]
+    assert len(picked) == 4 and all(r["cached"] for r in _rows(limited))
+    pairs = {(i.split("|")[0].removeprefix("benign-"), i.split("|")[1]) for i in picked}
+    assert len(pairs) == 2 and {i.startswith("benign-") for i in picked} == {True, False}
     rows = {r["sample_id"]: r for r in _rows(out)}
     assert len(rows) == 12
     row = rows["harmbench-0002|toy_rev"]
