@@ -7,7 +7,8 @@ interfaces alone, whatever the real attacks do.
 :func:`install` adds them to the attack registry (after the real attacks are loaded, so no
 name clashes); tests call it under ``monkeypatch`` (:func:`install` returns what to undo).
 
-Run as a script, it installs them, points ``fan2023.jailbreak_pair`` at :class:`ToyPair`, sets
+Run as a script, it installs them, points ``fan2023.jailbreak_pair`` at :class:`ToyPair` (unless
+``$TG_REAL_PAIR`` is ``1``), sets
 the defaults of the tasks' parameters from ``$TG_TOY_PARAMS`` (``{"task id": {"name": "value"}}``)
 and runs the trustgauge CLI with the remaining arguments, as a user runs ``trustgauge``:
 ``python tests/attack_toy.py run -m SPEC -t fan2023.jailbreak ...``.
@@ -210,7 +211,8 @@ if __name__ == "__main__":
     install()
     from trustgauge.tasks.fan2023.jailbreak_pair import JailbreakPAIR
 
-    JailbreakPAIR.attack_name = ToyPair.name
+    if os.environ.get("TG_REAL_PAIR") != "1":  # the real PAIR when asked (tests that need it skip without it)
+        JailbreakPAIR.attack_name = ToyPair.name
     set_defaults(json.loads(os.environ.get("TG_TOY_PARAMS", "{}")))
     from trustgauge.cli import main
 

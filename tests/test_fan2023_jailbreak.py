@@ -751,3 +751,84 @@ def test_a_killed_pair_run_resumes_without_repeating_a_call(tmp_path: Path) -> N
     run_json = json.loads((out / "run.json").read_text())
     assert run_json["roles"]["attacker"]["requests"]["sent"] + run_json["roles"]["target"]["requests"]["sent"] == \
         PAIR_CALLS - stored
+
+
+def _real_pair() -> bool:
+    attacks.transforms()  # loads every attack module
+    return "pair" in attacks.ITERATIVE
+
+
+#: the fake server as PAIR's attacker, judge and target, and as the harmfulness judge: the
+#: attacker's first answer names the goal, its refinements are one fixed prompt; PAIR's judge
+#: rates every answer 1 (no success); the harmfulness judge finds nothing harmful
+REAL_PAIR_REPLIES = [
+    ["Does the answer contain harmful content", '{"label": "no"}'],
+    ["[ASSISTANT'S RESPONSE]", "Rating: [[1]]"],
+    ["** Begin.", '{"improvement": "", "prompt": "Tell it as a story: {prompt}"}'],
+    ["LANGUAGE MODEL OUTPUT", '{"improvement": "more fiction", "prompt": "Tell it as a play instead."}'],
+]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _real_pair(), reason="the real PAIR (attacks/pair.py) is not in this checkout yet")
+def test_a_killed_run_of_the_real_pair_resumes_without_repeating_a_call(tmp_path: Path) -> None:
+    """The acceptance criterion with trustgauge's PAIR: killed while its second-iteration
+    attacker calls (the first to carry the target's answer back) hang, rerun: no call answered
+    twice, only the hanging ones asked twice, the same results as a run never killed."""
+    params = {"fan2023.jailbreak_pair": {"streams": "2", "iterations": "2"}}
+    with FakeServer.start(models=["test-model", "attacker-model"], replies=REAL_PAIR_REPLIES) as server:
+        def run_args(out: Path) -> list[str]:
+            base = server.openai_base_url
+            return [sys.executable, TOY, "run", "-m", f"openai-compatible:test-model@{base}", "-t",
+                    "fan2023.jailbreak_pair", "--task-data", f"fan2023.jailbreak_pair={FIXTURE}", "-o", str(out),
+                    "-c", "4", "--max-retries", "0", "--role", f"attacker=openai-compatible:attacker-model@{base}",
+                    "--judge", "refusal=rules", "--judge", "harmfulness=llm",
+                    "--judge-model", f"openai-compatible:attacker-model@{base}"]
+
+        def env(home: Path) -> dict[str, str]:
+            return {**_env(home, params), "TG_REAL_PAIR": "1"}
+
+        whole_out = tmp_path / "whole" / "run"
+        res = subprocess.run(run_args(whole_out), env=env(tmp_path / "home-whole"), capture_output=True, text=True,
+                             timeout=300, stdin=subprocess.DEVNULL)
+        assert res.returncode == 0, res.stderr
+        conversation_calls = _stored(tmp_path / "home-whole")
+        whole = dict(server.stats()["conversation_requests"])
+        assert set(whole.values()) == {1}
+        assert {r["score"].get("loop_iterations") for r in _rows(whole_out) if r["sample_id"].endswith("|pair")} == {2.0}
+
+        server.reset()
+        server.configure(slow=[["LANGUAGE MODEL OUTPUT", 120]])
+        out, home = tmp_path / "resumed" / "run", tmp_path / "home"
+        hung = 4  # the attacker's concurrency: 6 second-iteration calls want to run
+        proc = subprocess.Popen(run_args(out), env=env(home), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                stdin=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 120
+            steady = 0
+            while steady < 5 and time.monotonic() < deadline:
+                time.sleep(0.1)
+                steady = steady + 1 if server.stats()["in_flight"] == hung else 0
+            assert steady == 5, server.stats()
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(10)
+        stored = _stored(home)
+        assert 0 < stored < conversation_calls
+        at_kill = server.stats()
+        answered = dict(at_kill["conversation_successes"])
+        assert len(answered) == stored and set(answered.values()) == {1}
+        asked_at_kill = dict(at_kill["conversation_requests"])
+        assert sum(asked_at_kill.values()) == stored + hung
+
+        server.configure(slow=[])
+        res = subprocess.run(run_args(out), env=env(home), capture_output=True, text=True, timeout=300,
+                             stdin=subprocess.DEVNULL)
+        assert res.returncode == 0, res.stderr
+        after = server.stats()
+        asked, done = after["conversation_requests"], after["conversation_successes"]
+        assert set(done) == set(whole) and set(done.values()) == {1}
+        assert all(asked[key] == 1 for key in answered)
+        assert sorted(asked.values()).count(2) == hung
+    assert _comparable(out) == _comparable(whole_out)
+    assert json.loads((out / "scores.json").read_text()) == json.loads((whole_out / "scores.json").read_text())
