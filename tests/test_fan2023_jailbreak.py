@@ -793,8 +793,10 @@ def test_a_killed_run_of_the_real_pair_resumes_without_repeating_a_call(tmp_path
                              timeout=300, stdin=subprocess.DEVNULL)
         assert res.returncode == 0, res.stderr
         conversation_calls = _stored(tmp_path / "home-whole")
-        whole = dict(server.stats()["conversation_requests"])
-        assert set(whole.values()) == {1}
+        # the server tells requests apart by model and messages, not by the sampling settings: PAIR's
+        # streams send the same first message with different seeds, so a key may be asked more than once
+        whole = dict(server.stats()["conversation_successes"])
+        assert whole == dict(server.stats()["conversation_requests"]) and sum(whole.values()) == conversation_calls
         assert {r["score"].get("loop_iterations") for r in _rows(whole_out) if r["sample_id"].endswith("|pair")} == {2.0}
 
         server.reset()
@@ -817,18 +819,17 @@ def test_a_killed_run_of_the_real_pair_resumes_without_repeating_a_call(tmp_path
         assert 0 < stored < conversation_calls
         at_kill = server.stats()
         answered = dict(at_kill["conversation_successes"])
-        assert len(answered) == stored and set(answered.values()) == {1}
-        asked_at_kill = dict(at_kill["conversation_requests"])
-        assert sum(asked_at_kill.values()) == stored + hung
+        assert sum(answered.values()) == stored and all(n <= whole[key] for key, n in answered.items())
+        assert sum(at_kill["conversation_requests"].values()) == stored + hung
 
         server.configure(slow=[])
         res = subprocess.run(run_args(out), env=env(home), capture_output=True, text=True, timeout=300,
                              stdin=subprocess.DEVNULL)
         assert res.returncode == 0, res.stderr
         after = server.stats()
-        asked, done = after["conversation_requests"], after["conversation_successes"]
-        assert set(done) == set(whole) and set(done.values()) == {1}
-        assert all(asked[key] == 1 for key in answered)
-        assert sorted(asked.values()).count(2) == hung
+        # over the two runs every call was answered as often as in the run never killed, and only
+        # the calls hanging at the kill were asked once more
+        assert dict(after["conversation_successes"]) == whole
+        assert sum(after["conversation_requests"].values()) == sum(whole.values()) + hung
     assert _comparable(out) == _comparable(whole_out)
     assert json.loads((out / "scores.json").read_text()) == json.loads((whole_out / "scores.json").read_text())
