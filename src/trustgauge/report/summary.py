@@ -103,6 +103,10 @@ def render_markdown(run: RunInfo, scores: ScoresFile, samples: Sequence[SampleRe
         f"- trustgauge {t_(run.trustgauge_version)}; status: {t_(run.status)}; wall time {run.wall_time_s:.1f}s",
         f"- requests: {t_(str(run.requests))}",
         f"- judges: {t_(', '.join(f'{k}={v}' for k, v in run.judges.items()) or 'none')}",
+    ]
+    for task, values in (run.task_params or {}).items():  # only the tasks not at their defaults
+        lines.append(f"- {t_(task)} parameters: {t_(', '.join(f'{k}={v}' for k, v in values.items()))}")
+    lines += [
         "",
         "| task | metric | value [95% CI] | n | invalid |",
         "|---|---|---|---|---|",
