@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import chat_toy
 from trustgauge.errors import ConfigError
@@ -41,7 +41,7 @@ class ToyStyled(Task):
     title = "Toy task with parameters"
     data = DataRef(dataset=chat_toy.DATASET, path=chat_toy.PROBE_FILE)
     metrics = (("shouted", "higher"),)
-    parameters = {
+    parameters: ClassVar[dict[str, TaskParameter]] = {
         "style": TaskParameter("plain", "how the question is written", choices=STYLES),
         "repeat": TaskParameter("1", "how many times the question is said (1 to 3)"),
     }

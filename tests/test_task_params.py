@@ -348,5 +348,5 @@ def test_attacks_with_none_registered(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_translator_is_a_known_role() -> None:
     assert "translator" in KNOWN_ROLES
     check_roles({"translator": ModelConfig(model="scripted:echo")}, [])  # accepted with no task declaring it
-    with pytest.raises(ConfigError, match="unknown role 'interpreter'.*translator"):
+    with pytest.raises(ConfigError, match=r"unknown role 'interpreter'.*translator"):
         check_roles({"interpreter": ModelConfig(model="scripted:echo")}, [])

@@ -4,11 +4,14 @@ names the jailbreak probes take in their ``attacks`` parameter."""
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from trustgauge.cli.app import app
+
+if TYPE_CHECKING:
+    from trustgauge.attacks.base import IterativeAttack, Transform
 
 
 def attack_rows() -> list[dict[str, Any]]:
@@ -17,20 +20,23 @@ def attack_rows() -> list[dict[str, Any]]:
     ``iterative`` (the ``attack_family`` its samples record)."""
     from trustgauge.attacks.registry import iterative, transforms
 
-    rows: list[dict[str, Any]] = []
-    for kind, table in (("transform", transforms()), ("iterative", iterative())):
-        for name, cls in sorted(table.items()):
-            rows.append({
-                "name": name,
-                "kind": kind,
-                "version": cls.version,
-                "id": f"{name}@{cls.version}",
-                "family": getattr(cls, "family", "iterative"),
-                "roles": list(cls.roles),
-                "description": cls.description,
-                "source": cls.source,
-            })
-    return rows
+    found: list[tuple[str, str, type[Transform] | type[IterativeAttack], str]] = [
+        *(("transform", name, cls, cls.family) for name, cls in sorted(transforms().items())),
+        *(("iterative", name, cls, "iterative") for name, cls in sorted(iterative().items())),
+    ]
+    return [
+        {
+            "name": name,
+            "kind": kind,
+            "version": cls.version,
+            "id": f"{name}@{cls.version}",
+            "family": family,
+            "roles": list(cls.roles),
+            "description": cls.description,
+            "source": cls.source,
+        }
+        for kind, name, cls, family in found
+    ]
 
 
 @app.command("attacks")
