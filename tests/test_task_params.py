@@ -99,6 +99,8 @@ def test_task_params_change_what_the_task_sends_and_are_recorded(data: Path, tmp
     run_loud = json.loads((loud / "run.json").read_text())
     assert run_loud["task_params"] == {TASK: {"style": "shout", "repeat": "2"}}
     assert f"- {TASK} parameters: style=shout, repeat=2" in (loud / "report.md").read_text()
+    assert f"<dt>{TASK} parameters</dt><dd>style=shout, repeat=2</dd>" in (loud / "report.html").read_text()
+    assert "parameters</dt>" not in (plain / "report.html").read_text()
     assert RunInfo.model_validate(run_loud).task_params == {TASK: {"style": "shout", "repeat": "2"}}
 
 
