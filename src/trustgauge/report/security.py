@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 from trustgauge.report._markdown import md_code, md_text
@@ -54,10 +55,13 @@ HEADLINE = ("resistance", "asr", "over_refusal", "keyword_asr", "unparsed_rate")
 MAX_LINKS = 25
 #: label of the marginal column and row
 ALL = "all"
+#: the heat map's key
+LEGEND = "rate (ASR or over-refusal); dashed: n=0"
 
 # heat-map geometry (SVG user units)
 _CW, _CH, _GAP, _PAD = 76, 36, 12, 8
 _CHAR = 6.6           # width of a character of the 12px labels, roughly
+_MONO = 7.4           # ... of the 12px monospace row labels
 _ANGLE = math.radians(40)
 #: the colour scale (ColorBrewer YlOrRd, colour-blind safe): ASR / refusal rate 0 -> 1
 _STOPS = ((0.0, (255, 255, 204)), (0.25, (254, 217, 118)), (0.5, (253, 141, 60)),
@@ -242,7 +246,7 @@ def attack_rows(task: str, samples: Sequence[SampleRecord]) -> list[AttackRow]:
 def colour(rate: float) -> str:
     """The fill of a cell: ``rate`` 0-1 on the YlOrRd scale, as ``#rrggbb``."""
     rate = min(1.0, max(0.0, rate))
-    for (x0, c0), (x1, c1) in zip(_STOPS, _STOPS[1:]):
+    for (x0, c0), (x1, c1) in pairwise(_STOPS):
         if rate <= x1:
             f = (rate - x0) / (x1 - x0)
             return "#" + "".join(f"{round(a + (b - a) * f):02x}" for a, b in zip(c0, c1))
@@ -289,7 +293,7 @@ def _asr_title(row_label: str, column: str, cell: Cell) -> str:
 
 def _short(label: str, width: float) -> str:
     """``label`` cut to what fits in ``width`` (the full label is in the row's title)."""
-    fits = max(4, int((width - 14) / _CHAR))
+    fits = max(4, int((width - 14) / _MONO))
     return label if len(label) <= fits else label[: fits - 1] + "…"
 
 
@@ -304,7 +308,7 @@ def heatmap(rows: Sequence[AttackRow]) -> dict[str, Any] | None:
         return None
     headers = [*categories, ALL, "over-refusal"]
     labels = [*(r.label for r in rows), f"{ALL} attacks"]
-    label_w = min(300.0, max(70.0, _CHAR * max(len(x) for x in labels) + 14))
+    label_w = min(320.0, max(70.0, _MONO * max(len(x) for x in labels) + 14))
     head_h = min(220.0, max(40.0, math.sin(_ANGLE) * _CHAR * max(len(h) for h in headers) + 18))
     left, top = _PAD + label_w, _PAD + head_h
     xs = [left + i * _CW for i in range(len(categories))]
@@ -346,11 +350,13 @@ def heatmap(rows: Sequence[AttackRow]) -> dict[str, Any] | None:
     legend_y = y + _CH + 14
     legend = [{"x": round(left + i * 44, 2), "y": round(legend_y, 2), "fill": colour(v), "v": f"{v:g}"}
               for i, v in enumerate((0, 0.25, 0.5, 0.75, 1))]
+    legend_text_x = left + 5 * 44 + 6
+    width = max(width, legend_text_x + _CHAR * len(LEGEND) + _PAD)
     height = legend_y + 30 + _PAD
     return {
         "w": round(width, 2), "h": round(height, 2), "label_x": round(left - 8, 2), "columns": columns,
         "rows": out_rows, "legend": legend, "legend_y": round(legend_y, 2),
-        "legend_text_x": round(left + 5 * 44 + 6, 2),
+        "legend_text_x": round(legend_text_x, 2), "legend_text": LEGEND,
         "n_categories": len(categories), "categories": categories,
     }
 
