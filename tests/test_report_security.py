@@ -25,7 +25,15 @@ from security_report_fixtures import (
     security_run,
     security_samples,
 )
-from trustgauge.report.htmlreport import decode_samples, render_report, sample_columns
+from trustgauge.report.htmlreport import (
+    MAX_TEXT,
+    MIN_TEXT,
+    TURN_BUDGET,
+    decode_samples,
+    render_report,
+    sample_columns,
+    turn_cap,
+)
 from trustgauge.report.security import (
     Cell,
     attack_rows,
@@ -189,6 +197,24 @@ def test_explorer_data_carries_every_turn() -> None:
     assert data["tu"][0] == 0  # a single-turn sample
     blob = render_report(run, scores, samples).split('id="tg-samples">', 1)[1].split("</script>", 1)[0]
     assert decode_samples(blob)["tu"][i] == turns
+
+
+def test_turn_texts_are_cut_to_their_share_but_a_successful_attack_keeps_more() -> None:
+    assert turn_cap(0) == MAX_TEXT and turn_cap(TURN_BUDGET // 1000) == 1000
+    assert turn_cap(10**9) == MIN_TEXT and turn_cap(2) == MAX_TEXT
+    long = "x" * 9000
+    turns = [{"role": "attacker", "prompt": long, "response": long}] * 3
+    won = attack_sample(PAIR, "b1", "pair@1", CYBER, True, success=1.0, turns=turns, family="iterative")
+    lost = attack_sample(PAIR, "b2", "pair@1", CYBER, True, success=0.0, turns=turns, family="iterative")
+    fillers = [attack_sample(PAIR, f"f{i}", "pair@1", CYBER, True, success=0.0,
+                             turns=[{"role": "target", "prompt": "p", "response": "r"}] * 1000) for i in range(20)]
+    _, scores, samples = security_run([won, lost, *fillers])
+    data, outcomes = sample_columns(samples, scores.tasks, 4000)
+    n_texts = 2 * (6 + 20 * 1000)
+    i = samples.index(won)
+    assert outcomes[i] == "fail" and data["tu"][i][0][1] == "x" * MAX_TEXT and data["tu"][i][0][2] == 9000
+    cut = data["tu"][i + 1][0]
+    assert len(cut[1]) == len(cut[3]) == turn_cap(n_texts) == 399 and cut[4] == 9000
 
 
 # ---------------------------------------------------------------------------------------------
