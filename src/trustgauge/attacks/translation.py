@@ -7,6 +7,12 @@ The paper translated with Google Translate; here a model in the ``translator`` r
 (any model the run names with ``--role translator=SPEC``), one cached call each way, with a fixed
 prompt at temperature 0 so a rerun replays the same calls. The translator's answer is cleaned of
 the chatter models add ("Here is the translation:", code fences, quotes, a trailing note).
+
+A translator that gives no translation, or answers in English (it refused to translate a harmful
+request, or echoed it), makes the attack impossible for that sample:
+:class:`~trustgauge.attacks.base.AttackError` (the task records the sample as failed, naming the
+translator), never the English text sent as if it were the attack. Use a translator that
+translates what it is given.
 """
 
 from __future__ import annotations
@@ -16,11 +22,12 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from trustgauge.attacks._common import request_of, with_request
-from trustgauge.attacks.base import Transform
+from trustgauge.attacks.base import AttackError, Transform
+from trustgauge.attacks.encodings import english_score
 from trustgauge.attacks.registry import register_attack
 from trustgauge.types import Chat, ChatMessage, GenerationParams
 
-__all__ = ["TRANSLATOR", "Translation", "clean_translation", "translation_prompt"]
+__all__ = ["TRANSLATOR", "Translation", "clean_translation", "looks_english", "translation_prompt"]
 
 TRANSLATOR = "translator"
 #: the translator's sampling: deterministic, room for a long answer
@@ -67,6 +74,14 @@ def clean_translation(answer: str) -> str:
     return text
 
 
+def looks_english(text: str) -> bool:
+    """Whether ``text`` reads as English (at least 5 words, 40% of them common English words):
+    what a translator sends back when it refused ("I'm sorry, but I can't help with that") or
+    echoed the text instead of translating it."""
+    words = re.findall(r"[a-z']+", text.lower())
+    return len(words) >= 5 and english_score(text) >= 0.4 * len(words)
+
+
 class Translation(Transform):
     """The request translated into :attr:`language` by the translator; the answer back."""
 
@@ -85,7 +100,10 @@ class Translation(Transform):
         request = request_of(messages)
         translated = await self._translate(chat, request, "English", self.language)
         if not translated:
-            raise ValueError(f"the translator gave no {self.language} translation of the request")
+            raise AttackError(TRANSLATOR, f"the translator gave no {self.language} translation of the request")
+        if looks_english(translated):
+            raise AttackError(TRANSLATOR, f"the translator answered in English, not {self.language} (a refusal or "
+                                          f"no translation): {translated[:120]!r}")
         return with_request(messages, translated)
 
     async def recover(self, response: str, chat: Chat) -> str:
