@@ -97,7 +97,9 @@ def decode_base64_text(answer: str) -> str:
     if body.lower().startswith("base64"):
         body = body[6:].lstrip(" :\n")
     body = body.strip("\"'").strip()
-    if body and _B64_WHOLE.match(body) and len(re.sub(r"\s+", "", body)) >= 8:
+    # the whole answer as one base64 text: line breaks allowed (models wrap it), spaces not (a
+    # short plain sentence must not be read as base64 by chance)
+    if body and " " not in body and _B64_WHOLE.match(body) and len(re.sub(r"\s+", "", body)) >= 8:
         whole = _b64decode_lenient(body)
         if whole is not None:
             return whole
