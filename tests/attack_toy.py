@@ -8,24 +8,22 @@ interfaces alone, whatever the real attacks do.
 name clashes); tests call it under ``monkeypatch`` (:func:`install` returns what to undo).
 
 Run as a script, it installs them, points ``fan2023.jailbreak_pair`` at :class:`ToyPair` (unless
-``$TG_REAL_PAIR`` is ``1``), sets
-the defaults of the tasks' parameters from ``$TG_TOY_PARAMS`` (``{"task id": {"name": "value"}}``)
-and runs the trustgauge CLI with the remaining arguments, as a user runs ``trustgauge``:
-``python tests/attack_toy.py run -m SPEC -t fan2023.jailbreak ...``.
+``$TG_REAL_PAIR`` is ``1``) and runs the trustgauge CLI with the remaining arguments, as a user
+runs ``trustgauge``: ``python tests/attack_toy.py run -m SPEC -t fan2023.jailbreak
+--task-param fan2023.jailbreak:attacks=toy_plain,toy_rev ...``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import os
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-from trustgauge.attacks.base import AttackResult, Goal, IterativeAttack, Transform
-from trustgauge.errors import ConfigError, TrustgaugeError
+from trustgauge.attacks.base import AttackError, AttackResult, Goal, IterativeAttack, Transform
+from trustgauge.errors import ConfigError
 from trustgauge.types import TARGET, Chat, ChatMessage, GenerationParams
 
 #: what the toy PAIR's judge answers for an answer it rates a success (anything else: 1)
@@ -101,15 +99,6 @@ class ToyTranslate(Transform):
         return (await chat.send("translator", (ask,))).text
 
 
-class ToyAttackError(TrustgaugeError):
-    """What the attacks raise when an attack cannot be carried out on one sample (their
-    ``AttackError``): the ``role`` whose answer made it impossible."""
-
-    def __init__(self, role: str, message: str) -> None:
-        super().__init__(message)
-        self.role = role
-
-
 class ToyRefusingTranslator(Transform):
     """A translation whose translator answered in English: the attack cannot be carried out."""
 
@@ -118,7 +107,7 @@ class ToyRefusingTranslator(Transform):
     roles = ("translator",)
 
     async def apply(self, messages: Sequence[ChatMessage], chat: Chat, *, seed: str) -> list[ChatMessage]:
-        raise ToyAttackError("translator", "the translator gave no translation")
+        raise AttackError("translator", "the translator gave no translation")
 
 
 class ToyBroken(Transform):
@@ -192,28 +181,12 @@ def install() -> list[tuple[dict[str, Any], str]]:
     return added
 
 
-def set_defaults(values: dict[str, dict[str, str]]) -> None:
-    """Give tasks' parameters new defaults (``{"task id": {"name": "value"}}``): how the script
-    runs a task with other settings until the CLI takes ``--task-param``."""
-    from trustgauge.tasks.base import TaskParameter
-    from trustgauge.tasks.registry import TASKS
-
-    for task_id, settings in values.items():
-        cls = TASKS[task_id]
-        params = dict(cls.parameters)
-        for name, value in settings.items():
-            old = params[name]
-            params[name] = TaskParameter(value, old.help, old.choices)
-        cls.parameters = params
-
-
 if __name__ == "__main__":
     install()
     from trustgauge.tasks.fan2023.jailbreak_pair import JailbreakPAIR
 
     if os.environ.get("TG_REAL_PAIR") != "1":  # the real PAIR when asked (tests that need it skip without it)
         JailbreakPAIR.attack_name = ToyPair.name
-    set_defaults(json.loads(os.environ.get("TG_TOY_PARAMS", "{}")))
     from trustgauge.cli import main
 
     sys.argv[0] = "trustgauge"

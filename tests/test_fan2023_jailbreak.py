@@ -27,6 +27,7 @@ import attack_toy
 from conftest import REPO, cli_env
 from fake_server import FakeServer
 from trustgauge.attacks import registry as attacks
+from trustgauge.attacks.base import AttackError
 from trustgauge.data import packaged_path
 from trustgauge.engine.chat import ChatCallError
 from trustgauge.errors import ConfigError, DataError
@@ -324,7 +325,7 @@ def test_an_attack_impossible_on_a_sample_fails_that_sample_and_a_bug_propagates
 
     # the same for an iterative attack
     async def impossible_run(self: Any, goal: Any, chat: Any, params: Any) -> Any:
-        raise attack_toy.ToyAttackError("attacker", "the attacker wrote no prompt")
+        raise AttackError("attacker", "the attacker wrote no prompt")
 
     monkeypatch.setattr(attack_toy.ToyPair, "run", impossible_run)
     pair = JailbreakPAIR()
@@ -528,8 +529,14 @@ PWNED_GOAL = RECORDS[2]["behaviour"]  # harmbench-0002: the target gives in, in 
 GARBLED_GOAL = RECORDS[4]["behaviour"]  # harmbench-0003: the judge's verdict cannot be read
 
 
-def _env(home: Path, params: dict[str, dict[str, str]]) -> dict[str, str]:
-    env = cli_env(home, TG_TOY_PARAMS=json.dumps(params))
+def _task_params(params: dict[str, dict[str, str]]) -> list[str]:
+    """``--task-param TASK:NAME=VALUE`` for each setting."""
+    return [flag for task, settings in params.items() for name, value in settings.items()
+            for flag in ("--task-param", f"{task}:{name}={value}")]
+
+
+def _env(home: Path) -> dict[str, str]:
+    env = cli_env(home)
     env["PYTHONPATH"] = f"{REPO / 'src'}:{REPO / 'tests'}"
     return env
 
@@ -561,7 +568,7 @@ def test_jailbreak_end_to_end_through_the_cli(tmp_path: Path) -> None:
                 "--judge", "refusal=rules", "--judge", "harmfulness=llm",
                 "--judge-model", f"openai-compatible:judge-model@{judge.openai_base_url}"]
         params = {"fan2023.jailbreak": {"attacks": "toy_plain,toy_rev"}}
-        res = subprocess.run([sys.executable, TOY, *args], env=_env(tmp_path / "home", params), capture_output=True,
+        res = subprocess.run([sys.executable, TOY, *args, *_task_params(params)], env=_env(tmp_path / "home"), capture_output=True,
                              text=True, timeout=300, stdin=subprocess.DEVNULL)
         assert res.returncode == 0, res.stderr
         assert server.stats()["by_endpoint"]["chat.completions"] == 12  # 6 behaviours x 2 chains
@@ -572,8 +579,8 @@ def test_jailbreak_end_to_end_through_the_cli(tmp_path: Path) -> None:
         # every call was made by the first run (same store): nothing is sent again
         limited = tmp_path / "limited"
         args[args.index("-o") + 1] = str(limited)
-        res = subprocess.run([sys.executable, TOY, *args, "--limit", "4", "--seed", "5"],
-                             env=_env(tmp_path / "home", params), capture_output=True, text=True, timeout=300,
+        res = subprocess.run([sys.executable, TOY, *args, *_task_params(params), "--limit", "4", "--seed", "5"],
+                             env=_env(tmp_path / "home"), capture_output=True, text=True, timeout=300,
                              stdin=subprocess.DEVNULL)
         assert res.returncode == 0, res.stderr
         assert server.stats()["by_endpoint"]["chat.completions"] == 12
@@ -621,7 +628,7 @@ def test_an_impossible_attack_fails_its_samples_and_the_run_goes_on(tmp_path: Pa
                 "--role", f"translator=openai-compatible:test-model@{base}", "--judge", "refusal=rules",
                 "--max-error-rate", "1"]
         params = {"fan2023.jailbreak": {"attacks": "toy_plain,toy_no_translation", "behaviours": "advbench"}}
-        res = subprocess.run([sys.executable, TOY, *args], env=_env(tmp_path / "home", params), capture_output=True,
+        res = subprocess.run([sys.executable, TOY, *args, *_task_params(params)], env=_env(tmp_path / "home"), capture_output=True,
                              text=True, timeout=300, stdin=subprocess.DEVNULL)
         assert res.returncode == 0, res.stderr
         assert server.stats()["by_endpoint"]["chat.completions"] == 4  # the toy_plain samples only
@@ -686,7 +693,7 @@ def test_a_killed_pair_run_resumes_without_repeating_a_call(tmp_path: Path) -> N
                     "--judge-model", f"openai-compatible:judge-model@{judge.openai_base_url}"]
 
         def run(out: Path, home: Path) -> subprocess.CompletedProcess[str]:
-            return subprocess.run([sys.executable, TOY, *args(out)], env=_env(home, params), capture_output=True,
+            return subprocess.run([sys.executable, TOY, *args(out), *_task_params(params)], env=_env(home), capture_output=True,
                                   text=True, timeout=300, stdin=subprocess.DEVNULL)
 
         # the reference: one uninterrupted run
@@ -703,7 +710,7 @@ def test_a_killed_pair_run_resumes_without_repeating_a_call(tmp_path: Path) -> N
         server.configure(slow=[["iteration=2", 120]])
         out, home = tmp_path / "resumed" / "run", tmp_path / "home"
         hung = 4
-        proc = subprocess.Popen([sys.executable, TOY, *args(out)], env=_env(home, params), stdout=subprocess.DEVNULL,
+        proc = subprocess.Popen([sys.executable, TOY, *args(out), *_task_params(params)], env=_env(home), stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
         try:
             deadline = time.monotonic() + 120
@@ -783,10 +790,10 @@ def test_a_killed_run_of_the_real_pair_resumes_without_repeating_a_call(tmp_path
                     "fan2023.jailbreak_pair", "--task-data", f"fan2023.jailbreak_pair={FIXTURE}", "-o", str(out),
                     "-c", "4", "--max-retries", "0", "--role", f"attacker=openai-compatible:attacker-model@{base}",
                     "--judge", "refusal=rules", "--judge", "harmfulness=llm",
-                    "--judge-model", f"openai-compatible:attacker-model@{base}"]
+                    "--judge-model", f"openai-compatible:attacker-model@{base}", *_task_params(params)]
 
         def env(home: Path) -> dict[str, str]:
-            return {**_env(home, params), "TG_REAL_PAIR": "1"}
+            return {**_env(home), "TG_REAL_PAIR": "1"}
 
         whole_out = tmp_path / "whole" / "run"
         res = subprocess.run(run_args(whole_out), env=env(tmp_path / "home-whole"), capture_output=True, text=True,

@@ -37,11 +37,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Final
 
-from trustgauge.attacks.base import Goal, IterativeAttack
+from trustgauge.attacks.base import AttackError, Goal, IterativeAttack
 from trustgauge.attacks.registry import get_iterative
 from trustgauge.data.sources import PackageFiles
 from trustgauge.engine.chat import ChatCallError
-from trustgauge.errors import ConfigError, DataError, TrustgaugeError
+from trustgauge.errors import ConfigError, DataError
 from trustgauge.readers.refusal import classify as classify_refusal
 from trustgauge.tasks._common import ORACLE_REFUSAL, get_field
 from trustgauge.tasks.base import Task, TaskParameter
@@ -379,13 +379,12 @@ def configure_attack(attack: IterativeAttack, settings: Mapping[str, int]) -> It
     return attack
 
 
-def failed_attack(exc: TrustgaugeError, attack_id: str) -> ChatCallError | None:
+def failed_attack(exc: AttackError, attack_id: str) -> ChatCallError:
     """The failed call that ends a conversation whose attack could not be carried out on this
-    sample (the attacks' ``AttackError``: it names the ``role`` whose answer made it impossible,
-    e.g. a translator that gave no translation): the sample is recorded as failed with the reason
-    and the run goes on. ``None`` for any other error (a bug, a bad setting: it propagates)."""
-    role = getattr(exc, "role", None)
-    return ChatCallError(role, f"attack {attack_id} (role {role}): {exc}") if isinstance(role, str) else None
+    sample (:class:`~trustgauge.attacks.base.AttackError`, naming the ``role`` whose answer made it
+    impossible, e.g. a translator that gave no translation): the sample is recorded as failed
+    with the reason and the run goes on. Any other error (a bug, a bad setting) propagates."""
+    return ChatCallError(exc.role, f"attack {attack_id} (role {exc.role}): {exc}")
 
 
 def loop_values(notes: Mapping[str, Any]) -> dict[str, float]:
@@ -470,11 +469,8 @@ class IterativeJailbreakTask(Task):
         attack = self.attack()
         try:
             result = await attack.run(sample_goal(sample), chat, params)
-        except TrustgaugeError as exc:
-            failed = failed_attack(exc, attack.id)
-            if failed is None:
-                raise
-            raise failed from exc
+        except AttackError as exc:
+            raise failed_attack(exc, attack.id) from exc
         notes = {**result.notes, "success": result.success}
         return Transcript(response=result.response, messages=tuple(result.messages), notes=notes,
                           finish_reason=result.finish_reason)

@@ -22,8 +22,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+from trustgauge.attacks.base import AttackError
 from trustgauge.attacks.registry import Chain, parse_chain
-from trustgauge.errors import ConfigError, TrustgaugeError
+from trustgauge.errors import ConfigError
 from trustgauge.tasks.base import DocRow, Task, TaskParameter
 from trustgauge.tasks.fan2023 import _attack_common as common
 from trustgauge.tasks.outcome import Outcome
@@ -142,11 +143,8 @@ class Jailbreak(Task):
             attacked = await chain.apply(plain, chat, seed=sample.id)
             response = await chat.send(TARGET, attacked, self.generation_params())
             recovered = await chain.recover(response.text, chat)
-        except TrustgaugeError as exc:  # an attack impossible on this sample: the sample fails, the run goes on
-            failed = common.failed_attack(exc, chain.id)
-            if failed is None:
-                raise
-            raise failed from exc
+        except AttackError as exc:  # an attack impossible on this sample: the sample fails, the run goes on
+            raise common.failed_attack(exc, chain.id) from exc
         messages = (*attacked, ChatMessage(role="assistant", content=response.text))
         return Transcript(response=recovered, messages=messages, finish_reason=response.finish_reason,
                           notes={"raw_response": response.text, "attack": chain.id})
