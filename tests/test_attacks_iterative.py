@@ -159,6 +159,25 @@ def test_registered_names() -> None:
         Crescendo(max_turns=0)
 
 
+def test_task_setting_names() -> None:
+    """The settings the fan2023 tasks set by attribute (streams, iterations, width, depth,
+    branching, turns) reach the attacks' own fields."""
+    pair = PAIR()
+    assert (pair.streams, pair.iterations) == (5, 3)
+    pair.streams, pair.iterations = 20, 4
+    assert (pair.n_streams, pair.n_iterations) == (20, 4)
+    tap = TAP()
+    tap.branching, tap.width, tap.depth = 3, 5, 2
+    assert (tap.branching_factor, tap.width, tap.depth) == (3, 5, 2)
+    cres = Crescendo()
+    cres.turns = 7
+    assert cres.max_turns == 7
+    with pytest.raises(ConfigError):
+        pair.streams = 0
+    with pytest.raises(ConfigError):
+        cres.turns = 0
+
+
 # --- PAIR ------------------------------------------------------------------------------------
 
 
@@ -201,7 +220,8 @@ def test_pair_feedback_history_and_seeds() -> None:
     chat = FakeChat(pair_script({"p-s0-i1": 3}))
     run(PAIR(n_streams=2, n_iterations=3, keep_last_n=1).run(GOAL, chat, TARGET_PARAMS))
     attacker = chat.of("attacker")
-    assert sorted(c[3].seed for c in attacker if c[3] is not None) == [0, 0, 0, 1, 1, 1]
+    assert len(attacker) == 6
+    assert sorted(c[3].seed for c in attacker if c[3] is not None and c[3].seed is not None) == [0, 0, 0, 1, 1, 1]
     assert all(c[3] is not None and c[3].temperature == 1.0 for c in attacker)
     stream0 = [c[2] for c in attacker if c[3] is not None and c[3].seed == 0]
     first, second, third = stream0

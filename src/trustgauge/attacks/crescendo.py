@@ -105,6 +105,17 @@ class Crescendo(IterativeAttack):
         self.max_backtracks = max_backtracks
         self.success_score = success_score
 
+    @property
+    def turns(self) -> int:
+        """Alias of :attr:`max_turns` (the name ``fan2023.jailbreak_crescendo`` uses)."""
+        return self.max_turns
+
+    @turns.setter
+    def turns(self, value: int) -> None:
+        if value < 1:
+            raise ConfigError(f"Crescendo turns must be >= 1 (got {value})")
+        self.max_turns = value
+
     async def run(self, goal: Goal, chat: Chat, target_params: GenerationParams) -> AttackResult:
         counting = CountingChat(chat)
         counts: Counter[str] = Counter()

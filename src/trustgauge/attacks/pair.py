@@ -145,6 +145,29 @@ class PAIR(IterativeAttack):
         self.keep_last_n = keep_last_n
         self.success_score = success_score
 
+    # the names the tasks' parameters use (``fan2023.jailbreak_pair``: ``streams``, ``iterations``)
+    @property
+    def streams(self) -> int:
+        """PAIR's N (alias of :attr:`n_streams`)."""
+        return self.n_streams
+
+    @streams.setter
+    def streams(self, value: int) -> None:
+        if value < 1:
+            raise ConfigError(f"PAIR needs streams >= 1 (got {value})")
+        self.n_streams = value
+
+    @property
+    def iterations(self) -> int:
+        """PAIR's K (alias of :attr:`n_iterations`)."""
+        return self.n_iterations
+
+    @iterations.setter
+    def iterations(self, value: int) -> None:
+        if value < 1:
+            raise ConfigError(f"PAIR needs iterations >= 1 (got {value})")
+        self.n_iterations = value
+
     async def run(self, goal: Goal, chat: Chat, target_params: GenerationParams) -> AttackResult:
         counting = CountingChat(chat)
         counts: Counter[str] = Counter()

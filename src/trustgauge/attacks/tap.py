@@ -111,6 +111,17 @@ class TAP(IterativeAttack):
         self.keep_last_n = keep_last_n
         self.success_score = success_score
 
+    @property
+    def branching(self) -> int:
+        """TAP's b (alias of :attr:`branching_factor`, the name ``fan2023.jailbreak_tap`` uses)."""
+        return self.branching_factor
+
+    @branching.setter
+    def branching(self, value: int) -> None:
+        if value < 1:
+            raise ConfigError(f"TAP branching must be >= 1 (got {value})")
+        self.branching_factor = value
+
     async def run(self, goal: Goal, chat: Chat, target_params: GenerationParams) -> AttackResult:
         counting = CountingChat(chat)
         counts: Counter[str] = Counter()
