@@ -11,16 +11,20 @@ that is not ``[[N]]`` with 1 <= N <= 10 is *unparsed* (``None``), never a low or
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import TypeVar
 
 from trustgauge.attacks.base import Goal
 from trustgauge.types import Chat, ChatMessage, GenerationParams, Response
+
+T = TypeVar("T")
 
 __all__ = [
     "FORMAT_NUDGE",
@@ -28,6 +32,7 @@ __all__ = [
     "AttackerReply",
     "CountingChat",
     "ask_attacker",
+    "gather_all",
     "judge_prompt",
     "judge_role",
     "judge_score",
@@ -251,6 +256,22 @@ async def judge_score(chat: Chat, goal: Goal, prompt: str, response: str, counts
     if rating is None:
         counts["judge_unparsed"] += 1
     return rating
+
+
+# --- running calls together ---------------------------------------------------------------------
+
+
+async def gather_all(*aws: Awaitable[T]) -> list[T]:
+    """Await ``aws`` together (the streams of one PAIR iteration, the branches of a TAP level)
+    and return their results in order; if any failed (a call that failed after its retries),
+    wait for the others to finish first, then raise the first failure. No sibling is left
+    running after the conversation ends, and every answer that did arrive is in the store, so
+    a rerun replays it instead of sending it again."""
+    results = await asyncio.gather(*aws, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results  # type: ignore[return-value]
 
 
 # --- counting ----------------------------------------------------------------------------------

@@ -32,13 +32,13 @@ ties for the best answer go to the earliest (iteration, stream), not to a random
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from dataclasses import dataclass, field
 
 from trustgauge.attacks._iterative import (
     CountingChat,
     ask_attacker,
+    gather_all,
     judge_role,
     judge_score,
     load_prompt,
@@ -198,7 +198,7 @@ class PAIR(IterativeAttack):
             if not live:
                 stop = "no_prompts"
                 break
-            found = await asyncio.gather(*(step(s, iteration) for s in live))
+            found = await gather_all(*(step(s, iteration) for s in live))
             row: list[int | None] = [None] * self.n_streams
             for stream, candidate in zip(live, found):
                 if candidate is None:

@@ -26,7 +26,6 @@ their ratings) run at once.
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +33,7 @@ from typing import Any
 from trustgauge.attacks._iterative import (
     CountingChat,
     ask_attacker,
+    gather_all,
     judge_role,
     judge_score,
     load_prompt,
@@ -155,7 +155,7 @@ class TAP(IterativeAttack):
                 for i, leaf in enumerate(leaves)
                 for b in range(self.branching_factor)
             ]
-            replies = await asyncio.gather(*(job for _, _, job in jobs))
+            replies = await gather_all(*(job for _, _, job in jobs))
             children: list[tuple[_Leaf, str]] = []
             for (leaf, b, _), (reply, kept) in zip(jobs, replies):
                 if not reply.prompt:
@@ -168,7 +168,7 @@ class TAP(IterativeAttack):
                 stop = "no_prompts"
                 break
             # PRUNE phase 1: off-topic prompts go (an unreadable verdict keeps the prompt)
-            verdicts = await asyncio.gather(*(on_topic(prompt) for _, prompt in children))
+            verdicts = await gather_all(*(on_topic(prompt) for _, prompt in children))
             kept_idx = prune([0.0 if v is False else 1.0 for v in verdicts], self.width)
             record["on_topic"] = sum(1 for v in verdicts if v is not False)
             record["after_phase1"] = len(kept_idx)
@@ -177,7 +177,7 @@ class TAP(IterativeAttack):
                 break
             survivors = [children[i] for i in kept_idx]
             # QUERY the target and rate the answers
-            found = await asyncio.gather(*(query(prompt, level, n) for n, (_, prompt) in enumerate(survivors)))
+            found = await gather_all(*(query(prompt, level, n) for n, (_, prompt) in enumerate(survivors)))
             candidates.extend(found)
             record["scores"] = [c.score for c in found]
             # PRUNE phase 2: the width best-rated leaves grow on (unrated: below 1)
