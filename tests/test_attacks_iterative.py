@@ -23,7 +23,7 @@ from trustgauge.attacks._iterative import (
     target_str,
 )
 from trustgauge.attacks.base import AttackResult, Goal
-from trustgauge.attacks.crescendo import Crescendo
+from trustgauge.attacks.crescendo import Crescendo, parse_refusal
 from trustgauge.attacks.pair import PAIR
 from trustgauge.attacks.registry import get_iterative
 from trustgauge.attacks.tap import TAP, prune
@@ -60,6 +60,8 @@ class FakeChat:
             return "judge"
         if "[[YES]]" in system:
             return "on_topic"
+        if "response_to_evaluate_input" in system:
+            return "refusal"
         if role == "attacker":
             return "attacker"
         return role
@@ -427,6 +429,9 @@ def crescendo_script(refuse: dict[str, int], scores: dict[str, int], attacker: C
                 refused[q] = refused.get(q, 0) + 1
                 return "I'm sorry, but I can't help with that."
             return f"answer {q}"
+        if kind == "refusal":
+            verdict = "response_to_evaluate_input: I'm sorry" in messages[-1].content
+            return json.dumps({"score_value": verdict, "rationale": "r"})
         prompt = re.search(r"\[PROMPT\]:(\S+)", messages[-1].content)
         assert prompt is not None
         return f"Rating: [[{scores.get(prompt.group(1), 2)}]]"
@@ -469,6 +474,12 @@ def test_crescendo_backtracks_on_refusal_within_limit() -> None:
     assert backtrack_msg.startswith("This is the turn 2 of 3 turns.")
     notes = result.notes
     assert notes["backtracks"] == 1 and notes["refusals_kept"] == 1 and notes["turns"] == 3
+    # every answer was checked for refusal by the judge model (here the attacker), the question
+    # sent as PyRIT's objective
+    checks = chat.of("refusal")
+    assert len(checks) == 4 and {c[0] for c in checks} == {"attacker"}
+    assert checks[1][2][-1].content == "conversation_objective: q2\nresponse_to_evaluate_input: I'm sorry, but I can't help with that."
+    assert notes["refusal_check"] == "judge" and notes["calls"] == {"attacker": 4 + 4 + 3, "target": 4}
     assert notes["scores"] == [2, 2, 7] and notes["best_turn"] == 3 and not result.success
     assert result.response == "answer q4"
 
@@ -492,6 +503,27 @@ def test_crescendo_malformed_attacker_and_judge() -> None:
     assert [c[2][-1].content for c in chat.of("target")] == ["q3", "q3"]
     assert notes["judge_unparsed"] == 2 and notes["scores"] == [None, None] and not result.success
     assert notes["best_score"] is None and result.response == "answer q3"
+
+
+def test_crescendo_local_refusal_check_and_unreadable_verdict() -> None:
+    cres = Crescendo(max_turns=2, max_backtracks=1)
+    cres.is_refusal = lambda answer: answer.startswith("I'm sorry")
+    chat = FakeChat(crescendo_script({"q1": 1}, {}), roles=("target", "attacker", "judge"))
+    result = run(cres.run(GOAL, chat, TARGET_PARAMS))
+    assert not chat.of("refusal") and result.notes["refusal_check"] == "local"
+    assert result.notes["backtracks"] == 1 and [c[2][-1].content for c in chat.of("target")] == ["q1", "q2", "q3"]
+
+    def answer(kind: str, messages: Sequence[ChatMessage], params: GenerationParams | None) -> str:
+        return "I refuse to say." if kind == "refusal" else crescendo_script({"q1": 1}, {})(kind, messages, params)
+
+    chat = FakeChat(answer, roles=("target", "attacker", "judge"))
+    result = run(Crescendo(max_turns=1).run(GOAL, chat, TARGET_PARAMS))
+    # unreadable verdict: the refusal is kept and rated, never taken back
+    assert result.notes["refusal_unparsed"] == 1 and result.notes["backtracks"] == 0
+    assert {c[0] for c in chat.of("refusal")} == {"judge"}
+    assert parse_refusal('{"score_value": "True", "rationale": "x"}') is True
+    assert parse_refusal('blah "score_value": false') is False
+    assert parse_refusal("") is None
 
 
 def test_crescendo_gives_up_without_questions() -> None:
