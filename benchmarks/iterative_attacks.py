@@ -112,9 +112,9 @@ async def one_run(
     try:
         if warm:  # the first call of a process imports the HTTP client (~0.4 s here): not timed
             await asyncio.gather(*(chat.send(role, (ChatMessage(role="user", content="warm-up"),)) for role in models))
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         [outcome] = await run_conversations([bare_chain if floor else conversation], chat)
-        wall = time.perf_counter() - t0
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     finally:
         for model in models.values():
             close = getattr(model, "aclose", None)
@@ -126,6 +126,7 @@ async def one_run(
     notes = outcome.transcript.notes
     return {
         "wall": wall,
+        "cpu": cpu,
         "calls": notes["calls"],
         "iterations": notes["iterations"],
         "max_in_flight": {role: e.stats.max_in_flight for role, e in engines.items()},
@@ -147,6 +148,7 @@ def main() -> None:
         ("floor, fixed 64", 64, True),
     ]
     walls: dict[str, list[float]] = {name: [] for name, _, _ in settings}
+    cpus: dict[str, list[float]] = {name: [] for name, _, _ in settings}
     last: dict[str, dict[str, Any]] = {}
     with FakeServer.start(latency=LATENCY, scripts=scripts()) as server:
         base_url = server.openai_base_url
@@ -156,6 +158,7 @@ def main() -> None:
                 with tempfile.TemporaryDirectory(prefix="tg-iter-bench-") as tmp:
                     result = asyncio.run(one_run(base_url, concurrency, Path(tmp), floor=floor, warm=not args.cold))
                 walls[name].append(result["wall"])
+                cpus[name].append(result["cpu"])
                 last[name] = result
     print(f"load average after: {load_average()}")
     for name, _, _ in settings:
@@ -164,6 +167,7 @@ def main() -> None:
         print(
             f"{name:16s} median {median:5.2f} s = {median / IDEAL:4.2f}x ideal, best {best:5.2f} s = {best / IDEAL:4.2f}x "
             f"(runs: {', '.join(f'{w:.2f}' for w in walls[name])}; per step {median / (3 * ITERATIONS):.3f} s); "
+            f"client CPU {1000 * statistics.median(cpus[name]) / (3 * ITERATIONS * STREAMS):.1f} ms/call; "
             f"calls {info['calls']}, max in flight {info['max_in_flight']}"
         )
     for mode in ("adaptive", "fixed 64"):
