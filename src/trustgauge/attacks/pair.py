@@ -17,7 +17,8 @@ Following the reference implementation (github.com/patrickrchao/JailbreakingLLMs
 * the first attacker message is PAIR's ``get_init_msg``; the next ones PAIR's
   ``process_target_response`` (``LANGUAGE MODEL OUTPUT`` / ``OBJECTIVE`` / ``SCORE``);
 * the attacker keeps its last ``keep_last_n`` exchanges (PAIR's ``--keep-last-n``, default 4);
-  attacker sampling: temperature 1, top-p 0.9, 500 tokens (PAIR's defaults). Each stream's calls
+  attacker sampling: temperature 1, 500 tokens (PAIR's defaults; its top-p 0.9 is left out, as
+  some APIs, Anthropic's recent models among them, refuse temperature and top-p together). Each stream's calls
   carry ``seed = stream number``, so the streams are different calls (identical calls of a run
   are sent once) and a seed-honouring backend samples each stream differently;
 * iterations are sequential within a stream; the streams of one iteration run at once
@@ -51,17 +52,15 @@ from trustgauge.types import Chat, ChatMessage, GenerationParams
 
 __all__ = ["PAIR", "Candidate", "attacker_params", "feedback_message", "init_message"]
 
-#: PAIR's attacker sampling (``--attack-max-n-tokens 500``, temperature 1, top-p 0.9)
+#: PAIR's attacker sampling (``--attack-max-n-tokens 500``, temperature 1; not its top-p 0.9,
+#: which some APIs refuse next to a temperature)
 ATTACKER_TEMPERATURE = 1.0
-ATTACKER_TOP_P = 0.9
 ATTACKER_MAX_TOKENS = 500
 
 
 def attacker_params(stream: int) -> GenerationParams:
     """The attacker's sampling for one stream (its seed tells the streams apart)."""
-    return GenerationParams(
-        temperature=ATTACKER_TEMPERATURE, top_p=ATTACKER_TOP_P, max_tokens=ATTACKER_MAX_TOKENS, seed=stream
-    )
+    return GenerationParams(temperature=ATTACKER_TEMPERATURE, max_tokens=ATTACKER_MAX_TOKENS, seed=stream)
 
 
 def init_message(goal: str, target: str) -> str:
