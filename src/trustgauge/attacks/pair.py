@@ -112,7 +112,6 @@ class _Stream:
     index: int
     history: list[ChatMessage] = field(default_factory=list)
     best: Candidate | None = None
-    done: bool = False
 
 
 def best_of(candidates: list[Candidate]) -> Candidate | None:
@@ -193,28 +192,22 @@ class PAIR(IterativeAttack):
 
         for iteration in range(1, self.n_iterations + 1):
             iterations = iteration
-            live = [s for s in streams if not s.done]
-            if not live:
-                stop = "no_prompts"
-                break
-            found = await gather_all(*(step(s, iteration) for s in live))
+            found = await gather_all(*(step(s, iteration) for s in streams))
             row: list[int | None] = [None] * self.n_streams
-            for stream, candidate in zip(live, found):
+            for stream, candidate in zip(streams, found):
                 if candidate is None:
                     continue
                 candidates.append(candidate)
                 row[stream.index] = candidate.score
                 if stream.best is None or candidate.rank() > stream.best.rank():
                     stream.best = candidate
-                if candidate.score is not None and candidate.score >= self.success_score:
-                    stream.done = True
             for stream in streams:  # PAIR keeps the last keep_last_n exchanges of each attacker
                 # the history ends with the user turn for the next call: keep it and the
                 # keep_last_n whole exchanges (user, assistant) before it
                 stream.history = stream.history[-(2 * self.keep_last_n + 1) :]
             scores.append(row)
             if any(c.score is not None and c.score >= self.success_score for c in found if c is not None):
-                stop = "success"
+                stop = "success"  # a stream reached the goal: every stream stops
                 break
         if stop == "budget" and not candidates:
             stop = "no_prompts"
