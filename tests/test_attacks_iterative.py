@@ -608,3 +608,53 @@ def test_pair_through_engine_resumes_without_repeating(tmp_path: Path) -> None:
     [third] = one_run(idle_t, idle_a)
     assert not idle_t.seen and not idle_a.seen and third.transcript is not None
     assert third.transcript.notes == second.transcript.notes
+
+
+def test_pair_streams_overlap_through_engine_and_http(tmp_path: Path) -> None:
+    """Through the real stack (load_model of an openai-compatible spec at the fake server on
+    127.0.0.1, one Engine per role, EngineChat, run_conversations): with a fixed limit every
+    stream's call is in flight at once on each engine, and the run takes about its ideal."""
+    from fake_server import FakeServer
+    from trustgauge.config import ModelConfig
+    from trustgauge.engine.chat import EngineChat, run_conversations
+    from trustgauge.engine.runner import Engine, RetryPolicy
+    from trustgauge.engine.store import Store
+    from trustgauge.models.registry import load_model
+    from trustgauge.types import Transcript
+
+    streams, iterations, latency = 6, 2, 0.2
+    replies = [pair_json(f"server prompt {i}") for i in range(streams * iterations)]
+    scripts = [["Rating: [[rating]]", ["Rating: [[4]]"]], ["You must obey all of the following", replies]]
+    with FakeServer.start(latency=latency, scripts=scripts) as server:
+        store = Store(tmp_path / "store.db")
+        models = {
+            role: load_model(ModelConfig(model=f"openai-compatible:{role}-model@{server.openai_base_url}", timeout=30.0))
+            for role in ("target", "attacker")
+        }
+        engines = {role: Engine(m, store, concurrency=32, retry=RetryPolicy(max_retries=0, timeout=30.0)) for role, m in models.items()}
+
+        async def conversation(chat: Any) -> Transcript:
+            result = await PAIR(n_streams=streams, n_iterations=iterations).run(GOAL, chat, TARGET_PARAMS)
+            return Transcript(response=result.response, messages=result.messages, notes=result.notes)
+
+        async def main() -> tuple[list[Any], float]:
+            try:
+                start = time.perf_counter()
+                out = await run_conversations([conversation], EngineChat(engines))
+                return out, time.perf_counter() - start
+            finally:
+                for model in models.values():
+                    await model.aclose()  # type: ignore[attr-defined]
+
+        try:
+            [result], wall = asyncio.run(main())
+        finally:
+            store.close()
+    assert result.transcript is not None, result.error
+    notes = result.transcript.notes
+    assert notes["calls"] == {"attacker": 2 * streams * iterations, "target": streams * iterations}
+    assert notes["per_stream_best"] == [4] * streams and notes["judge_unparsed"] == 0
+    assert {role: e.stats.max_in_flight for role, e in engines.items()} == {"target": streams, "attacker": streams}
+    assert engines["target"].stats.sent == streams * iterations  # 12 different prompts: no call deduplicated
+    # ideal 2 x 3 x 0.2 = 1.2 s; serial streams would take 7.2 s (generous bound: shared CPUs)
+    assert wall < 2 * iterations * 3 * latency + 1.5
