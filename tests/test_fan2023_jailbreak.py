@@ -656,6 +656,19 @@ def _stored(home: Path) -> int:
     return int(n)
 
 
+def _wait_until_stuck(server: FakeServer, home: Path, hung: int) -> None:
+    """Until ``hung`` calls hang at the server and the store has stopped growing (every answer
+    that arrived is written: a loaded machine may lag) for half a second."""
+    deadline = time.monotonic() + 120
+    steady, last = 0, -1
+    while steady < 5 and time.monotonic() < deadline:
+        time.sleep(0.1)
+        stored = _stored(home)
+        steady = steady + 1 if server.stats()["in_flight"] == hung and stored == last else 0
+        last = stored
+    assert steady == 5, server.stats()
+
+
 def _comparable(out: Path) -> list[dict[str, Any]]:
     rows = _rows(out)
     for row in rows:  # whether a call was replayed is the only thing a resumed run may differ in ...
@@ -713,12 +726,7 @@ def test_a_killed_pair_run_resumes_without_repeating_a_call(tmp_path: Path) -> N
         proc = subprocess.Popen([sys.executable, TOY, *args(out), *_task_params(params)], env=_env(home), stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
         try:
-            deadline = time.monotonic() + 120
-            steady = 0
-            while steady < 5 and time.monotonic() < deadline:
-                time.sleep(0.1)
-                steady = steady + 1 if server.stats()["in_flight"] == hung else 0
-            assert steady == 5, server.stats()
+            _wait_until_stuck(server, home, hung)
         finally:
             proc.send_signal(signal.SIGKILL)
             proc.wait(10)
@@ -815,12 +823,7 @@ def test_a_killed_run_of_the_real_pair_resumes_without_repeating_a_call(tmp_path
         proc = subprocess.Popen(run_args(out), env=env(home), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 stdin=subprocess.DEVNULL)
         try:
-            deadline = time.monotonic() + 120
-            steady = 0
-            while steady < 5 and time.monotonic() < deadline:
-                time.sleep(0.1)
-                steady = steady + 1 if server.stats()["in_flight"] == hung else 0
-            assert steady == 5, server.stats()
+            _wait_until_stuck(server, home, hung)
         finally:
             proc.send_signal(signal.SIGKILL)
             proc.wait(10)
