@@ -68,7 +68,7 @@ SOURCE = PackageFiles(
     ),
     package="trustgauge.data",
     path="packaged/fan2023/injection",
-    files={"indirect.json": 890, "direct.json": 184},
+    files={"indirect.json": 1105, "direct.json": 184},
     licence=(
         "BIPIA's contexts, attacks and judge questions (github.com/microsoft/BIPIA): MIT, its LICENSE in the "
         "folder; the direct hijacking prompts and apps: MIT (trustgauge). See SOURCE.md in the folder"
