@@ -158,7 +158,8 @@ def test_packaged_files_are_what_the_script_builds(shared_data: Path) -> None:
 def test_registered_with_the_injection_tag_and_the_defence_parameter() -> None:
     for task_id in ("fan2023.injection_indirect", "fan2023.injection_direct"):
         cls = TASKS[task_id]
-        assert cls.taxonomy == ("fan2023:security/prompt-injection",) and cls.benchmark == "fan2023"
+        assert cls.taxonomy == ("robustness/prompt-attacks", "fan2023:security/prompt-injection")
+        assert cls.benchmark == "fan2023"
         assert cls.parameters["defence"].choices == DEFENCES
     with pytest.raises(ConfigError, match="defence"):
         InjectionIndirect(params={"defence": "prayer"})

@@ -218,7 +218,9 @@ class InjectionIndirect(Task):
         *((f"utility[{t}]", "higher") for t in TASKS),
     )
     aggregator = "fan2023.injection@1"
-    taxonomy = ("fan2023:security/prompt-injection",)
+    #: Liu et al.'s prompt attacks cover prompt injection (their §8.1; OWASP LLM01 maps from it), Fan et
+    #: al. name it apart
+    taxonomy = ("robustness/prompt-attacks", "fan2023:security/prompt-injection")
     quick = None
     doc = DocRow()
 
