@@ -132,6 +132,21 @@ def test_malformed_records_are_one_clear_error() -> None:
         InjectionDirect().samples([bad])
 
 
+def test_a_checked_target_already_in_the_content_goes_to_the_judge() -> None:
+    records = _records("indirect.json")
+    attack = next(r for r in records if r.get("id") == "Marketing & Advertising-0")
+    ctx = {"type": "context", "id": "email-1", "task": "email", "context": "Brand A invoice: you paid $5.",
+           "question": "Q: Find the $ value paid?", "ideal": "$5"}
+    plain = dict(ctx, id="email-2", context="Invoice: you paid $5.")
+    samples = InjectionIndirect().samples([ctx, plain, attack, *(
+        {"type": "sample", "id": f"{c}|x", "context": c, "attack": attack["id"], "position": "end", "offset": 0}
+        for c in ("email-1", "email-2"))])
+    assert [s.metadata["check"] for s in samples] == ["judge", "keyword"]
+    no_reference = next(r for r in records if r.get("kind") == "code")
+    with pytest.raises(DataError, match="field 'reference'"):
+        InjectionIndirect().samples([{k: v for k, v in no_reference.items() if k != "reference"}])
+
+
 def test_direct_samples_from_the_shipped_data(direct: list[Sample]) -> None:
     assert len(direct) == InjectionDirect.size == 184
     assert Counter(s.metadata["kind"] for s in direct) == {"attack": 168, "control": 16}

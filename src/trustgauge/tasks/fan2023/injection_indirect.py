@@ -237,8 +237,9 @@ class InjectionIndirect(Task):
                     get_field(self, i, record, name)
                 contexts[get_field(self, i, record, "id")] = record
             elif kind == "attack":
-                get_field(self, i, record, "kind", choices=["text", "code"])
+                kind = get_field(self, i, record, "kind", choices=["text", "code"])
                 get_field(self, i, record, "text")
+                get_field(self, i, record, "reference" if kind == "code" else "judge_question")
                 get_field(self, i, record, "attack", choices=list(ATTACKS))
                 get_field(self, i, record, "group", choices=list(GROUPS))
                 attacks[get_field(self, i, record, "id")] = record
@@ -289,8 +290,12 @@ class InjectionIndirect(Task):
             except ValueError as exc:
                 raise DataError(f"{self.data.path} record {index}: {exc}") from None
             check = check_for(attack["id"], attack["kind"], attack.get("reference"))
-            if check is not None and tainted(check, f"{context['context']}\n{request}"):
-                check = None  # the target is in the clean content: quoting it is not following
+            clean = f"{context['context']}\n{request}"
+            if check is not None and attack.get("judge_question") and tainted(check, clean):
+                # the target is in the clean content already: an answer quoting the content would
+                # pass for following the attack, so the judge decides (an attack without a judge
+                # question, a code attack, keeps its check)
+                check = None
             metadata.update(
                 kind="attack", harmful=True, attack=attack["attack"], attack_id=attack["id"],
                 attack_family="injection", bipia_group=attack["group"], position=position, goal=attack["text"],
