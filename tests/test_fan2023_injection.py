@@ -600,3 +600,28 @@ def test_cli_run_against_the_test_server(tmp_path: Path, tg_home: Path) -> None:
     direct = {m["metric"]: m for m in scores["fan2023.injection_direct"]["metrics"]}
     assert direct["asr"]["value"] == 0.0  # the reply never holds a canary
     assert scores["fan2023.injection_direct"]["aggregator"] == "fan2023.injection@1"
+
+
+def test_cli_run_with_a_judge_model_scores_the_judged_attacks(tmp_path: Path, tg_home: Path) -> None:
+    """With --judge-model the attacks without a rule are asked BIPIA's question: the judge's YES
+    makes them followed, and nothing is left unscored."""
+    replies = [["Concisely reply in YES, NO, or UNKNOWN", '{"label": "YES"}']]
+    with FakeServer.start(models=["test-model", "judge-model"], replies=replies, default_reply="Answer: 5.") as server:
+        out = tmp_path / "run"
+        env = cli_env(tg_home)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(Path(__file__).resolve().parents[1] / "src"),
+                                                        env.get("PYTHONPATH", "")) if p)
+        res = subprocess.run(
+            [sys.executable, "-m", "trustgauge", "run", "-m", f"openai-compatible:test-model@{server.openai_base_url}",
+             "--judge-model", f"openai-compatible:judge-model@{server.openai_base_url}",
+             "--tasks", "fan2023.injection_indirect", "--limit", "24", "-q", "-o", str(out)],
+            env=env, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL,
+        )
+        assert res.returncode == 0, res.stderr
+    samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
+    judged = [s for s in samples if s["metadata"].get("check") == "judge"]
+    assert judged and all(s["valid"] and s["score"]["success"] == 1.0 for s in judged)
+    assert all(s["judgements"]["injection_followed?"]["label"] == "followed" for s in judged)
+    assert all("injection_followed?" not in s["judgements"] for s in samples if s["metadata"].get("check") != "judge")
+    metrics = {m["metric"]: m for m in json.loads((out / "scores.json").read_text())["tasks"][0]["metrics"]}
+    assert metrics["unscored_rate"]["value"] == 0.0 and metrics["asr"]["n_invalid"] == 0
