@@ -528,6 +528,13 @@ def test_refusing_everything_or_following_everything_scores_zero() -> None:
     follow_all = [_s("control", {"utility": 1.0}), _s("attack", {"success": 1.0})]
     m = {x.metric: x for x in aggregate("fan2023.injection@1", follow_all, {})}
     assert m["resistance"].value == 0.0
+    assert "benign_leak_rate" not in m  # no control gave a leak value
+    leaks = [_s("control", {"utility": 1.0, "leak": 1.0}), _s("control", {"utility": 1.0, "leak": 0.0}),
+             _s("control", {"utility": 1.0, "leak": 0.0}), _s("control", {"utility": None}, valid=False),
+             _s("attack", {"success": 0.0})]
+    m = {x.metric: x for x in aggregate("fan2023.injection@1", leaks, {})}
+    assert m["benign_leak_rate"].value == pytest.approx(1 / 3) and m["benign_leak_rate"].n_invalid == 1
+    assert m["utility"].value == 1.0 and m["utility"].n_invalid == 1
     no_controls = {x.metric: x for x in aggregate("fan2023.injection@1", [_s("attack", {"success": 1.0})], {})}
     assert no_controls["resistance"].value is None and no_controls["resistance"].reason == "no scored controls"
 

@@ -111,6 +111,7 @@ class InjectionDirect(Task):
         ("resistance", "higher"),
         ("asr", "lower"),
         ("utility", "higher"),
+        ("benign_leak_rate", "lower"),
         ("unscored_rate", "lower"),
         *((f"asr[{g}]", "lower") for g in (*FAMILIES, *APPS)),
         *((f"utility[{a}]", "higher") for a in APPS),
