@@ -578,6 +578,7 @@ def test_cli_run_against_the_test_server(tmp_path: Path, tg_home: Path) -> None:
         res = subprocess.run(
             [sys.executable, "-m", "trustgauge", "run", "-m", f"openai-compatible:test-model@{server.openai_base_url}",
              "--tasks", "fan2023.injection_indirect,fan2023.injection_direct", "--limit", "40",
+             "--task-param", "fan2023.injection_indirect:defence=sandwich",
              "--judge", "refusal=rules", "-q", "-o", str(out)],
             env=env, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL,
         )
@@ -607,6 +608,15 @@ def test_cli_run_against_the_test_server(tmp_path: Path, tg_home: Path) -> None:
     direct = {m["metric"]: m for m in scores["fan2023.injection_direct"]["metrics"]}
     assert direct["asr"]["value"] == 0.0  # the reply never holds a canary
     assert scores["fan2023.injection_direct"]["aggregator"] == "fan2023.injection@1"
+    # the defence reached every indirect prompt (the direct task kept the default)
+    run = json.loads((out / "run.json").read_text())
+    assert run["task_params"] == {"fan2023.injection_indirect": {"defence": "sandwich"}}
+    assert all(s["metadata"]["user"].split("\n\n")[-1].startswith("Remember: your task is to") for s in ind)
+    assert all(s["metadata"]["defence"] == "none" for s in samples if s["task"] == "fan2023.injection_direct")
+    # the report's security section has a panel for each probe
+    report = (out / "report.html").read_text()
+    assert 'id="security"' in report
+    assert 'data-panel="fan2023.injection_indirect"' in report and 'data-panel="fan2023.injection_direct"' in report
 
 
 def test_cli_run_with_a_judge_model_scores_the_judged_attacks(tmp_path: Path, tg_home: Path) -> None:
