@@ -28,11 +28,11 @@ from trustgauge.types import GenerationParams, Request
 TRUSTLLM_QUICK_TABLE_SHA256 = "7b90eb45ff2fb9998268d079be440c5d414162ef14cd0a5d3c82beacf8ef2665"
 #: the whole table: TrustLLM's quick sample plus every Liu et al. study's and Fan et al. probe's
 #: shipped prompt set (recorded when the oracle learned them, 2026-12-04; re-recorded when Fan et
-#: al.'s privacy probes came, same day, and when the jailbreak tasks' behaviours came, same day;
-#: a new or changed study or probe changes it: re-record)
-QUICK_TABLE_SHA256 = "8932119d5ea58783fa25694a12d1bc4ca772f93b80206620c52f0da599c25bc0"
+#: al.'s privacy probes came, same day, again for the prompt-injection probes of issue 17 and for
+#: the jailbreak tasks' behaviours; a new or changed study or probe changes it: re-record)
+QUICK_TABLE_SHA256 = "77bd6056ab5193dc2a705f7ec47439d83ec79972f2914473e24e71be166bac59"
 #: Request.user("hello", GenerationParams(max_tokens=8)).cache_key(identity), same recording
-HELLO_CACHE_KEY = "badf61bb3ff561603185ebff1dfcab7498d485328820f06cf51484dfd5ee25ad"
+HELLO_CACHE_KEY = "9c9df8f00b3c7b7e4a5a75d167bd842d29ea8951f7a57fc2095ec3b6fc5e7423"
 
 
 def answer(model: Any, prompt: str) -> str:

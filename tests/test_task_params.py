@@ -272,9 +272,12 @@ def test_tasks_lists_a_tasks_parameters() -> None:
     assert rows[TASK]["parameters"]["style"]["choices"] == ["plain", "shout"]
     assert rows["safety.jailbreak"]["parameters"] == {}
     res = runner.invoke(app, ["tasks"], env=ENV)
-    assert ("with parameters (--task-param TASK:NAME=VALUE; 'trustgauge tasks --params TASK' lists them): "
-            "fan2023.jailbreak, fan2023.jailbreak_crescendo, fan2023.jailbreak_pair, fan2023.jailbreak_tap, "
-            f"{TASK}") in " ".join(res.output.split())
+    # the built-in tasks with parameters (the security probes) are listed too, before the toy
+    listed = " ".join(res.output.split()).split(
+        "with parameters (--task-param TASK:NAME=VALUE; 'trustgauge tasks --params TASK' lists them): ")[1]
+    assert TASK in listed.split(", ") and "fan2023.injection_indirect" in listed
+    assert {"fan2023.jailbreak", "fan2023.jailbreak_crescendo", "fan2023.jailbreak_pair",
+            "fan2023.jailbreak_tap"} <= set(listed.split(", "))
 
 
 @pytest.mark.parametrize(("selector", "message"), [
