@@ -122,13 +122,11 @@ class IntField:
         """
         value = answer.get(self.name)
         number: int | None = None
-        if isinstance(value, bool):
-            number = None
-        elif isinstance(value, int):
+        if isinstance(value, int) and not isinstance(value, bool):
             number = value
-        elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
-            number = int(value)
-        elif isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d{1,3}\s*", value):
+        elif (isinstance(value, float) and math.isfinite(value) and value.is_integer()) or (
+            isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d{1,3}\s*", value)
+        ):
             number = int(value)
         if number is None:
             raise AnswerError(f'"{self.name}" is missing or not an integer')
