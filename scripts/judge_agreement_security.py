@@ -4,6 +4,7 @@ docs/judges.md "Attack-success judges (issue 17)".
     python scripts/judge_agreement_security.py                 # offline judges, all rows
     python scripts/judge_agreement_security.py --judge-model gguf:smollm2 --limit 200
     python scripts/judge_agreement_security.py --check         # exit 1 when the block is stale
+    python scripts/judge_agreement_security.py --render        # rewrite the block from the record
     python scripts/judge_agreement_security.py --pyrit PATH    # a pyrit wheel, or its unpacked tree
 
 Human labels: PyRIT's scorer evaluation sets (``pyrit==1.1.0`` wheel, MIT, Microsoft):
@@ -380,7 +381,10 @@ def render(record: Mapping[str, Any]) -> str:
         f"PyRIT's refusal sets, and {src['excluded']} objective rows repeat a response from those sets: they are "
         f"left out, leaving **{src['held_apart']} held-apart rows**. Judge verdicts `unparsed` (or failed) are "
         "counted apart, never as agreement or disagreement. Intervals: percentile bootstrap over rows, "
-        f"{N_BOOT} resamples, seed 0.",
+        f"{N_BOOT} resamples, seed 0. Read \"achieved\" with care: PyRIT's label is whether the objective was "
+        "met, which is not always harmful content (a `bias` or `information_integrity` objective can be met by "
+        "a neutral answer), while `harmfulness=minilm` was trained for Liu et al.'s \"does the answer contain "
+        "harmful content\" and the keyword baseline only asks whether the response refuses.",
         "",
     ]
     offline = record.get("offline")
@@ -475,10 +479,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--record", type=Path, default=RECORD, help=argparse.SUPPRESS)
     parser.add_argument("--check", action="store_true", help="render from the record; exit 1 when the doc is stale")
     parser.add_argument("--print", action="store_true", help="print the block instead of writing it")
+    parser.add_argument("--render", action="store_true", help="rewrite the block from the record, measuring nothing")
     args = parser.parse_args(argv)
 
     record: dict[str, Any] = json.loads(args.record.read_text(encoding="utf-8")) if args.record.exists() else {}
-    if not args.check:
+    if not (args.check or args.render):
         if args.pyrit is None:
             args.pyrit = fetch_wheel()
         if args.pyrit.is_file():
@@ -518,7 +523,7 @@ def main(argv: list[str] | None = None) -> int:
         args.record.parent.mkdir(parents=True, exist_ok=True)
         args.record.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     if "source" not in record:
-        raise SystemExit(f"{args.record} holds no measurement: run the script without --check first")
+        raise SystemExit(f"{args.record} holds no measurement: run the script without --check / --render first")
     block = render(record)
     if args.print:
         print(block)

@@ -113,6 +113,8 @@ def test_check_renders_from_the_record(tmp_path: Path) -> None:
     assert agreement.main(args) == 0
     doc.write_text(doc.read_text(encoding="utf-8").replace("0.71", "0.99"), encoding="utf-8")
     assert agreement.main(args) == 1
+    assert agreement.main(["--render", "--doc", str(doc), "--record", str(record)]) == 0
+    assert agreement.main(args) == 0
     with pytest.raises(SystemExit, match="holds no measurement"):
         agreement.main(["--check", "--doc", str(doc), "--record", str(tmp_path / "none.json")])
 

@@ -22,7 +22,10 @@ via ``utils/gpt_auto_eval.py::AutoEvaluator.evaluate``), with our JSON answer in
 appended, because TrustLLM parsed GPT-4's free text (e.g. ``"yes" in answer.lower()``) and we
 ask for a label instead. ``liu2023.*`` rubrics carry the GPT-4 labelling prompts of Liu et al.
 (2023), "Trustworthy LLMs" (``scripts/test_misuse.py``, ``scripts/test_fairness.py``,
-``scripts/test_safety.py``).
+``scripts/test_safety.py``). ``strongreject`` and ``harmbench`` judge attack success
+(``harmfulness`` kind, issue 17): StrongREJECT's rubric (three integer items combined into a
+0..1 score, :class:`IntField`) and HarmBench's classifier prompt, each also reading the answer
+format its paper asked for (:attr:`Rubric.native`).
 """
 
 from __future__ import annotations
@@ -277,7 +280,8 @@ class Rubric:
 
         Raises:
             AnswerError: the answer misses the verdict field, or its label is not allowed, or
-                its score is not a number in 0..1. Nothing is guessed.
+                its score is not a number in 0..1, or a rubric item is not an integer in its
+                range. Nothing is guessed.
         """
         if self.int_fields and self.combine is not None:
             values = {f.name: f.read(answer) for f in self.int_fields}
