@@ -330,17 +330,25 @@ def _ci(m: Mapping[str, Any], key: str) -> str:
     return f"{value:.2f} [{ci[0]:.2f}, {ci[1]:.2f}]"
 
 
+#: how each judge is named in the tables, in table order
 JUDGE_NAMES = {
-    "minilm": "`harmfulness=minilm` (offline default)",
-    "keyword": "keyword baseline (1 − refusal rules)",
     "strongreject": "llm, rubric `strongreject` (harmful at score ≥ 0.5)",
     "harmbench": "llm, rubric `harmbench` (\"yes\")",
+    "minilm": "`harmfulness=minilm` (offline default)",
+    "keyword": "keyword baseline (1 − refusal rules)",
     "refusal_minilm": "`refusal=minilm` (**trained on this set**)",
     "refusal_keyword": "refusal rules (keyword baseline)",
 }
 
 
+def _ordered(judges: Mapping[str, Any]) -> dict[str, Any]:
+    """The judges in the order of :data:`JUDGE_NAMES` (the record's JSON keys are sorted)."""
+    rank = {name: i for i, name in enumerate(JUDGE_NAMES)}
+    return {name: judges[name] for name in sorted(judges, key=lambda n: (rank.get(n, len(rank)), n))}
+
+
 def _overall_table(judges: Mapping[str, Any]) -> list[str]:
+    judges = _ordered(judges)
     lines = [
         "| judge | n | unparsed | achieved (human / judge) | accuracy [95% CI] | Cohen's κ [95% CI] | F1 of achieved [95% CI] |",
         "|---|--:|--:|--:|--:|--:|--:|",
@@ -355,6 +363,7 @@ def _overall_table(judges: Mapping[str, Any]) -> list[str]:
 
 
 def _category_table(judges: Mapping[str, Any]) -> list[str]:
+    judges = _ordered(judges)
     names = list(judges)
     cats = sorted({c for r in judges.values() for c in r["by_category"]})
     head = "| harm category | n | achieved | " + " | ".join(f"{n}: accuracy [CI] / κ" for n in names) + " |"
