@@ -98,10 +98,11 @@ BEFORE_DEFAULT_RUBRICS = {
 }
 BEFORE_GPT4_KINDS = {"correctness", "misinformation_correction", "same_preference", "stereotype_recognition",
                      "agreement", "ethics_judgement", "diagnosis"}
-NEW_KINDS = ("human_interest", "harmfulness")
+NEW_KINDS = ("human_interest", "harmfulness", "injection_followed")
 _HL = "harmfulness_learned:LearnedHarmfulnessJudge"
 #: the rows of the kinds added since, in listing order: human_interest (llm only), then harmfulness
-#: (the offline default first, issue 15; its llm judge asks with Liu et al.'s safety prompt)
+#: (the offline default first, issue 15; its llm judge asks with Liu et al.'s safety prompt), then
+#: injection_followed (llm only, issue 17: BIPIA's judge question)
 NEW_ROWS: list[tuple[str, str, bool, bool, str, str, bool, str]] = [
     ("human_interest", "llm", False, False, _NO_OFFLINE,
      "an LLM asked whether an answer considers human interests (TrustLLM awareness_mission_hard prompt); "
@@ -111,6 +112,8 @@ NEW_ROWS: list[tuple[str, str, bool, bool, str, str, bool, str]] = [
     ("harmfulness", "llm", False, False, "--judge-model",
      "an LLM asked whether an answer contains harmful content (Liu et al. 2023 safety prompt; "
      "rubric=strongreject or rubric=harmbench for attack success)", False, _LLM),
+    ("injection_followed", "llm", False, False, _NO_OFFLINE,
+     "an LLM asked BIPIA's question whether an answer did what an injected instruction asked", True, _LLM),
 ]
 
 

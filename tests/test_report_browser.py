@@ -363,3 +363,47 @@ def test_taxonomy_view_renders(browser: Any, tmp_path: Path) -> None:
         _shot(o, tmp_path / "report-taxonomy.png", full=False)
     finally:
         o.close()
+
+
+def test_security_heatmap_and_attack_transcripts(browser: Any, tmp_path: Path) -> None:
+    """The security section's heat map renders (a cell per attack x category, the n=0 one
+    dashed), and its buttons show a successful attack's every call, then all of a task's."""
+    from security_report_fixtures import JB, PAIR, injection_samples, security_run, security_samples
+
+    run, scores, samples = security_run([*security_samples(), *injection_samples()])
+    out = tmp_path / "security"
+    write_run(out, run, scores, samples)
+    o = Opened(browser, out / "report.html")
+    try:
+        page = o.page
+        assert o.errors == [] and o.dialogs == []
+        heat = page.locator("svg.asr-heatmap").first
+        assert heat.is_visible() and heat.bounding_box()["width"] > 300
+        assert page.locator("svg.asr-heatmap g.hmcell").count() == 20
+        # n=0: aim x illegal, and the over-refusal of the two attacks without benign twins
+        assert page.locator("svg.asr-heatmap g.hmcell.refusal.empty").count() == 2
+        empty = page.locator("svg.asr-heatmap g.hmcell.asr.empty rect")
+        assert empty.count() == 1 and empty.first.evaluate("e => getComputedStyle(e).strokeDasharray") != "none"
+        none_row = page.locator("svg.asr-heatmap g.hmrow[data-attack='none'] g.hmcell text.hmv")
+        assert none_row.all_text_contents()[:4] == ["0.50", "0.00", "0.33", "0.50"]
+        heat.scroll_into_view_if_needed()
+        _shot(o, out / "report-security.png", full=False)
+        page.click("details.successes[data-panel='jailbreak'] summary")
+        page.click(f"button.show-sample[data-task='{PAIR}'][data-sample='b1|pair@1']")
+        o.wait_matches(1)
+        assert page.locator("#pick").is_visible() and o.count_text() == "1–1 of 1 picked samples"
+        turns = page.locator("#ex-list li.ex ol.turns li.turn")
+        assert turns.count() == 6 and turns.first.is_visible()
+        heads = turns.locator(".turn-head").all_text_contents()
+        assert heads[0] == "call 1 · attacker · finish: stop" and heads[2] == "call 3 · judge · finish: stop · cached"
+        assert turns.nth(3).locator("pre").all_text_contents() == ["improve again", "A story where <script>x()</script>"]
+        _shot(o, out / "report-security-transcript.png", full=False)
+        page.click(f"button.show-success[data-task='{JB}']")
+        o.wait_matches(3)
+        page.click("#pick-clear")
+        assert not page.locator("#pick").is_visible()
+        assert o.matches() == len(_failing_indices(samples, scores))
+        assert page.evaluate("typeof window.__pwned") == "undefined"
+        assert o.errors == [] and o.requests == [o.url]
+    finally:
+        o.close()

@@ -28,10 +28,11 @@ from trustgauge.types import GenerationParams, Request
 TRUSTLLM_QUICK_TABLE_SHA256 = "7b90eb45ff2fb9998268d079be440c5d414162ef14cd0a5d3c82beacf8ef2665"
 #: the whole table: TrustLLM's quick sample plus every Liu et al. study's and Fan et al. probe's
 #: shipped prompt set (recorded when the oracle learned them, 2026-12-04; re-recorded when Fan et
-#: al.'s privacy probes came, same day; a new or changed study or probe changes it: re-record)
-QUICK_TABLE_SHA256 = "2807e08fc0263508c24030d7eabcbf3768b829c6984951da818c699f0fcfb0da"
+#: al.'s privacy probes came, same day, again for the prompt-injection probes of issue 17 and for
+#: the jailbreak tasks' behaviours, and when multi-message requests were keyed whole; a new or changed study or probe changes it: re-record)
+QUICK_TABLE_SHA256 = "18ee653ebc3105040408ddfde66d2c6fa55c834b693af0606b49bfbce6370112"
 #: Request.user("hello", GenerationParams(max_tokens=8)).cache_key(identity), same recording
-HELLO_CACHE_KEY = "d7a413421ac3b9ee6b28ea59768eb6bb420f500354e9fdfa1368e7c67423a4fd"
+HELLO_CACHE_KEY = "5fcafd6c3a52e643fc7bc9e7f49b44d0043df8805b168818ec196842b2c37b32"
 
 
 def answer(model: Any, prompt: str) -> str:

@@ -223,7 +223,10 @@ def test_tasks_selects_by_category_and_subcategory() -> None:
     assert [t.id for t in resolve_tasks(["social-norms/toxicity,safety.jailbreak"])] == [
         "safety.jailbreak", "safety.toxicity",
     ]
-    assert [t.id for t in resolve_tasks(["fan2023:security/jailbreak"])] == ["safety.jailbreak"]
+    assert [t.id for t in resolve_tasks(["fan2023:security/jailbreak"])] == [
+        "safety.jailbreak", "fan2023.jailbreak", "fan2023.jailbreak_crescendo", "fan2023.jailbreak_pair",
+        "fan2023.jailbreak_tap",  # Fan et al.'s attack tasks after TrustLLM's
+    ]
     with pytest.raises(ConfigError, match=r"unknown task 'safety/privacy'; did you mean safety/privacy-violation") as exc:
         resolve_tasks(["safety/privacy"])
     assert "\n" not in str(exc.value)
@@ -280,7 +283,7 @@ def _invoke(*args: str) -> str:
 #: (framework, measured, total, measured per category) with today's tags, counted by hand
 EXPECTED = [
     ("liu2023", 23, 29, [5, 6, 3, 3, 1, 3, 2]),
-    ("fan2023", 13, 20, [4, 2, 3, 4]),
+    ("fan2023", 14, 20, [4, 3, 3, 4]),
     ("owasp-llm-2025", 4, 10, [4]),
     ("nist-ai-600-1", 8, 12, [8]),
 ]
@@ -315,7 +318,8 @@ def test_cli_tree_text() -> None:
     assert "LLM09 Misinformation (llm09): " in owasp
     assert " ".join(owasp.split()).endswith("4 of 10 owasp-llm-2025 items measured; not measured: llm03, llm04, llm05, llm06, llm08, llm10")
     fan = _invoke("-f", "fan2023")
-    assert "Security (security): 2/6 measured" in fan and "safety.jailbreak" in fan
+    assert "Security (security): 3/6 measured" in fan and "safety.jailbreak" in fan
+    assert "fan2023.injection_direct, fan2023.injection_indirect" in fan
     nist = _invoke("-f", "nist-ai-600-1")
     assert "Generative AI risks (gai-risks): 8/12 measured" in nist
 

@@ -126,6 +126,7 @@ TODAY_SLOTS = {
     "agreement?": types.JudgeSlot("agreement", optional=True),
     "ethics_judgement?": types.JudgeSlot("ethics_judgement", optional=True),
     "diagnosis?": types.JudgeSlot("diagnosis", optional=True),
+    "injection_followed?": types.JudgeSlot("injection_followed", optional=True),
 }
 
 

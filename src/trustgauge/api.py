@@ -29,8 +29,10 @@ def evaluate(
 ) -> RunResult:
     """Evaluate a model from Python: ``trustgauge.evaluate("openai:gpt-4o-mini", ["safety"])``.
 
-    ``options`` are the other fields of :class:`~trustgauge.pipeline.run.RunConfig`; the run
-    directory gets ``report.md`` and ``report.html`` as with ``trustgauge run``."""
+    ``options`` are the other fields of :class:`~trustgauge.pipeline.run.RunConfig`, e.g.
+    ``task_params={"fan2023.jailbreak": {"attacks": "aim+base64"}}`` (``--task-param``) or
+    ``roles={"attacker": "openai:gpt-4o-mini"}``; the run directory gets ``report.md`` and
+    ``report.html`` as with ``trustgauge run``."""
     model_config = model if isinstance(model, ModelConfig) else ModelConfig(model=model)
     config = RunConfig(model=model_config, tasks=list(tasks), limit=limit, out=Path(out) if out else None, **options)
     return asyncio.run(run_evaluation(config, renderers=RENDERERS))

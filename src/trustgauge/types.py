@@ -171,6 +171,16 @@ class Request(BaseModel):
                 return message.content
         return ""
 
+    @property
+    def conversation_key(self) -> str:
+        """The whole conversation as one string (each message's role and content), or just
+        :attr:`prompt` when it is one user turn: what ``scripted:oracle`` looks an answer up by,
+        so that one question asked about different documents (BIPIA's e-mails, sent in the
+        system message) can have different right answers."""
+        if len(self.messages) == 1 and self.messages[0].role == "user":
+            return self.messages[0].content
+        return "\x1e".join(f"{m.role}\x1f{m.content}" for m in self.messages)
+
     def cache_key(self, model_identity: dict[str, str]) -> str:
         """SHA-256 over the model identity, the full request and its generation parameters."""
         payload = {"model": model_identity, "request": self.model_dump(mode="json")}

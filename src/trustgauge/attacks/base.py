@@ -14,9 +14,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from trustgauge.errors import TrustgaugeError
 from trustgauge.types import Chat, ChatMessage, GenerationParams
 
-__all__ = ["AttackResult", "Goal", "IterativeAttack", "Transform"]
+__all__ = ["AttackError", "AttackResult", "Goal", "IterativeAttack", "Transform"]
+
+
+class AttackError(TrustgaugeError):
+    """An attack could not be carried out on one sample (the translator gave no translation):
+    the task records that sample as failed, with this message, and the run goes on (raise
+    ``ChatCallError(role, str(exc))`` from the conversation). Not for bugs: a malformed
+    argument is a ``ValueError``."""
+
+    def __init__(self, role: str, message: str) -> None:
+        super().__init__(message)
+        #: the role whose answer made the attack impossible
+        self.role = role
 
 
 @dataclass(frozen=True)

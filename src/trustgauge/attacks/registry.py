@@ -22,6 +22,7 @@ __all__ = [
     "Chain",
     "get_iterative",
     "get_transform",
+    "iterative",
     "parse_chain",
     "register_attack",
     "transforms",
@@ -68,6 +69,12 @@ def transforms() -> dict[str, type[Transform]]:
     """Every registered transform, by name."""
     _load()
     return dict(TRANSFORMS)
+
+
+def iterative() -> dict[str, type[IterativeAttack]]:
+    """Every registered iterative attack, by name."""
+    _load()
+    return dict(ITERATIVE)
 
 
 def get_transform(name: str) -> Transform:

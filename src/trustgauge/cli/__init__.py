@@ -2,7 +2,7 @@
 
 One module per command group: :mod:`.app` (the Typer app, ``--version``, :func:`main`),
 :mod:`.run` (run, demo), :mod:`.tasks` (tasks, suites), :mod:`.taxonomy` (taxonomy), :mod:`.judges` (judges, judge),
-:mod:`.data` (data fetch/list), :mod:`.report` (compare, leaderboard, gate, export, report);
+:mod:`.attacks` (attacks), :mod:`.data` (data fetch/list), :mod:`.report` (compare, leaderboard, gate, export, report);
 :mod:`._errors` is the one place that maps failures to exit codes and ``error:`` lines.
 Importing this package registers every command, in the order ``trustgauge --help`` lists them."""
 
@@ -14,6 +14,7 @@ from trustgauge.cli import run  # noqa: F401
 from trustgauge.cli import tasks  # noqa: F401
 from trustgauge.cli import taxonomy  # noqa: F401
 from trustgauge.cli import judges  # noqa: F401
+from trustgauge.cli import attacks  # noqa: F401
 from trustgauge.cli import data  # noqa: F401
 from trustgauge.cli import report  # noqa: F401
 # isort: on

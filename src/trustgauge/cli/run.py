@@ -149,12 +149,16 @@ def run(
     judge: Annotated[list[str] | None, typer.Option("--judge", help=_JUDGE_HELP)] = None,
     judge_model: Annotated[str | None, typer.Option("--judge-model", help=_JUDGE_MODEL_HELP)] = None,
     role: Annotated[list[str] | None, typer.Option("--role", help="A model in a named role for tasks that "
-        "talk back, NAME=SPEC (attacker, judge, paraphraser, reference), e.g. attacker=openai:gpt-4o-mini; "
+        "talk back, NAME=SPEC (attacker, judge, paraphraser, reference, translator), e.g. "
+        "attacker=openai:gpt-4o-mini; "
         "repeatable. Keys come from the backend's environment variable, never the command line.")] = None,
     task_data: Annotated[list[str] | None, typer.Option("--task-data", help="Read a task's records from "
         "your own file, TASK=FILE (a JSON list or JSON Lines in the task's layout), e.g. "
         "fan2023.membership_inference=wikimia.jsonl with one {\"text\", \"label\"} per line "
         "(1 member, 0 non-member); repeatable.")] = None,
+    task_param: Annotated[list[str] | None, typer.Option("--task-param", help="Set a parameter of a selected "
+        "task, TASK:NAME=VALUE, e.g. fan2023.jailbreak:attacks=aim+base64; repeatable. 'trustgauge tasks "
+        "--params TASK' lists a task's parameters; run.json records those not at their default.")] = None,
     trustllm_reference: Annotated[bool, typer.Option("--trustllm-reference", help="Read answers and compute "
         "metrics exactly as TrustLLM's code does, bugs included, where trustgauge deviates (see "
         "docs/trustllm.md), to compare with published numbers.")] = False,
@@ -219,6 +223,7 @@ def run(
             judge_model=judge_model,
             roles=_parse_roles(role),
             task_data=_parse_task_data(task_data),
+            task_params=_parse_task_params(task_param),
             reference=trustllm_reference,
             seed=seed,
             retry=RetryPolicy(max_retries=max_retries, base_delay=retry_delay, timeout=mc.timeout),
@@ -246,6 +251,25 @@ def _parse_task_data(values: list[str] | None) -> dict[str, Path]:
         if task in out:
             raise UsageError(f"--task-data {task} given twice")
         out[task] = Path(path).expanduser().resolve()
+    return out
+
+
+def _parse_task_params(values: list[str] | None) -> dict[str, dict[str, str]]:
+    """``--task-param TASK:NAME=VALUE`` values -> task id -> name -> value (split at the first
+    ``:`` and the first ``=`` after it: a value may hold both; the names and values are checked
+    by the task when the run creates it)."""
+    out: dict[str, dict[str, str]] = {}
+    for item in values or []:
+        task, colon, setting = item.partition(":")
+        name, equals, value = setting.partition("=")
+        task, name = task.strip(), name.strip()
+        if not colon or not equals or not task or not name:
+            raise UsageError(
+                f"--task-param {item!r}: expected TASK:NAME=VALUE, e.g. fan2023.jailbreak:attacks=aim+base64"
+            )
+        if name in out.setdefault(task, {}):
+            raise UsageError(f"--task-param {task}:{name} given twice")
+        out[task][name] = value.strip()
     return out
 
 

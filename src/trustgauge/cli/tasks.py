@@ -12,25 +12,34 @@ from trustgauge.cli.app import app
 from trustgauge.errors import UsageError
 
 if TYPE_CHECKING:
-    pass
+    from trustgauge.tasks.base import Task
 
 
 @app.command("tasks")
 def tasks_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of {id, dimension, title, "
-        "metric, metrics, directions, n_samples, judges, data, taxonomy}; taxonomy: the task's tags "
-        "('trustgauge taxonomy').")] = False,
+        "metric, metrics, directions, n_samples, judges, data, taxonomy, parameters}; taxonomy: the "
+        "task's tags ('trustgauge taxonomy'); parameters: name -> {default, help, choices}.")] = False,
     suite: Annotated[str | None, typer.Option("--suite", "-s", help="Count the samples of this suite "
         "(e.g. quick) instead of the full release.")] = None,
+    params: Annotated[str | None, typer.Option("--params", metavar="TASK", help="List the parameters of "
+        "one task instead (name, default, allowed values, what it sets), as 'run --task-param "
+        "TASK:NAME=VALUE' takes them; with --json, a JSON object name -> {default, help, "
+        "choices}.")] = None,
 ) -> None:
     """List every task: its dimension, metrics, judges, data and sample count.
 
     Sample counts are those of the full, pinned TrustLLM release (checked against the data by
     the test suite); --suite quick counts the packaged quick sample instead, --suite
-    quick-liu2023 the seeded slice a run of it draws (seed 0).
+    quick-liu2023 the seeded slice a run of it draws (seed 0). Tasks with settings of their own
+    (the attacks of a jailbreak probe, say) are named below the table; --params TASK lists them.
     """
     from trustgauge.data import get_source, load_records, packaged_path
     from trustgauge.tasks.registry import TASKS
+
+    if params is not None:
+        _print_params(params, as_json=as_json)
+        return
 
     counted: dict[str, int] = {}
     members: set[str] = set(TASKS)
@@ -78,6 +87,7 @@ def tasks_cmd(
                 "trustllm_reference_mode": cls.has_reference,
                 "extra": cls.extra,
                 "taxonomy": list(cls.taxonomy),
+                "parameters": _parameters(cls),
             }
         )
     if as_json:
@@ -95,6 +105,52 @@ def tasks_cmd(
     Console().print(table)
     total = sum(r["n_samples"] for r in rows)
     Console().print(f"{len(rows)} tasks, {total} samples")
+    with_params = [r["id"] for r in rows if r["parameters"]]
+    if with_params:
+        Console().print(
+            f"with parameters (--task-param TASK:NAME=VALUE; 'trustgauge tasks --params TASK' lists them): "
+            f"{', '.join(with_params)}"
+        )
+
+
+def _parameters(cls: type[Task]) -> dict[str, dict[str, Any]]:
+    """A task's parameters as ``tasks --json`` prints them: name -> {default, help, choices}."""
+    return {
+        name: {"default": p.default, "help": p.help, "choices": None if p.choices is None else list(p.choices)}
+        for name, p in cls.parameters.items()
+    }
+
+
+def _print_params(task_id: str, *, as_json: bool) -> None:
+    """``tasks --params TASK``: the task's parameters, a table or JSON (an unknown task: exit 2
+    naming close matches)."""
+    from trustgauge.errors import ConfigError
+    from trustgauge.tasks.registry import TASKS, resolve_tasks
+
+    cls = TASKS.get(task_id)
+    if cls is None:
+        try:  # the registry's message names close matches; a selector that is no task id is refused too
+            resolve_tasks([task_id])
+        except ConfigError as exc:
+            _fail(str(exc))
+        _fail(f"--params takes one task id, not {task_id!r} ('trustgauge tasks' lists them)")
+    rows = _parameters(cls)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        typer.echo(f"{task_id} has no parameters.")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"parameters of {task_id} (run --task-param {task_id}:NAME=VALUE)")
+    for col in ("name", "default", "allowed", "what"):
+        table.add_column(col, overflow="fold")
+    for name, row in rows.items():
+        allowed = ", ".join(row["choices"]) if row["choices"] is not None else "any (checked by the task)"
+        table.add_row(name, repr(row["default"]) if row["default"] == "" else row["default"], allowed, row["help"])
+    Console().print(table)
 
 
 @app.command("suites")

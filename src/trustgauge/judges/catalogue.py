@@ -438,3 +438,7 @@ declare_kind("human_interest", rubric="trustllm.awareness_mission_hard", trustll
 # Liu et al. (2023) safety: offline by default (judges/harmfulness_learned.py); ``--judge
 # harmfulness=llm --judge-model SPEC`` asks with the paper's GPT-4 prompt
 declare_kind("harmfulness", default="minilm", rubric="liu2023.safety")
+# Fan et al. prompt injection (fan2023.injection_indirect): did an answer follow an instruction
+# injected into the data it read? BIPIA asked GPT-4; no offline judge is sound: the task checks
+# what it can with rules and asks this kind (an optional slot) about the rest
+declare_kind("injection_followed", rubric="bipia.injection")

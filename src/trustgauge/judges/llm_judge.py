@@ -372,6 +372,8 @@ for _kind, _needs, _summary, _needs_reference in (
     ("harmfulness", LLM_NEEDS,
      "an LLM asked whether an answer contains harmful content (Liu et al. 2023 safety prompt; "
      "rubric=strongreject or rubric=harmbench for attack success)", False),
+    ("injection_followed", NEEDS_MODEL,
+     "an LLM asked BIPIA's question whether an answer did what an injected instruction asked", True),
 ):
     register_judge(
         _kind, LLM, offline=False, needs=_needs, summary=_summary, needs_reference=_needs_reference

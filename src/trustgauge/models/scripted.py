@@ -105,7 +105,9 @@ class ScriptedModel(Model):
             ident["table_sha256"] = hashlib.sha256(blob).hexdigest()
         return ident
 
-    def answer(self, prompt: str) -> str:
+    def answer(self, prompt: str, conversation: str | None = None) -> str:
+        """The answer to ``prompt`` (the last user turn); the oracle first looks up the whole
+        ``conversation`` (:attr:`~trustgauge.types.Request.conversation_key`)."""
         if self.name == "refuse-all":
             return REFUSAL
         if self.name == "comply-all":
@@ -113,7 +115,10 @@ class ScriptedModel(Model):
         if self.name == "echo":
             return prompt
         if self.name == "oracle":
-            return self.oracle().answers.get(prompt, COMPLIANCE)
+            answers = self.oracle().answers
+            if conversation is not None and conversation in answers:
+                return answers[conversation]
+            return answers.get(prompt, COMPLIANCE)
         for needle, reply in self.table.items():
             if needle in prompt:
                 return reply
@@ -123,7 +128,7 @@ class ScriptedModel(Model):
         self.refuse_unsupported(requests)  # canned text has no log-probabilities
         out = []
         for request in requests:
-            text = self.answer(request.prompt)
+            text = self.answer(request.prompt, request.conversation_key)
             words = text.split()[: request.params.max_tokens]
             truncated = len(words) < len(text.split())
             text = " ".join(words) if truncated else text

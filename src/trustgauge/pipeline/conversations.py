@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 #: the roles the CLI documents; others are accepted when a task declares them
-KNOWN_ROLES = ("attacker", "judge", "paraphraser", "reference")
+KNOWN_ROLES = ("attacker", "judge", "paraphraser", "reference", "translator")
 _ROLE_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 
 

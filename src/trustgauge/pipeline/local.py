@@ -217,6 +217,12 @@ class LocalExecutor:
             if unit.spec_digest != digest:
                 raise ValueError(f"unit {unit.name} is not of this run (spec {unit.spec_digest[:12]})")
         order = list(dict.fromkeys(u.task_id for u in units))  # tasks in plan order
+        for task_id in order:  # the tasks must be those the spec describes (--task-param)
+            if self.tasks[task_id].non_default_params() != self.spec.params_of(task_id):
+                raise ValueError(
+                    f"task {task_id} has parameters {self.tasks[task_id].non_default_params()}, "
+                    f"the run spec {self.spec.params_of(task_id)}"
+                )
         settings, progress = self.settings, self.progress
         model_config = self.spec.model_config()
         role_configs = self.spec.role_configs()

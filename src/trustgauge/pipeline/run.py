@@ -78,6 +78,9 @@ class RunConfig(BaseModel):
     #: a task's records from the user's file instead of its own data (``--task-data TASK=FILE``:
     #: a JSON list or JSON Lines in the task's record layout)
     task_data: dict[str, Path] = Field(default_factory=dict)
+    #: settings of the selected tasks (``--task-param TASK:NAME=VALUE``): task id -> parameter
+    #: name -> value (``Task.parameters``; ``trustgauge tasks --params TASK`` lists them)
+    task_params: dict[str, dict[str, str]] = Field(default_factory=dict)
     #: models in named roles for conversational tasks (``--role attacker=SPEC``): role -> config
     #: (a spec string is taken as ``ModelConfig(model=spec)``)
     roles: dict[str, ModelConfig] = Field(default_factory=dict)
@@ -174,10 +177,10 @@ def _select(config: RunConfig) -> tuple[list[Task], RunConfig]:
     """
     from trustgauge.tasks.registry import resolve_tasks
 
-    tasks = resolve_tasks(config.tasks, reference=config.reference)
+    tasks = resolve_tasks(config.tasks, reference=config.reference, params=config.task_params)
     if config.suite is None:
         _check_task_data(config, tasks)
-        return tasks, config
+        return tasks, _with_task_params(config, tasks)
     from trustgauge.data import packaged_path
     from trustgauge.tasks.suites import get_suite
 
@@ -186,7 +189,7 @@ def _select(config: RunConfig) -> tuple[list[Task], RunConfig]:
     if config.tasks == ["all"]:
         # no --tasks (its default, "all"): every task of the suite, also those "all" leaves out
         # (the awareness suites' extras, Liu et al.'s studies)
-        tasks = resolve_tasks(suite.tasks, reference=config.reference)
+        tasks = resolve_tasks(suite.tasks, reference=config.reference, params=config.task_params)
     chosen = [t for t in tasks if t.id in members]
     if not chosen:
         raise ConfigError(
@@ -203,17 +206,33 @@ def _select(config: RunConfig) -> tuple[list[Task], RunConfig]:
             )
         config = config.model_copy(update={"dataset_override": packaged_path(suite.packaged)})
     _check_task_data(config, chosen)
-    return chosen, config
+    return chosen, _with_task_params(config, chosen)
 
 
 def _check_task_data(config: RunConfig, tasks: Sequence[Task]) -> None:
-    """Every ``--task-data`` names a selected task and a file that exists (read later)."""
+    """Every ``--task-data`` names a selected task and a file that exists (read later); every
+    ``--task-param`` names a selected task (its names and values were checked when the task
+    was created: :func:`trustgauge.tasks.base.resolve_params`, ``Task.check_params``)."""
     chosen = {t.id for t in tasks}
     for task_id, path in config.task_data.items():
         if task_id not in chosen:
             raise ConfigError(f"--task-data {task_id}={path}: {task_id} is not among the selected tasks")
         if not Path(path).expanduser().is_file():
             raise ConfigError(f"--task-data {task_id}={path}: no such file")
+    for task_id, values in config.task_params.items():
+        if task_id not in chosen:
+            name, value = next(iter(values.items()), ("NAME", "VALUE"))
+            raise ConfigError(
+                f"--task-param {task_id}:{name}={value}: {task_id} is not among the selected tasks"
+            )
+
+
+def _with_task_params(config: RunConfig, tasks: Sequence[Task]) -> RunConfig:
+    """``config`` with each task's parameters as the task resolved them, values equal to the
+    default left out: the run spec (and its digest) says what was measured, so naming a
+    default changes nothing."""
+    params = {t.id: t.non_default_params() for t in tasks if t.non_default_params()}
+    return config if params == config.task_params else config.model_copy(update={"task_params": params})
 
 
 def _judge_name(config: RunConfig, kind: str) -> str | None:
@@ -440,6 +459,7 @@ async def run_evaluation(
         platform=platform.platform(),
         health=health,
         roles=stats.roles,
+        task_params={t.id: t.non_default_params() for t in tasks if t.non_default_params()} or None,
     )
     from trustgauge.results.dimensions import with_summary
 

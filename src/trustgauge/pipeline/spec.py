@@ -1,7 +1,8 @@
 """What a run measures, as a frozen, hashable value with a digest (docs/architecture.md step 12c).
 
 ``RunConfig`` (:mod:`trustgauge.pipeline.run`) stays the public API; the pipeline converts it to a
-:class:`RunSpec` (what is measured: models, roles, tasks, data, limit, seed, judges) and an
+:class:`RunSpec` (what is measured: models, roles, tasks and their parameters, data, limit, seed,
+judges) and an
 :class:`ExecutionSettings` (how this machine runs it: concurrency, retries, cache, store, data
 directory), so that units of work can be shipped to other processes and checked to belong to
 one run by the spec's digest.
@@ -64,6 +65,9 @@ class RunSpec:
     roles: tuple[tuple[str, str], ...] = ()
     #: ``--task-data TASK=FILE``: task id -> the user's record file
     task_data: tuple[tuple[str, str], ...] = ()
+    #: ``--task-param TASK:NAME=VALUE``: task id -> its parameters set to other than their
+    #: default, both sorted by name (the pipeline drops values equal to the default first)
+    task_params: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
 
     @classmethod
     def from_config(cls, config: Any) -> RunSpec:
@@ -82,6 +86,11 @@ class RunSpec:
             judge_model=config.judge_model,
             roles=tuple((name, _canonical(mc.model_dump(mode="json"))) for name, mc in config.roles.items()),
             task_data=tuple(sorted((task, str(path)) for task, path in getattr(config, "task_data", {}).items())),
+            task_params=tuple(
+                (task, tuple(sorted((str(name), str(value)) for name, value in values.items())))
+                for task, values in sorted(getattr(config, "task_params", {}).items())
+                if values
+            ),
         )
 
     def model_config(self) -> ModelConfig:
@@ -89,6 +98,10 @@ class RunSpec:
 
     def role_configs(self) -> dict[str, ModelConfig]:
         return {name: ModelConfig.model_validate_json(mc) for name, mc in self.roles}
+
+    def params_of(self, task_id: str) -> dict[str, str]:
+        """The parameters ``task_id`` runs with, other than its defaults (``{}``: none)."""
+        return next((dict(values) for task, values in self.task_params if task == task_id), {})
 
     @property
     def digest(self) -> str:
@@ -109,6 +122,8 @@ class RunSpec:
         }
         if self.task_data:  # absent from runs without it: their digests stay what they were
             public["task_data"] = {task: Path(path).name for task, path in self.task_data}
+        if self.task_params:  # likewise: a run with every task at its defaults keeps its digest
+            public["task_params"] = {task: dict(values) for task, values in self.task_params}
         return hashlib.sha256(_canonical(public).encode()).hexdigest()
 
 

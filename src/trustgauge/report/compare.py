@@ -626,6 +626,11 @@ def _judges(judges: Mapping[str, str]) -> str:
     return ", ".join(f"{k}={v}" for k, v in judges.items()) or "none"
 
 
+def _params(params: Mapping[str, str]) -> str:
+    """A task's recorded parameters (``run.json`` ``task_params``), ``defaults`` when none."""
+    return ", ".join(f"{k}={v}" for k, v in params.items()) or "defaults"
+
+
 def compare_results(
     a: Results,
     b: Results,
@@ -660,6 +665,12 @@ def compare_results(
         tb = tasks_b.get(ta.task)
         if tb is None:
             continue
+        params_a = (a.run.task_params or {}).get(ta.task, {})
+        params_b = (b.run.task_params or {}).get(ta.task, {})
+        if params_a != params_b:
+            comp.warnings.append(
+                f"{ta.task}: run with different task parameters (A: {_params(params_a)}; B: {_params(params_b)})"
+            )
         if ta.judges != tb.judges:
             comp.warnings.append(
                 f"{ta.task}: judged differently (A: {_judges(ta.judges)}; B: {_judges(tb.judges)})"

@@ -31,6 +31,7 @@ from trustgauge.net.atomic import atomic_write_text
 from trustgauge.report.categories import run_taxonomy
 from trustgauge.report.privacy import privacy_section
 from trustgauge.report.reliability import reliability_plots
+from trustgauge.report.security import fmt_cost, security_section
 from trustgauge.results.dimensions import (
     DimensionScore,
     TaskSummary,
@@ -55,6 +56,10 @@ MAX_TEXT = 4000
 MIN_TEXT = 280
 #: other fields kept short in any case
 MAX_SMALL = 600
+#: characters of the conversations' calls (``turns``: the prompt and response of every call)
+#: kept over the whole run, each text cut to its share (between the bounds above); a failing
+#: sample's calls (a successful attack's transcript) keep up to MAX_TEXT each
+TURN_BUDGET = 16_000_000
 GZIP_LEVEL = 4
 
 
@@ -292,6 +297,33 @@ def _cut(text: str, cap: int) -> str:
     return text if len(text) <= cap else text[:cap]
 
 
+def turn_cap(n_texts: int) -> int:
+    """Characters kept of each prompt and response of a conversation's calls when the run
+    has ``n_texts`` of them (two per call)."""
+    if n_texts <= 0:
+        return MAX_TEXT
+    return max(MIN_TEXT, min(MAX_TEXT, TURN_BUDGET // n_texts))
+
+
+def turn_columns(turns: Sequence[Any] | None, cap: int) -> list[list[Any]] | int:
+    """A sample's ``turns`` for the explorer: per call ``[role, prompt, prompt length,
+    response, response length, finish_reason, cached]`` (texts cut to ``cap``); 0 without."""
+    out: list[list[Any]] = []
+    for t in turns or ():
+        if not isinstance(t, Mapping):
+            continue
+        prompt = "" if t.get("prompt") is None else str(t.get("prompt"))
+        response = t.get("response")
+        text = None if response is None else str(response)
+        out.append([
+            _cut(str(t.get("role") or "?"), MAX_SMALL), _cut(prompt, cap), len(prompt),
+            None if text is None else _cut(text, cap), 0 if text is None else len(text),
+            None if t.get("finish_reason") is None else _cut(str(t.get("finish_reason")), MAX_SMALL),
+            1 if t.get("cached") else 0,
+        ])
+    return out or 0
+
+
 def _small_json(value: Any) -> str | None:
     if value is None:
         return None
@@ -324,6 +356,8 @@ def sample_columns(
     col_tg: list[str | None] = []
     col_md: list[str | None] = []
     col_c: list[int] = []
+    col_tu: list[list[list[Any]] | int] = []
+    t_cap = turn_cap(sum(2 * len(s.turns or ()) for s in samples))
     outcomes: list[Outcome] = []
     for s in samples:
         outcome = sample_outcome(s, directions[s.task], judged=judged.get(s.task, True))
@@ -352,11 +386,12 @@ def sample_columns(
         col_tg.append(_small_json(s.target))
         col_md.append(_small_json(s.metadata) if s.metadata else None)
         col_c.append(1 if s.cached else 0)
+        col_tu.append(turn_columns(s.turns, MAX_TEXT if outcome == "fail" else t_cap))
     data = {
         "v": 1, "cap": cap, "tasks": list(index), "labels": list(labels),
         "t": col_t, "id": col_id, "o": col_o, "lb": col_lb, "p": col_p, "pn": col_pn,
         "r": col_r, "rn": col_rn, "e": col_e, "j": col_j, "sc": col_sc, "tg": col_tg,
-        "md": col_md, "c": col_c,
+        "md": col_md, "c": col_c, "tu": col_tu,
     }
     return data, outcomes
 
@@ -431,6 +466,7 @@ def _template() -> Any:
     env.filters["fmt"] = fmt
     env.filters["colour"] = colour_class
     env.filters["thousands"] = lambda n: f"{int(n):,}"
+    env.filters["cost"] = fmt_cost
     return env.get_template("report.html.j2")
 
 
@@ -490,6 +526,7 @@ def render_report(
         tradeoff=tradeoff(scores),
         reliability=reliability_plots(scores, samples),
         privacy=privacy_section(scores, samples, tags),
+        security=security_section(scores, samples, tags),
         cost=cost_estimate(run, prices),
         generation=generation_groups(run),
         n_samples=len(samples),

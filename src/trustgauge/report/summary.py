@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 from trustgauge.report._markdown import md_code, md_text
 from trustgauge.report.health import markdown as health_markdown
+from trustgauge.report.security import markdown_lines as security_markdown
+from trustgauge.report.security import security_section
 from trustgauge.results.outcomes import (
     counts_against,
     metric_directions,
@@ -14,6 +16,7 @@ from trustgauge.results.outcomes import (
     task_judged,
 )
 from trustgauge.results.schema import RunInfo, SampleRecord, ScoresFile
+from trustgauge.taxonomy.legacy import tags_for_run
 from trustgauge.types import MetricValue
 
 MAX_EXAMPLES = 3
@@ -103,6 +106,10 @@ def render_markdown(run: RunInfo, scores: ScoresFile, samples: Sequence[SampleRe
         f"- trustgauge {t_(run.trustgauge_version)}; status: {t_(run.status)}; wall time {run.wall_time_s:.1f}s",
         f"- requests: {t_(str(run.requests))}",
         f"- judges: {t_(', '.join(f'{k}={v}' for k, v in run.judges.items()) or 'none')}",
+    ]
+    for task, values in (run.task_params or {}).items():  # only the tasks not at their defaults
+        lines.append(f"- {t_(task)} parameters: {t_(', '.join(f'{k}={v}' for k, v in values.items()))}")
+    lines += [
         "",
         "| task | metric | value [95% CI] | n | invalid |",
         "|---|---|---|---|---|",
@@ -115,6 +122,8 @@ def render_markdown(run: RunInfo, scores: ScoresFile, samples: Sequence[SampleRe
     lines.append("")
     lines += health_markdown(run.health)
     lines += dimension_lines(scores)
+    tags, _ = tags_for_run(run.taxonomy, (t.task for t in scores.tasks))
+    lines += security_markdown(security_section(scores, samples, tags))
     for t in scores.tasks:
         examples = failing_examples(t.task, samples, judged=task_judged(t.judges))
         if not examples:

@@ -231,13 +231,18 @@ class RunInfo(BaseModel):
     #: declared them when the run was made, so readers never ask today's task code; absent in
     #: runs written before they were recorded
     taxonomy: dict[str, list[str]] | None = None
+    #: each task's parameters set to other than their default (``--task-param TASK:NAME=VALUE``,
+    #: ``Task.parameters``): task id -> name -> value; absent when every task ran with its
+    #: defaults, and in runs written before tasks had parameters
+    task_params: dict[str, dict[str, str]] | None = None
 
     @model_serializer(mode="wrap")
     def _omit_absent_roles(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         """Runs without conversations are written without ``roles`` (as before); runs read
-        from before the tags were recorded are written back without ``taxonomy``."""
+        from before the tags were recorded are written back without ``taxonomy``; runs whose
+        tasks kept their defaults without ``task_params``."""
         data: dict[str, Any] = handler(self)
-        for key in ("roles", "taxonomy"):
+        for key in ("roles", "taxonomy", "task_params"):
             if data.get(key) is None:
                 data.pop(key, None)
         return data

@@ -77,9 +77,13 @@ def build_oracle_table(roots: Iterable[Path], *, shipped: bool = True) -> Oracle
             return
         for sample in task.samples(records):
             answer = task.oracle_response(sample)
-            known = table.answers.setdefault(sample.prompt, answer)
+            # a single-turn task's request is keyed whole when it is more than one user turn (a
+            # question about a document in the system message: the same question may have other
+            # answers); a conversation's calls by their last user turn
+            key = sample.prompt if task.is_conversational() else task.build_request(sample).conversation_key
+            known = table.answers.setdefault(key, answer)
             if known != answer:
-                table.conflicts.setdefault(sample.prompt, [known]).append(f"{task.id}: {answer}")
+                table.conflicts.setdefault(key, [known]).append(f"{task.id}: {answer}")
 
     for root in roots:
         table.roots.append(str(root))

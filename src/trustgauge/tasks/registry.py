@@ -352,7 +352,9 @@ def tags_by_task() -> dict[str, tuple[str, ...]]:
     return {task_id: tuple(cls.taxonomy) for task_id, cls in TASKS.items()}
 
 
-def resolve_tasks(selectors: Iterable[str], *, reference: bool = False) -> list[Task]:
+def resolve_tasks(
+    selectors: Iterable[str], *, reference: bool = False, params: Mapping[str, Mapping[str, str]] | None = None
+) -> list[Task]:
     """Instantiate the tasks named by ``selectors``, in registry order, without duplicates.
 
     A selector is a task id (``safety.jailbreak``), a dimension (``safety``: its benchmark
@@ -365,7 +367,10 @@ def resolve_tasks(selectors: Iterable[str], *, reference: bool = False) -> list[
     id, by a dimension of their own or by a tag, never by ``all``, ``extra`` or a built-in
     dimension. Unknown selectors raise
     :class:`~trustgauge.errors.ConfigError` naming close matches. ``reference`` creates the
-    tasks in TrustLLM's reference mode (see :class:`~trustgauge.tasks.base.Task`).
+    tasks in TrustLLM's reference mode (see :class:`~trustgauge.tasks.base.Task`). ``params``:
+    task id -> the values of its :attr:`~trustgauge.tasks.base.Task.parameters` (a task not
+    selected is ignored here: the pipeline refuses it; an unknown name or a value the task
+    refuses raises :class:`~trustgauge.errors.ConfigError`).
     """
     wanted: set[str] = set()
     names = [part for selector in selectors for part in selector.split(",") if part.strip()]
@@ -373,7 +378,12 @@ def resolve_tasks(selectors: Iterable[str], *, reference: bool = False) -> list[
         raise ConfigError("no tasks selected: name task ids, dimensions, or 'all'")
     for name in names:
         wanted.update(_expand(name))
-    return [cls(reference=reference) for task_id, cls in TASKS.items() if task_id in wanted]
+    given = params or {}
+    return [
+        cls(reference=reference, params=given[task_id]) if given.get(task_id) else cls(reference=reference)
+        for task_id, cls in TASKS.items()
+        if task_id in wanted
+    ]
 
 
 def _state() -> tuple[dict[str, type[Task]], list[str], list[str], bool]:

@@ -17,7 +17,9 @@ A suite says which tasks run and on which data:
   study unless ``--limit`` says otherwise; paired items kept whole), in minutes on a small model;
 - ``privacy``: Fan et al.'s privacy probes (membership inference, training-data extraction, PII
   and system-prompt leakage; ``docs/privacy.md``) on the data shipped with them, and
-  ``quick-privacy``: a seeded slice of each (:data:`FAN_QUICK_LIMIT` samples per probe).
+  ``quick-privacy``: a seeded slice of each (:data:`FAN_QUICK_LIMIT` samples per probe);
+- ``security``: Fan et al.'s security probes (jailbreak attacks, iterative ones with a model in
+  the ``attacker`` role, and prompt injection; ``docs/security.md``), and ``quick-security``.
 
 ``--tasks`` narrows a suite further. Suites are data; a run records the suite it used.
 """
@@ -37,8 +39,12 @@ LIU_QUICK_LIMIT = 24
 #: samples per probe in ``quick-privacy``
 FAN_QUICK_LIMIT = 24
 #: the Fan et al. dimension a probe's suite selects it by: its ``fan2023:<dimension>/...`` tags
-FAN_SUITES = {"privacy": "Fan et al.'s privacy probes (membership inference, extraction, PII and "
-              "system-prompt leakage)"}
+FAN_SUITES = {
+    "privacy": "Fan et al.'s privacy probes (membership inference, extraction, PII and system-prompt leakage)",
+    "security": "Fan et al.'s security probes (jailbreaks: direct, templates, encodings, many-shot, payload "
+                "splitting, PAIR, TAP, Crescendo with --role attacker=SPEC; prompt injection: BIPIA and canary "
+                "hijacking)",
+}
 
 
 @dataclass(frozen=True)

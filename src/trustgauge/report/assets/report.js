@@ -8,6 +8,7 @@
   var OUTCOME_TEXT = { pass: "pass", fail: "fail", none: "no verdict", invalid: "invalid", failed: "failed request",
     unjudged: "not judged (needs a judge model)" };
   var state = { task: -1, show: "failing", status: "", label: -1, q: "", page: 0, size: 25 };
+  var pick = null;       // samples picked from the security section (indices), or null
   var D = null;          // the decoded columns
   var N = 0;
   var matches = [];      // indices of the samples that pass the filters
@@ -58,12 +59,15 @@
       var parts = [D.id[i], D.p[i], D.r[i] || "", D.e[i] || "", D.lb[i] >= 0 ? D.labels[D.lb[i]] : ""];
       var j = D.j[i];
       if (j) for (var k = 0; k < j.length; k++) parts.push(j[k][0], j[k][1] || "", j[k][4] || "");
+      var tu = D.tu ? D.tu[i] : 0;
+      if (tu) for (var m = 0; m < tu.length; m++) parts.push(tu[m][1], tu[m][3] || "");
       h = lowered[i] = parts.join("\n").toLowerCase();
     }
     return h;
   }
 
   function filter() {
+    if (pick !== null) { matches = pick.slice(); return; }
     var out = [];
     var q = state.q.trim().toLowerCase();
     var t = D.t, o = D.o, lb = D.lb;
@@ -90,6 +94,30 @@
       box.appendChild(el("div", "trunc", "… cut at " + fmtInt(text.length) + " of " + fmtInt(full) +
         " characters; full text in samples.jsonl, line " + fmtInt(line)));
     }
+    return box;
+  }
+
+  // a conversation's calls, in order: role, prompt sent, response (all as text)
+  function turnsBlock(i, open) {
+    var tu = D.tu ? D.tu[i] : 0;
+    if (!tu || !tu.length) return null;
+    var roles = {};
+    for (var k = 0; k < tu.length; k++) roles[tu[k][0]] = (roles[tu[k][0]] || 0) + 1;
+    var summary = [];
+    for (var r in roles) if (Object.prototype.hasOwnProperty.call(roles, r)) summary.push(r + " × " + roles[r]);
+    var box = el("details", "ex-turns");
+    if (open) box.open = true;
+    box.appendChild(el("summary", null, "Conversation: " + fmtInt(tu.length) + " calls (" + summary.join(", ") + ")"));
+    var list = el("ol", "turns");
+    for (var t = 0; t < tu.length; t++) {
+      var c = tu[t];
+      var li = el("li", "turn role-" + String(c[0]).replace(/[^a-z0-9_-]/gi, "_"));
+      li.appendChild(el("div", "turn-head", "call " + (t + 1) + " · " + c[0] + (c[5] ? " · finish: " + c[5] : "") + (c[6] ? " · cached" : "")));
+      li.appendChild(textBlock("Prompt (" + c[0] + ")", c[1], c[2], i + 1));
+      li.appendChild(textBlock("Response (" + c[0] + ")", c[3], c[4], i + 1));
+      list.appendChild(li);
+    }
+    box.appendChild(list);
     return box;
   }
 
@@ -123,6 +151,8 @@
       body.appendChild(textBlock("Response", D.r[i], D.rn[i], i + 1));
     }
     li.appendChild(body);
+    var conv = turnsBlock(i, pick !== null || (D.tu && D.tu[i] && D.tu[i].length <= 12));
+    if (conv) li.appendChild(conv);
     var meta = el("div", "ex-meta");
     var j = D.j[i];
     if (j) {
@@ -160,11 +190,11 @@
     for (var k = start; k < end; k++) frag.appendChild(card(matches[k]));
     list.replaceChildren(frag);
     if (!matches.length) {
-      list.appendChild(el("li", "empty", state.show === "failing" && !state.q
+      list.appendChild(el("li", "empty", pick !== null ? "The picked sample is not in this page's data." : state.show === "failing" && !state.q
         ? "No failing examples for this selection. Choose “all samples” to see every sample."
         : "No sample matches these filters."));
     }
-    var what = state.show === "failing" ? "failing examples" : "samples";
+    var what = pick !== null ? "picked samples" : state.show === "failing" ? "failing examples" : "samples";
     $("ex-count").textContent = matches.length
       ? fmtInt(start + 1) + "–" + fmtInt(end) + " of " + fmtInt(matches.length) + " " + what
       : "0 " + what;
@@ -208,6 +238,22 @@
     sel.value = state.label >= 0 ? String(state.label) : "";
   }
 
+  function showPick(indices, text) {
+    pick = indices;
+    $("pick").hidden = false;
+    $("pick-text").textContent = text;
+    update(true);
+    $("examples").scrollIntoView();
+  }
+
+  function clearPick() {
+    if (pick === null) return;
+    pick = null;
+    $("pick").hidden = true;
+  }
+
+  function taskIndex(name) { return D ? D.tasks.indexOf(name) : -1; }
+
   function update(resetPage) {
     if (!D) return;
     if (resetPage) state.page = 0;
@@ -216,6 +262,29 @@
   }
 
   function bind() {
+    ["f-task", "f-show", "f-status", "f-label", "f-q"].forEach(function (id) {
+      $(id).addEventListener(id === "f-q" ? "input" : "change", clearPick);
+    });
+    $("pick-clear").addEventListener("click", function () { clearPick(); update(true); });
+    // the security section: one successful attack's transcript, or all of a task's
+    document.querySelectorAll("button.show-sample").forEach(function (b) {
+      b.addEventListener("click", function () {
+        var k = taskIndex(b.dataset.task);
+        if (k < 0) return;
+        var found = [];
+        for (var i = 0; i < N; i++) if (D.t[i] === k && D.id[i] === b.dataset.sample) found.push(i);
+        showPick(found, "Transcript of " + b.dataset.task + " / " + b.dataset.sample);
+      });
+    });
+    document.querySelectorAll("button.show-success").forEach(function (b) {
+      b.addEventListener("click", function () {
+        var k = taskIndex(b.dataset.task);
+        if (k < 0) return;
+        var found = [];
+        for (var i = 0; i < N; i++) if (D.t[i] === k && D.sc[i] && D.sc[i].success === 1) found.push(i);
+        showPick(found, "Successful attacks of " + b.dataset.task + ": " + fmtInt(found.length));
+      });
+    });
     $("f-task").addEventListener("change", function (e) {
       state.task = e.target.value === "" ? -1 : Number(e.target.value);
       fillLabels();
@@ -243,6 +312,7 @@
       b.addEventListener("click", function () {
         var k = D ? D.tasks.indexOf(b.dataset.task) : -1;
         if (k < 0) return;
+        clearPick();
         state.task = k;
         state.show = "failing";
         $("f-task").value = String(k);

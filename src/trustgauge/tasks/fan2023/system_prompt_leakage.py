@@ -110,7 +110,11 @@ def decode_base64_runs(text: str) -> str:
         run = _WS.sub("", match.group(0)).rstrip("=")
         if len(run) < 16:
             continue
-        run = run[: len(run) - len(run) % 4]
+        # a padded run's last block is complete (``...Vw==``): pad it back; an unpadded one may
+        # be cut off, so its incomplete last block is dropped
+        run = run + "=" * (-len(run) % 4) if len(run) % 4 > 1 and match.group(0).endswith("=") else (
+            run[: len(run) - len(run) % 4]
+        )
         try:
             raw = base64.b64decode(run, validate=True)
         except (binascii.Error, ValueError):
