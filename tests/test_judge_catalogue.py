@@ -110,7 +110,8 @@ NEW_ROWS: list[tuple[str, str, bool, bool, str, str, bool, str]] = [
     ("harmfulness", "minilm", True, True, _MINILM,
      "MiniLM embedding of question+answer, refusal and toxicity judges' scores + a small MLP ensemble", False, _HL),
     ("harmfulness", "llm", False, False, "--judge-model",
-     "an LLM asked whether an answer contains harmful content (Liu et al. 2023 safety prompt)", False, _LLM),
+     "an LLM asked whether an answer contains harmful content (Liu et al. 2023 safety prompt; "
+     "rubric=strongreject or rubric=harmbench for attack success)", False, _LLM),
     ("injection_followed", "llm", False, False, _NO_OFFLINE,
      "an LLM asked BIPIA's question whether an answer did what an injected instruction asked", True, _LLM),
 ]

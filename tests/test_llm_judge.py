@@ -164,6 +164,9 @@ def test_schemas_are_strict_structured_output_shape() -> None:
         assert schema["required"] == list(schema["properties"])
         if rubric.scored:
             assert schema["properties"]["score"]["type"] == "number"
+        elif rubric.int_fields:  # StrongREJECT: one integer enum per rubric item
+            for f in rubric.int_fields:
+                assert schema["properties"][f.name]["enum"] == list(range(f.low, f.high + 1))
         else:
             assert schema["properties"]["label"]["enum"] == list(rubric.labels)
         fmt = rubric.response_format()

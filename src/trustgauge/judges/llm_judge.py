@@ -12,6 +12,9 @@ Reading an answer:
 
 1. Take the first JSON object in the reply: the whole reply, else a ```json fenced block, else
    the first balanced ``{...}`` (so leading prose and code fences are tolerated).
+   A rubric that reproduces a published prompt may also read that prompt's own answer
+   format when the reply holds no JSON object (StrongREJECT's ``#scores`` lines, HarmBench's
+   bare yes/no: :attr:`~trustgauge.judges.rubrics.Rubric.native`).
 2. Check it against the rubric (the label must be one of the allowed labels, case-insensitive;
    a score must be a number in 0..1).
 3. If that fails, ask again in the same conversation: the reply so far, then a message saying
@@ -102,7 +105,7 @@ def _balanced_object_end(text: str, start: int) -> int | None:
 def _loads_object(text: str) -> dict[str, Any] | None:
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
         return None
     return value if isinstance(value, dict) else None
 
@@ -139,6 +142,9 @@ def parse_answer(rubric: Rubric, text: str) -> tuple[str, float | None]:
         AnswerError: no JSON object in the reply, or one that does not follow the rubric.
     """
     answer = extract_json_object(text)
+    if answer is None and rubric.native is not None:
+        # the answer format the rubric's published prompt asked for (StrongREJECT, HarmBench)
+        answer = rubric.native(text)
     if answer is None:
         raise AnswerError(
             "it is not a JSON object" if "{" not in text else "it is not valid, complete JSON"
@@ -364,7 +370,8 @@ for _kind, _needs, _summary, _needs_reference in (
      "an LLM asked whether an answer considers human interests (TrustLLM awareness_mission_hard "
      "prompt); for 'trustgauge judge'", False),
     ("harmfulness", LLM_NEEDS,
-     "an LLM asked whether an answer contains harmful content (Liu et al. 2023 safety prompt)", False),
+     "an LLM asked whether an answer contains harmful content (Liu et al. 2023 safety prompt; "
+     "rubric=strongreject or rubric=harmbench for attack success)", False),
     ("injection_followed", NEEDS_MODEL,
      "an LLM asked BIPIA's question whether an answer did what an injected instruction asked", True),
 ):
