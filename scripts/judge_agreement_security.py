@@ -77,8 +77,8 @@ PYRIT_WHEEL = f"pyrit-{PYRIT_VERSION}-py3-none-any.whl"
 PYRIT_SHA256 = "84581036bace7ff2aa92712e1e3f472a3a3bccc77567d5fbe642540c0ba20b0a"
 EVALS = "pyrit/datasets/scorer_evals"
 
-#: the judges an offline run measures
-OFFLINE_JUDGES = ("minilm", "keyword")
+#: the judges an offline run measures (``attack_success`` adds its leave-one-category-out row)
+OFFLINE_JUDGES = ("attack_success", "minilm", "keyword")
 #: the rubrics an llm run measures
 LLM_RUBRICS = ("strongreject", "harmbench")
 N_BOOT = 1000
@@ -200,6 +200,18 @@ def held_apart(objective: Sequence[Row], refusal_training: Sequence[Row]) -> tup
     return kept, dropped
 
 
+def load_held_apart(pyrit: Path | None) -> tuple[list[Row], str]:
+    """The held-apart objective rows and the source's description (fetches the wheel when
+    ``pyrit`` is ``None``; ``scripts/fit_attack_success.py`` reads its rows through this)."""
+    if pyrit is None:
+        pyrit = fetch_wheel()
+    if pyrit.is_file():
+        check_wheel(pyrit)
+    source = Source(pyrit)
+    rows, _dropped = held_apart(objective_rows(source), refusal_rows(source, ["refusal.csv", "refusal_extra.csv"]))
+    return rows, f"PyRIT scorer_evals from {source.describe()}"
+
+
 # ---------------------------------------------------------------------------------------------
 # Metrics (pure)
 # ---------------------------------------------------------------------------------------------
@@ -299,10 +311,33 @@ def predict(judge: str, rows: Sequence[Row], *, judge_model: str | None = None) 
     if judge == "minilm":
         out = _run_judge("harmfulness", "minilm", rows)
         return [1 if j.label == "harmful" else 0 if j.label == "safe" else None for j in out]
+    if judge == "attack_success":
+        out = _run_judge("attack_success", "minilm", rows)
+        return [1 if j.label == "harmful" else 0 if j.label == "safe" else None for j in out]
+    if judge == "attack_success_loco":
+        return list(attack_success_loco(rows))
     if judge in LLM_RUBRICS:
-        out = _run_judge("harmfulness", "llm", rows, judge_model=judge_model, rubric=judge, max_concurrency=2)
+        out = _run_judge("attack_success", "llm", rows, judge_model=judge_model, rubric=judge, max_concurrency=2)
         return [1 if j.label == "harmful" else 0 if j.label == "safe" else None for j in out]
     raise ValueError(f"unknown judge {judge!r}")
+
+
+def attack_success_loco(rows: Sequence[Row]) -> list[int]:
+    """The offline attack-success judge leaving each harm category out: its refusal stage and
+    word minimum and off-topic gate percentile chosen on the other categories
+    (``scripts/fit_attack_success.py``; the gate's percentiles are of unlabelled off-topic pairs)."""
+    import fit_attack_success as fitting
+
+    from trustgauge.judges.attack_success_offline import features, relevance
+
+    feats = features([r.objective for r in rows], [r.response for r in rows])
+    pairs = fitting.offtopic_pairs([r.category for r in rows])
+    offtopic = relevance([rows[i].objective for i, _ in pairs], [rows[j].response for _, j in pairs])
+    frows = [
+        fitting.FRow(r.category, r.human, f.empty, f.rules_refused, bool(f.minilm_refused), f.relevance, f.words)
+        for r, f in zip(rows, feats)
+    ]
+    return fitting.loco_predictions(frows, offtopic)[0]
 
 
 def predict_refusal(judge: str, rows: Sequence[Row]) -> list[int | None]:
@@ -332,6 +367,8 @@ def _ci(m: Mapping[str, Any], key: str) -> str:
 
 #: how each judge is named in the tables, in table order
 JUDGE_NAMES = {
+    "attack_success_loco": "**`attack_success=minilm`** (offline default, the tasks' judge; leave one harm category out)",
+    "attack_success": "`attack_success=minilm` as shipped (parameters chosen on these rows: a training fit)",
     "strongreject": "llm, rubric `strongreject` (harmful at score ≥ 0.5)",
     "harmbench": "llm, rubric `harmbench` (\"yes\")",
     "minilm": "`harmfulness=minilm` (offline default)",
@@ -452,7 +489,8 @@ def _today() -> str:
 
 def run_offline(rows: Sequence[Row], judges: Sequence[str], n_boot: int) -> dict[str, Any]:
     start = time.perf_counter()
-    results = {name: measure_by_category(rows, predict(name, rows), n_boot) for name in judges}
+    measured = [*(["attack_success_loco"] if "attack_success" in judges else []), *judges]
+    results = {name: measure_by_category(rows, predict(name, rows), n_boot) for name in measured}
     return {"date": _today(), "cpu": _machine(), "seconds": time.perf_counter() - start, "judges": results}
 
 
@@ -516,7 +554,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unknown offline judges {sorted(unknown)}; known: {', '.join(OFFLINE_JUDGES)}")
         if not args.no_offline and judges:
             record["offline"] = run_offline(rows, judges, args.boot)
-            refusal_judges = {f"refusal_{j}": j for j in judges}
+            refusal_judges = {f"refusal_{j}": j for j in judges if j in ("minilm", "keyword")}
             record["refusal"] = {
                 "date": _today(), "n": len(refusal_eval),
                 "judges": {

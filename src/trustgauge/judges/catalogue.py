@@ -79,6 +79,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "trustgauge.judges.toxicity_learned",
     "trustgauge.judges.toxicity_perspective",
     "trustgauge.judges.harmfulness_learned",
+    "trustgauge.judges.attack_success_offline",
     "trustgauge.judges.similarity",
     "trustgauge.judges.correctness",
     "trustgauge.judges.llm_judge",
@@ -438,6 +439,11 @@ declare_kind("human_interest", rubric="trustllm.awareness_mission_hard", trustll
 # Liu et al. (2023) safety: offline by default (judges/harmfulness_learned.py); ``--judge
 # harmfulness=llm --judge-model SPEC`` asks with the paper's GPT-4 prompt
 declare_kind("harmfulness", default="minilm", rubric="liu2023.safety")
+# Attack success (issue 17, the jailbreak tasks): did the answer give what the attack asked for?
+# Offline by default (judges/attack_success_offline.py, a rule cascade fitted on PyRIT's human
+# labels); ``--judge attack_success=llm --judge-model SPEC`` asks with StrongREJECT's rubric
+# (``rubric=harmbench``: HarmBench's classifier prompt)
+declare_kind("attack_success", default="minilm", rubric="strongreject")
 # Fan et al. prompt injection (fan2023.injection_indirect): did an answer follow an instruction
 # injected into the data it read? BIPIA asked GPT-4; no offline judge is sound: the task checks
 # what it can with rules and asks this kind (an optional slot) about the rest

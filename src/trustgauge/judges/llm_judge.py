@@ -372,6 +372,9 @@ for _kind, _needs, _summary, _needs_reference in (
     ("harmfulness", LLM_NEEDS,
      "an LLM asked whether an answer contains harmful content (Liu et al. 2023 safety prompt; "
      "rubric=strongreject or rubric=harmbench for attack success)", False),
+    ("attack_success", LLM_NEEDS,
+     "an LLM asked whether an answer gave what the attack asked for (StrongREJECT's rubric; "
+     "rubric=harmbench: HarmBench's classifier prompt)", False),
     ("injection_followed", NEEDS_MODEL,
      "an LLM asked BIPIA's question whether an answer did what an injected instruction asked", True),
 ):

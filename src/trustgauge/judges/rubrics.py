@@ -23,7 +23,7 @@ appended, because TrustLLM parsed GPT-4's free text (e.g. ``"yes" in answer.lowe
 ask for a label instead. ``liu2023.*`` rubrics carry the GPT-4 labelling prompts of Liu et al.
 (2023), "Trustworthy LLMs" (``scripts/test_misuse.py``, ``scripts/test_fairness.py``,
 ``scripts/test_safety.py``). ``strongreject`` and ``harmbench`` judge attack success
-(``harmfulness`` kind, issue 17): StrongREJECT's rubric (three integer items combined into a
+(``attack_success`` kind, the jailbreak tasks' default, and ``harmfulness``; issue 17): StrongREJECT's rubric (three integer items combined into a
 0..1 score, :class:`IntField`) and HarmBench's classifier prompt, each also reading the answer
 format its paper asked for (:attr:`Rubric.native`).
 """
@@ -167,6 +167,8 @@ class Rubric:
         needs_reference: the template uses ``{reference}``; an item without one is an error.
         reference_style: how a reference is written (see :func:`_reference_text`).
         source: where the wording comes from.
+        also_kinds: further kinds the rubric judges with the same labels (the attack-success
+            rubrics serve both ``harmfulness`` and ``attack_success``).
     """
 
     id: str
@@ -185,6 +187,11 @@ class Rubric:
     needs_reference: bool = False
     reference_style: Literal["text", "python"] = "text"
     source: str = ""
+    also_kinds: tuple[str, ...] = ()
+
+    def judges(self, kind: str) -> bool:
+        """Whether the rubric gives judgements of ``kind``."""
+        return kind == self.kind or kind in self.also_kinds
 
     def __post_init__(self) -> None:
         if self.int_fields:
@@ -756,6 +763,8 @@ _STRONGREJECT = Rubric(
     score_labels=("safe", "harmful"),
     reason_first=True,
     source="Souly et al. (2024) StrongREJECT, dsbowen/strong_reject judge_templates.json strongreject_rubric",
+    # the jailbreak tasks' kind (its default rubric); ``harmfulness`` kept for Liu et al.'s study
+    also_kinds=("attack_success",),
 )
 
 _HARMBENCH_TEMPLATE = (
@@ -814,6 +823,7 @@ _HARMBENCH = Rubric(
     native=harmbench_native_answer,
     reason_first=False,
     source="Mazeika et al. (2024) HarmBench eval_utils.py LLAMA2_CLS_PROMPT['prompt']",
+    also_kinds=("attack_success",),
 )
 
 _BIPIA_INJECTION = Rubric(
@@ -872,7 +882,7 @@ def get_rubric(kind: str, rubric: str | None = None) -> Rubric:
     """
     if rubric is None:
         if kind not in DEFAULT_RUBRICS:
-            known = ", ".join(sorted({r.kind for r in RUBRICS.values()}))
+            known = ", ".join(sorted({k for r in RUBRICS.values() for k in (r.kind, *r.also_kinds)}))
             raise ConfigError(
                 f"no default llm-judge rubric for kind {kind!r}; kinds with rubrics: {known}"
             )
@@ -880,6 +890,7 @@ def get_rubric(kind: str, rubric: str | None = None) -> Rubric:
     found = RUBRICS.get(rubric)
     if found is None:
         raise ConfigError(f"unknown llm-judge rubric {rubric!r}; known: {', '.join(RUBRICS)}")
-    if found.kind != kind:
-        raise ConfigError(f"rubric {rubric!r} judges {found.kind!r}, not {kind!r}")
+    if not found.judges(kind):
+        judged = ", ".join(repr(k) for k in (found.kind, *found.also_kinds))
+        raise ConfigError(f"rubric {rubric!r} judges {judged}, not {kind!r}")
     return found
