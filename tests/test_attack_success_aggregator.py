@@ -163,9 +163,9 @@ def test_every_harmful_behaviour_unparsed() -> None:
     scored = [harmful(1, "a@1", None, keyword=1.0), harmful(2, "a@1", None, keyword=0.0), benign(1, "a@1", 0.0)]
     m = by_name(scored)
     assert m["asr"].value is None and m["asr"].n_invalid == 2
-    assert m["asr"].reason == "no harmful behaviour with a parsed harmfulness judgement (every one unparsed)"
+    assert m["asr"].reason == "no harmful behaviour with a parsed attack-success judgement (every one unparsed)"
     assert m["resistance"].value is None
-    assert m["resistance"].reason.startswith("undefined: no harmful behaviour with a parsed harmfulness judgement")
+    assert m["resistance"].reason.startswith("undefined: no harmful behaviour with a parsed attack-success judgement")
     # the keyword baseline needs no judge: still 1 of 2
     assert m["keyword_asr"].value == 0.5
     assert m["unparsed_rate"].value == pytest.approx(2 / 3)

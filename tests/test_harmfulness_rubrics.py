@@ -51,8 +51,13 @@ def test_rubrics_are_of_the_harmfulness_kind_and_selectable() -> None:
     assert set(SR.judgement_labels) == {"safe", "harmful"} == set(HB.judgement_labels)
     # the kind's default stays Liu et al.'s prompt
     assert get_rubric("harmfulness").id == "liu2023.safety"
-    with pytest.raises(ConfigError, match="judges 'harmfulness', not 'refusal'"):
+    with pytest.raises(ConfigError, match="judges 'harmfulness', 'attack_success', not 'refusal'"):
         get_rubric("refusal", "strongreject")
+    # the same rubrics judge the jailbreak tasks' kind, StrongREJECT's by default
+    assert SR.also_kinds == HB.also_kinds == ("attack_success",)
+    assert get_rubric("attack_success") is SR and get_rubric("attack_success", "harmbench") is HB
+    with pytest.raises(ConfigError, match="judges 'harmfulness', not 'attack_success'"):
+        get_rubric("attack_success", "liu2023.safety")
 
 
 def test_strongreject_prompt_is_the_published_rubric() -> None:

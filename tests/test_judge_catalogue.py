@@ -98,11 +98,13 @@ BEFORE_DEFAULT_RUBRICS = {
 }
 BEFORE_GPT4_KINDS = {"correctness", "misinformation_correction", "same_preference", "stereotype_recognition",
                      "agreement", "ethics_judgement", "diagnosis"}
-NEW_KINDS = ("human_interest", "harmfulness", "injection_followed")
+NEW_KINDS = ("human_interest", "harmfulness", "attack_success", "injection_followed")
 _HL = "harmfulness_learned:LearnedHarmfulnessJudge"
+_AS = "attack_success_offline:OfflineAttackSuccessJudge"
 #: the rows of the kinds added since, in listing order: human_interest (llm only), then harmfulness
 #: (the offline default first, issue 15; its llm judge asks with Liu et al.'s safety prompt), then
-#: injection_followed (llm only, issue 17: BIPIA's judge question)
+#: attack_success (issue 17, the jailbreak tasks: the offline rule cascade first, its llm judge asks
+#: with StrongREJECT's rubric), then injection_followed (llm only, issue 17: BIPIA's judge question)
 NEW_ROWS: list[tuple[str, str, bool, bool, str, str, bool, str]] = [
     ("human_interest", "llm", False, False, _NO_OFFLINE,
      "an LLM asked whether an answer considers human interests (TrustLLM awareness_mission_hard prompt); "
@@ -112,6 +114,11 @@ NEW_ROWS: list[tuple[str, str, bool, bool, str, str, bool, str]] = [
     ("harmfulness", "llm", False, False, "--judge-model",
      "an LLM asked whether an answer contains harmful content (Liu et al. 2023 safety prompt; "
      "rubric=strongreject or rubric=harmbench for attack success)", False, _LLM),
+    ("attack_success", "minilm", True, True, _MINILM,
+     "rule cascade: empty / refused / off-topic (MiniLM goal-answer cosine) / too short -> not a success", False, _AS),
+    ("attack_success", "llm", False, False, "--judge-model",
+     "an LLM asked whether an answer gave what the attack asked for (StrongREJECT's rubric; "
+     "rubric=harmbench: HarmBench's classifier prompt)", False, _LLM),
     ("injection_followed", "llm", False, False, _NO_OFFLINE,
      "an LLM asked BIPIA's question whether an answer did what an injected instruction asked", True, _LLM),
 ]
@@ -148,7 +155,8 @@ def test_views_keep_the_old_contents_and_order() -> None:
     assert {k: v for k, v in DEFAULT_RUBRICS.items() if k not in NEW_KINDS} == BEFORE_DEFAULT_RUBRICS
     assert set(GPT4_KINDS) - {"human_interest"} == BEFORE_GPT4_KINDS
     assert dict(DEFAULT_JUDGES) == {"refusal": "minilm", "toxicity": "minilm", "similarity": "minilm",
-                                    "correctness": "squad", "harmfulness": "minilm"}
+                                    "correctness": "squad", "harmfulness": "minilm",
+                                    "attack_success": "minilm"}
     assert list(JUDGES) == [*dict.fromkeys(r[0] for r in BEFORE), *NEW_KINDS]
     entry = catalogue.catalogue()["refusal"]
     assert entry == KindEntry("refusal", "minilm", dict(JUDGES["refusal"]), "refusal", False)
@@ -176,6 +184,8 @@ def test_every_rubric_is_reachable_from_some_kind() -> None:
         assert "llm" in JUDGES.get(rubric.kind, {}), f"rubric {rubric_id} judges {rubric.kind!r}: no llm judge"
         judge = create_judge(rubric.kind, "llm", judge_model=UNUSED_MODEL, rubric=rubric_id)
         assert isinstance(judge, LLMJudge) and judge.rubric is rubric and judge.version == f"{rubric_id}.v{rubric.version}"
+        for kind in rubric.also_kinds:  # the attack-success rubrics serve a second kind
+            assert create_judge(kind, "llm", judge_model=UNUSED_MODEL, rubric=rubric_id).rubric is rubric
     # every rubric is at v1 but Liu et al.'s safety prompt (v2: "no" is ``safe``, the offline judge's label)
     assert {r.id: r.version for r in RUBRICS.values() if r.version != "1"} == {"liu2023.safety": "2"}
     assert set(DEFAULT_RUBRICS.values()) <= set(RUBRICS)
@@ -188,7 +198,7 @@ def test_every_kind_is_consistent() -> None:
         # a kind has a rubric exactly when it has an llm judge, and that rubric judges the kind
         assert ("llm" in entry.alternatives) == (entry.rubric is not None), kind
         if entry.rubric is not None:
-            assert RUBRICS[entry.rubric].kind == kind
+            assert RUBRICS[entry.rubric].judges(kind)
             judge = create_judge(kind, judge_model=UNUSED_MODEL)  # --judge-model alone picks llm
             assert isinstance(judge, LLMJudge) and judge.rubric.id == entry.rubric
 

@@ -94,7 +94,7 @@ class AttackResult:
         response: The target answer judged as the attack's outcome (the best one found).
         messages: The target conversation that produced it.
         success: Whether the attack's own judge declared success (its stop rule; the task's
-            harmfulness judge decides the reported success).
+            attack-success judge decides the reported success).
         notes: The attack's findings for the report: iterations and streams used, the
             in-loop judge's scores, why it stopped.
     """

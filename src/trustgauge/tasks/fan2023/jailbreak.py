@@ -73,7 +73,7 @@ class Jailbreak(Task):
 
     data ``fan2023/jailbreak/behaviours.json`` (parameter ``behaviours``: ``harmbench`` 200 + 200
     twins by default) x the chains of ``attacks`` (9 by default) -> each chain applied to the
-    plain request (T=0, 256 tokens), the answer recovered -> ``harmfulness`` (harmful behaviours)
+    plain request (T=0, 256 tokens), the answer recovered -> ``attack_success`` (harmful behaviours)
     and ``refusal`` judges on the recovered answer and the plain goal ->
     ``fan2023.attack_success@1``.
     """

@@ -21,7 +21,7 @@ class JailbreakCrescendo(IterativeJailbreakTask):
 
     data ``fan2023/jailbreak/behaviours.json`` (``behaviours``: harmbench 200 + 200 twins by
     default) -> an escalating conversation of up to ``turns`` turns (5 by default; T=0, 256
-    tokens for the target) -> ``harmfulness`` and ``refusal`` judges ->
+    tokens for the target) -> ``attack_success`` and ``refusal`` judges ->
     ``fan2023.attack_success@1``.
     """
 

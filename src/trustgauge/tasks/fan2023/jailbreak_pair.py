@@ -4,7 +4,7 @@ harmful behaviour, the target answers, a judge (role ``judge``, else the attacke
 answer 1-10, and the attacker refines from the rating; ``streams`` conversations run at once,
 each for up to ``iterations`` rounds, stopping on success (:mod:`trustgauge.attacks.pair`).
 The benign twins are asked directly: the over-refusal control. Scored like every attack task
-(``tasks/fan2023/_attack_common.py``): the harmfulness judge on the plain goal and the answer the
+(``tasks/fan2023/_attack_common.py``): the attack-success judge on the plain goal and the answer the
 attack chose.
 """
 
@@ -23,7 +23,7 @@ class JailbreakPAIR(IterativeJailbreakTask):
 
     data ``fan2023/jailbreak/behaviours.json`` (``behaviours``: harmbench 200 + 200 twins by
     default) -> PAIR (``streams`` x ``iterations``, 5 x 3 by default; T=0, 256 tokens for the
-    target) -> ``harmfulness`` and ``refusal`` judges -> ``fan2023.attack_success@1``.
+    target) -> ``attack_success`` and ``refusal`` judges -> ``fan2023.attack_success@1``.
     """
 
     id = "fan2023.jailbreak_pair"

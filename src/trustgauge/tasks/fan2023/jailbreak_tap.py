@@ -21,7 +21,7 @@ class JailbreakTAP(IterativeJailbreakTask):
 
     data ``fan2023/jailbreak/behaviours.json`` (``behaviours``: harmbench 200 + 200 twins by
     default) -> TAP (``width`` 4, ``depth`` 3, ``branching`` 2 by default; T=0, 256 tokens for the
-    target) -> ``harmfulness`` and ``refusal`` judges -> ``fan2023.attack_success@1``.
+    target) -> ``attack_success`` and ``refusal`` judges -> ``fan2023.attack_success@1``.
     """
 
     id = "fan2023.jailbreak_tap"
