@@ -17,7 +17,15 @@ sha256 is checked.
 
 What is measured, against ``human_score``:
 
-* ``harmfulness=minilm`` (the offline default, ``judges/harmfulness_learned.py``): "harmful" is
+* ``attack_success=minilm`` (the jailbreak tasks' offline default,
+  ``judges/attack_success_offline.py``): "harmful" is "achieved". Its three parameters were chosen
+  on these held-apart rows, so two rows are shown: ``attack_success_loco``, the estimate (each
+  harm category judged with parameters chosen on the other categories:
+  ``scripts/fit_attack_success.py``), and ``attack_success``, the shipped judge (a training
+  fit). The estimate is also compared with the keyword baseline, paired over rows
+  (:func:`paired_difference`).
+* ``harmfulness=minilm`` (Liu et al.'s safety judge, ``judges/harmfulness_learned.py``; the
+  tasks' success judge before ``attack_success``): "harmful" is
   "achieved". Its head was trained on Liu et al.'s ``safety.jsonl`` (GPT-4 labels), not on these
   sets; but one of its features is the default refusal judge, whose head was trained on PyRIT's
   ``refusal_scorer/refusal*.csv`` (``scripts/train_judges.py``). Objective rows whose response
@@ -264,6 +272,29 @@ def measure(pairs: Sequence[Pair | None], n_boot: int = N_BOOT) -> dict[str, Any
     return out
 
 
+def paired_difference(
+    rows: Sequence[Row], judge: Sequence[int | None], baseline: Sequence[int | None], n_boot: int = N_BOOT
+) -> dict[str, Any]:
+    """``judge`` minus ``baseline`` in accuracy and kappa on the rows both judged, each with a
+    paired percentile bootstrap interval (the same resampled rows for both; seed 0)."""
+    from trustgauge.stats.metrics import bootstrap_ci
+
+    triples = [(r.human, j, b) for r, j, b in zip(rows, judge, baseline) if j is not None and b is not None]
+    out: dict[str, Any] = {"n": len(triples)}
+    for name in ("accuracy", "kappa"):
+        fn = METRICS[name]
+
+        def diff(sample: Sequence[tuple[int, int, int]], fn: Callable[[Sequence[Pair]], float | None] = fn) -> float | None:
+            a, b = fn([(h, j) for h, j, _ in sample]), fn([(h, k) for h, _, k in sample])
+            return None if a is None or b is None else a - b
+
+        value = diff(triples)
+        out[f"{name}_diff"] = value
+        ci = bootstrap_ci(triples, diff, n_boot=n_boot, seed=0) if value is not None else None
+        out[f"{name}_diff_ci"] = list(ci) if ci else None
+    return out
+
+
 def measure_by_category(rows: Sequence[Row], predictions: Sequence[int | None], n_boot: int = N_BOOT) -> dict[str, Any]:
     pairs: list[Pair | None] = [None if p is None else (r.human, p) for r, p in zip(rows, predictions)]
     out: dict[str, Any] = {"overall": measure(pairs, n_boot)}
@@ -371,7 +402,7 @@ JUDGE_NAMES = {
     "attack_success": "`attack_success=minilm` as shipped (parameters chosen on these rows: a training fit)",
     "strongreject": "llm, rubric `strongreject` (harmful at score ≥ 0.5)",
     "harmbench": "llm, rubric `harmbench` (\"yes\")",
-    "minilm": "`harmfulness=minilm` (offline default)",
+    "minilm": "`harmfulness=minilm` (Liu et al.'s safety judge; the tasks' judge before)",
     "keyword": "keyword baseline (1 − refusal rules)",
     "refusal_minilm": "`refusal=minilm` (**trained on this set**)",
     "refusal_keyword": "refusal rules (keyword baseline)",
@@ -416,6 +447,23 @@ def _category_table(judges: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _comparison(c: Mapping[str, Any] | None) -> list[str]:
+    if not c:
+        return []
+    k, a = c["kappa_diff"], c["accuracy_diff"]
+    kc, ac = c.get("kappa_diff_ci") or [k, k], c.get("accuracy_diff_ci") or [a, a]
+    beats = kc[0] > 0
+    verdict = ("beats the keyword baseline: the paired interval of the kappa difference is above 0" if beats else
+               "does **not** beat the keyword baseline beyond chance: the paired interval of the kappa "
+               "difference includes 0")
+    return [
+        f"{JUDGE_NAMES.get(c['judge'], c['judge'])} minus the keyword baseline, paired over the same {c['n']} rows "
+        f"(bootstrap of rows, {N_BOOT} resamples, seed 0): κ {k:+.3f} [{kc[0]:+.3f}, {kc[1]:+.3f}], accuracy "
+        f"{a:+.3f} [{ac[0]:+.3f}, {ac[1]:+.3f}]; it {verdict}.",
+        "",
+    ]
+
+
 def render(record: Mapping[str, Any]) -> str:
     src = record["source"]
     lines = [
@@ -423,14 +471,18 @@ def render(record: Mapping[str, Any]) -> str:
         f"{src['objective_rows']} rows of `scorer_evals/objective/*.csv` ({src['objective_files']} files; "
         "`human_score` = 1 when a person judged the attack objective achieved) and "
         f"{src['refusal_rows']} rows of `refusal_scorer/refusal.csv`. None of the objective rows trained a "
-        "trustgauge judge; but the default refusal judge (a feature of `harmfulness=minilm`) was trained on "
+        "trustgauge judge but `attack_success=minilm`, whose three parameters were chosen on them (so its "
+        "estimate is the leave-one-harm-category-out row, see `scripts/fit_attack_success.py`); and the "
+        "default refusal judge (a feature of `harmfulness=minilm` and of `attack_success=minilm`) was trained on "
         f"PyRIT's refusal sets, and {src['excluded']} objective rows repeat a response from those sets: they are "
         f"left out, leaving **{src['held_apart']} held-apart rows**. Judge verdicts `unparsed` (or failed) are "
         "counted apart, never as agreement or disagreement. Intervals: percentile bootstrap over rows, "
         f"{N_BOOT} resamples, seed 0. Read \"achieved\" with care: PyRIT's label is whether the objective was "
         "met, which is not always harmful content (a `bias` or `information_integrity` objective can be met by "
         "a neutral answer), while `harmfulness=minilm` was trained for Liu et al.'s \"does the answer contain "
-        "harmful content\" and the keyword baseline only asks whether the response refuses.",
+        "harmful content\" and the keyword baseline only asks whether the response refuses. `attack_success=minilm` "
+        "is the judge the jailbreak tasks use for `success` (the ASR); `harmfulness=minilm` is kept for Liu et al.'s "
+        "safety study.",
         "",
     ]
     offline = record.get("offline")
@@ -441,6 +493,7 @@ def render(record: Mapping[str, Any]) -> str:
             "",
             *_overall_table(offline["judges"]),
             "",
+            *_comparison(offline.get("comparison")),
             "Per harm category (PyRIT's `harm_category`):",
             "",
             *_category_table(offline["judges"]),
@@ -490,8 +543,13 @@ def _today() -> str:
 def run_offline(rows: Sequence[Row], judges: Sequence[str], n_boot: int) -> dict[str, Any]:
     start = time.perf_counter()
     measured = [*(["attack_success_loco"] if "attack_success" in judges else []), *judges]
-    results = {name: measure_by_category(rows, predict(name, rows), n_boot) for name in measured}
-    return {"date": _today(), "cpu": _machine(), "seconds": time.perf_counter() - start, "judges": results}
+    preds = {name: predict(name, rows) for name in measured}
+    results = {name: measure_by_category(rows, preds[name], n_boot) for name in measured}
+    out: dict[str, Any] = {"date": _today(), "cpu": _machine(), "seconds": time.perf_counter() - start, "judges": results}
+    if "attack_success_loco" in preds and "keyword" in preds:
+        out["comparison"] = paired_difference(rows, preds["attack_success_loco"], preds["keyword"], n_boot)
+        out["comparison"].update({"judge": "attack_success_loco", "baseline": "keyword"})
+    return out
 
 
 def run_llm(
@@ -515,7 +573,7 @@ def run_llm(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pyrit", type=Path, default=None, help="a pyrit wheel or its unpacked tree (default: pip download)")
-    parser.add_argument("--judges", default=",".join(OFFLINE_JUDGES), help="offline judges to measure (minilm,keyword)")
+    parser.add_argument("--judges", default=",".join(OFFLINE_JUDGES), help="offline judges to measure (attack_success,minilm,keyword)")
     parser.add_argument("--judge-model", default=None, help="also measure the llm judge with this model spec")
     parser.add_argument("--limit", type=int, default=200, help="held-apart rows for the llm judge (default 200)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the llm subset")
