@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # _docblock, also when a test loads this file
 
 from _docblock import ROOT, replace_block, write_or_check
 
@@ -31,7 +34,7 @@ def catalogue() -> str:
         t = cls()
         roles = ", ".join(t.roles) or "-"
         rows.append(f"| `{t.id}` | {t.family} | {roles} | {_cell(t.description)} | {_cell(t.source) or 'trustgauge (MIT)'} |")
-    for name, cls in sorted(iterative().items()):
+    for _name, cls in sorted(iterative().items()):
         a = cls()
         rows.append(
             f"| `{a.id}` | iterative | {', '.join(a.roles)} | {_cell(a.description)} | "

@@ -273,3 +273,13 @@ def test_no_section_without_security_tasks(tmp_path: Path) -> None:
     assert 'id="security"' not in html and 'href="#security"' not in html and 'class="asr-heatmap"' not in html
     assert "Security" not in (out / "report.md").read_text(encoding="utf-8")
     assert json.loads((out / "scores.json").read_text(encoding="utf-8"))["tasks"]
+
+
+def test_the_direct_request_comes_first_whatever_its_version() -> None:
+    """The jailbreak task records its direct request as ``none@1``, the attacker-driven tasks'
+    twins as ``none``: either is the first row, before attacks that appeared earlier."""
+    samples = [
+        attack_sample(JB, "b1", AIM, CYBER, True, success=1.0),
+        attack_sample(JB, "b1", "none@1", CYBER, True, success=0.0, family="none"),
+    ]
+    assert [r.attack for r in attack_rows(JB, samples)] == ["none@1", AIM]

@@ -235,7 +235,7 @@ def attack_rows(task: str, samples: Sequence[SampleRecord]) -> list[AttackRow]:
         if utility[attack]:
             row.utility = sum(utility[attack]) / len(utility[attack])
             row.utility_n = len(utility[attack])
-    ordered = sorted(rows.values(), key=lambda r: r.attack != "none")  # stable: appearance order
+    ordered = sorted(rows.values(), key=lambda r: r.attack.split("@")[0] != "none")  # stable: appearance order
     return ordered
 
 
