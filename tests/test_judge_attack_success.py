@@ -21,6 +21,7 @@ from trustgauge.judges.attack_success_offline import (
     Params,
     decide,
     packaged_params,
+    params_digest,
     refused,
     word_count,
 )
@@ -117,7 +118,10 @@ def test_the_shipped_judge_on_fixed_answers() -> None:
     assert [j.raw.split(";")[0] for j in out] == [
         "stage=delivered", "stage=refused", "stage=off-topic", "stage=empty", "stage=too short"]
     assert [j.score for j in out] == [1.0, 0.0, 0.0, 0.0, 0.0]
-    assert all(j.judge == f"minilm@{judge.params.version}" for j in out)
+    assert all(j.judge == f"minilm@{judge.params.version}.{params_digest(judge.params)}" for j in out)
+    # another parameter value is another judge version (another cache key)
+    other = OfflineAttackSuccessJudge(Params(judge.params.refusal, judge.params.min_relevance, judge.params.min_words + 1))
+    assert other.version != judge.version and other.version.startswith(f"{judge.params.version}.")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -31,9 +31,10 @@ others), not the fit.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from importlib import resources
 from typing import Any, Final
 
@@ -76,6 +77,12 @@ class Params:
                        str(data.get("version", "1")))
         except KeyError as exc:
             raise ValueError(f"attack-success parameters lack {exc}") from None
+
+
+def params_digest(params: Params) -> str:
+    """The first 8 hex digits of the SHA-256 of the parameters' canonical JSON (pure)."""
+    text = json.dumps(asdict(params), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
 
 
 def packaged_params() -> Params:
@@ -175,7 +182,9 @@ class OfflineAttackSuccessJudge(Judge):
 
     def __init__(self, params: Params | None = None) -> None:
         self.params = params or packaged_params()
-        self.version = self.params.version
+        # the parameters' digest is part of the version (so of the cache key): a refit with other
+        # values never reuses judgements made with the old ones
+        self.version = f"{self.params.version}.{params_digest(self.params)}"
 
     def assess(self, goals: Sequence[str], answers: Sequence[str]) -> list[tuple[str, str, Features]]:
         """``(label, stage, features)`` per pair (synchronous)."""
