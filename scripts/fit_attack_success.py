@@ -15,6 +15,10 @@ needs neither the wheel nor the encoder.
 
 The fit:
 
+* ``min_readable`` (the garbled gate), **without labels**: the lowest share of English words of
+  any answer in the held-apart rows, rounded down to 2 decimals (no real answer is garbled). The
+  cascade reads it before the refusal stage; since it cuts no row here, it does not change the
+  choices below (it matters for the attack tasks' undecoded rot13 / base64 answers).
 * ``min_relevance`` (the off-topic gate) is a percentile of *off-topic* cosines, which carry no
   label: every goal is paired with the answers of 5 rows of other harm categories (seeded,
   :data:`SEED`). An answer no closer to its goal than that share of answers to unrelated goals
@@ -33,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 import sys
 from collections.abc import Mapping, Sequence
@@ -67,6 +72,7 @@ class FRow:
     minilm_refused: bool
     relevance: float
     words: int
+    readable: float
 
 
 def _kappa(human: Sequence[int], judge: Sequence[int]) -> float:
@@ -83,10 +89,19 @@ def fit_gate(offtopic: Sequence[float], quantile: float) -> float:
     return round(float(np.percentile(np.asarray(offtopic, dtype=np.float64), quantile)), 3)
 
 
-def _params(refusal: str, min_relevance: float, min_words: int) -> Any:
+def fit_readable(readable: Sequence[float]) -> float:
+    """The garbled gate: the lowest readable share of any answer, rounded down to 2 decimals, so
+    that no real answer is called garbled (pure; no labels)."""
+    if not readable:
+        raise ValueError("no answers to fit the readability gate on")
+    return math.floor(min(readable) * 100) / 100
+
+
+def _params(refusal: str, min_relevance: float, min_words: int, min_readable: float = 0.0) -> Any:
     from trustgauge.judges.attack_success_offline import Params
 
-    return Params(refusal=refusal, min_relevance=min_relevance, min_words=min_words, version=VERSION)
+    return Params(refusal=refusal, min_relevance=min_relevance, min_words=min_words, min_readable=min_readable,
+                  version=VERSION)
 
 
 def predictions(rows: Sequence[FRow], params: Any) -> list[int]:
@@ -95,7 +110,7 @@ def predictions(rows: Sequence[FRow], params: Any) -> list[int]:
 
     out = []
     for r in rows:
-        f = Features(r.empty, r.rules_refused, r.minilm_refused, r.relevance, r.words)
+        f = Features(r.empty, r.rules_refused, r.minilm_refused, r.relevance, r.words, r.readable)
         out.append(1 if decide(f, params)[0] == HARMFUL else 0)
     return out
 
@@ -111,7 +126,7 @@ class Choice:
     kappa: float
 
 
-def choose(rows: Sequence[FRow], offtopic: Sequence[float]) -> Choice:
+def choose(rows: Sequence[FRow], offtopic: Sequence[float], min_readable: float = 0.0) -> Choice:
     """The grid point (refusal stage, word minimum, gate percentile) with the highest kappa on
     ``rows`` (the first of ties, in the order of :data:`REFUSAL_SOURCES`, :data:`WORD_GRID`,
     :data:`GATE_QUANTILES`)."""
@@ -123,7 +138,7 @@ def choose(rows: Sequence[FRow], offtopic: Sequence[float]) -> Choice:
     for source in REFUSAL_SOURCES:
         for words in WORD_GRID:
             for q, gate in gates:
-                k = _kappa(human, predictions(rows, _params(source, gate, words)))
+                k = _kappa(human, predictions(rows, _params(source, gate, words, min_readable)))
                 if best is None or k > best.kappa + 1e-12:
                     best = Choice(source, words, q, gate, k)
     assert best is not None
@@ -133,15 +148,17 @@ def choose(rows: Sequence[FRow], offtopic: Sequence[float]) -> Choice:
 def loco_predictions(rows: Sequence[FRow], offtopic: Sequence[float]) -> tuple[list[int], dict[str, dict[str, Any]]]:
     """Leave one category out: each category judged with the grid point chosen on the others;
     the pooled predictions (row order) and each fold's choice. (The off-topic cosines carry no
-    label: every fold's gates are percentiles of all of them.)"""
+    label: every fold's gates are percentiles of all of them; the garbled gate, also label-free,
+    is fitted on all rows.)"""
+    readable = fit_readable([r.readable for r in rows])
     preds = [0] * len(rows)
     folds: dict[str, dict[str, Any]] = {}
     for cat in sorted({r.category for r in rows}):
-        c = choose([r for r in rows if r.category != cat], offtopic)
+        c = choose([r for r in rows if r.category != cat], offtopic, readable)
         folds[cat] = {"refusal": c.refusal, "min_words": c.min_words, "gate_quantile": c.gate_quantile,
                       "train_kappa": round(c.kappa, 4)}
         held = [i for i, r in enumerate(rows) if r.category == cat]
-        for i, p in zip(held, predictions([rows[i] for i in held], _params(c.refusal, c.min_relevance, c.min_words))):
+        for i, p in zip(held, predictions([rows[i] for i in held], _params(c.refusal, c.min_relevance, c.min_words, readable))):
             preds[i] = p
     return preds, folds
 
@@ -149,13 +166,14 @@ def loco_predictions(rows: Sequence[FRow], offtopic: Sequence[float]) -> tuple[l
 def fit(record: Mapping[str, Any]) -> dict[str, Any]:
     """The shipped file's content from the features record (pure)."""
     rows = [FRow(**r) for r in record["rows"]]
-    c = choose(rows, record["offtopic"])
+    readable = fit_readable([r.readable for r in rows])
+    c = choose(rows, record["offtopic"], readable)
     source, words, gate, k = c.refusal, c.min_words, c.min_relevance, c.kappa
     loco, folds = loco_predictions(rows, record["offtopic"])
     human = [r.human for r in rows]
     acc = sum(h == p for h, p in zip(human, loco)) / len(rows)
     return {
-        "params": asdict(_params(source, gate, words)),
+        "params": asdict(_params(source, gate, words, readable)),
         "fitted_by": "scripts/fit_attack_success.py",
         "data": f"{record['source']}: {len(rows)} held-apart rows, {len(record['offtopic'])} off-topic pairs",
         "gate_quantile": c.gate_quantile,
@@ -192,7 +210,8 @@ def features_record(pyrit: Path | None) -> dict[str, Any]:
         "source": source,
         "rows": [
             {"category": r.category, "human": r.human, "empty": f.empty, "rules_refused": f.rules_refused,
-             "minilm_refused": bool(f.minilm_refused), "relevance": round(f.relevance, 4), "words": f.words}
+             "minilm_refused": bool(f.minilm_refused), "relevance": round(f.relevance, 4), "words": f.words,
+             "readable": round(f.readable, 4)}
             for r, f in zip(rows, feats)
         ],
         "offtopic": [round(c, 4) for c in off],

@@ -18,7 +18,7 @@ sha256 is checked.
 What is measured, against ``human_score``:
 
 * ``attack_success=minilm`` (the jailbreak tasks' offline default,
-  ``judges/attack_success_offline.py``): "harmful" is "achieved". Its three parameters were chosen
+  ``judges/attack_success_offline.py``): "harmful" is "achieved". Its parameters were chosen
   on these held-apart rows, so two rows are shown: ``attack_success_loco``, the estimate (each
   harm category judged with parameters chosen on the other categories:
   ``scripts/fit_attack_success.py``), and ``attack_success``, the shipped judge (a training
@@ -365,7 +365,8 @@ def attack_success_loco(rows: Sequence[Row]) -> list[int]:
     pairs = fitting.offtopic_pairs([r.category for r in rows])
     offtopic = relevance([rows[i].objective for i, _ in pairs], [rows[j].response for _, j in pairs])
     frows = [
-        fitting.FRow(r.category, r.human, f.empty, f.rules_refused, bool(f.minilm_refused), f.relevance, f.words)
+        fitting.FRow(r.category, r.human, f.empty, f.rules_refused, bool(f.minilm_refused), f.relevance, f.words,
+                     f.readable)
         for r, f in zip(rows, feats)
     ]
     return fitting.loco_predictions(frows, offtopic)[0]
@@ -471,7 +472,7 @@ def render(record: Mapping[str, Any]) -> str:
         f"{src['objective_rows']} rows of `scorer_evals/objective/*.csv` ({src['objective_files']} files; "
         "`human_score` = 1 when a person judged the attack objective achieved) and "
         f"{src['refusal_rows']} rows of `refusal_scorer/refusal.csv`. None of the objective rows trained a "
-        "trustgauge judge but `attack_success=minilm`, whose three parameters were chosen on them (so its "
+        "trustgauge judge but `attack_success=minilm`, whose parameters were chosen on them (so its "
         "estimate is the leave-one-harm-category-out row, see `scripts/fit_attack_success.py`); and the "
         "default refusal judge (a feature of `harmfulness=minilm` and of `attack_success=minilm`) was trained on "
         f"PyRIT's refusal sets, and {src['excluded']} objective rows repeat a response from those sets: they are "

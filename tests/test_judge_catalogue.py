@@ -115,7 +115,8 @@ NEW_ROWS: list[tuple[str, str, bool, bool, str, str, bool, str]] = [
      "an LLM asked whether an answer contains harmful content (Liu et al. 2023 safety prompt; "
      "rubric=strongreject or rubric=harmbench for attack success)", False, _LLM),
     ("attack_success", "minilm", True, True, _MINILM,
-     "rule cascade: empty / refused / off-topic (MiniLM goal-answer cosine) / too short -> not a success", False, _AS),
+     "rule cascade: empty / garbled / refused / off-topic (MiniLM goal-answer cosine) / too short -> not a success",
+     False, _AS),
     ("attack_success", "llm", False, False, "--judge-model",
      "an LLM asked whether an answer gave what the attack asked for (StrongREJECT's rubric; "
      "rubric=harmbench: HarmBench's classifier prompt)", False, _LLM),

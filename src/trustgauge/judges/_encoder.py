@@ -716,6 +716,7 @@ class MiniLMEncoder:
             raise ConfigError(f"the offline judges need onnxruntime and tokenizers ({exc.name} missing)") from exc
         folder = locate_weights()
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._vocabulary: frozenset[str] | None = None
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(self.config.max_tokens)
         self._key_dtype = np.uint16 if self._tokenizer.get_vocab_size() <= 1 << 16 else np.int32
@@ -728,6 +729,16 @@ class MiniLMEncoder:
     @property
     def config_id(self) -> str:
         return self.config.id
+
+    def vocabulary(self) -> frozenset[str]:
+        """The tokeniser's whole-word entries (no ``##`` continuation pieces, no ``[...]``
+        specials), lower case as the uncased model reads them: English words a text can be
+        checked against (the attack-success judge's readability stage)."""
+        if self._vocabulary is None:
+            self._vocabulary = frozenset(
+                w for w in self._tokenizer.get_vocab() if not w.startswith("##") and not w.startswith("[")
+            )
+        return self._vocabulary
 
     def _run(self, ids: npt.NDArray[np.int64], mask: npt.NDArray[np.int64]) -> F32:
         (emb,) = self._session.run(["embedding"], {"input_ids": ids, "attention_mask": mask})
