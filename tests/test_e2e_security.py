@@ -104,16 +104,34 @@ def test_security_suite_on_smollm2_with_a_scripted_attacker(tmp_path: Path, tg_h
             roles = [t["role"] for t in s["turns"]]
             assert "attacker" in roles and "target" in roles, (task, roles)
             assert s["score"]["calls_attacker"] > 0 and s["score"]["calls_target"] > 0, task
-            # the scripted judge never rates 10: the attack runs its whole budget
+            # the scripted judge never rates 10: the attack runs its whole budget; every scripted
+            # answer was read (the attacker's JSON, the ratings)
             assert s["score"]["loop_success"] == 0.0, task
+            assert s["score"]["loop_attacker_unparsed"] == s["score"]["loop_judge_unparsed"] == 0.0, task
+            assert s["turns"][0]["role"] == "attacker" and s["valid"], task
+            assert s["response"] == next(t["response"] for t in s["turns"] if t["role"] == "target"), task
         # the benign twins are asked directly, by the target alone
         assert all({t["role"] for t in s["turns"]} == {"target"} for s in by_task[task] if not s["metadata"]["harmful"])
-    pair = [s for s in by_task["fan2023.jailbreak_pair"] if s["metadata"]["harmful"]]
-    # 1 stream x 2 iterations: per iteration an attacker proposal, a target answer, a rating (the judge is the attacker)
-    assert all(s["score"]["loop_iterations"] == 2.0 and s["score"]["calls_target"] == 2.0 for s in pair)
-    crescendo = [s for s in by_task["fan2023.jailbreak_crescendo"] if s["metadata"]["harmful"]]
-    # 2 kept turns: the target's second call carries the first exchange
-    assert all(s["score"]["calls_target"] == 2.0 for s in crescendo)
+    # the calls of each attack in order (the in-loop judge and the checks are the attacker model:
+    # the run has no judge role), its budget used up as the judge never rates 10
+    expected = {
+        # 1 stream x 2 iterations: a proposal, the target's answer, its rating
+        "fan2023.jailbreak_pair": ["attacker", "target", "attacker"] * 2,
+        # 2 levels of 1 branch: a proposal, the on-topic check, the target's answer, its rating
+        "fan2023.jailbreak_tap": ["attacker", "attacker", "target", "attacker"] * 2,
+        # 2 turns: a question, the target's answer, the refusal check, the rating
+        "fan2023.jailbreak_crescendo": ["attacker", "target", "attacker", "attacker"] * 2,
+    }
+    for task, roles in expected.items():
+        attacked = [s for s in by_task[task] if s["metadata"]["harmful"]]
+        assert all([t["role"] for t in s["turns"]] == roles for s in attacked), task
+        assert all(s["score"]["loop_iterations"] == 2.0 for s in attacked), task
+    # Crescendo's target keeps the conversation: the scripted attacker asks the same question
+    # twice and the target (temperature 0) answers it differently, the first exchange before it
+    for s in by_task["fan2023.jailbreak_crescendo"]:
+        if s["metadata"]["harmful"]:
+            first, second = (t for t in s["turns"] if t["role"] == "target")
+            assert first["prompt"] == second["prompt"] and first["response"] != second["response"]
     # the scripted judge answered every injection_followed question: nothing left unscored
     assert all(s["valid"] for s in by_task["fan2023.injection_indirect"])
     assert all(s["valid"] for s in by_task["fan2023.injection_direct"])
