@@ -1,5 +1,6 @@
 """Fan et al.'s security suite end to end (issue 17's acceptance): the target is SmolLM2-135M
-behind llama.cpp's server (``gguf:smollm2``: trustgauge starts the server itself), the
+behind llama.cpp's server (``gguf:smollm2``: trustgauge starts the server itself; given its own
+8,192-token context by ``--model-config``, as the many-shot prompts outgrow llama.cpp's 2,048), the
 ``attacker`` role a scripted fake OpenAI-compatible server (``tests/fake_server.py``) that
 answers each kind of prompt PAIR, TAP and Crescendo send with a reply matched by a needle from
 the attacks' own messages (``attacks/pair.py``, ``tap.py``, ``crescendo.py``, ``_iterative.py``
