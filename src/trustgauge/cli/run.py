@@ -150,8 +150,8 @@ def run(
     judge_model: Annotated[str | None, typer.Option("--judge-model", help=_JUDGE_MODEL_HELP)] = None,
     role: Annotated[list[str] | None, typer.Option("--role", help="A model in a named role for tasks that "
         "talk back, NAME=SPEC (attacker, judge, paraphraser, reference, translator), e.g. "
-        "attacker=openai:gpt-4o-mini; "
-        "repeatable. Keys come from the backend's environment variable, never the command line.")] = None,
+        "attacker=openai:gpt-4o-mini, or NAME=FILE, a model config like --model-config's (options such as a "
+        "gguf: model's n_ctx); repeatable. Keys come from the backend's environment variable, never the command line.")] = None,
     task_data: Annotated[list[str] | None, typer.Option("--task-data", help="Read a task's records from "
         "your own file, TASK=FILE (a JSON list or JSON Lines in the task's layout), e.g. "
         "fan2023.membership_inference=wikimia.jsonl with one {\"text\", \"label\"} per line "
@@ -273,10 +273,17 @@ def _parse_task_params(values: list[str] | None) -> dict[str, dict[str, str]]:
     return out
 
 
+#: what a ``--role NAME=FILE`` model config file may end with (``config._read_mapping``'s formats)
+_CONFIG_SUFFIXES = (".yaml", ".yml", ".toml", ".json")
+
+
 def _parse_roles(values: list[str] | None) -> dict[str, Any]:
     """``--role NAME=SPEC`` values -> role -> model config (names and specs are checked by
-    the run's preflight, before anything is sent)."""
-    from trustgauge.config import ModelConfig
+    the run's preflight, before anything is sent). ``NAME=FILE`` (a ``.yaml``/``.yml``/
+    ``.toml``/``.json`` file) is a whole model config, as ``--model-config`` reads it: the way to
+    give a role's model options, e.g. a larger ``n_ctx`` for a ``gguf:`` attacker, whose prompts
+    (PAIR's system prompt alone is ~1,400 tokens) outgrow llama.cpp's default 2,048."""
+    from trustgauge.config import ModelConfig, load_model_config
 
     roles: dict[str, Any] = {}
     for item in values or []:
@@ -287,7 +294,10 @@ def _parse_roles(values: list[str] | None) -> dict[str, Any]:
             raise UsageError(f"--role {name or '?'}: expected NAME=SPEC, e.g. attacker=openai:gpt-4o-mini")
         if name in roles:
             raise UsageError(f"--role {name} given twice")
-        roles[name] = ModelConfig(model=spec)  # registers the spec's URL credentials at once
+        if spec.lower().endswith(_CONFIG_SUFFIXES):
+            roles[name] = load_model_config(Path(spec).expanduser())
+        else:
+            roles[name] = ModelConfig(model=spec)  # registers the spec's URL credentials at once
     return roles
 
 
