@@ -123,6 +123,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # Answer chat completions that carry ``response_format`` with a 400, like servers without
     # structured output.
     "reject_response_format": False,
+    # A context window in words (0: none): a chat completion whose messages hold more is answered
+    # 400 with llama.cpp's message ("request (N tokens) exceeds the available context size").
+    "context_words": 0,
     # Answer vLLM's ``prompt_logprobs`` on /v1/completions (False: ignore it, like llama.cpp
     # and most servers).
     "prompt_logprobs": True,
@@ -397,6 +400,8 @@ def normalize_config(updates: dict[str, Any], base: dict[str, Any] | None = None
             value = scripts
         elif key in ("reject_response_format", "prompt_logprobs"):
             value = bool(value)
+        elif key == "context_words":
+            value = int(value)
         elif key == "slow":
             if isinstance(value, dict):
                 value = list(value.items())
@@ -889,6 +894,14 @@ def build_app(state: _State) -> Any:
                     "invalid_parameter",
                 )
         prompt_tokens = _count_message_words(messages)
+        window = state.config["context_words"]
+        if window and prompt_tokens > window:
+            return client_error(
+                "openai", 400,
+                f"request ({prompt_tokens} tokens) exceeds the available context size ({window} tokens), "
+                "try increasing it",
+                "exceed_context_size_error",
+            )
         top_logprobs = body.get("top_logprobs")
         if top_logprobs is not None and (
             not body.get("logprobs") or not isinstance(top_logprobs, int) or not 0 <= top_logprobs <= 20

@@ -141,6 +141,21 @@ def test_hang_past_timeout_is_recorded_and_exit_code_follows_max_error_rate(
         assert res.returncode == 0
 
 
+def test_requests_longer_than_the_context_are_not_advised_to_be_retried(
+    tmp_path: Path, tg_home: Path, trustllm_dir: Path
+) -> None:
+    """A server that answers "exceeds the available context size" (llama.cpp) fails the same way
+    every time: the exit line says so and names the fix, instead of "run again"."""
+    with FakeServer.start(models=["test-model"], context_words=1) as server:
+        res = tg(["run", "-m", model_spec(server), "-t", TASK, "--data-dir", str(trustllm_dir), "--limit", "2",
+                  "--max-retries", "0", "-o", str(tmp_path / "run")], tg_home)
+        assert res.returncode == 1
+        assert "2 of 2 requests failed" in res.stderr
+        assert "2 of them did not fit the model's context: sending them again cannot help" in res.stderr
+        assert "n_ctx" in res.stderr and "Run the same command again" not in res.stderr
+        assert all("exceeds the available context size" in s["error"] for s in read_samples(tmp_path / "run"))
+
+
 def test_concurrency_bound_is_respected_and_reached(tmp_path: Path, tg_home: Path, trustllm_dir: Path) -> None:
     with FakeServer.start(models=["test-model"], latency=0.2) as server:
         res = tg(["run", "-m", model_spec(server), "-t", TASK, "--data-dir", str(trustllm_dir), "--limit", "36",

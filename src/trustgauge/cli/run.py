@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -100,6 +101,12 @@ def _print_summary(result: RunResult) -> None:
             typer.echo(f"warning: {warning}", err=True)
 
 
+#: how servers say a request is longer than the context (llama.cpp: "exceeds the available context
+#: size"; OpenAI and vLLM: "maximum context length", "context_length_exceeded")
+_CONTEXT_OVERFLOW = re.compile(r"exceeds the available context size|maximum context length|context_length_exceeded",
+                               re.IGNORECASE)
+
+
 def _finish(result: RunResult, max_error_rate: float, health_limits: dict[str, float | None] | None = None) -> None:
     """Print the summary; exit 1 when too many requests failed or the run's health is beyond
     ``health_limits`` (kind -> max share, see :mod:`trustgauge.results.health`)."""
@@ -107,9 +114,16 @@ def _finish(result: RunResult, max_error_rate: float, health_limits: dict[str, f
 
     _print_summary(result)
     if result.failed and result.error_rate > max_error_rate:
+        too_long = sum(1 for s in result.samples if s.error and _CONTEXT_OVERFLOW.search(s.error))
+        advice = (
+            f" {too_long} of them did not fit the model's context: sending them again cannot help; give the "
+            "model a longer context (for a gguf: model, its option n_ctx, default 2048, in a file given with "
+            "--model-config FILE, or --role NAME=FILE for a role: options: {n_ctx: 8192}) or ask for fewer tokens."
+            if too_long else " Run the same command again to retry only those."
+        )
         _fail(
             f"{result.failed} of {result.total} requests failed ({result.error_rate:.1%} > --max-error-rate "
-            f"{max_error_rate:.1%}); see 'error' in samples.jsonl. Run the same command again to retry only those.",
+            f"{max_error_rate:.1%}); see 'error' in samples.jsonl.{advice}",
             EXIT_FAILED_REQUESTS,
         )
     errors = limit_errors(result.run.health, health_limits) if result.run.health and health_limits else []
