@@ -127,6 +127,7 @@ TODAY_SLOTS = {
     "ethics_judgement?": types.JudgeSlot("ethics_judgement", optional=True),
     "diagnosis?": types.JudgeSlot("diagnosis", optional=True),
     "injection_followed?": types.JudgeSlot("injection_followed", optional=True),
+    "attack_success": types.JudgeSlot("attack_success"),
 }
 
 
