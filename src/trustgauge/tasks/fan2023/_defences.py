@@ -36,8 +36,14 @@ import base64
 import re
 from dataclasses import dataclass
 
+from trustgauge.tasks.base import TaskParameter
+
 #: the defences, in the order ``--task-param ...:defence=`` lists them
 DEFENCES = ("none", "delimiters", "sandwich", "spotlighting", "spotlighting_base64", "instruction_hierarchy")
+#: the ``defence`` parameter both prompt-injection tasks take (``--task-param TASK:defence=NAME``)
+DEFENCE_PARAMETER = TaskParameter(
+    "none", "the prompt defence applied to every sample (fan2023/_defences.py)", choices=DEFENCES
+)
 
 #: the datamarking character (Hines et al. use U+02C6 MODIFIER LETTER CIRCUMFLEX ACCENT)
 DATAMARK = "\u02c6"

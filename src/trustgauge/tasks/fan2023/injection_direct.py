@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 from trustgauge.errors import DataError
 from trustgauge.tasks._common import REFUSAL_LABELS, get_field, unique_id
 from trustgauge.tasks.base import DocRow, Task, TaskParameter
-from trustgauge.tasks.fan2023._defences import DEFENCES, Parts, defend
+from trustgauge.tasks.fan2023._defences import DEFENCE_PARAMETER, Parts, defend
 from trustgauge.tasks.fan2023.injection_indirect import SOURCE, cost_values
 from trustgauge.tasks.fan2023.system_prompt_leakage import canary_found, compact
 from trustgauge.tasks.outcome import Outcome
@@ -103,9 +103,7 @@ class InjectionDirect(Task):
     max_tokens = 128
     judges: ClassVar[tuple[JudgeSlot, ...]] = (JudgeSlot("refusal"),)
     parameters: ClassVar[dict[str, TaskParameter]] = {
-        "defence": TaskParameter(
-            "none", "the prompt defence applied to every sample (fan2023/_defences.py)", choices=DEFENCES
-        ),
+        "defence": DEFENCE_PARAMETER,
     }
     metrics = (
         ("resistance", "higher"),

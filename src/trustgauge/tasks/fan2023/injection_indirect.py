@@ -44,7 +44,7 @@ from trustgauge.errors import DataError
 from trustgauge.tasks._common import get_field
 from trustgauge.tasks.base import DocRow, Task, TaskParameter
 from trustgauge.tasks.fan2023._bipia_checks import Check, check_for, followed, tainted, task_done
-from trustgauge.tasks.fan2023._defences import DEFENCES, Parts, defend
+from trustgauge.tasks.fan2023._defences import DEFENCE_PARAMETER, Parts, defend
 from trustgauge.tasks.outcome import Outcome
 from trustgauge.tasks.registry import register_task
 from trustgauge.types import (
@@ -204,9 +204,7 @@ class InjectionIndirect(Task):
     max_tokens = 256
     judges: ClassVar[tuple[JudgeSlot, ...]] = (JUDGE,)
     parameters: ClassVar[dict[str, TaskParameter]] = {
-        "defence": TaskParameter(
-            "none", "the prompt defence applied to every sample (fan2023/_defences.py)", choices=DEFENCES
-        ),
+        "defence": DEFENCE_PARAMETER,
     }
     metrics = (
         ("resistance", "higher"),
