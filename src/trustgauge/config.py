@@ -39,6 +39,10 @@ class GenerationOverrides(BaseModel):
     max_tokens: int | None = Field(default=None, ge=1)
     top_p: float | None = Field(default=None, gt=0.0, le=1.0)
     seed: int | None = None
+    #: watermark every generation: ``SCHEME`` or ``SCHEME:NAME=VALUE,...`` (``--watermark``;
+    #: :mod:`trustgauge.watermark`); the key comes from ``TRUSTGAUGE_WATERMARK_KEY``, never
+    #: from here, so a config or a run record never holds it
+    watermark: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]{0,31}(:.*)?$")
 
 
 class ModelConfig(BaseModel):

@@ -50,7 +50,7 @@ class CapabilityError(PermanentModelError):
     """The model cannot do what was asked (log-probabilities, log-likelihood of a given text, ...):
     retrying cannot help; a task that needs it is reported not scored instead of run."""
 
-    def __init__(self, model: str, capability: str, detail: str = "") -> None:
-        super().__init__(f"{model} cannot give {capability}" + (f" ({detail})" if detail else ""))
+    def __init__(self, model: str, capability: str, detail: str = "", *, message: str | None = None) -> None:
+        super().__init__(message or f"{model} cannot give {capability}" + (f" ({detail})" if detail else ""))
         self.model = model
         self.capability = capability

@@ -20,7 +20,14 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
 # --- model requests and responses (from models/base.py) -----------------------------------
 
@@ -83,6 +90,35 @@ class ResponseFormat(BaseModel):
         return schema
 
 
+class WatermarkSpec(BaseModel):
+    """Watermark the generated text (``GenerationParams.watermark``): which scheme
+    (:mod:`trustgauge.watermark`), its parameters and the key.
+
+    The key is a secret: it is held as a :class:`~pydantic.SecretStr` and never dumped, so it is
+    in no cache key, stored request, run record or report; the dump holds ``key_id`` (a salted
+    fingerprint, :func:`trustgauge.watermark.keys.fingerprint`) in its place, which keeps the
+    cache apart for different keys. Build one with :func:`trustgauge.watermark.make_spec`.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    #: a registered scheme's name, e.g. ``kgw`` or ``synthid``
+    scheme: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")
+    #: the scheme's parameters as sorted ``(name, value)`` strings (hashable, stable dumps)
+    params: tuple[tuple[str, str], ...] = ()
+    #: the secret key (never dumped)
+    key: SecretStr = Field(exclude=True, repr=False)
+    #: the key's fingerprint (what dumps and cache keys hold)
+    key_id: str = Field(pattern=r"^[0-9a-f]{8,64}$")
+
+    def param_dict(self) -> dict[str, str]:
+        """The parameters as a dict."""
+        return dict(self.params)
+
+    def __hash__(self) -> int:  # SecretStr hashes by value; keep hashing by the public fields
+        return hash((self.scheme, self.params, self.key_id))
+
+
 class GenerationParams(BaseModel):
     """Sampling parameters; part of the cache key."""
 
@@ -102,6 +138,9 @@ class GenerationParams(BaseModel):
     #: log-probability of each token of the request's last message given everything before it
     #: (``Model.loglikelihood``), in ``Response.tokens``, with no text
     loglikelihood: bool = False
+    #: watermark the generated text (backends with ``Capability.LOGITS_PROCESSOR``; the others
+    #: refuse the request); ``None``: no watermark
+    watermark: WatermarkSpec | None = None
 
     @model_serializer(mode="wrap")
     def _omit_unset_response_format(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
@@ -109,7 +148,7 @@ class GenerationParams(BaseModel):
         they are unset, so the cache keys and stored requests of plain requests are what they
         were before the fields existed."""
         data: dict[str, Any] = handler(self)
-        for key in ("response_format", "logprobs"):
+        for key in ("response_format", "logprobs", "watermark"):
             if data.get(key) is None:
                 data.pop(key, None)
         if not data.get("loglikelihood"):
@@ -117,8 +156,9 @@ class GenerationParams(BaseModel):
         return data
 
     def merged(self, **overrides: Any) -> GenerationParams:
-        """A copy with the given fields replaced (``None`` values are ignored)."""
-        data = self.model_dump()
+        """A copy with the given fields replaced (``None`` values are ignored). Built from the
+        fields themselves, not a dump: a dump leaves out the watermark's key."""
+        data = {name: getattr(self, name) for name in type(self).model_fields}
         data.update({k: v for k, v in overrides.items() if v is not None})
         return GenerationParams(**data)
 
@@ -561,6 +601,25 @@ class Chat(Protocol):
         response holds no text and the scored tokens in ``tokens`` (``finish_reason``
         ``"length"`` when the text was cut to fit the model's context window). The model must
         give log-likelihoods (a task calling this lists ``loglikelihood`` in ``requires``)."""
+        ...
+
+    def tokenizer(self, role: str) -> TextTokenizer:
+        """The tokenizer of the model in ``role`` (watermark detection needs it); raises
+        ``CapabilityError`` when the backend has none to hand out (only ``hf:`` has)."""
+        ...
+
+
+@runtime_checkable
+class TextTokenizer(Protocol):
+    """A tokenizer as watermark detection uses it (:mod:`trustgauge.watermark.tokenizer`)."""
+
+    #: what identifies it (a model name or path)
+    name: str
+    #: the size of the vocabulary the model's logits range over (token ids are below it)
+    vocab_size: int
+
+    def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
+        """The token ids of each text, without special tokens (no start token)."""
         ...
 
 

@@ -22,7 +22,7 @@ from importlib import resources
 from typing import TypeVar
 
 from trustgauge.attacks.base import Goal
-from trustgauge.types import Chat, ChatMessage, GenerationParams, Response
+from trustgauge.types import Chat, ChatMessage, GenerationParams, Response, TextTokenizer
 
 T = TypeVar("T")
 
@@ -294,3 +294,6 @@ class CountingChat:
     async def score(self, role: str, continuation: str, context: str = "") -> Response:
         self.calls[role] += 1
         return await self.chat.score(role, continuation, context)
+
+    def tokenizer(self, role: str) -> TextTokenizer:
+        return self.chat.tokenizer(role)

@@ -177,6 +177,12 @@ def run(
         "metrics exactly as TrustLLM's code does, bugs included, where trustgauge deviates (see "
         "docs/trustllm.md), to compare with published numbers.")] = False,
     temperature: Annotated[float | None, typer.Option("--temperature", help="Override every task's temperature.")] = None,
+    watermark: Annotated[str | None, typer.Option(
+        "--watermark", metavar="SCHEME[:NAME=VALUE,...]",
+        help="Watermark every answer of the model (hf: models only), e.g. kgw or "
+        "kgw:gamma=0.25,delta=2 or synthid; the key comes from TRUSTGAUGE_WATERMARK_KEY "
+        "(default: trustgauge's public key). Compare with an unmarked run to see what the mark costs. "
+        "Schemes and parameters: trustgauge watermark schemes.")] = None,
     max_tokens: Annotated[int | None, typer.Option("--max-tokens", min=1, help="Cap output tokens (default: "
         "the task's, 512 as TrustLLM).")] = None,
     timeout: Annotated[float | None, typer.Option("--timeout", help="Per-request timeout in seconds.")] = None,
@@ -216,6 +222,8 @@ def run(
             gen["temperature"] = temperature
         if max_tokens is not None:
             gen["max_tokens"] = max_tokens
+        if watermark is not None:
+            gen["watermark"] = watermark.strip()
         updates: dict[str, Any] = {"generation": GenerationOverrides(**gen)}
         if timeout is not None:
             updates["timeout"] = timeout

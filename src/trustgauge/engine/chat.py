@@ -29,6 +29,7 @@ from trustgauge.types import (
     GenerationParams,
     Request,
     Response,
+    TextTokenizer,
     Transcript,
     Turn,
     Usage,
@@ -149,6 +150,12 @@ class EngineChat:
         request = Request.scoring(continuation, context)
         return await self.send(role, request.messages, request.params)
 
+    def tokenizer(self, role: str) -> TextTokenizer:
+        engine = self.engines.get(role)
+        if engine is None:
+            raise ConfigError(f"no model in role {role!r}: pass --role {role}=SPEC")
+        return engine.model.tokenizer()
+
     def usage(self) -> dict[str, Usage]:
         """Tokens of freshly sent calls, per role."""
         return {role: engine.stats.usage for role, engine in self.engines.items()}
@@ -244,6 +251,9 @@ class _Recorder:
     async def score(self, role: str, continuation: str, context: str = "") -> Response:
         request = Request.scoring(continuation, context)
         return await self.send(role, request.messages, request.params)
+
+    def tokenizer(self, role: str) -> TextTokenizer:
+        return self._chat.tokenizer(role)
 
 
 @dataclass

@@ -11,7 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 
-from trustgauge.types import Capability, Loglikelihood, Request, Response, Usage
+from trustgauge.types import Capability, Loglikelihood, Request, Response, TextTokenizer, Usage
 
 
 def scored_response(result: Loglikelihood) -> Response:
@@ -23,6 +23,15 @@ def scored_response(result: Loglikelihood) -> Response:
         finish_reason="length" if result.truncated else "scored",
         usage=Usage(input_tokens=len(result.tokens)),
         tokens=result.tokens,
+    )
+
+
+def cannot_watermark(model: str) -> str:
+    """The one line a backend that cannot watermark answers a watermarked request with."""
+    return (
+        f"{model} cannot watermark its output: a watermark is applied inside the sampling loop, "
+        "token by token, and this backend only receives finished text (run the model with hf: "
+        "to watermark it; an API model can be watermarked only by its provider)"
     )
 
 
@@ -91,6 +100,16 @@ class Model(ABC):
 
         raise CapabilityError(self.describe(), Capability.LOGLIKELIHOOD.value)
 
+    def tokenizer(self) -> TextTokenizer:
+        """The model's tokenizer, for watermark detection (``hf:``); loads it when needed.
+
+        Raises:
+            CapabilityError: the backend has no tokenizer to hand out.
+        """
+        from trustgauge.errors import CapabilityError
+
+        raise CapabilityError(self.describe(), "a tokenizer", "watermark detection needs the model's tokenizer (hf: models have one)")
+
     async def supported(self) -> frozenset[Capability]:
         """The capabilities this model really has; after :meth:`check`. Backends that can only
         tell by asking the server (``openai-compatible:`` and vLLM's ``prompt_logprobs``)
@@ -103,6 +122,10 @@ class Model(ABC):
         from trustgauge.errors import CapabilityError
 
         for request in requests:
+            if request.params.watermark is not None and Capability.LOGITS_PROCESSOR not in self.capabilities:
+                raise CapabilityError(
+                    self.describe(), Capability.LOGITS_PROCESSOR.value, message=cannot_watermark(self.describe())
+                )
             wanted = request.params.logprobs
             if wanted is None:
                 continue

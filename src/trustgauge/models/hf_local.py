@@ -43,6 +43,7 @@ from trustgauge.types import (
     TokenLogprob,
     Usage,
 )
+from trustgauge.watermark.tokenizer import HFTokenizer, TextTokenizer
 
 INSTALL_HINT = (
     "hf: backend needs: pip install 'trustgauge[local]' (CPU: pip install torch==2.13.0 first)"
@@ -228,8 +229,15 @@ class HFLocalModel(Model):
     """A causal LM loaded with transformers, generating padded batches."""
 
     # log-probabilities come from the model's own logits (exact); the seed seeds torch
+    # the logits processor hook: watermarks (GenerationParams.watermark, trustgauge.watermark)
     capabilities = frozenset(
-        {Capability.CHAT, Capability.LOGPROBS, Capability.LOGLIKELIHOOD, Capability.SEED}
+        {
+            Capability.CHAT,
+            Capability.LOGPROBS,
+            Capability.LOGLIKELIHOOD,
+            Capability.LOGITS_PROCESSOR,
+            Capability.SEED,
+        }
     )
     max_top_logprobs = 20
 
@@ -486,9 +494,18 @@ class HFLocalModel(Model):
             gen.stop_strings = list(params.stop)
             extra["tokenizer"] = tokenizer
         if params.logprobs is not None:
-            # the raw logits (before temperature/top-p): the model's own distribution
+            # the raw logits (before temperature/top-p and any watermark): the model's own distribution
             gen.output_logits = True
             gen.return_dict_in_generate = True
+        if params.watermark is not None:
+            from transformers import LogitsProcessorList
+
+            from trustgauge.watermark import from_spec
+
+            scheme = from_spec(params.watermark)
+            extra["logits_processor"] = LogitsProcessorList(
+                [scheme.logits_processor(self._logits_width(), self.device)]
+            )
         try:
             with torch.inference_mode():
                 output = model.generate(
@@ -537,6 +554,19 @@ class HFLocalModel(Model):
                 )
             )
         return responses
+
+    def _logits_width(self) -> int:
+        """How many logits the model gives per step (its output vocabulary; may exceed the
+        tokenizer's length when the embedding matrix is padded)."""
+        head = self._model.get_output_embeddings()
+        if head is not None and getattr(head, "weight", None) is not None:
+            return int(head.weight.shape[0])
+        return int(self._model.config.vocab_size)
+
+    def tokenizer(self) -> TextTokenizer:
+        """The model's own tokenizer (loads the model; a GGUF file is converted once)."""
+        self._load_sync()
+        return HFTokenizer(self._tokenizer, self.describe(), self._logits_width())
 
     def _token_logprob(self, logits: Any, token: int, top: int) -> TokenLogprob:
         """``token``'s log-probability under ``logits`` (one position), with ``top``

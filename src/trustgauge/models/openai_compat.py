@@ -293,8 +293,8 @@ class OpenAICompatModel(Model):
             kwargs["seed"] = p.seed
         if p.stop:
             kwargs["stop"] = list(p.stop)
+        self.refuse_unsupported([request])  # log-probabilities beyond its limit, a watermark
         if p.logprobs is not None:
-            self.refuse_unsupported([request])
             kwargs["logprobs"] = True
             if p.logprobs > 0:
                 kwargs["top_logprobs"] = p.logprobs

@@ -18,12 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from trustgauge.config import ModelConfig
 from trustgauge.engine.early_judging import EarlyJudging
 from trustgauge.engine.judging import judge_all
 from trustgauge.engine.progress import Progress
 from trustgauge.engine.runner import Engine, Outcome
 from trustgauge.engine.store import Store
-from trustgauge.models.base import Model
+from trustgauge.models.base import Model, cannot_watermark
 from trustgauge.pipeline.conversations import (
     ConversationResult,
     conversation_outcome,
@@ -37,7 +38,6 @@ from trustgauge.pipeline.spec import ExecutionSettings, RunSpec, public_model_co
 from trustgauge.results.schema import DatasetInfo
 from trustgauge.types import (
     Capability,
-    GenerationParams,
     Judge,
     Judgement,
     Request,
@@ -83,6 +83,30 @@ class TaskData:
     dataset: DatasetInfo
 
 
+def generation_overrides(model: ModelConfig) -> dict[str, Any]:
+    """The user's generation overrides as request parameters: a ``watermark`` description
+    (``kgw:gamma=0.25``) becomes the :class:`~trustgauge.types.WatermarkSpec` with the key from
+    ``TRUSTGAUGE_WATERMARK_KEY`` (raises :class:`~trustgauge.errors.ConfigError` for an unknown
+    scheme or parameter)."""
+    overrides: dict[str, Any] = model.generation.model_dump(exclude_none=True)
+    described = overrides.pop("watermark", None)
+    if described:
+        from trustgauge.watermark import key_from_environment, make_spec, parse_watermark
+
+        name, params = parse_watermark(described)
+        overrides["watermark"] = make_spec(name, key_from_environment(), **params)
+    return overrides
+
+
+def refuse_watermark(model: Model, config: ModelConfig) -> None:
+    """One clear line, before anything is loaded or sent, when a run asks to watermark a model
+    whose backend cannot (API models: the mark is made inside the sampling loop)."""
+    if config.generation.watermark and Capability.LOGITS_PROCESSOR not in model.capabilities:
+        from trustgauge.errors import UsageError
+
+        raise UsageError(cannot_watermark(model.describe()))
+
+
 def load_task_data(tasks: Sequence[Task], spec: RunSpec, data_dir: Path | None) -> list[TaskData]:
     """Read each task's records (each dataset resolved once), select its samples and build
     its requests with the user's generation overrides and system prompt."""
@@ -93,7 +117,7 @@ def load_task_data(tasks: Sequence[Task], spec: RunSpec, data_dir: Path | None) 
     override = None if spec.dataset_override is None else Path(spec.dataset_override)
     roots: dict[str, Path] = {}
     work = []
-    overrides = model.generation.model_dump(exclude_none=True)
+    overrides = generation_overrides(model)
     system_prompt = model.system_prompt
     user_files = dict(spec.task_data)
     for task in tasks:
@@ -177,7 +201,7 @@ def without_logprobs(work: TaskData) -> TaskData:
     """``work`` with its requests asking for no log-probabilities."""
     requests = [
         r if r.params.logprobs is None
-        else r.model_copy(update={"params": GenerationParams(**{**r.params.model_dump(), "logprobs": None})})
+        else r.model_copy(update={"params": r.params.model_copy(update={"logprobs": None})})
         for r in work.requests
     ]
     return TaskData(work.task, work.samples, requests, work.dataset)
@@ -228,6 +252,7 @@ class LocalExecutor:
         role_configs = self.spec.role_configs()
         work = load_task_data([self.tasks[t] for t in order], self.spec, settings.data_dir)
         model = load_model(model_config, oracle=oracle_table)
+        refuse_watermark(model, model_config)
         role_models: dict[str, Any] = {}
         store = Store(settings.store_path)
         early: EarlyJudging | None = None
@@ -271,7 +296,7 @@ class LocalExecutor:
                 conversations, role_engines = await converse(
                     [(w.task, w.samples) for w in work], engine, role_models, store,
                     concurrency=settings.concurrency, retry=settings.retry, use_cache=settings.use_cache,
-                    seed=self.spec.seed, overrides=model_config.generation.model_dump(exclude_none=True),
+                    seed=self.spec.seed, overrides=generation_overrides(model_config),
                     system_prompt=model_config.system_prompt, progress=progress,
                 )
                 for task_id, talks in conversations.items():
