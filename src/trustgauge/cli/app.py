@@ -1,6 +1,6 @@
 """The ``trustgauge`` Typer app, its root options and the console-script entry point.
 
-The commands live in one module per group (run, tasks, taxonomy, judges, attacks, data, report) and register
+The commands live in one module per group (run, tasks, taxonomy, judges, attacks, watermark, data, report) and register
 themselves on :data:`app` when ``trustgauge.cli`` is imported (in the order ``--help`` lists them)."""
 
 from __future__ import annotations
