@@ -1,0 +1,1 @@
+"""Watermarking generated text and detecting the mark (Fan et al.'s responsibility dimension)."""
