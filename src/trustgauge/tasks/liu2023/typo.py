@@ -8,7 +8,6 @@ the paper did not, or every sentence with ``Typo(typos="generated")``."""
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
@@ -21,6 +20,7 @@ from trustgauge.tasks.base import DocRow, Task
 from trustgauge.tasks.outcome import Outcome
 from trustgauge.tasks.registry import register_task
 from trustgauge.types import DataRef, Direction, Judgement, Sample, SampleScore
+from trustgauge.watermark.edits import TYPO_WORD_RE, misspell
 
 #: the authors' question (``TEST_PROMPT`` of ``test_typo.py``, leading and trailing newline
 #: and the ungrammatical "make reasonable" included)
@@ -37,40 +37,16 @@ TYPO_RATE = 0.3
 TypoSource = Literal["paper", "generated"]
 TYPO_SOURCES: tuple[str, ...] = ("paper", "generated")
 
-_WORD_RE = re.compile(r"[A-Za-z]{4,}")
-#: QWERTY neighbours, for substitution typos
-_NEIGHBOURS: dict[str, str] = {
-    "a": "qwsz", "b": "vghn", "c": "xdfv", "d": "serfcx", "e": "wsdr", "f": "drtgvc", "g": "ftyhbv",
-    "h": "gyujnb", "i": "ujko", "j": "huikmn", "k": "jiolm", "l": "kop", "m": "njk", "n": "bhjm",
-    "o": "iklp", "p": "ol", "q": "wa", "r": "edft", "s": "awedxz", "t": "rfgy", "u": "yhji",
-    "v": "cfgb", "w": "qase", "x": "zsdc", "y": "tghu", "z": "asx",
-}
-
-
-def _misspell(word: str, rng: random.Random) -> str:
-    """One typo in ``word`` (4+ letters), never in its first letter: swap two neighbouring
-    letters, drop one, double one, or hit a neighbouring key."""
-    kind = rng.choice(("swap", "drop", "double", "neighbour"))
-    i = rng.randrange(1, len(word) - 1) if kind == "swap" else rng.randrange(1, len(word))
-    if kind == "swap" and word[i] != word[i + 1]:
-        return word[:i] + word[i + 1] + word[i] + word[i + 2:]
-    if kind == "drop":
-        return word[:i] + word[i + 1:]
-    if kind == "neighbour":
-        lower = word[i].lower()
-        key = rng.choice(_NEIGHBOURS[lower])
-        return word[:i] + (key.upper() if word[i].isupper() else key) + word[i + 1:]
-    return word[:i] + word[i] + word[i:]  # double (also a swap of two equal letters)
-
 
 def add_typos(sentence: str, *, seed: int = TYPO_SEED, rate: float = TYPO_RATE) -> str:
     """``sentence`` with popular-looking typos: each word of 4+ letters is misspelt with
     probability ``rate`` (one swap, dropped, doubled or neighbouring-key letter, never the
-    first), and at least one word is when there is any. Pure and deterministic: the random
+    first: :func:`~trustgauge.watermark.edits.misspell`, which the watermark robustness edits
+    share), and at least one word is when there is any. Pure and deterministic: the random
     stream is seeded by ``seed`` and the sentence itself (``random.Random`` seeds a string
     through SHA-512, so the result does not depend on ``PYTHONHASHSEED`` or the platform)."""
     rng = random.Random(f"{seed}:{sentence}")
-    words = list(_WORD_RE.finditer(sentence))
+    words = list(TYPO_WORD_RE.finditer(sentence))
     if not words:
         return sentence
     chosen = {i for i in range(len(words)) if rng.random() < rate}
@@ -80,7 +56,7 @@ def add_typos(sentence: str, *, seed: int = TYPO_SEED, rate: float = TYPO_RATE) 
     last = 0
     for i, match in enumerate(words):
         out.append(sentence[last:match.start()])
-        out.append(_misspell(match.group(), rng) if i in chosen else match.group())
+        out.append(misspell(match.group(), rng) if i in chosen else match.group())
         last = match.end()
     out.append(sentence[last:])
     return "".join(out)
