@@ -253,7 +253,7 @@ def _load() -> None:
     import trustgauge.watermark as package
 
     for info in pkgutil.iter_modules(package.__path__):
-        if not info.name.startswith("_") and info.name not in ("base", "keys", "tokenizer"):
+        if not info.name.startswith("_") and info.name not in ("base", "keys", "tokenizer", "edits"):
             importlib.import_module(f"trustgauge.watermark.{info.name}")
 
 
