@@ -6,13 +6,16 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from trustgauge.cli._errors import fail, fail_on
 from trustgauge.cli.app import app
 from trustgauge.errors import ModelError, UsageError
+
+if TYPE_CHECKING:
+    from trustgauge.types import TextTokenizer
 
 watermark_app = typer.Typer(
     help=(
@@ -93,13 +96,26 @@ def read_texts(source: str) -> list[str]:
     return texts
 
 
+def _tokenizer(name: str) -> TextTokenizer:
+    """A model spec's tokenizer (``hf:...``: the model's own, as it marks), else a tokenizer
+    loaded alone from a directory or hub name."""
+    if name.startswith("hf:") or ":" in name.split("/", 1)[0]:
+        from trustgauge.config import ModelConfig
+        from trustgauge.models.registry import load_model
+
+        return load_model(ModelConfig(model=name)).tokenizer()
+    from trustgauge.watermark.tokenizer import load_tokenizer
+
+    return load_tokenizer(name)
+
+
 @watermark_app.command("detect")
 def detect_cmd(
     source: Annotated[str, typer.Argument(help="Texts: a .jsonl/.json file of records with 'text', "
         "another file (one text), or - for stdin.")],
     tokenizer: Annotated[str, typer.Option("--tokenizer", metavar="MODEL",
-        help="The model whose tokenizer marked the text, as a model spec (hf:gguf:smollm2, "
-        "hf:HUB/NAME, hf:/path/to/dir).")],
+        help="The tokenizer of the model that marked the text: a model spec (hf:gguf:smollm2, "
+        "hf:HUB/NAME, hf:/path/to/dir) or a directory holding a tokenizer.")],
     scheme: Annotated[str, typer.Option("--scheme", help="The scheme (trustgauge watermark schemes).")] = "kgw",
     param: Annotated[list[str] | None, typer.Option("--param", metavar="NAME=VALUE",
         help="A scheme parameter, as the text was marked with (repeat).")] = None,
@@ -118,8 +134,6 @@ def detect_cmd(
       TRUSTGAUGE_WATERMARK_KEY=... trustgauge watermark detect out.jsonl --tokenizer hf:gguf:smollm2
       trustgauge watermark detect out.jsonl --tokenizer hf:gguf:smollm2 --scheme kgw --param gamma=0.5
     """
-    from trustgauge.config import ModelConfig
-    from trustgauge.models.registry import load_model
     from trustgauge.watermark import key_from_environment, make_scheme
 
     params: dict[str, str] = {}
@@ -131,9 +145,7 @@ def detect_cmd(
     try:
         texts = read_texts(source)
         marker = make_scheme(scheme, key_from_environment(), **params)
-        spec = tokenizer if ":" in tokenizer else f"hf:{tokenizer}"
-        model = load_model(ModelConfig(model=spec))
-        found = marker.detect_texts(model.tokenizer(), texts)
+        found = marker.detect_texts(_tokenizer(tokenizer), texts)
     except (UsageError, ModelError, OSError) as exc:  # one line: what the user can fix, what the model cannot give
         fail_on(exc)
     for index, result in enumerate(found):

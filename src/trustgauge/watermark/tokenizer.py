@@ -28,3 +28,24 @@ class HFTokenizer:
             return []
         encoded = self._tokenizer(list(texts), add_special_tokens=False)  # type: ignore[operator]
         return [list(ids) for ids in encoded["input_ids"]]
+
+
+def load_tokenizer(name_or_path: str) -> HFTokenizer:
+    """A tokenizer alone (no model weights): a local directory holding a tokenizer, or a hub
+    name already in the local cache or reachable. Raises :class:`ConfigError` with the reason
+    when it cannot be loaded."""
+    from pathlib import Path
+
+    from trustgauge.errors import ConfigError
+
+    try:
+        from transformers import AutoTokenizer
+    except ImportError:
+        raise ConfigError("loading a tokenizer needs transformers: pip install 'trustgauge[local]'") from None
+    source = Path(name_or_path).expanduser()
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(source) if source.exists() else name_or_path)
+    except (OSError, ValueError, KeyError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ConfigError(f"cannot load a tokenizer from {name_or_path}: {first}") from None
+    return HFTokenizer(tokenizer, name_or_path)
