@@ -20,7 +20,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    model_serializer,
+)
 
 from trustgauge._secrets import register_headers, register_secret, register_url
 from trustgauge.errors import ConfigError
@@ -43,6 +50,15 @@ class GenerationOverrides(BaseModel):
     #: :mod:`trustgauge.watermark`); the key comes from ``TRUSTGAUGE_WATERMARK_KEY``, never
     #: from here, so a config or a run record never holds it
     watermark: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]{0,31}(:.*)?$")
+
+    @model_serializer(mode="wrap")
+    def _omit_unset_watermark(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Leave ``watermark`` out of dumps when unset: run digests and records of unmarked runs
+        stay what they were before the field existed."""
+        data: dict[str, Any] = handler(self)
+        if data.get("watermark") is None:
+            data.pop("watermark", None)
+        return data
 
 
 class ModelConfig(BaseModel):
