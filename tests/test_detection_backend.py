@@ -138,7 +138,7 @@ def test_the_model_as_its_own_observer_gives_its_entropy(tiny: dict[str, Path]) 
 @needs_stack
 def test_an_observer_with_another_tokenizer_is_refused_in_one_line(tiny: dict[str, Path]) -> None:
     model = load_model(ModelConfig(model=f"hf:{tiny['performer']}", options={"observer": f"hf:{tiny['stranger']}"}))
-    with pytest.raises(ConfigError, match="does not share .* tokenizer") as caught:
+    with pytest.raises(ConfigError, match=r"does not share .* tokenizer") as caught:
         asyncio.run(model.check())
     assert "\n" not in str(caught.value)
     with pytest.raises(ConfigError, match="observer must be"):

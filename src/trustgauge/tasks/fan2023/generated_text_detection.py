@@ -20,6 +20,16 @@ log-perplexity over entropy) is computed instead. Log-rank, Fast-DetectGPT and t
 ratio need the full next-token distribution (``hf:``); a backend that gives only token
 log-probabilities (vLLM) scores the likelihood alone.
 
+The model's length follows the human continuation's only through the task parameter
+``max_tokens``: the run option ``--max-tokens`` replaces every target call's cap, so with it
+every model continuation gets the same cap whatever the human one's length.
+
+Pairs for Binoculars: the observer must share the target's tokenizer (the backend refuses
+another in one line). Offline here only SmolLM2-135M-Instruct exists, so only the degenerate
+pair (the model as its own observer, which is ``binoculars_self``) runs; SmolLM2-135M with
+SmolLM2-135M-Instruct (or 360M, 1.7B: one tokenizer) and the paper's Falcon-7B with
+Falcon-7B-Instruct are real pairs where their weights can be fetched.
+
 A chat model asked to continue text sometimes repeats the prefix or announces its answer
 (``Here is the continuation:``): :func:`clean_continuation` drops both, so the detectors score
 what the model added.
