@@ -174,10 +174,15 @@ def test_run_scores_both_continuations_given_the_same_prefix() -> None:
     asyncio.run(task.run(sample, again))
     assert again.calls[1][1].seed == params.seed  # the same request: cached on a rerun
     score = task.score_transcript(sample, transcript, {})
-    # "and" and "the" are the model's words (-1), the other five not (-3)
-    assert score.valid and score.values["human:likelihood"] == pytest.approx((-1 * 2 - 3 * 5) / 7)
+    # both texts are scored over their first 3 tokens (max_tokens): the human "and stormy
+    # night" (-1, -3, -3: "and" is among the model's words), the model's "and the rain"
+    assert score.valid and score.values["human:likelihood"] == pytest.approx(-7 / 3)
     assert score.values["model:likelihood"] == -1.0
-    assert score.values["human_tokens"] == 7 and score.values["model_tokens"] == 5
+    assert score.values["human_tokens"] == 3 and score.values["model_tokens"] == 3
+    # without the cap: every token
+    loose = GeneratedTextDetection(params={"prefix_words": "4"})
+    whole = loose.score_transcript(sample, asyncio.run(loose.run(sample, _Chat("Sure:\nand the rain fell hard."))), {})
+    assert whole.values["human_tokens"] == 7 and whole.values["human:likelihood"] == pytest.approx((-1 * 2 - 3 * 5) / 7)
     assert score.values["model:binoculars"] is None and "observer" in (score.note or "")
 
 

@@ -7,7 +7,9 @@ task cuts it after its first ``prefix_words`` words (half a shorter passage), sc
 continuation given the prefix under the target (``Chat.score``: raw text, no chat template),
 asks the target in one chat turn to continue the prefix (sampled, temperature 0.8 and top-p
 0.95, seeded from the sample id; at most as many tokens as the human continuation has, capped
-by ``max_tokens``), and scores the model's continuation given the same prefix. Every detector of
+by ``max_tokens``), and scores the model's continuation given the same prefix. Both texts are
+scored over at most their first ``max_tokens`` tokens, so that a human text is never longer
+than the model could write (the detectors' sums grow with length). Every detector of
 :mod:`trustgauge.stats.detection` scores both texts (higher = machine-generated); the aggregator
 (``fan2023.detection@1``) turns them into AUROC and TPR at 1% FPR per detector, overall, per
 source and per length (tokens scored), human texts the negatives and the model's the positives.
@@ -137,10 +139,12 @@ def clean_continuation(response: str, prefix: str) -> str:
     return " " + " ".join(words) if words else ""
 
 
-def detector_scores(response: Response) -> tuple[dict[str, float | None], list[str]]:
-    """Every detector's score of one scored continuation (higher = machine-generated), and
-    notes on what could not be computed."""
-    tokens = response.tokens or ()
+def detector_scores(response: Response, limit: int | None = None) -> tuple[dict[str, float | None], list[str]]:
+    """Every detector's score of one scored continuation (higher = machine-generated) over its
+    first ``limit`` tokens (all without one), and notes on what could not be computed. A
+    token's log-probability depends only on the tokens before it, so the first ``limit`` tokens
+    of a longer text score as that text cut short would."""
+    tokens = (response.tokens or ())[:limit]
     values: dict[str, float | None] = dict.fromkeys(detection.DETECTORS)
     if not tokens:
         return values, ["no token was scored"]
@@ -199,7 +203,7 @@ class GeneratedTextDetection(Task):
 
     data ``passages.json`` (209 human passages) -> prefix of 30 words; the human rest and the
     model's continuation (T=0.8, top-p 0.95, seeded; as long as the human rest, at most 160
-    tokens) scored given the prefix -> likelihood, log-rank, Fast-DetectGPT, Binoculars (with
+    tokens) scored given the prefix, both over at most their first 160 tokens -> likelihood, log-rank, Fast-DetectGPT, Binoculars (with
     an observer), binoculars_self -> AUROC and TPR at 1% FPR per detector, source and length.
     """
 
@@ -269,13 +273,13 @@ class GeneratedTextDetection(Task):
         messages = (ChatMessage(role="user", content=sample.prompt),)
         answer = await chat.send(TARGET, messages, params)
         machine_text = clean_continuation(answer.text, prefix)
-        human_values, human_notes = detector_scores(human)
+        human_values, human_notes = detector_scores(human, self.limit)
         notes = [f"human: {n}" for n in human_notes]
         if machine_text:
             machine = await chat.score(TARGET, machine_text, context=prefix)
-            machine_values, machine_notes = detector_scores(machine)
+            machine_values, machine_notes = detector_scores(machine, self.limit)
             notes += [f"model: {n}" for n in machine_notes]
-            machine_tokens = len(machine.tokens or ())
+            machine_tokens = min(self.limit, len(machine.tokens or ()))
         else:
             machine_values, machine_tokens = dict.fromkeys(detection.DETECTORS), 0
             notes.append("model: the answer held no continuation")
@@ -285,7 +289,7 @@ class GeneratedTextDetection(Task):
             finish_reason=answer.finish_reason,
             notes={
                 "human": human_values, "model": machine_values, "continuation": machine_text,
-                "human_tokens": len(human.tokens or ()), "model_tokens": machine_tokens,
+                "human_tokens": min(self.limit, len(human.tokens or ())), "model_tokens": machine_tokens,
                 "notes": list(dict.fromkeys(notes)),
             },
         )
