@@ -283,12 +283,21 @@ class TokenLogprob(BaseModel):
     #: standardises by them), when the backend has the full distribution (``hf:``)
     dist_mean: float | None = None
     dist_std: float | None = None
+    #: the token's rank in the model's next-token distribution (1 = the most likely; ties share
+    #: the best rank: 1 + the number of tokens strictly more likely), when the backend has the
+    #: full distribution (``hf:``); log-rank detection reads it
+    rank: int | None = None
+    #: the cross-entropy ``-sum_v p_obs(v) log p(v)`` between an observer model's next-token
+    #: distribution and this model's at this position (``hf:`` with the ``observer`` option);
+    #: Binoculars reads it
+    cross_entropy: float | None = None
 
     @model_serializer(mode="wrap")
     def _omit_unset_moments(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """Leave the distribution moments out of dumps when unset: stored tokens stay as they were."""
+        """Leave the distribution moments, rank and cross-entropy out of dumps when unset:
+        stored tokens stay as they were."""
         data: dict[str, Any] = handler(self)
-        for key in ("dist_mean", "dist_std"):
+        for key in ("dist_mean", "dist_std", "rank", "cross_entropy"):
             if data.get(key) is None:
                 data.pop(key, None)
         return data

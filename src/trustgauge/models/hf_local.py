@@ -11,7 +11,11 @@ file: transformers de-quantizes it once (about 30 s for SmolLM2) into a safetens
 Options (``ModelConfig.options``): ``batch_size`` (default 8 on CPU, 16 on MPS, 32 on CUDA),
 ``device`` (``cuda``, ``cuda:1``, ``mps``, ``cpu``; default the best available), ``dtype``
 (``float32``, ``bfloat16``, ``float16``; default float32 on CPU, bf16/fp16 on GPU), ``revision``
-and ``trust_remote_code`` for hub models, ``gguf_file``.
+and ``trust_remote_code`` for hub models, ``gguf_file``, and ``observer``: another ``hf:`` model
+(spec or path) sharing this one's tokenizer. With an observer, scoring also runs it over the same
+tokens and gives each scored token the cross-entropy ``-sum_v p_obs(v) log p(v)`` between the
+observer's next-token distribution and this model's (``TokenLogprob.cross_entropy``: Binoculars,
+Hans et al. 2024, with this model as the performer); the observer is part of the model's identity.
 """
 
 from __future__ import annotations
@@ -217,6 +221,26 @@ def _directory_fingerprint(path: Path) -> str:
     return h.hexdigest()
 
 
+def cross_entropy(torch: Any, observer_logits: Any, logprobs: Any) -> Any:
+    """Per position, ``-sum_v p_obs(v) log p(v)``: the observer's next-token distribution
+    (softmax of ``observer_logits``) against this model's log-probabilities ``logprobs`` (both
+    ``(positions, vocab)``; a larger padded vocabulary is cut to the smaller, as
+    Fast-DetectGPT does). The same as Binoculars' ``metrics.entropy(observer_logits,
+    performer_logits)`` before its mean over positions (ahans30/Binoculars)."""
+    width = min(int(observer_logits.shape[-1]), int(logprobs.shape[-1]))
+    observed = torch.softmax(observer_logits[..., :width].float(), dim=-1)
+    return -(observed * torch.log_softmax(logprobs[..., :width], dim=-1)).sum(-1)
+
+
+def _check_same_vocabulary(name: str, tokenizer: Any, observer: str, other: Any) -> None:
+    """Refuse an observer whose tokenizer maps tokens to other ids (one clear line)."""
+    if tokenizer.get_vocab() != other.get_vocab():
+        raise ConfigError(
+            f"hf: observer {observer} does not share {name}'s tokenizer (the vocabularies differ): "
+            "Binoculars' cross-perplexity needs two models with one tokenizer"
+        )
+
+
 def _plain_prompt(messages: list[dict[str, str]]) -> str:
     """For tokenizers without a chat template: the bare prompt, or a simple transcript."""
     if len(messages) == 1 and messages[0]["role"] == "user":
@@ -291,6 +315,17 @@ class HFLocalModel(Model):
         self._tokenizer: Any = None
         self._resolved_revision: str | None = None
         self._lock = threading.RLock()
+        #: the observer model of Binoculars' cross-perplexity (option ``observer``), same device/dtype
+        self.observer: HFLocalModel | None = None
+        observer = options.get("observer")
+        if observer is not None:
+            if not isinstance(observer, str) or not observer.strip():
+                raise ConfigError(f"hf: option observer must be an hf: model spec or path, got {observer!r}")
+            spec = observer.strip().removeprefix("hf:")
+            self.observer = HFLocalModel(
+                spec, ModelConfig(model=f"hf:{spec}", options={"device": self.device, "dtype": self.dtype,
+                                                               "batch_size": self.batch_size}),
+            )
 
     def __repr__(self) -> str:
         return f"HFLocalModel({self.name!r}, device={self.device!r}, dtype={self.dtype!r})"
@@ -308,7 +343,11 @@ class HFLocalModel(Model):
             model, revision = self.name, _directory_fingerprint(self.local_dir)
         else:
             model, revision = self.name, self._hub_revision()
-        return {"backend": "hf", "model": model, "revision": revision, "dtype": self.dtype}
+        identity = {"backend": "hf", "model": model, "revision": revision, "dtype": self.dtype}
+        if self.observer is not None:
+            seen = self.observer.identity()
+            identity["observer"] = f"{seen['model']}@{seen['revision']}"
+        return identity
 
     def _hub_revision(self) -> str:
         if self._resolved_revision is None:
@@ -375,6 +414,9 @@ class HFLocalModel(Model):
                 commit = getattr(model.config, "_commit_hash", None)
                 if isinstance(commit, str) and commit:
                     self._resolved_revision = commit
+            if self.observer is not None:
+                self.observer._load_sync()
+                _check_same_vocabulary(self.name, tokenizer, self.observer.name, self.observer._tokenizer)
             self._tokenizer, self._model = tokenizer, model
             self.load_seconds = time.perf_counter() - t0
 
@@ -609,7 +651,12 @@ class HFLocalModel(Model):
         ``None`` when its config does not say."""
         config = getattr(self._model, "config", None)
         window = getattr(config, "max_position_embeddings", None)
-        return int(window) if isinstance(window, int) and window > 0 else None
+        own = int(window) if isinstance(window, int) and window > 0 else None
+        if self.observer is not None:  # the observer reads the same tokens
+            seen = self.observer.context_window()
+            if seen is not None:
+                return seen if own is None else min(own, seen)
+        return own
 
     def _fit(self, ctx: list[int], cont: list[int]) -> tuple[list[int], list[int], int]:
         """Context and continuation cut to the context window: the continuation keeps its first
@@ -646,30 +693,45 @@ class HFLocalModel(Model):
                 )
                 with torch.inference_mode():
                     logits = self._model(input_ids=input_ids, attention_mask=attention_mask).logits
+                    seen = None
+                    if self.observer is not None:
+                        seen = self.observer._model(input_ids=input_ids, attention_mask=attention_mask).logits
                     for j, i in enumerate(chunk):
                         ctx, cont, cut = encoded[i]
-                        results[i] = self._scored(torch, logits[j, len(ctx) - 1 : len(ctx) + len(cont) - 1], cont, cut)
+                        span = slice(len(ctx) - 1, len(ctx) + len(cont) - 1)
+                        results[i] = self._scored(
+                            torch, logits[j, span], cont, cut, None if seen is None else seen[j, span]
+                        )
             return [r for r in results if r is not None]
 
-    def _scored(self, torch: Any, logits: Any, cont: list[int], truncated: int) -> Loglikelihood:
+    def _scored(
+        self, torch: Any, logits: Any, cont: list[int], truncated: int, observed: Any = None
+    ) -> Loglikelihood:
         """One continuation's tokens from the logits predicting them (``(len(cont), vocab)``):
-        each token's log-probability, whether it was the most likely, and the mean and spread
-        of the log-probability under the whole next-token distribution (Min-K%++)."""
+        each token's log-probability, its rank (1 + the tokens strictly more likely), whether it
+        was the most likely, the mean and spread of the log-probability under the whole
+        next-token distribution (Min-K%++, Fast-DetectGPT), and with the observer's logits at
+        the same positions (``observed``) the cross-entropy ``-sum_v p_obs(v) log p(v)``
+        (Binoculars)."""
         if not cont:
             return Loglikelihood(logprob=0.0, greedy=True, tokens=(), truncated=truncated)
         logprobs = torch.log_softmax(logits.float(), dim=-1)
         ids = torch.tensor(cont, device=logprobs.device)
         chosen = logprobs.gather(-1, ids[:, None])[:, 0]
+        ranks = (logprobs > chosen[:, None]).sum(-1) + 1
         probs = logprobs.exp()
         mean = (probs * logprobs).sum(-1)
         var = (probs * logprobs.square()).sum(-1) - mean.square()
         std = var.clamp_min(0.0).sqrt()
         greedy = bool((logprobs.argmax(-1) == ids).all())
+        cross: list[float | None] = [None] * len(cont)
+        if observed is not None:
+            cross = cross_entropy(torch, observed, logprobs).tolist()
         texts = [self._tokenizer.decode([t]) for t in cont]
         tokens = tuple(
-            TokenLogprob(token=text, logprob=lp, id=tok, dist_mean=mu, dist_std=sd)
-            for text, tok, lp, mu, sd in zip(
-                texts, cont, chosen.tolist(), mean.tolist(), std.tolist(), strict=True
+            TokenLogprob(token=text, logprob=lp, id=tok, dist_mean=mu, dist_std=sd, rank=rank, cross_entropy=ce)
+            for text, tok, lp, mu, sd, rank, ce in zip(
+                texts, cont, chosen.tolist(), mean.tolist(), std.tolist(), ranks.tolist(), cross, strict=True
             )
         )
         return Loglikelihood(
@@ -693,6 +755,9 @@ class HFLocalModel(Model):
             with self._lock:
                 self._model = None
                 self._tokenizer = None
+                if self.observer is not None:
+                    self.observer._model = None
+                    self.observer._tokenizer = None
                 gc.collect()
                 with contextlib.suppress(Exception):
                     torch = _import_torch()

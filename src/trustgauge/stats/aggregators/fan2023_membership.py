@@ -13,42 +13,47 @@ from trustgauge.stats import roc
 from trustgauge.stats.aggregators.registry import Params, Scored, register_aggregator
 from trustgauge.stats.metric_values import _INTERVALS, is_resampling
 from trustgauge.stats.shift import bag_of_words_auroc
-from trustgauge.types import MetricValue
+from trustgauge.types import Direction, MetricValue
 
 #: the false-positive rates a TPR is reported at, with their metric names
 FPRS = ((0.01, "tpr@1%fpr"), (0.001, "tpr@0.1%fpr"))
 
 
-def _undefined(name: str, n: int, n_invalid: int, reason: str) -> MetricValue:
-    return MetricValue(metric=name, value=None, direction="lower", n=n, n_invalid=n_invalid, reason=reason)
+def _undefined(name: str, n: int, n_invalid: int, reason: str, direction: Direction = "lower") -> MetricValue:
+    return MetricValue(metric=name, value=None, direction=direction, n=n, n_invalid=n_invalid, reason=reason)
 
 
 def attack_metrics(attack: str, scores: Sequence[float], labels: Sequence[bool], n_invalid: int,
-                   missing: str) -> list[MetricValue]:
-    """``auroc[attack]`` and the TPR at each of :data:`FPRS`, with bootstrap intervals; each
-    undefined, with the reason, when the texts cannot support it (one class only, or too few
-    non-members to resolve the FPR: 1% needs 100)."""
-    names = ["auroc", *(name for _, name in FPRS)]
+                   missing: str, *, fprs: Sequence[tuple[float, str]] = FPRS,
+                   positives: str = "members", negatives: str = "non-members",
+                   direction: Direction = "lower") -> list[MetricValue]:
+    """``auroc[attack]`` and the TPR at each of ``fprs`` (default :data:`FPRS`), with bootstrap
+    intervals; each undefined, with the reason, when the texts cannot support it (one class
+    only, or too few negatives to resolve the FPR: 1% needs 100). ``positives`` / ``negatives``
+    name the classes in the reasons; ``direction``: which way is better for the model (other
+    probes reuse this: generated-text detection, where being detected is better)."""
+    names = ["auroc", *(name for _, name in fprs)]
     members = sum(1 for v in labels if v)
     others = len(labels) - members
     if not scores:
-        return [_undefined(f"{m}[{attack}]", 0, n_invalid, missing) for m in names]
+        return [_undefined(f"{m}[{attack}]", 0, n_invalid, missing, direction) for m in names]
     if members == 0 or others == 0:
-        reason = f"undefined: only {'members' if others == 0 else 'non-members'} were scored"
-        return [_undefined(f"{m}[{attack}]", len(scores), n_invalid, reason) for m in names]
-    cis = roc.bootstrap_roc(scores, labels, [f for f, _ in FPRS]) if _INTERVALS.get() else [None] * (1 + len(FPRS))
-    out = [MetricValue(metric=f"auroc[{attack}]", value=roc.auroc(scores, labels), direction="lower",
+        reason = f"undefined: only {positives if others == 0 else negatives} were scored"
+        return [_undefined(f"{m}[{attack}]", len(scores), n_invalid, reason, direction) for m in names]
+    cis = roc.bootstrap_roc(scores, labels, [f for f, _ in fprs]) if _INTERVALS.get() else [None] * (1 + len(fprs))
+    out = [MetricValue(metric=f"auroc[{attack}]", value=roc.auroc(scores, labels), direction=direction,
                        ci=cis[0], n=len(scores), n_invalid=n_invalid)]
-    for (fpr, name), ci in zip(FPRS, cis[1:]):
+    for (fpr, name), ci in zip(fprs, cis[1:]):
         if others * fpr < 1:
             out.append(_undefined(
                 f"{name}[{attack}]", len(scores), n_invalid,
-                f"undefined: {others} non-members cannot resolve an FPR of {fpr:.1%} "
+                f"undefined: {others} {negatives} cannot resolve an FPR of {fpr:.1%} "
                 f"(it needs at least {round(1 / fpr)})",
+                direction,
             ))
             continue
         out.append(MetricValue(metric=f"{name}[{attack}]", value=roc.tpr_at_fpr(scores, labels, fpr),
-                               direction="lower", ci=ci, n=len(scores), n_invalid=n_invalid))
+                               direction=direction, ci=ci, n=len(scores), n_invalid=n_invalid))
     return out
 
 
