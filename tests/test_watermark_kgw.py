@@ -106,7 +106,7 @@ def test_hash_processor_and_detector_agree(seeding: str, width: int) -> None:
     assert torch.allclose(out - scores, 2.0 * torch.from_numpy(by_numpy).float())
     # the detector scores a token green exactly when the processor biased it
     tokens = torch.randint(0, VOCAB, (6,), generator=generator)
-    texts = [row.tolist() + [int(t)] for row, t in zip(input_ids, tokens, strict=True)]
+    texts = [[*row.tolist(), int(t)] for row, t in zip(input_ids, tokens, strict=True)]
     one = kgw(seeding=seeding, context_width=width, ignore_repeated=False)
     hits = [one._score_chunk([t], np.asarray([len(t)]), 0) for t in texts]
     for (h, s), text, row in zip(hits, texts, by_numpy, strict=True):

@@ -159,6 +159,8 @@ class KGW(WatermarkScheme):
         self.k_tok, self.k_ctx = key_words(self.key.seed)
         self._masks: OrderedDict[tuple[int, int], npt.NDArray[np.uint8]] = OrderedDict()
         self._prf: dict[int, Int64Array] = {}
+        self._token_table: Int64Array = np.zeros(0, dtype=np.int64)
+        self._ctx_table: Int64Array = np.zeros(0, dtype=np.int64)
 
     @property
     def min_tokens(self) -> int:
@@ -174,9 +176,9 @@ class KGW(WatermarkScheme):
         """Whether each token is green after a context of value ``context_value`` (broadcasts)."""
         return mix32(mix32(context_value ^ self.k_ctx) ^ self.token_hash(tokens)) < self.threshold
 
-    def _hash_context_value(self, context: list[Any]) -> Any:
+    def _hash_context_value(self, context: list[Any], table: Int64Array | None = None) -> Any:
         """The seeding value of a context given as its columns, furthest first (numpy arrays or
-        torch tensors of ids, all one shape)."""
+        torch tensors of ids, all one shape; ``table``: precomputed token hashes for numpy)."""
         if self.seeding == "additive":
             total = context[0] & MASK32
             for column in context[1:]:
@@ -190,9 +192,10 @@ class KGW(WatermarkScheme):
         if self.seeding == "skip":
             return context[0] & MASK32
         # min, selfhash: the smallest token hash
-        smallest = self.token_hash(context[0])
+        hasher = self.token_hash if table is None else table.__getitem__
+        smallest = hasher(context[0])
         for column in context[1:]:
-            hashed = self.token_hash(column)
+            hashed = hasher(column)
             smallest = (np.minimum(smallest, hashed) if isinstance(smallest, np.ndarray)
                         else _torch_min(smallest, hashed))
         return smallest
@@ -334,9 +337,10 @@ class KGW(WatermarkScheme):
             chunk_hits, chunk_scored = self._score_chunk([ids[i] for i in chunk], lengths[chunk], size)
             hits[chunk] = chunk_hits
             scored[chunk] = chunk_scored
+        least = self.min_tokens
         return [
             z_test(self.name, float(h), int(s), self.gamma, scored=int(s),
-                   min_tokens=self.min_tokens, z_threshold=self.z_threshold)
+                   min_tokens=least, z_threshold=self.z_threshold)
             for h, s in zip(hits.tolist(), scored.tolist(), strict=True)
         ]
 
@@ -349,8 +353,8 @@ class KGW(WatermarkScheme):
             zeros = np.zeros(len(ids), dtype=np.int64)
             return zeros, zeros
         flat = np.fromiter(itertools.chain.from_iterable(ids), dtype=np.int64, count=int(lengths.sum()))
-        if flat.size and flat.min() < 0:
-            raise ConfigError("kgw: token ids must be non-negative")
+        if flat.size and (flat.min() < 0 or flat.max() >= 2**31):
+            raise ConfigError("kgw: token ids must be in [0, 2**31)")
         matrix = np.zeros((len(ids), longest), dtype=np.int64)
         present = np.arange(longest) < lengths[:, None]
         matrix[present] = flat
@@ -358,10 +362,16 @@ class KGW(WatermarkScheme):
         valid = present[:, w:]
         context = [matrix[:, w - k: longest - k] for k in range(w, 0, -1)]  # furthest first
         if self.green_list == "hash":
-            value = self._hash_context_value(context)
+            hashes = self._hash_table(int(flat.max(initial=0)))
+            value = self._hash_context_value(context, hashes)
+            token_hashes = hashes[targets]
             if self.seeding == "selfhash":
-                value = np.minimum(value, self.token_hash(targets))
-            green = np.asarray(self.hash_is_green(value, targets), dtype=bool)
+                value = np.minimum(value, token_hashes)
+            if w == 1 and self.seeding in ("additive", "skip", "time"):
+                context_hashes = self._context_table(int(value.max(initial=0)))[value]
+            else:
+                context_hashes = mix32(value ^ self.k_ctx)
+            green = mix32(context_hashes ^ token_hashes) < self.threshold
             group = value
         else:
             rows = np.stack([c[valid] for c in context], axis=1)
@@ -370,10 +380,23 @@ class KGW(WatermarkScheme):
             green[valid] = flags
             group = np.zeros(targets.shape, dtype=np.int64)
             group[valid] = seeds
-        counted = valid
-        if self.ignore_repeated:
-            counted = valid & _first_occurrences(group, targets, valid)
-        return (counted & green).sum(axis=1), counted.sum(axis=1)
+        if not self.ignore_repeated:
+            return (valid & green).sum(axis=1), valid.sum(axis=1)
+        return _distinct_pairs(group, targets, green, valid, np.maximum(lengths - w, 0))
+
+    def _hash_table(self, largest: int) -> Int64Array:
+        """``h(t)`` for every id up to ``largest`` (a power-of-two-sized table, grown as needed)."""
+        if self._token_table.size <= largest:
+            size = 1 << max(16, largest.bit_length())
+            self._token_table = self.token_hash(np.arange(size, dtype=np.int64))
+        return self._token_table
+
+    def _context_table(self, largest: int) -> Int64Array:
+        """``mix(v ^ k_ctx)`` for every context value up to ``largest``."""
+        if self._ctx_table.size <= largest:
+            size = 1 << max(16, largest.bit_length())
+            self._ctx_table = mix32(np.arange(size, dtype=np.int64) ^ self.k_ctx)
+        return self._ctx_table
 
     # --- marking --------------------------------------------------------------------------------
 
@@ -400,19 +423,25 @@ def _torch_min(a: Any, b: Any) -> Any:
     return torch.minimum(a, b)
 
 
-def _first_occurrences(
-    group: Int64Array, targets: Int64Array, valid: npt.NDArray[np.bool_]
-) -> npt.NDArray[np.bool_]:
-    """Per row, whether each (group, token) pair is the first of its kind among the valid ones."""
-    pairs = (group.astype(np.uint64) << np.uint64(32)) | (targets.astype(np.uint64) & np.uint64(MASK32))
-    pairs = np.where(valid, pairs, np.uint64(2**64 - 1))
-    order = np.argsort(pairs, axis=1, kind="stable")
-    ranked = np.take_along_axis(pairs, order, axis=1)
-    first_sorted = np.ones(ranked.shape, dtype=bool)
-    first_sorted[:, 1:] = ranked[:, 1:] != ranked[:, :-1]
-    first = np.empty_like(first_sorted)
-    np.put_along_axis(first, order, first_sorted, axis=1)
-    return first
+def _distinct_pairs(
+    group: Int64Array, targets: Int64Array, green: npt.NDArray[np.bool_], valid: npt.NDArray[np.bool_],
+    n_valid: Int64Array,
+) -> tuple[Int64Array, Int64Array]:
+    """Per row: how many distinct green (group, token) pairs, and how many distinct pairs.
+
+    One sort per row of the keys ``green << 63 | group << 31 | token`` (group < 2**32, token <
+    2**31; green is a function of the pair, so it adds no distinctness); the padding sorts last
+    (all ones) and only the first ``n_valid`` sorted positions of a row count."""
+    keys = (green.astype(np.uint64) << np.uint64(63)) | (group.astype(np.uint64) << np.uint64(31)) \
+        | targets.astype(np.uint64)
+    keys[~valid] = np.uint64(2**64 - 1)
+    keys.sort(axis=1)
+    first = np.empty(keys.shape, dtype=bool)
+    first[:, 0] = True
+    np.not_equal(keys[:, 1:], keys[:, :-1], out=first[:, 1:])
+    first &= np.arange(keys.shape[1]) < n_valid[:, None]
+    hits = (first & (keys >= np.uint64(2**63))).sum(axis=1)
+    return hits, first.sum(axis=1)
 
 
 def _make_processor(scheme: KGW, vocab_size: int, device: str) -> Any:
