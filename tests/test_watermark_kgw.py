@@ -100,10 +100,15 @@ def test_hash_processor_and_detector_agree(seeding: str, width: int) -> None:
     green = processor.green(input_ids).numpy()
     by_numpy = np.stack([scheme.green_mask(row.tolist(), VOCAB) for row in input_ids])
     assert (green == by_numpy).all()
+    # the processor's two paths: torch int64 tensors (other devices) and numpy (CPU)
+    assert (processor.green_torch(input_ids).numpy() == by_numpy).all()
+    assert (processor.green_numpy(input_ids) == by_numpy).all()
     assert 0.2 < green.mean() < 0.3  # gamma = 0.25
     scores = torch.randn(6, VOCAB)
     out = processor(input_ids, scores)
     assert torch.allclose(out - scores, 2.0 * torch.from_numpy(by_numpy).float())
+    half = scores.to(torch.bfloat16)  # not a numpy dtype: the torch path
+    assert torch.equal(processor(input_ids, half), half + 2.0 * torch.from_numpy(by_numpy).to(torch.bfloat16))
     # the detector scores a token green exactly when the processor biased it
     tokens = torch.randint(0, VOCAB, (6,), generator=generator)
     texts = [[*row.tolist(), int(t)] for row, t in zip(input_ids, tokens, strict=True)]

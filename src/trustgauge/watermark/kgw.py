@@ -454,26 +454,58 @@ def _make_processor(scheme: KGW, vocab_size: int, device: str) -> Any:
         def __init__(self) -> None:
             self.vocab = torch.arange(vocab_size, dtype=torch.int64, device=device)
             self.token_hash = scheme.token_hash(self.vocab)
+            self.token_hash_np = scheme.token_hash(np.arange(vocab_size, dtype=np.int64))
+            self.on_cpu = torch.device(device).type == "cpu"
 
         def green(self, input_ids: Any) -> Any:
+            """The (batch, vocab) green mask after each row's last ``context_width`` ids (a
+            torch tensor on the model's device)."""
+            if scheme.green_list == "hash" and not self.on_cpu:
+                return self.green_torch(input_ids)
+            return torch.from_numpy(self.green_rows(input_ids)).to(device)
+
+        def green_rows(self, input_ids: Any) -> npt.NDArray[np.bool_]:
+            """The green mask as a numpy array (hash: :meth:`green_numpy`; permutation: the
+            cached masks of the rows' seeds)."""
+            if scheme.green_list == "hash":
+                return self.green_numpy(input_ids)
+            contexts = input_ids[:, -scheme.width:].to("cpu", torch.int64).numpy()
+            seeds = scheme._seeds(contexts, vocab_size)
+            rows = [np.unpackbits(scheme._mask(s, vocab_size), count=vocab_size) for s in seeds]
+            return np.stack(rows).astype(bool)
+
+        def green_torch(self, input_ids: Any) -> Any:
+            """The hash green mask with torch int64 tensors (on the model's device)."""
             w = scheme.width
-            if scheme.green_list != "hash":
-                contexts = input_ids[:, -w:].to("cpu", torch.int64).numpy()
-                seeds = scheme._seeds(contexts, vocab_size)
-                rows = [np.unpackbits(scheme._mask(s, vocab_size), count=vocab_size) for s in seeds]
-                return torch.from_numpy(np.stack(rows).astype(bool)).to(device)
             ids = input_ids[:, -w:].to(torch.int64)
             value = scheme._hash_context_value([ids[:, k:k + 1] for k in range(w)])  # (B, 1)
             if scheme.seeding == "selfhash":
                 value = torch.minimum(value, self.token_hash[None, :])
-            mixed = mix32(mix32(value ^ scheme.k_ctx) ^ self.token_hash[None, :])
-            return mixed < scheme.threshold
+            return mix32(mix32(value ^ scheme.k_ctx) ^ self.token_hash[None, :]) < scheme.threshold
+
+        def green_numpy(self, input_ids: Any) -> npt.NDArray[np.bool_]:
+            """The same mask with numpy (the CPU path: numpy runs these element-wise integer
+            operations on one thread, where torch's intra-op threads wait for each other at
+            every operation when the cores are busy, measured 10x slower on 2 shared cores)."""
+            w = scheme.width
+            ids = input_ids[:, -w:].to("cpu", torch.int64).numpy()
+            value = scheme._hash_context_value([ids[:, k:k + 1] for k in range(w)])
+            if scheme.seeding == "selfhash":
+                value = np.minimum(value, self.token_hash_np[None, :])
+            mixed = mix32(mix32(value ^ scheme.k_ctx) ^ self.token_hash_np[None, :])
+            return np.asarray(mixed < scheme.threshold, dtype=bool)
 
         def __call__(self, input_ids: Any, scores: Any) -> Any:
             if input_ids.shape[-1] < scheme.width or scheme.delta == 0.0:
                 return scores
-            green = self.green(input_ids)
             width = min(scores.shape[-1], vocab_size)
+            if self.on_cpu and scores.dtype in (torch.float32, torch.float64) and not scores.requires_grad:
+                # numpy on the CPU: one thread, no wait at torch's intra-op barriers
+                out = scores.numpy().copy()
+                green = self.green_rows(input_ids)[:, :width]
+                out[:, :width] += np.asarray(scheme.delta, dtype=out.dtype) * green
+                return torch.from_numpy(out)
+            green = self.green(input_ids)
             out = scores.clone()
             out[:, :width] = out[:, :width] + scheme.delta * green[:, :width].to(scores.dtype)
             return out
