@@ -13,9 +13,10 @@ Seeding (``seeding``; the names of MarkLLM's ``f_scheme``, Kirchenbauer et al. 2
 context's tokens are reduced to one value that seeds the green list. ``additive``: their sum;
 ``time``: their product (of ``id + 1`` in ``hash`` mode, so token 0 does not zero it);
 ``skip``: the furthest token alone (``ids[-context_width]``); ``min``: the smallest key-hash of
-the context's tokens; ``selfhash`` (``green_list=hash`` only; Algorithm 3 of 2023b, transformers'
-``selfhash``): the smallest key-hash over the context AND the candidate token itself, so each
-candidate has its own green list. With ``context_width=1`` every scheme but ``min`` and
+the context's tokens; ``selfhash`` (``green_list=hash`` only; after Algorithm 3 of 2023b, with our hash, not
+transformers' ``selfhash`` rejection sampling): the smallest key-hash over the context AND the
+candidate token itself, so each candidate has its own green list, computed for the whole
+vocabulary at once. With ``context_width=1`` every scheme but ``min`` and
 ``selfhash`` seeds from the previous token.
 
 Green lists (``green_list``):
@@ -86,6 +87,9 @@ _TOKEN_SALT = 0x5BD1E995
 _CONTEXT_SALT = 0x1B873593
 #: transformers' seed modulus (lm-watermarking's ``prf_key % (2**64 - 1)``)
 _SEED_MODULUS = 2**64 - 1
+#: green masks a scheme keeps in the permutation modes (bit-packed: 6 KB each for 49,152 logits;
+#: not a parameter, so it stays out of the spec and the generation cache key)
+MASK_CACHE_SIZE = 16384
 #: texts scored per padded matrix (bounded padding and memory)
 _CHUNK = 4096
 
@@ -134,7 +138,6 @@ class KGW(WatermarkScheme):
         "vocab_size": SchemeParameter(
             0, "logits width for the permutation modes (0: from the model or tokenizer)"
         ),
-        "cache_size": SchemeParameter(16384, "green masks kept (bit-packed) in the permutation modes"),
     }
 
     def check(self) -> None:
@@ -151,8 +154,8 @@ class KGW(WatermarkScheme):
             raise ConfigError(f"kgw: delta={self.delta} must be >= 0")
         if not 1 <= self.width <= 64:
             raise ConfigError(f"kgw: context_width={self.width} must be between 1 and 64")
-        if self.vocab_size < 0 or int(self.params["cache_size"]) < 1:
-            raise ConfigError("kgw: vocab_size must be >= 0 and cache_size >= 1")
+        if self.vocab_size < 0:
+            raise ConfigError("kgw: vocab_size must be >= 0")
         if self.seeding == "selfhash" and self.green_list != "hash":
             raise ConfigError("kgw: seeding=selfhash needs green_list=hash")
         self.threshold = int(self.gamma * 2**32)
@@ -166,7 +169,7 @@ class KGW(WatermarkScheme):
     def min_tokens(self) -> int:
         return min_tokens_for(self.gamma, z_threshold=self.z_threshold)
 
-    # --- the hash green lists (numpy; the torch twin is in _HashProcessor) ---------------------
+    # --- the hash green lists (numpy or torch: the same operators) ---------------------------
 
     def token_hash(self, ids: Any) -> Any:
         """``h(t) = mix(t ^ k_tok)`` (numpy int64 array or torch int64 tensor)."""
@@ -285,7 +288,7 @@ class KGW(WatermarkScheme):
         mask[permutation[: int(vocab_size * self.gamma)]] = True
         packed = np.packbits(mask)
         self._masks[(seed, vocab_size)] = packed
-        if len(self._masks) > int(self.params["cache_size"]):
+        if len(self._masks) > MASK_CACHE_SIZE:
             self._masks.popitem(last=False)
         return packed
 
