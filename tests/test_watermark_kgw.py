@@ -171,6 +171,18 @@ def test_batch_scoring_equals_one_by_one_and_keeps_order() -> None:
     assert batch == [scheme.detect(t) for t in texts]
 
 
+def test_large_ids_are_hashed_without_tables() -> None:
+    scheme = kgw()
+    big = [2**31 - 1, 5, 2**30, 2**31 - 2, 2**25] * 8
+    scorer = kgw(ignore_repeated=False)
+    [d] = scorer.score_batch([big])
+    by_mask = sum(bool(scheme.hash_is_green(np.asarray([big[k - 1]]), np.asarray([big[k]]))[0])
+                  for k in range(1, len(big)))
+    assert d.hits == by_mask and scorer._token_table.size == 0 and scorer._ctx_table.size == 0
+    with pytest.raises(ConfigError, match="token ids"):
+        scheme.score_batch([[1, 2**31]])
+
+
 def test_parameters_are_checked() -> None:
     with pytest.raises(ConfigError, match="gamma"):
         kgw(gamma=1.0)

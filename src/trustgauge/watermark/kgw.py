@@ -90,6 +90,8 @@ _SEED_MODULUS = 2**64 - 1
 #: green masks a scheme keeps in the permutation modes (bit-packed: 6 KB each for 49,152 logits;
 #: not a parameter, so it stays out of the spec and the generation cache key)
 MASK_CACHE_SIZE = 16384
+#: the largest id the hash lookup tables cover (2**22: 32 MB a table)
+_TABLE_LIMIT = 2**22
 #: texts scored per padded matrix (bounded padding and memory)
 _CHUNK = 4096
 
@@ -365,12 +367,14 @@ class KGW(WatermarkScheme):
         valid = present[:, w:]
         context = [matrix[:, w - k: longest - k] for k in range(w, 0, -1)]  # furthest first
         if self.green_list == "hash":
-            hashes = self._hash_table(int(flat.max(initial=0)))
+            largest = int(flat.max(initial=0))
+            # lookup tables for vocabulary-sized ids (not for ids in the billions: computed)
+            hashes = self._hash_table(largest) if largest < _TABLE_LIMIT else None
             value = self._hash_context_value(context, hashes)
-            token_hashes = hashes[targets]
+            token_hashes = self.token_hash(targets) if hashes is None else hashes[targets]
             if self.seeding == "selfhash":
                 value = np.minimum(value, token_hashes)
-            if w == 1 and self.seeding in ("additive", "skip", "time"):
+            if w == 1 and self.seeding in ("additive", "skip", "time") and largest < _TABLE_LIMIT - 1:
                 context_hashes = self._context_table(int(value.max(initial=0)))[value]
             else:
                 context_hashes = mix32(value ^ self.k_ctx)
