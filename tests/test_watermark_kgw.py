@@ -344,3 +344,28 @@ def test_smollm2_marked_generations_score_far_above_unmarked(tmp_path: Path,
     # another key sees nothing in the marked texts
     other = make_scheme("kgw", WatermarkKey("not-the-key"), delta=3.0).detect_texts(tokenizer, marked_texts)
     assert all(d.verdict != "watermarked" for d in other)
+
+
+def test_hf_tokenizer_fast_path_gives_the_tokenizer_call_ids() -> None:
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    from trustgauge.watermark import HFTokenizer
+
+    vocab = {"[UNK]": 0, "the": 1, "cat": 2, "sat": 3, "on": 4, "mat": 5, "[BOS]": 6}
+    backend = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    backend.pre_tokenizer = pre_tokenizers.Whitespace()
+    wrapped = PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="[UNK]", bos_token="[BOS]")
+    texts = ["the cat sat on the mat", "a dog", ""]
+    expected = [list(x) for x in wrapped(texts, add_special_tokens=False)["input_ids"]]
+    assert expected == [[1, 2, 3, 4, 1, 5], [0, 0], []]
+    assert HFTokenizer(wrapped, "toy").encode_batch(texts) == expected
+
+    class Plain:  # a tokenizer with no Rust backend: the transformers call
+        def __call__(self, texts: list[str], add_special_tokens: bool) -> dict[str, list[list[int]]]:
+            return {"input_ids": [[len(t)] for t in texts]}
+
+        def __len__(self) -> int:
+            return 10
+
+    assert HFTokenizer(Plain(), "plain").encode_batch(["ab", "c"]) == [[2], [1]]
