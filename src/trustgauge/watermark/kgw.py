@@ -9,7 +9,7 @@ seed a pseudo-random split of the vocabulary into a *green* fraction ``gamma`` a
 the key and z-tests the green count (eq. 2 of the paper: ``(|s|_G - gamma T) / sqrt(T gamma
 (1 - gamma))``). It needs only the key and the tokenizer.
 
-Seeding (``seeding``; the names of MarkLLM's ``f_scheme``, Kirchenbauer et al. 2023b §4): the
+Seeding (``seeding``; the names of MarkLLM's ``f_scheme``, Kirchenbauer et al. 2023b, "hashing schemes"): the
 context's tokens are reduced to one value that seeds the green list. ``additive``: their sum;
 ``time``: their product (of ``id + 1`` in ``hash`` mode, so token 0 does not zero it);
 ``skip``: the furthest token alone (``ids[-context_width]``); ``min``: the smallest key-hash of
@@ -51,7 +51,7 @@ new seed: detection caches each seed's green mask (LRU, bit-packed). The seed sp
 vocabulary (``context_width=1``), so a warm cache makes detection fast, but ``hash`` is the one
 to use when speed matters.
 
-``ignore_repeated`` (default on, as Kirchenbauer et al. 2023b §5 recommend): each (context
+``ignore_repeated`` (default on, as Kirchenbauer et al. 2023b recommend): each (context
 seed, token) pair of a text is scored once. Repetitive text repeats its (context, token) pairs,
 and a repeated pair is the same coin flip, not a new one: counting it again inflates z on
 unmarked text. The pair is the seed value with the token, so two contexts that seed the same
