@@ -19,6 +19,10 @@ class HFTokenizer:
 
     def __init__(self, tokenizer: object, name: str, vocab_size: int | None = None) -> None:
         self._tokenizer = tokenizer
+        #: the Rust tokenizer behind a fast transformers tokenizer: its ``encode_batch_fast``
+        #: (no offsets, no Python BatchEncoding) is what makes detection fast
+        backend = getattr(tokenizer, "backend_tokenizer", None)
+        self._fast = getattr(backend, "encode_batch_fast", None) or getattr(backend, "encode_batch", None)
         self.name = name
         size = vocab_size if vocab_size is not None else len(tokenizer)  # type: ignore[arg-type]
         self.vocab_size = int(size)
@@ -26,6 +30,8 @@ class HFTokenizer:
     def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
         if not texts:
             return []
+        if self._fast is not None:
+            return [encoding.ids for encoding in self._fast(list(texts), add_special_tokens=False)]
         encoded = self._tokenizer(list(texts), add_special_tokens=False)  # type: ignore[operator]
         return [list(ids) for ids in encoded["input_ids"]]
 
