@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from trustgauge.cli._errors import fail, fail_on
+from trustgauge.cli._errors import fail
 from trustgauge.cli.app import app
 from trustgauge.errors import ModelError, UsageError
 
@@ -146,8 +146,8 @@ def detect_cmd(
         texts = read_texts(source)
         marker = make_scheme(scheme, key_from_environment(), **params)
         found = marker.detect_texts(_tokenizer(tokenizer), texts)
-    except (UsageError, ModelError, OSError) as exc:  # one line: what the user can fix, what the model cannot give
-        fail_on(exc)
+    except (UsageError, ModelError, OSError) as exc:  # one line, exit 2: what the user can fix
+        fail(str(exc))  # (a model that has no tokenizer is the wrong --tokenizer, not a failed call)
     for index, result in enumerate(found):
         row = {"index": index, **result.as_dict()}
         if as_json:

@@ -22,6 +22,15 @@ class HFTokenizer:
         #: the Rust tokenizer behind a fast transformers tokenizer: its ``encode_batch_fast``
         #: (no offsets, no Python BatchEncoding) is what makes detection fast
         backend = getattr(tokenizer, "backend_tokenizer", None)
+        if backend is not None and (getattr(backend, "padding", None) or getattr(backend, "truncation", None)):
+            # a tokenizer file may switch on padding or truncation (MiniLM's pads and cuts at
+            # 128 tokens): detection needs every token of the text and no pad ids, so it uses
+            # its own copy with both off (the model's tokenizer is left as it is)
+            from tokenizers import Tokenizer
+
+            backend = Tokenizer.from_str(backend.to_str())
+            backend.no_padding()
+            backend.no_truncation()
         self._fast = getattr(backend, "encode_batch_fast", None) or getattr(backend, "encode_batch", None)
         self.name = name
         size = vocab_size if vocab_size is not None else len(tokenizer)  # type: ignore[arg-type]
