@@ -188,21 +188,29 @@ class SynthIDScheme(WatermarkScheme):
     def logits_processor(self, vocab_size: int, device: str) -> Any:
         """transformers' ``SynthIDTextWatermarkLogitsProcessor`` with this key's layer keys and
         table (the table is the CPU draw on every device, so detection does not depend on where
-        the text was generated). ``vocab_size`` is not needed: the processor marks every logit
-        it is given. Use with sampling (see the module docstring for temperature 0)."""
+        the text was generated). Use with sampling (see the module docstring for temperature 0).
+
+        For a power-of-two table and at most 62 layers (the default) it is
+        :func:`_fast_processor`'s subclass, whose
+        scores are bit-identical to the stock processor's (a test checks) at a fraction of the
+        cost; ``vocab_size`` sizes its per-token table."""
         import torch
         from transformers.generation import SynthIDTextWatermarkLogitsProcessor
 
-        del vocab_size
-        processor = SynthIDTextWatermarkLogitsProcessor(
+        size = self.table_size
+        fast = size & (size - 1) == 0 and self.num_layers <= 62
+        cls = _fast_processor() if fast else SynthIDTextWatermarkLogitsProcessor
+        processor = cls(
             ngram_len=self.ngram_len,
             keys=self.keys,
-            sampling_table_size=self.table_size,
+            sampling_table_size=size,
             sampling_table_seed=self.table_seed,
             context_history_size=self.history_size,
             device=torch.device(device),
         )
         processor.sampling_table = torch.from_numpy(self.table.astype(np.int64)).to(device)
+        if fast:
+            processor.prepare(self.table, self.keys, vocab_size)
         return processor
 
     # --- detection --------------------------------------------------------------------------------
@@ -330,6 +338,87 @@ class SynthIDScheme(WatermarkScheme):
             z_test(self.name, float(h), int(s) * layers, p, scored=int(s), min_tokens=minimum, z_threshold=self.z_threshold)
             for h, s in zip(hits.tolist(), scored.tolist(), strict=True)
         ]
+
+
+_FAST_PROCESSOR: Any = None
+
+
+def _fast_processor() -> Any:
+    """A subclass of transformers' ``SynthIDTextWatermarkLogitsProcessor`` (built on first use:
+    this module imports no torch) that computes the same g-values for the whole vocabulary with
+    one table look-up per token instead of hashing every (token, layer) pair.
+
+    For a table of ``2**k`` entries the g-value of candidate ``v`` at layer ``l`` after context
+    hash ``c`` is ``table[((c + v) M + 1 + key_l) M + 1 mod 2**k]``
+    ``= table[(x_v + key_l M + 1) mod 2**k]`` with ``x_v = c M^2 + M + v M^2 mod 2**k``. So a
+    ``(layers, 2**k)`` table ``G[l, x] = table[(x + key_l M + 1) mod 2**k]`` built once per
+    processor gives every layer's g-values for ``v`` at ``G[:, x_v]``; they are packed as the
+    bits of one int64 per ``x``, so a step gathers one integer per candidate. The state and the
+    repeated-context rule are transformers' own, and ``__call__`` below is theirs with the
+    g-values swapped and ``update_scores``' loop inlined to read each layer's bit: the same
+    operations in the same order, so the scores are bit-identical (a test checks)."""
+    global _FAST_PROCESSOR
+    if _FAST_PROCESSOR is not None:
+        return _FAST_PROCESSOR
+    import torch
+    from transformers.generation import SynthIDTextWatermarkLogitsProcessor
+
+    class FastSynthIDTextWatermarkLogitsProcessor(SynthIDTextWatermarkLogitsProcessor):
+        def prepare(self, table: npt.NDArray[np.uint8], keys: Sequence[int], vocab_size: int) -> None:
+            size = table.size
+            self._mask = size - 1
+            m = int(_MULTIPLIER)
+            self._m2 = (m * m) & self._mask
+            self._m1 = m & self._mask
+            offsets = np.array([(k * m + 1) & self._mask for k in keys], dtype=np.int64)
+            layer_table = table[(np.arange(size, dtype=np.int64)[None, :] + offsets[:, None]) & self._mask]
+            # every layer's g-value of table position x, as the bits of one integer
+            weights = np.left_shift(np.int64(1), np.arange(len(keys), dtype=np.int64))
+            packed = (layer_table.astype(np.int64) * weights[:, None]).sum(axis=0)
+            self._layer_bits = torch.from_numpy(packed).to(self.device)
+            self._depth = len(keys)
+            self._vocab_size = vocab_size
+            self._candidates = (torch.arange(vocab_size, device=self.device) * self._m2) & self._mask
+
+        def _candidate_offsets(self, vocab_size: int) -> torch.Tensor:
+            if vocab_size != self._vocab_size:  # the scores' width decides, as in the stock processor
+                self._vocab_size = vocab_size
+                self._candidates = (torch.arange(vocab_size, device=self.device) * self._m2) & self._mask
+            return self._candidates
+
+        def __call__(self, input_ids: torch.LongTensor, scores: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+            self._check_input_ids_shape(input_ids)
+            batch_size, vocab_size = scores.shape
+            if self.debug_mode:
+                scores = torch.ones_like(scores)
+            if self.state is None:
+                self._init_state(batch_size)
+            else:
+                self.state.context = torch.concat((self.state.context, input_ids[:, -1:]), dim=1)[:, 1:]
+            assert self.state is not None
+            self.state.num_calls += 1
+            if self.skip_first_ngram_calls and self.state.num_calls < self.ngram_len:
+                return scores
+            start = torch.ones(batch_size, device=self.device, dtype=torch.long)
+            context_hash = self.accumulate_hash(start, self.state.context)
+            base = ((context_hash & self._mask) * self._m2 + self._m1) & self._mask
+            x = (base[:, None] + self._candidate_offsets(vocab_size)[None, :]) & self._mask
+            bits = self._layer_bits[x]
+            # transformers' update_scores, with each layer's g-values read off the bits
+            probs = torch.softmax(scores, dim=1)
+            for i in range(self._depth):
+                g_values_at_depth = (bits >> i) & 1
+                g_mass_at_depth = (g_values_at_depth * probs).sum(axis=1, keepdims=True)
+                probs = probs * (1 + g_values_at_depth - g_mass_at_depth)
+            log_probs = torch.log(probs)
+            updated_scores = torch.where(torch.isfinite(log_probs), log_probs, torch.finfo(log_probs.dtype).min)
+            context_hash = context_hash[:, None]
+            is_repeated_context = (self.state.context_history == context_hash).any(dim=1, keepdim=True)
+            self.state.context_history = torch.concat((context_hash, self.state.context_history), dim=1)[:, :-1]
+            return torch.where(is_repeated_context, input=scores, other=updated_scores)
+
+    _FAST_PROCESSOR = FastSynthIDTextWatermarkLogitsProcessor
+    return _FAST_PROCESSOR
 
 
 def _order_by_hash(context: U64) -> npt.NDArray[np.intp]:
