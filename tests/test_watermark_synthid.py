@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import itertools
 import math
 from collections.abc import Iterator
 from typing import Any
@@ -31,7 +32,7 @@ M64 = 6364136223846793005
 def _reference(scheme: SynthIDScheme) -> Any:
     """transformers' processor built the way its config builds it (its own table, on the CPU)."""
     import torch
-    from transformers.generation import SynthIDTextWatermarkLogitsProcessor
+    from transformers.generation.logits_process import SynthIDTextWatermarkLogitsProcessor
 
     return SynthIDTextWatermarkLogitsProcessor(
         ngram_len=scheme.ngram_len, keys=scheme.keys, sampling_table_size=scheme.table_size,
@@ -122,7 +123,7 @@ def test_fast_processor_scores_are_bit_identical_to_transformers(params: dict[st
 
 @needs_torch
 def test_a_table_not_a_power_of_two_uses_the_stock_processor() -> None:
-    from transformers.generation import SynthIDTextWatermarkLogitsProcessor
+    from transformers.generation.logits_process import SynthIDTextWatermarkLogitsProcessor
 
     processor = SynthIDScheme(KEY, sampling_table_size=1000).logits_processor(512, "cpu")
     assert type(processor) is SynthIDTextWatermarkLogitsProcessor
@@ -189,7 +190,7 @@ def test_z_by_hand_for_a_tiny_case() -> None:
     assert detection.verdict == "undetermined"  # 3 tokens < 16
     assert scheme.g_values(ids)[:, 0].tolist() == [
         table[(_hash([a, b, scheme.keys[0]]) - (2**64 if _hash([a, b, scheme.keys[0]]) >= 2**63 else 0)) % 8]
-        for a, b in zip(ids, ids[1:], strict=False)
+        for a, b in itertools.pairwise(ids)
     ]
 
 

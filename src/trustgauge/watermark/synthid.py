@@ -29,14 +29,33 @@ on the CPU, which is MT19937 seeded with the seed's low 32 bits (torch's ``mt199
 numpy rebuilds it without importing torch; a test checks both against transformers. The
 processor handed to ``generate`` gets this CPU table even on a GPU (a CUDA generator would
 draw a different table and the text would not be detectable). The ``num_layers`` keys and the
-table seed are derived from the trustgauge key, so they never appear in a spec or a run.
+table seed are derived from the trustgauge key, so they never appear in a spec or a run (a
+``sampling_table_seed`` given as a parameter is recorded like every parameter: it is not secret;
+the layer keys still are). The processor's context starts as zeros, not the prompt: the first
+``ngram_len - 1`` generated tokens are marked on a zero-padded context, and detection skips them
+as transformers' and ``synthid_text``'s detectors do. Text is scored as given: ids without
+special tokens, so there is no end-of-sequence token to cut at (``compute_eos_token_mask``).
+
+Cost. The stock processor hashes every (candidate, layer) pair each step: 30 x 49,152 hashes
+and table look-ups for SmolLM2, seconds per step on a CPU. For a power-of-two table (the
+default) :meth:`SynthIDScheme.logits_processor` hands out a subclass that gets the same g-values
+with one look-up per candidate (:func:`_fast_processor`); its scores are bit-identical to the
+stock processor's (a test checks). Detection is numpy only: about 13,000 texts of 200 tokens
+per second on one core of a busy 2-core machine (ids given, tokenisation not counted).
+
+Where the processor sits. ``hf`` passes it as ``generate(logits_processor=...)``, which
+transformers runs before its temperature and top-p warpers (its own ``watermarking_config``
+runs the watermark after them). At temperature 1 and top-p 1 the two orders are the same; at
+another temperature the warper rescales the already reweighted scores, which sharpens or
+flattens the mark along with everything else.
 
 Sampling only. Tournament sampling is a sampling scheme: its guarantee (the watermarked
 distribution averages to the model's own over keys) holds for sampled text. At temperature 0
 the ``hf`` backend decodes greedily over the processor's reweighted scores: the argmax of the
 reweighted distribution, which is still biased towards g = 1 and detectable, but it is a
 different (deterministic, distorted) text from the unmarked greedy answer and not what the
-paper measures. Measure SynthID with temperature > 0.
+paper measures (SmolLM2, 48 tokens: z 4.6-6.9 greedy, 5.3-8.0 sampled). Measure SynthID with
+temperature > 0.
 """
 
 from __future__ import annotations
@@ -82,7 +101,7 @@ def sampling_table(seed: int, size: int) -> npt.NDArray[np.uint8]:
     numpy: torch seeds its MT19937 with the seed's low 32 bits (the standard ``init_genrand``,
     as numpy's legacy ``RandomState(int)`` does) and draws one 32-bit output per element,
     ``output % 2``."""
-    state = np.random.RandomState(seed & 0xFFFFFFFF).get_state(legacy=False)
+    state: Any = np.random.RandomState(seed & 0xFFFFFFFF).get_state(legacy=False)
     generator = np.random.MT19937()
     generator.state = state
     return (generator.random_raw(size) & 1).astype(np.uint8)
@@ -90,7 +109,8 @@ def sampling_table(seed: int, size: int) -> npt.NDArray[np.uint8]:
 
 def _accumulate(current: U64, data: U64) -> U64:
     """One step of transformers' ``accumulate_hash``: ``(current + data) * M + 1`` mod 2**64."""
-    return (current + data) * _MULTIPLIER + _ONE
+    result: U64 = (current + data) * _MULTIPLIER + _ONE
+    return result
 
 
 @register_scheme
@@ -195,11 +215,11 @@ class SynthIDScheme(WatermarkScheme):
         scores are bit-identical to the stock processor's (a test checks) at a fraction of the
         cost; ``vocab_size`` sizes its per-token table."""
         import torch
-        from transformers.generation import SynthIDTextWatermarkLogitsProcessor
+        from transformers.generation.logits_process import SynthIDTextWatermarkLogitsProcessor
 
         size = self.table_size
         fast = size & (size - 1) == 0 and self.num_layers <= 62
-        cls = _fast_processor() if fast else SynthIDTextWatermarkLogitsProcessor
+        cls: Any = _fast_processor() if fast else SynthIDTextWatermarkLogitsProcessor
         processor = cls(
             ngram_len=self.ngram_len,
             keys=self.keys,
@@ -256,7 +276,8 @@ class SynthIDScheme(WatermarkScheme):
         power-of-two table, one pass per layer over 32-bit indices, no tokens x layers array)."""
         size = self.table_size
         if size & (size - 1):
-            return self._layer_g(ngram_hash).sum(axis=1, dtype=np.int64)
+            sums: npt.NDArray[np.int64] = self._layer_g(ngram_hash).sum(axis=1, dtype=np.int64)
+            return sums
         mask = np.uint32(size - 1)
         total = np.zeros(ngram_hash.size, dtype=np.int64)
         index = np.empty(ngram_hash.size, dtype=np.uint32)
@@ -361,7 +382,7 @@ def _fast_processor() -> Any:
     if _FAST_PROCESSOR is not None:
         return _FAST_PROCESSOR
     import torch
-    from transformers.generation import SynthIDTextWatermarkLogitsProcessor
+    from transformers.generation.logits_process import SynthIDTextWatermarkLogitsProcessor
 
     class FastSynthIDTextWatermarkLogitsProcessor(SynthIDTextWatermarkLogitsProcessor):
         def prepare(self, table: npt.NDArray[np.uint8], keys: Sequence[int], vocab_size: int) -> None:
@@ -429,11 +450,12 @@ def _order_by_hash(context: U64) -> npt.NDArray[np.intp]:
     bits = max(1, int(context.size - 1).bit_length())
     low = np.uint64((1 << bits) - 1)
     packed = np.sort((context & ~low) | np.arange(context.size, dtype=np.uint64))
-    order = (packed & low).astype(np.intp)
+    order: npt.NDArray[np.intp] = (packed & low).astype(np.intp)
     high = packed & ~low
     ordered = context[order]
     if bool(np.any((high[1:] == high[:-1]) & (ordered[1:] != ordered[:-1]))):
-        return np.argsort(context, kind="stable")
+        stable: npt.NDArray[np.intp] = np.argsort(context, kind="stable")
+        return stable
     return order
 
 
