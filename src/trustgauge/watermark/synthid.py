@@ -396,6 +396,8 @@ def _fast_processor() -> Any:
             # every layer's g-value of table position x, as the bits of one integer
             weights = np.left_shift(np.int64(1), np.arange(len(keys), dtype=np.int64))
             packed = (layer_table.astype(np.int64) * weights[:, None]).sum(axis=0)
+            if len(keys) <= 31:  # int32 bits halve the per-layer work (and give the same scores)
+                packed = packed.astype(np.int32)
             self._layer_bits = torch.from_numpy(packed).to(self.device)
             self._depth = len(keys)
             self._vocab_size = vocab_size
