@@ -298,3 +298,18 @@ def test_nothing_readable_is_undefined_with_a_reason() -> None:
     metrics = {m.metric: m for m in aggregate(task.aggregator, scored, task.aggregator_params())}
     assert metrics["delta"].value is None and metrics["delta"].reason
     assert metrics["delta[tgtest_unigram]"].value is None
+
+
+def test_the_responsibility_suites_pick_the_probes_by_tag() -> None:
+    """``responsibility`` / ``quick-responsibility``: every fan2023 task tagged with a
+    ``fan2023:responsibility/`` item (the watermark and detection tasks join when registered)."""
+    from trustgauge.tasks.suites import FAN_QUICK_LIMIT, get_suite
+
+    tagged = {t for t, cls in TASKS.items() if cls.benchmark == "fan2023"
+              and any(tag.startswith("fan2023:responsibility/") for tag in cls.taxonomy)}
+    assert "fan2023.watermark_utility" in tagged
+    full, quick = get_suite("responsibility"), get_suite("quick-responsibility")
+    assert set(full.tasks) == set(quick.tasks) == tagged
+    assert full.offline and full.limit is None and quick.limit == FAN_QUICK_LIMIT
+    # TrustLLM's ethics tasks carry fan2023:responsibility/value-alignment but are not Fan's probes
+    assert not any(t.startswith("ethics.") for t in full.tasks)
