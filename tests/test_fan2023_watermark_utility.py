@@ -313,3 +313,11 @@ def test_the_responsibility_suites_pick_the_probes_by_tag() -> None:
     assert full.offline and full.limit is None and quick.limit == FAN_QUICK_LIMIT
     # TrustLLM's ethics tasks carry fan2023:responsibility/value-alignment but are not Fan's probes
     assert not any(t.startswith("ethics.") for t in full.tasks)
+
+
+def test_the_packaged_slice_is_what_the_script_builds() -> None:
+    from _scripts import load_script
+
+    module = load_script("build_fan2023_watermark_utility")
+    assert module.TASKS == SUBTASKS
+    assert module.OUT.read_text(encoding="utf-8") == module.render(module.build())
