@@ -356,3 +356,21 @@ def test_end_to_end_on_smollm2_through_hf(tmp_path: Path, monkeypatch: pytest.Mo
     for path in out.rglob("*"):
         if path.is_file():
             assert SECRET not in path.read_text(encoding="utf-8", errors="ignore"), path
+
+
+def test_a_sampling_subtask_seeds_every_arm_alike() -> None:
+    """A sub-task that samples keeps its temperature; each arm gets the item's seed (one random
+    state for marked and unmarked), a seed the request already has is kept."""
+    from trustgauge.watermark import make_spec
+
+    task = _task("tgtest_unigram")
+    sample = _item(_packaged_samples(task), "truthfulness.hallucination")
+    spec = make_spec("tgtest_unigram", WatermarkKey(SECRET))
+    base = GenerationParams(temperature=0.7, max_tokens=64)
+    arms = [task.arm_params(sample, base, None), task.arm_params(sample, base, spec)]
+    assert [(p.temperature, p.seed) for p in arms] == [(0.7, item_seed(sample.id))] * 2
+    assert arms[0].watermark is None and arms[1].watermark == spec
+    kept = task.arm_params(sample, base.merged(seed=5), spec)
+    assert (kept.temperature, kept.seed) == (0.7, 5)
+    greedy = task.arm_params(sample, GenerationParams(temperature=0.0), spec)
+    assert (greedy.temperature, greedy.seed) == (0.0, None)

@@ -15,9 +15,9 @@ Temperature. Each sub-task's own (all four are TrustLLM's greedy, temperature-0 
 that cannot mark a greedy decode (``needs_sampling`` on the scheme class: SynthID-Text's
 tournament sampling in transformers works only when sampling) would make the comparison unfair
 if only its arm sampled, so when any chosen scheme needs sampling and the sub-task's temperature
-is 0, EVERY arm of that item, the unmarked one included, samples at :data:`SAMPLING_TEMPERATURE`
-with one seed per item (:func:`item_seed`, from the item id): the arms then differ by the mark
-alone. The temperature and seed used are in each sample's metadata (``temperature``, ``seed``).
+is 0, EVERY arm of that item, the unmarked one included, samples at :data:`SAMPLING_TEMPERATURE`;
+whenever an item samples, all its arms share one seed (:func:`item_seed`, from the item id), so
+the arms differ by the mark alone (and a rerun gives the same answers). The temperature and seed used are in each sample's metadata (``temperature``, ``seed``).
 
 The key is the run's watermark key (``TRUSTGAUGE_WATERMARK_KEY``, else the public demo key);
 it reaches the backend only inside the request's :class:`~trustgauge.types.WatermarkSpec` and is
@@ -99,7 +99,7 @@ def needs_sampling(scheme: str) -> bool:
     """Whether scheme ``scheme`` marks only a sampled decode (its class's ``needs_sampling``)."""
     from trustgauge.watermark import get_scheme
 
-    return bool(getattr(get_scheme(scheme), "needs_sampling", False))
+    return get_scheme(scheme).needs_sampling
 
 
 @register_task
@@ -201,12 +201,15 @@ class WatermarkUtility(Task):
     # --- the conversation -----------------------------------------------------------------------
 
     def arm_params(self, sample: Sample, base: GenerationParams, spec: WatermarkSpec | None) -> GenerationParams:
-        """The generation settings of one arm: the sub-task's own, sampled with the item's seed
-        at :data:`SAMPLING_TEMPERATURE` when a chosen scheme needs sampling and the sub-task is
-        greedy (every arm alike), with the arm's watermark."""
+        """The generation settings of one arm: the sub-task's own, sampled at
+        :data:`SAMPLING_TEMPERATURE` when a chosen scheme needs sampling and the sub-task is
+        greedy (every arm alike), seeded with the item's seed whenever it samples, with the
+        arm's watermark."""
         params = base
         if base.temperature == 0.0 and any(needs_sampling(s) for s in self.schemes):
-            params = params.merged(temperature=SAMPLING_TEMPERATURE, seed=item_seed(sample.id))
+            params = params.merged(temperature=SAMPLING_TEMPERATURE)
+        if params.temperature > 0.0 and params.seed is None:  # every arm starts from one random state
+            params = params.merged(seed=item_seed(sample.id))
         return params.merged(watermark=spec) if spec is not None else params
 
     async def run(self, sample: Sample, chat: Chat) -> Transcript:
