@@ -17,6 +17,7 @@ from trustgauge.report.responsibility import (
     colour,
     cost_rows,
     detection_roc,
+    detection_rows,
     histogram,
     kind,
     markdown_lines,
@@ -192,6 +193,35 @@ def test_detection_roc_by_hand() -> None:
     assert unit == [(0.0, 0.0), (0.0, 0.333), (0.333, 0.333), (0.333, 0.667), (0.667, 0.667), (0.667, 1.0),
                     (1.0, 1.0)]
     assert detection_roc(detection_scores(), [s for s in det_samples() if s.target in (True, "machine", 1)]) is None
+
+
+def test_detection_pairs_and_named_slices() -> None:
+    """The detection task's own layout: one sample per human passage with the human and the
+    model continuation's statistics (``human:D`` / ``model:D``), slices named by the aggregator
+    params (length buckets) and sources written plainly."""
+    metrics = [mv("auroc[likelihood]", 0.75), mv("tpr@1%fpr[likelihood]", 0.25),
+               mv("auroc[likelihood/news]", 0.5), mv("auroc[likelihood/tokens_0-63]", 1.0)]
+    task = TaskScores(task=DET, dimension="fan2023", title="Detection", metrics=metrics, n_samples=2,
+                      aggregator="fan2023.detection@1",
+                      aggregator_params={"detectors": ["likelihood"], "sources": ["news"],
+                                         "lengths": [["tokens_0-63", 0, 63], ["tokens_64+", 64, None]]})
+    samples = [SampleRecord(task=DET, sample_id="p1", prompt="p", response="r", target="the human rest",
+                            score={"human:likelihood": -3.0, "model:likelihood": -1.0}),
+               SampleRecord(task=DET, sample_id="p2", prompt="p", response="r", target="another rest",
+                            score={"human:likelihood": -0.5, "model:likelihood": -2.0}),
+               SampleRecord(task=DET, sample_id="p3", prompt="p", response=None, error="HTTP 500",
+                            score={"human:likelihood": 9.0, "model:likelihood": -9.0})]
+    rows = detection_rows(task)
+    assert rows["lengths"] == ["tokens_0-63"] and rows["sources"] == ["news"]
+    assert [m.value for m in rows["rows"][0]["lengths"]] == [1.0] and rows["rows"][0]["sources"][0].value == 0.5
+    roc = detection_roc(task, samples)
+    assert roc is not None and (roc["machine"], roc["human"]) == (2, 2)  # the failed sample left out
+    (series,) = roc["series"]
+    # -0.5 (h), -1.0 (m), -2.0 (m), -3.0 (h): (0,0) (0.5,0) (0.5,1) (1,1)
+    left, top, pw, ph = roc["left"], roc["top"], roc["pw"], roc["ph"]
+    unit = [(round((float(x) - left) / pw, 3), round(1 - (float(y) - top) / ph, 3))
+            for x, y in (p.split(",") for p in series["path"].split())]
+    assert unit == [(0.0, 0.0), (0.5, 0.0), (0.5, 0.5), (0.5, 1.0), (1.0, 1.0)]
 
 
 def test_section_reads_scores_and_tags() -> None:

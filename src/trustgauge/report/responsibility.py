@@ -21,11 +21,14 @@ left out while the tables from ``scores.json`` stay):
 - watermark samples: ``score["z[none/S]"]``, the z-score under scheme ``S``'s detector (its key)
   of the generation made WITHOUT a mark, and ``score["z[S]"]``, of the generation marked with
   ``S``; the histograms of the two are the strength plot (unmarked text scores about N(0, 1));
-- detection samples: ``score[D]``, detector ``D``'s statistic oriented "higher = more likely
-  machine-generated" (``stats/detection.py``), and the class in ``target``: machine-written when
-  it is ``True``, ``1`` or ``"machine"`` / ``"model"`` (else ``metadata["machine"]``, a bool),
-  human-written otherwise; the ROC curve per detector is rebuilt from them (as the privacy
-  section rebuilds the membership ROC curves), so no ROC points need storing in ``scores.json``.
+- detection samples: detector ``D``'s statistic, oriented "higher = more likely
+  machine-generated" (``stats/detection.py``), either for a pair of texts, ``score["human:D"]``
+  (the human continuation) and ``score["model:D"]`` (the model's), or for one text,
+  ``score[D]`` with the class in ``target`` (machine-written when ``True``, ``1``, ``"machine"``
+  or ``"model"``; else ``metadata["machine"]``, a bool); the ROC curve per detector is rebuilt
+  from them (as the privacy section rebuilds the membership ROC curves), so no ROC points need
+  storing in ``scores.json``. A slice ``auroc[D/<slice>]`` is a length bucket when written
+  ``len:<bucket>`` or named in the aggregator params' ``lengths``, else a source.
 
 Only numbers, names and identifiers reach the page; the template autoescapes every one of them
 (SVG text and attributes included), and :func:`markdown_lines` escapes them with
@@ -332,6 +335,8 @@ def utility_rows(utility: TaskScores) -> dict[str, Any]:
 
 
 def _machine(s: SampleRecord) -> bool | None:
+    """The class of a one-text detection sample: ``True`` machine-written, ``False`` human,
+    ``None`` unknown."""
     t = s.target
     if isinstance(t, bool):
         return t
@@ -355,6 +360,27 @@ def _thin(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
     return [points[round(i * step)] for i in range(MAX_POINTS)]
 
 
+def detection_points(task: TaskScores, samples: Sequence[SampleRecord], detector: str) -> list[tuple[float, bool]]:
+    """Detector ``detector``'s (statistic, machine-written) pairs of the task's samples: a sample
+    holding a pair of texts gives ``score["human:D"]`` (negative) and ``score["model:D"]``
+    (positive); a sample of one text gives ``score[D]`` with its class (:func:`_machine`)."""
+    out: list[tuple[float, bool]] = []
+    for s in samples:
+        if s.task != task.task or s.error is not None:
+            continue
+        if f"human:{detector}" in s.score or f"model:{detector}" in s.score:
+            for side, machine in (("human", False), ("model", True)):
+                v = _number(s.score.get(f"{side}:{detector}"))
+                if v is not None:
+                    out.append((v, machine))
+            continue
+        y = _machine(s)
+        v = _number(s.score.get(detector))
+        if y is not None and v is not None:
+            out.append((v, y))
+    return out
+
+
 def detection_roc(task: TaskScores, samples: Sequence[SampleRecord]) -> dict[str, Any] | None:
     """SVG geometry of the detectors' ROC curves (machine-written = positive), or ``None`` when
     no detector has both classes scored."""
@@ -367,13 +393,15 @@ def detection_roc(task: TaskScores, samples: Sequence[SampleRecord]) -> dict[str
         return round(_TOP + (1 - v) * ph, 2)
 
     aurocs = _groups(task, "auroc")
-    mine = [(s, _machine(s)) for s in samples if s.task == task.task and s.error is None]
     series = []
+    machine = human = 0
     for d in detectors_of(task):
-        usable = [(v, y) for s, y in mine if y is not None and (v := _number(s.score.get(d))) is not None]
+        usable = detection_points(task, samples, d)
         curve = roc_curve([v for v, _ in usable], [y for _, y in usable]) if usable else None
         if curve is None:
             continue
+        machine = max(machine, sum(1 for _, y in usable if y))
+        human = max(human, sum(1 for _, y in usable if not y))
         value = _value(aurocs.get(d))
         series.append({"name": d, "auroc": value, "n": len(usable),
                        "path": " ".join(f"{sx(f)},{sy(t)}" for f, t in _thin(list(zip(curve.fpr, curve.tpr)))),
@@ -381,27 +409,43 @@ def detection_roc(task: TaskScores, samples: Sequence[SampleRecord]) -> dict[str
     if not series:
         return None
     ticks = [{"v": f"{v:g}", "x": sx(v), "y": sy(v)} for v in (0, 0.25, 0.5, 0.75, 1)]
-    labelled = [y for _, y in mine if y is not None]
     return {"task": task.task, "w": _RW, "h": _RH, "left": _LEFT, "top": _TOP, "pw": pw, "ph": ph,
             "right": _LEFT + pw, "bottom": _TOP + ph, "ticks": ticks, "series": series,
-            "diag": {"x0": sx(0), "y0": sy(0), "x1": sx(1), "y1": sy(1)},
-            "machine": sum(1 for y in labelled if y), "human": sum(1 for y in labelled if not y)}
+            "diag": {"x0": sx(0), "y0": sy(0), "x1": sx(1), "y1": sy(1)}, "machine": machine, "human": human}
+
+
+def _slice_kinds(task: TaskScores) -> tuple[set[str], set[str]]:
+    """The length buckets and sources the task's aggregator params name (``lengths``: rows
+    ``[name, fewest, most]`` or names; ``sources``: names)."""
+    params = task.aggregator_params or {}
+    lengths = {str(x[0]) if isinstance(x, (list, tuple)) and x else str(x) for x in params.get("lengths") or []}
+    sources = {str(x) for x in params.get("sources") or []}
+    return lengths, sources
 
 
 def detection_rows(task: TaskScores) -> dict[str, Any]:
-    """Per detector: AUROC, TPR at 1% FPR, and AUROC per length bucket and per source."""
+    """Per detector: AUROC, TPR at 1% FPR, and AUROC per length bucket and per source. A slice
+    ``auroc[D/<slice>]`` is a length bucket when written ``len:<bucket>`` or named in the
+    aggregator's ``lengths``, a source when written ``src:<source>`` or anything else."""
     auroc = _groups(task, "auroc")
     tpr = _groups(task, "tpr@1%fpr")
-    slices: dict[str, dict[str, None]] = {"len": {}, "src": {}}
+    named_lengths, _ = _slice_kinds(task)
+    lengths: dict[str, str] = {}  # shown name -> slice
+    sources: dict[str, str] = {}
     for group in auroc:
         _, sep, rest = group.partition("/")
-        prefix, colon, name = rest.partition(":")
-        if sep and colon and prefix in slices:
-            slices[prefix][name] = None
+        if not sep or not rest:
+            continue
+        if rest.startswith("len:"):
+            lengths.setdefault(rest[4:], rest)
+        elif rest in named_lengths:
+            lengths.setdefault(rest, rest)
+        else:
+            sources.setdefault(rest.removeprefix("src:"), rest)
     rows = [{"detector": d, "auroc": auroc.get(d), "tpr": tpr.get(d),
-             "lengths": [auroc.get(f"{d}/len:{b}") for b in slices["len"]],
-             "sources": [auroc.get(f"{d}/src:{s}") for s in slices["src"]]} for d in detectors_of(task)]
-    return {"rows": rows, "lengths": list(slices["len"]), "sources": list(slices["src"])}
+             "lengths": [auroc.get(f"{d}/{x}") for x in lengths.values()],
+             "sources": [auroc.get(f"{d}/{x}") for x in sources.values()]} for d in detectors_of(task)]
+    return {"rows": rows, "lengths": list(lengths), "sources": list(sources)}
 
 
 # ---------------------------------------------------------------------------------------------
