@@ -407,3 +407,31 @@ def test_security_heatmap_and_attack_transcripts(browser: Any, tmp_path: Path) -
         assert o.errors == [] and o.requests == [o.url]
     finally:
         o.close()
+
+
+def test_responsibility_plots_render(browser: Any, tmp_path: Path) -> None:
+    """The responsibility section's plots render without a script error: the z histograms of
+    both schemes, the TPR heat map (a cell per scheme x edit, the unmeasured one dashed) and the
+    detectors' ROC curves."""
+    from test_report_responsibility import full_run
+
+    run, scores, samples = full_run()
+    out = tmp_path / "responsibility"
+    write_run(out, run, scores, samples)
+    o = Opened(browser, out / "report.html")
+    try:
+        page = o.page
+        assert o.errors == [] and o.dialogs == []
+        hist = page.locator("svg.z-hist")
+        assert hist.count() == 2 and hist.first.is_visible()
+        assert page.locator("svg.z-hist rect.zbar.marked").count() == 5  # 4 kgw bins + 1 synthid
+        heat = page.locator("svg.tpr-heatmap")
+        assert heat.is_visible() and page.locator("svg.tpr-heatmap g.hmcell").count() == 6
+        empty = page.locator("svg.tpr-heatmap g.hmcell.empty rect")
+        assert empty.count() == 1 and empty.first.evaluate("e => getComputedStyle(e).strokeDasharray") != "none"
+        assert page.locator("svg.detection-roc polyline.roc").count() == 2
+        page.locator("#responsibility").scroll_into_view_if_needed()
+        _shot(o, out / "report-responsibility.png", full=False)
+        assert o.errors == [] and o.requests == [o.url]
+    finally:
+        o.close()

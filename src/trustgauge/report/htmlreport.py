@@ -31,6 +31,7 @@ from trustgauge.net.atomic import atomic_write_text
 from trustgauge.report.categories import run_taxonomy
 from trustgauge.report.privacy import privacy_section
 from trustgauge.report.reliability import reliability_plots
+from trustgauge.report.responsibility import responsibility_section
 from trustgauge.report.security import fmt_cost, security_section
 from trustgauge.results.dimensions import (
     DimensionScore,
@@ -527,6 +528,7 @@ def render_report(
         reliability=reliability_plots(scores, samples),
         privacy=privacy_section(scores, samples, tags),
         security=security_section(scores, samples, tags),
+        responsibility=responsibility_section(scores, samples, tags),
         cost=cost_estimate(run, prices),
         generation=generation_groups(run),
         n_samples=len(samples),

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 from trustgauge.report._markdown import md_code, md_text
 from trustgauge.report.health import markdown as health_markdown
+from trustgauge.report.responsibility import markdown_lines as responsibility_markdown
+from trustgauge.report.responsibility import responsibility_section
 from trustgauge.report.security import markdown_lines as security_markdown
 from trustgauge.report.security import security_section
 from trustgauge.results.outcomes import (
@@ -124,6 +126,7 @@ def render_markdown(run: RunInfo, scores: ScoresFile, samples: Sequence[SampleRe
     lines += dimension_lines(scores)
     tags, _ = tags_for_run(run.taxonomy, (t.task for t in scores.tasks))
     lines += security_markdown(security_section(scores, samples, tags))
+    lines += responsibility_markdown(responsibility_section(scores, samples, tags))
     for t in scores.tasks:
         examples = failing_examples(t.task, samples, judged=task_judged(t.judges))
         if not examples:

@@ -54,8 +54,9 @@ from trustgauge.types import MetricValue, UndefinedAs
 
 #: TrustLLM's significance level for the disparagement tests
 P_VALUE_ALPHA = 0.05
-#: metrics whose values lie in [-1, 1]
-SIGNED_METRICS = ("pearson", "similarity_gap")
+#: metrics whose values lie in [-1, 1] (``delta``: a paired change of a 0/1 score, the
+#: watermark's quality cost; 0, no change, maps to 0.5)
+SIGNED_METRICS = ("pearson", "similarity_gap", "delta")
 #: TrustLLM's dimensions in the paper's order (a run may hold a subset)
 DIMENSIONS = ("truthfulness", "safety", "fairness", "robustness", "privacy", "ethics")
 #: the over-refusal control: its RtA (refusals of benign prompts) corrects the refusal rates

@@ -19,7 +19,11 @@ A suite says which tasks run and on which data:
   and system-prompt leakage; ``docs/privacy.md``) on the data shipped with them, and
   ``quick-privacy``: a seeded slice of each (:data:`FAN_QUICK_LIMIT` samples per probe);
 - ``security``: Fan et al.'s security probes (jailbreak attacks, iterative ones with a model in
-  the ``attacker`` role, and prompt injection; ``docs/security.md``), and ``quick-security``.
+  the ``attacker`` role, and prompt injection; ``docs/security.md``), and ``quick-security``;
+- ``responsibility``: Fan et al.'s responsibility probes (watermark strength and robustness, the
+  watermark's quality cost on a TrustLLM slice, zero-shot detection of generated text; every
+  task tagged ``fan2023:responsibility/...``; they need a model trustgauge runs, ``hf:``), and
+  ``quick-responsibility``.
 
 ``--tasks`` narrows a suite further. Suites are data; a run records the suite it used.
 """
@@ -44,6 +48,8 @@ FAN_SUITES = {
     "security": "Fan et al.'s security probes (jailbreaks: direct, templates, encodings, many-shot, payload "
                 "splitting, PAIR, TAP, Crescendo with --role attacker=SPEC; prompt injection: BIPIA and canary "
                 "hijacking)",
+    "responsibility": "Fan et al.'s responsibility probes (watermarking: strength, robustness to edits, quality "
+                      "cost; detection of generated text; need an hf: model)",
 }
 
 

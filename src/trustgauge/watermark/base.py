@@ -170,6 +170,10 @@ class WatermarkScheme(ABC):
     title: ClassVar[str] = ""
     #: name -> setting; every scheme also takes ``z_threshold``
     PARAMETERS: ClassVar[Mapping[str, SchemeParameter]] = {}
+    #: the scheme marks only a sampled decode (SynthID-Text's tournament sampling in
+    #: transformers): a comparison with unmarked text then samples both alike
+    #: (``fan2023.watermark_utility`` samples every arm at temperature 1 with one seed per item)
+    needs_sampling: ClassVar[bool] = False
 
     def __init__(self, key: WatermarkKey, **params: object) -> None:
         self.key = key
