@@ -12,8 +12,9 @@ is read and scored by the TrustLLM sub-task's own ``samples()`` / ``build_reques
 ``score[<arm>/<task>]`` is that task's own headline metric (its own aggregator) over the slice.
 
 Temperature. Each sub-task's own (all four are TrustLLM's greedy, temperature-0 tasks). A scheme
-that cannot mark a greedy decode (``needs_sampling`` on the scheme class: SynthID-Text's
-tournament sampling in transformers works only when sampling) would make the comparison unfair
+that cannot mark a greedy decode (``needs_sampling`` on the scheme class; neither built-in
+scheme needs it: KGW's bias and SynthID-Text's reweighting both change the greedy choice, and a
+greedy SmolLM2 answer under either is detected) would make the comparison unfair
 if only its arm sampled, so when any chosen scheme needs sampling and the sub-task's temperature
 is 0, EVERY arm of that item, the unmarked one included, samples at :data:`SAMPLING_TEMPERATURE`;
 whenever an item samples, all its arms share one seed (:func:`item_seed`, from the item id), so
