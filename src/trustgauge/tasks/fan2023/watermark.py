@@ -34,7 +34,6 @@ fingerprint (``key_id``). A run with ``--watermark`` marks every target generati
 from __future__ import annotations
 
 import hashlib
-import importlib
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
@@ -66,7 +65,9 @@ from trustgauge.watermark import (
     get_scheme,
     key_from_environment,
     make_scheme,
+    schemes,
 )
+from trustgauge.watermark.edits import EDITS
 
 #: the human passages: the source ``fan2023.generated_text_detection`` declares, field for field
 #: (an equal source is registered once; whichever task registers first)
@@ -178,10 +179,14 @@ class Watermark(Task):
     }
 
     def check_params(self) -> None:
-        """Known schemes and attacks; numbers in range."""
+        """Known schemes and attacks; numbers in range. A scheme the user names must be
+        installed; one of the default schemes that is not (an installation without it) is left
+        out of the run, each sample's notes and its metrics saying so."""
         self.schemes = _parse_list(self, "schemes")
-        for name in self.schemes:
-            get_scheme(name)  # ConfigError naming the known schemes
+        installed = schemes()
+        self.missing = [name for name in self.schemes if name not in installed]
+        if self.missing and self.params["schemes"] != self.parameters["schemes"].default:
+            get_scheme(self.missing[0])  # ConfigError naming the installed schemes
         self.attacks = _parse_list(self, "attacks", ATTACKS)
         self.gen_temperature = float(_number(self, "temperature", float, 0.0, 2.0))
         self.gen_max_tokens = int(_number(self, "max_tokens", int, 1, 4096))
@@ -212,10 +217,10 @@ class Watermark(Task):
     async def run(self, sample: Sample, chat: Chat) -> Transcript:
         """Generate, attack, detect and score perplexity (one call at a time: the order is fixed)."""
         key = key_from_environment()
-        made = {name: make_scheme(name, key) for name in self.schemes}
+        made = {name: make_scheme(name, key) for name in self.schemes if name not in self.missing}
         messages = (ChatMessage(role="user", content=CONTINUE + sample.prompt),)
         params = self.generation_params(sample)
-        notes: list[str] = []
+        notes = [f"{name} not scored: no watermark scheme of that name is installed" for name in self.missing]
         unmarked = await chat.send(TARGET, messages, params)
         texts: dict[str, str] = {UNMARKED: unmarked.text}
         finish: dict[str, str | None] = {UNMARKED: unmarked.finish_reason}
@@ -227,13 +232,9 @@ class Watermark(Task):
         roles: dict[str, str] = {}
         for name in made:
             for attack in self.attacks:
-                edited, role, why = await self._attack(attack, texts[name], chat, sample.id, name)
+                attacked[name][attack], role = await self._attack(attack, texts[name], chat, sample.id, name)
                 if role is not None:
                     roles[attack] = role
-                if edited is None:
-                    notes.append(f"{attack} not scored: {why}")
-                else:
-                    attacked[name][attack] = edited
         for attack, role in roles.items():
             if role == TARGET:
                 notes.append(f"{attack} by the target itself, unmarked (no --role "
@@ -273,31 +274,27 @@ class Watermark(Task):
 
     async def _attack(
         self, attack: str, text: str, chat: Chat, sample_id: str, scheme: str
-    ) -> tuple[str | None, str | None, str]:
-        """The marked ``text`` after ``attack``, the role that made it (model attacks), and why
-        it could not be made (``None`` text)."""
+    ) -> tuple[str, str | None]:
+        """The marked ``text`` after ``attack`` and the role that made it (``None``: an edit,
+        or no text to give a model)."""
         if attack in EDIT_ATTACKS:
-            try:
-                edits = importlib.import_module("trustgauge.watermark.edits")
-            except ImportError:
-                return None, None, "trustgauge.watermark.edits is not installed"
-            return edits.EDITS[attack](text, seed=sample_seed(sample_id, scheme, attack)).text, None, ""
+            return EDITS[attack](text, seed=sample_seed(sample_id, scheme, attack)).text, None
         if not text.strip():
-            return "", None, ""
+            return "", None
         budget = GenerationParams(temperature=0.0, max_tokens=max(64, 2 * self.gen_max_tokens))
         if attack == "paraphrase":
             role = PARAPHRASER if chat.has_role(PARAPHRASER) else TARGET
             answer = await chat.send(role, [ChatMessage(role="user", content=PARAPHRASE.format(text=text))], budget)
-            return clean_translation(answer.text or ""), role, ""
+            return clean_translation(answer.text or ""), role
         role = TRANSLATOR if chat.has_role(TRANSLATOR) else TARGET
         there = await chat.send(role, [ChatMessage(role="user", content=translation_prompt(text, "English", LANGUAGE))],
                                 budget)
         foreign = clean_translation(there.text or "")
         if not foreign:
-            return "", role, ""
+            return "", role
         back = await chat.send(role, [ChatMessage(role="user", content=translation_prompt(foreign, LANGUAGE, "English"))],
                                budget)
-        return clean_translation(back.text or ""), role, ""
+        return clean_translation(back.text or ""), role
 
     def score_transcript(
         self, sample: Sample, transcript: Transcript, judgements: Mapping[str, Judgement]
@@ -338,6 +335,7 @@ def score_notes(notes: Mapping[str, Any], schemes: Sequence[str], attacks: Seque
     """The per-sample values the aggregator reads (``fan2023.watermark@1``) from a transcript's
     notes: z-scores and undetermined flags per scheme and text, perplexities."""
     values: dict[str, float | None] = {}
+    verdicts: list[bool] = []  # per scheme scored: its marked text detected
     detections: Mapping[str, Any] = notes.get("detections", {})
     for scheme in schemes:
         found: Mapping[str, Any] = detections.get(scheme, {})
@@ -345,20 +343,21 @@ def score_notes(notes: Mapping[str, Any], schemes: Sequence[str], attacks: Seque
             d = found.get(text)
             if d is None:
                 continue
+            if text == MARKED:
+                verdicts.append(d.get("verdict") == "watermarked")
             z = d.get("z")
-            values[value_key("z", scheme, text)] = float(z) if isinstance(z, (int, float)) and math.isfinite(z) else None
-            values[value_key("undetermined", scheme, text)] = 1.0 if d.get("verdict") == "undetermined" else 0.0
+            undetermined = d.get("verdict") == "undetermined" or not (isinstance(z, (int, float)) and math.isfinite(z))
+            values[value_key("z", scheme, text)] = None if undetermined else float(z)
+            values[value_key("undetermined", scheme, text)] = 1.0 if undetermined else 0.0
     ppl: Mapping[str, Any] = notes.get("perplexity", {})
     for name in ("none", *schemes):
         entry = ppl.get(name)
         value = entry.get("ppl") if isinstance(entry, Mapping) else None
         values[f"ppl[{name}]"] = float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
     text_notes = [str(n) for n in notes.get("notes", [])]
-    if not any(value_key("z", s, MARKED) in values for s in schemes):
+    if not verdicts:
         return SampleScore(label=None, valid=False, values=values, note="; ".join(text_notes) or "nothing was detected")
-    marked = [values.get(value_key("undetermined", s, MARKED)) == 0.0 and (values.get(value_key("z", s, MARKED)) or 0.0) >= 4.0
-              for s in schemes]
-    label = "detected" if all(marked) else "missed" if not any(marked) else "partly_detected"
+    label = "detected" if all(verdicts) else "missed" if not any(verdicts) else "partly_detected"
     return SampleScore(label=label, values=values, note="; ".join(text_notes) or None)
 
 
