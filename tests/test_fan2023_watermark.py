@@ -359,7 +359,8 @@ def test_the_flow_with_every_role(keyed: WatermarkKey) -> None:
     assert notes["perplexity"]["role"] == "reference"
     assert notes["perplexity"]["none"]["ppl"] == pytest.approx(math.e)
     assert notes["key_id"] == keyed.fingerprint and notes["public_key"] is False
-    assert notes["notes"] == []
+    assert notes["notes"] == [] and notes["finish_reasons"] == {"unmarked": "stop", "unigram_toy": "stop"}
+    assert transcript.finish_reason is None  # a continuation cut at max_tokens is by design
     # the per-sample values of the contract
     score = task.score_transcript(SAMPLE, transcript, {})
     assert score.valid and score.label == "detected"

@@ -256,7 +256,10 @@ class Watermark(Task):
         return Transcript(
             response=summary(detections, ppl),
             messages=messages,
-            finish_reason=unmarked.finish_reason,
+            # no finish reason: the continuations are cut at max_tokens by design (fixed-length
+            # generations, as MarkLLM's max_new_tokens), not a truncated answer for a judge
+            # (each text's own is in the notes)
+            finish_reason=None,
             notes={
                 "key_id": key.fingerprint,
                 "public_key": key.is_public,
