@@ -122,7 +122,7 @@ def test_a_malformed_data_file_is_refused() -> None:
 NO_LIU_TAG = {"safety.exaggerated", "ethics.explicit.low_ambiguity", "ethics.explicit.high_ambiguity",
               "ethics.awareness.mission", "fan2023.membership_inference", "fan2023.contamination",
               "fan2023.system_prompt_leakage", "fan2023.generated_text_detection",
-              "fan2023.watermark_utility"}
+              "fan2023.watermark", "fan2023.watermark_utility"}
 
 
 def test_every_task_is_tagged_with_tags_that_resolve() -> None:

@@ -94,7 +94,10 @@ class RunConfig(BaseModel):
 
 
 #: how a ``not scored`` reason names what a task requires
-_NEEDS = {"loglikelihood": "log-likelihoods", "logprobs": "log-probabilities", "text": "text answers"}
+_NEEDS = {
+    "loglikelihood": "log-likelihoods", "logprobs": "log-probabilities", "text": "text answers",
+    "logits_processor": "a hook in the sampling loop (a watermark is made while sampling; an API returns finished text)",
+}
 
 
 def not_scored_reason(model: str, cannot: Sequence[str]) -> str:

@@ -67,9 +67,10 @@ def build_oracle_table(roots: Iterable[Path], *, shipped: bool = True) -> Oracle
     table = OracleTable()
 
     def add(task: Task, root: Path) -> None:
-        if "loglikelihood" in task.requires:
-            # scored from log-likelihoods, which no scripted model gives: it never asks the table,
-            # and its prompts are other tasks' (the contamination check) with other answers
+        if {"loglikelihood", "logits_processor"} & set(task.requires):
+            # scored from log-likelihoods or made by a sampling hook (watermarking), which no
+            # scripted model gives: it never asks the table, and its prompts are other tasks'
+            # (the contamination check, the watermark task's passage prefixes) with other answers
             return
         try:
             records, _ = load_records(root, task.data.path)
