@@ -32,7 +32,16 @@ _MODEL_CACHE: list[Path] = []
 
 def _model_cache(factory: pytest.TempPathFactory) -> Path:
     if not _MODEL_CACHE:
-        _MODEL_CACHE.append(factory.mktemp("model_cache"))
+        if os.environ.get("PYTEST_XDIST_WORKER"):
+            # under pytest-xdist (`make test`), one cache for all workers: the folder above each
+            # worker's base temp is the run's; safe, as every cached file is written atomically
+            # (a temporary file renamed into place), so two workers building the same graph at
+            # once only waste the second build
+            path = factory.getbasetemp().parent / "model_cache"
+            path.mkdir(exist_ok=True)
+            _MODEL_CACHE.append(path)
+        else:
+            _MODEL_CACHE.append(factory.mktemp("model_cache"))
     return _MODEL_CACHE[0]
 
 
