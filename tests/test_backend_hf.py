@@ -119,6 +119,39 @@ def test_system_prompt_stop_and_seeded_sampling(smol: dict[str, Any]) -> None:
     b = _run(model.generate([Request.user("Tell me a joke.", sampled)]))
     assert a[0].text == b[0].text
 
+    # requests seeded apart share a batch, and each answer is what it is alone
+    seeded = [Request.user(p, GenerationParams(max_tokens=12, temperature=1.0, seed=s))
+              for p, s in zip(("Tell me a joke.", "Name a colour.", "Say something.", "Tell me a joke."), (1, 2, 3, 4))]
+    together = _run(model.generate(seeded))
+    alone = [_run(model.generate([r]))[0] for r in seeded]
+    assert [r.text for r in together] == [r.text for r in alone]
+    assert together[0].text != together[3].text  # same prompt, other seed: another draw
+
+
+def test_row_sampler_draws_per_row_and_follows_the_distribution() -> None:
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from trustgauge.models.hf_local import _row_sampler
+
+    logits = torch.tensor([[2.0, 1.0, 0.0, -1.0], [0.0, 0.0, 0.0, 0.0]])
+    ids = torch.zeros((2, 1), dtype=torch.long)
+    # a row's draws depend on its seed alone: the same in a batch of one as beside another row
+    pair = _row_sampler(torch, [11, 12], 1.0, None)
+    single = _row_sampler(torch, [11], 1.0, None)
+    for _ in range(5):
+        assert int(pair(ids, logits).argmax(-1)[0]) == int(single(ids[:1], logits[:1]).argmax(-1)[0])
+    # the draws follow softmax(logits / T): 4,000 draws at T = 0.5, each share within 0.03
+    sampler = _row_sampler(torch, [5], 0.5, None)
+    counts = torch.zeros(4)
+    for _ in range(4000):
+        counts[int(sampler(ids[:1], logits[:1]).argmax(-1)[0])] += 1
+    expected = torch.softmax(logits[0] / 0.5, dim=-1)
+    assert torch.allclose(counts / 4000, expected, atol=0.03), (counts / 4000, expected)
+    # top-p 0.7: the nucleus of softmax([2, 1, 0, -1]) = (0.64, 0.24, 0.09, 0.03) is the first two
+    nucleus = _row_sampler(torch, [9], 1.0, 0.7)
+    seen = {int(nucleus(ids[:1], logits[:1]).argmax(-1)[0]) for _ in range(500)}
+    assert seen == {0, 1}
+
 
 @needs_stack
 def test_bad_options_are_config_errors(tmp_path: Path) -> None:

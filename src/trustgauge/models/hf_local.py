@@ -486,22 +486,27 @@ class HFLocalModel(Model):
         with self._lock:
             self._load_sync()
             encoded = [self._encode(r) for r in requests]
+            # requests differing only in their seed share a batch: each row samples from its own
+            # seeded generator (_RowSampler), so tasks that seed every sample apart still batch
             groups: dict[GenerationParams, list[int]] = {}
             for index, request in enumerate(requests):
-                groups.setdefault(request.params, []).append(index)
+                groups.setdefault(request.params.model_copy(update={"seed": None}), []).append(index)
             results: list[Response | None] = [None] * len(requests)
             for params, indices in groups.items():
                 # longest first: similar lengths share a batch, so little padding is computed
                 order = sorted(indices, key=lambda i: len(encoded[i]), reverse=True)
                 for start in range(0, len(order), self.batch_size):
                     chunk = order[start : start + self.batch_size]
+                    seeds = [requests[i].params.seed for i in chunk]
                     for i, response in zip(
-                        chunk, self._run_batch([encoded[i] for i in chunk], params), strict=True
+                        chunk, self._run_batch([encoded[i] for i in chunk], params, seeds), strict=True
                     ):
                         results[i] = response
             return [r for r in results if r is not None]
 
-    def _run_batch(self, sequences: list[list[int]], params: GenerationParams) -> list[Response]:
+    def _run_batch(
+        self, sequences: list[list[int]], params: GenerationParams, seeds: list[int | None] | None = None
+    ) -> list[Response]:
         import copy
 
         torch = _import_torch()
@@ -519,19 +524,25 @@ class HFLocalModel(Model):
         gen.max_length = None
         gen.pad_token_id = pad_id
         gen.num_return_sequences = 1
-        if params.temperature == 0:
+        seeds = seeds if seeds is not None else [params.seed] * len(sequences)
+        sampler: Any = None
+        if params.temperature == 0 or any(seed is not None for seed in seeds):
             gen.do_sample = False
             gen.temperature = None
             gen.top_p = None
             gen.top_k = None
+            if params.temperature > 0:  # seeded sampling, one generator a row (_RowSampler)
+                drawn = [
+                    seed if seed is not None else int(torch.randint(0, 2**62, (1,)).item()) for seed in seeds
+                ]
+                sampler = _row_sampler(torch, drawn, params.temperature, params.top_p)
         else:
             gen.do_sample = True
             gen.temperature = params.temperature
             gen.top_p = params.top_p if params.top_p is not None else 1.0
             gen.top_k = 0  # OpenAI-style sampling: no top-k cut
-            if params.seed is not None:
-                torch.manual_seed(params.seed)
         extra: dict[str, Any] = {}
+        processors: list[Any] = []
         if params.stop:
             gen.stop_strings = list(params.stop)
             extra["tokenizer"] = tokenizer
@@ -540,14 +551,16 @@ class HFLocalModel(Model):
             gen.output_logits = True
             gen.return_dict_in_generate = True
         if params.watermark is not None:
-            from transformers import LogitsProcessorList
-
             from trustgauge.watermark import from_spec
 
             scheme = from_spec(params.watermark)
-            extra["logits_processor"] = LogitsProcessorList(
-                [scheme.logits_processor(self._logits_width(), self.device)]
-            )
+            processors.append(scheme.logits_processor(self._logits_width(), self.device))
+        if sampler is not None:
+            processors.append(sampler)  # after the watermark: it samples from the marked logits
+        if processors:
+            from transformers import LogitsProcessorList
+
+            extra["logits_processor"] = LogitsProcessorList(processors)
         try:
             with torch.inference_mode():
                 output = model.generate(
@@ -765,6 +778,33 @@ class HFLocalModel(Model):
                         torch.cuda.empty_cache()
 
         await asyncio.to_thread(release)
+
+
+def _row_sampler(torch: Any, seeds: list[int], temperature: float, top_p: float | None) -> Any:
+    """A logits processor that samples each row from its own seeded generator: temperature,
+    then top-p (nucleus), then the Gumbel-max trick (``argmax(logits / T + Gumbel noise)`` is a
+    draw from ``softmax(logits / T)``), so greedy decoding after it samples. A row's draws
+    depend only on its seed and its own logits, not on what else shares the batch: a sample's
+    answer is the same alone or batched with others, and requests seeded apart batch together."""
+    from transformers import LogitsProcessor
+
+    class RowSampler(LogitsProcessor):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self.generators = [torch.Generator().manual_seed(int(seed) % (2**63)) for seed in seeds]
+
+        def __call__(self, input_ids: Any, scores: Any) -> Any:
+            logits = scores.float() / temperature
+            if top_p is not None and top_p < 1.0:
+                ordered, index = torch.sort(logits, dim=-1, descending=True)
+                mass = torch.softmax(ordered, dim=-1).cumsum(dim=-1)
+                drop = (mass - torch.softmax(ordered, dim=-1)) >= top_p  # keeps at least the top token
+                logits = logits.scatter(-1, index, ordered.masked_fill(drop, float("-inf")))
+            width = logits.shape[-1]
+            uniform = torch.stack([torch.rand(width, generator=g) for g in self.generators]).to(logits.device)
+            gumbel = -torch.log(-torch.log(uniform.clamp(min=1e-12, max=1.0 - 1e-7)))
+            return logits + gumbel
+
+    return RowSampler()
 
 
 @register_backend("hf")
