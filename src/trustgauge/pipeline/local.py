@@ -98,13 +98,23 @@ def generation_overrides(model: ModelConfig) -> dict[str, Any]:
     return overrides
 
 
-def refuse_watermark(model: Model, config: ModelConfig) -> None:
+def refuse_watermark(model: Model, config: ModelConfig, tasks: Sequence[Task] = ()) -> None:
     """One clear line, before anything is loaded or sent, when a run asks to watermark a model
-    whose backend cannot (API models: the mark is made inside the sampling loop)."""
-    if config.generation.watermark and Capability.LOGITS_PROCESSOR not in model.capabilities:
-        from trustgauge.errors import UsageError
+    whose backend cannot (API models: the mark is made inside the sampling loop), or asks to
+    watermark every answer of a run holding tasks that compare marked and unmarked answers
+    themselves (their unmarked arm would be marked too)."""
+    from trustgauge.errors import UsageError
 
+    if not config.generation.watermark:
+        return
+    if Capability.LOGITS_PROCESSOR not in model.capabilities:
         raise UsageError(cannot_watermark(model.describe()))
+    comparing = [t.id for t in tasks if "logits_processor" in t.requires]
+    if comparing:
+        raise UsageError(
+            f"--watermark marks every answer, the unmarked ones {', '.join(comparing)} compares with too: "
+            "run those tasks without --watermark (they mark with each scheme of their 'schemes' parameter)"
+        )
 
 
 def load_task_data(tasks: Sequence[Task], spec: RunSpec, data_dir: Path | None) -> list[TaskData]:
@@ -252,7 +262,7 @@ class LocalExecutor:
         role_configs = self.spec.role_configs()
         work = load_task_data([self.tasks[t] for t in order], self.spec, settings.data_dir)
         model = load_model(model_config, oracle=oracle_table)
-        refuse_watermark(model, model_config)
+        refuse_watermark(model, model_config, [w.task for w in work])
         role_models: dict[str, Any] = {}
         store = Store(settings.store_path)
         early: EarlyJudging | None = None
