@@ -177,6 +177,6 @@ class PretokenCache:
         self.hits += hits - misses
         self.misses += misses
         if rest:
-            for i, ids in zip(rest, fallback([texts[i] for i in rest]), strict=True):
-                out[i] = ids
+            for i, rust_ids in zip(rest, fallback([texts[i] for i in rest]), strict=True):
+                out[i] = rust_ids
         return out
