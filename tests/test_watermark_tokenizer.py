@@ -168,20 +168,71 @@ def test_split_tiles_the_text_as_the_rust_pre_tokenizer_does(trained: Any) -> No
             assert ["".join(alphabet[ord(ch)] for ch in p) for p in pieces] == rust
 
 
-def test_non_ascii_and_added_tokens_take_the_rust_path_and_are_equal(pair: Any) -> None:
+TRICKY = ("\u00a0\u0085\u1680\u2000\u200a\u2028\u2029\u202f\u205f\u3000"  # Unicode White_Space
+          "\u200b\u180e\ufeff\u00ad"  # not White_Space (zero width, format)
+          "\u0661\u0662\uff11\u2160\u216b\u2074\u00bd\u2460\U0001d7ce"  # numbers: Nd, Nl, No
+          "\u00e9\u00df\u0130\u01c5\u02b0\u05d0\u4e2d\uac00\U00020000"  # letters: Ll Lt Lm Lo
+          "\u0301\u0903\u20dd"  # combining marks (not letters)
+          "\u2014\u2013\u2212\u2191\u2265\u00d7\u00a7\u00b1\u2026\u201c\u201d\u2019\U0001f513"
+          "\u0378\ue000\U000e0001\U0010fffd")  # unassigned, private use, tag, plane 16
+
+
+def _unicode_sample() -> list[str]:
+    """Every 13th code point of planes 0-2 and 14-16 (no surrogates), and the tricky ones."""
+    codes = [c for c in range(0x80, 0x30000, 13) if not 0xD800 <= c <= 0xDFFF]
+    codes += range(0xE0000, 0x110000, 4099)
+    return sorted({chr(c) for c in codes} | set(TRICKY))
+
+
+def test_non_ascii_text_equals_rust_through_the_cache(pair: Any) -> None:
     ours, rust = pair
+    rng = random.Random(11)
     texts = ["café au lait", "naïve — résumé", "≥ 10,000 texts × 200", "emoji 🔓 here", "a\u00a0b",
-             "x\u2028y", "\u3000full width", "١٢٣ digits", "ＡＢＣ", "Ⅻ roman", "x\u0085y", "tab\u200bzero"]
-    texts += [t for t in _docs_windows(400, seed=5) if not t.isascii()][:100]
-    specials = ["<|endoftext|>", "say <|endoftext|> now", "<|im_start|>user\nhi", "a<|im_start|>b"]
+             "x\u2028y", "\u3000full width", "١٢٣ digits", "ＡＢＣ １２３", "Ⅻ roman", "x\u0085y", "tab\u200bzero",
+             "it\u2019s", "l'été s'il", "\u00a0\u00a0 x", "x \u00a0", "e\u0301\u0301", "²³ 4⁴"]
+    texts += [t for t in _docs_windows(600, seed=5) if not t.isascii()][:150]
+    for _ in range(1500):
+        parts = [rng.choice(TRICKY) if rng.random() < 0.3 else rng.choice(["a", " ", "1", "'s", "\n", "!", "  "])
+                 for _ in range(rng.randrange(1, 25))]
+        texts.append("".join(parts))
     cache = ours.pretoken_cache
     assert cache is not None
-    before = (cache.hits, cache.misses)
-    for batch in (texts, specials):
-        assert ours.encode_batch(batch) == rust(batch)
-        assert (cache.hits, cache.misses) == before  # none of them went through the cache
-    mixed = ["plain ascii", texts[0], specials[0], "more ascii 123"]
+    before = cache.fallbacks
+    assert ours.encode_batch(texts) == rust(texts)
+    assert cache.fallbacks == before  # every one of these characters found its stand-in
+
+
+def test_unicode_characters_in_context_equal_rust(pair: Any) -> None:
+    """~15,000 code points across the planes, each in contexts where its classes matter."""
+    ours, rust = pair
+    contexts = ["a{c}b", " {c}{c} 1", "'{c}s", "1{c}\n", "! {c}  x"]
+    texts = [ctx.format(c=c) for c in _unicode_sample() for ctx in contexts]
+    assert ours.encode_batch(texts) == rust(texts)
+
+
+def test_added_tokens_take_the_rust_path(pair: Any) -> None:
+    ours, rust = pair
+    specials = ["<|endoftext|>", "say <|endoftext|> now", "<|im_start|>user\nhi", "a<|im_start|>b — é"]
+    cache = ours.pretoken_cache
+    assert cache is not None
+    before = cache.fallbacks
+    assert ours.encode_batch(specials) == rust(specials)
+    assert cache.fallbacks == before + len(specials)
+    mixed = ["plain ascii", "naïve", specials[0], "more ascii 123"]
     assert ours.encode_batch(mixed) == rust(mixed)  # the order kept when paths mix
+    assert cache.fallbacks == before + len(specials) + 1
+
+
+def test_a_character_without_a_stand_in_sends_its_text_to_rust(trained: Any,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no whitespace stand-in, a no-break space matches none: its texts go to Rust."""
+    monkeypatch.setattr(_pretoken_cache, "_PROXIES", ("x", "0", "!"))
+    ours = _wrap(trained, "no-ws")
+    texts = ["a\u00a0b", "café", "x \u3000 y", "plain"]
+    assert ours.encode_batch(texts) == [e.ids for e in trained.encode_batch_fast(texts, add_special_tokens=False)]
+    cache = ours.pretoken_cache
+    assert cache is not None and cache.fallbacks == 2
+    assert cache._proxies == {"\u00a0": None, "\u00e9": "x", "\u3000": None}
 
 
 def test_the_cache_is_bounded_and_stays_exact(trained: Any, monkeypatch: pytest.MonkeyPatch) -> None:

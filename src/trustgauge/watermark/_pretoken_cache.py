@@ -41,7 +41,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Sequence
-from itertools import chain
+from itertools import accumulate, chain
 from typing import Any
 
 __all__ = ["MAX_ENTRIES", "PretokenCache", "byte_level_alphabet"]
@@ -59,6 +59,20 @@ _GPT2 = (rf" [A-Za-z]++|[A-Za-z]++|'(?:s|t|re|ve|m|ll|d)| ?[0-9]++| ?[^{_WS}A-Za
          rf"|[{_WS}]+(?![^{_WS}])|[{_WS}]++")
 _GPT2_DIGITS = (rf" [A-Za-z]++|[A-Za-z]++|'(?:s|t|re|ve|m|ll|d)|[0-9]| ?[^{_WS}A-Za-z0-9]++"
                 rf"|[{_WS}]+(?![^{_WS}0-9])|[{_WS}]++")
+
+# A non-ASCII character meets the pattern only through its classes (\p{L}, \p{N}, \s and,
+# with Digits, Rust's char::is_numeric): every literal of the pattern (' s t r e v m l d and the
+# space) is ASCII. So a character may be replaced by an ASCII one of the same classes, one for
+# one, and the pattern cuts at the same places. The stand-ins: a letter that is in no
+# contraction, a digit, a non-space whitespace, a punctuation mark that is not the apostrophe.
+# Which one is asked of the Rust pre-tokenizer itself on these probes, which tell every
+# combination of classes apart (a letter joins 'a'; a number joins '1' unless Digits isolates
+# it, and two of them join unless it does; whitespace stays apart from '!' and joins '\n';
+# other joins '!'); a character no stand-in matches on every probe sends its texts to Rust.
+_PROXIES = ("x", "0", "\t", "!")
+_PROBES = ("{c}", "a{c}", "{c}a", "1{c}", "{c}1", "!{c}", "{c}!", " {c}", "{c} ", "{c}\n", "\n{c}",
+           "{c}{c}", " {c}{c}", "'{c}", "{c}'s", "  {c}", "{c}  a", "x{c}y", "{c} 1", "1 {c}")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]").findall
 
 _BYTE_LEVEL = {"type": "ByteLevel", "add_prefix_space": False, "use_regex": True}
 _QUIET_POST = {None, "ByteLevel", "TemplateProcessing"}  # add nothing with add_special_tokens=False
@@ -93,11 +107,16 @@ def _pattern_for(pre_tokenizer: Any) -> str | None:
 
 
 class PretokenCache:
-    """ASCII texts: pre-token split + cached per-pre-token ids; other texts: the Rust batch call."""
+    """Pre-token split + cached per-pre-token ids; texts it cannot prove equal: the Rust batch call."""
 
-    def __init__(self, pattern: str, model: Any, added: Sequence[str]) -> None:
+    def __init__(self, pattern: str, model: Any, added: Sequence[str], pre_tokenizer: Any = None) -> None:
         self._findall = re.compile(pattern).findall
         self._model = model
+        #: the Rust pre-tokenizer, asked once per new non-ASCII character which ASCII character
+        #: it splits like (None: ASCII texts only)
+        self._pre_tokenizer = pre_tokenizer
+        self._proxies: dict[str, str | None] = {}
+        self.fallbacks = 0
         self._cache: dict[str, tuple[int, ...]] = {}
         self._added = tuple(a for a in added if a)
         self._added_first = frozenset(a[0] for a in self._added)
@@ -126,7 +145,7 @@ class PretokenCache:
         if pattern is None:
             return None
         added = [str(token.get("content", "")) for token in spec.get("added_tokens") or []]
-        return cls(pattern, backend.model, added)
+        return cls(pattern, backend.model, added, backend.pre_tokenizer)
 
     def _has_added_token(self, text: str) -> bool:
         # an added token is matched on the raw text (no normalizer): if its text does not occur,
@@ -135,11 +154,50 @@ class PretokenCache:
             return False
         return any(token in text for token in self._added)
 
+    def _split(self, text: str, proxy: str) -> list[str]:
+        """``text`` cut where the pattern cuts ``proxy`` (same length, ASCII stand-ins)."""
+        pieces = self._findall(proxy)
+        if proxy is text:
+            return pieces
+        ends = list(accumulate(map(len, pieces)))
+        return [text[start:end] for start, end in zip([0, *ends], ends)]  # [0, *ends] is one longer
+
+    def _proxy_of(self, char: str) -> str | None:
+        """The ASCII character that ``char`` splits exactly like, asked of the Rust pre-tokenizer
+        on :data:`_PROBES` (None: none does, or no pre-tokenizer to ask; its texts go to Rust)."""
+        if char in self._proxies:
+            return self._proxies[char]
+        found = None
+        if self._pre_tokenizer is not None and not 0xD800 <= ord(char) <= 0xDFFF:  # no surrogates
+            alphabet = self._alphabet
+            for proxy in _PROXIES:
+                for probe in _PROBES:
+                    text = probe.format(c=char)
+                    ours = ["".join(alphabet[b] for b in piece.encode("utf-8"))
+                            for piece in self._split(text, probe.format(c=proxy))]
+                    if ours != [piece for piece, _ in self._pre_tokenizer.pre_tokenize_str(text)]:
+                        break
+                else:
+                    found = proxy
+                    break
+        self._proxies[char] = found
+        return found
+
+    def _proxy_text(self, text: str) -> str | None:
+        """An ASCII text that the pattern cuts exactly where the pre-tokenizer cuts ``text``."""
+        proxy = text
+        for char in set(_NON_ASCII(text)):
+            stand_in = self._proxies[char] if char in self._proxies else self._proxy_of(char)
+            if stand_in is None:
+                return None
+            proxy = proxy.replace(char, stand_in)
+        return proxy
+
     def _ids(self, piece: str) -> tuple[int, ...]:
         """A pre-token's ids from the tokenizer's own BPE model (a cache miss)."""
         if piece.isascii():
             chars = piece.translate(self._ascii_to_bytelevel)
-        else:  # not reached from encode_batch (ASCII only); kept total for direct use
+        else:
             chars = "".join(self._alphabet[b] for b in piece.encode("utf-8"))
         ids = tuple(token.id for token in self._model.tokenize(chars))
         if len(self._cache) >= MAX_ENTRIES:
@@ -158,11 +216,12 @@ class PretokenCache:
         check_added = bool(self._added)
         hits = misses = 0
         for i, text in enumerate(texts):
-            if not text.isascii() or (check_added and self._has_added_token(text)):
+            proxy: str | None = text if text.isascii() else self._proxy_text(text)
+            if proxy is None or (check_added and self._has_added_token(text)):
                 rest.append(i)
                 out.append([])
                 continue
-            pieces = findall(text)
+            pieces = findall(text) if proxy is text else self._split(text, proxy)
             found = list(map(get, pieces))
             if None in found:
                 for j, ids in enumerate(found):
@@ -176,6 +235,7 @@ class PretokenCache:
             out.append(list(chain.from_iterable(found)))  # type: ignore[arg-type]
         self.hits += hits - misses
         self.misses += misses
+        self.fallbacks += len(rest)
         if rest:
             for i, rust_ids in zip(rest, fallback([texts[i] for i in rest]), strict=True):
                 out[i] = rust_ids
