@@ -1,13 +1,13 @@
-"""Byte-level BPE tokenisation by pre-token lookup: the same ids as the Rust tokenizer, faster.
+r"""Byte-level BPE tokenisation by pre-token lookup: the same ids as the Rust tokenizer, faster.
 
-A byte-level BPE tokenizer (GPT-2's scheme: SmolLM2, Llama 3, Qwen, GPT-NeoX...) first cuts a
-text into pre-tokens with one regular expression, then runs BPE inside each pre-token; merges
-never cross a pre-token. So ``ids(text) == concat(ids(p) for p in pretokens(text))``, and a
+A byte-level BPE tokenizer (GPT-2's scheme, which SmolLM2 uses; Llama 3's and Qwen's patterns
+differ and are not recognised) first cuts a text into pre-tokens with one regular expression,
+then runs BPE inside each pre-token; merges never cross a pre-token. So ``ids(text) == concat(ids(p) for p in pretokens(text))``, and a
 dictionary from pre-token to ids answers nearly every pre-token of prose after a few thousand
-texts (word frequencies are Zipfian). The Rust ``encode_batch_fast`` spends most of its time
-building an ``Encoding`` per text (offsets, attention masks, words); this path is a C-level
-``re.findall`` and dictionary look-ups, ~5x less CPU for SmolLM2 on English prose
-(``benchmarks/watermark_detection.py``).
+texts (word frequencies are Zipfian). The Rust ``encode_batch_fast`` builds an ``Encoding`` per
+text and runs the whole pipeline on every word; this path is a C-level
+``re.findall`` and dictionary look-ups, ~4x less CPU for SmolLM2 on English prose
+(``benchmarks/watermark_detection.py``). It is one Python thread.
 
 Exactness, not an approximation:
 
@@ -16,24 +16,32 @@ Exactness, not an approximation:
   after ``Digits(individual_digits=True)``; model ``BPE`` without dropout; a post-processor
   that adds nothing without special tokens; no padding, no truncation. Anything else: ``None``,
   and the caller keeps the Rust path.
-- Only ASCII texts take it: for ASCII, the GPT-2 pattern's ``\\p{L}``, ``\\p{N}`` and ``\\s``
-  are exactly ``[A-Za-z]``, ``[0-9]`` and ``[\\t\\n\\x0b\\x0c\\r ]`` (Unicode White_Space; not
-  Python's ``\\s``, which also takes ``\\x1c``-``\\x1f``), so Python's ``re`` splits as the Rust
-  tokenizer's Oniguruma does. A text with any non-ASCII character, or containing an added
-  token's text (added tokens are cut out before pre-tokenisation), goes to the Rust tokenizer.
+- The split is Python's ``re`` on ASCII text, where the GPT-2 pattern's ``\p{L}``, ``\p{N}`` and
+  ``\s`` are exactly ``[A-Za-z]``, ``[0-9]`` and ``[\t\n\x0b\x0c\r ]`` (Unicode White_Space;
+  not Python's ``\s``, which also takes ``\x1c``-``\x1f``), so it cuts where the tokenizer's
+  Oniguruma pattern cuts.
+- A non-ASCII character meets the pattern only through its classes (every literal of the
+  pattern is ASCII), so it is replaced, one character for one, by an ASCII stand-in of the same
+  classes, the text is cut as its stand-in text is, and the pieces are taken from the original.
+  The stand-in is asked of the Rust pre-tokenizer itself (:data:`_PROBES`, once per character:
+  no Unicode table of ours, so no Unicode-version disagreement); a character that no stand-in
+  matches on every probe (and a lone surrogate) sends its text to the Rust call.
+- A text containing an added token's text (added tokens are cut out before pre-tokenisation)
+  goes to the Rust call.
 - A missing pre-token is tokenised by the tokenizer's own BPE model (``model.tokenize`` on the
   byte-level characters of its UTF-8 bytes: the step the Rust pipeline runs on each pre-token),
   so the cache holds the model's answers, never a re-implementation of BPE.
 - ``Digits(individual_digits=True)`` runs before the regex and makes every digit a pre-token of
   its own; the regex then runs on each digit-free stretch. One pattern does both: a digit is its
   own alternative, no other alternative matches a digit (so no match crosses a stretch's end),
-  and the whitespace look-ahead ``(?!\\S)`` that sees a stretch's end as end of text becomes
-  ``(?![^\\s0-9])`` (a digit ends the stretch, so it does not block).
+  and the whitespace look-ahead ``(?!\S)`` that sees a stretch's end as end of text becomes
+  ``(?![^\s0-9])`` (a digit ends the stretch, so it does not block).
 
 ``tests/test_watermark_tokenizer.py`` checks all of this against the Rust tokenizer on thousands of
-texts, every ASCII character in several contexts, and every short string over a small alphabet.
+texts, every ASCII character and ~15,000 other code points in several contexts, and every short
+string over a small alphabet.
 The GPT-2 pattern is the one in ``tokenizers`` (``pre_tokenizers/byte_level.rs``):
-``'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+``.
+``'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+``.
 """
 
 from __future__ import annotations

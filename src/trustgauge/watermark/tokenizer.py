@@ -17,8 +17,7 @@ __all__ = ["HFTokenizer", "TextTokenizer"]
 class HFTokenizer:
     """A transformers tokenizer as a :class:`TextTokenizer` (batch encoding runs in the Rust
     ``tokenizers`` library for fast tokenizers; for byte-level BPE tokenizers recognised exactly,
-    ASCII texts by a pre-token cache that gives the same ids, ``pretoken_cache=False`` to turn
-    it off)."""
+    by a pre-token cache that gives the same ids, ``pretoken_cache=False`` to turn it off)."""
 
     def __init__(self, tokenizer: object, name: str, vocab_size: int | None = None,
                  pretoken_cache: bool = True) -> None:
@@ -36,8 +35,8 @@ class HFTokenizer:
             backend.no_padding()
             backend.no_truncation()
         self._fast = getattr(backend, "encode_batch_fast", None) or getattr(backend, "encode_batch", None)
-        #: byte-level BPE tokenizers recognised exactly (SmolLM2's): ASCII texts by pre-token
-        #: look-up, the same ids as the Rust call at ~1/5 of its CPU (see _pretoken_cache)
+        #: byte-level BPE tokenizers recognised exactly (SmolLM2's): pre-token look-up, the same
+        #: ids as the Rust call for a fraction of its CPU (see _pretoken_cache)
         self.pretoken_cache: PretokenCache | None = None
         if pretoken_cache and backend is not None and self._fast is not None:
             self.pretoken_cache = PretokenCache.for_backend(backend)
