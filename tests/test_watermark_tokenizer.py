@@ -232,7 +232,7 @@ def test_a_character_without_a_stand_in_sends_its_text_to_rust(trained: Any,
     assert ours.encode_batch(texts) == [e.ids for e in trained.encode_batch_fast(texts, add_special_tokens=False)]
     cache = ours.pretoken_cache
     assert cache is not None and cache.fallbacks == 2
-    assert cache._proxies == {"\u00a0": None, "\u00e9": "x", "\u3000": None}
+    assert {c: cache._proxies[c] for c in "\u00a0\u00e9\u3000"} == {"\u00a0": None, "\u00e9": "x", "\u3000": None}
 
 
 def test_the_cache_is_bounded_and_stays_exact(trained: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -303,3 +303,13 @@ def test_byte_level_alphabet_is_the_rust_one() -> None:
     table = byte_level_alphabet()
     assert len(set(table)) == 256 and sorted(table) == sorted(pre_tokenizers.ByteLevel.alphabet())
     assert table[ord(" ")] == "Ġ" and table[ord("\n")] == "Ċ" and table[ord("a")] == "a"
+
+
+def test_a_pattern_that_differs_from_rust_switches_the_cache_off(trained: Any,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The self-test at construction: a pattern without the contractions (as a future tokenizers
+    release might differ) is caught on the short strings, and the Rust path stays."""
+    assert PretokenCache.for_backend(trained) is not None
+    monkeypatch.setattr(_pretoken_cache, "_GPT2", r" ?[A-Za-z]+| ?[0-9]+| ?[^\s\w]+|\s+(?!\S)|\s+")
+    assert PretokenCache.for_backend(trained) is None
+    assert _wrap(trained, "guarded").pretoken_cache is None

@@ -80,6 +80,16 @@ _GPT2_DIGITS = (rf" [A-Za-z]++|[A-Za-z]++|'(?:s|t|re|ve|m|ll|d)|[0-9]| ?[^{_WS}A
 _PROXIES = ("x", "0", "\t", "!")
 _PROBES = ("{c}", "a{c}", "{c}a", "1{c}", "{c}1", "!{c}", "{c}!", " {c}", "{c} ", "{c}\n", "\n{c}",
            "{c}{c}", " {c}{c}", "'{c}", "{c}'s", "  {c}", "{c}  a", "x{c}y", "{c} 1", "1 {c}")
+_SELF_TEST_ALPHABET = ("a", "Z", "1", "'", "s", "ll", " ", "\n", "\t", "!", "\u00e9", "\u00a0", "\u0661")
+
+
+def _self_test_texts() -> list[str]:
+    """Every string of 1-3 pieces of :data:`_SELF_TEST_ALPHABET` (2,379 strings)."""
+    from itertools import product
+
+    return ["".join(parts) for n in (1, 2, 3) for parts in product(_SELF_TEST_ALPHABET, repeat=n)]
+
+
 _NON_ASCII = re.compile(r"[^\x00-\x7f]").findall
 
 _BYTE_LEVEL = {"type": "ByteLevel", "add_prefix_space": False, "use_regex": True}
@@ -153,7 +163,18 @@ class PretokenCache:
         if pattern is None:
             return None
         added = [str(token.get("content", "")) for token in spec.get("added_tokens") or []]
-        return cls(pattern, backend.model, added, backend.pre_tokenizer)
+        cache = cls(pattern, backend.model, added, backend.pre_tokenizer)
+        # a guard against a tokenizers release whose pattern or pipeline differs from what this
+        # module knows: the short strings below meet every alternative of the pattern, and any
+        # difference from the Rust call switches the cache off (~40 ms, once per tokenizer)
+        def rust(texts: list[str]) -> list[list[int]]:
+            return [encoding.ids for encoding in backend.encode_batch_fast(texts, add_special_tokens=False)]
+
+        texts = _self_test_texts()
+        if cache.encode_batch(texts, rust) != rust(texts):
+            return None
+        cache.hits = cache.misses = cache.fallbacks = 0
+        return cache
 
     def _has_added_token(self, text: str) -> bool:
         # an added token is matched on the raw text (no normalizer): if its text does not occur,
