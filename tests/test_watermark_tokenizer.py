@@ -243,6 +243,12 @@ def test_the_cache_is_bounded_and_stays_exact(trained: Any, monkeypatch: pytest.
     assert ours.encode_batch(texts) == [e.ids for e in trained.encode_batch_fast(texts, add_special_tokens=False)]
     assert ours.pretoken_cache is not None and len(ours.pretoken_cache._cache) <= 50
     assert ours.pretoken_cache.misses > len({p for t in ascii_texts for p in re.findall(r"\S+", t)}) // 2
+    # the stand-ins too: 200 distinct characters through a table of 20
+    monkeypatch.setattr(_pretoken_cache, "MAX_CHARACTERS", 20)
+    chars = [chr(c) for c in range(0x400, 0x400 + 200)] + ["\u00a0", "\u0661"]
+    texts = [f"a{c} {c}1 'x{c}" for c in chars] * 2
+    assert ours.encode_batch(texts) == [e.ids for e in trained.encode_batch_fast(texts, add_special_tokens=False)]
+    assert len(ours.pretoken_cache._proxies) <= 20
 
 
 def _spec_variants(trained: Any) -> dict[str, Any]:

@@ -52,11 +52,15 @@ from collections.abc import Callable, Sequence
 from itertools import accumulate, chain
 from typing import Any
 
-__all__ = ["MAX_ENTRIES", "PretokenCache", "byte_level_alphabet"]
+__all__ = ["MAX_CHARACTERS", "MAX_ENTRIES", "PretokenCache", "byte_level_alphabet"]
 
 #: pre-tokens kept (~150 bytes each); when full the cache starts again (a bounded memory, and a
 #: stream whose vocabulary drifts refills with its current words)
 MAX_ENTRIES = 1 << 17
+#: non-ASCII characters whose stand-in is kept (prose meets a few dozen; a text of every code
+#: point would otherwise keep a million)
+MAX_CHARACTERS = 1 << 16
+_UNKNOWN = "\x00\x00"  # not a stand-in: the character was not asked about yet
 
 _WS = r"\t\n\x0b\x0c\r "  # Unicode White_Space within ASCII: Oniguruma's \s on ASCII text
 # ' ?[A-Za-z]+' is split into ' [A-Za-z]++|[A-Za-z]++' and moved first, and the contractions are
@@ -194,8 +198,9 @@ class PretokenCache:
     def _proxy_of(self, char: str) -> str | None:
         """The ASCII character that ``char`` splits exactly like, asked of the Rust pre-tokenizer
         on :data:`_PROBES` (None: none does, or no pre-tokenizer to ask; its texts go to Rust)."""
-        if char in self._proxies:
-            return self._proxies[char]
+        known = self._proxies.get(char, _UNKNOWN)
+        if known is not _UNKNOWN:
+            return known
         found = None
         if self._pre_tokenizer is not None and not 0xD800 <= ord(char) <= 0xDFFF:  # no surrogates
             alphabet = self._alphabet
@@ -209,6 +214,8 @@ class PretokenCache:
                 else:
                     found = proxy
                     break
+        if len(self._proxies) >= MAX_CHARACTERS:
+            self._proxies.clear()
         self._proxies[char] = found
         return found
 
@@ -216,7 +223,9 @@ class PretokenCache:
         """An ASCII text that the pattern cuts exactly where the pre-tokenizer cuts ``text``."""
         proxy = text
         for char in set(_NON_ASCII(text)):
-            stand_in = self._proxies[char] if char in self._proxies else self._proxy_of(char)
+            stand_in = self._proxies.get(char, _UNKNOWN)
+            if stand_in is _UNKNOWN:
+                stand_in = self._proxy_of(char)
             if stand_in is None:
                 return None
             proxy = proxy.replace(char, stand_in)
