@@ -54,7 +54,7 @@ from typing import Any
 
 __all__ = ["MAX_CHARACTERS", "MAX_ENTRIES", "PretokenCache", "byte_level_alphabet"]
 
-#: pre-tokens kept (~150 bytes each); when full the cache starts again (a bounded memory, and a
+#: pre-tokens kept (~180 bytes each, measured); when full the cache starts again (a bounded memory, and a
 #: stream whose vocabulary drifts refills with its current words)
 MAX_ENTRIES = 1 << 17
 #: non-ASCII characters whose stand-in is kept (prose meets a few dozen; a text of every code
