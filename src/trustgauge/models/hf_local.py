@@ -313,6 +313,7 @@ class HFLocalModel(Model):
         self.load_seconds: float | None = None
         self._model: Any = None
         self._tokenizer: Any = None
+        self._text_tokenizer: HFTokenizer | None = None
         self._resolved_revision: str | None = None
         self._lock = threading.RLock()
         #: the observer model of Binoculars' cross-perplexity (option ``observer``), same device/dtype
@@ -619,9 +620,14 @@ class HFLocalModel(Model):
         return int(self._model.config.vocab_size)
 
     def tokenizer(self) -> TextTokenizer:
-        """The model's own tokenizer (loads the model; a GGUF file is converted once)."""
+        """The model's own tokenizer (loads the model; a GGUF file is converted once). One
+        instance per model: its pre-token cache (``watermark/_pretoken_cache.py``) stays warm
+        across calls and costs its set-up (~0.1 s for SmolLM2) once."""
         self._load_sync()
-        return HFTokenizer(self._tokenizer, self.describe(), self._logits_width())
+        made = self._text_tokenizer
+        if made is None:
+            made = self._text_tokenizer = HFTokenizer(self._tokenizer, self.describe(), self._logits_width())
+        return made
 
     def _token_logprob(self, logits: Any, token: int, top: int) -> TokenLogprob:
         """``token``'s log-probability under ``logits`` (one position), with ``top``
@@ -768,6 +774,7 @@ class HFLocalModel(Model):
             with self._lock:
                 self._model = None
                 self._tokenizer = None
+                self._text_tokenizer = None
                 if self.observer is not None:
                     self.observer._model = None
                     self.observer._tokenizer = None

@@ -9,15 +9,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from trustgauge.types import TextTokenizer
+from trustgauge.watermark._pretoken_cache import PretokenCache
 
 __all__ = ["HFTokenizer", "TextTokenizer"]
 
 
 class HFTokenizer:
     """A transformers tokenizer as a :class:`TextTokenizer` (batch encoding runs in the Rust
-    ``tokenizers`` library for fast tokenizers)."""
+    ``tokenizers`` library for fast tokenizers; for byte-level BPE tokenizers recognised exactly,
+    by a pre-token cache that gives the same ids, ``pretoken_cache=False`` to turn it off)."""
 
-    def __init__(self, tokenizer: object, name: str, vocab_size: int | None = None) -> None:
+    def __init__(self, tokenizer: object, name: str, vocab_size: int | None = None,
+                 pretoken_cache: bool = True) -> None:
         self._tokenizer = tokenizer
         #: the Rust tokenizer behind a fast transformers tokenizer: its ``encode_batch_fast``
         #: (no offsets, no Python BatchEncoding) is what makes detection fast
@@ -32,6 +35,11 @@ class HFTokenizer:
             backend.no_padding()
             backend.no_truncation()
         self._fast = getattr(backend, "encode_batch_fast", None) or getattr(backend, "encode_batch", None)
+        #: byte-level BPE tokenizers recognised exactly (SmolLM2's): pre-token look-up, the same
+        #: ids as the Rust call for a fraction of its CPU (see _pretoken_cache)
+        self.pretoken_cache: PretokenCache | None = None
+        if pretoken_cache and backend is not None and self._fast is not None:
+            self.pretoken_cache = PretokenCache.for_backend(backend)
         self.name = name
         size = vocab_size if vocab_size is not None else len(tokenizer)  # type: ignore[arg-type]
         self.vocab_size = int(size)
@@ -39,10 +47,16 @@ class HFTokenizer:
     def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
         if not texts:
             return []
+        if self.pretoken_cache is not None:
+            return self.pretoken_cache.encode_batch(texts, self._encode_rust)
         if self._fast is not None:
-            return [encoding.ids for encoding in self._fast(list(texts), add_special_tokens=False)]
+            return self._encode_rust(list(texts))
         encoded = self._tokenizer(list(texts), add_special_tokens=False)  # type: ignore[operator]
         return [list(ids) for ids in encoded["input_ids"]]
+
+    def _encode_rust(self, texts: list[str]) -> list[list[int]]:
+        assert self._fast is not None
+        return [encoding.ids for encoding in self._fast(texts, add_special_tokens=False)]
 
 
 def load_tokenizer(name_or_path: str) -> HFTokenizer:
