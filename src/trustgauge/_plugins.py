@@ -4,18 +4,31 @@ catalogue and the backend registry share it).
 A plugin is foreign code: whatever it raises, or if it registers nothing, it is skipped with one
 error line naming it (``<kind> plugin 'name' (value from dist) was skipped: <reason>``), logged
 on the registry's own logger and kept in the registry's error list, and what it registered
-before failing is rolled back, so one bad package cannot stop every run. Foundation layer:
-imports nothing of trustgauge."""
+before failing is rolled back, so one bad package cannot stop every run. Also
+:func:`import_modules`, how self-registering built-ins are found. Foundation layer: imports
+nothing of trustgauge."""
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 import logging
-from collections.abc import Callable
+import pkgutil
+from collections.abc import Callable, Collection
 from contextlib import AbstractContextManager
+from types import ModuleType
 from typing import Any, TypeVar
 
 _S = TypeVar("_S")
+
+
+def import_modules(package: ModuleType, skip: Collection[str] = ()) -> None:
+    """Import every module of ``package`` (one level, not sub-packages' modules) but the private
+    ones (``_name``) and those named in ``skip``: how a registry whose entries register themselves
+    on import (attacks, watermark schemes) finds its built-ins, so a new one is one new file."""
+    for info in pkgutil.iter_modules(package.__path__):
+        if not info.name.startswith("_") and info.name not in skip:
+            importlib.import_module(f"{package.__name__}.{info.name}")
 
 
 def describe_failure(exc: BaseException) -> str:

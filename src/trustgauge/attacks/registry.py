@@ -6,12 +6,11 @@ chain written ``aim+base64`` (applied left to right; answers recovered right to 
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 import re
 from collections.abc import Sequence
 from typing import TypeVar
 
+from trustgauge._plugins import import_modules
 from trustgauge.attacks.base import IterativeAttack, Transform
 from trustgauge.errors import ConfigError
 from trustgauge.types import Chat, ChatMessage
@@ -60,9 +59,7 @@ def _load() -> None:
     _loaded = True
     import trustgauge.attacks as package
 
-    for info in pkgutil.iter_modules(package.__path__):
-        if info.name not in {"base", "registry"} and not info.name.startswith("_"):
-            importlib.import_module(f"{package.__name__}.{info.name}")
+    import_modules(package, skip={"base", "registry"})
 
 
 def transforms() -> dict[str, type[Transform]]:

@@ -5,6 +5,8 @@ and nothing loaded from the network."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from itertools import pairwise
 from typing import Any
 
 STYLE = """
@@ -16,6 +18,18 @@ th{background:#f6f8fa;position:sticky;top:0}td.num{text-align:right;font-variant
 .tag{display:inline-block;padding:0 .4rem;border-radius:.6rem;font-size:.8rem}
 .tag.bad{color:#82071e}.tag.good{color:#116329}ul.notes li{margin:.2rem 0}code{font-size:.85rem}
 """
+
+
+def scale_colour(value: float, stops: Sequence[tuple[float, tuple[int, int, int]]]) -> str:
+    """``value`` (clamped to 0-1) on a colour scale given as ``(position, (r, g, b))`` stops
+    from 0 to 1, linearly interpolated, as ``#rrggbb`` (the heat maps of the security and
+    responsibility sections)."""
+    value = min(1.0, max(0.0, value))
+    for (x0, c0), (x1, c1) in pairwise(stops):
+        if value <= x1:
+            f = (value - x0) / (x1 - x0)
+            return "#" + "".join(f"{round(a + (b - a) * f):02x}" for a, b in zip(c0, c1))
+    return "#" + "".join(f"{v:02x}" for v in stops[-1][1])  # pragma: no cover
 
 
 def render(template: str, **context: Any) -> str:

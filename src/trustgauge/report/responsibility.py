@@ -39,10 +39,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from itertools import pairwise
 from typing import Any
 
 from trustgauge.report._markdown import md_code, md_text
+from trustgauge.report._page import scale_colour
 from trustgauge.results.schema import SampleRecord, ScoresFile, TaskScores
 from trustgauge.stats.roc import roc_curve
 from trustgauge.types import MetricValue, split_metric
@@ -225,12 +225,7 @@ def strength_plot(scheme: str, unmarked: Sequence[float], marked: Sequence[float
 
 def colour(rate: float) -> str:
     """The fill of a cell: TPR 0-1 on the Blues scale, as ``#rrggbb``."""
-    rate = min(1.0, max(0.0, rate))
-    for (x0, c0), (x1, c1) in pairwise(_STOPS):
-        if rate <= x1:
-            f = (rate - x0) / (x1 - x0)
-            return "#" + "".join(f"{round(a + (b - a) * f):02x}" for a, b in zip(c0, c1))
-    return "#" + "".join(f"{v:02x}" for v in _STOPS[-1][1])  # pragma: no cover
+    return scale_colour(rate, _STOPS)
 
 
 def _short(label: str, width: float) -> str:

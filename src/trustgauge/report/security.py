@@ -31,10 +31,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import pairwise
 from typing import Any
 
 from trustgauge.report._markdown import md_code, md_text
+from trustgauge.report._page import scale_colour
 from trustgauge.results.schema import SampleRecord, ScoresFile, TaskScores
 from trustgauge.stats.metrics import wilson_ci
 from trustgauge.types import MetricValue
@@ -245,12 +245,7 @@ def attack_rows(task: str, samples: Sequence[SampleRecord]) -> list[AttackRow]:
 
 def colour(rate: float) -> str:
     """The fill of a cell: ``rate`` 0-1 on the YlOrRd scale, as ``#rrggbb``."""
-    rate = min(1.0, max(0.0, rate))
-    for (x0, c0), (x1, c1) in pairwise(_STOPS):
-        if rate <= x1:
-            f = (rate - x0) / (x1 - x0)
-            return "#" + "".join(f"{round(a + (b - a) * f):02x}" for a, b in zip(c0, c1))
-    return "#" + "".join(f"{v:02x}" for v in _STOPS[-1][1])  # pragma: no cover
+    return scale_colour(rate, _STOPS)
 
 
 def _ink(rate: float) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
@@ -54,6 +55,13 @@ def get_field(
         allowed = ", ".join(repr(c) for c in choices)
         raise DataError(f"{where}: field {name!r} is {value!r}, expected one of {allowed}")
     return value
+
+
+def finite_or_none(value: Any) -> float | None:
+    """``value`` as a float when it is a finite number (an int or float read back from a
+    transcript's notes), else ``None``: NaN, infinities, strings and missing values are "not
+    scored", never a number."""
+    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
 
 
 def unique_id(task: Task, index: int, sample_id: str, seen: set[str]) -> str:

@@ -18,9 +18,7 @@ the registry is first read, so a new scheme is one new file.
 
 from __future__ import annotations
 
-import importlib
 import math
-import pkgutil
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -28,6 +26,7 @@ from typing import Any, ClassVar, Literal, TypeVar
 
 from pydantic import SecretStr
 
+from trustgauge._plugins import import_modules
 from trustgauge.errors import ConfigError
 from trustgauge.types import WatermarkSpec
 from trustgauge.watermark.keys import WatermarkKey
@@ -256,9 +255,7 @@ def _load() -> None:
     _loaded = True
     import trustgauge.watermark as package
 
-    for info in pkgutil.iter_modules(package.__path__):
-        if not info.name.startswith("_") and info.name not in ("base", "keys", "tokenizer", "edits"):
-            importlib.import_module(f"trustgauge.watermark.{info.name}")
+    import_modules(package, skip={"base", "keys", "tokenizer", "edits"})
 
 
 def schemes() -> dict[str, type[WatermarkScheme]]:

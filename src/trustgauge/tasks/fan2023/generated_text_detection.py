@@ -40,14 +40,13 @@ what the model added.
 from __future__ import annotations
 
 import hashlib
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from trustgauge.data.sources import PackageFiles
 from trustgauge.errors import ConfigError, DataError
 from trustgauge.stats import detection
-from trustgauge.tasks._common import unique_id
+from trustgauge.tasks._common import finite_or_none, unique_id
 from trustgauge.tasks.base import DocRow, Task, TaskParameter
 from trustgauge.tasks.outcome import Outcome
 from trustgauge.tasks.registry import register_task
@@ -304,7 +303,7 @@ class GeneratedTextDetection(Task):
         for side in ("human", "model"):
             scores: Mapping[str, Any] = notes.get(side, {})
             for d in detection.DETECTORS:
-                values[f"{side}:{d}"] = _finite(scores.get(d))
+                values[f"{side}:{d}"] = finite_or_none(scores.get(d))
             values[f"{side}_tokens"] = float(notes.get(f"{side}_tokens", 0))
         note = "; ".join(notes.get("notes", [])) or None
         valid = values["human:likelihood"] is not None and values["model:likelihood"] is not None
@@ -323,6 +322,3 @@ class GeneratedTextDetection(Task):
         """Not in the oracle's table (it leaves out tasks scored from log-likelihoods)."""
         return ""
 
-
-def _finite(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 from trustgauge.data.sources import PackageFiles
 from trustgauge.errors import DataError
 from trustgauge.stats import membership
-from trustgauge.tasks._common import unique_id
+from trustgauge.tasks._common import finite_or_none, unique_id
 from trustgauge.tasks.base import DocRow, Task
 from trustgauge.tasks.outcome import Outcome
 from trustgauge.tasks.registry import register_task
@@ -227,7 +227,7 @@ class MembershipInference(Task):
         self, sample: Sample, transcript: Transcript, judgements: Mapping[str, Judgement]
     ) -> SampleScore:
         scores: Mapping[str, Any] = transcript.notes.get("scores", {})
-        values: dict[str, float | None] = {a: _finite(scores.get(a)) for a in ATTACKS}
+        values: dict[str, float | None] = {a: finite_or_none(scores.get(a)) for a in ATTACKS}
         notes = list(transcript.notes.get("notes", []))
         label = "member" if sample.target else "non-member"
         if values["loss"] is None:
@@ -248,6 +248,3 @@ class MembershipInference(Task):
         scripted model gives): nothing to answer."""
         return ""
 
-
-def _finite(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None

@@ -41,7 +41,7 @@ from typing import Any, ClassVar
 from trustgauge.attacks.translation import clean_translation, translation_prompt
 from trustgauge.errors import ConfigError, DataError
 from trustgauge.stats.aggregators.fan2023_watermark import MARKED, UNMARKED, value_key
-from trustgauge.tasks._common import unique_id
+from trustgauge.tasks._common import finite_or_none, unique_id
 from trustgauge.tasks.base import DocRow, Task, TaskParameter
 from trustgauge.tasks.fan2023.generated_text_detection import SOURCE  # the human passages
 from trustgauge.tasks.outcome import Outcome
@@ -332,14 +332,14 @@ def score_notes(notes: Mapping[str, Any], schemes: Sequence[str], attacks: Seque
             if text == MARKED:
                 verdicts.append(d.get("verdict") == "watermarked")
             z = d.get("z")
-            undetermined = d.get("verdict") == "undetermined" or not (isinstance(z, (int, float)) and math.isfinite(z))
+            undetermined = d.get("verdict") == "undetermined" or finite_or_none(z) is None
             values[value_key("z", scheme, text)] = None if undetermined else float(z)
             values[value_key("undetermined", scheme, text)] = 1.0 if undetermined else 0.0
     ppl: Mapping[str, Any] = notes.get("perplexity", {})
     for name in ("none", *schemes):
         entry = ppl.get(name)
         value = entry.get("ppl") if isinstance(entry, Mapping) else None
-        values[f"ppl[{name}]"] = float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
+        values[f"ppl[{name}]"] = finite_or_none(value)
     text_notes = [str(n) for n in notes.get("notes", [])]
     if not verdicts:
         return SampleScore(label=None, valid=False, values=values, note="; ".join(text_notes) or "nothing was detected")
