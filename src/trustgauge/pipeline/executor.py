@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from trustgauge.engine.chat import ConversationResult
 from trustgauge.engine.runner import Outcome
@@ -19,7 +19,15 @@ from trustgauge.pipeline.plan import Unit
 from trustgauge.results.schema import DatasetInfo
 from trustgauge.types import Judgement, Sample
 
-__all__ = ["Executor", "RunStats", "UnitResult", "UnitResults"]
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from trustgauge.engine.progress import Progress
+    from trustgauge.pipeline.spec import ExecutionSettings, RunSpec
+    from trustgauge.tasks.base import Task
+    from trustgauge.types import Judge
+
+__all__ = ["Executor", "ExecutorFactory", "RunStats", "UnitResult", "UnitResults"]
 
 
 @dataclass
@@ -72,3 +80,18 @@ class Executor(Protocol):
     order, so the run directory does not depend on the schedule."""
 
     async def run(self, units: Sequence[Unit]) -> UnitResults: ...
+
+
+class ExecutorFactory(Protocol):
+    """Makes the executor of one run (one model): :class:`~trustgauge.pipeline.local.LocalExecutor`
+    itself is one; the Ray executor's factory carries the cluster to use. A command that runs many
+    models passes the same factory for each."""
+
+    def __call__(
+        self,
+        spec: RunSpec,
+        settings: ExecutionSettings,
+        tasks: Mapping[str, Task],
+        judges: Mapping[str, Judge],
+        progress: Progress,
+    ) -> Executor: ...

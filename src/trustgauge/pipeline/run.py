@@ -33,6 +33,7 @@ from trustgauge.pipeline.conversations import (
     check_roles,
     turn_records,
 )
+from trustgauge.pipeline.executor import ExecutorFactory
 from trustgauge.pipeline.local import LocalExecutor, load_task_data
 from trustgauge.pipeline.merge import merge
 from trustgauge.pipeline.plan import plan
@@ -308,11 +309,14 @@ async def run_evaluation(
     progress: Progress | None = None,
     command: Sequence[str] = (),
     shards: int = 1,
+    executor: ExecutorFactory | None = None,
 ) -> RunResult:
     """Run the whole pipeline and write the run directory. Raises UsageError on bad input.
 
     The tasks are planned into units (``shards`` per task), run by the local executor and
-    merged in plan order: the run directory does not depend on ``shards``. ``renderers`` make
+    merged in plan order: the run directory does not depend on ``shards``. ``executor`` makes
+    the executor (default :class:`~trustgauge.pipeline.local.LocalExecutor`; the Ray executor's
+    factory runs the units on a cluster). ``renderers`` make
     ``report.md`` and ``report.html`` (``trustgauge.report.writer.RENDERERS``: the report layer
     is the caller's to pick, the pipeline does not import it)."""
     from trustgauge import _paths
@@ -345,8 +349,8 @@ async def run_evaluation(
             store_path=config.store_path or _paths.store_path(), concurrency=config.concurrency,
             retry=config.retry, use_cache=config.use_cache, data_dir=config.data_dir,
         )
-        executor = LocalExecutor(spec, settings, {t.id: t for t in tasks}, judges, progress)
-        done = await executor.run(units)
+        make: ExecutorFactory = executor or LocalExecutor
+        done = await make(spec, settings, {t.id: t for t in tasks}, judges, progress).run(units)
     finally:
         await close_judges(judges.values())
     work = merge(units, done.results, {t.id: t for t in tasks}, spec.digest)
