@@ -26,6 +26,11 @@ from pathlib import Path
 from fake_server import free_port
 
 RAY = str(Path(sys.executable).with_name("ray"))
+#: the environment of the cluster's processes and its clients: no usage stats; no token
+#: authentication (Ray >= 2.5x turns it on for a new cluster whenever ~/.ray/auth_token exists,
+#: which any earlier local ``ray.init()`` on the machine writes; a test cluster on 127.0.0.1 and
+#: its clients agree on "disabled" instead of on a file shared by every cluster of the user)
+RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
 
 
 @dataclass
@@ -46,7 +51,7 @@ class RayCluster:
         temp = Path(tempfile.mkdtemp(prefix="tgray-", dir="/tmp"))
         port = free_port()
         cluster = cls(address=f"127.0.0.1:{port}", temp_dir=temp)
-        base = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", **(env or {})}
+        base = {**os.environ, **RAY_ENV, **(env or {})}
         base.pop("RAY_ADDRESS", None)
         common = ["--block", f"--num-cpus={cpus:g}", "--num-gpus=0", "--node-ip-address=127.0.0.1", "--disable-usage-stats"]
         try:
@@ -76,7 +81,7 @@ class RayCluster:
             "import ray, sys; ray.init(address=sys.argv[1], logging_level='ERROR', log_to_driver=False); "
             "print(sum(1 for n in ray.nodes() if n['Alive']))"
         )
-        env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+        env = {**os.environ, **RAY_ENV}
         done = subprocess.run([sys.executable, "-c", code, self.address], capture_output=True, text=True, timeout=60, env=env)
         return int(done.stdout.strip() or 0) if done.returncode == 0 else 0
 

@@ -31,6 +31,7 @@ import contextlib
 import logging
 import os
 import socket
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -177,6 +178,17 @@ def _missing_trustgauge(exc: BaseException) -> bool:
     return "No module named 'trustgauge" in text or ("ModuleNotFoundError" in text and "trustgauge" in text)
 
 
+def _raise_missing_trustgauge(exc: BaseException) -> None:
+    """One clear line when ``exc`` says a node's Python has no trustgauge."""
+    from trustgauge._version import __version__
+
+    if _missing_trustgauge(exc):
+        raise UsageError(
+            "the Ray workers cannot import trustgauge: install trustgauge (the same version, "
+            f"{__version__}, with the extras the model needs) in the Python environment of every node"
+        ) from None
+
+
 def _sum_roles(records: Sequence[Mapping[str, Any] | None]) -> dict[str, Any] | None:
     """Per-role records summed over workers (counts added, descriptions kept)."""
 
@@ -238,16 +250,25 @@ class RayExecutor:
         store = Store(settings.store_path)
         early: EarlyJudging | None = None
         try:
+            # workers find the run's store by name (a handle among a restartable actor's
+            # arguments would pin it in the object store, and Ray warns on every start)
+            store_name = f"trustgauge-store-{uuid.uuid4().hex}"
             store_actor = ray.remote(num_cpus=0, max_restarts=0)(RunStore).options(
+                name=store_name,
                 scheduling_strategy=NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False),
             ).remote(str(settings.store_path))
+            try:
+                await _wait(store_actor.ping.remote())
+            except Exception as exc:
+                _raise_missing_trustgauge(exc)
+                raise
             actor = ray.remote(UnitWorker).options(
                 num_cpus=need.get("CPU", 0.0), num_gpus=need.get("GPU", 0.0),
                 resources={k: v for k, v in need.items() if k not in ("CPU", "GPU")} or None,
                 max_restarts=options.max_restarts, max_task_retries=options.max_restarts,
                 scheduling_strategy="SPREAD",
             )
-            workers = [actor.remote(spec, worker_settings, store_actor, n) for _ in range(n)]
+            workers = [actor.remote(spec, worker_settings, store_name, n) for _ in range(n)]
             infos = await self._prepare(workers, order)
             info = infos[0]
             work = [TaskData(w.task, [], [], w.dataset) if w.task.id in info.lacking else w for w in work]
@@ -315,11 +336,7 @@ class RayExecutor:
                 "for each of them (other jobs?), or the model takes longer to load (--ray-start-timeout)"
             ) from None
         except Exception as exc:
-            if _missing_trustgauge(exc):
-                raise UsageError(
-                    "the Ray workers cannot import trustgauge: install trustgauge (the same version, "
-                    f"{__version__}, with the extras the model needs) in the Python environment of every node"
-                ) from None
+            _raise_missing_trustgauge(exc)
             cause = _cause(exc)
             if cause is not exc:
                 raise cause from None

@@ -90,8 +90,8 @@ class RunStore:
 class RelayStore(Store):
     """A worker's own store (on its machine) in front of the run's store.
 
-    A response not held here is looked up in the run's store (and kept here); a response kept
-    here is handed to the run's store at once (a Ray call in flight; :meth:`flush` waits for
+    A response not held here is looked up in the run's store (and kept here); a response held
+    or kept here is handed to the run's store at once (a Ray call in flight; :meth:`flush` waits for
     them all). A worker restarted on the same machine finds its own responses even when the
     hand-over was cut short by the kill.
     """
@@ -106,6 +106,8 @@ class RelayStore(Store):
         import ray
 
         found = super().get_responses(keys)
+        if found:  # held here from an earlier run: the run's store gets them too
+            self._sent.append(self._run_store.put.remote(super().get_rows(list(found))))
         missing = [k for k in keys if k not in found and k not in self._asked]
         if missing:
             rows = ray.get(self._run_store.get.remote(missing))
@@ -146,15 +148,17 @@ class WorkerInfo:
     unused: dict[str, list[str]]
 
 
-def worker_store_path(node: str, spec: RunSpec) -> Path:
-    """A worker's own store: on its machine, one per machine and model (workers of one model
-    on one machine share it, as local runs share a store; SQLite WAL on a local disk)."""
+def worker_store_path(node: str, spec: RunSpec, run_store: str) -> Path:
+    """A worker's own store: on its machine, a replica of one run store for one model (workers
+    of one model on one machine share it, as local runs share a store: SQLite WAL on a local
+    disk). Keyed by the run store's path too, so users sharing a cluster never read each
+    other's responses, and a worker restarted on the machine finds what it stored."""
     import hashlib
 
     from trustgauge import _paths
 
-    model = hashlib.sha256(spec.model.encode()).hexdigest()[:12]
-    return _paths.home_dir() / "ray" / f"store-{node[:16]}-{model}.sqlite3"
+    owner = hashlib.sha256(f"{run_store}\0{spec.model}".encode()).hexdigest()[:16]
+    return _paths.home_dir() / "ray" / f"store-{node[:16]}-{owner}.sqlite3"
 
 
 def here(spec: RunSpec) -> RunSpec:
@@ -172,22 +176,23 @@ class UnitWorker:
 
     Args:
         spec: the run.
-        settings: how to execute (its ``store_path`` is ignored: the worker's own store is on its
-            machine, see :func:`worker_store_path`; concurrency is this worker's share).
-        run_store: the :class:`RunStore` actor.
+        settings: how to execute (``store_path`` is the run's store, on the driver's machine: the
+            worker keeps its replica on its own machine, see :func:`worker_store_path`;
+            concurrency is this worker's share).
+        run_store: the name of the :class:`RunStore` actor (in this job's namespace).
         workers: how many workers run the model: an API model's concurrency limit (the one given,
             else the adaptive limit's ceiling) is one budget, shared equally.
     """
 
-    def __init__(self, spec: RunSpec, settings: ExecutionSettings, run_store: Any, workers: int = 1) -> None:
+    def __init__(self, spec: RunSpec, settings: ExecutionSettings, run_store: str, workers: int = 1) -> None:
         import ray
 
         from trustgauge.pipeline.local import ModelPool
 
         self.spec = here(spec)
         self.node = ray.get_runtime_context().get_node_id()
-        self.settings = replace(settings, store_path=worker_store_path(self.node, spec))
-        self.store = RelayStore(self.settings.store_path, run_store)
+        self.settings = replace(settings, store_path=worker_store_path(self.node, spec, str(settings.store_path)))
+        self.store = RelayStore(self.settings.store_path, ray.get_actor(run_store))
         self.models = ModelPool()
         self.workers = workers
 
