@@ -380,9 +380,9 @@ def _run_many(
     for message in problems[:-1]:
         typer.echo(f"error: {message}", err=True)
     if problems:
-        written = f"; {len(runs)} run directories are written in {root}" if runs else ""
-        count = f" ({len(problems)} problems{written})" if len(problems) > 1 else (f" ({written[2:]})" if runs else "")
-        _fail(f"{problems[-1]}{count}", EXIT_FAILED_REQUESTS)
+        notes = ([f"{len(problems)} problems"] if len(problems) > 1 else []) + (
+            [f"the runs written are in {root}"] if runs else [])
+        _fail(problems[-1] + (f" ({'; '.join(notes)})" if notes else ""), EXIT_FAILED_REQUESTS)
 
 
 def _parse_task_data(values: list[str] | None) -> dict[str, Path]:
