@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import itertools
 import json
 import os
 import signal
@@ -299,7 +300,7 @@ def test_local_weight_models_take_turns_while_api_models_overlap(tmp_path: Path,
     got = asyncio.run(many.run_models(configs, renderers={}))  # type: ignore[arg-type]
     assert got == ["ran gguf:a.gguf", "ran hf:b", "ran scripted:refuse-all", "ran gguf:c.gguf"]
     local = sorted(spans[m] for m in ("gguf:a.gguf", "hf:b", "gguf:c.gguf"))
-    assert all(earlier[1] <= later[0] for earlier, later in zip(local, local[1:]))  # one at a time
+    assert all(earlier[1] <= later[0] for earlier, later in itertools.pairwise(local))  # one at a time
     api = spans["scripted:refuse-all"]
     assert api[0] < local[0][1]  # beside the first local model, not after it
     spans.clear()
@@ -336,7 +337,7 @@ def test_what_the_models_share_is_checked_once_before_any_run(tmp_path: Path) ->
 
     configs = _configs(tmp_path, ["scripted:refuse-all", "scripted:comply-all"])
     bad = [c.model_copy(update={"tasks": ["no.such.task"]}) for c in configs]
-    with pytest.raises(UsageError, match="no.such.task"):
+    with pytest.raises(UsageError, match=r"no\.such\.task"):
         asyncio.run(many.run_models(bad, renderers={}))  # type: ignore[arg-type]
     same = [configs[0], configs[1].model_copy(update={"out": configs[0].out})]
     with pytest.raises(UsageError, match="the same run directory"):

@@ -15,7 +15,13 @@ from typing import Any
 
 from trustgauge.config import ModelConfig
 from trustgauge.pipeline.executor import ExecutorFactory
-from trustgauge.pipeline.many import ModelFailure, ModelOutcome, default_models_dir, model_entries, run_models
+from trustgauge.pipeline.many import (
+    ModelFailure,
+    ModelOutcome,
+    default_models_dir,
+    model_entries,
+    run_models,
+)
 from trustgauge.pipeline.run import RunConfig, RunResult, run_evaluation
 from trustgauge.report.writer import RENDERERS
 

@@ -225,11 +225,9 @@ def run(
     """
     from pydantic import ValidationError
 
-    from trustgauge.config import GenerationOverrides, load_model_config
+    from trustgauge.config import GenerationOverrides, ModelConfig, load_model_config
     from trustgauge.engine.runner import RetryPolicy
     from trustgauge.pipeline.run import RunConfig
-
-    from trustgauge.config import ModelConfig
 
     judges, judge_options = _parse_judges(judge)
     specs = model or []
