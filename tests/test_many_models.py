@@ -384,3 +384,23 @@ def test_progress_one_row_per_model() -> None:
     quiet = ProgressGroup(enabled=False)
     assert type(quiet("m")).__name__ == "Progress"
     assert isinstance(ProgressGroup()("m"), PlainProgress)  # not a terminal here
+
+
+def test_runs_with_local_weights_anywhere_take_turns(tmp_path: Path) -> None:
+    from trustgauge.pipeline.many import uses_local_weights
+
+    api, gguf = _configs(tmp_path, ["scripted:refuse-all", "gguf:smollm2"])
+    assert not uses_local_weights(api) and uses_local_weights(gguf)
+    assert uses_local_weights(api.model_copy(update={"roles": {"attacker": ModelConfig(model="gguf:smollm2")}}))
+    assert uses_local_weights(api.model_copy(update={"judge_model": "hf:Qwen/Qwen2.5-0.5B-Instruct"}))
+    assert not uses_local_weights(api.model_copy(update={"judge_model": "openai:gpt-4o"}))
+
+
+def test_a_role_without_its_key_stops_the_command_before_any_run(tmp_path: Path) -> None:
+    from trustgauge.pipeline import many
+
+    configs = [c.model_copy(update={"roles": {"attacker": ModelConfig(model="openai:gpt-4o-mini")}})
+               for c in _configs(tmp_path, ["scripted:refuse-all", "scripted:comply-all"])]
+    with pytest.raises(UsageError, match="missing API key for openai:gpt-4o-mini"):
+        asyncio.run(many.run_models(configs, renderers={}))  # type: ignore[arg-type]
+    assert not any(tmp_path.iterdir())

@@ -353,8 +353,8 @@ def _run_many(
         group.close()
         interrupted("\ninterrupted: every response received so far is saved; run the same command again to resume.")
     finally:
+        group.close()  # releases the terminal once, whatever happened
         signal.signal(signal.SIGTERM, previous)
-    group.close()
     failures = [o for o in outcomes if isinstance(o, ModelFailure)]
     runs = [o for o in outcomes if not isinstance(o, ModelFailure)]
     if not runs and all(f.stage == "preflight" for f in failures):

@@ -182,5 +182,6 @@ class ProgressGroup:
         return PlainProgress(label=label)
 
     def close(self) -> None:
-        if self._rich is not None:
-            self._rich.close()
+        rich, self._rich = self._rich, None
+        if rich is not None:
+            rich.close()

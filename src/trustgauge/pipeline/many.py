@@ -15,7 +15,8 @@ How the models share the machine:
   ``gguf:``, ``vllm:``): two of them would hold their weights in memory at once and fight for the
   same cores (or GPU), each going slower than alone. They take turns among themselves while the
   API models keep going beside them (``local_one_at_a_time=False`` lifts this, e.g. for an
-  executor that places each model on its own machine).
+  executor that places each model on its own machine). A run whose *role* or judge model has
+  local weights (``--role attacker=gguf:smollm2``) takes turns too: each run loads its own.
 - **The judges are not loaded once per model**: each run opens its judges
   (:func:`~trustgauge.pipeline.run.open_judges`), but what is costly in them, the ONNX Runtime
   session of each MiniLM graph and its embedding memo, is one per process
@@ -28,8 +29,9 @@ How the models share the machine:
 
 Failures stay with their model: every model is checked before anything is sent
 (:func:`preflight`: its spec, backend package, API key, server URL, run directory); a model that
-fails the check, or fails while running (server unreachable, too many failed requests raise
-nothing here: its run directory says so), becomes a :class:`ModelFailure` and the others go on.
+fails the check, or whose run raises (server unreachable, a judge that cannot go on), becomes a
+:class:`ModelFailure` and the others go on. (A run that completes with failed requests is a
+:class:`RunResult` like any other: its run directory counts them; the caller applies its limits.)
 Anything wrong with what every model shares (tasks, suite, roles) raises before any model runs.
 ``KeyboardInterrupt``/cancellation stop every run (their engines close; what was stored stays).
 
@@ -208,9 +210,11 @@ def _config(where: str, fields: dict[str, Any]) -> ModelConfig:
         raise ConfigError(f"{where}: {loc}: {err['msg']}") from None
 
 
-def uses_local_weights(config: ModelConfig) -> bool:
-    """The model runs on this machine's weights (``hf:``, ``gguf:``, ``vllm:``)."""
-    return config.model.partition(":")[0] in LOCAL_WEIGHT_BACKENDS
+def uses_local_weights(config: RunConfig) -> bool:
+    """The run loads weights on this machine (``hf:``, ``gguf:``, ``vllm:``): for its model, a
+    role's or the llm judges' (``judge_model``)."""
+    specs = [config.model.model, *(r.model for r in config.roles.values()), config.judge_model or ""]
+    return any(spec.partition(":")[0] in LOCAL_WEIGHT_BACKENDS for spec in specs)
 
 
 def _failure(config: RunConfig, stage: str, exc: BaseException) -> ModelFailure:
@@ -220,19 +224,24 @@ def _failure(config: RunConfig, stage: str, exc: BaseException) -> ModelFailure:
     return ModelFailure(config.out.name, public_spec(config.model.model), config.out, stage, line)
 
 
-def check_shared(config: RunConfig) -> None:
+async def check_shared(config: RunConfig) -> None:
     """What every model's run shares, checked once: the tasks (suite, ``--tasks``,
-    ``--task-param``, ``--task-data``), their aggregators, the roles and their URLs. Raises
-    :class:`UsageError` (the whole command is wrong, not one model)."""
+    ``--task-param``, ``--task-data``), their aggregators, the roles (their URLs, backends and
+    keys, as :func:`preflight` checks a model). Raises :class:`UsageError` (the whole command
+    is wrong, not one model)."""
+    from trustgauge.models.registry import load_model
     from trustgauge.pipeline.conversations import check_roles
     from trustgauge.pipeline.preflight import check_aggregators, check_model_urls
     from trustgauge.pipeline.run import _select
+    from trustgauge.tasks.oracle import oracle_table
 
     for role_config in config.roles.values():
         check_model_urls(role_config)
     tasks, config = _select(config)
     check_roles(config.roles, tasks)
     check_aggregators(tasks)
+    for role_config in config.roles.values():
+        await load_model(role_config, oracle=oracle_table).aclose()
 
 
 async def preflight(config: RunConfig) -> None:
@@ -295,7 +304,7 @@ async def run_models(
         raise UsageError("every model's run needs its own run directory (out)")
     if len({Path(str(o)).resolve() for o in outs}) != len(outs):
         raise UsageError("two models would write the same run directory: give each its own name")
-    check_shared(configs[0])
+    await check_shared(configs[0])
     report = on_outcome or (lambda outcome: None)
     make_progress = progress_factory or (lambda name: Progress())
 
@@ -312,7 +321,7 @@ async def run_models(
     async def one(i: int, config: RunConfig) -> None:
         assert config.out is not None
         try:
-            if local_one_at_a_time and uses_local_weights(config.model):
+            if local_one_at_a_time and uses_local_weights(config):
                 async with turn:
                     result = await _run(config)
             else:
