@@ -24,12 +24,12 @@ from trustgauge.cli.app import app
 from trustgauge.errors import UsageError
 
 if TYPE_CHECKING:
-    from trustgauge.pipeline.executor import ExecutorFactory
     from trustgauge.pipeline.run import RunConfig, RunResult
 
 
-def _execute(config: RunConfig, *, quiet: bool) -> RunResult:
-    """Run with progress; map errors and interrupts to exit codes."""
+def _execute(config: RunConfig, *, quiet: bool, executor: Any = None) -> RunResult:
+    """Run with progress; map errors and interrupts to exit codes. ``executor``: an
+    ``ExecutorFactory`` (default: this process)."""
     from trustgauge.engine.judging import JudgeFailedError
     from trustgauge.engine.progress import make_progress
     from trustgauge.errors import ModelError
@@ -39,7 +39,10 @@ def _execute(config: RunConfig, *, quiet: bool) -> RunResult:
     progress = make_progress(enabled=not quiet)
     previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
-        return _run_async(run_evaluation(config, renderers=RENDERERS, progress=progress, command=_safe_argv()))
+        return _run_async(run_evaluation(
+            config, renderers=RENDERERS, progress=progress, command=_safe_argv(),
+            executor=executor, shards=getattr(executor, "shards", 1),
+        ))
     except (JudgeFailedError, ModelError, UsageError) as exc:
         progress.close()
         if isinstance(exc, JudgeFailedError):
@@ -198,6 +201,22 @@ def run(
     batch_size: Annotated[int | None, typer.Option("--batch-size", min=1, help="Batch size for local "
         "batching backends (hf:); default auto.")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed for sampling with --limit.")] = 0,
+    executor: Annotated[str, typer.Option("--executor", metavar="[local|ray]", help="Where requests are "
+        "answered: local (this process) or ray (workers on a Ray cluster, each with its share of the "
+        "concurrency; responses stream back to this machine's store, judging stays here; "
+        "docs/scale-out.md). Install trustgauge[ray] on every node.")] = "local",
+    ray_address: Annotated[str | None, typer.Option("--ray-address", metavar="HOST:PORT", help="The Ray "
+        "cluster's head (default: RAY_ADDRESS, else Ray is started on this machine).")] = None,
+    ray_workers: Annotated[int | None, typer.Option("--ray-workers", min=1, help="Workers for the model "
+        "(default: one per node of the cluster).")] = None,
+    ray_cpus: Annotated[float | None, typer.Option("--ray-cpus", min=0.0, help="CPUs per worker (default: 1 "
+        "for hf:/gguf:/vllm: models, whose weights run on the worker; 0 for API models).")] = None,
+    ray_gpus: Annotated[float, typer.Option("--ray-gpus", min=0.0, help="GPUs per worker (local models "
+        "on GPU nodes).")] = 0.0,
+    ray_resource: Annotated[list[str] | None, typer.Option("--ray-resource", metavar="NAME=AMOUNT", help="Another "
+        "Ray resource each worker needs (a node label such as accelerator_type:A100=0.01); repeatable.")] = None,
+    ray_start_timeout: Annotated[float, typer.Option("--ray-start-timeout", min=1.0, help="Seconds to wait "
+        "for the workers to start and load their model.")] = 300.0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """Evaluate a model on tasks and write a run directory (run.json, samples.jsonl, scores.json).
@@ -218,6 +237,8 @@ def run(
       trustgauge run -m openai:gpt-4o-mini -t safety,privacy -n 100
 
       trustgauge run -m openai-compatible:llama3@http://127.0.0.1:8000/v1 -t safety.exaggerated
+
+      trustgauge run -m openai-compatible:llama3@http://10.0.0.5:8000/v1 --suite trustllm --executor ray --ray-address 10.0.0.1:6379
 
       trustgauge run -m openai:gpt-4o-mini -m anthropic:claude-haiku-4-5 --suite quick -o runs/compare
 
@@ -295,27 +316,26 @@ def run(
     except ValidationError as exc:
         err = exc.errors()[0]
         _fail(f"invalid option {'.'.join(str(p) for p in err['loc'])}: {err['msg']}")
+    try:
+        factory = make_executor(executor, ray_address, ray_workers, ray_cpus, ray_gpus, ray_resource, ray_start_timeout)
+    except UsageError as exc:
+        _fail(str(exc))
     if many:
-        _run_many(configs, root, quiet=quiet, max_error_rate=max_error_rate, health_limits=health_limits)
+        _run_many(configs, root, quiet=quiet, max_error_rate=max_error_rate, health_limits=health_limits,
+                  executor=factory)
         return
-    result = _execute(config, quiet=quiet)
+    result = _execute(config, quiet=quiet, executor=factory)
     _finish(result, max_error_rate, health_limits)
-
-
-def executor_factory() -> ExecutorFactory | None:
-    """The executor of ``trustgauge run``'s models (one factory for all of them): ``None`` runs
-    them in this process (:class:`~trustgauge.pipeline.local.LocalExecutor`). The Ray executor's
-    options (``--executor ray``) will pick its factory here."""
-    return None
 
 
 def _run_many(
     configs: list[RunConfig], root: Path, *, quiet: bool, max_error_rate: float,
-    health_limits: dict[str, float | None],
+    health_limits: dict[str, float | None], executor: Any = None,
 ) -> None:
     """Run several models side by side (:func:`trustgauge.pipeline.many.run_models`), one line
     per model as it ends, then the leaderboard (written to ``root/leaderboard.md`` and
-    ``.html``, its ranking printed).
+    ``.html``, its ranking printed). ``executor`` (an ``ExecutorFactory``, ``None``: this
+    process) runs every model's units.
 
     Exit codes: 0 every model ran and passed the limits; 1 some model failed (before anything
     was sent for it, or while running) or its run exceeded ``--max-error-rate`` or a health limit
@@ -344,7 +364,7 @@ def _run_many(
     try:
         outcomes = _run_async(run_models(
             configs, renderers=RENDERERS, progress_factory=group, command=_safe_argv(),
-            executor=executor_factory(), on_outcome=announce,
+            executor=executor, shards=getattr(executor, "shards", 1), on_outcome=announce,
         ))
     except UsageError as exc:
         group.close()
@@ -381,6 +401,41 @@ def _run_many(
         notes = ([f"{len(problems)} problems"] if len(problems) > 1 else []) + (
             [f"the runs written are in {root}"] if runs else [])
         _fail(problems[-1] + (f" ({'; '.join(notes)})" if notes else ""), EXIT_FAILED_REQUESTS)
+
+
+def make_executor(
+    name: str, address: str | None = None, workers: int | None = None, cpus: float | None = None,
+    gpus: float = 0.0, resources: list[str] | None = None, start_timeout: float = 300.0,
+) -> Any:
+    """The ``ExecutorFactory`` of ``--executor`` (``None``: local) from the ``--ray-*`` options."""
+    name = name.strip().lower()
+    ray_given = address is not None or workers is not None or cpus is not None or gpus or resources
+    if name == "local":
+        if ray_given:
+            raise UsageError("--ray-* options need --executor ray")
+        return None
+    if name != "ray":
+        raise UsageError(f"--executor {name!r}: expected local or ray")
+    import importlib.util
+
+    if importlib.util.find_spec("ray") is None:
+        raise UsageError("--executor ray needs Ray: pip install 'trustgauge[ray]' (on every node of the cluster)")
+    from trustgauge.pipeline.ray import RayExecutorFactory, RayOptions
+
+    amounts: dict[str, float] = {}
+    for item in resources or []:
+        key, sep, value = item.partition("=")
+        try:
+            amount = float(value)
+        except ValueError:
+            amount = -1.0
+        if not sep or not key.strip() or amount <= 0:
+            raise UsageError(f"--ray-resource {item!r}: expected NAME=AMOUNT with AMOUNT > 0, e.g. accelerator_type:A100=0.01")
+        amounts[key.strip()] = amount
+    return RayExecutorFactory(RayOptions(
+        address=address, workers=workers, cpus=cpus, gpus=gpus, resources=tuple(sorted(amounts.items())),
+        start_timeout=start_timeout,
+    ))
 
 
 def _parse_task_data(values: list[str] | None) -> dict[str, Path]:

@@ -88,6 +88,8 @@ class Engine:
         use_cache: read cached responses (``False`` = ``--no-cache``: send everything again;
             fresh responses are still written).
         progress: where progress goes.
+        concurrency_cap: the most requests in flight the adaptive limit may grow to, below the
+            model's own cap (a share of one API budget: the Ray executor's workers).
     """
 
     def __init__(
@@ -100,8 +102,10 @@ class Engine:
         use_cache: bool = True,
         progress: Progress | None = None,
         seed: int = 0,
+        concurrency_cap: int | None = None,
     ) -> None:
         self.model = model
+        self.concurrency_cap = concurrency_cap
         self.store = store
         self.concurrency = concurrency
         self.retry = retry or RetryPolicy()
@@ -149,7 +153,8 @@ class Engine:
         return [Outcome(k, response=found[k], cached=True) if k in found else fresh[k] for k in keys]
 
     def _make_limiter(self) -> Limiter:
-        cap = self.model.max_concurrency
+        caps = [c for c in (self.model.max_concurrency, self.concurrency_cap) if c is not None]
+        cap = min(caps) if caps else None
         if self.concurrency is not None:
             return Limiter(self.concurrency)
         if self.model.batch_size > 1:

@@ -138,6 +138,41 @@ class Store:
             self._db.execute("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?)", row)
         return response
 
+    def get_rows(self, keys: Sequence[str]) -> list[tuple[str, str, str, str, float]]:
+        """The stored rows among ``keys`` as they are kept (key, model identity JSON, request
+        JSON, response JSON, time stored): what another store takes with :meth:`put_rows`
+        (the Ray executor's workers and the run's store exchange responses this way)."""
+        found: list[tuple[str, str, str, str, float]] = []
+        with self._lock:
+            for chunk in _chunks(list(keys)):
+                marks = ",".join("?" * len(chunk))
+                found.extend(self._db.execute(f"SELECT * FROM responses WHERE key IN ({marks})", tuple(chunk)))
+        return found
+
+    def put_rows(self, rows: Sequence[tuple[str, str, str, str, float]]) -> int:
+        """Keep rows of another store (:meth:`get_rows`' shape) in one transaction, each response
+        redacted again; a key already kept keeps its row (two rows for one key are the same
+        answer: keys hash the model identity and the whole request). Returns how many were new."""
+        data = [
+            (key, model, request, redact_response(Response.model_validate_json(response)).model_dump_json(), created)
+            for key, model, request, response, created in rows
+        ]
+        if not data:
+            return 0
+        with self._lock, _writing(self.path):
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                before = self._db.total_changes
+                self._db.executemany("INSERT OR IGNORE INTO responses VALUES (?, ?, ?, ?, ?)", data)
+                added = self._db.total_changes - before
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        self._db.execute("ROLLBACK")
+                raise
+        return added
+
     def count_responses(self) -> int:
         with self._lock:
             (n,) = self._db.execute("SELECT COUNT(*) FROM responses").fetchone()

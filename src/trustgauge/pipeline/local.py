@@ -33,7 +33,7 @@ from trustgauge.pipeline.conversations import (
     role_records,
 )
 from trustgauge.pipeline.executor import RunStats, UnitResult, UnitResults
-from trustgauge.pipeline.plan import Unit
+from trustgauge.pipeline.plan import Unit, shard_slice
 from trustgauge.pipeline.spec import ExecutionSettings, RunSpec, public_model_config
 from trustgauge.results.schema import DatasetInfo
 from trustgauge.types import (
@@ -48,7 +48,7 @@ from trustgauge.types import (
 if TYPE_CHECKING:
     from trustgauge.tasks.base import Task
 
-__all__ = ["LocalExecutor", "TaskData", "load_task_data", "select_samples"]
+__all__ = ["LocalExecutor", "ModelPool", "TaskData", "load_task_data", "only_shards", "select_samples", "shard_spans"]
 
 
 def select_samples(samples: Sequence[Sample], limit: int | None, seed: int) -> list[Sample]:
@@ -217,6 +217,59 @@ def without_logprobs(work: TaskData) -> TaskData:
     return TaskData(work.task, work.samples, requests, work.dataset)
 
 
+class ModelPool:
+    """Models kept open across several executor calls (a Ray worker runs its units call by
+    call and loads its model once): one per model config, checked when first opened."""
+
+    def __init__(self) -> None:
+        self._open: dict[str, Model] = {}
+
+    async def get(self, config: ModelConfig) -> Model:
+        from trustgauge.models.registry import load_model
+        from trustgauge.tasks.oracle import oracle_table
+
+        key = config.model_dump_json()
+        if key not in self._open:
+            model = load_model(config, oracle=oracle_table)
+            try:
+                await model.check()
+            except BaseException:
+                await model.aclose()
+                raise
+            self._open[key] = model
+        return self._open[key]
+
+    async def aclose(self) -> None:
+        models, self._open = list(self._open.values()), {}
+        for model in models:
+            await model.aclose()
+
+
+def shard_spans(units: Sequence[Unit], task_id: str, n: int) -> dict[Unit, tuple[int, int]]:
+    """Where each of ``units``' shards of ``task_id`` (a task of ``n`` selected samples) lies in
+    the list of only those shards' samples, concatenated in shard order: ``[start, stop)`` per
+    unit. Every shard present: the task's own positions."""
+    spans: dict[Unit, tuple[int, int]] = {}
+    at = 0
+    for unit in sorted((u for u in units if u.task_id == task_id), key=lambda u: u.shard):
+        start, stop = shard_slice(n, unit.shard, unit.shards)
+        spans[unit] = (at, at + stop - start)
+        at += stop - start
+    return spans
+
+
+def only_shards(work: TaskData, units: Sequence[Unit]) -> TaskData:
+    """``work`` narrowed to the samples (and requests) of ``units``' shards of its task, in
+    shard order: an executor given some shards of a task answers only those."""
+    n = len(work.samples)
+    mine = sorted({u.shard: u for u in units if u.task_id == work.task.id}.values(), key=lambda u: u.shard)
+    if mine and len(mine) == mine[0].shards:
+        return work
+    keep = [i for u in mine for i in range(*shard_slice(n, u.shard, u.shards))]
+    requests = [work.requests[i] for i in keep] if work.requests else []
+    return TaskData(work.task, [work.samples[i] for i in keep], requests, work.dataset)
+
+
 class LocalExecutor:
     """Runs every unit in this process through one engine per model and the run's store.
 
@@ -226,6 +279,9 @@ class LocalExecutor:
         tasks: the task of each unit, by id.
         judges: the open judge of each kind that can run (the caller opens and closes them).
         progress: where progress goes; closed when the units are done.
+        store: the store to use instead of opening ``settings.store_path`` (left open).
+        models: where the models come from instead of loading and closing them per call (the
+            Ray executor's workers keep theirs across calls).
     """
 
     def __init__(
@@ -235,12 +291,17 @@ class LocalExecutor:
         tasks: Mapping[str, Task],
         judges: Mapping[str, Judge],
         progress: Progress,
+        *,
+        store: Store | None = None,
+        models: ModelPool | None = None,
     ) -> None:
         self.spec = spec
         self.settings = settings
         self.tasks = tasks
         self.judges = judges
         self.progress = progress
+        self.store = store
+        self.models = models
 
     async def run(self, units: Sequence[Unit]) -> UnitResults:
         from trustgauge.models.registry import load_model
@@ -260,17 +321,24 @@ class LocalExecutor:
         settings, progress = self.settings, self.progress
         model_config = self.spec.model_config()
         role_configs = self.spec.role_configs()
-        work = load_task_data([self.tasks[t] for t in order], self.spec, settings.data_dir)
-        model = load_model(model_config, oracle=oracle_table)
+        loaded = load_task_data([self.tasks[t] for t in order], self.spec, settings.data_dir)
+        spans = {w.task.id: shard_spans(units, w.task.id, len(w.samples)) for w in loaded}
+        work = [only_shards(w, units) for w in loaded]
+        pool = self.models
+        model = load_model(model_config, oracle=oracle_table) if pool is None else await pool.get(model_config)
         refuse_watermark(model, model_config, [w.task for w in work])
         role_models: dict[str, Any] = {}
-        store = Store(settings.store_path)
+        store = self.store if self.store is not None else Store(settings.store_path)
         early: EarlyJudging | None = None
         try:
-            role_models.update((name, load_model(mc, oracle=oracle_table)) for name, mc in role_configs.items())
-            await model.check()
-            for role_model in role_models.values():
-                await role_model.check()
+            if pool is None:
+                role_models.update((name, load_model(mc, oracle=oracle_table)) for name, mc in role_configs.items())
+                await model.check()
+                for role_model in role_models.values():
+                    await role_model.check()
+            else:
+                for name, mc in role_configs.items():
+                    role_models[name] = await pool.get(mc)
             await check_role_capabilities([w.task for w in work], role_models, role_configs)
             for judge in self.judges.values():
                 check = getattr(judge, "check", None)
@@ -287,6 +355,7 @@ class LocalExecutor:
             engine = Engine(
                 model, store, concurrency=settings.concurrency, retry=settings.retry,
                 use_cache=settings.use_cache, progress=progress, seed=self.spec.seed,
+                concurrency_cap=settings.concurrency_cap,
             )
             # every unit's requests in one batch, in plan order (a task's shards are contiguous)
             all_requests = [r for w in work for r in w.requests]
@@ -316,10 +385,12 @@ class LocalExecutor:
         finally:
             if early is not None:
                 await early.aclose()
-            await model.aclose()
-            for role_model in role_models.values():
-                await role_model.aclose()
-            store.close()
+            if pool is None:
+                await model.aclose()
+                for role_model in role_models.values():
+                    await role_model.aclose()
+            if self.store is None:
+                store.close()
             progress.close()
 
         stats = engine.stats
@@ -339,19 +410,22 @@ class LocalExecutor:
         for unit in units:
             w = by_task[unit.task_id]
             talking = conversations.get(unit.task_id)
-            samples = unit.take(w.samples)
+            if w.task.id in lacking:  # nothing was asked: every shard is empty
+                start = stop = 0
+            else:
+                start, stop = spans[unit.task_id][unit]
+            samples = w.samples[start:stop]
             mine = {s.id for s in samples}
+            prompts = [r.prompt for r in w.requests] if talking is None else [conversation_prompt(r) for r in talking]
             results.append(UnitResult(
                 unit=unit,
                 samples=samples,
-                prompts=unit.take(
-                    [r.prompt for r in w.requests] if talking is None else [conversation_prompt(r) for r in talking]
-                ),
-                outcomes=unit.take(outcomes[unit.task_id]),
-                conversations=None if talking is None else unit.take(talking),
+                prompts=prompts[start:stop],
+                outcomes=outcomes[unit.task_id][start:stop],
+                conversations=None if talking is None else talking[start:stop],
                 judgements={k: v for k, v in verdicts[unit.task_id].items() if k[1] in mine},
                 dataset=w.dataset,
-                generation=next((r.params.model_dump() for r in unit.take(w.requests)), None),
+                generation=next((r.params.model_dump() for r in w.requests[start:stop]), None),
                 lacking=lacking.get(unit.task_id, []),
             ))
         return UnitResults(results=results, stats=run_stats)

@@ -136,3 +136,6 @@ class ExecutionSettings:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     use_cache: bool = True
     data_dir: Path | None = None
+    #: the most requests in flight the adaptive limit may grow to (a worker's share of one
+    #: API budget when several run the model: the Ray executor); ``None``: the model's own cap
+    concurrency_cap: int | None = None
