@@ -17,7 +17,7 @@ How the models share the machine:
   API models keep going beside them (``local_one_at_a_time=False`` lifts this, e.g. for an
   executor that places each model on its own machine). A run whose *role* or judge model has
   local weights (``--role attacker=gguf:smollm2``) takes turns too: each run loads its own.
-- **The judges are not loaded once per model**: each run opens its judges
+- **The judges' weights load once, not once per model**: each run opens its judges
   (:func:`~trustgauge.pipeline.run.open_judges`), but what is costly in them, the ONNX Runtime
   session of each MiniLM graph and its embedding memo, is one per process
   (``judges._encoder.shared_encoder``, ``_graph_session``), so the second model's judges reuse the
