@@ -487,6 +487,9 @@ class _State:
         #: received, and answered successfully
         self.conversation_requests: collections.Counter[str] = collections.Counter()
         self.conversation_successes: collections.Counter[str] = collections.Counter()
+        #: per model: [first chat completion received, last one answered] (time.time(), the
+        #: server's clock): whether two models' requests overlapped in time
+        self.model_spans: dict[str, list[float]] = {}
         self.started = time.time()
         self._reseed()
 
@@ -523,6 +526,7 @@ class _State:
             "queries": dict(self.queries),
             "conversation_requests": dict(self.conversation_requests),
             "conversation_successes": dict(self.conversation_successes),
+            "model_spans": {m: list(span) for m, span in self.model_spans.items()},
         }
 
     def slow_for(self, conversation: str) -> float:
@@ -877,6 +881,13 @@ def build_app(state: _State) -> Any:
             return client_error(
                 "openai", 404, f"The model `{model}` does not exist", "model_not_found"
             )
+        span = state.model_spans.setdefault(model, [time.time(), time.time()])
+        try:
+            return await answer_chat(request, body, model, messages)
+        finally:
+            span[1] = max(span[1], time.time())
+
+    async def answer_chat(request: Any, body: dict, model: str, messages: list[Any]) -> Any:
         prompt = _last_user_text(messages)
         max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
         if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1):

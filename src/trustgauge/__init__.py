@@ -4,6 +4,7 @@ The public API is small::
 
     import trustgauge
     result = trustgauge.evaluate("openai:gpt-4o-mini", ["safety"], limit=50)
+    outcomes = trustgauge.evaluate_many(["openai:gpt-4o-mini", "anthropic:claude-haiku-4-5"], ["safety"])
     results = trustgauge.load_results("runs/my-run")      # a Results: .to_pandas(), .metric()
 
 Heavy libraries load only when a feature needs them, so ``import trustgauge`` is fast.
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from trustgauge._version import __version__
 
 if TYPE_CHECKING:
-    from trustgauge.api import evaluate
+    from trustgauge.api import evaluate, evaluate_many
     from trustgauge.models.base import Model
     from trustgauge.pipeline.run import RunConfig, RunResult
     from trustgauge.results.results import Results, load_results
@@ -34,11 +35,13 @@ __all__ = [
     "Task",
     "__version__",
     "evaluate",
+    "evaluate_many",
     "load_results",
 ]
 
 _LAZY = {
     "evaluate": "trustgauge.api",
+    "evaluate_many": "trustgauge.api",
     "RunConfig": "trustgauge.pipeline.run",
     "RunResult": "trustgauge.pipeline.run",
     "Model": "trustgauge.models.base",

@@ -115,6 +115,15 @@ class ModelConfig(BaseModel):
 
 
 def _read_mapping(path: Path) -> dict[str, Any]:
+    data = read_config_data(path)
+    if not isinstance(data, dict):
+        raise ConfigError(f"config {path} must be a mapping of keys to values")
+    return data
+
+
+def read_config_data(path: Path) -> Any:
+    """The parsed content of a YAML (any other suffix), TOML (``.toml``) or JSON (``.json``)
+    file; a :class:`ConfigError` in one line when it cannot be read or parsed."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -141,8 +150,6 @@ def _read_mapping(path: Path) -> dict[str, Any]:
     except Exception as exc:  # yaml/toml/json parse errors have no common base
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ConfigError(f"cannot parse config {path}: {first_line}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"config {path} must be a mapping of keys to values")
     return data
 
 

@@ -140,10 +140,15 @@ def _finish(result: RunResult, max_error_rate: float, health_limits: dict[str, f
 
 @app.command()
 def run(
-    model: Annotated[str | None, typer.Option("--model", "-m", help="Model spec, e.g. openai:gpt-4o-mini, "
-        "openai-compatible:NAME@http://127.0.0.1:8000/v1, anthropic:NAME, hf:REPO, gguf:PATH or gguf:smollm2.")] = None,
+    model: Annotated[list[str] | None, typer.Option("--model", "-m", help="Model spec, e.g. openai:gpt-4o-mini, "
+        "openai-compatible:NAME@http://127.0.0.1:8000/v1, anthropic:NAME, hf:REPO, gguf:PATH or gguf:smollm2. "
+        "Repeatable: several models run side by side on the same tasks (API models at once, hf:/gguf: models "
+        "one after another), each into -o OUT/NAME, with OUT/leaderboard.md and .html.")] = None,
     model_config: Annotated[Path | None, typer.Option("--model-config", help="YAML/TOML/JSON model config "
-        "(generation parameters, headers, system prompt, api_key_env).")] = None,
+        "(generation parameters, headers, system prompt, api_key_env) of the one --model.")] = None,
+    models_file: Annotated[Path | None, typer.Option("--models-file", help="YAML/TOML/JSON list of models to "
+        "run side by side, like several --model: each entry a spec or a model config as --model-config reads "
+        "it, with an optional name (its run folder, OUT/NAME).")] = None,
     suite: Annotated[str | None, typer.Option("--suite", "-s", help="trustllm (every sub-task, full data), quick "
         "(every sub-task on a 541-prompt packaged sample, offline), a dimension, or quick-DIMENSION; "
         "see 'trustgauge suites'.")] = None,
@@ -154,7 +159,8 @@ def run(
         "(whole groups for paired tasks, seeded).")] = None,
     concurrency: Annotated[int | None, typer.Option("--concurrency", "-c", min=1, help="Requests in flight; "
         "default adaptive (grows while the server keeps up, backs off on 429).")] = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Run directory (default runs/MODEL-TIMESTAMP).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Run directory (default runs/MODEL-TIMESTAMP); "
+        "with several models, the folder of their run directories (default runs/models-TIMESTAMP).")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Send every request again, ignoring stored responses.")] = False,
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="An unpacked TrustLLM data release "
         "(<dimension>/<file>.json); default: fetched and verified on first use.")] = None,
@@ -218,6 +224,10 @@ def run(
     Re-running the same command after a crash or Ctrl-C resumes: stored responses are reused
     and only missing ones are requested.
 
+    With several models (-m A -m B, or --models-file), each runs as alone into OUT/NAME, and
+    OUT/leaderboard.md and .html rank them. A model that fails (no key, server down) is reported
+    in one line and listed as failed; the others go on; the exit code is then 1.
+
     Examples:
 
       trustgauge run -m openai:gpt-4o-mini --suite quick
@@ -229,16 +239,28 @@ def run(
       trustgauge run -m openai-compatible:llama3@http://127.0.0.1:8000/v1 -t safety.exaggerated
 
       trustgauge run -m openai-compatible:llama3@http://10.0.0.5:8000/v1 --suite trustllm --executor ray --ray-address 10.0.0.1:6379
+
+      trustgauge run -m openai:gpt-4o-mini -m anthropic:claude-haiku-4-5 --suite quick -o runs/compare
+
+      trustgauge run --models-file models.yaml --suite quick
     """
     from pydantic import ValidationError
 
-    from trustgauge.config import GenerationOverrides, load_model_config
+    from trustgauge.config import GenerationOverrides, ModelConfig, load_model_config
     from trustgauge.engine.runner import RetryPolicy
     from trustgauge.pipeline.run import RunConfig
 
     judges, judge_options = _parse_judges(judge)
-    try:
-        mc = load_model_config(model_config, spec=model)
+    specs = model or []
+    many = models_file is not None or len(specs) > 1
+    if many and model_config is not None:
+        _fail("--model-config configures the one --model; for several models give each its config in "
+              "--models-file FILE (a list of specs or model configs)")
+    if models_file is not None and specs:
+        _fail("--models-file lists the models: add the --model ones to the file")
+
+    def override(mc: ModelConfig) -> ModelConfig:
+        """The command line's generation options over a model's config."""
         gen = mc.generation.model_dump(exclude_none=True)
         if temperature is not None:
             gen["temperature"] = temperature
@@ -251,14 +273,16 @@ def run(
             updates["timeout"] = timeout
         if batch_size is not None:
             updates["options"] = {**mc.options, "batch_size": batch_size}
-        mc = mc.model_copy(update=updates)
-        config = RunConfig(
+        return mc.model_copy(update=updates)
+
+    def configure(mc: ModelConfig, run_out: Path | None) -> RunConfig:
+        return RunConfig(
             model=mc,
             tasks=_split(tasks) or ["all"],
             suite=suite,
             limit=limit,
             concurrency=concurrency,
-            out=out,
+            out=run_out,
             use_cache=not no_cache,
             data_dir=data_dir,
             max_error_rate=max_error_rate,
@@ -273,6 +297,20 @@ def run(
             retry=RetryPolicy(max_retries=max_retries, base_delay=retry_delay, timeout=mc.timeout),
             store_path=None,
         )
+
+    health_limits: dict[str, float | None] = {"empty": max_empty_rate, "truncated": max_truncated_rate}
+    try:
+        if many:
+            from trustgauge.pipeline.many import default_models_dir, model_entries, read_models_file
+
+            listed = read_models_file(models_file) if models_file is not None else [
+                (None, ModelConfig(model=spec)) for spec in specs
+            ]
+            root = out or default_models_dir()
+            configs = [configure(override(e.config), root / e.name) for e in model_entries(listed)]
+        else:
+            mc = override(load_model_config(model_config, spec=specs[0] if specs else None))
+            config = configure(mc, out)
     except UsageError as exc:
         _fail(str(exc))
     except ValidationError as exc:
@@ -282,8 +320,87 @@ def run(
         factory = make_executor(executor, ray_address, ray_workers, ray_cpus, ray_gpus, ray_resource, ray_start_timeout)
     except UsageError as exc:
         _fail(str(exc))
+    if many:
+        _run_many(configs, root, quiet=quiet, max_error_rate=max_error_rate, health_limits=health_limits,
+                  executor=factory)
+        return
     result = _execute(config, quiet=quiet, executor=factory)
-    _finish(result, max_error_rate, {"empty": max_empty_rate, "truncated": max_truncated_rate})
+    _finish(result, max_error_rate, health_limits)
+
+
+def _run_many(
+    configs: list[RunConfig], root: Path, *, quiet: bool, max_error_rate: float,
+    health_limits: dict[str, float | None], executor: Any = None,
+) -> None:
+    """Run several models side by side (:func:`trustgauge.pipeline.many.run_models`), one line
+    per model as it ends, then the leaderboard (written to ``root/leaderboard.md`` and
+    ``.html``, its ranking printed). ``executor`` (an ``ExecutorFactory``, ``None``: this
+    process) runs every model's units.
+
+    Exit codes: 0 every model ran and passed the limits; 1 some model failed (before anything
+    was sent for it, or while running) or its run exceeded ``--max-error-rate`` or a health limit
+    (its run directory is written and ranked; the same command again resumes every model);
+    2 the command itself is wrong (the tasks, a role, the models file) or no model could start
+    (nothing was sent); 130 interrupted (everything received is stored; run again to resume).
+    """
+    from trustgauge.engine.progress import ProgressGroup
+    from trustgauge.pipeline.many import ModelFailure, ModelOutcome, run_models
+    from trustgauge.report.leaderboard import FailedRun, render_markdown, write_leaderboards
+    from trustgauge.report.writer import RENDERERS
+
+    group = ProgressGroup(enabled=not quiet)
+
+    def announce(outcome: ModelOutcome) -> None:
+        if isinstance(outcome, ModelFailure):
+            typer.echo(f"error: {outcome.line()}", err=True)
+        else:
+            req = outcome.run.requests
+            typer.echo(
+                f"done: {outcome.out_dir.name} ({outcome.run.model.get('model')}): {req['total']} requests, "
+                f"{req['failed']} failed, {outcome.run.wall_time_s:.1f}s -> {outcome.out_dir}", err=True,
+            )
+
+    previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    try:
+        outcomes = _run_async(run_models(
+            configs, renderers=RENDERERS, progress_factory=group, command=_safe_argv(),
+            executor=executor, shards=getattr(executor, "shards", 1), on_outcome=announce,
+        ))
+    except UsageError as exc:
+        group.close()
+        fail_on(exc)
+    except KeyboardInterrupt:
+        group.close()
+        interrupted("\ninterrupted: every response received so far is saved; run the same command again to resume.")
+    finally:
+        group.close()  # releases the terminal once, whatever happened
+        signal.signal(signal.SIGTERM, previous)
+    failures = [o for o in outcomes if isinstance(o, ModelFailure)]
+    runs = [o for o in outcomes if not isinstance(o, ModelFailure)]
+    if not runs and all(f.stage == "preflight" for f in failures):
+        _fail(f"no model could start ({len(failures)} failed before anything was sent; see above)")
+    from trustgauge.results.health import limit_errors
+
+    problems = [f.line() for f in failures]
+    for result in runs:
+        if result.failed and result.error_rate > max_error_rate:
+            problems.append(
+                f"{result.out_dir.name}: {result.failed} of {result.total} requests failed ({result.error_rate:.1%} > "
+                f"--max-error-rate {max_error_rate:.1%}); see 'error' in its samples.jsonl; run again to retry them"
+            )
+        if result.run.health is not None:
+            problems += [f"{result.out_dir.name}: {m}" for m in limit_errors(result.run.health, health_limits)]
+    board = write_leaderboards(
+        root, [r.out_dir for r in runs], [FailedRun(f.model, f.name, f.error) for f in failures],
+    )
+    typer.echo(render_markdown(board, subtasks=False), nl=False)
+    typer.echo(f"leaderboard: {root / 'leaderboard.md'} · {root / 'leaderboard.html'}")
+    for message in problems[:-1]:
+        typer.echo(f"error: {message}", err=True)
+    if problems:
+        notes = ([f"{len(problems)} problems"] if len(problems) > 1 else []) + (
+            [f"the runs written are in {root}"] if runs else [])
+        _fail(problems[-1] + (f" ({'; '.join(notes)})" if notes else ""), EXIT_FAILED_REQUESTS)
 
 
 def make_executor(

@@ -70,26 +70,39 @@ class Progress:
 
 
 class PlainProgress(Progress):
-    """One line every ``interval`` seconds (and at start and end)."""
+    """One line every ``interval`` seconds (and at start and end); ``label`` (a run of a
+    many-model command: the model's run directory name) starts each line."""
 
-    def __init__(self, stream: TextIO | None = None, interval: float = 5.0) -> None:
+    def __init__(self, stream: TextIO | None = None, interval: float = 5.0, label: str | None = None) -> None:
         super().__init__()
         self.stream = stream or sys.stderr
         self.interval = interval
+        self.label = label
         self._last = 0.0
 
     def _render(self, force: bool = False) -> None:
         now = time.monotonic()
         if force or now - self._last >= self.interval:
             self._last = now
-            print(f"[trustgauge] {self.summary()}", file=self.stream, flush=True)
+            prefix = f"[trustgauge] {self.label}: " if self.label else "[trustgauge] "
+            print(f"{prefix}{self.summary()}", file=self.stream, flush=True)
 
 
 class RichProgress(Progress):
-    """A live rich progress bar: done/total, rate, ETA, cache hits, retries, errors."""
+    """A live rich progress bar: done/total, rate, ETA, cache hits, retries, errors.
 
-    def __init__(self) -> None:
+    ``bar``: a rich ``Progress`` shared with other runs (:class:`ProgressGroup`); then this run
+    keeps one row, labelled ``label``, that each phase (generating, judging) takes over, and
+    :meth:`close` leaves the shared bar running."""
+
+    def __init__(self, bar: Any = None, label: str | None = None) -> None:
         super().__init__()
+        self.label = label
+        self._own = bar is None
+        self._task_id: Any = None
+        if bar is not None:
+            self._bar = bar
+            return
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -112,7 +125,6 @@ class RichProgress(Progress):
             console=Console(stderr=True),
             transient=False,
         )
-        self._task_id: Any = None
         self._bar.start()
 
     def _render(self, force: bool = False) -> None:
@@ -120,24 +132,56 @@ class RichProgress(Progress):
             "rate": f"{self.rate:.1f}/s",
             "stats": f"cached {self.cached} · retries {self.retries} · errors {self.errors}",
         }
+        description = f"{self.label}: {self.description}" if self.label else self.description
         if self._task_id is None:
-            self._task_id = self._bar.add_task(self.description, total=self.total, completed=self.done, **fields)
+            self._task_id = self._bar.add_task(description, total=self.total, completed=self.done, **fields)
         else:
-            self._bar.update(self._task_id, description=self.description, total=self.total, completed=self.done, **fields)
+            self._bar.update(self._task_id, description=description, total=self.total, completed=self.done, **fields)
 
     def start(self, description: str, total: int, cached: int = 0) -> None:
-        # each phase (generating, judging) keeps its own finished bar on screen
-        self._task_id = None
+        # alone, each phase (generating, judging) keeps its own finished bar on screen; in a
+        # group, a run keeps one row (several models' phases would make a screenful)
+        if self._own:
+            self._task_id = None
         super().start(description, total, cached)
 
     def close(self) -> None:
-        self._bar.stop()
+        if self._own:
+            self._bar.stop()
+
+
+def _interactive() -> bool:
+    return sys.stderr.isatty() and not os.environ.get("CI")
 
 
 def make_progress(enabled: bool = True) -> Progress:
     """A rich bar on an interactive terminal; plain lines when not a TTY or ``CI`` is set."""
     if not enabled:
         return Progress()
-    if sys.stderr.isatty() and not os.environ.get("CI"):
+    if _interactive():
         return RichProgress()
     return PlainProgress()
+
+
+class ProgressGroup:
+    """The progress of several runs at once (``trustgauge run -m A -m B``): called with a run's
+    label, it gives that run its own :class:`Progress`. On an interactive terminal every run is
+    one row of one rich display (rich's ``Progress`` holds many tasks); in CI or a pipe each
+    run's plain lines start with its label; ``enabled=False``: silent. :meth:`close` releases
+    the terminal once every run is done (or interrupted)."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self._rich: RichProgress | None = RichProgress() if enabled and _interactive() else None
+
+    def __call__(self, label: str) -> Progress:
+        if not self.enabled:
+            return Progress()
+        if self._rich is not None:
+            return RichProgress(bar=self._rich._bar, label=label)
+        return PlainProgress(label=label)
+
+    def close(self) -> None:
+        rich, self._rich = self._rich, None
+        if rich is not None:
+            rich.close()

@@ -2,5 +2,6 @@
 
 ``spec`` (RunSpec, its digest), ``plan`` (units: one task shard for one model), ``executor``
 (the Executor protocol and what it returns), ``local`` (LocalExecutor: the asyncio engine in
-this process), ``merge`` (unit results back in plan order), ``conversations`` (multi-turn tasks).
+this process), ``merge`` (unit results back in plan order), ``conversations`` (multi-turn tasks),
+``many`` (several models' runs side by side, one executor factory for all).
 """

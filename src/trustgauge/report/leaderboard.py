@@ -22,6 +22,7 @@ import io
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from trustgauge.report.stats import competition_ranks
 from trustgauge.results.results import Results
@@ -66,10 +67,21 @@ class Entry:
 
 
 @dataclass
+class FailedRun:
+    """A model of a many-model command that produced no run (listed, not ranked)."""
+
+    label: str
+    run_id: str
+    reason: str
+
+
+@dataclass
 class Leaderboard:
     columns: list[Column]
     dimensions: list[str]
     entries: list[Entry]
+    #: models that failed (``trustgauge run -m A -m B``): shown below the ranking
+    failed: list[FailedRun] = field(default_factory=list)
 
     def best(self, column: Column) -> set[str]:
         """Labels of the entries ranked first on ``column`` with a value."""
@@ -100,10 +112,13 @@ def _order(task_ids: Sequence[str]) -> list[str]:
     return known + [t for t in task_ids if t not in TASK_ORDER]
 
 
-def build_leaderboard(results: Sequence[Results], *, common_only: bool = False) -> Leaderboard:
+def build_leaderboard(
+    results: Sequence[Results], *, common_only: bool = False, failed: Sequence[FailedRun] = ()
+) -> Leaderboard:
     """Rank ``results`` (one per run) per sub-task, per dimension and overall.
 
-    ``common_only``: only the sub-tasks every run has.
+    ``common_only``: only the sub-tasks every run has. ``failed``: models that produced no run,
+    listed after the ranking.
     """
     first: dict[str, Column] = {}
     primary_votes: dict[str, Counter[str]] = {}
@@ -165,7 +180,7 @@ def build_leaderboard(results: Sequence[Results], *, common_only: bool = False) 
     for e, pos in zip(entries, positions):
         e.position = pos
     entries.sort(key=lambda e: (e.position, e.label))
-    return Leaderboard(columns, dimensions, entries)
+    return Leaderboard(columns, dimensions, entries, list(failed))
 
 
 # --------------------------------------------------------------------------- rendering
@@ -179,7 +194,8 @@ def _arrow(direction: str) -> str:
     return "↑" if direction == "higher" else "↓"
 
 
-def render_markdown(board: Leaderboard) -> str:
+def render_markdown(board: Leaderboard, *, subtasks: bool = True) -> str:
+    """The ranking, the failed models if any, then (``subtasks``) every sub-task's value and rank."""
     from trustgauge.report._page import md_cell as cell
 
     unranked = [c.key for c in board.columns if not c.ranked]
@@ -199,6 +215,11 @@ def render_markdown(board: Leaderboard) -> str:
             f"| {e.position} | {cell(e.label)} | {_num(e.mean_rank, 2)} | {dims} | "
             f"{e.coverage}/{len(board.columns)} |"
         )
+    if board.failed:
+        lines += ["", "### Failed (not ranked)", "", "| model | run | why |", "|---|---|---|"]
+        lines += [f"| {cell(f.label)} | {cell(f.run_id)} | {cell(f.reason)} |" for f in board.failed]
+    if not subtasks:
+        return "\n".join(lines) + "\n"
     lines += [
         "",
         "### Sub-tasks: value (rank)",
@@ -246,7 +267,7 @@ _HTML = """<!doctype html>
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
 <title>trustgauge leaderboard</title><style>{{ style }}</style></head><body>
 <h1>trustgauge leaderboard</h1>
-<p class="muted">{{ board.entries|length }} runs, {{ board.columns|length }} sub-tasks. Rank per sub-task
+<p class="muted">{{ board.entries|length }} runs{% if board.failed %} ({{ board.failed|length }} failed){% endif %}, {{ board.columns|length }} sub-tasks. Rank per sub-task
 (1 = best; ties share a rank; a run without a value ranks last), mean rank per dimension and overall.</p>
 <h2>Overall</h2>
 <table><thead><tr><th>#</th><th>model</th><th>run</th><th>mean rank</th>
@@ -256,6 +277,10 @@ _HTML = """<!doctype html>
 {% for d in board.dimensions %}<td class="num">{{ num(e.dimension_ranks.get(d), 2) }}</td>{% endfor %}
 <td class="num">{{ e.coverage }}/{{ board.columns|length }}</td></tr>
 {% endfor %}</tbody></table>
+{% if board.failed %}<h2>Failed (not ranked)</h2>
+<table><thead><tr><th>model</th><th>run</th><th>why</th></tr></thead><tbody>
+{% for f in board.failed %}<tr><td>{{ f.label }}</td><td class="muted">{{ f.run_id }}</td><td>{{ f.reason }}</td></tr>
+{% endfor %}</tbody></table>{% endif %}
 <h2>Sub-tasks</h2>
 <table><thead><tr><th rowspan="2">model</th>
 {% for d in board.dimensions %}<th colspan="{{ board.columns|selectattr('dimension', 'equalto', d)|list|length }}">{{ d }}</th>{% endfor %}</tr>
@@ -285,3 +310,16 @@ def render(board: Leaderboard, fmt: str) -> str:
     if fmt == "html":
         return render_html(board)
     raise ValueError(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}")
+
+
+def write_leaderboards(out_dir: Path, run_dirs: Sequence[Path], failed: Sequence[FailedRun] = ()) -> Leaderboard:
+    """``out_dir/leaderboard.md`` and ``out_dir/leaderboard.html`` over ``run_dirs`` (a
+    many-model command's runs; what ``trustgauge leaderboard RUN_DIR... -o`` writes, plus the
+    ``failed`` models), each written atomically. Returns the board."""
+    from trustgauge.net.atomic import atomic_write_text
+
+    board = build_leaderboard([Results.load(d) for d in run_dirs], failed=failed)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out_dir / "leaderboard.md", render_markdown(board))
+    atomic_write_text(out_dir / "leaderboard.html", render_html(board))
+    return board
