@@ -92,12 +92,12 @@ class _VLLMLike(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(blob)
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         self._send({"object": "list", "data": [{"id": "meta-llama/Llama-2-7b-hf", "object": "model",
                                                  "created": 1764900000, "owned_by": "vllm", "root": "meta-llama/Llama-2-7b-hf",
                                                  "parent": None, "max_model_len": 4096, "permission": []}]})
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         type(self).bodies.append(body)
         if body["prompt"] == PROMPT:
