@@ -38,7 +38,14 @@ from trustgauge.models.vllm import (
     sampling_kwargs,
     token_logprob,
 )
-from trustgauge.types import Capability, GenerationParams, Request, ResponseFormat, WatermarkSpec
+from trustgauge.types import (
+    Capability,
+    ChatMessage,
+    GenerationParams,
+    Request,
+    ResponseFormat,
+    WatermarkSpec,
+)
 
 # -- GenerationParams -> SamplingParams -----------------------------------------------------------
 
@@ -354,3 +361,23 @@ def test_a_quick_suite_run_sends_its_prompts_in_one_chat_call_and_resumes_from_t
     assert first.failed == 0 and (tmp_path / "a" / "scores.json").is_file()
     evaluate("vllm:toy/Toy-1B-Instruct", ["all"], suite="quick", limit=2, out=tmp_path / "b")
     assert fake_vllm.FakeLLM.made[-1].calls == []
+
+
+def test_a_tokenizer_without_chat_template_gets_hfs_plain_prompt(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = _model(monkeypatch)
+    monkeypatch.setattr(fake_vllm.ToyTokenizer, "chat_template", None)
+    system = ChatMessage(role="system", content="Be brief.")
+    requests = [Request.user("What is the capital of France?"),
+                Request(messages=(system, ChatMessage(role="user", content="Capital?")))]
+
+    async def go() -> Any:
+        try:
+            return await model.generate(requests)
+        finally:
+            await model.aclose()
+
+    answers = asyncio.run(go())
+    call = fake_vllm.FakeLLM.made[-1].calls[0]
+    assert call["kind"] == "generate"
+    assert call["prompts"] == ["What is the capital of France?", "System: Be brief.\n\nUser: Capital?\n\nAssistant:"]
+    assert [a.text for a in answers] == [REPLY, REPLY]

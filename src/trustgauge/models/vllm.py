@@ -314,6 +314,14 @@ def loglikelihood_from_output(output: Any, start: int, truncated: int = 0) -> Lo
     )
 
 
+def has_chat_template(tokenizer: Any) -> bool:
+    """Whether ``LLM.chat`` can format a conversation for this tokenizer: a Hugging Face
+    tokenizer with a ``chat_template``, or one of vLLM's own tokenizers (Mistral's), which
+    template without that attribute. A Hugging Face tokenizer whose ``chat_template`` is empty
+    gets the plain prompt ``hf:`` gives it (:func:`trustgauge.models._local.plain_prompt`)."""
+    return not hasattr(tokenizer, "chat_template") or bool(tokenizer.chat_template)
+
+
 def _digest(value: Any) -> str:
     blob = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
@@ -440,7 +448,7 @@ class VLLMModel(Model):
             params = [self._sampling_params(r.params) for r in requests]
             conversations = [[{"role": m.role, "content": m.content} for m in r.messages] for r in requests]
             try:
-                if getattr(llm.get_tokenizer(), "chat_template", None):
+                if has_chat_template(llm.get_tokenizer()):
                     outputs = llm.chat(conversations, params, use_tqdm=False)
                 else:  # no chat template: the prompt hf: sends such a model
                     outputs = llm.generate([plain_prompt(c) for c in conversations], params, use_tqdm=False)
