@@ -385,7 +385,9 @@ class VLLMModel(Model):
         with contextlib.suppress(Exception):
             from huggingface_hub import try_to_load_from_cache
 
-            cached = try_to_load_from_cache(self.name, "config.json", revision=asked)
+            cached = try_to_load_from_cache(
+                self.name, "config.json", cache_dir=self.llm_options.get("download_dir"), revision=asked
+            )
             if isinstance(cached, str):
                 return Path(cached).parent.name  # .../snapshots/<commit>/config.json
         return str(asked) if asked else "unknown"
