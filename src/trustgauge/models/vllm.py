@@ -401,7 +401,7 @@ class VLLMModel(Model):
             try:
                 import vllm
                 from vllm.platforms import current_platform
-            except ImportError as exc:
+            except (ImportError, OSError, RuntimeError) as exc:  # missing, or its CUDA libraries
                 raise ConfigError(f"{INSTALL_HINT} ({_first_line(exc)})") from None
             if current_platform.is_unspecified():
                 raise ConfigError(NO_DEVICE)
