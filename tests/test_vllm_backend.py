@@ -381,3 +381,11 @@ def test_a_tokenizer_without_chat_template_gets_hfs_plain_prompt(monkeypatch: py
     assert call["kind"] == "generate"
     assert call["prompts"] == ["What is the capital of France?", "System: Be brief.\n\nUser: Capital?\n\nAssistant:"]
     assert [a.text for a in answers] == [REPLY, REPLY]
+
+
+def test_a_vllm_that_fails_to_import_is_the_install_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "vllm", None)  # import vllm -> ImportError
+    model = VLLMModel("toy", ModelConfig(model="vllm:toy"))
+    with pytest.raises(ConfigError) as caught:
+        asyncio.run(model.check())
+    assert str(caught.value).startswith(INSTALL_HINT) and "\n" not in str(caught.value)
