@@ -38,7 +38,7 @@ import sys
 import threading
 import time
 import types
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import pytest
@@ -294,7 +294,6 @@ class FakeLLM:
 class Platform:
     unspecified: bool = False
     name: str = "NVIDIA H100 80GB HBM3"
-    asked: list[str] = field(default_factory=list)
 
     def is_unspecified(self) -> bool:
         return self.unspecified
