@@ -29,7 +29,7 @@ from trustgauge.models.registry import (
 from trustgauge.models.scripted import ScriptedModel
 
 SRC = Path(__file__).resolve().parents[1] / "src"
-BUILTIN = ["openai", "openai-compatible", "anthropic", "hf", "gguf", "scripted"]
+BUILTIN = ["openai", "openai-compatible", "anthropic", "hf", "gguf", "scripted", "vllm"]
 
 PLUGIN = '''
 from collections.abc import Sequence
@@ -116,7 +116,7 @@ def backend_plugins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_regis
 
 def test_builtins_are_listed_lazily_in_todays_order() -> None:
     assert list(BUILTIN_BACKENDS) == BUILTIN
-    assert list(BACKENDS)[:6] == BUILTIN
+    assert list(BACKENDS)[:7] == BUILTIN
     assert BUILTIN_BACKENDS["hf"].module == "trustgauge.models.hf_local"
     assert parse_spec("hf:Qwen/Qwen2.5-0.5B-Instruct") == ("hf", "Qwen/Qwen2.5-0.5B-Instruct")
 
@@ -143,7 +143,7 @@ def test_unknown_backend_message_is_unchanged(fresh_registry: None) -> None:
     with pytest.raises(ConfigError) as caught:
         parse_spec("nosuch:model")
     assert str(caught.value) == (
-        "unknown backend 'nosuch' in 'nosuch:model'; known: openai, openai-compatible, anthropic, hf, gguf, scripted"
+        "unknown backend 'nosuch' in 'nosuch:model'; known: openai, openai-compatible, anthropic, hf, gguf, scripted, vllm"
     )
 
 

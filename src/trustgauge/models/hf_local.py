@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import hashlib
 import json
 import math
 import os
@@ -36,6 +35,7 @@ from typing import Any
 
 from trustgauge.config import ModelConfig
 from trustgauge.errors import ConfigError, PermanentModelError
+from trustgauge.models._local import directory_fingerprint, fit_window, plain_prompt, scoring_ids
 from trustgauge.models.base import Model
 from trustgauge.models.registry import register_backend
 from trustgauge.types import (
@@ -54,18 +54,6 @@ INSTALL_HINT = (
 )
 _DTYPES = ("float32", "bfloat16", "float16")
 _COMPLETE_MARKER = "trustgauge-conversion.json"
-#: weight/config files whose names, sizes and mtimes identify a local model directory
-_IDENTITY_SUFFIXES = (
-    ".json",
-    ".safetensors",
-    ".bin",
-    ".model",
-    ".txt",
-    ".jinja",
-    ".py",
-    ".gguf",
-    ".tiktoken",
-)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -211,16 +199,6 @@ def convert_gguf(gguf_path: Path) -> tuple[Path, bool]:
     return target, True
 
 
-def _directory_fingerprint(path: Path) -> str:
-    """SHA-256 over names, sizes and mtimes of a local model directory's config/weight files."""
-    h = hashlib.sha256()
-    for file in sorted(path.iterdir()):
-        if file.is_file() and file.suffix in _IDENTITY_SUFFIXES:
-            st = file.stat()
-            h.update(f"{file.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-    return h.hexdigest()
-
-
 def cross_entropy(torch: Any, observer_logits: Any, logprobs: Any) -> Any:
     """Per position, ``-sum_v p_obs(v) log p(v)``: the observer's next-token distribution
     (softmax of ``observer_logits``) against this model's log-probabilities ``logprobs`` (both
@@ -239,14 +217,6 @@ def _check_same_vocabulary(name: str, tokenizer: Any, observer: str, other: Any)
             f"hf: observer {observer} does not share {name}'s tokenizer (the vocabularies differ): "
             "Binoculars' cross-perplexity needs two models with one tokenizer"
         )
-
-
-def _plain_prompt(messages: list[dict[str, str]]) -> str:
-    """For tokenizers without a chat template: the bare prompt, or a simple transcript."""
-    if len(messages) == 1 and messages[0]["role"] == "user":
-        return messages[0]["content"]
-    lines = [f"{m['role'].capitalize()}: {m['content']}" for m in messages]
-    return "\n\n".join([*lines, "Assistant:"])
 
 
 class HFLocalModel(Model):
@@ -341,7 +311,7 @@ class HFLocalModel(Model):
         if self.gguf_path is not None:
             model, revision = f"gguf:{self.gguf_path.name}", file_sha256(self.gguf_path)
         elif self.local_dir is not None:
-            model, revision = self.name, _directory_fingerprint(self.local_dir)
+            model, revision = self.name, directory_fingerprint(self.local_dir)
         else:
             model, revision = self.name, self._hub_revision()
         identity = {"backend": "hf", "model": model, "revision": revision, "dtype": self.dtype}
@@ -472,7 +442,7 @@ class HFLocalModel(Model):
             )
             ids = tokenizer(text, add_special_tokens=False)["input_ids"]
         else:
-            ids = tokenizer(_plain_prompt(messages), add_special_tokens=True)["input_ids"]
+            ids = tokenizer(plain_prompt(messages), add_special_tokens=True)["input_ids"]
         return [int(t) for t in ids]
 
     def _eos_ids(self) -> set[int]:
@@ -651,19 +621,8 @@ class HFLocalModel(Model):
     # -- scoring given text --------------------------------------------------------------------
 
     def _loglikelihood_ids(self, context: str, continuation: str) -> tuple[list[int], list[int]]:
-        """Context and continuation tokenized apart (so the continuation's tokens are its own,
-        as lm-evaluation-harness does); an empty context becomes the start (or end) token."""
-        tokenizer = self._tokenizer
-        ctx = [int(t) for t in tokenizer(context, add_special_tokens=False)["input_ids"]]
-        cont = [int(t) for t in tokenizer(continuation, add_special_tokens=False)["input_ids"]]
-        if not ctx:
-            start = tokenizer.bos_token_id
-            if start is None:
-                start = tokenizer.eos_token_id
-            if start is None:
-                raise PermanentModelError("hf: an empty context needs a start or end token")
-            ctx = [int(start)]
-        return ctx, cont
+        """Context and continuation tokenized apart (:func:`~trustgauge.models._local.scoring_ids`)."""
+        return scoring_ids(self._tokenizer, context, continuation, "hf")
 
     def context_window(self) -> int | None:
         """The most tokens the loaded model reads at once (its ``max_position_embeddings``),
@@ -678,16 +637,8 @@ class HFLocalModel(Model):
         return own
 
     def _fit(self, ctx: list[int], cont: list[int]) -> tuple[list[int], list[int], int]:
-        """Context and continuation cut to the context window: the continuation keeps its first
-        tokens (what does not fit is counted as ``truncated``); a context too long on its own
-        keeps its last tokens, so that at least one continuation token is scored."""
-        window = self.context_window()
-        if window is None or len(ctx) + len(cont) <= window:
-            return ctx, cont, 0
-        if len(ctx) >= window:
-            ctx = ctx[-(window - 1):]
-        room = window - len(ctx)
-        return ctx, cont[:room], len(cont) - room
+        """Context and continuation cut to the context window (:func:`~trustgauge.models._local.fit_window`)."""
+        return fit_window(ctx, cont, self.context_window())
 
     def _loglikelihood_sync(self, pairs: Sequence[tuple[str, str]]) -> list[Loglikelihood]:
         torch = _import_torch()

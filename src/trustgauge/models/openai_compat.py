@@ -123,10 +123,24 @@ def parse_chat_logprobs(logprobs: Any) -> tuple[TokenLogprob, ...] | None:
 
 
 def parse_prompt_logprobs(entries: Any, continuation: str) -> Loglikelihood:
-    """vLLM's ``prompt_logprobs`` (one entry per prompt token, the first ``None``; each a map
-    ``token_id -> {"logprob", "rank", "decoded_token"}`` holding the prompt token and, with
-    ``prompt_logprobs: 1``, the most likely token) -> the log-likelihood of the prompt's last
-    tokens that spell ``continuation``.
+    """vLLM's ``prompt_logprobs`` -> the log-likelihood of the prompt's last tokens that spell
+    ``continuation``.
+
+    The shape, as vLLM 0.33 sends it (``CompletionResponseChoice.prompt_logprobs:
+    list[dict[int, Logprob] | None]`` in ``vllm/entrypoints/openai/completion/protocol.py``,
+    dumped by pydantic, so the token ids become JSON strings): one entry per prompt token, the
+    first ``null`` (``vllm/logprobs.py: create_prompt_logprobs``: the first token has no
+    context; with a BOS-adding tokenizer that is the BOS), each other a map ``token_id ->
+    {"logprob", "rank", "decoded_token"}`` (``vllm.logprobs.Logprob``) holding the prompt token
+    first and, with ``prompt_logprobs: 1``, the most likely token after it when that is another
+    one (``append_logprobs_for_next_position``). ``rank`` is 1 + the number of other tokens at
+    least as likely (``vllm/v1/sample/ops/logprobs.py``: ``(x >= values).sum(-1)``), the
+    ``TokenLogprob.rank`` of ``hf:`` but for exact ties. ``decoded_token`` is the token decoded
+    alone, a byte-fallback piece of a character ``""`` and the piece completing it the whole
+    character (``LogprobsProcessor._correct_decoded_token``), so the pieces spell the text; a
+    ``-inf`` is sent as ``-9999.0`` (``clamp_prompt_logprobs``). Early vLLM engines listed the
+    prompt token last, ranked ``prompt_logprobs + 1``: the prompt token is the only entry, or
+    the one not ranked first, or (a tie) the first.
 
     The continuation's tokens are found from the end by their decoded text; a token that
     straddles the boundary between context and continuation is counted with the continuation.
@@ -155,11 +169,13 @@ def parse_prompt_logprobs(entries: Any, continuation: str) -> Loglikelihood:
         if not isinstance(info, dict) or not isinstance(info.get("logprob"), int | float):
             raise TransientModelError("malformed response: a prompt token without its logprob")
         text = str(info.get("decoded_token") or "")
-        greedy = greedy and info.get("rank") == 1
+        rank = info.get("rank")
+        rank = rank if isinstance(rank, int) and not isinstance(rank, bool) and rank >= 1 else None
+        greedy = greedy and rank == 1
         tokens.append(
             TokenLogprob(
                 token=text, logprob=float(info["logprob"]),
-                id=int(key) if str(key).isdigit() else None,
+                id=int(key) if str(key).isdigit() else None, rank=rank,
             )
         )
         covered += len(text)

@@ -75,6 +75,9 @@ BUILTIN_BACKENDS: dict[str, BackendInfo] = {
     "scripted": BackendInfo(
         "trustgauge.models.scripted", "scripted:refuse-all", "deterministic built-in models for tests", None
     ),
+    "vllm": BackendInfo(
+        "trustgauge.models.vllm", "vllm:Qwen/Qwen2.5-0.5B-Instruct", "local model on GPUs via vLLM's offline engine", "vllm"
+    ),
 }
 
 #: prefix -> backend: the built-ins, then the plugins' (after the first spec read)

@@ -154,7 +154,7 @@ def detector_scores(response: Response, limit: int | None = None) -> tuple[dict[
     if all(r is not None for r in ranks):
         values["log_rank"] = detection.log_rank_score([int(r or 0) for r in ranks])
     else:
-        notes.append("log-rank not scored: the backend gives no token ranks (hf: does)")
+        notes.append("log-rank not scored: the backend gives no token ranks (hf:, vllm: and vLLM servers do)")
     means = [t.dist_mean for t in tokens]
     stds = [t.dist_std for t in tokens]
     if all(m is not None for m in means) and all(s is not None for s in stds):
