@@ -194,6 +194,13 @@ def run(
     retry_delay: Annotated[float, typer.Option("--retry-delay", min=0.0, help="Base backoff delay in seconds.")] = 1.0,
     batch_size: Annotated[int | None, typer.Option("--batch-size", min=1, help="Batch size for local "
         "batching backends (hf:); default auto.")] = None,
+    batch: Annotated[bool, typer.Option("--batch", help="Send the single-turn requests not in the store "
+        "through the provider's batch API (openai:, anthropic:, or an openai-compatible: server with "
+        "/v1/batches): half the price, up to 24 hours. The batch ids are stored at once: Ctrl-C or a crash "
+        "leaves the batch running at the provider, and the same command resumes polling it (never pays "
+        "twice). Conversational tasks run normally in the same run. See docs/batch.md.")] = False,
+    batch_poll: Annotated[float, typer.Option("--batch-poll", min=0.01, help="With --batch: seconds "
+        "before the first poll of a batch; the wait grows 1.5x per poll, up to 10 minutes.")] = 30.0,
     seed: Annotated[int, typer.Option("--seed", help="Seed for sampling with --limit.")] = 0,
     executor: Annotated[str, typer.Option("--executor", metavar="[local|ray]", help="Where requests are "
         "answered: local (this process) or ray (workers on a Ray cluster, each with its share of the "
@@ -272,6 +279,8 @@ def run(
             seed=seed,
             retry=RetryPolicy(max_retries=max_retries, base_delay=retry_delay, timeout=mc.timeout),
             store_path=None,
+            batch=batch,
+            batch_poll=batch_poll,
         )
     except UsageError as exc:
         _fail(str(exc))

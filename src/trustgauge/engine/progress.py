@@ -18,6 +18,7 @@ class Progress:
         self.retries = 0
         self.errors = 0
         self.description = ""
+        self.notes: list[str] = []
         self._start = time.monotonic()
 
     def start(self, description: str, total: int, cached: int = 0) -> None:
@@ -48,6 +49,11 @@ class Progress:
 
     def close(self) -> None:
         """Release the terminal."""
+
+    def note(self, message: str) -> None:
+        """A line worth reading now (a provider batch was submitted, and how to resume it);
+        the silent base class keeps it in :attr:`notes`."""
+        self.notes.append(message)
 
     @property
     def rate(self) -> float:
@@ -83,6 +89,10 @@ class PlainProgress(Progress):
         if force or now - self._last >= self.interval:
             self._last = now
             print(f"[trustgauge] {self.summary()}", file=self.stream, flush=True)
+
+    def note(self, message: str) -> None:
+        super().note(message)
+        print(f"[trustgauge] {message}", file=self.stream, flush=True)
 
 
 class RichProgress(Progress):
@@ -129,6 +139,10 @@ class RichProgress(Progress):
         # each phase (generating, judging) keeps its own finished bar on screen
         self._task_id = None
         super().start(description, total, cached)
+
+    def note(self, message: str) -> None:
+        super().note(message)
+        self._bar.console.print(message, markup=False, highlight=False, soft_wrap=True)
 
     def close(self) -> None:
         self._bar.stop()
