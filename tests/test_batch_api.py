@@ -148,10 +148,23 @@ def test_ctrl_c_leaves_the_batch_running_and_says_how_to_resume(tmp_path: Path, 
         assert f"batch {batch['id']} keeps running at openai" in err
         assert "run the same command again to resume polling it" in err
         assert "Traceback" not in err and batch["end"] is None
+        # the store knows it; 'trustgauge batches cancel' stops it at the provider
+        listed = tg(["batches", "list"], tg_home)
+        assert listed.returncode == 0 and batch["id"] in listed.stdout and "openai-compatible:test-model" in listed.stdout
+        spec = f"openai-compatible:test-model@{server.openai_base_url}"
+        res = tg(["batches", "cancel", "-m", spec, "batch_unknown"], tg_home, OPENAI_API_KEY=KEY)
+        assert res.returncode == 2 and "no open batch batch_unknown" in res.stderr
+        res = tg(["batches", "cancel", "-m", spec], tg_home, OPENAI_API_KEY=KEY)
+        assert res.returncode == 0, res.stderr
+        assert f"cancelled {batch['id']}" in res.stdout
+        # the same run command collects what finished and submits the rest (ending at its first poll)
         server.configure(batch_polls=1)
         res = tg(args, tg_home, OPENAI_API_KEY=KEY)
         assert res.returncode == 0, res.stderr
-        assert server.stats()["batch_creations"] == {"openai": 1}
+        first, *later = server.batches()
+        assert first["end"] == "cancelled" and sum(b["requests"] for b in later) == 6 - first["ran"]
+        assert all(v == 1 for v in server.stats()["prompt_requests"].values())
+        assert tg(["batches", "list"], tg_home).stdout.strip() == "no open batches"
 
 
 def test_errored_lines_are_failures_and_no_key_is_written_anywhere(tmp_path: Path, tg_home: Path) -> None:
@@ -271,3 +284,31 @@ def test_anthropic_message_batches(tmp_path: Path) -> None:
         res = tg([*args, "-o", str(tmp_path / "b2")], tmp_path / "hb", **env)
         assert json.loads((tmp_path / "b2" / "run.json").read_text())["requests"]["cached"] == 10
         assert server.stats()["by_endpoint"]["messages"] == 10  # only the normal run's
+
+
+def test_a_cancelled_batch_gives_what_finished_and_the_rest_is_resubmitted(tmp_path: Path, tg_home: Path) -> None:
+    import openai
+
+    with FakeServer.start(models=["test-model"], replies=REFUSE, batch_polls=4) as server:
+        args = run_args(server, tmp_path / "run", *BATCH, n=8)
+        proc = subprocess.Popen([sys.executable, "-m", "trustgauge.cli", *args], env=cli_env(tg_home, OPENAI_API_KEY=KEY),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline and not (server.batches() and server.batches()[0]["polls"] >= 1):
+                time.sleep(0.02)
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(10)
+        [batch] = server.batches()
+        assert batch["end"] is None and 0 < batch["ran"] < 8
+        # someone cancels it at the provider (the SDK, the provider's console)
+        client = openai.OpenAI(api_key=KEY, base_url=server.openai_base_url, max_retries=0)
+        assert client.batches.cancel(batch["id"]).status == "cancelling"
+        res = tg(args, tg_home, OPENAI_API_KEY=KEY)
+        assert res.returncode == 0, res.stderr
+        first, second = server.batches()
+        assert first["end"] == "cancelled" and second["requests"] == 8 - first["ran"]
+        assert f"batch {first['id']}: cancelled with {second['requests']} requests not run" in res.stderr
+        assert all(v == 1 for v in server.stats()["prompt_requests"].values())  # what ran is not paid again
+        assert len(samples(tmp_path / "run")) == 8 and all(s["response"] for s in samples(tmp_path / "run"))

@@ -362,7 +362,8 @@ async def run_in_batches(
             ids = ", ".join(b.stored.batch_id for b in run.polled)
             progress.note(
                 f"interrupted: batch {ids} keeps running at {api.provider} (finished requests are billed); "
-                "run the same command again to resume polling it (nothing is submitted twice)"
+                "run the same command again to resume polling it (nothing is submitted twice), or stop it "
+                "with 'trustgauge batches cancel -m MODEL'"
             )
         raise
     progress.finish()

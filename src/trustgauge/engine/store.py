@@ -94,6 +94,8 @@ class StoredBatch:
     state: str
     items: dict[str, tuple[str, Request]]
     created_at: float
+    #: the identity of the model it was submitted for (no secret)
+    model_identity: dict[str, str] | None = None
 
 
 class StoreWriteError(UsageError):
@@ -279,16 +281,16 @@ class Store:
         clause = f" WHERE {' AND '.join(where)}" if where else ""
         with self._lock:
             heads = self._db.execute(
-                f"SELECT batch_id, provider, state, created_at FROM provider_batches{clause} ORDER BY created_at, batch_id",
+                f"SELECT batch_id, provider, state, created_at, model FROM provider_batches{clause} ORDER BY created_at, batch_id",
                 tuple(args),
             ).fetchall()
             out = []
-            for batch_id, prov, st, created in heads:
+            for batch_id, prov, st, created, model in heads:
                 rows = self._db.execute(
                     "SELECT custom_id, key, request FROM provider_batch_items WHERE batch_id = ?", (batch_id,)
                 )
                 items = {cid: (key, Request.model_validate_json(blob)) for cid, key, blob in rows}
-                out.append(StoredBatch(batch_id, prov, st, items, float(created)))
+                out.append(StoredBatch(batch_id, prov, st, items, float(created), json.loads(model)))
         return out
 
     def set_batch_state(self, batch_id: str, state: str) -> None:
