@@ -1375,7 +1375,7 @@ def build_app(state: _State) -> Any:
         await run_upto(batch, target)
         if expiring and batch.polls >= polls:
             finish(batch, "expired")
-        elif len(batch.results) >= n:
+        elif batch.polls >= polls:  # every request has run by now
             finish(batch, "completed")
 
     def counts(batch: _Batch) -> tuple[int, int, int]:

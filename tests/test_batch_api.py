@@ -312,3 +312,69 @@ def test_a_cancelled_batch_gives_what_finished_and_the_rest_is_resubmitted(tmp_p
         assert f"batch {first['id']}: cancelled with {second['requests']} requests not run" in res.stderr
         assert all(v == 1 for v in server.stats()["prompt_requests"].values())  # what ran is not paid again
         assert len(samples(tmp_path / "run")) == 8 and all(s["response"] for s in samples(tmp_path / "run"))
+
+
+def test_anthropic_errored_results_are_failures_without_the_key(tmp_path: Path, tg_home: Path) -> None:
+    with FakeServer.start(models=["test-model"], api_key=KEY, echo_credentials="both") as server:
+        env = {"ANTHROPIC_API_KEY": KEY, "ANTHROPIC_BASE_URL": server.anthropic_base_url}
+        out = tmp_path / "run"
+        res = tg(["run", "-m", "anthropic:test-model", "--suite", "quick", "-t", TASK, "-n", "12", *BATCH,
+                  "--max-error-rate", "1", "-o", str(out)], tg_home, **env)
+        assert res.returncode == 0, res.stderr
+        rows = samples(out)
+        refused = [s for s in rows if echo_refuses("both", s["prompt"])]
+        assert 0 < len(refused) < len(rows)
+        assert all(s["error"].startswith("authentication_error: invalid x-api-key") for s in refused)
+        assert all(s["response"] and s["error"] is None for s in rows if s not in refused)
+        assert server.stats()["batch_creations"] == {"anthropic": 1}
+        leaked = [p for p in [*out.rglob("*"), *tg_home.rglob("*")] if p.is_file() and KEY.encode() in p.read_bytes()]
+        assert leaked == [] and KEY not in res.stdout + res.stderr
+
+
+def test_fake_server_batches_have_real_state_through_the_sdks() -> None:
+    """The test server itself, through the official SDKs: files are kept, a batch moves
+    validating -> in_progress -> completed over ``batch_polls`` polls with its request counts,
+    its lines are answered by the chat handler, invalid files fail validation."""
+    import anthropic
+    import openai
+
+    def line(cid: str, prompt: str, model: str = "test-model") -> dict[str, Any]:
+        return {"custom_id": cid, "method": "POST", "url": "/v1/chat/completions",
+                "body": {"model": model, "messages": [{"role": "user", "content": prompt}], "max_tokens": 5}}
+
+    def jsonl(lines: list[dict[str, Any]]) -> bytes:
+        return "".join(json.dumps(x) + "\n" for x in lines).encode()
+
+    with FakeServer.start(models=["test-model"], replies=[["capital", "Paris."]], batch_polls=3) as server:
+        client = openai.OpenAI(api_key="k", base_url=server.openai_base_url, max_retries=0)
+        data = jsonl([line("a", "capital of France?"), line("b", "hello there"), line("c", "x")])
+        f = client.files.create(file=("in.jsonl", data, "application/jsonl"), purpose="batch")
+        assert client.files.content(f.id).content == data
+        batch = client.batches.create(input_file_id=f.id, endpoint="/v1/chat/completions", completion_window="24h")
+        assert batch.status == "validating" and batch.request_counts.total == 3
+        seen = [client.batches.retrieve(batch.id) for _ in range(3)]
+        assert [b.status for b in seen] == ["in_progress", "in_progress", "completed"]
+        assert [b.request_counts.completed for b in seen] == [1, 2, 3]
+        out = [json.loads(x) for x in client.files.content(seen[-1].output_file_id).text.splitlines()]
+        assert [o["custom_id"] for o in out] == ["a", "b", "c"]
+        assert out[0]["response"]["body"]["choices"][0]["message"]["content"] == "Paris."
+        assert seen[-1].error_file_id is None
+        assert server.stats()["by_endpoint"]["batch:chat.completions"] == 3
+        assert [b.id for b in client.batches.list(limit=5).data] == [batch.id]
+
+        bad = jsonl([line("a", "one"), line("a", "two"), line("b", "three", model="other")])
+        g = client.files.create(file=("bad.jsonl", bad, "application/jsonl"), purpose="batch")
+        failed = client.batches.create(input_file_id=g.id, endpoint="/v1/chat/completions", completion_window="24h")
+        polled = client.batches.retrieve(failed.id)
+        assert polled.status == "failed" and polled.errors is not None
+        assert {e.code for e in polled.errors.data} == {"duplicate_custom_id", "mismatched_model"}
+
+        aclient = anthropic.Anthropic(api_key="k", base_url=server.anthropic_base_url, max_retries=0)
+        params = {"model": "test-model", "max_tokens": 5, "messages": [{"role": "user", "content": "capital?"}]}
+        mb = aclient.messages.batches.create(requests=[{"custom_id": "q1", "params": params}])  # type: ignore[list-item]
+        assert mb.processing_status == "in_progress" and mb.request_counts.processing == 1
+        states = [aclient.messages.batches.retrieve(mb.id).processing_status for _ in range(3)]
+        assert states == ["in_progress", "in_progress", "ended"]
+        [result] = list(aclient.messages.batches.results(mb.id))
+        assert result.custom_id == "q1" and result.result.type == "succeeded"
+        assert result.result.message.content[0].text == "Paris."  # type: ignore[union-attr]

@@ -52,7 +52,9 @@ def rejected(provider: str, exc: Exception) -> Exception:
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code
         if 400 <= status < 500 and status not in (408, 409, 429):
-            return BatchRejectedError(f"{provider} rejected the batch: HTTP {status}: {short(exc.message)}")
+            body = exc.body if isinstance(exc.body, dict) else {}
+            message = body.get("message") if isinstance(body.get("message"), str) else exc.message
+            return BatchRejectedError(f"{provider} rejected the batch: HTTP {status}: {short(message)}")
     return map_openai_error(exc)
 
 
