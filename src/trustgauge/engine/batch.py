@@ -185,7 +185,12 @@ class _BatchRun:
         api = self.api
         entries = [entry for *_, entry in chunk]
         try:
-            batch_id = await self._call(f"submitting a batch to {api.provider}", lambda: api.submit(entries))
+            # a long timeout: an upload of up to 200 MB, and a creation retried after a timeout
+            # could create (and bill) the batch twice
+            batch_id = await self._call(
+                f"submitting a batch to {api.provider}", lambda: api.submit(entries),
+                timeout=max(600.0, self.engine.retry.timeout),
+            )
         except BatchRejectedError as exc:
             raise UsageError(
                 f"{exc} ({len(entries)} requests not sent; every stored response and every batch already "
