@@ -162,6 +162,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # None, "create" (POST /v1/batches and /v1/messages/batches answer 400, the file is
     # invalid) or "validate" (an OpenAI batch fails validation at its first poll).
     "batch_reject": None,
+    # The first N calls to each batch endpoint (upload, create, poll, download; either API)
+    # answer 500 before doing anything, as a flaky provider would.
+    "batch_fail_first_n": 0,
 }
 
 _DEFAULT_MODEL_LIST = ["fake-model"]
@@ -435,6 +438,9 @@ def normalize_config(updates: dict[str, Any], base: dict[str, Any] | None = None
             value = rules
         elif key == "batches":
             value = bool(value)
+        elif key == "batch_fail_first_n":
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError("batch_fail_first_n must be an int >= 0")
         elif key in ("batch_polls", "batch_expire"):
             if not isinstance(value, int) or isinstance(value, bool) or value < (1 if key == "batch_polls" else 0):
                 raise ValueError(f"{key} must be an int >= {1 if key == 'batch_polls' else 0}")
@@ -558,6 +564,8 @@ class _State:
         self.batch_creations: collections.Counter[str] = collections.Counter()
         self.batch_polls = 0
         self.batch_lines = 0
+        #: calls per batch endpoint (``batch_fail_first_n`` fails the first ones)
+        self.batch_calls: collections.Counter[str] = collections.Counter()
         self.started = time.time()
         self._reseed()
 
@@ -597,6 +605,7 @@ class _State:
             "batch_creations": dict(self.batch_creations),
             "batch_polls": self.batch_polls,
             "batch_lines": self.batch_lines,
+            "batch_calls": dict(self.batch_calls),
         }
 
     def slow_for(self, conversation: str) -> float:
@@ -1434,12 +1443,21 @@ def build_app(state: _State) -> Any:
                                   "has_more": len(mine) > limit})
         return json_response({"data": shown, "first_id": first, "last_id": last, "has_more": len(mine) > limit})
 
-    def no_batches(flavor: str) -> Any:
-        return client_error(flavor, 404, "Not found.") if not state.config["batches"] else None
+    def no_batches(flavor: str, endpoint: str = "") -> Any:
+        """A 404 when batches are off; a 500 for the first ``batch_fail_first_n`` calls of
+        ``endpoint``."""
+        if not state.config["batches"]:
+            return client_error(flavor, 404, "Not found.")
+        if endpoint:
+            state.batch_calls[endpoint] += 1
+            if state.batch_calls[endpoint] <= state.config["batch_fail_first_n"]:
+                state.faults["500"] += 1
+                return error(flavor, 500)
+        return None
 
     @tracked("files.create")
     async def upload_file(request: Any) -> Any:
-        denied = no_batches("openai") or check_openai_auth(request)
+        denied = no_batches("openai", "files.create") or check_openai_auth(request)
         if denied is not None:
             return denied
         form = await request.post()
@@ -1471,7 +1489,7 @@ def build_app(state: _State) -> Any:
 
     @tracked("files.content")
     async def file_content(request: Any) -> Any:
-        denied = no_batches("openai") or check_openai_auth(request)
+        denied = no_batches("openai", "files.content") or check_openai_auth(request)
         if denied is not None:
             return denied
         file_id = request.match_info["file_id"]
@@ -1522,7 +1540,7 @@ def build_app(state: _State) -> Any:
 
     @tracked("batches.create")
     async def create_batch(request: Any) -> Any:
-        denied = no_batches("openai") or check_openai_auth(request)
+        denied = no_batches("openai", "batches.create") or check_openai_auth(request)
         if denied is not None:
             return denied
         body = await read_json(request)
@@ -1563,7 +1581,7 @@ def build_app(state: _State) -> Any:
 
     @tracked("batches.retrieve")
     async def get_batch(request: Any) -> Any:
-        denied = no_batches("openai") or check_openai_auth(request)
+        denied = no_batches("openai", "batches.retrieve") or check_openai_auth(request)
         if denied is not None:
             return denied
         batch = find("openai", request)
@@ -1586,15 +1604,15 @@ def build_app(state: _State) -> Any:
         batch.status = "cancelling"
         return json_response(openai_batch_json(batch))
 
-    def anthropic_denied(request: Any) -> Any:
-        denied = no_batches("anthropic") or check_anthropic_auth(request)
+    def anthropic_denied(request: Any, endpoint: str = "") -> Any:
+        denied = no_batches("anthropic", endpoint) or check_anthropic_auth(request)
         if denied is None and state.config["require_anthropic_version"] and not request.headers.get("anthropic-version"):
             denied = client_error("anthropic", 400, "anthropic-version: header is required")
         return denied
 
     @tracked("messages.batches.create")
     async def create_message_batch(request: Any) -> Any:
-        denied = anthropic_denied(request)
+        denied = anthropic_denied(request, "messages.batches.create")
         if denied is not None:
             return denied
         body = await read_json(request)
@@ -1634,7 +1652,7 @@ def build_app(state: _State) -> Any:
 
     @tracked("messages.batches.retrieve")
     async def get_message_batch(request: Any) -> Any:
-        denied = anthropic_denied(request)
+        denied = anthropic_denied(request, "messages.batches.retrieve")
         if denied is not None:
             return denied
         batch = find("anthropic", request)
@@ -1645,7 +1663,7 @@ def build_app(state: _State) -> Any:
 
     @tracked("messages.batches.results")
     async def message_batch_results(request: Any) -> Any:
-        denied = anthropic_denied(request)
+        denied = anthropic_denied(request, "messages.batches.results")
         if denied is not None:
             return denied
         batch = find("anthropic", request)

@@ -79,6 +79,9 @@ def test_batch_run_scores_as_a_normal_run_under_the_same_cache_keys(tmp_path: Pa
             batch_home, "SELECT batch_id, provider, state, requests FROM provider_batches")
         assert (provider, state, n) == ("openai", "done", 12)
         assert [b["id"] for b in server.batches()] == [batch_id]
+        # the batch JSONL went from memory: no line of it in any file
+        written = [p for p in [*batch_home.rglob("*"), *(tmp_path / "b").rglob("*")] if p.is_file()]
+        assert written and not [p for p in written if b'"url":"/v1/chat/completions"' in p.read_bytes()]
 
         # the same run without --batch, in its own store: the same scores
         res = tg(run_args(server, tmp_path / "n"), normal_home, OPENAI_API_KEY=KEY)
@@ -378,3 +381,24 @@ def test_fake_server_batches_have_real_state_through_the_sdks() -> None:
         [result] = list(aclient.messages.batches.results(mb.id))
         assert result.custom_id == "q1" and result.result.type == "succeeded"
         assert result.result.message.content[0].text == "Paris."  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+def test_a_flaky_provider_is_retried_without_paying_twice(tmp_path: Path, tg_home: Path, provider: str) -> None:
+    # every batch endpoint (upload, create, poll, download) fails twice with a 500 first
+    with FakeServer.start(models=["test-model"], replies=REFUSE, batch_fail_first_n=2) as server:
+        if provider == "openai":
+            model, env = f"openai-compatible:test-model@{server.openai_base_url}", {"OPENAI_API_KEY": KEY}
+        else:
+            model, env = "anthropic:test-model", {"ANTHROPIC_API_KEY": KEY, "ANTHROPIC_BASE_URL": server.anthropic_base_url}
+        out = tmp_path / "run"
+        res = tg(["run", "-m", model, "--suite", "quick", "-t", TASK, "-n", "6", *BATCH, "--retry-delay", "0.01",
+                  "-o", str(out)], tg_home, **env)
+        assert res.returncode == 0, res.stderr
+        stats = server.stats()
+        assert stats["batch_creations"] == {provider: 1}
+        endpoints = (["files.create", "batches.create", "batches.retrieve", "files.content"] if provider == "openai"
+                     else ["messages.batches.create", "messages.batches.retrieve", "messages.batches.results"])
+        assert all(stats["batch_calls"][e] >= 3 for e in endpoints)
+        assert json.loads((out / "run.json").read_text())["requests"]["retries"] == 2 * len(endpoints)
+        assert all(s["response"] for s in samples(out))
