@@ -402,3 +402,10 @@ def test_a_flaky_provider_is_retried_without_paying_twice(tmp_path: Path, tg_hom
         assert all(stats["batch_calls"][e] >= 3 for e in endpoints)
         assert json.loads((out / "run.json").read_text())["requests"]["retries"] == 2 * len(endpoints)
         assert all(s["response"] for s in samples(out))
+
+
+def test_batch_is_refused_with_the_ray_executor(tmp_path: Path, tg_home: Path) -> None:
+    res = tg(["run", "-m", "openai:gpt-4o-mini", "--suite", "quick", "-t", TASK, "--batch", "--executor", "ray",
+              "-o", str(tmp_path / "r")], tg_home, OPENAI_API_KEY=KEY)
+    assert res.returncode == 2
+    assert res.stderr.strip() == "error: --batch runs the requests at the provider, not on workers: use it without --executor ray"

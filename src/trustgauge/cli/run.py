@@ -287,6 +287,9 @@ def run(
     except ValidationError as exc:
         err = exc.errors()[0]
         _fail(f"invalid option {'.'.join(str(p) for p in err['loc'])}: {err['msg']}")
+    if batch and executor.strip().lower() != "local":
+        # a Ray worker records its batches in its own store: a restarted worker would pay again
+        _fail("--batch runs the requests at the provider, not on workers: use it without --executor ray")
     try:
         factory = make_executor(executor, ray_address, ray_workers, ray_cpus, ray_gpus, ray_resource, ray_start_timeout)
     except UsageError as exc:
