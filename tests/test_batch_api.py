@@ -136,9 +136,10 @@ def test_killed_run_resumes_polling_the_same_batch(tmp_path: Path, tg_home: Path
         assert len(samples(tmp_path / "run")) == 12 and all(s["response"] for s in samples(tmp_path / "run"))
 
 
-def test_ctrl_c_leaves_the_batch_running_and_says_how_to_resume(tmp_path: Path, tg_home: Path) -> None:
+@pytest.mark.parametrize("quiet", [False, True])
+def test_ctrl_c_leaves_the_batch_running_and_says_how_to_resume(tmp_path: Path, tg_home: Path, quiet: bool) -> None:
     with FakeServer.start(models=["test-model"], batch_polls=1000) as server:
-        args = run_args(server, tmp_path / "run", *BATCH, n=6)
+        args = run_args(server, tmp_path / "run", *BATCH, *(["--quiet"] if quiet else []), n=6)
         proc = subprocess.Popen([sys.executable, "-m", "trustgauge.cli", *args], env=cli_env(tg_home, OPENAI_API_KEY=KEY),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + 90

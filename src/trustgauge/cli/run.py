@@ -52,6 +52,10 @@ def _execute(config: RunConfig, *, quiet: bool, executor: Any = None) -> RunResu
         fail_on(exc)
     except KeyboardInterrupt:
         progress.close()
+        if quiet:  # what --batch left running at the provider is said even without progress output
+            for note in progress.notes:
+                if note.startswith("interrupted: batch"):
+                    typer.echo(note, err=True)
         interrupted("\ninterrupted: every response received so far is saved; run the same command again to resume.")
     finally:
         signal.signal(signal.SIGTERM, previous)
