@@ -11,6 +11,17 @@ not the server's) speaks just enough of three wire protocols:
   (:func:`fake_logprob`).
 * Anthropic Messages: ``POST /v1/messages`` (``x-api-key``, ``anthropic-version``) and the
   Anthropic shape of ``GET /v1/models`` (chosen when the request carries ``anthropic-version``).
+* Batches, with real state kept in the server process: OpenAI's Files (``POST /v1/files``,
+  ``GET /v1/files/{id}``, ``GET /v1/files/{id}/content``) and Batch API (``POST /v1/batches``,
+  ``GET /v1/batches``, ``GET /v1/batches/{id}``, ``POST /v1/batches/{id}/cancel``), and
+  Anthropic's Message Batches (``POST /v1/messages/batches``, ``GET /v1/messages/batches[/{id}]``,
+  ``GET /v1/messages/batches/{id}/results``, ``POST /v1/messages/batches/{id}/cancel``). A batch
+  runs its requests through the server's own chat handlers (an HTTP call to itself with the
+  headers the batch was created with, so faults, replies and ``echo_credentials`` apply), a share
+  of them on each poll: ``validating`` (OpenAI) -> ``in_progress`` -> ``completed`` (``ended``)
+  on poll ``batch_polls``; ``batch_expire`` makes the first batches expire half done,
+  ``batch_reject`` refuses them (at creation: a 400; at validation: ``failed``), ``batches``
+  off answers 404 like a server without a batch API. ``GET /_batches`` lists them.
 * Google Perspective (commentanalyzer): ``POST /v1alpha1/comments:analyze?key=...`` (or the
   ``x-goog-api-key`` header); rejects empty or over-20 KB comments and languages TOXICITY does
   not support with a 400, like the real API; ``GET /_perspective/requests`` lists the bodies.
@@ -140,6 +151,20 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # substring waits that much longer (first match), e.g. to hold the later turns of a
     # conversation while a test kills the client.
     "slow": [],
+    # -- batches --
+    # Serve the files and batches endpoints (False: 404, like a server without a batch API).
+    "batches": True,
+    # Polls of a batch (GET) until it ends; each poll runs its share of the requests.
+    "batch_polls": 2,
+    # The first N batches created (either API) expire at their last poll with half their
+    # requests run (the rest: ``batch_expired`` / ``expired``).
+    "batch_expire": 0,
+    # None, "create" (POST /v1/batches and /v1/messages/batches answer 400, the file is
+    # invalid) or "validate" (an OpenAI batch fails validation at its first poll).
+    "batch_reject": None,
+    # The first N calls to each batch endpoint (upload, create, poll, download; either API)
+    # answer 500 before doing anything, as a flaky provider would.
+    "batch_fail_first_n": 0,
 }
 
 _DEFAULT_MODEL_LIST = ["fake-model"]
@@ -411,6 +436,16 @@ def normalize_config(updates: dict[str, Any], base: dict[str, Any] | None = None
                     raise ValueError("slow must be a list of [substring, seconds >= 0] pairs")
                 rules.append([str(item[0]), float(item[1])])
             value = rules
+        elif key == "batches":
+            value = bool(value)
+        elif key == "batch_fail_first_n":
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError("batch_fail_first_n must be an int >= 0")
+        elif key in ("batch_polls", "batch_expire"):
+            if not isinstance(value, int) or isinstance(value, bool) or value < (1 if key == "batch_polls" else 0):
+                raise ValueError(f"{key} must be an int >= {1 if key == 'batch_polls' else 0}")
+        elif key == "batch_reject" and value not in (None, "create", "validate"):
+            raise ValueError("batch_reject must be null, 'create' or 'validate'")
         elif key == "echo_credentials" and value not in ECHO_MODES:
             raise ValueError(f"echo_credentials must be one of {list(ECHO_MODES)}")
         cfg[key] = value
@@ -450,6 +485,39 @@ def _count_message_words(messages: list[Any]) -> int:
     return sum(word_count(_text_of(m.get("content"))) for m in messages if isinstance(m, dict))
 
 
+class _Batch:
+    """A batch in the server (either API): its requests, what ran, and where it stands."""
+
+    def __init__(self, flavor: str, batch_id: str, seq: int, lines: list[tuple[str, dict[str, Any]]],
+                 headers: dict[str, str], origin: str, path: str) -> None:
+        self.flavor = flavor  # "openai" | "anthropic"
+        self.id = batch_id
+        self.seq = seq  # creation order, both APIs (``batch_expire`` counts it)
+        self.lines = lines  # (custom_id, request body)
+        self.headers = headers  # what the batch was created with: its requests are sent with them
+        self.origin = origin
+        self.path = path  # the chat endpoint each line goes to
+        self.results: dict[str, tuple[int, Any]] = {}  # custom_id -> (HTTP status, JSON body)
+        self.polls = 0
+        self.created_at = int(time.time())
+        self.status = "validating" if flavor == "openai" else "in_progress"
+        self.errors: list[dict[str, Any]] = []  # validation errors (OpenAI: the batch fails)
+        self.cancel_requested = False
+        self.input_file_id: str | None = None
+        self.output_file_id: str | None = None
+        self.error_file_id: str | None = None
+        self.metadata: dict[str, Any] | None = None
+
+    @property
+    def ended(self) -> bool:
+        return self.status in ("completed", "expired", "cancelled", "failed", "ended")
+
+
+_EXPIRED_LINE = "This request could not be executed before the completion window expired."
+_CANCELLED_LINE = "This request was not executed because the batch was cancelled."
+_CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+
+
 class _State:
     """Config + counters of one server process (single-threaded: only touched by the loop)."""
 
@@ -457,6 +525,11 @@ class _State:
         self.config = config
         self.ids = itertools.count(1)
         self.in_flight = 0
+        #: uploaded files (id -> {"data": bytes, "purpose", "filename", "created_at"}) and
+        #: batches (id -> :class:`_Batch`), both APIs; kept across /_reset (real state)
+        self.files: dict[str, dict[str, Any]] = {}
+        self.batches: dict[str, _Batch] = {}
+        self.batch_seq = itertools.count(1)
         self._reseed()
         self.reset_stats()
 
@@ -490,6 +563,12 @@ class _State:
         #: per model: [first chat completion received, last one answered] (time.time(), the
         #: server's clock): whether two models' requests overlapped in time
         self.model_spans: dict[str, list[float]] = {}
+        #: batches created per API ("openai", "anthropic"), polls, requests run by batches
+        self.batch_creations: collections.Counter[str] = collections.Counter()
+        self.batch_polls = 0
+        self.batch_lines = 0
+        #: calls per batch endpoint (``batch_fail_first_n`` fails the first ones)
+        self.batch_calls: collections.Counter[str] = collections.Counter()
         self.started = time.time()
         self._reseed()
 
@@ -527,6 +606,10 @@ class _State:
             "conversation_requests": dict(self.conversation_requests),
             "conversation_successes": dict(self.conversation_successes),
             "model_spans": {m: list(span) for m, span in self.model_spans.items()},
+            "batch_creations": dict(self.batch_creations),
+            "batch_polls": self.batch_polls,
+            "batch_lines": self.batch_lines,
+            "batch_calls": dict(self.batch_calls),
         }
 
     def slow_for(self, conversation: str) -> float:
@@ -783,7 +866,9 @@ def build_app(state: _State) -> Any:
             @functools.wraps(fn)
             async def handler(request: Any) -> Any:
                 state.requests += 1
-                state.by_endpoint[endpoint] += 1
+                # a batch's requests (the server calling itself) are counted apart
+                name = f"batch:{endpoint}" if request.headers.get("X-Fake-Batch") else endpoint
+                state.by_endpoint[name] += 1
                 state.in_flight += 1
                 if state.in_flight > state.max_in_flight:
                     state.max_in_flight = state.in_flight
@@ -1208,6 +1293,426 @@ def build_app(state: _State) -> Any:
         """The analyze requests received since the last stats reset, oldest first."""
         return json_response([rec for epoch, rec in perspective_log if epoch == state.started])
 
+    # -- batches (OpenAI Files + Batch API, Anthropic Message Batches) ------------------------
+
+    def iso(ts: float) -> str:
+        from datetime import datetime, timezone
+
+        return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+
+    def forwarded(request: Any) -> dict[str, str]:
+        """The headers a batch's requests are sent with: its creator's credentials and X-*."""
+        keep = {}
+        for name, value in request.headers.items():
+            low = name.lower()
+            if low in ("authorization", "x-api-key", "anthropic-version") or (
+                low.startswith("x-") and not low.startswith("x-stainless")
+            ):
+                keep[name] = value
+        return keep
+
+    async def self_call(batch: _Batch, body: dict[str, Any]) -> tuple[int, Any]:
+        """One request of ``batch`` through this server's own chat handler."""
+        import aiohttp
+
+        session = getattr(state, "session", None)
+        if session is None:
+            session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=600))
+            state.session = session  # type: ignore[attr-defined]
+        state.batch_lines += 1
+        try:
+            async with session.post(
+                batch.origin + batch.path, json=body, headers={**batch.headers, "X-Fake-Batch": batch.id}
+            ) as resp:
+                text = await resp.text()
+                try:
+                    return resp.status, json.loads(text)
+                except ValueError:
+                    return (resp.status if resp.status != 200 else 500), _error_body(
+                        batch.flavor, 500, f"malformed response: {text[:100]}"
+                    )
+        except aiohttp.ClientError as exc:
+            return 500, _error_body(batch.flavor, 500, f"connection failed: {type(exc).__name__}")
+
+    async def run_upto(batch: _Batch, target: int) -> None:
+        for custom_id, body in batch.lines[:target]:
+            if custom_id not in batch.results:
+                batch.results[custom_id] = await self_call(batch, body)
+
+    def add_file(data: bytes, purpose: str, filename: str) -> str:
+        file_id = f"file-fake{next(state.ids):08d}"
+        state.files[file_id] = {"data": data, "purpose": purpose, "filename": filename, "created_at": int(time.time())}
+        return file_id
+
+    def finish(batch: _Batch, how: str) -> None:
+        """End ``batch``: ``completed``, ``expired`` or ``cancelled`` (the requests not run get
+        ``batch_expired``/``batch_cancelled``); an OpenAI batch writes its output/error files."""
+        batch.end = how  # type: ignore[attr-defined]
+        batch.ended_at = time.time()  # type: ignore[attr-defined]
+        if batch.flavor == "anthropic":
+            batch.status = "ended"
+            return
+        batch.status = how
+        out, err = [], []
+        for n, (custom_id, _) in enumerate(batch.lines):
+            line_id = f"batch_req_{batch.id}_{n}"
+            if custom_id in batch.results:
+                status, body = batch.results[custom_id]
+                line = {"id": line_id, "custom_id": custom_id,
+                        "response": {"status_code": status, "request_id": f"req_{line_id}", "body": body},
+                        "error": None}
+                (out if status == 200 else err).append(line)
+            else:
+                code, message = ("batch_expired", _EXPIRED_LINE) if how == "expired" else ("batch_cancelled", _CANCELLED_LINE)
+                err.append({"id": line_id, "custom_id": custom_id, "response": None,
+                            "error": {"code": code, "message": message}})
+        def blob(lines: list[dict[str, Any]]) -> bytes:
+            return "".join(dumps(x) + "\n" for x in lines).encode("utf-8")
+
+        batch.output_file_id = add_file(blob(out), "batch_output", f"{batch.id}_output.jsonl") if out else None
+        batch.error_file_id = add_file(blob(err), "batch_output", f"{batch.id}_error.jsonl") if err else None
+
+    async def advance(batch: _Batch) -> None:
+        """One poll: a share of the requests runs; the last poll ends the batch."""
+        state.batch_polls += 1
+        if batch.ended:
+            return
+        batch.polls += 1
+        n, polls = len(batch.lines), state.config["batch_polls"]
+        if batch.status == "validating":
+            if batch.errors:
+                batch.status = "failed"
+                batch.ended_at = time.time()  # type: ignore[attr-defined]
+                return
+            batch.status = "in_progress"
+        if batch.cancel_requested:
+            finish(batch, "cancelled")
+            return
+        expiring = batch.seq <= state.config["batch_expire"]
+        target = n if batch.polls >= polls else -(-batch.polls * n // polls)
+        if expiring:
+            target = min(target, n // 2)
+        await run_upto(batch, target)
+        if expiring and batch.polls >= polls:
+            finish(batch, "expired")
+        elif batch.polls >= polls:  # every request has run by now
+            finish(batch, "completed")
+
+    def counts(batch: _Batch) -> tuple[int, int, int]:
+        ok = sum(1 for status, _ in batch.results.values() if status == 200)
+        return ok, len(batch.results) - ok, len(batch.lines) - len(batch.results)
+
+    def openai_batch_json(batch: _Batch) -> dict[str, Any]:
+        ok, bad, not_run = counts(batch)
+        end = getattr(batch, "end", None)
+        ended_at = int(getattr(batch, "ended_at", 0)) or None
+        return {
+            "id": batch.id, "object": "batch", "endpoint": batch.path,
+            "errors": {"object": "list", "data": batch.errors} if batch.errors else None,
+            "input_file_id": batch.input_file_id, "completion_window": "24h", "status": batch.status,
+            "output_file_id": batch.output_file_id, "error_file_id": batch.error_file_id,
+            "created_at": batch.created_at, "in_progress_at": batch.created_at if batch.polls else None,
+            "expires_at": batch.created_at + 86400, "finalizing_at": ended_at if end else None,
+            "completed_at": ended_at if end == "completed" else None,
+            "failed_at": ended_at if batch.status == "failed" else None,
+            "expired_at": ended_at if end == "expired" else None,
+            "cancelling_at": batch.created_at if batch.cancel_requested else None,
+            "cancelled_at": ended_at if end == "cancelled" else None,
+            "request_counts": {"total": len(batch.lines), "completed": ok, "failed": bad + (not_run if end else 0)},
+            "metadata": batch.metadata,
+        }
+
+    def anthropic_batch_json(batch: _Batch) -> dict[str, Any]:
+        ok, bad, not_run = counts(batch)
+        end = getattr(batch, "end", None)
+        ended_at = getattr(batch, "ended_at", None)
+        return {
+            "id": batch.id, "type": "message_batch",
+            "processing_status": "ended" if end else ("canceling" if batch.cancel_requested else "in_progress"),
+            "request_counts": {
+                "processing": 0 if end else not_run, "succeeded": ok, "errored": bad,
+                "canceled": not_run if end == "cancelled" else 0, "expired": not_run if end == "expired" else 0,
+            },
+            "ended_at": iso(ended_at) if ended_at else None, "created_at": iso(batch.created_at),
+            "expires_at": iso(batch.created_at + 86400), "archived_at": None,
+            "cancel_initiated_at": iso(batch.created_at) if batch.cancel_requested else None,
+            "results_url": f"{batch.origin}/v1/messages/batches/{batch.id}/results" if end else None,
+        }
+
+    def list_json(flavor: str, request: Any) -> Any:
+        mine = [b for b in reversed(list(state.batches.values())) if b.flavor == flavor]
+        try:
+            limit = max(1, min(1000, int(request.query.get("limit", "20"))))
+        except ValueError:
+            return client_error(flavor, 400, "limit must be an integer")
+        page = mine[:limit]
+        shown = [openai_batch_json(b) if flavor == "openai" else anthropic_batch_json(b) for b in page]
+        first = page[0].id if page else None
+        last = page[-1].id if page else None
+        if flavor == "openai":
+            return json_response({"object": "list", "data": shown, "first_id": first, "last_id": last,
+                                  "has_more": len(mine) > limit})
+        return json_response({"data": shown, "first_id": first, "last_id": last, "has_more": len(mine) > limit})
+
+    def no_batches(flavor: str, endpoint: str = "") -> Any:
+        """A 404 when batches are off; a 500 for the first ``batch_fail_first_n`` calls of
+        ``endpoint``."""
+        if not state.config["batches"]:
+            return client_error(flavor, 404, "Not found.")
+        if endpoint:
+            state.batch_calls[endpoint] += 1
+            if state.batch_calls[endpoint] <= state.config["batch_fail_first_n"]:
+                state.faults["500"] += 1
+                return error(flavor, 500)
+        return None
+
+    @tracked("files.create")
+    async def upload_file(request: Any) -> Any:
+        denied = no_batches("openai", "files.create") or check_openai_auth(request)
+        if denied is not None:
+            return denied
+        form = await request.post()
+        field = form.get("file")
+        purpose = form.get("purpose")
+        if field is None or not hasattr(field, "file"):
+            return client_error("openai", 400, "'file' is a required property")
+        if purpose not in ("batch", "fine-tune", "assistants", "user_data", "evals", "vision"):
+            return client_error("openai", 400, f"'{purpose}' is not a valid purpose")
+        data = field.file.read()
+        file_id = add_file(data, str(purpose), str(getattr(field, "filename", "upload")))
+        return json_response(file_json(file_id))
+
+    def file_json(file_id: str) -> dict[str, Any]:
+        f = state.files[file_id]
+        return {"id": file_id, "object": "file", "bytes": len(f["data"]), "created_at": f["created_at"],
+                "filename": f["filename"], "purpose": f["purpose"], "status": "processed",
+                "expires_at": None, "status_details": None}
+
+    @tracked("files.retrieve")
+    async def get_file(request: Any) -> Any:
+        denied = no_batches("openai") or check_openai_auth(request)
+        if denied is not None:
+            return denied
+        file_id = request.match_info["file_id"]
+        if file_id not in state.files:
+            return client_error("openai", 404, f"No such File object: {file_id}")
+        return json_response(file_json(file_id))
+
+    @tracked("files.content")
+    async def file_content(request: Any) -> Any:
+        denied = no_batches("openai", "files.content") or check_openai_auth(request)
+        if denied is not None:
+            return denied
+        file_id = request.match_info["file_id"]
+        if file_id not in state.files:
+            return client_error("openai", 404, f"No such File object: {file_id}")
+        return web.Response(body=state.files[file_id]["data"], content_type="application/octet-stream")
+
+    def validate_lines(data: bytes, endpoint: str) -> tuple[list[tuple[str, dict[str, Any]]], list[dict[str, Any]]]:
+        """The (custom_id, body) of each JSONL line, and OpenAI-style validation errors."""
+        lines: list[tuple[str, dict[str, Any]]] = []
+        errors: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        models: set[str] = set()
+
+        def bad(code: str, message: str, n: int | None) -> None:
+            errors.append({"code": code, "message": message, "param": None, "line": n})
+
+        if len(data) > 200 * 1024 * 1024:
+            bad("file_too_large", "The input file is larger than 200 MB.", None)
+        raw_lines = [x for x in data.decode("utf-8", errors="replace").splitlines() if x.strip()]
+        if not raw_lines:
+            bad("empty_file", "The input file is empty.", None)
+        if len(raw_lines) > 50_000:
+            bad("too_many_requests", "The input file holds more than 50,000 requests.", None)
+        for n, raw in enumerate(raw_lines, start=1):
+            try:
+                line = json.loads(raw)
+            except ValueError:
+                bad("invalid_json_line", "This line is not parseable as valid JSON.", n)
+                continue
+            custom_id = line.get("custom_id") if isinstance(line, dict) else None
+            body = line.get("body") if isinstance(line, dict) else None
+            if not isinstance(custom_id, str) or not custom_id:
+                bad("missing_required_parameter", "custom_id is required", n)
+            elif custom_id in seen:
+                bad("duplicate_custom_id", f"The custom_id {custom_id!r} is not unique.", n)
+            elif line.get("method") != "POST" or line.get("url") != endpoint:
+                bad("invalid_url", f"The url must be {endpoint} and the method POST.", n)
+            elif not isinstance(body, dict) or not isinstance(body.get("model"), str):
+                bad("invalid_request", "body.model is required", n)
+            else:
+                seen.add(custom_id)
+                models.add(body["model"])
+                lines.append((custom_id, body))
+        if len(models) > 1:
+            bad("mismatched_model", "All requests in a batch must use the same model.", None)
+        return lines, errors
+
+    @tracked("batches.create")
+    async def create_batch(request: Any) -> Any:
+        denied = no_batches("openai", "batches.create") or check_openai_auth(request)
+        if denied is not None:
+            return denied
+        body = await read_json(request)
+        if isinstance(body, ValueError) or not isinstance(body, dict):
+            return client_error("openai", 400, "Request body must be a JSON object.")
+        if state.config["batch_reject"] == "create":
+            return client_error("openai", 400, "The input file is invalid: it could not be parsed as JSONL (fake rejection).", "invalid_file")
+        file_id, endpoint = body.get("input_file_id"), body.get("endpoint")
+        if body.get("completion_window") != "24h":
+            return client_error("openai", 400, "completion_window must be '24h'")
+        if endpoint not in ("/v1/chat/completions", "/v1/completions"):
+            return client_error("openai", 400, f"endpoint {endpoint!r} is not supported")
+        if not isinstance(file_id, str) or file_id not in state.files:
+            return client_error("openai", 400, f"No such File object: {file_id}")
+        if state.files[file_id]["purpose"] != "batch":
+            return client_error("openai", 400, "The file's purpose must be 'batch'.")
+        lines, errors = validate_lines(state.files[file_id]["data"], endpoint)
+        if state.config["batch_reject"] == "validate":
+            errors = [{"code": "invalid_request", "message": "fake validation failure: the batch was rejected", "param": None, "line": 1}]
+        batch_id = f"batch_fake{next(state.ids):08d}"
+        batch = _Batch("openai", batch_id, next(state.batch_seq), lines, forwarded(request),
+                       f"{request.scheme}://{request.host}", endpoint)
+        batch.errors, batch.input_file_id, batch.metadata = errors, file_id, body.get("metadata")
+        state.batches[batch_id] = batch
+        state.batch_creations["openai"] += 1
+        return json_response(openai_batch_json(batch))
+
+    async def list_batches(request: Any) -> Any:
+        state.by_endpoint["batches.list"] += 1
+        denied = no_batches("openai") or check_openai_auth(request)
+        return denied if denied is not None else list_json("openai", request)
+
+    def find(flavor: str, request: Any) -> _Batch | Any:
+        batch = state.batches.get(request.match_info["batch_id"])
+        if batch is None or batch.flavor != flavor:
+            return client_error(flavor, 404, f"No such batch: {request.match_info['batch_id']}")
+        return batch
+
+    @tracked("batches.retrieve")
+    async def get_batch(request: Any) -> Any:
+        denied = no_batches("openai", "batches.retrieve") or check_openai_auth(request)
+        if denied is not None:
+            return denied
+        batch = find("openai", request)
+        if not isinstance(batch, _Batch):
+            return batch
+        await advance(batch)
+        return json_response(openai_batch_json(batch))
+
+    @tracked("batches.cancel")
+    async def cancel_batch(request: Any) -> Any:
+        denied = no_batches("openai") or check_openai_auth(request)
+        if denied is not None:
+            return denied
+        batch = find("openai", request)
+        if not isinstance(batch, _Batch):
+            return batch
+        if batch.ended:
+            return client_error("openai", 400, f"Cannot cancel a batch with status {batch.status}.")
+        batch.cancel_requested = True
+        batch.status = "cancelling"
+        return json_response(openai_batch_json(batch))
+
+    def anthropic_denied(request: Any, endpoint: str = "") -> Any:
+        denied = no_batches("anthropic", endpoint) or check_anthropic_auth(request)
+        if denied is None and state.config["require_anthropic_version"] and not request.headers.get("anthropic-version"):
+            denied = client_error("anthropic", 400, "anthropic-version: header is required")
+        return denied
+
+    @tracked("messages.batches.create")
+    async def create_message_batch(request: Any) -> Any:
+        denied = anthropic_denied(request, "messages.batches.create")
+        if denied is not None:
+            return denied
+        body = await read_json(request)
+        if isinstance(body, ValueError) or not isinstance(body, dict):
+            return client_error("anthropic", 400, "Request body must be a JSON object.")
+        if state.config["batch_reject"] is not None:
+            return client_error("anthropic", 400, "requests: the batch is invalid (fake rejection)")
+        entries = body.get("requests")
+        if not isinstance(entries, list) or not entries:
+            return client_error("anthropic", 400, "requests: Field required")
+        if len(entries) > 100_000:
+            return client_error("anthropic", 400, "requests: at most 100,000 requests per batch")
+        lines: list[tuple[str, dict[str, Any]]] = []
+        seen: set[str] = set()
+        for n, entry in enumerate(entries):
+            custom_id = entry.get("custom_id") if isinstance(entry, dict) else None
+            params = entry.get("params") if isinstance(entry, dict) else None
+            if not isinstance(custom_id, str) or not _CUSTOM_ID.match(custom_id):
+                return client_error("anthropic", 400, f"requests.{n}.custom_id: String should match pattern '^[a-zA-Z0-9_-]{{1,64}}$'")
+            if custom_id in seen:
+                return client_error("anthropic", 400, f"requests.{n}.custom_id: duplicate custom_id {custom_id}")
+            if not isinstance(params, dict) or not isinstance(params.get("model"), str) or not params.get("messages") or not isinstance(params.get("max_tokens"), int):
+                return client_error("anthropic", 400, f"requests.{n}.params: model, messages and max_tokens are required")
+            seen.add(custom_id)
+            lines.append((custom_id, params))
+        batch_id = f"msgbatch_fake{next(state.ids):08d}"
+        batch = _Batch("anthropic", batch_id, next(state.batch_seq), lines, forwarded(request),
+                       f"{request.scheme}://{request.host}", "/v1/messages")
+        state.batches[batch_id] = batch
+        state.batch_creations["anthropic"] += 1
+        return json_response(anthropic_batch_json(batch))
+
+    async def list_message_batches(request: Any) -> Any:
+        state.by_endpoint["messages.batches.list"] += 1
+        denied = anthropic_denied(request)
+        return denied if denied is not None else list_json("anthropic", request)
+
+    @tracked("messages.batches.retrieve")
+    async def get_message_batch(request: Any) -> Any:
+        denied = anthropic_denied(request, "messages.batches.retrieve")
+        if denied is not None:
+            return denied
+        batch = find("anthropic", request)
+        if not isinstance(batch, _Batch):
+            return batch
+        await advance(batch)
+        return json_response(anthropic_batch_json(batch))
+
+    @tracked("messages.batches.results")
+    async def message_batch_results(request: Any) -> Any:
+        denied = anthropic_denied(request, "messages.batches.results")
+        if denied is not None:
+            return denied
+        batch = find("anthropic", request)
+        if not isinstance(batch, _Batch):
+            return batch
+        end = getattr(batch, "end", None)
+        if not end:
+            return client_error("anthropic", 400, f"Message Batch {batch.id} has not yet ended.")
+        out = []
+        for custom_id, _ in batch.lines:
+            if custom_id in batch.results:
+                status, body = batch.results[custom_id]
+                result = {"type": "succeeded", "message": body} if status == 200 else {"type": "errored", "error": body}
+            else:
+                result = {"type": "expired" if end == "expired" else "canceled"}
+            out.append(dumps({"custom_id": custom_id, "result": result}))
+        return web.Response(text="".join(x + "\n" for x in out), content_type="application/binary")
+
+    @tracked("messages.batches.cancel")
+    async def cancel_message_batch(request: Any) -> Any:
+        denied = anthropic_denied(request)
+        if denied is not None:
+            return denied
+        batch = find("anthropic", request)
+        if not isinstance(batch, _Batch):
+            return batch
+        if not batch.ended:
+            batch.cancel_requested = True
+        return json_response(anthropic_batch_json(batch))
+
+    async def all_batches(request: Any) -> Any:
+        """Every batch the server holds (either API), oldest first: id, flavor, status, counts."""
+        return json_response([
+            {"id": b.id, "flavor": b.flavor, "status": b.status, "end": getattr(b, "end", None),
+             "requests": len(b.lines), "ran": len(b.results), "polls": b.polls}
+            for b in state.batches.values()
+        ])
+
     # -- control plane -----------------------------------------------------------------------
 
     async def get_stats(request: Any) -> Any:
@@ -1249,6 +1754,19 @@ def build_app(state: _State) -> Any:
     app.router.add_post("/v1/messages", messages)
     app.router.add_post("/v1alpha1/comments:analyze", analyze)
     app.router.add_get("/_perspective/requests", perspective_requests)
+    app.router.add_post("/v1/files", upload_file)
+    app.router.add_get("/v1/files/{file_id}", get_file)
+    app.router.add_get("/v1/files/{file_id}/content", file_content)
+    app.router.add_post("/v1/batches", create_batch)
+    app.router.add_get("/v1/batches", list_batches)
+    app.router.add_get("/v1/batches/{batch_id}", get_batch)
+    app.router.add_post("/v1/batches/{batch_id}/cancel", cancel_batch)
+    app.router.add_post("/v1/messages/batches", create_message_batch)
+    app.router.add_get("/v1/messages/batches", list_message_batches)
+    app.router.add_get("/v1/messages/batches/{batch_id}", get_message_batch)
+    app.router.add_get("/v1/messages/batches/{batch_id}/results", message_batch_results)
+    app.router.add_post("/v1/messages/batches/{batch_id}/cancel", cancel_message_batch)
+    app.router.add_get("/_batches", all_batches)
     app.router.add_get("/_stats", get_stats)
     app.router.add_get("/_config", get_config)
     app.router.add_post("/_config", post_config)
@@ -1560,6 +2078,10 @@ class FakeServer:
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode("utf-8", "replace")
             raise RuntimeError(f"fake server {method} {path} -> {exc.code}: {detail}") from None
+
+    def batches(self) -> list[dict[str, Any]]:
+        """Every batch the server holds (``GET /_batches``), oldest first."""
+        return list(self._control("GET", "/_batches"))
 
     def stats(self) -> dict[str, Any]:
         """Counters: requests, successes, faults{kind: n}, faults_total, errors{status: n},

@@ -2,7 +2,8 @@
 
 One module per command group: :mod:`.app` (the Typer app, ``--version``, :func:`main`),
 :mod:`.run` (run, demo), :mod:`.tasks` (tasks, suites), :mod:`.taxonomy` (taxonomy), :mod:`.judges` (judges, judge),
-:mod:`.attacks` (attacks), :mod:`.watermark` (watermark schemes/detect), :mod:`.data` (data fetch/list), :mod:`.report` (compare, leaderboard, gate, export, report);
+:mod:`.attacks` (attacks), :mod:`.watermark` (watermark schemes/detect), :mod:`.data` (data fetch/list), :mod:`.report` (compare, leaderboard, gate, export, report),
+:mod:`.batches` (batches list/cancel);
 :mod:`._errors` is the one place that maps failures to exit codes and ``error:`` lines.
 Importing this package registers every command, in the order ``trustgauge --help`` lists them."""
 
@@ -18,6 +19,7 @@ from trustgauge.cli import attacks  # noqa: F401
 from trustgauge.cli import watermark  # noqa: F401
 from trustgauge.cli import data  # noqa: F401
 from trustgauge.cli import report  # noqa: F401
+from trustgauge.cli import batches  # noqa: F401
 # isort: on
 from trustgauge.cli._common import _judge_option, _parse_judges, _parse_value, _run_async, _split
 from trustgauge.cli._errors import EXIT_FAILED_REQUESTS, EXIT_INTERRUPTED, EXIT_USAGE

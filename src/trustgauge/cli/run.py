@@ -52,6 +52,10 @@ def _execute(config: RunConfig, *, quiet: bool, executor: Any = None) -> RunResu
         fail_on(exc)
     except KeyboardInterrupt:
         progress.close()
+        if quiet:  # what --batch left running at the provider is said even without progress output
+            for note in progress.notes:
+                if note.startswith("interrupted: batch"):
+                    typer.echo(note, err=True)
         interrupted("\ninterrupted: every response received so far is saved; run the same command again to resume.")
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -200,6 +204,13 @@ def run(
     retry_delay: Annotated[float, typer.Option("--retry-delay", min=0.0, help="Base backoff delay in seconds.")] = 1.0,
     batch_size: Annotated[int | None, typer.Option("--batch-size", min=1, help="Batch size for local "
         "batching backends (hf:); default auto.")] = None,
+    batch: Annotated[bool, typer.Option("--batch", help="Send the single-turn requests not in the store "
+        "through the provider's batch API (openai:, anthropic:, or an openai-compatible: server with "
+        "/v1/batches): half the price, up to 24 hours. The batch ids are stored at once: Ctrl-C or a crash "
+        "leaves the batch running at the provider, and the same command resumes polling it (never pays "
+        "twice). Conversational tasks run normally in the same run. See docs/batch.md.")] = False,
+    batch_poll: Annotated[float, typer.Option("--batch-poll", min=0.01, help="With --batch: seconds "
+        "before the first poll of a batch; the wait grows 1.5x per poll, up to 10 minutes.")] = 30.0,
     seed: Annotated[int, typer.Option("--seed", help="Seed for sampling with --limit.")] = 0,
     executor: Annotated[str, typer.Option("--executor", metavar="[local|ray]", help="Where requests are "
         "answered: local (this process) or ray (workers on a Ray cluster, each with its share of the "
@@ -296,6 +307,8 @@ def run(
             seed=seed,
             retry=RetryPolicy(max_retries=max_retries, base_delay=retry_delay, timeout=mc.timeout),
             store_path=None,
+            batch=batch,
+            batch_poll=batch_poll,
         )
 
     health_limits: dict[str, float | None] = {"empty": max_empty_rate, "truncated": max_truncated_rate}
@@ -316,6 +329,9 @@ def run(
     except ValidationError as exc:
         err = exc.errors()[0]
         _fail(f"invalid option {'.'.join(str(p) for p in err['loc'])}: {err['msg']}")
+    if batch and executor.strip().lower() != "local":
+        # a Ray worker records its batches in its own store: a restarted worker would pay again
+        _fail("--batch runs the requests at the provider, not on workers: use it without --executor ray")
     try:
         factory = make_executor(executor, ray_address, ray_workers, ray_cpus, ray_gpus, ray_resource, ray_start_timeout)
     except UsageError as exc:

@@ -18,6 +18,7 @@ class Progress:
         self.retries = 0
         self.errors = 0
         self.description = ""
+        self.notes: list[str] = []
         self._start = time.monotonic()
 
     def start(self, description: str, total: int, cached: int = 0) -> None:
@@ -48,6 +49,11 @@ class Progress:
 
     def close(self) -> None:
         """Release the terminal."""
+
+    def note(self, message: str) -> None:
+        """A line worth reading now (a provider batch was submitted, and how to resume it);
+        the silent base class keeps it in :attr:`notes`."""
+        self.notes.append(message)
 
     @property
     def rate(self) -> float:
@@ -86,6 +92,10 @@ class PlainProgress(Progress):
             self._last = now
             prefix = f"[trustgauge] {self.label}: " if self.label else "[trustgauge] "
             print(f"{prefix}{self.summary()}", file=self.stream, flush=True)
+
+    def note(self, message: str) -> None:
+        super().note(message)
+        print(f"[trustgauge] {message}", file=self.stream, flush=True)
 
 
 class RichProgress(Progress):
@@ -144,6 +154,10 @@ class RichProgress(Progress):
         if self._own:
             self._task_id = None
         super().start(description, total, cached)
+
+    def note(self, message: str) -> None:
+        super().note(message)
+        self._bar.console.print(message, markup=False, highlight=False, soft_wrap=True)
 
     def close(self) -> None:
         if self._own:

@@ -16,6 +16,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from trustgauge._secrets import redact
@@ -39,6 +40,22 @@ CREATE TABLE IF NOT EXISTS judgements (
     judge TEXT NOT NULL,
     judgement TEXT NOT NULL,
     created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS provider_batches (
+    batch_id TEXT PRIMARY KEY,
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,
+    state TEXT NOT NULL,
+    requests INTEGER NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS provider_batch_items (
+    batch_id TEXT NOT NULL,
+    custom_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    request TEXT NOT NULL,
+    PRIMARY KEY (batch_id, custom_id)
 );
 """
 
@@ -64,6 +81,21 @@ def redact_judgement(judgement: Judgement) -> Judgement:
 def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterator[Sequence[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+@dataclass(frozen=True)
+class StoredBatch:
+    """A provider batch recorded in the store (``trustgauge run --batch``): its id, provider,
+    state (``open``: not yet downloaded; ``done``; ``failed``: rejected at validation; ``lost``:
+    the provider no longer knows it) and, per custom id, the cache key and request it answers."""
+
+    batch_id: str
+    provider: str
+    state: str
+    items: dict[str, tuple[str, Request]]
+    created_at: float
+    #: the identity of the model it was submitted for (no secret)
+    model_identity: dict[str, str] | None = None
 
 
 class StoreWriteError(UsageError):
@@ -205,6 +237,67 @@ class Store:
                     with contextlib.suppress(sqlite3.Error):
                         self._db.execute("ROLLBACK")
                 raise
+
+    # -- provider batches (``--batch``) ---------------------------------------------------------
+    def add_batch(
+        self, batch_id: str, provider: str, model_identity: dict[str, str], items: Sequence[tuple[str, str, Request]]
+    ) -> None:
+        """Record a batch the provider has just created, with the ``(custom id, cache key,
+        request)`` of each of its requests, in one transaction: a run killed after this resumes
+        polling the batch instead of paying for it again. Requests hold no secret (as in
+        ``responses``); API keys are never stored."""
+        now = time.time()
+        model = json.dumps(model_identity, sort_keys=True)
+        rows = [(batch_id, cid, key, request.model_dump_json()) for cid, key, request in items]
+        with self._lock, _writing(self.path):
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO provider_batches VALUES (?, ?, ?, 'open', ?, ?, ?)",
+                    (batch_id, provider, model, len(rows), now, now),
+                )
+                self._db.executemany("INSERT OR REPLACE INTO provider_batch_items VALUES (?, ?, ?, ?)", rows)
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        self._db.execute("ROLLBACK")
+                raise
+
+    def batches(
+        self, provider: str | None = None, model_identity: dict[str, str] | None = None, state: str | None = None
+    ) -> list[StoredBatch]:
+        """The recorded batches (oldest first), optionally of one provider, model and state."""
+        where, args = [], []
+        if provider is not None:
+            where.append("provider = ?")
+            args.append(provider)
+        if model_identity is not None:
+            where.append("model = ?")
+            args.append(json.dumps(model_identity, sort_keys=True))
+        if state is not None:
+            where.append("state = ?")
+            args.append(state)
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        with self._lock:
+            heads = self._db.execute(
+                f"SELECT batch_id, provider, state, created_at, model FROM provider_batches{clause} ORDER BY created_at, batch_id",
+                tuple(args),
+            ).fetchall()
+            out = []
+            for batch_id, prov, st, created, model in heads:
+                rows = self._db.execute(
+                    "SELECT custom_id, key, request FROM provider_batch_items WHERE batch_id = ?", (batch_id,)
+                )
+                items = {cid: (key, Request.model_validate_json(blob)) for cid, key, blob in rows}
+                out.append(StoredBatch(batch_id, prov, st, items, float(created), json.loads(model)))
+        return out
+
+    def set_batch_state(self, batch_id: str, state: str) -> None:
+        with self._lock, _writing(self.path):
+            self._db.execute(
+                "UPDATE provider_batches SET state = ?, updated_at = ? WHERE batch_id = ?", (state, time.time(), batch_id)
+            )
 
     def close(self) -> None:
         with self._lock:

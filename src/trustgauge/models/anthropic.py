@@ -17,6 +17,7 @@ from trustgauge.errors import ConfigError, PermanentModelError, TransientModelEr
 from trustgauge.models._cachekey import config_identity, query_identity
 from trustgauge.models._http import check_server_url, parse_retry_after, redact_url, short
 from trustgauge.models.base import Model
+from trustgauge.models.batch_api import BatchAPI
 from trustgauge.models.registry import register_backend
 from trustgauge.types import Request, Response, Usage
 
@@ -181,6 +182,12 @@ class AnthropicModel(Model):
         except ValueError as exc:  # malformed JSON body
             raise TransientModelError(f"malformed response: {short(exc)}") from None
         return _parse_message(message)
+
+    def batch_api(self) -> BatchAPI:
+        """Anthropic's Message Batches (``/v1/messages/batches``)."""
+        from trustgauge.models.anthropic_batch import AnthropicBatchAPI
+
+        return AnthropicBatchAPI(self)
 
     async def aclose(self) -> None:
         if self._client is not None:

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from trustgauge.types import Capability, Loglikelihood, Request, Response, TextTokenizer, Usage
+
+if TYPE_CHECKING:
+    from trustgauge.models.batch_api import BatchAPI
 
 
 def scored_response(result: Loglikelihood) -> Response:
@@ -135,6 +139,11 @@ class Model(ABC):
                 raise CapabilityError(
                     self.describe(), f"{wanted} top logprobs", f"at most {self.max_top_logprobs}"
                 )
+
+    def batch_api(self) -> BatchAPI | None:
+        """The provider's batch API for ``trustgauge run --batch`` (:mod:`trustgauge.models.batch_api`);
+        ``None``: the backend has none (local models, scripted ones), and ``--batch`` is refused."""
+        return None
 
     async def check(self) -> None:  # noqa: B027 - optional hook
         """Fail fast with :class:`~trustgauge.errors.UsageError` if the model cannot work

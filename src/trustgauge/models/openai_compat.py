@@ -19,6 +19,7 @@ from trustgauge.models._http import (
     split_spec,
 )
 from trustgauge.models.base import Model
+from trustgauge.models.batch_api import BatchAPI
 from trustgauge.models.registry import register_backend
 from trustgauge.types import Capability, Loglikelihood, Request, Response, TokenLogprob, Usage
 
@@ -293,9 +294,13 @@ class OpenAICompatModel(Model):
     async def generate(self, requests: Sequence[Request]) -> list[Response]:
         return [await self._one(r) for r in requests]
 
-    async def _one(self, request: Request) -> Response:
-        import openai
+    def request_kwargs(self, request: Request) -> dict[str, Any]:
+        """The chat completion's arguments for ``request`` (``extra_body`` kept apart, as the SDK
+        takes it); a normal call and a batch line are built by this one function.
 
+        Raises:
+            CapabilityError: log-probabilities beyond the backend's limit, a watermark.
+        """
         p = request.params
         kwargs: dict[str, Any] = {
             "model": self.name,
@@ -323,6 +328,12 @@ class OpenAICompatModel(Model):
                 "type": "json_schema",
                 "json_schema": {"name": rf.name, "schema": rf.schema_dict(), "strict": rf.strict},
             }
+        return kwargs
+
+    async def _one(self, request: Request) -> Response:
+        import openai
+
+        kwargs = self.request_kwargs(request)
         try:
             try:
                 completion = await self._create(kwargs)
@@ -340,6 +351,18 @@ class OpenAICompatModel(Model):
             raise map_openai_error(exc) from None
         except ValueError as exc:  # malformed JSON body
             raise TransientModelError(f"malformed response: {short(str(exc))}") from None
+        return self.parse_completion(completion, request)
+
+    def parse_completion(self, completion: Any, request: Request) -> Response:
+        """The :class:`Response` in a chat completion (an SDK ``ChatCompletion``): a normal
+        call's and a batch result line's.
+
+        Raises:
+            TransientModelError: a malformed completion.
+            PermanentModelError: the provider filtered the content.
+            CapabilityError: log-probabilities were asked for and none came.
+        """
+        p = request.params
         choices = getattr(completion, "choices", None)
         if not isinstance(choices, list) or not choices:
             raise TransientModelError("malformed response: no choices")
@@ -371,6 +394,13 @@ class OpenAICompatModel(Model):
             model=getattr(completion, "model", None),
             tokens=tokens,
         )
+
+    def batch_api(self) -> BatchAPI:
+        """OpenAI's Batch API (``/v1/files`` + ``/v1/batches``); an ``openai-compatible:`` server
+        is asked whether it has one (:meth:`BatchAPI.check`) before anything is sent."""
+        from trustgauge.models.openai_batch import OpenAIBatchAPI
+
+        return OpenAIBatchAPI(self)
 
     # -- log-likelihood of given text (vLLM's prompt_logprobs) ---------------------------------
 

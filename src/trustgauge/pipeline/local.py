@@ -327,6 +327,10 @@ class LocalExecutor:
         pool = self.models
         model = load_model(model_config, oracle=oracle_table) if pool is None else await pool.get(model_config)
         refuse_watermark(model, model_config, [w.task for w in work])
+        if settings.batch:  # a backend without a batch API: one line before anything is sent
+            from trustgauge.engine.batch import refuse_batch
+
+            refuse_batch(model)
         role_models: dict[str, Any] = {}
         store = self.store if self.store is not None else Store(settings.store_path)
         early: EarlyJudging | None = None
@@ -361,9 +365,17 @@ class LocalExecutor:
             all_requests = [r for w in work for r in w.requests]
             # the first judge slot is judged while the responses arrive, in the batches judge_all makes
             early = EarlyJudging(work, engine.keys(all_requests), self.judges, store, settings.use_cache)
-            flat = await engine.run(
-                all_requests, description=f"generating ({model.describe()})", on_outcome=early.arrived
-            )
+            if settings.batch:  # the provider's batch API (docs/batch.md); conversations still run below
+                from trustgauge.engine.batch import BatchPolicy, run_in_batches
+
+                flat = await run_in_batches(
+                    engine, all_requests, description=f"generating ({model.describe()})",
+                    policy=BatchPolicy(interval=settings.batch_poll), on_outcome=early.arrived,
+                )
+            else:
+                flat = await engine.run(
+                    all_requests, description=f"generating ({model.describe()})", on_outcome=early.arrived
+                )
             outcomes: dict[str, list[Outcome]] = {}
             pos = 0
             for w in work:

@@ -76,6 +76,11 @@ class RunConfig(BaseModel):
     seed: int = 0
     retry: RetryPolicy = RetryPolicy()
     store_path: Path | None = None
+    #: the single-turn requests through the provider's batch API (``--batch``, docs/batch.md):
+    #: how this machine runs, not what is measured (not in the run digest)
+    batch: bool = False
+    #: seconds before a batch's first poll (``--batch-poll``); the wait grows 1.5x per poll
+    batch_poll: float = Field(default=30.0, gt=0)
     #: a task's records from the user's file instead of its own data (``--task-data TASK=FILE``:
     #: a JSON list or JSON Lines in the task's record layout)
     task_data: dict[str, Path] = Field(default_factory=dict)
@@ -348,6 +353,7 @@ async def run_evaluation(
         settings = ExecutionSettings(
             store_path=config.store_path or _paths.store_path(), concurrency=config.concurrency,
             retry=config.retry, use_cache=config.use_cache, data_dir=config.data_dir,
+            batch=config.batch, batch_poll=config.batch_poll,
         )
         make: ExecutorFactory = executor or LocalExecutor
         done = await make(spec, settings, {t.id: t for t in tasks}, judges, progress).run(units)

@@ -139,3 +139,7 @@ class ExecutionSettings:
     #: the most requests in flight the adaptive limit may grow to (a worker's share of one
     #: API budget when several run the model: the Ray executor); ``None``: the model's own cap
     concurrency_cap: int | None = None
+    #: send the single-turn requests through the provider's batch API (``--batch``; docs/batch.md)
+    batch: bool = False
+    #: seconds before the first poll of a batch (``--batch-poll``; the wait then grows)
+    batch_poll: float = 30.0
