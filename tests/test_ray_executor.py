@@ -265,3 +265,23 @@ def test_ray_options_need_the_ray_executor(tmp_path: Path) -> None:
     assert done.returncode == 2 and "--ray-* options need --executor ray" in done.stderr
     done = _cli("-m", "scripted:refuse-all", "-t", "safety.exaggerated", "--executor", "slurm", home=tmp_path)
     assert done.returncode == 2 and "expected local or ray" in done.stderr
+
+
+@pytest.mark.slow
+def test_smollm2_on_ray_equals_a_local_run(cluster: RayCluster, tmp_path: Path) -> None:
+    """A real model on the workers: each worker starts its own llama.cpp server with SmolLM2 (one
+    CPU of its node) and answers its share; the merged run equals a local run. Greedy: sampled
+    answers depend on which requests share llama.cpp's batch, which the split changes."""
+    pytest.importorskip("xllamacpp")
+    args = ["-m", "gguf:smollm2", "--suite", "quick", "-t", "safety.exaggerated,ethics.explicit.low_ambiguity",
+            "-n", "2", "--max-tokens", "12", "--temperature", "0", "-q"]
+    local = _cli(*args, "--out", str(tmp_path / "local"), home=tmp_path / "home-local", timeout=600)
+    assert local.returncode == 0, local.stderr[-3000:]
+    ray_run = _cli(*args, "--out", str(tmp_path / "ray"), "--executor", "ray", "--ray-address", cluster.address,
+                   "--ray-workers", "2", home=tmp_path / "home-ray", timeout=600)
+    assert ray_run.returncode == 0, ray_run.stderr[-3000:]
+    samples, scores, run = _run_dir(tmp_path / "ray")
+    assert len(samples) == 4 and all(s["response"] for s in samples)
+    assert (samples, scores) == _run_dir(tmp_path / "local")[:2]
+    assert run["model_identity"] == json.loads((tmp_path / "local" / "run.json").read_text())["model_identity"]
+    assert _no_workers_left()
