@@ -51,7 +51,7 @@ class RayCluster:
         temp = Path(tempfile.mkdtemp(prefix="tgray-", dir="/tmp"))
         port = free_port()
         cluster = cls(address=f"127.0.0.1:{port}", temp_dir=temp)
-        base = {**os.environ, **RAY_ENV, **(env or {})}
+        base = {**os.environ, **RAY_ENV, **(env or {}), "TG_RAY_CLUSTER": str(temp)}
         base.pop("RAY_ADDRESS", None)
         common = ["--block", f"--num-cpus={cpus:g}", "--num-gpus=0", "--node-ip-address=127.0.0.1", "--disable-usage-stats"]
         try:
@@ -118,7 +118,21 @@ class RayCluster:
         shutil.rmtree(self.temp_dir, ignore_errors=True)
 
 
-def worker_pids(temp_dir: Path | None = None, name: str = "UnitWorker") -> list[int]:
-    """PIDs of this machine's Ray actor processes of class ``name`` (``ray::UnitWorker``)."""
+def worker_pids(cluster: RayCluster | None = None, name: str = "UnitWorker") -> list[int]:
+    """PIDs of this machine's Ray actor processes of class ``name`` (``ray::UnitWorker``), of
+    ``cluster`` only when given (its processes carry its temporary directory in their
+    environment: another cluster on the machine, say a benchmark's, is not counted)."""
     out = subprocess.run(["pgrep", "-f", f"ray::{name}"], capture_output=True, text=True)
-    return [int(p) for p in out.stdout.split()]
+    pids = [int(p) for p in out.stdout.split()]
+    if cluster is None:
+        return pids
+    mark = f"TG_RAY_CLUSTER={cluster.temp_dir}".encode()
+    mine = []
+    for pid in pids:
+        try:
+            environ = Path(f"/proc/{pid}/environ").read_bytes()
+        except OSError:
+            continue
+        if mark in environ.split(b"\0"):
+            mine.append(pid)
+    return mine

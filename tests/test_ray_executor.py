@@ -87,10 +87,10 @@ def _wait_requests(srv: FakeServer, n: int, proc: subprocess.Popen[str], timeout
         time.sleep(0.05)
 
 
-def _no_workers_left(timeout: float = 30) -> bool:
+def _no_workers_left(cluster: RayCluster, timeout: float = 30) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not worker_pids():
+        if not worker_pids(cluster):
             return True
         time.sleep(0.25)
     return False
@@ -139,7 +139,7 @@ def test_a_ray_run_equals_a_local_run(cluster: RayCluster, server: FakeServer, l
                  str(tmp_path / "again"), home=tmp_path / "home")
     assert again.returncode == 0, again.stderr[-2000:]
     assert server.stats()["requests"] == 0
-    assert _no_workers_left()
+    assert _no_workers_left(cluster)
 
 
 def test_a_worker_killed_mid_run_is_restarted_and_resends_nothing_it_stored(
@@ -152,7 +152,7 @@ def test_a_worker_killed_mid_run_is_restarted_and_resends_nothing_it_stored(
         proc = _start("-m", f"openai-compatible:fake-model@{server.openai_base_url}", *SLICE, "-q", "-c", "4",
                       "--out", str(out), "--executor", "ray", "--ray-address", cluster.address, home=home)
         _wait_requests(server, 40, proc)
-        pids = worker_pids()
+        pids = worker_pids(cluster)
         assert len(pids) == 2, pids
         killed_at = time.time()
         os.kill(pids[0], signal.SIGKILL)
@@ -172,7 +172,7 @@ def test_a_worker_killed_mid_run_is_restarted_and_resends_nothing_it_stored(
     # only requests in flight at the kill (2 per worker at -c 4) may have been repeated
     repeated = sum(asked[p] - local_run[1][p] for p in asked)
     assert 0 <= repeated <= 2
-    assert _no_workers_left()
+    assert _no_workers_left(cluster)
 
 
 def test_a_killed_driver_rerun_resumes_from_the_store(
@@ -189,7 +189,7 @@ def test_a_killed_driver_rerun_resumes_from_the_store(
         killed_at = time.time()
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
-        assert _no_workers_left(60), "Ray did not stop the dead driver's workers"
+        assert _no_workers_left(cluster, 60), "Ray did not stop the dead driver's workers"
         first = dict(server.stats()["prompt_requests"])
         done = _cli(*args, home=home)
         assert done.returncode == 0, done.stderr[-3000:]
@@ -218,7 +218,7 @@ def test_ctrl_c_stops_the_workers_and_a_rerun_finishes(
         _stdout, stderr = proc.communicate(timeout=60)
         assert proc.returncode == 130, stderr[-2000:]
         assert "interrupted" in stderr and "Traceback" not in stderr, stderr[-2000:]
-        assert _no_workers_left(15)
+        assert _no_workers_left(cluster, 15)
         assert not (tmp_path / "run").exists()
         done = _cli(*args, home=home)
     finally:
@@ -284,4 +284,24 @@ def test_smollm2_on_ray_equals_a_local_run(cluster: RayCluster, tmp_path: Path) 
     assert len(samples) == 4 and all(s["response"] for s in samples)
     assert (samples, scores) == _run_dir(tmp_path / "local")[:2]
     assert run["model_identity"] == json.loads((tmp_path / "local" / "run.json").read_text())["model_identity"]
-    assert _no_workers_left()
+    assert _no_workers_left(cluster)
+
+
+def test_many_models_on_ray(cluster: RayCluster, server: FakeServer, local_run: tuple[Path, dict[str, int]],
+                            tmp_path: Path) -> None:
+    """Two models in one command on the cluster: a run directory each (the server model's equal to
+    its local run) and the leaderboard."""
+    server.reset()
+    out = tmp_path / "runs"
+    done = subprocess.run(
+        [sys.executable, "-m", "trustgauge", "run", "-m", f"openai-compatible:fake-model@{server.openai_base_url}",
+         "-m", "scripted:refuse-all", *SLICE, "-q", "--out", str(out), "--executor", "ray",
+         "--ray-address", cluster.address],
+        env=_env(tmp_path / "home"), capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    dirs = sorted(p.name for p in out.iterdir() if p.is_dir())
+    assert dirs == ["openai-compatible-fake-model", "scripted-refuse-all"], dirs
+    assert _run_dir(out / "openai-compatible-fake-model")[:2] == _run_dir(local_run[0])[:2]
+    assert (out / "leaderboard.md").is_file() and "scripted:refuse-all" in (out / "leaderboard.md").read_text()
+    assert _no_workers_left(cluster)
