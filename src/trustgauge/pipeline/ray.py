@@ -149,8 +149,9 @@ def check_resources(need: Mapping[str, float], model: str) -> None:
 
 
 def partition(sizes: Sequence[int], parts: int) -> list[list[int]]:
-    """Split items of ``sizes`` (in order) into at most ``parts`` contiguous runs of about equal
-    total size; every index in exactly one run, runs in order, none empty."""
+    """Split items of ``sizes`` (in order) into ``min(parts, len(sizes))`` contiguous runs of
+    about equal total size: every index in exactly one run, runs in order, none empty."""
+    parts = min(parts, len(sizes))
     total = sum(sizes)
     runs: list[list[int]] = []
     current: list[int] = []
@@ -158,8 +159,9 @@ def partition(sizes: Sequence[int], parts: int) -> list[list[int]]:
     for i, size in enumerate(sizes):
         current.append(i)
         done += size
-        # close a run once it reaches its share of the total, leaving one item per later run
-        if len(runs) < parts - 1 and done * parts >= total * (len(runs) + 1) and len(sizes) - i - 1 >= parts - len(runs) - 1:
+        later = parts - len(runs) - 1  # runs still to open after this one
+        # close this run at its share of the total, or when each later run needs what is left
+        if later > 0 and (done * parts >= total * (len(runs) + 1) or len(sizes) - i - 1 == later):
             runs.append(current)
             current = []
     if current:
@@ -271,6 +273,10 @@ class RayExecutor:
             workers = [actor.remote(spec, worker_settings, store_name, n) for _ in range(n)]
             infos = await self._prepare(workers, order)
             info = infos[0]
+            for judge in self.judges.values():  # an llm judge's model, before anything is sent
+                check = getattr(judge, "check", None)
+                if check is not None:
+                    await check()
             work = [TaskData(w.task, [], [], w.dataset) if w.task.id in info.lacking else w for w in work]
             work = [without_logprobs(w) if "logprobs" in info.unused.get(w.task.id, ()) else w for w in work]
             keys = [r.cache_key(info.model_identity) for w in work for r in w.requests]
