@@ -10,8 +10,9 @@ The driver (this process, on a node of the cluster) plans as a local run does, t
    the SQLite file a local run uses) and ``workers`` :class:`~trustgauge.pipeline.ray_worker.UnitWorker`
    actors, spread over the nodes, each with its share of the concurrency (one API budget, not
    one per worker);
-3. hands each worker a contiguous share of the units (balanced by sample count) in one call: a
-   worker answers its share in one engine run, with all its concurrency, as a local run does;
+3. hands each worker its share of the units (balanced by sample count, dealt in runs along the
+   plan: :func:`deal`) in one call: a worker answers its share in one engine run, with all its
+   concurrency, as a local run does;
 4. shows progress from the run's store (every response reaches it as it arrives) and judges
    those responses while the others are still coming, with the run's judges, in the batches a
    local run makes (:class:`~trustgauge.engine.early_judging.EarlyJudging`), so the verdicts are
@@ -53,12 +54,14 @@ from trustgauge.types import Judge, Judgement, Response
 if TYPE_CHECKING:
     from trustgauge.tasks.base import Task
 
-__all__ = ["RayExecutor", "RayExecutorFactory", "RayOptions", "connect", "partition"]
+__all__ = ["RayExecutor", "RayExecutorFactory", "RayOptions", "connect", "deal", "partition"]
 
 #: model backends whose weights run on the worker's machine: a worker takes a CPU (or the
 #: GPUs asked for) of its node; API backends' workers take none (they wait on the network)
 LOCAL_WEIGHTS = ("hf:", "gguf:", "vllm:")
 _POLL_S = 0.25
+#: runs of units dealt to each worker (:func:`deal`); also shards per task per worker
+DEAL_ROUNDS = 8
 
 
 @dataclass(frozen=True)
@@ -167,6 +170,21 @@ def partition(sizes: Sequence[int], parts: int) -> list[list[int]]:
     if current:
         runs.append(current)
     return runs
+
+
+def deal(sizes: Sequence[int], parts: int, rounds: int = DEAL_ROUNDS) -> list[list[int]]:
+    """Items of ``sizes`` (in order) dealt to at most ``parts`` workers: :func:`partition` into
+    ``parts * rounds`` runs, run ``j`` to worker ``j % parts``; every index in exactly one share,
+    each share in plan order, none empty.
+
+    Every worker thus works along the whole plan at once, so the answered prefix of the plan,
+    which early judging reads (it judges in plan order), grows with all the workers; with one
+    contiguous run per worker it would stop at the end of the first worker's run, and everything
+    after it would be judged only once the last response is in (benchmarks/README.md, "Ray
+    executor")."""
+    runs = partition(sizes, parts * rounds)
+    shares = [[i for run in runs[w::parts] for i in run] for w in range(parts)]
+    return [share for share in shares if share]
 
 
 def _cause(exc: BaseException) -> BaseException:
@@ -292,7 +310,7 @@ class RayExecutor:
             sizes = {w.task.id: len(w.samples) for w in work}
             spans = {t: shard_spans(units, t, sizes[t]) for t in order}
             unit_sizes = [spans[u.task_id][u][1] - spans[u.task_id][u][0] for u in units]
-            shares = [[units[i] for i in run] for run in partition(unit_sizes, n)]
+            shares = [[units[i] for i in share] for share in deal(unit_sizes, n)]
             for i, share in enumerate(shares):
                 calls[workers[i].run_units.remote(share)] = (i, share)
             answers = await self._collect(calls, workers, store_actor, early, set(cached))
@@ -480,9 +498,10 @@ class RayExecutorFactory:
 
     @property
     def shards(self) -> int:
-        """Shards per task: enough that a single large task is spread over every worker and
-        the shares balance (the run directory does not depend on it)."""
-        return max(4, self.options.workers or 0)
+        """Shards per task: enough that a single large task is dealt to every worker in
+        :data:`DEAL_ROUNDS` runs each and the shares balance (the run directory does not depend
+        on it)."""
+        return DEAL_ROUNDS * max(4, self.options.workers or 0)
 
     def __call__(
         self, spec: RunSpec, settings: ExecutionSettings, tasks: Mapping[str, Task],
