@@ -127,7 +127,12 @@ def connect(address: str | None) -> None:
         )
     except (ConnectionError, RuntimeError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UsageError(f"cannot join the Ray cluster at {address or 'this machine'}: {first}") from None
+        hint = ""
+        if address and "RAY_AUTH_MODE" not in os.environ:
+            hint = (" (a cluster with token authentication, Ray's default where ~/.ray/auth_token exists, "
+                    "refuses clients without it: set RAY_AUTH_MODE=token here, with the cluster's token in "
+                    "~/.ray/auth_token)")
+        raise UsageError(f"cannot join the Ray cluster at {address or 'this machine'}: {first}{hint}") from None
 
 
 def _nodes() -> list[dict[str, Any]]:
