@@ -305,3 +305,35 @@ def test_many_models_on_ray(cluster: RayCluster, server: FakeServer, local_run: 
     assert _run_dir(out / "openai-compatible-fake-model")[:2] == _run_dir(local_run[0])[:2]
     assert (out / "leaderboard.md").is_file() and "scripted:refuse-all" in (out / "leaderboard.md").read_text()
     assert _no_workers_left(cluster)
+
+
+def test_a_node_lost_mid_run_moves_its_worker_and_resends_nothing_stored(
+    server: FakeServer, local_run: tuple[Path, dict[str, int]], tmp_path: Path,
+) -> None:
+    """A whole machine lost: the second node's processes (raylet and its worker) are killed at
+    once. Ray declares the node dead, restarts its worker on the head and retries the call; the
+    run store (on the driver's node) has every response the lost worker had handed over."""
+    fast_death = {"RAY_health_check_period_ms": "500", "RAY_health_check_failure_threshold": "3",
+                  "RAY_health_check_timeout_ms": "500", "TRUSTGAUGE_HOME": str(tmp_path / "nodes-home")}
+    server.reset()
+    server.configure(latency=0.4)
+    try:
+        with RayCluster.start(nodes=2, cpus=1, env=fast_death) as two:
+            out, home = tmp_path / "run", tmp_path / "home"
+            proc = _start("-m", f"openai-compatible:fake-model@{server.openai_base_url}", *SLICE, "-q", "-c", "4",
+                          "--out", str(out), "--executor", "ray", "--ray-address", two.address, home=home)
+            _wait_requests(server, 40, proc)
+            assert len(worker_pids(two)) == 2
+            lost_at = time.time()
+            two.stop_node(1)
+            _stdout, stderr = proc.communicate(timeout=300)
+            assert proc.returncode == 0, stderr[-3000:]
+            assert _no_workers_left(two)
+    finally:
+        server.configure(latency=0.02)
+    assert _run_dir(out)[:2] == _run_dir(local_run[0])[:2]
+    asked = server.stats()["prompt_requests"]
+    stored = _stored_before(home / "store.sqlite3", lost_at - 1.0)
+    assert len(stored) >= 10
+    assert all(asked.get(p, 0) <= local_run[1][p] for p in stored)
+    assert sum(asked[p] - local_run[1][p] for p in asked) <= 2  # the lost worker's requests in flight
