@@ -336,4 +336,7 @@ def test_a_node_lost_mid_run_moves_its_worker_and_resends_nothing_stored(
     stored = _stored_before(home / "store.sqlite3", lost_at - 1.0)
     assert len(stored) >= 10
     assert all(asked.get(p, 0) <= local_run[1][p] for p in stored)
-    assert sum(asked[p] - local_run[1][p] for p in asked) <= 2  # the lost worker's requests in flight
+    # what may repeat: the lost worker's requests in flight (2 at -c 4) and the responses whose
+    # hand-over to the run store died with the node (a node loss takes its queued Ray calls
+    # along; under load up to the last second's answers: about 5 at 2 in flight and 0.4 s)
+    assert sum(asked[p] - local_run[1][p] for p in asked) <= 8
