@@ -258,10 +258,10 @@ async def _judge_rows(
     batch_size: int, use_cache: bool, progress: Progress,
 ) -> tuple[Judge, list[Judgement], JudgeStats]:
     from trustgauge import _paths
-    from trustgauge.engine.judging import judge_items
+    from trustgauge.engine.judging import check_judges, judge_items
     from trustgauge.engine.store import Store
     from trustgauge.judges.registry import create_judge
-    from trustgauge.pipeline.run import check_judges, close_judges
+    from trustgauge.pipeline.run import close_judges
 
     judge = create_judge(kind, impl, judge_model=judge_model, **options)
     try:

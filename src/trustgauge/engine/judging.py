@@ -9,7 +9,7 @@ knows judges only through the :class:`~trustgauge.types.Judge` protocol and task
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -20,8 +20,15 @@ from trustgauge.errors import JudgeError, ModelError, TrustgaugeError
 from trustgauge.types import Judge, JudgeItem, Judgement, JudgeSlot, Sample
 
 __all__ = [
-    "ERROR_LABEL", "JUDGE_BATCH", "JudgeFailedError", "JudgeStats", "JudgeWork", "JudgedTask",
-    "judge_all", "judge_items",
+    "ERROR_LABEL",
+    "JUDGE_BATCH",
+    "JudgeFailedError",
+    "JudgeStats",
+    "JudgeWork",
+    "JudgedTask",
+    "check_judges",
+    "judge_all",
+    "judge_items",
 ]
 
 
@@ -144,6 +151,15 @@ async def judge_items(
     out = [cached.get(key) or fresh[key] for key in keys]
     stats.errors = sum(1 for j in out if j.label == ERROR_LABEL)
     return out, stats
+
+
+async def check_judges(judges: Iterable[Judge]) -> None:
+    """Fail fast (ConfigError) on judges that can check themselves (``check``), e.g. an llm
+    judge whose model is unreachable, before any model is asked anything."""
+    for judge in judges:
+        check = getattr(judge, "check", None)
+        if check is not None:
+            await check()
 
 
 async def judge_all(

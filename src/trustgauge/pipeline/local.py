@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from trustgauge.config import ModelConfig
 from trustgauge.engine.early_judging import EarlyJudging
-from trustgauge.engine.judging import judge_all
+from trustgauge.engine.judging import check_judges, judge_all
 from trustgauge.engine.progress import Progress
 from trustgauge.engine.runner import Engine, Outcome
 from trustgauge.engine.store import Store
@@ -48,7 +48,7 @@ from trustgauge.types import (
 if TYPE_CHECKING:
     from trustgauge.tasks.base import Task
 
-__all__ = ["LocalExecutor", "ModelPool", "TaskData", "load_task_data", "only_shards", "select_samples", "shard_spans"]
+__all__ = ["LocalExecutor", "ModelPool", "TaskData", "check_units", "for_model", "load_task_data", "only_shards", "select_samples", "shard_spans"]
 
 
 def select_samples(samples: Sequence[Sample], limit: int | None, seed: int) -> list[Sample]:
@@ -207,6 +207,27 @@ async def check_role_capabilities(
                 )
 
 
+def for_model(work: Sequence[TaskData], lacking: Mapping[str, Sequence[str]], unused: Mapping[str, Sequence[str]]) -> list[TaskData]:
+    """``work`` as the model can answer it: a task lacking a capability it requires asks nothing
+    (reported not scored), a task only *using* log-probabilities asks without them."""
+    out = []
+    for w in work:
+        if w.task.id in lacking:
+            w = TaskData(w.task, [], [], w.dataset)
+        elif "logprobs" in unused.get(w.task.id, ()):
+            w = without_logprobs(w)
+        out.append(w)
+    return out
+
+
+def check_units(units: Sequence[Unit], spec: RunSpec) -> None:
+    """Every unit belongs to ``spec``'s run (an executor refuses a stale or foreign unit)."""
+    digest = spec.digest
+    for unit in units:
+        if unit.spec_digest != digest:
+            raise ValueError(f"unit {unit.name} is not of this run (spec {unit.spec_digest[:12]})")
+
+
 def without_logprobs(work: TaskData) -> TaskData:
     """``work`` with its requests asking for no log-probabilities."""
     requests = [
@@ -307,10 +328,7 @@ class LocalExecutor:
         from trustgauge.models.registry import load_model
         from trustgauge.tasks.oracle import oracle_table
 
-        digest = self.spec.digest
-        for unit in units:
-            if unit.spec_digest != digest:
-                raise ValueError(f"unit {unit.name} is not of this run (spec {unit.spec_digest[:12]})")
+        check_units(units, self.spec)
         order = list(dict.fromkeys(u.task_id for u in units))  # tasks in plan order
         for task_id in order:  # the tasks must be those the spec describes (--task-param)
             if self.tasks[task_id].non_default_params() != self.spec.params_of(task_id):
@@ -344,18 +362,14 @@ class LocalExecutor:
                 for name, mc in role_configs.items():
                     role_models[name] = await pool.get(mc)
             await check_role_capabilities([w.task for w in work], role_models, role_configs)
-            for judge in self.judges.values():
-                check = getattr(judge, "check", None)
-                if check is not None:
-                    await check()
+            await check_judges(self.judges.values())
             # a task needing what the model cannot give (logprobs, ...) sends nothing and is
             # reported not scored, with the reason
             lacking = await lacking_capabilities(model, [w.task for w in work])
-            work = [TaskData(w.task, [], [], w.dataset) if w.task.id in lacking else w for w in work]
             # a task that only *uses* log-probabilities still runs on a model without them: its
             # requests go without the ask, and it reports the part that needed them not scored
-            unused = await lacking_capabilities(model, [w.task for w in work], optional=True)
-            work = [without_logprobs(w) if "logprobs" in unused.get(w.task.id, ()) else w for w in work]
+            unused = await lacking_capabilities(model, [w.task for w in work if w.task.id not in lacking], optional=True)
+            work = for_model(work, lacking, unused)
             engine = Engine(
                 model, store, concurrency=settings.concurrency, retry=settings.retry,
                 use_cache=settings.use_cache, progress=progress, seed=self.spec.seed,

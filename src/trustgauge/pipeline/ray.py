@@ -38,13 +38,13 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from trustgauge.engine.early_judging import EarlyJudging
-from trustgauge.engine.judging import judge_all
+from trustgauge.engine.judging import check_judges, judge_all
 from trustgauge.engine.progress import Progress
 from trustgauge.engine.runner import Outcome
 from trustgauge.engine.store import Store
 from trustgauge.errors import TrustgaugeError, UsageError
 from trustgauge.pipeline.executor import RunStats, UnitResult, UnitResults
-from trustgauge.pipeline.local import TaskData, load_task_data, shard_spans, without_logprobs
+from trustgauge.pipeline.local import TaskData, check_units, for_model, load_task_data, shard_spans
 from trustgauge.pipeline.merge import MergeError
 from trustgauge.pipeline.plan import Unit
 from trustgauge.pipeline.ray_worker import RunStore, UnitWorker, WorkerInfo
@@ -255,9 +255,7 @@ class RayExecutor:
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
         spec, settings, options = self.spec, self.settings, self.options
-        for unit in units:
-            if unit.spec_digest != spec.digest:
-                raise ValueError(f"unit {unit.name} is not of this run (spec {unit.spec_digest[:12]})")
+        check_units(units, spec)
         model_spec = spec.model_config().model
         need = options.worker_resources(model_spec)
         connect(options.address)
@@ -296,12 +294,8 @@ class RayExecutor:
             workers = [actor.remote(spec, worker_settings, store_name, n) for _ in range(n)]
             infos = await self._prepare(workers, order)
             info = infos[0]
-            for judge in self.judges.values():  # an llm judge's model, before anything is sent
-                check = getattr(judge, "check", None)
-                if check is not None:
-                    await check()
-            work = [TaskData(w.task, [], [], w.dataset) if w.task.id in info.lacking else w for w in work]
-            work = [without_logprobs(w) if "logprobs" in info.unused.get(w.task.id, ()) else w for w in work]
+            await check_judges(self.judges.values())  # an llm judge's model, before anything is sent
+            work = for_model(work, info.lacking, info.unused)
             keys = [r.cache_key(info.model_identity) for w in work for r in w.requests]
             unique = list(dict.fromkeys(keys))
             await _wait(store_actor.expect.remote(unique))

@@ -298,15 +298,6 @@ async def close_judges(judges: Iterable[Judge]) -> None:
                 await aclose()
 
 
-async def check_judges(judges: Iterable[Judge]) -> None:
-    """Fail fast (ConfigError) on judges that can check themselves (``check``), e.g. an llm
-    judge whose model is unreachable, before any model is asked anything."""
-    for judge in judges:
-        check = getattr(judge, "check", None)
-        if check is not None:
-            await check()
-
-
 async def run_evaluation(
     config: RunConfig,
     *,
