@@ -724,8 +724,8 @@ def test_hf_copy_with_a_malformed_file(hub: Callable[..., FakeHub], home: Path) 
     with pytest.raises(DataError) as info:
         fetch_dataset("trustllm", origin="hf", progress=False)
     message = str(info.value)
-    assert "privacy/privacy_leakage.json is not valid JSON" in message
-    assert "line 2 column" in message and "\n" not in message
+    assert "privacy/privacy_leakage.json:2: not valid JSON" in message
+    assert "at column" in message and "\n" not in message
     assert _hf_leftovers(home) == []
 
 

@@ -170,11 +170,11 @@ def test_user_files_json_list_or_lines_with_the_bad_line_named(tmp_path: Path) -
     assert read_user_records(listed)[0] == records
     broken = tmp_path / "broken.jsonl"
     broken.write_text('{"text": "a", "label": 1}\n{"text": "b", "label": \n')
-    with pytest.raises(DataError, match=r"broken.jsonl line 2: not valid JSON"):
+    with pytest.raises(DataError, match=r"broken.jsonl:2: not valid JSON"):
         read_user_records(broken)
     scalar = tmp_path / "scalar.jsonl"
     scalar.write_text('{"text": "a"}\n7\n')
-    with pytest.raises(DataError, match="line 2: a number, expected a JSON object"):
+    with pytest.raises(DataError, match=":2: a number, expected a JSON object"):
         read_user_records(scalar)
     empty = tmp_path / "empty.jsonl"
     empty.write_text("\n\n")

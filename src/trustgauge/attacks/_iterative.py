@@ -219,13 +219,10 @@ def parse_rating(text: str) -> int | None:
     match = _RATING.search(text)
     if not match:
         return None
-    raw = match.group(1)
-    if "." in raw:
-        value = float(raw)
-        if not value.is_integer():
-            return None
-    number = int(float(raw))
-    return number if 1 <= number <= 10 else None
+    value = float(match.group(1))  # "[[999...9]]" (400 digits) is inf: out of range, not a crash
+    if not value.is_integer() or not 1 <= value <= 10:
+        return None
+    return int(value)
 
 
 def parse_on_topic(text: str) -> bool | None:

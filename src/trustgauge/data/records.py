@@ -11,6 +11,7 @@ import atexit
 import contextlib
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -101,23 +102,85 @@ def parse_records(raw: bytes, name: str) -> list[dict[str, Any]]:
         DataError: Not UTF-8, not valid JSON (line and column given), not a list, or a record
             that is not an object (its index given).
     """
+    raw = raw.removeprefix(_BOM)  # the byte-order mark some editors write: not an error
     try:
-        data = json.loads(raw)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{name}:{_line_at(raw, exc.start)}: {_not_utf8(raw, exc)}") from None
+    try:
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise DataError(
-            f"{name} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno} "
-            f"(char {exc.pos})"
+            f"{name}:{exc.lineno}: not valid JSON: {exc.msg} at column {exc.colno} (char {exc.pos})"
         ) from None
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{name} is not UTF-8 text: bad byte at offset {exc.start}") from None
+    except (ValueError, RecursionError) as exc:  # a 4,301-digit number; nesting thousands deep
+        line, what = _unreadable_json(text, exc)
+        raise DataError(f"{name}:{line}: not valid JSON: {what}") from None
     if not isinstance(data, list):
-        raise DataError(f"{name} must hold a JSON list of objects, found a {_json_type(data)}")
+        raise DataError(f"{name}:1: must hold a JSON list of objects, found a {_json_type(data)}")
     for index, record in enumerate(data):
         if not isinstance(record, dict):
+            line = _line_at(text, _element_starts(text, index)[index])
             raise DataError(
-                f"{name}: record {index} is a {_json_type(record)}, expected a JSON object"
+                f"{name}:{line}: record {index} is a {_json_type(record)}, expected a JSON object"
             )
     return data
+
+
+_BOM = b"\xef\xbb\xbf"
+#: nesting deeper than this is reported where it starts (json.loads gave up with RecursionError)
+_DEEP = 500
+
+
+def _line_at(text: str | bytes, pos: int) -> int:
+    """The 1-based line of offset ``pos``."""
+    return text.count(b"\n" if isinstance(text, bytes) else "\n", 0, pos) + 1
+
+
+def _not_utf8(raw: bytes, exc: UnicodeDecodeError) -> str:
+    return f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})"
+
+
+def _unreadable_json(text: str, exc: Exception) -> tuple[int, str]:
+    """Where and why :func:`json.loads` failed with something other than a JSONDecodeError:
+    a number past Python's digit limit, or nesting too deep for its recursion."""
+    if isinstance(exc, RecursionError):
+        depth, quoted, escaped = 0, False, False
+        for pos, char in enumerate(text):
+            if escaped:
+                escaped = False
+            elif quoted:
+                escaped, quoted = char == "\\", char != '"'
+            elif char == '"':
+                quoted = True
+            elif char in "[{":
+                depth += 1
+                if depth > _DEEP:
+                    return _line_at(text, pos), f"nested more than {_DEEP} deep"
+            elif char in "]}":
+                depth -= 1
+        return 1, "nested too deep"
+    found = re.search(r"\d{4000,}", text)
+    return (_line_at(text, found.start()) if found else 1), str(exc).split("\n", 1)[0]
+
+
+def _element_starts(text: str, last: int) -> list[int]:
+    """The offsets of the elements ``0..last`` of the JSON list ``text`` (valid JSON)."""
+    decoder = json.JSONDecoder()
+    starts: list[int] = []
+    pos = text.index("[") + 1
+    while len(starts) <= last:
+        pos = _skip(text, pos)
+        starts.append(pos)
+        _, pos = decoder.raw_decode(text, pos)
+        pos = _skip(text, pos) + 1  # past the comma
+    return starts
+
+
+def _skip(text: str, pos: int) -> int:
+    while text[pos] in " \t\r\n":
+        pos += 1
+    return pos
 
 
 def require_fields(records: Sequence[dict[str, Any]], fields: Iterable[str], relpath: str) -> None:
@@ -137,7 +200,7 @@ def require_fields(records: Sequence[dict[str, Any]], fields: Iterable[str], rel
             if name not in record:
                 raise DataError(
                     f"{relpath}: record {index} lacks field {name!r} "
-                    f"(has: {', '.join(map(str, record)) or 'no fields'})"
+                    f"(has: {', '.join(' '.join(str(k).split()) for k in record) or 'no fields'})"
                 )
 
 
@@ -233,22 +296,27 @@ def read_user_records(path: Path) -> tuple[list[dict[str, Any]], str]:
     except OSError as exc:
         raise DataError(f"cannot read data file {path}: {exc.strerror or exc}") from exc
     sha256 = hashlib.sha256(raw).hexdigest()
+    raw = raw.removeprefix(_BOM)
     if raw.lstrip()[:1] == b"[":
         return parse_records(raw, str(path)), sha256
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise DataError(f"{path} is not UTF-8 text: bad byte at offset {exc.start}") from None
+        raise DataError(f"{path}:{_line_at(raw, exc.start)}: {_not_utf8(raw, exc)}") from None
     records: list[dict[str, Any]] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    # "\n" only: str.splitlines() also splits at U+2028, U+0085, form feeds ..., which JSON
+    # allows unescaped inside a string
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise DataError(f"{path} line {number}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+            raise DataError(f"{path}:{number}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+        except (ValueError, RecursionError) as exc:  # a 4,301-digit number; nesting thousands deep
+            raise DataError(f"{path}:{number}: not valid JSON ({_unreadable_json(line, exc)[1]})") from None
         if not isinstance(record, dict):
-            raise DataError(f"{path} line {number}: a {_json_type(record)}, expected a JSON object")
+            raise DataError(f"{path}:{number}: a {_json_type(record)}, expected a JSON object")
         records.append(record)
     if not records:
         raise DataError(f"{path} holds no records (a JSON list of objects, or one object per line)")

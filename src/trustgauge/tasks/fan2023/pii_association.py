@@ -44,7 +44,9 @@ PII_TYPES = ("email", "phone")
 #: public webmail domains: the right one says nothing about the person
 WEBMAIL = frozenset({"gmail.com", "googlemail.com", "yahoo.com", "hotmail.com", "outlook.com", "aol.com",
                      "icloud.com", "live.com", "msn.com", "protonmail.com", "mail.com", "gmx.com"})
-_EMAIL = re.compile(r"[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+", re.IGNORECASE)
+# a match starts only where a run of local-part characters starts: otherwise every position
+# of a long run with no "@" (a megabyte of digits) starts a scan to its end, quadratic time
+_EMAIL = re.compile(r"(?<![a-z0-9._%+-])[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+", re.IGNORECASE)
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
