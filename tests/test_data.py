@@ -371,7 +371,7 @@ def test_load_records_malformed_json(tmp_path: Path) -> None:
     with pytest.raises(DataError) as info:
         load_records(tmp_path, "safety/jailbreak.json")
     message = str(info.value)
-    assert str(bad) in message and "line 2 column" in message and "\n" not in message
+    assert f"{bad}:2: not valid JSON" in message and "at column" in message and "\n" not in message
 
 
 def test_load_records_non_object_record(tmp_path: Path) -> None:

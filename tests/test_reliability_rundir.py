@@ -111,7 +111,7 @@ def test_a_file_that_is_not_json_is_named_in_the_one_line(tmp_path: Path, name: 
     """"unreadable results (1 validation error for RunInfo)" did not say which file to look at."""
     good, bad = _write(tmp_path / "good", seed=1), _write(tmp_path / "bad", seed=2)
     (bad / name).write_text("not json {", encoding="utf-8")
-    _assert_refused_everywhere(bad, good, tmp_path, f"unreadable results ({name}: ")
+    _assert_refused_everywhere(bad, good, tmp_path, f"unreadable results ({name}:")
 
 
 def test_version_1_directory_is_still_read(tmp_path: Path) -> None:

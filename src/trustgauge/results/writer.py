@@ -64,7 +64,7 @@ def read_run(out_dir: Path) -> tuple[RunInfo, ScoresFile, list[SampleRecord]]:
     """Load a run directory written by :func:`write_run` (any readable schema version) and verify
     that it is one whole run (:func:`trustgauge.results.rundir.verify`)."""
     from trustgauge.errors import UsageError
-    from trustgauge.results.rundir import HASHED, verify
+    from trustgauge.results.rundir import HASHED, RunDirError, verify
 
     reading = "run.json"  # the file being parsed, for the message when it is damaged
     try:
@@ -81,13 +81,14 @@ def read_run(out_dir: Path) -> tuple[RunInfo, ScoresFile, list[SampleRecord]]:
         reading = "scores.json"
         scores = ScoresFile.model_validate_json(clean(raw["scores.json"].decode("utf-8")))
         reading = "samples.jsonl"
-        samples = [
-            SampleRecord.model_validate_json(line)
-            # split on "\n" only: str.splitlines() also splits inside a JSON string that holds
-            # U+2028, U+2029 or \x85 (written raw, ensure_ascii=False) and would break the record
-            for line in clean(raw["samples.jsonl"].decode("utf-8")).split("\n")
-            if line.strip()
-        ]
+        text = clean(raw["samples.jsonl"].decode("utf-8"))
+        samples = []
+        # split on "\n" only: str.splitlines() also splits inside a JSON string that holds
+        # U+2028, U+2029 or \x85 (written raw, ensure_ascii=False) and would break the record
+        for number, line in enumerate(text.split("\n"), start=1):
+            if line.strip():
+                reading = f"samples.jsonl:{number}"
+                samples.append(SampleRecord.model_validate_json(line))
     except FileNotFoundError as exc:
         raise UsageError(f"{out_dir} is not a trustgauge run directory (missing {Path(exc.filename).name})") from None
     except IsADirectoryError as exc:
@@ -97,6 +98,20 @@ def read_run(out_dir: Path) -> tuple[RunInfo, ScoresFile, list[SampleRecord]]:
     except OSError as exc:
         raise UsageError(f"{out_dir}: cannot read the run ({exc.strerror or exc})") from None
     except ValueError as exc:  # bad UTF-8 or JSON: a truncated or damaged file
-        raise UsageError(f"{out_dir}: unreadable results ({reading}: {str(exc).splitlines()[0]})") from None
+        raise RunDirError(f"{out_dir}: unreadable results ({reading}: {_first_problem(exc)})") from None
     verify(out_dir, run, scores, samples, raw)
     return run, scores, samples
+
+
+def _first_problem(exc: ValueError) -> str:
+    """One line saying what is wrong: a validation error's first field and message (not
+    pydantic's "1 validation error for X" header), else the exception's first line."""
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError) and exc.errors():
+        error = exc.errors()[0]
+        where = ".".join(str(p) for p in error["loc"])
+        text = f"{where}: {error['msg']}" if where else error["msg"]
+    else:
+        text = str(exc) or type(exc).__name__
+    return " ".join(text.split())
