@@ -93,7 +93,7 @@ def _read_judge_input(
             continue
         try:
             row = json.loads(line)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested thousands deep
             msg = getattr(exc, "msg", str(exc))
             col = getattr(exc, "colno", None)
             raise DataError(f"{name}:{lineno}: malformed JSON ({msg}{f' at column {col}' if col else ''})") from None
