@@ -327,7 +327,8 @@ READERS: Mapping[str, tuple[Callable[[str], Any], Callable[[Any], bool]]] = {
 @PROPS
 @given(text=texts)
 @example(text="[[" + "9" * 400 + "]]")  # crash found: float("9"*400) is inf, int(inf) raised
-@example(text="{" * 5000 + "}")  # crash found: JSON nested 5000 deep, RecursionError
+@example(text='{"a":' * 3000 + "1" + "}" * 3000)  # crash found: RecursionError (PAIR, Crescendo)
+@example(text="{" * 5000 + "}")
 @example(text="\x00\u202e\u200b")
 def test_any_text_reads_to_the_documented_type(name: str, text: str) -> None:
     read, holds = READERS[name]
@@ -342,7 +343,7 @@ _WHOLE_TEXT_SCANS = {
     name for name in READERS
     if name.startswith(("extract_", "liu.", "trustllm.ddxplus", "trustllm.advglue", "trustllm.disparagement"))
     or name in ("correctness.normalize_answer", "correctness.answer_tokens", "correctness.answer_text",
-                "fan.bipia.followed", "fan.bipia.task_done")
+                "fan.bipia.followed", "fan.bipia.task_done", "pair.parse_attacker")
 }
 _MEGABYTE_REPRESENTATIVES = {
     "clean_response": "nasty",
@@ -351,6 +352,7 @@ _MEGABYTE_REPRESENTATIVES = {
     "extract_rating[confaide]": "digits",
     "liu.fairness.read_option": "one-word",
     "correctness.answer_text": "spaces",
+    "pair.parse_attacker": "open-braces",
 }
 
 

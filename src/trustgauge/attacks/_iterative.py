@@ -120,7 +120,7 @@ def _objects(text: str) -> list[dict[str, object]]:
     for candidate in candidates:
         try:
             value = json.loads(candidate, strict=False)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested thousands deep
             continue
         if isinstance(value, dict):
             found.append(value)
@@ -129,7 +129,7 @@ def _objects(text: str) -> list[dict[str, object]]:
         for match in re.finditer(r"\{", text):
             try:
                 value, _ = decoder.raw_decode(text, match.start())
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue
             if isinstance(value, dict):
                 found.append(value)
@@ -162,7 +162,7 @@ def parse_attacker(text: str) -> AttackerReply:
     if match:
         try:
             value = json.loads(f'"{match.group(1)}"', strict=False)
-        except ValueError:
+        except (ValueError, RecursionError):
             value = match.group(1)
         if str(value).strip():
             return AttackerReply(str(value).strip(), how="truncated")

@@ -41,6 +41,7 @@ import asyncio
 import hashlib
 import json
 import re
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -76,32 +77,6 @@ class LLMJudgeError(JudgeError):
 # ---------------------------------------------------------------------------------------------
 
 
-def _balanced_object_end(text: str, start: int) -> int | None:
-    """Index just past the ``}`` that closes the ``{`` at ``start`` (strings and escapes are
-    respected), or ``None`` when it is never closed."""
-    depth = 0
-    in_string = False
-    escaped = False
-    for index in range(start, len(text)):
-        char = text[index]
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char == "{":
-            depth += 1
-        elif char == "}":
-            depth -= 1
-            if depth == 0:
-                return index + 1
-    return None
-
-
 def _loads_object(text: str) -> dict[str, Any] | None:
     try:
         value = json.loads(text)
@@ -125,14 +100,53 @@ def extract_json_object(text: str) -> dict[str, Any] | None:
         if found is not None:
             return found
     start = stripped.find("{")
+    limit = sys.getrecursionlimit()  # json.loads gives up (RecursionError) this deep
+    seen: set[int] = set()
     while start != -1:
-        end = _balanced_object_end(stripped, start)
-        if end is not None:
-            found = _loads_object(stripped[start:end])
-            if found is not None:
-                return found
+        spans, unclosed = _balanced_objects(stripped, start)
+        for begin in sorted(spans):
+            end, depth = spans[begin]
+            if depth < limit:
+                found = _loads_object(stripped[begin:end])
+                if found is not None:
+                    return found
+        # a "{" this scan read as inside a string (a quote in prose before it) may start an
+        # object of its own: scan again from the first "{" it did not read (one it left
+        # unclosed is unclosed from itself too)
+        seen.update(spans, unclosed)
         start = stripped.find("{", start + 1)
+        while start != -1 and start in seen:
+            start = stripped.find("{", start + 1)
     return None
+
+
+def _balanced_objects(text: str, start: int) -> tuple[dict[int, tuple[int, int]], list[int]]:
+    """Every ``{...}`` closed in one scan from the ``{`` at ``start`` to the end of the outer
+    one (strings and escapes respected): start -> (end, nesting depth), and the starts left
+    unclosed. One pass: a scan from each ``{`` took quadratic time on a reply nested deep."""
+    spans: dict[int, tuple[int, int]] = {}
+    stack: list[list[int]] = []  # [start, depth of what it holds]
+    in_string = escaped = False
+    for index in range(start, len(text)):
+        char = text[index]
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char == "{":
+            stack.append([index, 1])
+        elif char == "}" and stack:
+            begin, depth = stack.pop()
+            spans[begin] = (index + 1, depth)
+            if not stack:
+                break
+            stack[-1][1] = max(stack[-1][1], depth + 1)
+    return spans, [begin for begin, _ in stack]
 
 
 def parse_answer(rubric: Rubric, text: str) -> tuple[str, float | None]:
