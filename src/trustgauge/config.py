@@ -158,6 +158,9 @@ def load_model_config(path: Path | None, *, spec: str | None = None) -> ModelCon
     data: dict[str, Any] = _read_mapping(path) if path is not None else {}
     if spec:
         data["model"] = spec
+    for key in data:
+        if not isinstance(key, str):  # YAML "1: x": ModelConfig(**data) would raise TypeError
+            raise ConfigError(f"invalid model config{f' in {path}' if path else ''}: {key!r} is not a field name")
     if not data.get("model"):
         raise ConfigError("no model given: pass --model (e.g. --model gguf:smollm2) or 'model:' in --model-config")
     try:
@@ -166,4 +169,6 @@ def load_model_config(path: Path | None, *, spec: str | None = None) -> ModelCon
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err["loc"])
         where = f" in {path}" if path else ""
-        raise ConfigError(f"invalid model config{where}: {loc}: {err['msg']}") from None
+        # one line, whatever the keys hold (a YAML key may hold a line break)
+        message = " ".join(f"{loc}: {err['msg']}".split())
+        raise ConfigError(f"invalid model config{where}: {message}") from None

@@ -465,7 +465,9 @@ def _parse_task_data(values: list[str] | None) -> dict[str, Path]:
                 f"--task-data {value!r}: expected TASK=FILE, e.g. fan2023.membership_inference=mine.jsonl"
             )
         if task in out:
-            raise UsageError(f"--task-data {task} given twice")
+            raise UsageError(" ".join(f"--task-data {task} given twice".split()))
+        if "\x00" in path:  # Path.resolve() would raise ValueError
+            raise UsageError(f"--task-data {value!r}: a file name cannot hold a NUL character")
         out[task] = Path(path).expanduser().resolve()
     return out
 
@@ -484,7 +486,7 @@ def _parse_task_params(values: list[str] | None) -> dict[str, dict[str, str]]:
                 f"--task-param {item!r}: expected TASK:NAME=VALUE, e.g. fan2023.jailbreak:attacks=aim+base64"
             )
         if name in out.setdefault(task, {}):
-            raise UsageError(f"--task-param {task}:{name} given twice")
+            raise UsageError(" ".join(f"--task-param {task}:{name} given twice".split()))
         out[task][name] = value.strip()
     return out
 

@@ -490,8 +490,9 @@ def create(name: str, config: ModelConfig) -> Model:
     if not base_url:
         model_name, base_url = name, config.base_url or ""
     if not base_url:
+        shown = " ".join(name.split())  # one line, whatever the spec holds
         raise ConfigError(
-            f"openai-compatible needs a server URL: openai-compatible:{name}@http://127.0.0.1:8000/v1"
+            f"openai-compatible needs a server URL: openai-compatible:{shown}@http://127.0.0.1:8000/v1"
         )
     check_server_url(base_url)
     register_url(base_url)

@@ -161,8 +161,10 @@ def create(name: str, config: ModelConfig, *, oracle: OracleProvider | None = No
         if arg:
             try:
                 data = json.loads(Path(arg).read_text(encoding="utf-8"))
-            except (OSError, ValueError) as exc:
-                raise ConfigError(f"scripted:table cannot read {arg}: {exc}") from None
+            except (OSError, ValueError, RecursionError) as exc:  # RecursionError: nested thousands deep
+                raise ConfigError(" ".join(f"scripted:table cannot read {arg}: {exc}".split())) from None
+            if not isinstance(data, dict):
+                raise ConfigError(f"scripted:table {' '.join(arg.split())} must hold a JSON object (prompt substring -> reply)")
             table, default = data.get("table", data), data.get("default", default)
         if not isinstance(table, dict):
             raise ConfigError("scripted:table needs options.table (prompt substring -> reply)")
