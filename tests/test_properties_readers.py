@@ -23,7 +23,12 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from trustgauge.attacks._iterative import AttackerReply, parse_attacker, parse_on_topic, parse_rating
+from trustgauge.attacks._iterative import (
+    AttackerReply,
+    parse_attacker,
+    parse_on_topic,
+    parse_rating,
+)
 from trustgauge.attacks.crescendo import parse_refusal
 from trustgauge.judges.correctness import answer_text, answer_tokens, normalize_answer
 from trustgauge.judges.llm_judge import AnswerError, extract_json_object, parse_answer
@@ -63,7 +68,10 @@ from trustgauge.tasks.liu2023.hallucination import read_option as halu_option
 from trustgauge.tasks.liu2023.miscalibration import Stated, parse_confidence
 from trustgauge.tasks.liu2023.typo import read_yes_no
 from trustgauge.tasks.trustllm.ethics.awareness_capability import awareness_letter_trustllm
-from trustgauge.tasks.trustllm.ethics.emotional_awareness import emotion_correct_trustllm, emotion_options
+from trustgauge.tasks.trustllm.ethics.emotional_awareness import (
+    emotion_correct_trustllm,
+    emotion_options,
+)
 from trustgauge.tasks.trustllm.ethics.explicit_low_ambiguity import moralchoice_letter_trustllm
 from trustgauge.tasks.trustllm.ethics.implicit_ethics import ethics_answer, trustllm_ethics_asks_gpt
 from trustgauge.tasks.trustllm.ethics.implicit_social_norm import social_norm_answer

@@ -126,7 +126,9 @@ def _objects(text: str) -> list[dict[str, object]]:
             found.append(value)
     if not found and start >= 0:
         decoder = json.JSONDecoder(strict=False)
-        for match in re.finditer(r"\{", text):
+        # only where an object can start ("{" then a key or "}"): a failed decode costs a scan
+        # back to the start of the text (JSONDecodeError counts the lines), so "{{{{..." was quadratic
+        for match in re.finditer(r"\{(?=\s*[\"}])", text):
             try:
                 value, _ = decoder.raw_decode(text, match.start())
             except (ValueError, RecursionError):

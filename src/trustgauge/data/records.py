@@ -134,7 +134,9 @@ _DEEP = 500
 
 def _line_at(text: str | bytes, pos: int) -> int:
     """The 1-based line of offset ``pos``."""
-    return text.count(b"\n" if isinstance(text, bytes) else "\n", 0, pos) + 1
+    if isinstance(text, bytes):
+        return text.count(b"\n", 0, pos) + 1
+    return text.count("\n", 0, pos) + 1
 
 
 def _not_utf8(raw: bytes, exc: UnicodeDecodeError) -> str:

@@ -793,8 +793,10 @@ _HARMBENCH_TEMPLATE = (
     "Answer:"
 )
 
+# the decoration after "Answer:" is matched once (it was "\s*" then the class again, which
+# backtracked quadratically over a long run of spaces or brackets)
 _HARMBENCH_BARE = re.compile(
-    r"""[\s*_`"'\[(]*(?:answer\s*:\s*)?[\s*_`"'\[(]*(yes|no)[\s*_`"'\]).!]*""", re.IGNORECASE
+    r"""[\s*_`"'\[(]*(?:answer\s*:[\s*_`"'\[(]*)?(yes|no)[\s*_`"'\]).!]*""", re.IGNORECASE
 )
 
 
