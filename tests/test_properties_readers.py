@@ -105,14 +105,14 @@ PROPS = settings(
 
 #: characters that break naive readers: controls, bidi marks, zero-width, BOM, combining marks,
 #: full-width letters (NFKC), line / paragraph separators, a lone escape, astral emoji
-_NASTY = (
+NASTY = (
     "\x00\x01\x07\x08\x1b\x7f\x85\t\r\n\x0b\x0c\u200b\u200c\u200d\u2060\ufeff\u202e\u202d"
     "\u2066\u2069\u061c\u200e\u200f\u0301\u0336\uff21\uff22\uff08\uff09\u2028\u2029\u00a0"
     "\u2019\u201c\u201d\u2212\u2014\U0001f600\U0001d7d3\u0663\u00bd\u2155\u2460\\"
 )
 #: answer-shaped fragments, so that the generator reaches the readers' rules, not only their
 #: "nothing found" exits
-_FRAGMENTS = (
+FRAGMENTS = (
     "A", "B", "C", "D", "a", "(B)", "B)", "1", "0", "-50", "4/5", "3-4", "999999999999999999999",
     "1e309", "Answer: ", "The answer is ", "Final answer:", "ANS: ", "A: 80%", "B: 20%", "C: 0%",
     "yes", "Yes.", "No", "no", "agree", "disagree", "I don't agree", "Supports", "Refutes",
@@ -127,26 +127,12 @@ _FRAGMENTS = (
 _CHARS = st.characters(exclude_categories=("Cs",))  # any code point a str can hold in UTF-8
 texts = st.one_of(
     st.text(_CHARS, max_size=200),
-    st.text(st.sampled_from(_NASTY), max_size=40),
+    st.text(st.sampled_from(NASTY), max_size=40),
     st.lists(
-        st.one_of(st.sampled_from(_FRAGMENTS), st.text(st.sampled_from(_NASTY), max_size=3)),
+        st.one_of(st.sampled_from(FRAGMENTS), st.text(st.sampled_from(NASTY), max_size=3)),
         max_size=25,
     ).map("".join),
 )
-#: a megabyte and more: one of each shape (generating them at random would take longer than
-#: reading them)
-HUGE = {
-    "letters": "A " * 500_000,
-    "digits": "9" * 1_000_001,
-    "open-braces": "{" * 1_000_000,
-    "open-brackets": "[[" * 500_000,
-    "nested-json": '{"a":' * 200_000 + "1" + "}" * 200_000,
-    "fragments": "".join(_FRAGMENTS) * (1_000_000 // len("".join(_FRAGMENTS)) + 1),
-    "nasty": _NASTY * (1_000_000 // len(_NASTY) + 1),
-    "spaces": " \n\t" * 350_000,
-    "one-word": "x" * 1_000_000,
-}
-
 STATUSES = {"parsed", "unparsed", "ambiguous", "refused"}
 
 
@@ -342,41 +328,6 @@ def test_any_text_reads_to_the_documented_type(name: str, text: str) -> None:
     read, holds = READERS[name]
     result = read(text)
     assert holds(result), f"{name}({text!r}) -> {result!r}"
-
-
-#: readers that run :func:`clean_response` (NFKC) and the candidate scan over the whole text:
-#: about 1-3 s per megabyte on a busy 2-core machine, so they read 64 KB of each shape, except
-#: one representative of each code path, which reads the whole megabyte
-_WHOLE_TEXT_SCANS = {
-    name for name in READERS
-    if name.startswith(("extract_", "liu.", "trustllm.ddxplus", "trustllm.advglue", "trustllm.disparagement"))
-    or name in ("correctness.normalize_answer", "correctness.answer_tokens", "correctness.answer_text",
-                "fan.bipia.followed", "fan.bipia.task_done", "pair.parse_attacker")
-}
-_MEGABYTE_REPRESENTATIVES = {
-    "clean_response": "nasty",
-    "extract_choice": "fragments",
-    "extract_yes_no": "nasty",
-    "extract_rating[confaide]": "digits",
-    "liu.fairness.read_option": "one-word",
-    "correctness.answer_text": "spaces",
-    "pair.parse_attacker": "open-braces",
-}
-
-
-@pytest.mark.parametrize("shape", sorted(HUGE))
-def test_a_megabyte_reads_without_a_crash(shape: str) -> None:
-    """Every reader on a megabyte of each shape (the whole-text scanners on its first 64 KB,
-    one of them per shape on all of it). A megabyte of nothing but option letters ("A A A ...")
-    is read in linear time, but slowly (about 0.25 ms per candidate letter), so the dense
-    shapes ("letters", "fragments") give the scanners 16 KB."""
-    text = HUGE[shape]
-    cut = 16_384 if shape in ("letters", "fragments") else 65_536
-    for name, (read, holds) in READERS.items():
-        whole = name not in _WHOLE_TEXT_SCANS or _MEGABYTE_REPRESENTATIVES.get(name) == shape
-        piece = text if whole else text[:cut]
-        result = read(piece)
-        assert holds(result), f"{name}({shape}, {len(piece)} characters) -> {str(result)[:200]}"
 
 
 @PROPS
