@@ -25,7 +25,7 @@ from trustgauge.cli.judges import _read_judge_input
 from trustgauge.errors import DataError
 
 PROPS = settings(
-    max_examples=120,
+    max_examples=300,
     derandomize=True,
     database=None,
     deadline=None,

@@ -32,7 +32,7 @@ from trustgauge.errors import DataError
 from trustgauge.tasks._common import get_field
 
 PROPS = settings(
-    max_examples=80,
+    max_examples=200,
     derandomize=True,
     database=None,
     deadline=None,

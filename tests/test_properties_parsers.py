@@ -35,7 +35,7 @@ from trustgauge.models.registry import BACKENDS, load_model, parse_spec
 from trustgauge.watermark.base import parse_watermark
 
 PROPS = settings(
-    max_examples=80,
+    max_examples=200,
     derandomize=True,
     database=None,
     deadline=None,
@@ -103,6 +103,7 @@ def test_a_model_spec_parses_or_is_one_config_error(spec: str) -> None:
 @example(spec="openai-compatible:m\n@http://127.0.0.1:8000/v1")
 @example(spec="openai-compatible:a\nb")  # crash found: the message quoted the name on two lines
 @example(spec="scripted:nosuch\nmodel")
+@example(spec="openai:\n")  # found: "missing API key for openai:" broke its line
 @example(spec="openai-compatible:m@http://127.0.0.1:99999/v1")
 def test_an_api_or_scripted_model_is_created_or_one_config_error(spec: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """openai-compatible and scripted models are created without a request (the server is not

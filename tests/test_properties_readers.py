@@ -94,7 +94,7 @@ from trustgauge.tasks.trustllm.truthfulness.misinformation_external import extra
 from trustgauge.tasks.trustllm.truthfulness.misinformation_internal import codah_answer
 
 PROPS = settings(
-    max_examples=60,
+    max_examples=100,
     derandomize=True,
     database=None,
     deadline=None,

@@ -30,7 +30,7 @@ from trustgauge.results.results import Results
 from trustgauge.results.rundir import RunDirError
 
 PROPS = settings(
-    max_examples=40,
+    max_examples=150,
     derandomize=True,
     database=None,
     deadline=None,

@@ -110,7 +110,8 @@ class ModelConfig(BaseModel):
             return env_key
         if required:
             where = f"set {env_name}" if env_name else "set api_key_env in a model config"
-            raise ConfigError(f"missing API key for {self.model}: {where} (or api_key_file in a --model-config)")
+            model = " ".join(self.model.split())  # one line, whatever the spec holds
+            raise ConfigError(f"missing API key for {model}: {where} (or api_key_file in a --model-config)")
         return None
 
 
