@@ -120,7 +120,7 @@ def _objects(text: str) -> list[dict[str, object]]:
     for candidate in candidates:
         try:
             value = json.loads(candidate, strict=False)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: an answer nested thousands deep
             continue
         if isinstance(value, dict):
             found.append(value)
@@ -129,7 +129,7 @@ def _objects(text: str) -> list[dict[str, object]]:
         for match in re.finditer(r"\{", text):
             try:
                 value, _ = decoder.raw_decode(text, match.start())
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue
             if isinstance(value, dict):
                 found.append(value)
