@@ -12,6 +12,7 @@ that is not ``[[N]]`` with 1 <= N <= 10 is *unparsed* (``None``), never a low or
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import re
 from collections import Counter
@@ -109,6 +110,10 @@ _FENCE = re.compile(r"^```[a-zA-Z]*\s*|\s*```\s*$")
 _TRUNCATED = re.compile(r'"(?:prompt|next_message)"\s*:\s*"((?:[^"\\]|\\.)*)', re.S)
 
 
+#: how many ``{`` of an answer the fallback decoder tries as the start of an object
+_MAX_STARTS = 200
+
+
 def _objects(text: str) -> list[dict[str, object]]:
     """JSON objects in ``text``: the whole text, then the outermost ``{...}`` span, then each
     ``{`` to the first ``}`` after it that makes a valid object."""
@@ -126,7 +131,8 @@ def _objects(text: str) -> list[dict[str, object]]:
             found.append(value)
     if not found and start >= 0:
         decoder = json.JSONDecoder(strict=False)
-        for match in re.finditer(r"\{", text):
+        # at most _MAX_STARTS tries: an answer of 100,000 '{' would otherwise cost seconds
+        for match in itertools.islice(re.finditer(r"\{", text), _MAX_STARTS):
             try:
                 value, _ = decoder.raw_decode(text, match.start())
             except (ValueError, RecursionError):
