@@ -22,7 +22,14 @@ import pytest
 from html_report_fixtures import synthetic_run
 from security_report_fixtures import PAIR, attack_sample, injection_samples, security_run
 from test_report_browser import CHROMIUM, CHROMIUM_ARGS, Opened, _missing
-from test_report_responsibility import DET, UT, WM, detection_scores, responsibility_run, utility_scores, watermark_scores
+from test_report_responsibility import (
+    DET,
+    UT,
+    WM,
+    detection_scores,
+    utility_scores,
+    watermark_scores,
+)
 from trustgauge.report.leaderboard import FailedRun, write_leaderboards
 from trustgauge.report.writer import write_run
 from trustgauge.results.schema import RunInfo, SampleRecord, ScoresFile, TaskScores
