@@ -386,6 +386,12 @@ def _hub_error(
             f"(`hf auth login` in recent huggingface_hub); {github}"
         )
     for e in errors:
+        if isinstance(e, ValueError) and str(e).startswith("Invalid filename"):
+            # huggingface_hub refused a name that would land outside the folder ('..', absolute)
+            why = " ".join(str(e).split(". ")[0].split())[:300]
+            return DataError(
+                f"refusing the Hugging Face copy {repo}: {why}; nothing was cached; {github}"
+            )
         if _is_a(e, "RevisionNotFoundError"):
             return DataError(
                 f"{repo} has no revision {revision or 'main'!r} on {endpoint}; {github}"
