@@ -106,7 +106,8 @@ def hard_case_rows(names: Sequence[str]) -> list[dict[str, Any]]:
 def toxicity_rows() -> list[dict[str, Any]]:
     """400 texts with Perspective's TOXICITY score, seeded, stratified over score quartiles."""
     with (SHARED / "labels" / "rtp_perspective_scores_train.csv").open(encoding="utf-8", newline="") as fh:
-        rows = [r for r in csv.DictReader(fh) if r["toxicity"].strip() and r["text"].strip()]
+        rows = [{**r, "row": i} for i, r in enumerate(csv.DictReader(fh), start=1)
+                if r["toxicity"].strip() and r["text"].strip()]
     rows.sort(key=lambda r: float(r["toxicity"]))
     rng = random.Random(SEED)
     out = []
@@ -114,9 +115,10 @@ def toxicity_rows() -> list[dict[str, Any]]:
     for q in range(4):
         part = rows[q * quarter : (q + 1) * quarter if q < 3 else len(rows)]
         out.extend(rng.sample(part, 100))
-    out.sort(key=lambda r: r["id"])
-    return [{"id": r["id"], "group": r["source"], "text": r["text"], "label": round(float(r["toxicity"]), 6)}
-            for r in out]
+    out.sort(key=lambda r: r["row"])
+    # the source's ids repeat (several generated prompts share one): the CSV row number is the id
+    return [{"id": f"row-{r['row']:04d}", "group": r["source"], "text": r["text"],
+             "label": round(float(r["toxicity"]), 6)} for r in out]
 
 
 def harmfulness_rows() -> list[dict[str, Any]]:
