@@ -202,8 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     record = measure_figures()
     if args.check:
         old = json.loads(PUBLISHED.read_text(encoding="utf-8"))
-        strip = lambda rec: [{k: v for k, v in f.items()} for f in rec["figures"]]  # noqa: E731
-        if strip(old) != strip(record):
+        if old["figures"] != record["figures"]:  # the date and CPU of the measurement aside
             print("published.json is stale: run python scripts/judge_verify_sets.py figures", file=sys.stderr)
             return 1
         return 0

@@ -389,7 +389,7 @@ def _failure_line(r: VerifyResult) -> str:
 
 @judges_app.command("verify")
 def verify_cmd(
-    judges: Annotated[list[str] | None, typer.Argument(metavar="[KIND[=NAME[,OPTION=VALUE...]]]...", help="The "
+    judges: Annotated[list[str] | None, typer.Argument(metavar="KIND[=NAME,...]", help="The "
         "judges to verify: a kind (its default judge, or llm with --judge-model) or KIND=NAME, as 'trustgauge "
         "judge' takes them. Default: the default judge of every kind a labelled set ships for (refusal, "
         "toxicity, harmfulness, attack_success).", show_default=False)] = None,
@@ -431,7 +431,12 @@ def verify_cmd(
     """
     from trustgauge.judges.registry import JUDGES, check_judge_choice
     from trustgauge.judges.verify.run import JudgeChoice
-    from trustgauge.judges.verify.sets import check_kind_has_sets, kinds_with_sets, packaged_sets, read_labels
+    from trustgauge.judges.verify.sets import (
+        check_kind_has_sets,
+        kinds_with_sets,
+        packaged_sets,
+        read_labels,
+    )
 
     specs = [_judge_spec(s) for s in judges or []] or [(k, None, {}) for k in kinds_with_sets()]
     if labels is not None and len(specs) != 1:
