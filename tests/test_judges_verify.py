@@ -373,6 +373,10 @@ def test_bad_labels_and_baseline_files_exit_2(tmp_path: Path, runner: CliRunner)
     res = runner.invoke(app, ["judges", "verify", "-q", "refusal=rules", "--labels", str(good),
                               "--save-baseline", str(tmp_path / "no" / "dir.json")])
     assert res.exit_code == 2 and "its folder does not exist" in error_line(res.stderr)
+    # a check that checked nothing is not a pass: the user's set with no figure to compare with
+    res = runner.invoke(app, ["judges", "verify", "-q", "refusal=rules", "--labels", str(good)])
+    assert res.exit_code == 2
+    assert "nothing to check: no figure to compare refusal=rules with on mine.jsonl" in error_line(res.stderr)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -398,6 +402,15 @@ def test_run_verify_judges_refuses_before_any_request(tmp_path: Path, runner: Cl
                                   "-o", str(tmp_path / "run")])
         assert res.exit_code == 2 and "cannot read" in error_line(res.stderr)
         assert server.stats()["requests"] == 0
+
+
+def test_run_verify_judges_with_nothing_to_verify_is_an_error(tmp_path: Path, runner: CliRunner) -> None:
+    res = runner.invoke(app, ["run", "-m", "scripted:echo", "--suite", "quick", "-t", "truthfulness.sycophancy.persona",
+                              "-n", "2", "-q", "--verify-judges", "-o", str(tmp_path / "run")])
+    assert res.exit_code == 2, res.output
+    assert ("--verify-judges: none of the judges this run uses (similarity=minilm) has a labelled set"
+            in error_line(res.stderr))
+    assert not (tmp_path / "run").exists()
 
 
 def test_run_verify_judges_passes_and_runs(tmp_path: Path, runner: CliRunner) -> None:

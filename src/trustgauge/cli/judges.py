@@ -343,6 +343,7 @@ def _save_baseline(path: Path, results: list[VerifyResult]) -> None:
     """Write (merge into) a baseline file: the measured figures by kind and set."""
     from datetime import datetime, timezone
 
+    from trustgauge._secrets import redact
     from trustgauge._version import __version__
     from trustgauge.judges.verify.figures import BASELINE_FORMAT, baseline_record, read_figures
     from trustgauge.net.atomic import atomic_write_text
@@ -358,7 +359,7 @@ def _save_baseline(path: Path, results: list[VerifyResult]) -> None:
         meta={"trustgauge": __version__, "recorded": datetime.now(timezone.utc).isoformat(timespec="seconds")},
     )
     try:
-        atomic_write_text(path, json.dumps(record, indent=1, ensure_ascii=False) + "\n")
+        atomic_write_text(path, redact(json.dumps(record, indent=1, ensure_ascii=False)) + "\n")
     except OSError as exc:
         _fail(f"cannot write {path}: {exc.strerror or exc}")
 
@@ -460,8 +461,10 @@ def verify_cmd(
                       use_cache=not no_cache, quiet=quiet)
     failed = [r for r in results if r.verdict == "fail"]
     if as_json:
-        typer.echo(json.dumps({"passed": not failed, "results": [r.as_dict() for r in results]}, indent=2,
-                              ensure_ascii=False))
+        from trustgauge._secrets import redact
+
+        typer.echo(redact(json.dumps({"passed": not failed, "results": [r.as_dict() for r in results]}, indent=2,
+                                     ensure_ascii=False)))
     else:
         _print_results(results)
     for r in failed[:-1]:
@@ -469,6 +472,11 @@ def verify_cmd(
     if failed:
         _fail(_failure_line(failed[-1]) + (f" ({len(failed)} judge checks failed)" if len(failed) > 1 else ""),
               EXIT_FAILED_REQUESTS)
+    unchecked = [r for r in results if r.verdict == "unchecked"]
+    if unchecked and save_baseline is None:  # a check that checked nothing is not a pass
+        r = unchecked[0]
+        _fail(f"nothing to check: no figure to compare {r.kind}={r.name} with on {r.labelled.name}; record one "
+              "with --save-baseline FILE, or compare with --baseline FILE")
 
 
 def _print_results(results: list[VerifyResult]) -> None:
@@ -514,6 +522,9 @@ def verify_run_judges(config: Any, baseline: Path | None, *, quiet: bool) -> Non
         elif not quiet:
             typer.echo(f"note: {kind}={name} is not verified: no labelled set ships for {kind}", err=True)
     hint = "; the run was not started, nothing was sent to the model"
+    if not choices:  # a check that checked nothing is not a pass
+        used = ", ".join(f"{k}={n}" for k, (n, _) in chosen.items()) or "none"
+        _fail(f"--verify-judges: none of the judges this run uses ({used}) has a labelled set to verify it on{hint}")
     results = _verify(choices, baseline=baseline, save_baseline=None, tolerance=None, use_cache=True, quiet=quiet,
                       hint=hint)
     failed = [r for r in results if r.verdict == "fail"]
