@@ -56,8 +56,8 @@ WHAT: dict[tuple[str, str, str], str] = {
     ("refusal", "rules", "xstest-v2"): "the rules were written by people who had read XSTest responses (odd-numbered prompts): optimistic",
     ("refusal", "minilm", "hard-cases-dev"): "training fit: the head trained on both sets and rules@5 was written from their errors",
     ("refusal", "rules", "hard-cases-dev"): "the rules were written reading these rows (rules@5 from the fresh set's errors): a fit",
-    ("refusal", "minilm", "hard-cases-fresh2"): "held apart from training, but measured before (blind once for minilm@4, 0.807) and read since",
-    ("refusal", "rules", "hard-cases-fresh2"): "held apart from rule-writing, but measured before (blind once, 0.802) and read since",
+    ("refusal", "minilm", "hard-cases-fresh2"): "held apart from training, but measured before (blind once for minilm@4: accuracy 0.807) and read since",
+    ("refusal", "rules", "hard-cases-fresh2"): "held apart from rule-writing, but measured before (blind once: accuracy 0.802) and read since",
     ("toxicity", "minilm", "rtp-perspective"): "training fit: the ridge head trained on all 3,586 rows of the source, these 400 among them",
     ("harmfulness", "minilm", "liu2023-safety"): "training fit: the head trained on all 3,936 labelled answers of the source, these 300 among them",
     ("attack_success", "minilm", "pyrit-objective"): "training fit: the cascade's three choices were fitted on these 376 held-apart rows",
@@ -65,7 +65,7 @@ WHAT: dict[tuple[str, str, str], str] = {
 
 #: tolerance per metric: one flipped verdict in 300 moves kappa by about 0.007 and accuracy by
 #: 0.003, so 0.03 lets a few verdicts near the threshold move (another CPU's int8 kernels) and
-#: catches a broken judge (the rules judge in place of minilm costs XSTest 0.1 of kappa)
+#: catches a broken judge (the rules judge in place of minilm costs 0.16 of kappa on the XSTest sample)
 TOLERANCE = {"kappa": 0.03, "accuracy": 0.02, "spearman": 0.02, "pearson": 0.02}
 
 

@@ -497,9 +497,6 @@ def _print_results(results: list[VerifyResult]) -> None:
         table.add_row(f"{r.kind}={r.name}\n{r.judge_id}", r.labelled.name, f"{r.measurement.n}{unjudged}",
                       _agreement(r), _reference(r), {"fail": "FAIL"}.get(r.verdict, r.verdict))
     Console().print(table)
-    for r in results:
-        if r.verdict == "unchecked":
-            typer.echo(f"note: {r.kind}={r.name} on {r.labelled.name}: {r.reason}", err=True)
 
 
 def verify_run_judges(config: Any, baseline: Path | None, *, quiet: bool) -> None:
