@@ -132,6 +132,16 @@ def test_reference_order_baseline_published_default(tmp_path: Path) -> None:
         reference_for("refusal", "rules", labelled, default="minilm", published=[_figure(judge="rules", sha="x")])
 
 
+def test_baseline_record_merges_by_kind_and_set() -> None:
+    from trustgauge.judges.verify.figures import baseline_record
+
+    old = [_figure("refusal", "llm", "a", 0.5), _figure("refusal", "llm", "b", 0.6), _figure("toxicity", "llm", "a", 0.7)]
+    record = baseline_record([_figure("refusal", "rules", "a", 0.9)], keep=old, meta={"trustgauge": "x"})
+    assert record["format"] == BASELINE_FORMAT and record["trustgauge"] == "x"
+    got = [(f["kind"], f["set"], f["judge"], f["figure"]) for f in record["figures"]]
+    assert got == [("refusal", "a", "rules", 0.9), ("refusal", "b", "llm", 0.6), ("toxicity", "a", "llm", 0.7)]
+
+
 # ---------------------------------------------------------------------------------------------
 # Labels files
 # ---------------------------------------------------------------------------------------------
