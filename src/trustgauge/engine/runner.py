@@ -45,6 +45,44 @@ _POLL_MAX = 1.0
 _LEASE_MARGIN = 30.0
 
 
+class _Claims:
+    """Claims made together: the keys every request of this event loop asks to claim in one
+    turn of the loop go to :meth:`Store.claim` in one transaction (one write of ~120 µs for a
+    burst instead of one per request; measured, a single-key claim costs as much as storing
+    the response)."""
+
+    def __init__(self, store: Store, lease: float) -> None:
+        self.store = store
+        self.lease = lease
+        self.loop = asyncio.get_running_loop()
+        self._waiting: list[tuple[list[str], asyncio.Future[tuple[dict[str, Response], list[str], list[str]]]]] = []
+
+    async def claim(self, keys: list[str]) -> tuple[dict[str, Response], list[str], list[str]]:
+        """:meth:`Store.claim` of ``keys``, made with the others asked for in this turn."""
+        future: asyncio.Future[tuple[dict[str, Response], list[str], list[str]]] = self.loop.create_future()
+        if not self._waiting:
+            self.loop.call_soon(self._flush)
+        self._waiting.append((keys, future))
+        return await future
+
+    def _flush(self) -> None:
+        waiting, self._waiting = self._waiting, []
+        try:
+            stored, mine, held = self.store.claim([k for keys, _ in waiting for k in keys], self.lease)
+        except BaseException as exc:  # each asker gets the error (a full disk: one line)
+            for _, future in waiting:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        ours, theirs = set(mine), set(held)
+        for keys, future in waiting:
+            got = ({k: stored[k] for k in keys if k in stored}, [k for k in keys if k in ours], [k for k in keys if k in theirs])
+            if future.done():  # its asker was cancelled: nobody will send these
+                self.store.release(got[1])
+            else:
+                future.set_result(got)
+
+
 @dataclass
 class Outcome:
     """What became of one request."""
@@ -123,6 +161,7 @@ class Engine:
         self.stats = EngineStats()
         self._rng = random.Random(seed)
         self._identity = model.identity()
+        self._claimer: _Claims | None = None
 
     def keys(self, requests: Sequence[Request]) -> list[str]:
         return [r.cache_key(self._identity) for r in requests]
@@ -303,7 +342,7 @@ class Engine:
         is sending; answers stored meanwhile go to ``out``."""
         await limiter.acquire()
         try:
-            stored, mine, held = store.claim(keys, self._lease())
+            stored, mine, held = await self._claims(store).claim(keys)
         except BaseException:
             await limiter.release()
             raise
@@ -326,6 +365,12 @@ class Engine:
             if keys and len(store.held(keys)) < len(keys):
                 break
         return keys
+
+    def _claims(self, store: Store) -> _Claims:
+        claims = self._claimer
+        if claims is None or claims.store is not store or claims.loop is not asyncio.get_running_loop():
+            claims = self._claimer = _Claims(store, self._lease())
+        return claims
 
     def _answered_elsewhere(self, found: dict[str, Response], out: dict[str, Outcome]) -> None:
         """Keys another process answered while this one was on its way to send them."""

@@ -16,9 +16,10 @@ written. 1: responses, judgements, provider batches. 2: ``claims`` (below) and `
 Shared stores: two runs (two processes) on one store with overlapping requests do not pay twice.
 Before a fresh request is sent, its key is *claimed* (table ``claims``: owner, host, pid, expiry)
 in the transaction that also checks the store for an answer another process committed meanwhile;
-a key another live process has claimed is waited for instead of sent. A claim is dropped when its
-response is committed (same transaction) or the request fails; one left by a killed process is
-taken over at once (its pid is gone) or, from another host, when it expires. The store refuses a
+a key another live process has claimed is waited for instead of sent. A claim ends when its
+response is committed (an answer comes before any claim), when the request fails (deleted), and
+when its handle closes; one left by a killed process is taken over at once (its pid is gone) or,
+from another host, when it expires. The store refuses a
 folder on a network file system (:mod:`trustgauge.engine.localfs`): WAL needs shared memory.
 """
 
@@ -228,7 +229,8 @@ class Store:
         self.path = path
         #: who claims keys through this handle: host, pid and a token (two handles, two owners)
         self.owner = f"{_HOST}:{os.getpid()}:{secrets.token_hex(4)}"
-        self._claimed: set[str] = set()
+        self._claimed: set[str] = set()  # claimed and not yet answered or released
+        self._claims_made = False
         self._journal = journal_mode(path, mountinfo)
         with _writing(path):
             self._open(path)
@@ -325,22 +327,11 @@ class Store:
             time.time(),
         )
         with self._lock, _writing(self.path):
-            if key not in self._claimed:
-                self._db.execute("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?)", row)
-                return response
-            # the answer and the end of our claim on it in one transaction: a process waiting
-            # for the key sees either the claim or the response, never neither
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.execute("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?)", row)
-                self._db.execute("DELETE FROM claims WHERE key = ? AND owner = ?", (key, self.owner))
-                self._db.execute("COMMIT")
-            except BaseException:
-                if self._db.in_transaction:
-                    with contextlib.suppress(sqlite3.Error):
-                        self._db.execute("ROLLBACK")
-                raise
-            self._claimed.discard(key)
+            self._db.execute("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?)", row)
+        # a claim on an answered key is moot (a stored answer comes first for every reader): it
+        # is left in the table, saving a write per request, and deleted with the handle's others
+        # when it closes (or when it expires)
+        self._claimed.discard(key)
         return response
 
     def get_rows(self, keys: Sequence[str]) -> list[tuple[str, str, str, str, float]]:
@@ -426,6 +417,7 @@ class Store:
                         self._db.execute("ROLLBACK")
                 raise
         self._claimed.update(mine)
+        self._claims_made = self._claims_made or bool(mine)
         return stored, mine, [k for k in rest if k in held_set]
 
     def held(self, keys: Sequence[str]) -> set[str]:
@@ -551,7 +543,7 @@ class Store:
 
     def close(self) -> None:
         with self._lock:
-            if self._claimed:  # a run stopped with requests in flight: others may send them
+            if self._claims_made:  # answered keys' claims, and any left in flight (others may send them)
                 with contextlib.suppress(sqlite3.Error):
                     self._db.execute("DELETE FROM claims WHERE owner = ?", (self.owner,))
                 self._claimed.clear()
