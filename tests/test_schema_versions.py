@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing
+import re
 import shutil
 import sqlite3
 from pathlib import Path
@@ -26,6 +27,7 @@ from trustgauge.config import ModelConfig
 from trustgauge.engine import store as store_module
 from trustgauge.engine.runner import Engine, RetryPolicy
 from trustgauge.engine.store import SCHEMA_VERSION, Store, StoreVersionError
+from trustgauge.errors import UsageError
 from trustgauge.models.openai_compat import OpenAICompatModel
 from trustgauge.report.writer import write_run
 from trustgauge.types import Request, Response
@@ -131,6 +133,7 @@ def _port_free(port: int) -> bool:
     import socket
 
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds (TIME_WAIT is fine)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
@@ -151,7 +154,7 @@ def test_two_processes_migrating_one_store_at_once(tmp_path: Path) -> None:
     """Four processes open the v1 store at the same instant: one migrates, the others wait for
     its transaction and find version 2; the store is whole."""
     path = _copy_v1(tmp_path / "home")
-    ctx = multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("fork")  # no new interpreter to import trustgauge in: fast
     barrier, results = ctx.Barrier(4), ctx.Queue()
     procs = [ctx.Process(target=_open_at_once, args=(str(path), barrier, results)) for _ in range(4)]
     for proc in procs:
@@ -279,7 +282,7 @@ def test_a_newer_run_directory_is_refused_by_every_command(tmp_path: Path) -> No
         assert one_line(res.output) == f"error: {expected}", (args, res.output)
     from trustgauge.results.results import Results
 
-    with pytest.raises(Exception, match="results schema version 4, written by trustgauge 9.4.1"):
+    with pytest.raises(UsageError, match=re.escape("results schema version 4, written by trustgauge 9.4.1")):
         Results.load(newer)
 
 

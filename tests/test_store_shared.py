@@ -16,15 +16,18 @@ no sshfs; a real local mount, a tmpfs, is checked where root can mount one).
 
 from __future__ import annotations
 
-import json
+import asyncio
 import os
 import shutil
 import sqlite3
 import subprocess
 import sys
 import time
+from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -33,14 +36,17 @@ from conftest import cli_env
 from fake_server import FakeServer
 from trustgauge.cli import app
 from trustgauge.engine.localfs import mount_of, network_mount, parse_mountinfo
+from trustgauge.engine.runner import Engine, RetryPolicy
 from trustgauge.engine.store import NETWORK_FS_ENV, Store, StoreLocationError, journal_mode
+from trustgauge.errors import PermanentModelError
+from trustgauge.models.base import Model
 from trustgauge.results.results import Results
 from trustgauge.types import Request, Response
 
 SHARED_TASK = "truthfulness.hallucination"
 ONLY_A = "fairness.disparagement"
 ONLY_B = "ethics.implicit.social_norm"
-N = 6  # samples per task
+N = 4  # samples per task
 
 
 def _start(server: FakeServer, home: Path, tasks: list[str], out: Path, data: Path) -> subprocess.Popen[str]:
@@ -152,26 +158,93 @@ def test_a_store_opened_removes_long_expired_claims(tmp_path: Path) -> None:
     db.close()
 
 
-def test_a_killed_run_holds_nothing_up(tmp_path: Path, tg_home: Path, trustllm_dir: Path) -> None:
-    """A run killed (-9) with requests in flight leaves claims; the next run takes them over at
-    once (the pid is gone) instead of waiting for their lease (3.5 minutes by default)."""
-    with FakeServer.start(models=["test-model"], latency=30) as server:
-        first = _start(server, tg_home, [SHARED_TASK], tmp_path / "a", trustllm_dir)
-        deadline = time.time() + 60
-        while server.stats()["in_flight"] < 2 and time.time() < deadline:
-            time.sleep(0.1)
-        db = sqlite3.connect(tg_home / "store.sqlite3")
-        assert db.execute("SELECT COUNT(*) FROM claims").fetchone()[0] == 2  # -c 2: two in flight
-        db.close()
-        first.kill()
-        first.communicate(timeout=30)
-        server.configure(latency=0.0)
+class _Model(Model):
+    """Answers 'A:<prompt>' after ``delay`` seconds, counting the calls of each prompt."""
+
+    def __init__(self, delay: float = 0.0, fail: bool = False) -> None:
+        self.spec = "test:shared"
+        self.calls: Counter[str] = Counter()
+        self.delay = delay
+        self.fail = fail
+
+    def identity(self) -> dict[str, str]:
+        return {"backend": "test", "model": "shared"}
+
+    async def generate(self, requests: Sequence[Request]) -> list[Response]:
+        for r in requests:
+            self.calls[r.prompt] += 1
+        await asyncio.sleep(self.delay)
+        if self.fail:
+            raise PermanentModelError("refused")
+        return [Response(text=f"A:{r.prompt}") for r in requests]
+
+
+def _requests(n: int) -> list[Request]:
+    return [Request.user(f"p{i}") for i in range(n)]
+
+
+def test_two_engines_on_one_store_send_each_request_once(tmp_path: Path) -> None:
+    """Two handles (two owners) on one file, in one event loop: the engines run the same
+    requests side by side; every prompt reaches a model once, and both get every answer."""
+    path = tmp_path / "store.sqlite3"
+    one, two = _Model(delay=0.05), _Model(delay=0.05)
+    with Store(path) as s1, Store(path) as s2:
+        e1, e2 = Engine(one, s1, concurrency=4), Engine(two, s2, concurrency=4)
+
+        async def both() -> tuple[list[Any], list[Any]]:
+            return await asyncio.gather(e1.run(_requests(40)), e2.run(_requests(40)))
+
+        out1, out2 = asyncio.run(both())
+    calls = one.calls + two.calls
+    assert set(calls) == {f"p{i}" for i in range(40)} and set(calls.values()) == {1}, calls
+    assert one.calls and two.calls  # the work was shared, not done by one while the other waited
+    assert [o.response.text for o in out1] == [o.response.text for o in out2] == [f"A:p{i}" for i in range(40)]
+    assert e1.stats.sent + e2.stats.sent == 40 and e1.stats.cached + e2.stats.cached == 40
+
+
+def test_a_failed_request_is_sent_again_by_the_waiting_run(tmp_path: Path) -> None:
+    """A claim ends when its request fails: the run waiting for it sends it itself."""
+    path = tmp_path / "store.sqlite3"
+    bad, good = _Model(delay=0.2, fail=True), _Model()
+    with Store(path) as s1, Store(path) as s2:
+        e1 = Engine(bad, s1, concurrency=2, retry=RetryPolicy(max_retries=0, timeout=5))
+        e2 = Engine(good, s2, concurrency=2)
+
+        async def both() -> tuple[list[Any], list[Any]]:
+            first = asyncio.ensure_future(e1.run(_requests(2)))
+            await asyncio.sleep(0.05)  # the first engine has claimed both
+            assert s2.held([r.cache_key(bad.identity()) for r in _requests(2)])
+            return await asyncio.gather(first, e2.run(_requests(2)))
+
+        out1, out2 = asyncio.run(both())
+    assert [o.ok for o in out1] == [False, False] and [o.ok for o in out2] == [True, True]
+    assert good.calls == Counter({"p0": 1, "p1": 1})
+
+
+def test_claims_of_a_killed_run_are_taken_over_at_once(tmp_path: Path) -> None:
+    """A process that claimed keys and was killed (-9) leaves its claims; the next run takes
+    them over at once (the pid is gone) instead of waiting for their lease (3.5 minutes)."""
+    path = tmp_path / "store.sqlite3"
+    Store(path).close()
+    model = _Model()
+    keys = [r.cache_key(model.identity()) for r in _requests(4)]
+    code = (f"import sys; from pathlib import Path; from trustgauge.engine.store import Store; "
+            f"s = Store(Path({str(path)!r})); s.claim({keys!r}, 600); print('claimed', flush=True); sys.stdin.read()")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "claimed"
+        with Store(path) as store:
+            assert store.held(keys) == set(keys)  # alive: its claims stand
+    finally:
+        proc.kill()
+        proc.wait(30)
+    with Store(path) as store:
+        assert store.held(keys) == set()
+        engine = Engine(model, store, concurrency=2)
         started = time.monotonic()
-        second = _start(server, tg_home, [SHARED_TASK], tmp_path / "b", trustllm_dir)
-        out = second.communicate(timeout=120)
-        assert second.returncode == 0, out
-        assert time.monotonic() - started < 60
-    assert Results.load(tmp_path / "b").run.requests["sent"] == N
+        outcomes = asyncio.run(engine.run(_requests(4)))
+    assert all(o.ok for o in outcomes) and engine.stats.sent == 4 and set(model.calls.values()) == {1}
+    assert time.monotonic() - started < 5
 
 
 # ---------------------------------------------------------------------------------- network file systems
