@@ -310,3 +310,20 @@ def test_every_older_run_directory_version_is_still_read(tmp_path: Path) -> None
     (old / "run.json").write_text(json.dumps(run))
     res = CliRunner().invoke(app, ["export", str(old), "-o", str(tmp_path / "z.json")])
     assert res.exit_code == 2 and "results schema version 0 is not supported" in one_line(res.output)
+
+
+def test_the_preflight_check_reads_the_version_without_writing(tmp_path: Path) -> None:
+    """``check_store_file`` (a run's preflight, before judges load or data is read) refuses a
+    newer store as :class:`Store` would, and leaves an older one as it is (no migration yet)."""
+    from trustgauge.engine.store import check_store_file
+
+    old = _copy_v1(tmp_path / "old")
+    before = _sha(old)
+    check_store_file(old)
+    check_store_file(tmp_path / "none" / "store.sqlite3")  # not there yet: nothing to check
+    assert _sha(old) == before and sorted(p.name for p in old.parent.iterdir()) == ["store.sqlite3"]
+    newer = tmp_path / "newer" / "store.sqlite3"
+    Store(newer).close()
+    _make_newer(newer)
+    with pytest.raises(StoreVersionError, match="has schema version 3, written by trustgauge 9.4.1"):
+        check_store_file(newer)

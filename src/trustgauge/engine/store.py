@@ -211,6 +211,33 @@ def _newer(path: Path, version: int, written_by: str | None) -> StoreVersionErro
     )
 
 
+def check_store_file(path: Path, mountinfo: Path | None = None) -> None:
+    """What opening the store would refuse, checked without writing to it (a run's preflight,
+    before judges load or data is read): a network file system, a newer schema version.
+
+    Raises:
+        StoreLocationError, StoreVersionError: as :class:`Store` would.
+    """
+    journal_mode(path, mountinfo)
+    if not path.is_file():
+        return
+    try:
+        # not mode=ro: a read-only connection to a WAL file leaves -wal and -shm behind; this
+        # one only reads, and the last connection to close removes them
+        db = sqlite3.connect(str(path), timeout=5.0)
+    except sqlite3.Error:
+        return  # opening it for real gives the one line
+    try:
+        meta = dict(db.execute("SELECT key, value FROM meta WHERE key IN ('schema_version', 'written_by')"))
+    except sqlite3.Error:
+        return
+    finally:
+        db.close()
+    version = meta.get("schema_version")
+    if version is not None and version.isdigit() and int(version) > SCHEMA_VERSION:
+        raise _newer(path, int(version), meta.get("written_by"))
+
+
 class Store:
     """A thread-safe handle on the store file.
 
