@@ -64,11 +64,13 @@ def read_run(out_dir: Path) -> tuple[RunInfo, ScoresFile, list[SampleRecord]]:
     """Load a run directory written by :func:`write_run` (any readable schema version) and verify
     that it is one whole run (:func:`trustgauge.results.rundir.verify`)."""
     from trustgauge.errors import UsageError
-    from trustgauge.results.rundir import HASHED, verify
+    from trustgauge.results.rundir import HASHED, check_version, verify
 
     reading = "run.json"  # the file being parsed, for the message when it is damaged
     try:
         raw_run = (out_dir / "run.json").read_bytes()
+        # a newer run is refused first, whatever else its files hold (one line, exit 2)
+        check_version(out_dir, json.loads(raw_run.decode("utf-8")))
         raw = {name: (out_dir / name).read_bytes() for name in HASHED if (out_dir / name).is_file()}
         if "scores.json" not in raw or "samples.jsonl" not in raw:
             missing = "scores.json" if "scores.json" not in raw else "samples.jsonl"
