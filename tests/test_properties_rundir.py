@@ -95,6 +95,7 @@ def _damaged(data: bytes, how: str, where: float, extra: bytes) -> bytes:
 @example(name="samples.jsonl", damage=("insert", 0.0, b"\xff"))
 @example(name="run.json", damage=("truncate", 0.0, b""))
 @example(name="samples.jsonl", damage=("insert", 0.0, b"[" * 3000))
+@example(name="run.json", damage=("insert", 0.0, b"[" * 3000))  # found: RecursionError (the version check)
 def test_byte_damage_is_read_or_one_line(
     which: str, current_run: Path, tmp_path: Path, name: str, damage: tuple[str, float, bytes]
 ) -> None:
@@ -166,3 +167,16 @@ def test_a_damaged_run_through_the_cli_is_one_line_and_exit_2(current_run: Path,
     assert result.exit_code == 2, result.output
     lines = [x for x in result.stderr.splitlines() if x.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: ") and "run.json" in lines[0], result.stderr
+
+
+@pytest.mark.parametrize("writer", ["9.0\nsecond line", "", None, ["x"]])
+def test_a_newer_run_is_refused_in_one_line_whatever_its_writer_field_holds(
+    current_run: Path, tmp_path: Path, writer: Any
+) -> None:
+    path = _copy(current_run, tmp_path)
+    run = json.loads((path / "run.json").read_text(encoding="utf-8"))
+    run.update(schema_version=99, trustgauge_version=writer)
+    (path / "run.json").write_text(json.dumps(run), encoding="utf-8")
+    with pytest.raises(RunDirError, match="results schema version 99") as info:
+        Results.load(path)
+    assert "\n" not in str(info.value)

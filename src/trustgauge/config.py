@@ -151,7 +151,63 @@ def read_config_data(path: Path) -> Any:
     except Exception as exc:  # yaml/toml/json parse errors have no common base
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ConfigError(f"cannot parse config {path}: {first_line}") from None
+    _check_shape(data, path)
     return data
+
+
+#: a config nested deeper, or holding more values once YAML aliases are expanded, is refused
+MAX_CONFIG_DEPTH = 64
+MAX_CONFIG_VALUES = 1_000_000
+
+
+def _check_shape(data: Any, path: Path) -> None:
+    """Refuse a parsed config that refers to itself (a YAML alias inside its own anchor), is
+    nested more than :data:`MAX_CONFIG_DEPTH` deep, or expands to more than
+    :data:`MAX_CONFIG_VALUES` values (a "billion laughs" of nested aliases: PyYAML shares the
+    aliased object, but validating, hashing or writing the config would expand it).
+
+    Iterative, memoised by object identity: a shared subtree is walked once."""
+    size: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(data, False)]
+    while stack:
+        node, done = stack.pop()
+        children = (
+            list(node.values()) if isinstance(node, dict)
+            else list(node) if isinstance(node, (list, tuple)) else None
+        )
+        if children is None:
+            continue
+        key = id(node)
+        if done:
+            on_path.discard(key)
+            kids = [c for c in children if isinstance(c, (dict, list, tuple))]
+            size[key] = 1 + len(children) + sum(size[id(c)] for c in kids)
+            depth[key] = 1 + max((depth[id(c)] for c in kids), default=0)
+            if depth[key] > MAX_CONFIG_DEPTH:
+                raise ConfigError(
+                    f"config {path} is nested more than {MAX_CONFIG_DEPTH} levels deep"
+                )
+            if size[key] > MAX_CONFIG_VALUES:
+                raise ConfigError(
+                    f"config {path} holds more than {MAX_CONFIG_VALUES} values once its "
+                    f"aliases are expanded"
+                )
+            continue
+        if key in size:
+            continue
+        if key in on_path:
+            raise ConfigError(f"config {path} refers to itself (a YAML alias inside its anchor)")
+        on_path.add(key)
+        stack.append((node, True))
+        for child in children:
+            if isinstance(child, (dict, list, tuple)):
+                if id(child) in on_path:
+                    raise ConfigError(
+                        f"config {path} refers to itself (a YAML alias inside its anchor)"
+                    )
+                stack.append((child, False))
 
 
 def load_model_config(path: Path | None, *, spec: str | None = None) -> ModelConfig:

@@ -12,6 +12,7 @@ that is not ``[[N]]`` with 1 <= N <= 10 is *unparsed* (``None``), never a low or
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import re
 from collections import Counter
@@ -109,6 +110,10 @@ _FENCE = re.compile(r"^```[a-zA-Z]*\s*|\s*```\s*$")
 _TRUNCATED = re.compile(r'"(?:prompt|next_message)"\s*:\s*"((?:[^"\\]|\\.)*)', re.S)
 
 
+#: how many ``{`` of an answer the fallback decoder tries as the start of an object
+_MAX_STARTS = 200
+
+
 def _objects(text: str) -> list[dict[str, object]]:
     """JSON objects in ``text``: the whole text, then the outermost ``{...}`` span, then each
     ``{`` to the first ``}`` after it that makes a valid object."""
@@ -120,15 +125,15 @@ def _objects(text: str) -> list[dict[str, object]]:
     for candidate in candidates:
         try:
             value = json.loads(candidate, strict=False)
-        except (ValueError, RecursionError):  # RecursionError: nested thousands deep
+        except (ValueError, RecursionError):  # RecursionError: an answer nested thousands deep
             continue
         if isinstance(value, dict):
             found.append(value)
     if not found and start >= 0:
         decoder = json.JSONDecoder(strict=False)
-        # only where an object can start ("{" then a key or "}"): a failed decode costs a scan
-        # back to the start of the text (JSONDecodeError counts the lines), so "{{{{..." was quadratic
-        for match in re.finditer(r"\{(?=\s*[\"}])", text):
+        # only where an object can start ("{" then a key or "}"), at most _MAX_STARTS tries: a
+        # failed decode counts the lines back to the start of the text, so "{{{{..." was quadratic
+        for match in itertools.islice(re.finditer(r"\{(?=\s*[\"}])", text), _MAX_STARTS):
             try:
                 value, _ = decoder.raw_decode(text, match.start())
             except (ValueError, RecursionError):

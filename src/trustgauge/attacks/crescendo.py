@@ -95,7 +95,7 @@ def parse_refusal(text: str) -> bool | None:
     if 0 <= start < end:
         try:
             value = json.loads(text[start : end + 1], strict=False)
-        except (ValueError, RecursionError):  # RecursionError: nested thousands deep
+        except (ValueError, RecursionError):  # RecursionError: an answer nested thousands deep
             value = None
         if isinstance(value, dict):
             verdict = value.get("score_value")

@@ -176,6 +176,12 @@ def run(
         "when more than this share of responses were cut at the token limit (finish_reason: length).")] = 1.0,
     judge: Annotated[list[str] | None, typer.Option("--judge", help=_JUDGE_HELP)] = None,
     judge_model: Annotated[str | None, typer.Option("--judge-model", help=_JUDGE_MODEL_HELP)] = None,
+    verify_judges: Annotated[bool, typer.Option("--verify-judges", help="Before the first request, verify the "
+        "judges this run uses on the labelled sets trustgauge ships ('trustgauge judges verify'): exit 1, "
+        "sending nothing, when one agrees less than its published figure minus the tolerance.")] = False,
+    judge_baseline: Annotated[Path | None, typer.Option("--judge-baseline", metavar="FILE", help="With "
+        "--verify-judges (implied): compare with the figures recorded in FILE by 'trustgauge judges verify "
+        "--save-baseline FILE' instead of the published ones.")] = None,
     role: Annotated[list[str] | None, typer.Option("--role", help="A model in a named role for tasks that "
         "talk back, NAME=SPEC (attacker, judge, paraphraser, reference, translator), e.g. "
         "attacker=openai:gpt-4o-mini, or NAME=FILE, a model config like --model-config's (options such as a "
@@ -336,6 +342,10 @@ def run(
         factory = make_executor(executor, ray_address, ray_workers, ray_cpus, ray_gpus, ray_resource, ray_start_timeout)
     except UsageError as exc:
         _fail(str(exc))
+    if verify_judges or judge_baseline is not None:  # before anything is sent (the same judges for every model)
+        from trustgauge.cli.judges import verify_run_judges
+
+        verify_run_judges(configs[0] if many else config, judge_baseline, quiet=quiet)
     if many:
         _run_many(configs, root, quiet=quiet, max_error_rate=max_error_rate, health_limits=health_limits,
                   executor=factory)

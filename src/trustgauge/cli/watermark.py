@@ -85,6 +85,8 @@ def read_texts(source: str) -> list[str]:
         )
     except json.JSONDecodeError as exc:
         raise UsageError(f"{source}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    except RecursionError:
+        raise UsageError(f"{source}: not valid JSON (nested too deep)") from None
     if not isinstance(items, list):
         raise UsageError(f"{source}: expected a list of records with a 'text' field")
     texts = []

@@ -36,6 +36,53 @@ else:  # pragma: no cover - Python 3.10
         return await asyncio.wait_for(awaitable, timeout=timeout)
 
 
+#: waiting for another process's answer: first look after this many seconds, doubling up to
+#: :data:`_POLL_MAX` (one indexed read per look)
+_POLL_FIRST = 0.05
+_POLL_MAX = 1.0
+#: added to a claim's lease (a request's timeout plus the longest backoff) for clock skew and
+#: the time between an answer's arrival and its commit
+_LEASE_MARGIN = 30.0
+
+
+class _Claims:
+    """Claims made together: the keys every request of this event loop asks to claim in one
+    turn of the loop go to :meth:`Store.claim` in one transaction (one write of ~120 µs for a
+    burst instead of one per request; measured, a single-key claim costs as much as storing
+    the response)."""
+
+    def __init__(self, store: Store, lease: float) -> None:
+        self.store = store
+        self.lease = lease
+        self.loop = asyncio.get_running_loop()
+        self._waiting: list[tuple[list[str], asyncio.Future[tuple[dict[str, Response], list[str], list[str]]]]] = []
+
+    async def claim(self, keys: list[str]) -> tuple[dict[str, Response], list[str], list[str]]:
+        """:meth:`Store.claim` of ``keys``, made with the others asked for in this turn."""
+        future: asyncio.Future[tuple[dict[str, Response], list[str], list[str]]] = self.loop.create_future()
+        if not self._waiting:
+            self.loop.call_soon(self._flush)
+        self._waiting.append((keys, future))
+        return await future
+
+    def _flush(self) -> None:
+        waiting, self._waiting = self._waiting, []
+        try:
+            stored, mine, held = self.store.claim([k for keys, _ in waiting for k in keys], self.lease)
+        except BaseException as exc:  # each asker gets the error (a full disk: one line)
+            for _, future in waiting:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        ours, theirs = set(mine), set(held)
+        for keys, future in waiting:
+            got = ({k: stored[k] for k in keys if k in stored}, [k for k in keys if k in ours], [k for k in keys if k in theirs])
+            if future.done():  # its asker was cancelled: nobody will send these
+                self.store.release(got[1])
+            else:
+                future.set_result(got)
+
+
 @dataclass
 class Outcome:
     """What became of one request."""
@@ -114,6 +161,7 @@ class Engine:
         self.stats = EngineStats()
         self._rng = random.Random(seed)
         self._identity = model.identity()
+        self._claimer: _Claims | None = None
 
     def keys(self, requests: Sequence[Request]) -> list[str]:
         return [r.cache_key(self._identity) for r in requests]
@@ -260,9 +308,90 @@ class Engine:
         # a backend bug must not sink the run: record it
         return Permanent(f"{type(exc).__name__}: {exc}")
 
+    def _lease(self) -> float:
+        """How long a claim on a key lasts without news: one attempt and the longest wait
+        before the next (each retry renews it)."""
+        return self.retry.timeout + self.retry.max_delay + _LEASE_MARGIN
+
     async def _attempts_keys(self, keys: list[str], requests: list[Request], limiter: Limiter) -> list[Outcome]:
+        """Answer ``keys``: with a store, through its claims, so that a run in another process
+        on the same store does not send them too (:meth:`Store.claim`); else straight away."""
+        store = self.store
+        if store is None or not self.use_cache:
+            return await self._send(keys, requests, limiter)
+        by_key = dict(zip(keys, requests))
+        out: dict[str, Outcome] = {}
+        todo = list(keys)
+        while todo:
+            mine, held = await self._claim(store, todo, limiter, out)
+            if mine:
+                try:
+                    sent = await self._send(mine, [by_key[k] for k in mine], limiter, slot_held=True)
+                finally:
+                    store.release(mine)  # those not committed (failed, cancelled)
+                out.update((o.key, o) for o in sent)
+            todo = await self._wait_for_others(store, held, out)
+        return [out[k] for k in keys]
+
+    async def _claim(
+        self, store: Store, keys: list[str], limiter: Limiter, out: dict[str, Outcome]
+    ) -> tuple[list[str], list[str]]:
+        """Claim ``keys`` once a concurrency slot is ours (a claim stands for a request in
+        flight, so another run takes over what this one has not started yet). Returns the keys
+        to send now (the slot is then kept for their first attempt) and those another process
+        is sending; answers stored meanwhile go to ``out``."""
+        await limiter.acquire()
+        try:
+            stored, mine, held = await self._claims(store).claim(keys)
+        except BaseException:
+            await limiter.release()
+            raise
+        if not mine:
+            await limiter.release()
+        self._answered_elsewhere(stored, out)
+        return mine, held
+
+    async def _wait_for_others(self, store: Store, keys: list[str], out: dict[str, Outcome]) -> list[str]:
+        """Wait until another process has answered ``keys`` (into ``out``), or one of its claims
+        ended without an answer (failed, killed, expired): then the keys still unanswered, to
+        claim again. A poll, not a retry: one indexed read per look, the pause doubling."""
+        pause = _POLL_FIRST
+        while keys:
+            await asyncio.sleep(pause)
+            pause = min(2 * pause, _POLL_MAX)
+            found = store.get_responses(keys)
+            self._answered_elsewhere(found, out)
+            keys = [k for k in keys if k not in found]
+            if keys and len(store.held(keys)) < len(keys):
+                break
+        return keys
+
+    def _claims(self, store: Store) -> _Claims:
+        claims = self._claimer
+        if claims is None or claims.store is not store or claims.loop is not asyncio.get_running_loop():
+            claims = self._claimer = _Claims(store, self._lease())
+        return claims
+
+    def _answered_elsewhere(self, found: dict[str, Response], out: dict[str, Outcome]) -> None:
+        """Keys another process answered while this one was on its way to send them."""
+        for key, response in found.items():
+            out[key] = Outcome(key, response=response, cached=True)
+        if found:
+            self.stats.cached += len(found)
+            self.progress.advance(len(found))
+
+    async def _send(
+        self, keys: list[str], requests: list[Request], limiter: Limiter, *, slot_held: bool = False
+    ) -> list[Outcome]:
+        """Send ``requests`` (one ``respond`` call) with retries; commit each answer on arrival.
+        ``slot_held``: the caller already holds a concurrency slot for the first attempt."""
+        held = [slot_held]
+
         async def call(_n: int) -> list[Response]:
-            await limiter.acquire()
+            if held[0]:
+                held[0] = False
+            else:
+                await limiter.acquire()
             t0 = time.monotonic()
             try:
                 responses = await _with_timeout(self.model.respond(requests), self.retry.timeout)
@@ -280,6 +409,8 @@ class Engine:
         def on_retry(_n: int, _failure: Transient) -> None:
             self.stats.retries += 1
             self.progress.retry()
+            if self.store is not None:
+                self.store.refresh(keys, self._lease())  # still ours while we retry
 
         done = await retry(
             call, self._classify, self.retry, rng=self._rng, on_transient=on_transient, on_retry=on_retry

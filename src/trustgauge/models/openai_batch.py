@@ -157,7 +157,7 @@ class OpenAIBatchAPI(BatchAPI):
                 continue
             try:
                 line = json.loads(raw)
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise TransientModelError(f"malformed batch result file {file_id}: a line is not JSON") from None
             if isinstance(line, dict) and isinstance(line.get("custom_id"), str):
                 lines.append(line)

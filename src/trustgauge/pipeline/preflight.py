@@ -97,13 +97,16 @@ def check_home() -> None:
 
 def check_store(store: Path) -> None:
     """The response store can be opened for writing: its folder is writable, and it is not a
-    folder or a read-only file."""
+    folder or a read-only file, on a network file system or of a newer schema version."""
     what = f"the store {store}"
     _creatable_folder(store.parent, what)
     if store.is_dir():
         raise UsageError(f"{what} is a folder, not a file")
     if store.exists() and not os.access(store, os.W_OK):
         raise UsageError(f"{what} is read-only")
+    from trustgauge.engine.store import check_store_file
+
+    check_store_file(store)  # a network file system, a store written by a newer trustgauge
 
 
 def check_run_locations(out: Path | None, store_path: Path | None = None) -> None:

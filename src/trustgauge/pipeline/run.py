@@ -265,6 +265,27 @@ def _needs_judge_model(config: RunConfig, kind: str) -> bool:
     )
 
 
+def run_judges(config: RunConfig) -> dict[str, tuple[str, dict[str, Any]]]:
+    """The judge each kind of the run's tasks will use: kind -> (name, options), as
+    :func:`run_evaluation` creates them (kinds that need a judge model and have none are left
+    out: their tasks are not scored). For ``run --verify-judges``, before anything is sent.
+
+    Raises:
+        ConfigError: unknown suite, task or judge; an llm judge without a model.
+    """
+    from trustgauge.judges.registry import check_judge_choice
+
+    tasks, config = _select(config)
+    out: dict[str, tuple[str, dict[str, Any]]] = {}
+    for kind in _kinds(tasks):
+        if _needs_judge_model(config, kind):
+            continue
+        options = dict(config.judge_options.get(kind, {}))
+        name = check_judge_choice(kind, _judge_name(config, kind), judge_model=config.judge_model, options=options)
+        out[kind] = (name, options)
+    return out
+
+
 async def open_judges(config: RunConfig, kinds: Sequence[str]) -> dict[str, Judge]:
     """The judge of each of ``kinds``, as ``config`` asks. Every kind named in ``config`` is
     checked (unknown kind or name: ConfigError) even when no task needs it; if one judge cannot

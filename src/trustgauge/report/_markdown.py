@@ -15,7 +15,7 @@ import re
 _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 #: inline syntax, backslash-escaped (any ASCII punctuation may be, in CommonMark and GFM)
 #: (``!`` and ``(`` need none: without an unescaped ``[`` there is no link or image)
-_SPECIAL = re.compile(r"[&<>\\`*_\[\]|~\r\n]")
+_SPECIAL = re.compile(r"[&<>\\`*_\[\]|~\r\n\x00]")
 _LINE_BREAKS = re.compile(r"\r\n|\r|\n")
 
 
@@ -25,6 +25,8 @@ def _escape(match: re.Match[str]) -> str:
         return _HTML[char]
     if char in "\r\n":
         return " "
+    if char == "\x00":
+        return "\ufffd"  # as CommonMark itself says, and never a NUL in the file
     return "\\" + char
 
 
@@ -43,7 +45,7 @@ def md_code(text: str) -> str:
     """``text`` as an inline code span, on one line: fenced with one backtick more than its
     longest run of backticks (a code span shows its content literally, HTML included). Not
     for table cells (GFM splits cells at a ``|`` before it reads code spans)."""
-    text = _LINE_BREAKS.sub(" ", text)
+    text = _LINE_BREAKS.sub(" ", text).replace("\x00", "\ufffd")
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""

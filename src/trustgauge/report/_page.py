@@ -38,7 +38,8 @@ def render(template: str, **context: Any) -> str:
 
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["num"] = fmt_num
-    return env.from_string(template).render(style=STYLE, **context)
+    # a NUL is an HTML parse error (browsers show U+FFFD): written as U+FFFD, never as a NUL
+    return env.from_string(template).render(style=STYLE, **context).replace("\x00", "\ufffd")
 
 
 def fmt_num(value: float | None, digits: int = 3, signed: bool = False) -> str:
@@ -72,7 +73,11 @@ def md_cell(text: str) -> str:
     renders some tags in comments; model names and reasons are untrusted). An ``&`` is escaped
     only where it could start a character reference (``&lt;``, ``&#60;``): a bare one ("Privacy
     & safety") cannot, and stays readable where the Markdown is read as text, in a terminal."""
+    # a backslash is doubled first (``x\\|`` must not turn the escaped pipe back into a cell
+    # border), ``[`` is escaped (``[click](https://...)`` / ``![](https://tracker)`` would be a
+    # link or a remote image), a NUL becomes U+FFFD
     return (
-        _REFERENCE_START.sub("&amp;", text).replace("<", "&lt;").replace(">", "&gt;")
-        .replace("|", "\\|").replace("`", "'").replace("\r", " ").replace("\n", " ")
+        _REFERENCE_START.sub("&amp;", text.replace("\\", "\\\\")).replace("<", "&lt;").replace(">", "&gt;")
+        .replace("|", "\\|").replace("[", "\\[").replace("`", "'").replace("\r", " ").replace("\n", " ")
+        .replace("\x00", "\ufffd")
     )

@@ -542,7 +542,8 @@ def render_report(
         scores_json=markupsafe.Markup(json_block(_clean_floats(scores.model_dump(mode="json")))),
         blob=markupsafe.Markup(blob_mark),
     )
-    page = redact(page)
+    # a NUL is an HTML parse error (browsers show U+FFFD): written as U+FFFD, never as a NUL
+    page = redact(page).replace("\x00", "\ufffd")
     # the blob is inserted after redaction: base64 must not be touched (its JSON was redacted)
     return page.replace(blob_mark, encode_samples(data), 1)
 

@@ -202,6 +202,33 @@ def write_run_dir(out_dir: Path, files: Mapping[str, bytes], write_extra: Callab
 READABLE_VERSIONS: tuple[int, ...] = (1, 2, 3)
 
 
+def check_version(out_dir: Path, run_json: object) -> None:
+    """Refuse a run directory this trustgauge cannot read, before anything else of it is parsed
+    (a newer schema may have moved or renamed what today's models expect): one line naming the
+    version, the trustgauge that wrote it (``run.json``'s ``trustgauge_version``, which reads it)
+    and this one. ``run_json`` is ``run.json`` as parsed JSON; anything not a readable version
+    number is left to the schema's own validation."""
+    if not isinstance(run_json, dict):
+        return
+    version = run_json.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version in READABLE_VERSIONS:
+        return
+    from trustgauge._version import __version__
+
+    newest = max(READABLE_VERSIONS)
+    reads = f"reads versions {min(READABLE_VERSIONS)} to {newest}"
+    if version < min(READABLE_VERSIONS):
+        raise RunDirError(f"{out_dir}: results schema version {version} is not supported (this trustgauge {reads})")
+    writer = run_json.get("trustgauge_version")
+    writer = " ".join(writer.split()) if isinstance(writer, str) else None  # one line, whatever it holds
+    by = f"trustgauge {writer}" if writer else "a newer trustgauge"
+    upgrade = f"trustgauge {writer} or later reads it" if by != "a newer trustgauge" else "a newer one reads it"
+    raise RunDirError(
+        f"{out_dir} has results schema version {version}, written by {by}; this trustgauge "
+        f"({__version__}) {reads}: upgrade trustgauge ({upgrade})"
+    )
+
+
 def _damaged(out_dir: Path, what: str) -> RunDirError:
     return RunDirError(
         f"{out_dir}: damaged or mixed run directory ({what}); write it again with the command "
@@ -215,8 +242,7 @@ def verify(
     """Check that the files of ``out_dir`` are one whole run (see the module docstring).
 
     ``raw`` holds the bytes read of each file in :data:`HASHED` that exists."""
-    if run.schema_version not in READABLE_VERSIONS:
-        raise RunDirError(f"{out_dir}: results schema version {run.schema_version} is not supported")
+    check_version(out_dir, {"schema_version": run.schema_version, "trustgauge_version": run.trustgauge_version})
     if scores.schema_version != run.schema_version:
         raise _damaged(
             out_dir, f"run.json has schema {run.schema_version}, scores.json {scores.schema_version}"

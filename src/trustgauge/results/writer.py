@@ -64,11 +64,13 @@ def read_run(out_dir: Path) -> tuple[RunInfo, ScoresFile, list[SampleRecord]]:
     """Load a run directory written by :func:`write_run` (any readable schema version) and verify
     that it is one whole run (:func:`trustgauge.results.rundir.verify`)."""
     from trustgauge.errors import UsageError
-    from trustgauge.results.rundir import HASHED, RunDirError, verify
+    from trustgauge.results.rundir import HASHED, RunDirError, check_version, verify
 
     reading = "run.json"  # the file being parsed, for the message when it is damaged
     try:
         raw_run = (out_dir / "run.json").read_bytes()
+        # a newer run is refused first, whatever else its files hold (one line, exit 2)
+        check_version(out_dir, json.loads(raw_run.decode("utf-8")))
         raw = {name: (out_dir / name).read_bytes() for name in HASHED if (out_dir / name).is_file()}
         if "scores.json" not in raw or "samples.jsonl" not in raw:
             missing = "scores.json" if "scores.json" not in raw else "samples.jsonl"
@@ -97,13 +99,13 @@ def read_run(out_dir: Path) -> tuple[RunInfo, ScoresFile, list[SampleRecord]]:
         raise UsageError(f"{out_dir} is not a trustgauge run directory (not a folder)") from None
     except OSError as exc:
         raise UsageError(f"{out_dir}: cannot read the run ({exc.strerror or exc})") from None
-    except ValueError as exc:  # bad UTF-8 or JSON: a truncated or damaged file
+    except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON: a truncated or damaged file
         raise RunDirError(f"{out_dir}: unreadable results ({reading}: {_first_problem(exc)})") from None
     verify(out_dir, run, scores, samples, raw)
     return run, scores, samples
 
 
-def _first_problem(exc: ValueError) -> str:
+def _first_problem(exc: ValueError | RecursionError) -> str:
     """One line saying what is wrong: a validation error's first field and message (not
     pydantic's "1 validation error for X" header), else the exception's first line."""
     from pydantic import ValidationError

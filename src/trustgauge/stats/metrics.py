@@ -185,6 +185,33 @@ def pearson(x: Sequence[float], y: Sequence[float]) -> float | None:
     return cov / (sx * sy)
 
 
+def ranks(values: Sequence[float]) -> list[float]:
+    """1-based ranks, ties given the mean of the ranks they span (``scipy.stats.rankdata``'s
+    ``average`` method): ``ranks([3, 1, 3]) == [2.5, 1.0, 2.5]``."""
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    out = [0.0] * len(values)
+    start = 0
+    while start < len(order):
+        end = start
+        while end + 1 < len(order) and values[order[end + 1]] == values[order[start]]:
+            end += 1
+        rank = (start + end) / 2 + 1
+        for k in range(start, end + 1):
+            out[order[k]] = rank
+        start = end + 1
+    return out
+
+
+def spearman(x: Sequence[float], y: Sequence[float]) -> float | None:
+    """Spearman's rank correlation: :func:`pearson` of the :func:`ranks` (ties averaged, as
+    ``scipy.stats.spearmanr``); ``None`` for fewer than 2 pairs or a constant side."""
+    if len(x) != len(y):
+        raise ValueError(f"x has {len(x)} items but y has {len(y)}")
+    if len(x) < 2:
+        return None
+    return pearson(ranks(x), ranks(y))
+
+
 # --------------------------------------------------------------------------- intervals
 
 

@@ -33,6 +33,13 @@ _CHUNK = 1 << 16
 _JUNK_DIRS = frozenset({"__MACOSX"})
 _JUNK_NAMES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 _DRIVE = re.compile(r"^[A-Za-z]:")
+#: an archive may unpack to at most this many times its own size (or :data:`_UNPACKED_FLOOR`,
+#: whichever is larger) unless its source says otherwise; JSON releases compress ~5-10x (the
+#: TrustLLM release: 7.3x overall, 68x for its most repetitive file), a zip bomb ~1000x
+_MAX_RATIO = 200
+_UNPACKED_FLOOR = 256 << 20
+#: member types other than these (symbolic links, devices, FIFOs, sockets) are refused
+_PLAIN_TYPES = (0, stat.S_IFREG, stat.S_IFDIR)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,19 +47,26 @@ class GithubReleaseZip(PinnedDownload):
     """A zip archive pinned by URL, size and SHA-256, laid out as :attr:`files` below
     :attr:`archive_root`.
 
-    The archive is verified before it is unpacked; unsafe members (absolute paths, ``..``,
-    symbolic links) are refused, OS junk (``__MACOSX``, ``.DS_Store``, ``._*``) is skipped, and
-    every expected file must be present with its record count.
+    The archive is verified before it is unpacked; unsafe members are refused even when the
+    checksum matches (absolute, drive or UNC paths, ``..`` with either slash, symbolic links
+    and other non-regular members, names given twice, a file where a folder is, an archive
+    that would unpack to more than ``max_unpacked_bytes``), OS junk (``__MACOSX``,
+    ``.DS_Store``, ``._*``) is skipped, and every expected file must be present with its record
+    count.
 
     Attributes:
         archive_root: Top-level folder inside the archive whose contents form the layout, or
             ``None`` when the members are already laid out at the archive root.
         hf_repo: A Hugging Face *dataset* repository holding the same files (gated), fetched
             with ``--from hf`` (see :meth:`hf_mirror`), or ``None``.
+        max_unpacked_bytes: The most the archive may unpack to (the sum of its members' sizes);
+            ``None``: 200 times :attr:`size_bytes`, at least 256 MiB (a zip bomb is refused
+            before anything is written).
     """
 
     archive_root: str | None = None
     hf_repo: str | None = None
+    max_unpacked_bytes: int | None = None
 
     origin: ClassVar[str] = "github"
     pinned_noun: ClassVar[str] = "release on GitHub"
@@ -130,8 +144,13 @@ def _member_relpath(source: DataSource, info: zipfile.ZipInfo) -> str | None:
     parts = [p for p in normalized.split("/") if p not in ("", ".")]
     if ".." in parts:
         raise _unsafe(source, name, "escapes the target folder ('..')")
-    if stat.S_ISLNK(info.external_attr >> 16):
+    if "\0" in name or any(ord(c) < 32 for c in name):
+        raise _unsafe(source, name, "has a control character in its name")
+    mode = info.external_attr >> 16
+    if stat.S_ISLNK(mode):
         raise _unsafe(source, name, "is a symbolic link")
+    if stat.S_IFMT(mode) not in _PLAIN_TYPES:
+        raise _unsafe(source, name, "is not a regular file or folder")
     if not parts or parts[0] in _JUNK_DIRS:
         return None
     if parts[-1] in _JUNK_NAMES or parts[-1].startswith("._"):
@@ -149,16 +168,44 @@ def _member_relpath(source: DataSource, info: zipfile.ZipInfo) -> str | None:
     return "/".join(parts)
 
 
+def _relative(filename: object, dest: Path) -> str:
+    try:
+        return Path(str(filename)).relative_to(dest).as_posix()
+    except ValueError:
+        return str(filename)
+
+
+def _unpacked_limit(source: DataSource) -> int:
+    limit = getattr(source, "max_unpacked_bytes", None)
+    if isinstance(limit, int) and limit > 0:
+        return limit
+    size = getattr(source, "size_bytes", 0) or 0
+    return max(_UNPACKED_FLOOR, _MAX_RATIO * int(size))
+
+
 def unpack(archive: Path, dest: Path, source: DataSource) -> None:
     """Unpack a verified archive into ``dest`` as :attr:`DataSource.files` (below its
-    ``archive_root``); DataError on an unsafe or malformed archive or a missing file."""
+    ``archive_root``); DataError on an unsafe or malformed archive or a missing file.
+
+    Every member is checked before the first byte is written (see :func:`_member_relpath`),
+    and the declared sizes together must stay under the source's limit (zipfile never returns
+    more than a member declares: the rest fails its CRC check). Files are created exclusively
+    (``xb``), so a name given twice, or a file where a folder is, is refused rather than
+    overwritten or followed."""
     import zipfile
 
     dest.mkdir()
     try:
         with zipfile.ZipFile(archive) as zf:
-            for info in zf.infolist():
-                relpath = _member_relpath(source, info)
+            members = [(info, _member_relpath(source, info)) for info in zf.infolist()]
+            total = sum(info.file_size for info, _ in members)
+            limit = _unpacked_limit(source)
+            if total > limit:
+                raise DataError(
+                    f"refusing to unpack the {source.id} archive: it would unpack to "
+                    f"{total} bytes, more than the {limit} allowed for it (a zip bomb?)"
+                )
+            for info, relpath in members:
                 if relpath is None or info.is_dir():
                     continue
                 out_path = dest.joinpath(*relpath.split("/"))
@@ -167,9 +214,10 @@ def unpack(archive: Path, dest: Path, source: DataSource) -> None:
                     shutil.copyfileobj(src, out, _CHUNK)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError) as exc:
         raise DataError(f"the {source.id} archive is not a valid zip: {exc}") from exc
-    except FileExistsError as exc:
+    except (FileExistsError, IsADirectoryError, NotADirectoryError) as exc:
+        where = _relative(exc.filename, dest)
         raise DataError(
-            f"the {source.id} archive holds conflicting entries for {exc.filename}; "
+            f"the {source.id} archive holds conflicting entries for {where}; "
             f"refusing to unpack"
         ) from exc
     for relpath in source.files:

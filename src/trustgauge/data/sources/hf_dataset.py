@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import sys
 from collections.abc import Iterator
@@ -49,6 +50,7 @@ _DEFAULT_TIMEOUT_S = 10.0
 #: folders huggingface_hub itself writes into a ``local_dir`` download
 _HUB_METADATA_DIRS = frozenset({".cache", ".huggingface"})
 _HF_PREFIX = "hf-"
+_COMMIT = re.compile(r"[0-9a-f]{40}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -242,6 +244,12 @@ def _download(
         commit = str(info.sha or "")
         if not commit:
             raise DataError(f"the hub at {endpoint} gave no commit for {repo}")
+        if not _COMMIT.fullmatch(commit):
+            # it names folders and files of huggingface_hub's: a hex id, nothing else
+            raise DataError(
+                f"the hub at {endpoint} gave {repo} a malformed commit id {commit[:80]!r} "
+                f"(expected 40 hex digits); {source.data_hint()}"
+            )
         with _progress_bars(progress and sys.stderr.isatty()):
             # a retry downloads into the same folder: huggingface_hub skips the files it
             # finished and resumes the one it did not; every file is verified afterwards
@@ -378,6 +386,12 @@ def _hub_error(
             f"(`hf auth login` in recent huggingface_hub); {github}"
         )
     for e in errors:
+        if isinstance(e, ValueError) and str(e).startswith("Invalid filename"):
+            # huggingface_hub refused a name that would land outside the folder ('..', absolute)
+            why = " ".join(str(e).split(". ")[0].split())[:300]
+            return DataError(
+                f"refusing the Hugging Face copy {repo}: {why}; nothing was cached; {github}"
+            )
         if _is_a(e, "RevisionNotFoundError"):
             return DataError(
                 f"{repo} has no revision {revision or 'main'!r} on {endpoint}; {github}"
@@ -409,12 +423,25 @@ def _hub_error(
 
 
 def _arrange(download: Path, dest: Path, source: HFDataset, where: str) -> None:
-    """Move each expected file from the hub layout into ``dest/<dimension>/<file>.json``."""
+    """Move each expected file from the hub layout into ``dest/<dimension>/<file>.json``.
+
+    The names come from the hub: huggingface_hub refuses a ``..`` or absolute file name
+    before writing it; here a symbolic link (to a file or a folder) anywhere in the download,
+    or a file that resolves outside it, is refused too, so nothing outside the staging folder
+    is read into the cache."""
     found: dict[str, Path] = {}
     if download.is_dir():
-        for path in download.rglob("*.json"):
+        root = download.resolve()
+        for path in download.rglob("*"):
             rel = path.relative_to(download)
-            if path.is_file() and not (set(rel.parts[:-1]) & _HUB_METADATA_DIRS):
+            if set(rel.parts[:-1]) & _HUB_METADATA_DIRS or rel.parts[0] in _HUB_METADATA_DIRS:
+                continue
+            if path.is_symlink() or not path.resolve().is_relative_to(root):
+                raise DataError(
+                    f"{where} holds a symbolic link or a path outside its folder "
+                    f"({rel.as_posix()!r}); refusing it; nothing was cached"
+                )
+            if path.suffix == ".json" and path.is_file():
                 found[rel.as_posix()] = path
     dest.mkdir()
     missing: list[str] = []
