@@ -144,6 +144,11 @@ def sample(done: int, t0: float, rate: float, retries: int, model: Any = None) -
                   fds, sockets, pooled, len(asyncio.all_tasks()), retries)
 
 
+def show(s: Sample) -> None:
+    print(f"  {s.done:>7} {s.elapsed_s:8.1f}s {s.rate:7.1f}/s rss {s.rss_mb:7.1f} MB fds {s.fds} "
+          f"(sockets {s.sockets}, pooled {s.pooled}) tasks {s.tasks}", file=sys.stderr, flush=True)
+
+
 def chunks(n: int, size: int) -> Iterator[range]:
     for start in range(0, n, size):
         yield range(start, min(n, start + size))
@@ -205,6 +210,8 @@ async def soak(args: argparse.Namespace, server: FakeServer, store_dir: Path) ->
             last = samples[-1]
             dt = time.monotonic() - t0 - last.elapsed_s
             samples.append(sample(fresh, t0, every / dt if dt > 0 else 0.0, engine.stats.retries, model))
+            if args.verbose:
+                show(samples[-1])
 
     started = time.monotonic()
     if args.single:
@@ -223,10 +230,7 @@ async def soak(args: argparse.Namespace, server: FakeServer, store_dir: Path) ->
             del outcomes
             samples.append(sample(done, t0, len(indices) / (time.monotonic() - c0), engine.stats.retries, model))
             if args.verbose:
-                s = samples[-1]
-                print(f"  {s.done:>7} {s.elapsed_s:8.1f}s {s.rate:7.1f}/s rss {s.rss_mb:7.1f} MB fds {s.fds} "
-                      f"(sockets {s.sockets}, pooled {s.pooled}) tasks {s.tasks}",
-                      file=sys.stderr, flush=True)
+                show(samples[-1])
     wall = time.monotonic() - started
     retries = engine.stats.retries
     stored = store.count_responses()
@@ -330,7 +334,9 @@ def verdicts(args: argparse.Namespace, r: Result) -> list[tuple[str, bool, str]]
     growth = (last.rss_mb - first.rss_mb) / first.rss_mb
     out.append((
         f"RSS growth {first.done:,} -> {last.done:,} < 10%", growth < 0.10,
-        f"{first.rss_mb:.1f} MB -> {last.rss_mb:.1f} MB ({growth:+.1%}); start {r.start.rss_mb:.1f} MB, "
+        f"{first.rss_mb:.1f} MB -> {last.rss_mb:.1f} MB ({growth:+.1%}, "
+        f"{(last.rss_mb - first.rss_mb) * 2**20 / max(1, last.done - first.done):,.0f} bytes per request"
+        f"{'; one run holds every outcome it returns' if args.single else ''}); start {r.start.rss_mb:.1f} MB, "
         f"peak {max(s.rss_mb for s in r.samples):.1f} MB",
     ))
     later = [s for s in r.samples if s.done >= first.done]
@@ -341,7 +347,10 @@ def verdicts(args: argparse.Namespace, r: Result) -> list[tuple[str, bool, str]]
     pool_known = all(s.pooled >= 0 for s in along)
     outside = sorted({s.sockets - s.pooled for s in along})  # the event loop's own socket pair
     fd_ok = pool_known and len(others) == 1 and len(outside) == 1 and r.closed.fds == r.start.fds
-    if not pool_known:  # no view into the pools: all descriptors, later at most what was seen early
+    if args.single or not pool_known:
+        # samples taken inside one run catch connections half opened or half closed, and
+        # without a view into the pools there is nothing to subtract: all descriptors, later at
+        # most what was seen early, and closing returns to the start
         fd_ok = max(s.fds for s in later) <= max(s.fds for s in r.samples if s.done <= first.done) \
             and r.closed.fds == r.start.fds
     out.append((
