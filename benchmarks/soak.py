@@ -33,7 +33,8 @@ Measured, printed with the CPU model and flags:
 The curve (one row per chunk) is printed and written as CSV (``--csv``); a PNG plot too when
 matplotlib is importable (``--plot``). Exit status 0 when every target is met.
 
-    python benchmarks/soak.py                        # 100,000 requests: ~5-10 minutes on 2 cores
+    python benchmarks/soak.py --concurrency 64       # 100,000 requests: 7-16 minutes on 2 cores
+    python benchmarks/soak.py                        # adaptive limiter (run's default): ~30 minutes
     python benchmarks/soak.py --requests 300 --chunk 100 --latency 0.005   # smoke run, seconds
 """
 
