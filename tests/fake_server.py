@@ -30,7 +30,8 @@ Replies are deterministic (see :func:`choose_reply`; ``scripts`` give a conversa
 sequence of replies, for judges that re-ask), token counts are whitespace word counts,
 and faults can be injected randomly (seeded) or deterministically per prompt
 (``fail_first_n``). A control plane on the same port exposes ``GET /_stats``,
-``GET /_config``, ``POST /_config``, ``POST /_reset`` and ``GET /_health``.
+``GET /_config``, ``POST /_config``, ``POST /_reset`` and ``GET /_health`` (and
+``GET /_summary``: the stats in a few numbers, for runs of 100k requests).
 
 Run it by hand with ``python tests/fake_server.py --port 8000 --config-json '{"latency": 0.1}'``;
 from Python use :class:`FakeServer`::
@@ -81,6 +82,7 @@ __all__ = [
     "fake_rank",
     "fake_tokens",
     "free_port",
+    "keys_digest",
     "normalize_config",
     "prompt_logprobs",
     "toxicity_score",
@@ -98,6 +100,10 @@ FAULT_KINDS: tuple[str, ...] = (
     "garbage",
     "drop",
     "hang",
+    # a 429 without any Retry-After header (the client must choose its own backoff)
+    "429_no_retry_after",
+    # a correct answer, late: sent after ``slow_fault_seconds`` instead of ``latency``
+    "slow",
 )
 
 DEFAULT_CONFIG: dict[str, Any] = {
@@ -118,6 +124,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "fail_first_n": 0,
     # How long a "hang" fault sleeps before answering normally.
     "hang_seconds": 30.0,
+    # How long a "slow" fault waits before answering normally (counted as a success).
+    "slow_fault_seconds": 1.0,
     # Accepted model ids (None: accept any; GET /v1/models then lists ["fake-model"]).
     "models": None,
     # When set, requests must authenticate with it (Bearer / x-api-key / ?key=).
@@ -243,6 +251,15 @@ def conversation_key(model: str, messages: list[Any]) -> str:
     turns = [[m.get("role"), _text_of(m.get("content"))] for m in messages if isinstance(m, dict)]
     blob = json.dumps([model, turns], ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def keys_digest(keys: Iterable[str]) -> str:
+    """SHA-256 (hex) of the sorted keys, one per line: what ``GET /_summary`` reports for the
+    conversations answered, to compare with the keys a client sent."""
+    digest = hashlib.sha256()
+    for key in sorted(keys):
+        digest.update(key.encode("utf-8") + b"\n")
+    return digest.hexdigest()
 
 
 def echo_refuses(mode: str | None, prompt: str) -> bool:
@@ -378,7 +395,7 @@ def normalize_config(updates: dict[str, Any], base: dict[str, Any] | None = None
             value = pairs
         elif key == "default_reply":
             value = str(value)
-        elif key in ("latency", "jitter", "hang_seconds", "retry_after"):
+        elif key in ("latency", "jitter", "hang_seconds", "retry_after", "slow_fault_seconds"):
             if not _is_number(value) or value < 0:
                 raise ValueError(f"{key} must be a number >= 0")
         elif key == "fault_rate":
@@ -612,6 +629,32 @@ class _State:
             "batch_calls": dict(self.batch_calls),
         }
 
+    def summary(self) -> dict[str, Any]:
+        """The counters of :meth:`stats` without the per-prompt and per-conversation tables
+        (100k entries each in a soak), and what those tables say in a few numbers: how many
+        distinct chat conversations arrived, how many conversations were received / answered
+        successfully n times (``{n: conversations}``, 0 included), and the SHA-256 of the
+        sorted keys of the conversations answered at least once (compare with the keys the
+        client expects, from :func:`conversation_key`)."""
+        received = collections.Counter(self.conversation_requests.values())
+        answered = collections.Counter(self.conversation_successes.get(k, 0) for k in self.conversation_requests)
+        succeeded = sorted(k for k, n in self.conversation_successes.items() if n > 0)
+        return {
+            "requests": self.requests,
+            "successes": self.successes,
+            "faults": dict(self.faults),
+            "faults_total": sum(self.faults.values()),
+            "errors": dict(self.errors),
+            "in_flight": self.in_flight,
+            "max_in_flight": self.max_in_flight,
+            "disconnects": self.disconnects,
+            "by_endpoint": dict(self.by_endpoint),
+            "conversations": len(self.conversation_requests),
+            "conversation_requests_hist": {str(n): c for n, c in sorted(received.items())},
+            "conversation_successes_hist": {str(n): c for n, c in sorted(answered.items())},
+            "succeeded_digest": keys_digest(succeeded),
+        }
+
     def slow_for(self, conversation: str) -> float:
         """Extra seconds for a chat request whose messages contain a ``slow`` substring."""
         for substring, seconds in self.config.get("slow") or ():
@@ -833,9 +876,12 @@ def build_app(state: _State) -> Any:
             state.faults[fault] += 1
             await asyncio.sleep(float(state.config["hang_seconds"]))
             return make_success()
-        delay = state.delay()
+        delay = float(state.config["slow_fault_seconds"]) if fault == "slow" else state.delay()
         if delay > 0:
             await asyncio.sleep(delay)
+        if fault == "slow":
+            state.faults[fault] += 1
+            fault = None
         if fault is None:
             state.successes += 1
             state.prompt_successes[prompt] += 1
@@ -854,6 +900,8 @@ def build_app(state: _State) -> Any:
                 text="<html><body>502 Bad Gateway (fake garbage)</body></html>\n",
                 content_type=json_ct,
             )
+        if fault == "429_no_retry_after":
+            return error(flavor, 429)
         status = int(fault)
         headers = {}
         if status == 429:
@@ -1718,6 +1766,9 @@ def build_app(state: _State) -> Any:
     async def get_stats(request: Any) -> Any:
         return json_response(state.stats())
 
+    async def get_summary(request: Any) -> Any:
+        return json_response(state.summary())
+
     async def get_config(request: Any) -> Any:
         return json_response(state.public_config())
 
@@ -1768,6 +1819,7 @@ def build_app(state: _State) -> Any:
     app.router.add_post("/v1/messages/batches/{batch_id}/cancel", cancel_message_batch)
     app.router.add_get("/_batches", all_batches)
     app.router.add_get("/_stats", get_stats)
+    app.router.add_get("/_summary", get_summary)
     app.router.add_get("/_config", get_config)
     app.router.add_post("/_config", post_config)
     app.router.add_post("/_reset", post_reset)
@@ -2089,6 +2141,13 @@ class FakeServer:
         prompt_successes{prompt: n}, saw_auth, since, script_served{substring: n},
         response_formats{type: n} (chat completions that carried one), tool_requests."""
         return dict(self._control("GET", "/_stats"))
+
+    def summary(self) -> dict[str, Any]:
+        """:meth:`stats` in a few numbers, without the per-prompt tables (``GET /_summary``):
+        requests, successes, faults, disconnects, conversations, conversation_requests_hist,
+        conversation_successes_hist ({times: conversations}), succeeded_digest
+        (:func:`keys_digest` of the conversations answered at least once)."""
+        return dict(self._control("GET", "/_summary", timeout=60.0))
 
     def config(self) -> dict[str, Any]:
         """The server's current config (``api_key`` redacted)."""
