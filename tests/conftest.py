@@ -13,6 +13,17 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 sys.path.insert(0, str(REPO / "tests"))
 
+# Under pytest-xdist with several workers (`make test`: one per core), every worker and the
+# processes it starts (CLI runs, llama.cpp servers, torch) use ONE OpenMP thread unless the
+# developer said otherwise. Two real-model files at once with two threads each on two cores
+# stalled at OpenMP barriers: measured side by side on the 2-core EPYC, the watermark and
+# real-model files took 480 s together with the default threads, 307 s with one (CPU 1.1 of 2
+# cores busy -> 2). Set before any test module imports torch (which reads it once).
+# ``models/gguf.py::default_threads`` honours OMP_NUM_THREADS too.
+if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or "1") > 1:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("MKL_NUM_THREADS", "1")
+
 
 @pytest.fixture(autouse=True)
 def tg_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:

@@ -173,12 +173,15 @@ def test_bad_paths_and_options_are_config_errors(tmp_path: Path) -> None:
 def test_default_threads_is_the_usable_cores(
     monkeypatch: pytest.MonkeyPatch, affinity: set[int], expected: int
 ) -> None:
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)  # the test runner sets it per worker
     monkeypatch.setattr(gguf.os, "sched_getaffinity", lambda pid: affinity, raising=False)
     monkeypatch.setattr(gguf.os, "cpu_count", lambda: 64)  # affinity wins over the machine size
     assert gguf.default_threads() == expected
 
 
 def test_default_threads_without_affinity_uses_cpu_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+
     def no_affinity(pid: int) -> set[int]:
         raise OSError("not supported")
 
@@ -189,6 +192,14 @@ def test_default_threads_without_affinity_uses_cpu_count(monkeypatch: pytest.Mon
     assert gguf.default_threads() == 1
 
 
+@pytest.mark.parametrize(("omp", "expected"), [("1", 1), ("2", 2), ("16", 4), (" 3 ", 3), ("0", 4), ("-1", 4), ("two", 4), ("", 4)])
+def test_omp_num_threads_caps_the_default_threads(monkeypatch: pytest.MonkeyPatch, omp: str, expected: int) -> None:
+    """OMP_NUM_THREADS (a whole number >= 1) caps the usable cores; anything else is ignored."""
+    monkeypatch.setattr(gguf.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", omp)
+    assert gguf.default_threads() == expected
+
+
 def test_threads_option_defaults_to_default_threads_and_stays_overridable(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -196,6 +207,7 @@ def test_threads_option_defaults_to_default_threads_and_stays_overridable(
         pytest.skip("needs xllamacpp")
     fake = tmp_path / "fake.gguf"
     fake.write_bytes(b"GGUF" + b"\0" * 64)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.setattr(gguf.os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
     monkeypatch.setattr(gguf.os, "cpu_count", lambda: 64)
     assert gguf.create(str(fake), ModelConfig(model=f"gguf:{fake}")).threads == 3  # type: ignore[attr-defined]

@@ -159,12 +159,17 @@ def default_threads() -> int:
     """llama.cpp worker threads when ``threads`` is not given: the cores this process may use.
 
     That is this process's CPU affinity where the OS reports it (containers, ``taskset``), else
-    ``os.cpu_count()``, at least 1.
+    ``os.cpu_count()``, at least 1; capped by ``OMP_NUM_THREADS`` when that is a whole number
+    >= 1 (llama.cpp's threads are OpenMP threads here: the variable is how a user, or a test
+    runner with one worker per core, says how many to use).
     """
     try:
         cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         cores = os.cpu_count() or 1
+    omp = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if omp.isdigit() and int(omp) >= 1:
+        cores = min(cores, int(omp))
     return max(1, cores)
 
 
