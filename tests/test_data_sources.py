@@ -313,7 +313,7 @@ def test_package_files_checksum_and_count_errors(toy_package: str, cache: DataCa
 
 hf_constants = pytest.importorskip("huggingface_hub.constants")
 
-from fake_hf_hub import FakeHub  # noqa: E402  (tests/ is on sys.path via conftest)
+from fake_hf_hub import FakeHub, isolated_hf_home  # noqa: E402  (tests/ is on sys.path via conftest)
 
 HUB_REPO = "someone/toy-bench"
 HUB_COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -323,31 +323,8 @@ HUB_TOKEN = "hf_fakeTokenForSourceTests0123"
 @pytest.fixture
 def hub_env(tmp_path: Path, cache: DataCache, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """huggingface_hub with an empty HF home and no token (as in tests/test_data.py)."""
-    from huggingface_hub import close_session
-
-    hf_home = tmp_path / "hf_home"
-    hf_home.mkdir()
-    monkeypatch.setenv("HF_HOME", str(hf_home))
-    monkeypatch.setenv("HF_HUB_CACHE", str(hf_home / "hub"))
-    monkeypatch.setattr(hf_constants, "HF_HOME", str(hf_home))
-    monkeypatch.setattr(hf_constants, "HF_HUB_CACHE", str(hf_home / "hub"))
-    monkeypatch.setattr(hf_constants, "HF_TOKEN_PATH", str(hf_home / "token"))
-    monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", False)
-    agents = hf_home / ".agent_harnesses.json"
-    agents.write_text(json.dumps({"standardEnvVars": [], "harnesses": {}}))
-    monkeypatch.setattr(hf_constants, "AGENT_HARNESSES_PATH", str(agents), raising=False)
-    try:
-        import huggingface_hub.utils._detect_agent as detect_agent
-
-        monkeypatch.setattr(detect_agent, "_registry", None)
-    except ImportError:  # pragma: no cover - older huggingface_hub
-        pass
-    for var in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_OIDC_RESOURCE", "HF_HUB_OFFLINE",
-                "TRANSFORMERS_OFFLINE", "HF_HUB_ETAG_TIMEOUT", "HF_HUB_DOWNLOAD_TIMEOUT"):
-        monkeypatch.delenv(var, raising=False)
-    close_session()
-    yield
-    close_session()
+    with isolated_hf_home(tmp_path / "hf_home", monkeypatch):
+        yield
 
 
 @pytest.fixture

@@ -281,32 +281,10 @@ def test_the_default_limit_is_200_times_the_archive_and_at_least_256_mib() -> No
 
 @pytest.fixture
 def hub_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    from huggingface_hub import close_session
-    from huggingface_hub import constants as hf_constants
+    from fake_hf_hub import isolated_hf_home
 
-    hf_home = tmp_path / "hf_home"
-    hf_home.mkdir()
-    monkeypatch.setenv("HF_HOME", str(hf_home))
-    monkeypatch.setenv("HF_HUB_CACHE", str(hf_home / "hub"))
-    monkeypatch.setattr(hf_constants, "HF_HOME", str(hf_home))
-    monkeypatch.setattr(hf_constants, "HF_HUB_CACHE", str(hf_home / "hub"))
-    monkeypatch.setattr(hf_constants, "HF_TOKEN_PATH", str(hf_home / "token"))
-    monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", False)
-    agents = hf_home / ".agent_harnesses.json"
-    agents.write_text(json.dumps({"standardEnvVars": [], "harnesses": {}}))
-    monkeypatch.setattr(hf_constants, "AGENT_HARNESSES_PATH", str(agents), raising=False)
-    try:
-        import huggingface_hub.utils._detect_agent as detect_agent
-
-        monkeypatch.setattr(detect_agent, "_registry", None)
-    except ImportError:  # pragma: no cover - older huggingface_hub
-        pass
-    for var in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_OIDC_RESOURCE", "HF_HUB_OFFLINE",
-                "TRANSFORMERS_OFFLINE", "HF_HUB_ETAG_TIMEOUT", "HF_HUB_DOWNLOAD_TIMEOUT"):
-        monkeypatch.delenv(var, raising=False)
-    close_session()
-    yield
-    close_session()
+    with isolated_hf_home(tmp_path / "hf_home", monkeypatch):
+        yield
 
 
 def _hub_fetch(
