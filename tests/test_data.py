@@ -12,11 +12,12 @@ import threading
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
+from local_http import serving
 from trustgauge.data import (
     DATA_DIR_ENV,
     TRUSTLLM,
@@ -94,18 +95,10 @@ def server(shared_data: Path, home: Path, monkeypatch: pytest.MonkeyPatch) -> It
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    host, port = httpd.server_address[:2]
-    state.url = f"http://{host!s}:{port}/dataset/dataset.zip"
-    monkeypatch.setenv(TRUSTLLM.url_env_var, state.url)
-    try:
+    with serving(Handler) as base:
+        state.url = f"{base}/dataset/dataset.zip"
+        monkeypatch.setenv(TRUSTLLM.url_env_var, state.url)
         yield state
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
 
 
 def _assert_same_layout(got: Path, expected: Path) -> None:

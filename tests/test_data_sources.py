@@ -11,18 +11,17 @@ import io
 import json
 import subprocess
 import sys
-import threading
 import uuid
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 import trustgauge.data
 from _plugins import install_dist
+from local_http import routes_handler, serving
 from trustgauge.data import (
     DataCache,
     GithubReleaseZip,
@@ -79,31 +78,9 @@ class Server:
 @pytest.fixture
 def server() -> Iterator[Server]:
     state = Server()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            state.requests.append(self.path)
-            body = state.routes.get(self.path)
-            self.send_response(200 if body is not None else 404)
-            payload = body if body is not None else b"not found"
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    host, port = httpd.server_address[:2]
-    state.base = f"http://{host!s}:{port}"
-    try:
+    with serving(routes_handler(state.routes, state.requests)) as base:
+        state.base = base
         yield state
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
 
 
 @pytest.fixture

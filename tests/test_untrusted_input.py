@@ -15,14 +15,13 @@ import os
 import stat
 import subprocess
 import sys
-import threading
 import zipfile
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
+from local_http import routes_handler, serving
 from trustgauge.config import read_config_data
 from trustgauge.data import DataCache, GithubReleaseZip, HFDataset
 from trustgauge.data.sources.hf_dataset import _arrange
@@ -41,29 +40,8 @@ GOOD = {"toy/a/x.json": X_JSON, "toy/b/y.json": Y_JSON}
 def server() -> Iterator[tuple[str, dict[str, bytes]]]:
     """A real HTTP server on 127.0.0.1 serving ``routes`` (path -> bytes)."""
     routes: dict[str, bytes] = {}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = routes.get(self.path)
-            self.send_response(200 if body is not None else 404)
-            payload = body if body is not None else b"not found"
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    host, port = httpd.server_address[:2]
-    try:
-        yield f"http://{host!s}:{port}", routes
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
+    with serving(routes_handler(routes)) as base:
+        yield base, routes
 
 
 @pytest.fixture
