@@ -40,13 +40,19 @@ thread of the test process::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
+import json
 import socket
 import threading
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+
+if TYPE_CHECKING:
+    import pytest
 
 #: files stored in LFS on the real hub (by suffix, as ``.gitattributes`` says)
 LFS_SUFFIXES = (".safetensors", ".bin", ".onnx", ".h5", ".msgpack", ".ot", ".pt")
@@ -62,6 +68,41 @@ def lfs_pointer(data: bytes) -> bytes:
         b"oid sha256:" + hashlib.sha256(data).hexdigest().encode() + b"\n"
         b"size %d\n" % len(data)
     )
+
+
+@contextlib.contextmanager
+def isolated_hf_home(hf_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """huggingface_hub with an empty HF home at ``hf_home`` (created here), no token and no
+    network of its own: only ``HF_ENDPOINT`` (set after import, which trustgauge honours) points
+    it at a fake hub. Its HTTP session is closed before and after. The body of the ``hub_env``
+    fixtures of tests/test_data_sources.py and tests/test_untrusted_input.py and of ``hf_env``
+    in tests/test_data.py (each fixture names its own home/cache fixture first)."""
+    from huggingface_hub import close_session
+    from huggingface_hub import constants as hf_constants
+
+    hf_home.mkdir()
+    monkeypatch.setenv("HF_HOME", str(hf_home))
+    monkeypatch.setenv("HF_HUB_CACHE", str(hf_home / "hub"))
+    monkeypatch.setattr(hf_constants, "HF_HOME", str(hf_home))
+    monkeypatch.setattr(hf_constants, "HF_HUB_CACHE", str(hf_home / "hub"))
+    monkeypatch.setattr(hf_constants, "HF_TOKEN_PATH", str(hf_home / "token"))
+    monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", False)
+    # huggingface_hub 2.4 fetches a registry of AI agents once a day: a fresh cached copy
+    agents = hf_home / ".agent_harnesses.json"
+    agents.write_text(json.dumps({"standardEnvVars": [], "harnesses": {}}))
+    monkeypatch.setattr(hf_constants, "AGENT_HARNESSES_PATH", str(agents), raising=False)
+    try:
+        import huggingface_hub.utils._detect_agent as detect_agent
+
+        monkeypatch.setattr(detect_agent, "_registry", None)
+    except ImportError:  # pragma: no cover - older huggingface_hub
+        pass
+    for var in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_OIDC_RESOURCE", "HF_HUB_OFFLINE",
+                "TRANSFORMERS_OFFLINE", "HF_HUB_ETAG_TIMEOUT", "HF_HUB_DOWNLOAD_TIMEOUT"):
+        monkeypatch.delenv(var, raising=False)
+    close_session()
+    yield hf_home
+    close_session()
 
 
 def closed_port() -> int:

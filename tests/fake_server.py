@@ -600,7 +600,8 @@ class _State:
             cfg["api_key"] = "***"
         return cfg
 
-    def stats(self) -> dict[str, Any]:
+    def _counters(self) -> dict[str, Any]:
+        """The counters :meth:`stats` and :meth:`summary` both report (first, in this order)."""
         return {
             "requests": self.requests,
             "successes": self.successes,
@@ -611,6 +612,11 @@ class _State:
             "max_in_flight": self.max_in_flight,
             "disconnects": self.disconnects,
             "by_endpoint": dict(self.by_endpoint),
+        }
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            **self._counters(),
             "prompt_requests": dict(self.prompt_requests),
             "prompt_successes": dict(self.prompt_successes),
             "saw_auth": self.saw_auth,
@@ -640,15 +646,7 @@ class _State:
         answered = collections.Counter(self.conversation_successes.get(k, 0) for k in self.conversation_requests)
         succeeded = sorted(k for k, n in self.conversation_successes.items() if n > 0)
         return {
-            "requests": self.requests,
-            "successes": self.successes,
-            "faults": dict(self.faults),
-            "faults_total": sum(self.faults.values()),
-            "errors": dict(self.errors),
-            "in_flight": self.in_flight,
-            "max_in_flight": self.max_in_flight,
-            "disconnects": self.disconnects,
-            "by_endpoint": dict(self.by_endpoint),
+            **self._counters(),
             "conversations": len(self.conversation_requests),
             "conversation_requests_hist": {str(n): c for n, c in sorted(received.items())},
             "conversation_successes_hist": {str(n): c for n, c in sorted(answered.items())},

@@ -12,11 +12,12 @@ import threading
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
+from local_http import serving
 from trustgauge.data import (
     DATA_DIR_ENV,
     TRUSTLLM,
@@ -94,18 +95,10 @@ def server(shared_data: Path, home: Path, monkeypatch: pytest.MonkeyPatch) -> It
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    host, port = httpd.server_address[:2]
-    state.url = f"http://{host!s}:{port}/dataset/dataset.zip"
-    monkeypatch.setenv(TRUSTLLM.url_env_var, state.url)
-    try:
+    with serving(Handler) as base:
+        state.url = f"{base}/dataset/dataset.zip"
+        monkeypatch.setenv(TRUSTLLM.url_env_var, state.url)
         yield state
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
 
 
 def _assert_same_layout(got: Path, expected: Path) -> None:
@@ -545,7 +538,7 @@ def test_unknown_origin_and_revision_for_github(home: Path) -> None:
 
 hf_constants = pytest.importorskip("huggingface_hub.constants")
 
-from fake_hf_hub import FakeHub, closed_port  # noqa: E402  (tests/ is on sys.path via conftest)
+from fake_hf_hub import FakeHub, closed_port, isolated_hf_home  # noqa: E402  (tests/ is on sys.path via conftest)
 
 HF_REPO = "TrustLLM/TrustLLM-dataset"
 HF_COMMIT = "89abcdef0123456789abcdef0123456789abcdef"
@@ -566,39 +559,8 @@ def _hub_files(prefix: str = "", *, flat: bool = False) -> dict[str, bytes]:
 def hf_env(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """huggingface_hub with an empty HF home, no token and no network of its own: only
     ``HF_ENDPOINT`` (set after import, which trustgauge honours) points it at a fake hub."""
-    from huggingface_hub import close_session
-
-    hf_home = tmp_path / "hf_home"
-    hf_home.mkdir()
-    monkeypatch.setenv("HF_HOME", str(hf_home))
-    monkeypatch.setenv("HF_HUB_CACHE", str(hf_home / "hub"))
-    monkeypatch.setattr(hf_constants, "HF_HOME", str(hf_home))
-    monkeypatch.setattr(hf_constants, "HF_HUB_CACHE", str(hf_home / "hub"))
-    monkeypatch.setattr(hf_constants, "HF_TOKEN_PATH", str(hf_home / "token"))
-    monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", False)
-    # huggingface_hub 2.4 fetches a registry of AI agents once a day: a fresh cached copy
-    agents = hf_home / ".agent_harnesses.json"
-    agents.write_text(json.dumps({"standardEnvVars": [], "harnesses": {}}))
-    monkeypatch.setattr(hf_constants, "AGENT_HARNESSES_PATH", str(agents), raising=False)
-    try:
-        import huggingface_hub.utils._detect_agent as detect_agent
-
-        monkeypatch.setattr(detect_agent, "_registry", None)
-    except ImportError:  # pragma: no cover - older huggingface_hub
-        pass
-    for var in (
-        "HF_TOKEN",
-        "HUGGING_FACE_HUB_TOKEN",
-        "HF_OIDC_RESOURCE",
-        "HF_HUB_OFFLINE",
-        "TRANSFORMERS_OFFLINE",
-        "HF_HUB_ETAG_TIMEOUT",
-        "HF_HUB_DOWNLOAD_TIMEOUT",
-    ):
-        monkeypatch.delenv(var, raising=False)
-    close_session()
-    yield hf_home
-    close_session()
+    with isolated_hf_home(tmp_path / "hf_home", monkeypatch) as hf_home:
+        yield hf_home
 
 
 @pytest.fixture

@@ -11,18 +11,17 @@ import io
 import json
 import subprocess
 import sys
-import threading
 import uuid
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 import trustgauge.data
 from _plugins import install_dist
+from local_http import routes_handler, serving
 from trustgauge.data import (
     DataCache,
     GithubReleaseZip,
@@ -79,31 +78,9 @@ class Server:
 @pytest.fixture
 def server() -> Iterator[Server]:
     state = Server()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            state.requests.append(self.path)
-            body = state.routes.get(self.path)
-            self.send_response(200 if body is not None else 404)
-            payload = body if body is not None else b"not found"
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    host, port = httpd.server_address[:2]
-    state.base = f"http://{host!s}:{port}"
-    try:
+    with serving(routes_handler(state.routes, state.requests)) as base:
+        state.base = base
         yield state
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
 
 
 @pytest.fixture
@@ -313,7 +290,7 @@ def test_package_files_checksum_and_count_errors(toy_package: str, cache: DataCa
 
 hf_constants = pytest.importorskip("huggingface_hub.constants")
 
-from fake_hf_hub import FakeHub  # noqa: E402  (tests/ is on sys.path via conftest)
+from fake_hf_hub import FakeHub, isolated_hf_home  # noqa: E402  (tests/ is on sys.path via conftest)
 
 HUB_REPO = "someone/toy-bench"
 HUB_COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -323,31 +300,8 @@ HUB_TOKEN = "hf_fakeTokenForSourceTests0123"
 @pytest.fixture
 def hub_env(tmp_path: Path, cache: DataCache, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """huggingface_hub with an empty HF home and no token (as in tests/test_data.py)."""
-    from huggingface_hub import close_session
-
-    hf_home = tmp_path / "hf_home"
-    hf_home.mkdir()
-    monkeypatch.setenv("HF_HOME", str(hf_home))
-    monkeypatch.setenv("HF_HUB_CACHE", str(hf_home / "hub"))
-    monkeypatch.setattr(hf_constants, "HF_HOME", str(hf_home))
-    monkeypatch.setattr(hf_constants, "HF_HUB_CACHE", str(hf_home / "hub"))
-    monkeypatch.setattr(hf_constants, "HF_TOKEN_PATH", str(hf_home / "token"))
-    monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", False)
-    agents = hf_home / ".agent_harnesses.json"
-    agents.write_text(json.dumps({"standardEnvVars": [], "harnesses": {}}))
-    monkeypatch.setattr(hf_constants, "AGENT_HARNESSES_PATH", str(agents), raising=False)
-    try:
-        import huggingface_hub.utils._detect_agent as detect_agent
-
-        monkeypatch.setattr(detect_agent, "_registry", None)
-    except ImportError:  # pragma: no cover - older huggingface_hub
-        pass
-    for var in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_OIDC_RESOURCE", "HF_HUB_OFFLINE",
-                "TRANSFORMERS_OFFLINE", "HF_HUB_ETAG_TIMEOUT", "HF_HUB_DOWNLOAD_TIMEOUT"):
-        monkeypatch.delenv(var, raising=False)
-    close_session()
-    yield
-    close_session()
+    with isolated_hf_home(tmp_path / "hf_home", monkeypatch):
+        yield
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from html_report_fixtures import synthetic_run
+from rundir_fixtures import TASKS, reading_commands, write_synthetic_run
 from trustgauge.cli import app
 from trustgauge.errors import UsageError
 from trustgauge.report.writer import write_run
@@ -27,37 +28,15 @@ from trustgauge.results.results import Results
 from trustgauge.results.writer import read_run
 
 V1 = Path(__file__).parent / "fixtures" / "run-v1"
-TASKS = ["safety.jailbreak", "safety.misuse"]
-
-
-def _write(path: Path, seed: int, n: int = 50) -> Path:
-    run, scores, samples = synthetic_run(n, seed=seed, task_ids=TASKS)
-    run = run.model_copy(update={"run_id": path.name})
-    scores = scores.model_copy(update={"run_id": path.name})
-    write_run(path, run, scores, samples)
-    return path
 
 
 def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _commands(run: Path, good: Path, tmp: Path) -> list[list[str]]:
-    """Every command that reads run directories, on ``run`` (``good``: an intact partner)."""
-    return [
-        ["report", str(run), "-o", str(tmp / "r.html")],
-        ["compare", str(good), str(run)],
-        ["compare", str(run), str(good)],
-        ["gate", str(run), "--min", "safety.jailbreak=0.1"],
-        ["gate", str(good), "--baseline", str(run)],
-        ["leaderboard", str(good), str(run)],
-        ["export", str(run), "-o", str(tmp / "x.json")],
-    ]
-
-
 def _assert_refused_everywhere(run: Path, good: Path, tmp: Path, words: str) -> None:
     runner = CliRunner()
-    for args in _commands(run, good, tmp):
+    for args in reading_commands(run, good, tmp):
         res = runner.invoke(app, args)
         lines = [line for line in res.output.splitlines() if line.strip()]
         assert res.exit_code == 2, (args, res.output)
@@ -66,7 +45,7 @@ def _assert_refused_everywhere(run: Path, good: Path, tmp: Path, words: str) -> 
 
 
 def test_run_json_records_hash_and_counts_of_each_file(tmp_path: Path) -> None:
-    out = _write(tmp_path / "run", seed=1)
+    out = write_synthetic_run(tmp_path / "run", seed=1)
     run = json.loads((out / "run.json").read_text())
     assert run["schema_version"] == 3
     assert set(run["files"]) == {"scores.json", "samples.jsonl", "report.md"}
@@ -79,7 +58,7 @@ def test_run_json_records_hash_and_counts_of_each_file(tmp_path: Path) -> None:
 
 
 def test_samples_cut_to_10_of_50_lines_is_refused_by_every_command(tmp_path: Path) -> None:
-    good, bad = _write(tmp_path / "good", seed=1), _write(tmp_path / "bad", seed=2)
+    good, bad = write_synthetic_run(tmp_path / "good", seed=1), write_synthetic_run(tmp_path / "bad", seed=2)
     lines = (bad / "samples.jsonl").read_text().split("\n")
     (bad / "samples.jsonl").write_text("\n".join(lines[:10]) + "\n")
     _assert_refused_everywhere(bad, good, tmp_path, "damaged or mixed run directory")
@@ -90,7 +69,7 @@ def test_samples_cut_to_10_of_50_lines_is_refused_by_every_command(tmp_path: Pat
 @pytest.mark.parametrize("name", ["scores.json", "samples.jsonl", "report.md"])
 def test_a_file_from_another_run_is_refused_by_every_command(tmp_path: Path, name: str) -> None:
     """What a kill between two file writes into a reused -o used to leave behind."""
-    a, b = _write(tmp_path / "a", seed=1), _write(tmp_path / "b", seed=2)
+    a, b = write_synthetic_run(tmp_path / "a", seed=1), write_synthetic_run(tmp_path / "b", seed=2)
     mixed = tmp_path / "mixed"
     shutil.copytree(a, mixed)
     shutil.copy(b / name, mixed / name)
@@ -98,7 +77,7 @@ def test_a_file_from_another_run_is_refused_by_every_command(tmp_path: Path, nam
 
 
 def test_a_damaged_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
-    good, bad = _write(tmp_path / "good", seed=1), _write(tmp_path / "bad", seed=2)
+    good, bad = write_synthetic_run(tmp_path / "good", seed=1), write_synthetic_run(tmp_path / "bad", seed=2)
     data = (bad / "scores.json").read_bytes()
     (bad / "scores.json").write_bytes(data[: len(data) // 2])
     _assert_refused_everywhere(bad, good, tmp_path, "unreadable results")
@@ -109,7 +88,7 @@ def test_a_damaged_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", ["run.json", "scores.json", "samples.jsonl"])
 def test_a_file_that_is_not_json_is_named_in_the_one_line(tmp_path: Path, name: str) -> None:
     """"unreadable results (1 validation error for RunInfo)" did not say which file to look at."""
-    good, bad = _write(tmp_path / "good", seed=1), _write(tmp_path / "bad", seed=2)
+    good, bad = write_synthetic_run(tmp_path / "good", seed=1), write_synthetic_run(tmp_path / "bad", seed=2)
     (bad / name).write_text("not json {", encoding="utf-8")
     _assert_refused_everywhere(bad, good, tmp_path, f"unreadable results ({name}:")
 
@@ -125,7 +104,7 @@ def test_version_1_directory_is_still_read(tmp_path: Path) -> None:
 
 
 def test_version_1_directory_cut_short_or_mixed_is_refused(tmp_path: Path) -> None:
-    good = _write(tmp_path / "good", seed=1)
+    good = write_synthetic_run(tmp_path / "good", seed=1)
     cut = tmp_path / "cut"
     shutil.copytree(V1, cut)
     lines = (cut / "samples.jsonl").read_text().split("\n")
@@ -144,9 +123,8 @@ _KILLER = textwrap.dedent(
     import os, signal, sys
     sys.path.insert(0, {tests!r})
     from pathlib import Path
-    from html_report_fixtures import synthetic_run
+    from rundir_fixtures import write_synthetic_run
     from trustgauge.results import rundir
-    from trustgauge.report.writer import write_run
 
     out, step, seed, exchange = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4] == "1"
     if not exchange:
@@ -157,9 +135,7 @@ _KILLER = textwrap.dedent(
             os.kill(os.getpid(), signal.SIGKILL)
 
     rundir.checkpoint = checkpoint
-    run, scores, samples = synthetic_run(50, seed=seed, task_ids={tasks!r})
-    write_run(out, run.model_copy(update={{"run_id": out.name}}),
-              scores.model_copy(update={{"run_id": out.name}}), samples)
+    write_synthetic_run(out, seed, 50)
     """
 )
 
@@ -173,9 +149,9 @@ STEPS = ["mkdir", "extra", "file:scores.json", "file:samples.jsonl", "file:repor
 )
 def test_kill_9_at_each_step_of_replacing_a_run_leaves_one_whole_run(tmp_path: Path, step: str, exchange: bool) -> None:
     script = tmp_path / "killer.py"
-    script.write_text(_KILLER.format(tests=str(Path(__file__).parent), tasks=TASKS))
+    script.write_text(_KILLER.format(tests=str(Path(__file__).parent)))
     out = tmp_path / "run"
-    old = _write(out, seed=1)
+    old = write_synthetic_run(out, seed=1)
     old_hash = _sha(old / "samples.jsonl")
     proc = subprocess.run([sys.executable, str(script), str(out), step, "2", "1" if exchange else "0"],
                           capture_output=True, text=True, timeout=120)
@@ -191,7 +167,7 @@ def test_kill_9_at_each_step_of_replacing_a_run_leaves_one_whole_run(tmp_path: P
         assert (new_hash != old_hash) == landed
         assert len(samples) == 50
     # the next write of the same run directory succeeds and clears what the kill left
-    _write(out, seed=3)
+    write_synthetic_run(out, seed=3)
     read_run(out)
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
@@ -199,7 +175,7 @@ def test_kill_9_at_each_step_of_replacing_a_run_leaves_one_whole_run(tmp_path: P
 @pytest.mark.parametrize("step", ["mkdir", "file:samples.jsonl", "file:run.json", "before-rename"])
 def test_kill_9_while_writing_a_new_run_leaves_no_directory(tmp_path: Path, step: str) -> None:
     script = tmp_path / "killer.py"
-    script.write_text(_KILLER.format(tests=str(Path(__file__).parent), tasks=TASKS))
+    script.write_text(_KILLER.format(tests=str(Path(__file__).parent)))
     out = tmp_path / "run"
     proc = subprocess.run([sys.executable, str(script), str(out), step, "2", "1"],
                           capture_output=True, text=True, timeout=120)
@@ -219,10 +195,10 @@ def test_a_reused_o_holding_something_else_is_never_deleted(tmp_path: Path) -> N
 
 
 def test_files_stay_private_and_a_symlinked_o_is_written_where_it_points(tmp_path: Path) -> None:
-    target = _write(tmp_path / "target", seed=1)
+    target = write_synthetic_run(tmp_path / "target", seed=1)
     link = tmp_path / "link"
     link.symlink_to(target)
-    _write(link, seed=2)
+    write_synthetic_run(link, seed=2)
     assert link.is_symlink() and read_run(link)[0].run_id == "link"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "target"]
     assert all((target / n).stat().st_mode & 0o077 == 0 for n in ("run.json", "samples.jsonl", "report.html"))

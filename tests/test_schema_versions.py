@@ -20,7 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from fake_server import FakeServer
-from html_report_fixtures import synthetic_run
+from rundir_fixtures import reading_commands, write_synthetic_run
 from trustgauge._version import __version__
 from trustgauge.cli import app
 from trustgauge.config import ModelConfig
@@ -29,7 +29,6 @@ from trustgauge.engine.runner import Engine, RetryPolicy
 from trustgauge.engine.store import SCHEMA_VERSION, Store, StoreVersionError
 from trustgauge.errors import UsageError
 from trustgauge.models.openai_compat import OpenAICompatModel
-from trustgauge.report.writer import write_run
 from trustgauge.types import Request, Response
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -234,25 +233,6 @@ def test_a_newer_store_stops_a_run_before_any_request(tmp_path: Path, tg_home: P
 # ---------------------------------------------------------------------------------- run directories
 
 
-def _write(path: Path, seed: int) -> Path:
-    run, scores, samples = synthetic_run(20, seed=seed, task_ids=["safety.jailbreak", "safety.misuse"])
-    write_run(path, run.model_copy(update={"run_id": path.name}), scores.model_copy(update={"run_id": path.name}), samples)
-    return path
-
-
-def _commands(run: Path, good: Path, tmp: Path) -> list[list[str]]:
-    """Every command that reads run directories, on ``run`` (``good``: an intact partner)."""
-    return [
-        ["report", str(run), "-o", str(tmp / "r.html")],
-        ["compare", str(good), str(run)],
-        ["compare", str(run), str(good)],
-        ["gate", str(run), "--min", "safety.jailbreak=0.1"],
-        ["gate", str(good), "--baseline", str(run)],
-        ["leaderboard", str(good), str(run)],
-        ["export", str(run), "-o", str(tmp / "x.json")],
-    ]
-
-
 def _as_newer(run_dir: Path, version: int, writer: str | None) -> None:
     """What a future trustgauge might write: a new schema version, and fields today's reader
     would choke on (a renamed file, a changed type)."""
@@ -268,15 +248,15 @@ def _as_newer(run_dir: Path, version: int, writer: str | None) -> None:
 
 
 def test_a_newer_run_directory_is_refused_by_every_command(tmp_path: Path) -> None:
-    good = _write(tmp_path / "good", seed=1)
-    newer = _write(tmp_path / "newer", seed=2)
+    good = write_synthetic_run(tmp_path / "good", seed=1, n=20)
+    newer = write_synthetic_run(tmp_path / "newer", seed=2, n=20)
     _as_newer(newer, 4, "9.4.1")
     expected = (
         f"{newer} has results schema version 4, written by trustgauge 9.4.1; this trustgauge ({__version__}) "
         "reads versions 1 to 3: upgrade trustgauge (trustgauge 9.4.1 or later reads it)"
     )
     runner = CliRunner()
-    for args in _commands(newer, good, tmp_path):
+    for args in reading_commands(newer, good, tmp_path):
         res = runner.invoke(app, args)
         assert res.exit_code == 2, (args, res.output)
         assert one_line(res.output) == f"error: {expected}", (args, res.output)
@@ -287,7 +267,7 @@ def test_a_newer_run_directory_is_refused_by_every_command(tmp_path: Path) -> No
 
 
 def test_a_newer_run_without_a_writer_version_still_gets_one_line(tmp_path: Path) -> None:
-    newer = _write(tmp_path / "newer", seed=2)
+    newer = write_synthetic_run(tmp_path / "newer", seed=2, n=20)
     _as_newer(newer, 5, None)
     res = CliRunner().invoke(app, ["export", str(newer), "-o", str(tmp_path / "x.json")])
     assert res.exit_code == 2
@@ -299,12 +279,12 @@ def test_every_older_run_directory_version_is_still_read(tmp_path: Path) -> None
     and are read by the commands; an unknown older version (0) is one line too."""
     from trustgauge.results.results import Results
 
-    now = _write(tmp_path / "now", seed=3)
+    now = write_synthetic_run(tmp_path / "now", seed=3, n=20)
     for run_dir, version in ((FIXTURES / "run-v1", 1), (FIXTURES / "run-v2", 2), (now, 3)):
         assert Results.load(run_dir).run.schema_version == version
         res = CliRunner().invoke(app, ["export", str(run_dir), "-o", str(tmp_path / f"v{version}.json")])
         assert res.exit_code == 0, res.output
-    old = _write(tmp_path / "zero", seed=4)
+    old = write_synthetic_run(tmp_path / "zero", seed=4, n=20)
     run = json.loads((old / "run.json").read_text())
     run["schema_version"] = 0
     (old / "run.json").write_text(json.dumps(run))

@@ -15,14 +15,13 @@ import os
 import stat
 import subprocess
 import sys
-import threading
 import zipfile
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
+from local_http import routes_handler, serving
 from trustgauge.config import read_config_data
 from trustgauge.data import DataCache, GithubReleaseZip, HFDataset
 from trustgauge.data.sources.hf_dataset import _arrange
@@ -41,29 +40,8 @@ GOOD = {"toy/a/x.json": X_JSON, "toy/b/y.json": Y_JSON}
 def server() -> Iterator[tuple[str, dict[str, bytes]]]:
     """A real HTTP server on 127.0.0.1 serving ``routes`` (path -> bytes)."""
     routes: dict[str, bytes] = {}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = routes.get(self.path)
-            self.send_response(200 if body is not None else 404)
-            payload = body if body is not None else b"not found"
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    host, port = httpd.server_address[:2]
-    try:
-        yield f"http://{host!s}:{port}", routes
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
+    with serving(routes_handler(routes)) as base:
+        yield base, routes
 
 
 @pytest.fixture
@@ -281,32 +259,10 @@ def test_the_default_limit_is_200_times_the_archive_and_at_least_256_mib() -> No
 
 @pytest.fixture
 def hub_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    from huggingface_hub import close_session
-    from huggingface_hub import constants as hf_constants
+    from fake_hf_hub import isolated_hf_home
 
-    hf_home = tmp_path / "hf_home"
-    hf_home.mkdir()
-    monkeypatch.setenv("HF_HOME", str(hf_home))
-    monkeypatch.setenv("HF_HUB_CACHE", str(hf_home / "hub"))
-    monkeypatch.setattr(hf_constants, "HF_HOME", str(hf_home))
-    monkeypatch.setattr(hf_constants, "HF_HUB_CACHE", str(hf_home / "hub"))
-    monkeypatch.setattr(hf_constants, "HF_TOKEN_PATH", str(hf_home / "token"))
-    monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", False)
-    agents = hf_home / ".agent_harnesses.json"
-    agents.write_text(json.dumps({"standardEnvVars": [], "harnesses": {}}))
-    monkeypatch.setattr(hf_constants, "AGENT_HARNESSES_PATH", str(agents), raising=False)
-    try:
-        import huggingface_hub.utils._detect_agent as detect_agent
-
-        monkeypatch.setattr(detect_agent, "_registry", None)
-    except ImportError:  # pragma: no cover - older huggingface_hub
-        pass
-    for var in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_OIDC_RESOURCE", "HF_HUB_OFFLINE",
-                "TRANSFORMERS_OFFLINE", "HF_HUB_ETAG_TIMEOUT", "HF_HUB_DOWNLOAD_TIMEOUT"):
-        monkeypatch.delenv(var, raising=False)
-    close_session()
-    yield
-    close_session()
+    with isolated_hf_home(tmp_path / "hf_home", monkeypatch):
+        yield
 
 
 def _hub_fetch(

@@ -37,6 +37,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from trustgauge._process import pid_alive
 from trustgauge._secrets import redact
 from trustgauge._version import __version__
 from trustgauge.engine.localfs import network_mount
@@ -162,18 +163,6 @@ class StoreVersionError(UsageError):
 
 class StoreLocationError(UsageError):
     """The store's folder is on a network file system (SQLite's WAL cannot work there)."""
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # exists, owned by someone else
-        return True
-    return True
 
 
 _HOST = socket.gethostname()
@@ -402,7 +391,7 @@ class Store:
         process is alive (a killed run's claims are taken over at once)."""
         if owner == self.owner or expires_at <= now:
             return False
-        return host != _HOST or _pid_alive(pid)
+        return host != _HOST or pid_alive(pid)
 
     def _held(self, keys: Sequence[str], now: float) -> set[str]:
         held: set[str] = set()

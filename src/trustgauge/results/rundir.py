@@ -32,6 +32,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from trustgauge._process import pid_alive
 from trustgauge.errors import UsageError
 from trustgauge.results.schema import FileDigest, RunInfo, SampleRecord, ScoresFile
 
@@ -53,18 +54,6 @@ def digest(data: bytes, records: int | None = None) -> FileDigest:
 # ---------------------------------------------------------------------------------- writing
 
 
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # exists, owned by someone else
-        return True
-    return True
-
-
 def _remove(path: Path) -> None:
     """Delete a folder tree, or a file or symlink, ignoring errors."""
     if path.is_symlink() or path.is_file():
@@ -84,7 +73,7 @@ def _remove_stale_siblings(out_dir: Path) -> None:
             if prefix is None:
                 continue
             pid_text = name[len(prefix) :].split("-", 1)[0]
-            if pid_text.isdigit() and _pid_alive(int(pid_text)):
+            if pid_text.isdigit() and pid_alive(int(pid_text)):
                 continue
             _remove(entry)
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from trustgauge.stats.metrics import bootstrap_ci
+from trustgauge.stats.metrics import bootstrap_ci, ranks
 
 __all__ = ["RocCurve", "auroc", "bootstrap_roc", "roc_curve", "tpr_at_fpr", "with_ci"]
 
@@ -65,18 +65,7 @@ def auroc(scores: Sequence[float], labels: Sequence[bool]) -> float | None:
     if pos == 0 or neg == 0:
         return None
     # rank-sum (Mann-Whitney U) with mid-ranks for ties
-    order = sorted(range(len(scores)), key=lambda i: scores[i])
-    ranks = [0.0] * len(scores)
-    j = 0
-    while j < len(order):
-        k = j
-        while k + 1 < len(order) and scores[order[k + 1]] == scores[order[j]]:
-            k += 1
-        mid = (j + k) / 2 + 1
-        for m in range(j, k + 1):
-            ranks[order[m]] = mid
-        j = k + 1
-    rank_sum = math.fsum(r for r, label in zip(ranks, labels) if label)
+    rank_sum = math.fsum(r for r, label in zip(ranks(scores), labels) if label)
     return (rank_sum - pos * (pos + 1) / 2) / (pos * neg)
 
 
