@@ -35,6 +35,7 @@ sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 from _machine import cpu_description  # noqa: E402
+
 from fake_server import FakeServer  # noqa: E402
 
 TASK = "ethics.explicit.low_ambiguity"
@@ -78,7 +79,7 @@ def run_once(n: int, base_url: str, work: Path) -> dict[str, float]:
     while proc.poll() is None:
         peak = max(peak, status_kb(proc.pid, "VmHWM") or 0)
         time.sleep(0.05)
-    out, err = proc.communicate()
+    _out, err = proc.communicate()
     wall = time.monotonic() - t0
     if proc.returncode != 0:
         raise SystemExit(f"run of {n} samples failed ({proc.returncode}): {err.strip()[-2000:]}")
