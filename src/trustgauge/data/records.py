@@ -281,6 +281,29 @@ def _json_type(value: object) -> str:
     return type(value).__name__
 
 
+def user_record_line(path: Path, index: int) -> int | None:
+    """The 1-based line where record ``index`` (0-based, as :func:`read_user_records` returns
+    them) starts in the user's file, or ``None`` when the file no longer reads as it did.
+
+    Computed only when a record is refused (a task's reader names the record by its index), so
+    reading a valid file costs nothing more: a JSON list is walked element by element, JSON
+    Lines counted past blank lines.
+    """
+    try:
+        text = Path(path).read_bytes().removeprefix(_BOM).decode("utf-8")
+        if text.lstrip()[:1] == "[":
+            return _line_at(text, _element_starts(text, index)[index])
+        seen = -1
+        for number, line in enumerate(text.split("\n"), start=1):
+            if line.strip():
+                seen += 1
+                if seen == index:
+                    return number
+    except (OSError, ValueError, IndexError, RecursionError):
+        return None
+    return None
+
+
 def read_user_records(path: Path) -> tuple[list[dict[str, Any]], str]:
     """Read a user's record file (``--task-data``): a JSON list of objects, or JSON Lines (one
     object per line; blank lines skipped). Returns the records and the file's SHA-256.

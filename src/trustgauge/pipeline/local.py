@@ -135,7 +135,7 @@ def load_task_data(tasks: Sequence[Task], spec: RunSpec, data_dir: Path | None) 
         if task.id in user_files:  # --task-data: the user's own records in the task's layout
             path = Path(user_files[task.id])
             records, sha = read_user_records(path)
-            samples = select_samples(task.samples(records), spec.limit, spec.seed)
+            samples = select_samples(_user_samples(task, records, path), spec.limit, spec.seed)
             info = DatasetInfo(dataset=ds, path=path.name, sha256=sha, records=len(records), source=f"file:{path}")
             work.append(TaskData(task, samples, _requests(task, samples, overrides, system_prompt), info))
             continue
@@ -149,6 +149,31 @@ def load_task_data(tasks: Sequence[Task], spec: RunSpec, data_dir: Path | None) 
         info = DatasetInfo(dataset=ds, path=task.data.path, sha256=sha, records=len(records), source=source)
         work.append(TaskData(task, samples, requests, info))
     return work
+
+
+def _user_samples(task: Task, records: list[dict[str, Any]], path: Path) -> list[Sample]:
+    """``task.samples(records)`` for the user's file: a record the task refuses is named by the
+    user's file and line (``FILE:LINE: what is wrong``), not by the task's own data path and the
+    record's index, which is how task readers name it."""
+    import re
+
+    from trustgauge.data.records import user_record_line
+    from trustgauge.errors import DataError
+
+    try:
+        return task.samples(records)
+    except DataError as exc:
+        # "<data path> record N: what" (tasks/_common.py) or "<task id>: record N what"
+        found = re.fullmatch(
+            rf"(?:{re.escape(task.data.path)} record (\d+): |{re.escape(task.id)}: record (\d+) )(.*)",
+            str(exc), re.DOTALL,
+        )
+        if found is None:
+            raise
+        index = int(found.group(1) or found.group(2))
+        line = user_record_line(path, index)
+        where = f"{path}:{line}" if line is not None else f"{path} record {index}"
+        raise DataError(f"{where}: {found.group(3)}") from None
 
 
 def _requests(task: Task, samples: Sequence[Sample], overrides: Mapping[str, Any], system_prompt: str | None) -> list[Request]:
