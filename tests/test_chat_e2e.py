@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ import pytest
 import chat_toy
 from conftest import REPO, cli_env
 from fake_server import FakeServer
+from store_probe import stored_responses
 
 pytestmark = pytest.mark.slow
 
@@ -47,15 +47,7 @@ def _run(args: list[str], home: Path) -> subprocess.CompletedProcess[str]:
 
 
 def _stored(home: Path) -> int:
-    path = home / "store.sqlite3"
-    if not path.exists():
-        return 0
-    db = sqlite3.connect(path)
-    try:
-        (n,) = db.execute("SELECT COUNT(*) FROM responses").fetchone()
-    finally:
-        db.close()
-    return int(n)
+    return stored_responses(home)
 
 
 def _samples(out: Path) -> list[dict[str, Any]]:

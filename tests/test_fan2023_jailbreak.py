@@ -13,7 +13,6 @@ import copy
 import json
 import re
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ import pytest
 import attack_toy
 from conftest import REPO, cli_env
 from fake_server import FakeServer
+from store_probe import stored_responses
 from trustgauge.attacks import registry as attacks
 from trustgauge.attacks.base import AttackError
 from trustgauge.data import packaged_path
@@ -645,15 +645,7 @@ def test_an_impossible_attack_fails_its_samples_and_the_run_goes_on(tmp_path: Pa
 
 
 def _stored(home: Path) -> int:
-    path = home / "store.sqlite3"
-    if not path.exists():
-        return 0
-    db = sqlite3.connect(path)
-    try:
-        (n,) = db.execute("SELECT COUNT(*) FROM responses").fetchone()
-    finally:
-        db.close()
-    return int(n)
+    return stored_responses(home)
 
 
 def _wait_until_stuck(server: FakeServer, home: Path, hung: int) -> None:
