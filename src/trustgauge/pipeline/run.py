@@ -448,12 +448,19 @@ async def run_evaluation(
 
     from trustgauge.results.health import run_health
 
-    health = run_health(samples_out, [w.task.id for w in work], unscored=unscored)
+    task_ids = [w.task.id for w in work]
+    total = sum(len(w.outcomes) for w in work)  # a conversation counts as one, like a request
+    failed = sum(1 for ol in outcomes.values() for o in ol if o.response is None)
+    generation = {w.task.id: w.generation or {} for w in work}
+    datasets = [w.dataset for w in work]
+    # the sample records hold what the run directory needs: let the outcomes (every response
+    # object), transcripts and judgements go before the files are written, whose texts and
+    # report are the run's memory peak (benchmarks/README.md, "Memory of one run")
+    del done, work, outcomes, conversations, judgements
+    health = run_health(samples_out, task_ids, unscored=unscored)
     task_scores = [t.model_copy(update={"health": health.tasks[t.task]}) for t in task_scores]
     out_dir = config.out or default_out_dir(config.model.model)
     run_id = out_dir.name
-    total = sum(len(w.outcomes) for w in work)  # a conversation counts as one, like a request
-    failed = sum(1 for ol in outcomes.values() for o in ol if o.response is None)
     status = "complete" if failed == 0 else ("failed" if total and failed / total > config.max_error_rate else "complete-with-errors")
     identity = stats.model_identity
     run = RunInfo(
@@ -465,14 +472,14 @@ async def run_evaluation(
         command=[redact(c) for c in command],
         model=public_model_config(config.model),
         model_identity=identity,
-        generation={w.task.id: w.generation or {} for w in work},
+        generation=generation,
         tasks=[t.id for t in tasks],
         taxonomy={t.id: list(t.taxonomy) for t in tasks},
         suite=config.suite,
         reference=config.reference,
         limit=config.limit,
         seed=config.seed,
-        datasets=[w.dataset for w in work],
+        datasets=datasets,
         judges={k: j.id for k, j in judges.items()},
         usage={"input_tokens": stats.input_tokens, "output_tokens": stats.output_tokens},
         requests={

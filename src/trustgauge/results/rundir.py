@@ -31,6 +31,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import BinaryIO
 
 from trustgauge._process import pid_alive
 from trustgauge.errors import UsageError
@@ -127,9 +128,15 @@ def _check_target(out_dir: Path) -> bool:
     )
 
 
-def write_run_dir(out_dir: Path, files: Mapping[str, bytes], write_extra: Callable[[Path], None] | None = None) -> None:
+#: a file's content for :func:`write_run_dir`: its bytes, or a function that writes them to the
+#: open file when its turn comes (a large file streamed, or one that vouches for those before it)
+FileContent = bytes | Callable[[BinaryIO], object]
+
+
+def write_run_dir(out_dir: Path, files: Mapping[str, FileContent], write_extra: Callable[[Path], None] | None = None) -> None:
     """Write ``files`` (name -> content, in order) and whatever ``write_extra(tmp_dir)`` writes as
-    one new run directory ``out_dir``, replacing the run it may hold, atomically.
+    one new run directory ``out_dir``, replacing the run it may hold, atomically. A content given
+    as a function is called with the open file, after ``write_extra`` and the files before it.
 
     Raises:
         RunDirError: the target is not replaceable, or writing failed (e.g. a full disk); nothing
@@ -149,7 +156,10 @@ def write_run_dir(out_dir: Path, files: Mapping[str, bytes], write_extra: Callab
         for name, data in files.items():
             # private to the user, as the files of earlier versions (mkstemp) were
             with os.fdopen(os.open(tmp / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as fh:
-                fh.write(data)
+                if isinstance(data, bytes):
+                    fh.write(data)
+                else:
+                    data(fh)
                 fh.flush()
                 os.fsync(fh.fileno())
             checkpoint(f"file:{name}")

@@ -11,13 +11,15 @@ rewrites it)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from trustgauge._secrets import redact
-from trustgauge.results.schema import RunInfo, SampleRecord, ScoresFile
+from trustgauge.results.schema import FileDigest, RunInfo, SampleRecord, ScoresFile
 
 
 @dataclass(frozen=True)
@@ -38,26 +40,42 @@ def write_run(
 ) -> RunInfo:
     """Write (or replace) the run directory as a whole, atomically (:mod:`trustgauge.results.rundir`);
     returns ``run`` as written (with the hashes of its files)."""
-    from trustgauge.results.rundir import HASHED, digest, write_run_dir
+    from trustgauge.results.rundir import HASHED, FileContent, digest, write_run_dir
 
-    lines = (json.dumps(s.model_dump(mode="json"), ensure_ascii=False) for s in samples)
-    texts = {
-        "scores.json": scores.model_dump_json(indent=2) + "\n",
-        "samples.jsonl": "\n".join(lines) + ("\n" if samples else ""),
-        "report.md": render.markdown(run, scores, samples),
+    scores_bytes = redact(scores.model_dump_json(indent=2) + "\n").encode("utf-8")
+    report_md = redact(render.markdown(run, scores, samples)).encode("utf-8")
+    digests = {"scores.json": digest(scores_bytes, len(scores.tasks)), "report.md": digest(report_md)}
+    written: list[RunInfo] = []
+
+    def write_samples(fh: BinaryIO) -> None:
+        """``samples.jsonl`` record by record (a run of 100,000 samples never holds the file in
+        memory), each line redacted (JSON escapes newlines, so no secret spans two lines) and
+        hashed as it is written."""
+        hashed, size = hashlib.sha256(), 0
+        for s in samples:
+            line = (redact(json.dumps(s.model_dump(mode="json"), ensure_ascii=False)) + "\n").encode("utf-8")
+            hashed.update(line)
+            size += len(line)
+            fh.write(line)
+        digests["samples.jsonl"] = FileDigest(sha256=hashed.hexdigest(), bytes=size, records=len(samples))
+
+    def write_run_json(fh: BinaryIO) -> None:
+        """Last: it vouches for the rest (their hashes, known once they are written)."""
+        final = run.model_copy(update={"files": {name: digests[name] for name in HASHED}})
+        fh.write(redact(final.model_dump_json(indent=2) + "\n").encode("utf-8"))
+        written.append(final)
+
+    files: dict[str, FileContent] = {
+        "scores.json": scores_bytes, "samples.jsonl": write_samples, "report.md": report_md, "run.json": write_run_json,
     }
-    data = {name: redact(text).encode("utf-8") for name, text in texts.items()}
-    records = {"scores.json": len(scores.tasks), "samples.jsonl": len(samples)}
-    run = run.model_copy(update={"files": {name: digest(data[name], records.get(name)) for name in HASHED}})
-    data["run.json"] = redact(run.model_dump_json(indent=2) + "\n").encode("utf-8")  # last: it vouches for the rest
     html = render.html
 
     def write_html(tmp: Path) -> None:
         assert html is not None
         html(tmp / "report.html", run, scores, samples)
 
-    write_run_dir(out_dir, data, write_html if html is not None else None)
-    return run
+    write_run_dir(out_dir, files, write_html if html is not None else None)
+    return written[0]
 
 
 def read_run(out_dir: Path) -> tuple[RunInfo, ScoresFile, list[SampleRecord]]:
