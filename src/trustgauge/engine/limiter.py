@@ -76,9 +76,26 @@ class Limiter:
         """Called when the server signals overload: 429, 503, timeout."""
 
 
+#: overload signals tolerated as noise: a decrease needs at least this many of them ...
+OVERLOAD_MIN = 2
+#: ... making at least this share of the recent completions (successes and overload signals) ...
+OVERLOAD_SHARE = 0.05
+#: ... among the last max(OVERLOAD_WINDOW, 2 x limit) of them
+OVERLOAD_WINDOW = 32
+
+
 class AdaptiveLimiter(Limiter):
     """Slow start (double per round), then additive increase; multiplicative decrease on
-    overload or when latency climbs well above the best seen (the server is queueing)."""
+    overload or when latency climbs well above the best seen (the server is queueing).
+
+    Overload (429, 503, a timeout) halves the limit when it is a pattern, not a stray: at least
+    :data:`OVERLOAD_MIN` signals making :data:`OVERLOAD_SHARE` of the recent completions. A
+    server over its capacity or rate limit answers most requests so; one that fails half a
+    percent of requests at random does not, and halving on each of those kept the limit (and the
+    request rate) a tenth of what the server took (benchmarks/README.md, "Adaptive concurrency
+    under sporadic faults"). Each failed request is still retried with its backoff and
+    ``Retry-After``.
+    """
 
     def __init__(self, initial: int = 8, maximum: int = 256, minimum: int = 1) -> None:
         super().__init__(min(initial, maximum))
@@ -89,8 +106,26 @@ class AdaptiveLimiter(Limiter):
         self._best_latency: float | None = None
         self._ewma_latency: float | None = None
         self._last_decrease = 0.0
+        #: the most recent completions, True for an overload signal (bounded by _window())
+        self._recent: collections.deque[bool] = collections.deque()
+        self._recent_overloads = 0
+
+    def _window(self) -> int:
+        return max(OVERLOAD_WINDOW, 2 * self.limit)
+
+    def _record(self, overload: bool) -> None:
+        self._recent.append(overload)
+        self._recent_overloads += overload
+        while len(self._recent) > self._window():
+            self._recent_overloads -= self._recent.popleft()
+
+    def _overloaded(self) -> bool:
+        """Enough of the recent completions were overload signals to call it a pattern."""
+        n = self._recent_overloads
+        return n >= OVERLOAD_MIN and n >= OVERLOAD_SHARE * len(self._recent)
 
     async def on_success(self, latency: float) -> None:
+        self._record(False)
         if self._best_latency is None or latency < self._best_latency:
             self._best_latency = latency
         self._ewma_latency = latency if self._ewma_latency is None else 0.8 * self._ewma_latency + 0.2 * latency
@@ -112,6 +147,9 @@ class AdaptiveLimiter(Limiter):
             await self._set_limit(min(self.maximum, self.limit + 1))
 
     async def on_overload(self) -> None:
+        self._record(True)
+        if not self._overloaded():
+            return  # a stray signal: the request is retried, the limit stays
         now = time.monotonic()
         # several overload signals from one burst count once
         window = self._ewma_latency or 1.0
@@ -120,4 +158,7 @@ class AdaptiveLimiter(Limiter):
         self._last_decrease = now
         self._slow_start = False
         self._credit = 0.0
+        # the signals that caused this decrease are spent: the next one needs a new pattern
+        self._recent.clear()
+        self._recent_overloads = 0
         await self._set_limit(max(self.minimum, self.limit // 2))
