@@ -289,11 +289,25 @@ class Store:
             self._db.close()
             raise
 
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write transaction, taken at once (``BEGIN IMMEDIATE``: another process waits its
+        busy timeout instead of failing mid-way); committed when the block ends, rolled back when
+        it raises (unless SQLite already did, as it does on SQLITE_FULL)."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            self._db.execute("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+            raise
+
     def _migrate(self, path: Path) -> None:
         """Create the store or bring it to :data:`SCHEMA_VERSION`, in one transaction: a
         process opening it at the same time waits (busy timeout), then finds it done."""
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction():
             version = self._version()  # again, under the write lock: another process may have migrated
             if version is not None and version > SCHEMA_VERSION:
                 raise _newer(path, version, self._meta("written_by"))
@@ -312,12 +326,6 @@ class Store:
                 )
             # claims of processes long gone (kill -9 on another host) need not linger
             self._db.execute("DELETE FROM claims WHERE expires_at < ?", (time.time(),))
-            self._db.execute("COMMIT")
-        except BaseException:
-            if self._db.in_transaction:
-                with contextlib.suppress(sqlite3.Error):
-                    self._db.execute("ROLLBACK")
-            raise
 
     # -- responses -------------------------------------------------------------------------
     def get_responses(self, keys: Sequence[str]) -> dict[str, Response]:
@@ -371,18 +379,10 @@ class Store:
         ]
         if not data:
             return 0
-        with self._lock, _writing(self.path):
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                before = self._db.total_changes
-                self._db.executemany("INSERT OR IGNORE INTO responses VALUES (?, ?, ?, ?, ?)", data)
-                added = self._db.total_changes - before
-                self._db.execute("COMMIT")
-            except BaseException:
-                if self._db.in_transaction:
-                    with contextlib.suppress(sqlite3.Error):
-                        self._db.execute("ROLLBACK")
-                raise
+        with self._lock, _writing(self.path), self._transaction():
+            before = self._db.total_changes
+            self._db.executemany("INSERT OR IGNORE INTO responses VALUES (?, ?, ?, ?, ?)", data)
+            added = self._db.total_changes - before
         return added
 
     # -- claims (shared stores) -------------------------------------------------------------
@@ -411,27 +411,19 @@ class Store:
         Returns ``(stored, mine, held)``, the lists in the order of ``keys``."""
         now = time.time()
         stored: dict[str, Response] = {}
-        with self._lock, _writing(self.path):
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                for chunk in _chunks(list(keys)):
-                    marks = ",".join("?" * len(chunk))
-                    rows = self._db.execute(f"SELECT key, response FROM responses WHERE key IN ({marks})", tuple(chunk))
-                    for key, blob in rows:
-                        stored[key] = redact_response(Response.model_validate_json(blob))
-                rest = [k for k in keys if k not in stored]
-                held_set = self._held(rest, now)
-                mine = [k for k in rest if k not in held_set]
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO claims VALUES (?, ?, ?, ?, ?)",
-                    [(k, self.owner, _HOST, os.getpid(), now + lease) for k in mine],
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                if self._db.in_transaction:
-                    with contextlib.suppress(sqlite3.Error):
-                        self._db.execute("ROLLBACK")
-                raise
+        with self._lock, _writing(self.path), self._transaction():
+            for chunk in _chunks(list(keys)):
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.execute(f"SELECT key, response FROM responses WHERE key IN ({marks})", tuple(chunk))
+                for key, blob in rows:
+                    stored[key] = redact_response(Response.model_validate_json(blob))
+            rest = [k for k in keys if k not in stored]
+            held_set = self._held(rest, now)
+            mine = [k for k in rest if k not in held_set]
+            self._db.executemany(
+                "INSERT OR REPLACE INTO claims VALUES (?, ?, ?, ?, ?)",
+                [(k, self.owner, _HOST, os.getpid(), now + lease) for k in mine],
+            )
         self._claimed.update(mine)
         self._claims_made = self._claims_made or bool(mine)
         return stored, mine, [k for k in rest if k in held_set]
@@ -485,16 +477,8 @@ class Store:
         data = [(key, j.judge, redact_judgement(j).model_dump_json(), now) for key, j in rows]
         if not data:
             return
-        with self._lock, _writing(self.path):
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.executemany("INSERT OR REPLACE INTO judgements VALUES (?, ?, ?, ?)", data)
-                self._db.execute("COMMIT")
-            except BaseException:
-                if self._db.in_transaction:  # SQLite may have rolled back already (SQLITE_FULL)
-                    with contextlib.suppress(sqlite3.Error):
-                        self._db.execute("ROLLBACK")
-                raise
+        with self._lock, _writing(self.path), self._transaction():
+            self._db.executemany("INSERT OR REPLACE INTO judgements VALUES (?, ?, ?, ?)", data)
 
     # -- provider batches (``--batch``) ---------------------------------------------------------
     def add_batch(
@@ -507,20 +491,12 @@ class Store:
         now = time.time()
         model = json.dumps(model_identity, sort_keys=True)
         rows = [(batch_id, cid, key, request.model_dump_json()) for cid, key, request in items]
-        with self._lock, _writing(self.path):
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.execute(
-                    "INSERT OR REPLACE INTO provider_batches VALUES (?, ?, ?, 'open', ?, ?, ?)",
-                    (batch_id, provider, model, len(rows), now, now),
-                )
-                self._db.executemany("INSERT OR REPLACE INTO provider_batch_items VALUES (?, ?, ?, ?)", rows)
-                self._db.execute("COMMIT")
-            except BaseException:
-                if self._db.in_transaction:
-                    with contextlib.suppress(sqlite3.Error):
-                        self._db.execute("ROLLBACK")
-                raise
+        with self._lock, _writing(self.path), self._transaction():
+            self._db.execute(
+                "INSERT OR REPLACE INTO provider_batches VALUES (?, ?, ?, 'open', ?, ?, ?)",
+                (batch_id, provider, model, len(rows), now, now),
+            )
+            self._db.executemany("INSERT OR REPLACE INTO provider_batch_items VALUES (?, ?, ?, ?)", rows)
 
     def batches(
         self, provider: str | None = None, model_identity: dict[str, str] | None = None, state: str | None = None
