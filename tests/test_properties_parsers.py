@@ -26,7 +26,7 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from trustgauge import _secrets
+from secret_registry import kept_registry
 from trustgauge.attacks.registry import parse_chain
 from trustgauge.cli.run import _parse_task_data, _parse_task_params
 from trustgauge.config import ModelConfig, load_model_config
@@ -47,13 +47,8 @@ PROPS = settings(
 def _keep_the_secret_registry() -> Iterator[None]:
     """Configs register their URLs' and headers' credentials for redaction; thousands of random
     ones would slow every later test's redaction (and redact their text): restore it."""
-    saved = (set(_secrets._SECRETS), list(_secrets._LONG), dict(_secrets._PATTERNS))
-    yield
-    _secrets._SECRETS.clear()
-    _secrets._SECRETS.update(saved[0])
-    _secrets._LONG[:] = saved[1]
-    _secrets._PATTERNS.clear()
-    _secrets._PATTERNS.update(saved[2])
+    with kept_registry():
+        yield
 
 
 def _one_line(exc: BaseException) -> str:

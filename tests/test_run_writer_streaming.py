@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from html_report_fixtures import synthetic_run
+from secret_registry import kept_registry
 from trustgauge import _secrets
 from trustgauge.report.writer import write_run
 from trustgauge.results import rundir
@@ -24,15 +25,9 @@ SECRET = "sk-proj-Zq8vW3xY5tR7uI9oP1aS2dF4gH6jK8lZ0xC3vB5nM7qW9eR"
 @pytest.fixture
 def secret() -> Iterator[str]:
     """SECRET registered for this test only (the registry is restored afterwards)."""
-    saved = set(_secrets._SECRETS), dict(_secrets._PATTERNS), list(_secrets._LONG)
-    _secrets.register_secret(SECRET)
-    yield SECRET
-    _secrets._SECRETS.clear()
-    _secrets._PATTERNS.clear()
-    _secrets._LONG.clear()
-    _secrets._SECRETS.update(saved[0])
-    _secrets._PATTERNS.update(saved[1])
-    _secrets._LONG.extend(saved[2])
+    with kept_registry():
+        _secrets.register_secret(SECRET)
+        yield SECRET
 
 
 def _old_samples_bytes(samples: list) -> bytes:

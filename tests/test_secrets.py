@@ -14,6 +14,7 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
+from secret_registry import kept_registry
 from trustgauge import _secrets
 from trustgauge._secrets import (
     public_url,
@@ -28,17 +29,8 @@ from trustgauge._secrets import (
 @pytest.fixture(autouse=True)
 def _fresh_registry() -> Iterator[None]:
     """Each test starts with no secret registered and leaves none behind."""
-    saved = set(_secrets._SECRETS), dict(_secrets._PATTERNS), list(_secrets._LONG)
-    _secrets._SECRETS.clear()
-    _secrets._PATTERNS.clear()
-    _secrets._LONG.clear()
-    yield
-    _secrets._SECRETS.clear()
-    _secrets._PATTERNS.clear()
-    _secrets._LONG.clear()
-    _secrets._SECRETS.update(saved[0])
-    _secrets._PATTERNS.update(saved[1])
-    _secrets._LONG.extend(saved[2])
+    with kept_registry(empty=True):
+        yield
 
 
 def test_redact_keys_masked_echoes_and_not_words() -> None:
