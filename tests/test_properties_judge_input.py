@@ -16,21 +16,16 @@ import re
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, example, given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from property_settings import props
 from trustgauge.cli import app
 from trustgauge.cli.judges import _read_judge_input
 from trustgauge.errors import DataError
 
-PROPS = settings(
-    max_examples=300,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+PROPS = props(300, HealthCheck.function_scoped_fixture, HealthCheck.too_slow)
 
 _LINES = st.lists(
     st.one_of(

@@ -24,20 +24,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, example, given
 from hypothesis import strategies as st
 
+from property_settings import props
 from trustgauge.data.records import parse_records, read_user_records
 from trustgauge.errors import DataError
 from trustgauge.tasks._common import get_field
 
-PROPS = settings(
-    max_examples=200,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+PROPS = props(200, HealthCheck.function_scoped_fixture, HealthCheck.too_slow)
 
 _JSON_SCALARS = st.one_of(
     st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(st.characters(exclude_categories=("Cs",)), max_size=30)

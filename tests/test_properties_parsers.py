@@ -23,9 +23,10 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, example, given
 from hypothesis import strategies as st
 
+from property_settings import props
 from secret_registry import kept_registry
 from trustgauge.attacks.registry import parse_chain
 from trustgauge.cli.run import _parse_task_data, _parse_task_params
@@ -34,13 +35,7 @@ from trustgauge.errors import ConfigError, UsageError
 from trustgauge.models.registry import BACKENDS, load_model, parse_spec
 from trustgauge.watermark.base import parse_watermark
 
-PROPS = settings(
-    max_examples=200,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+PROPS = props(200, HealthCheck.function_scoped_fixture, HealthCheck.too_slow)
 
 
 @pytest.fixture(autouse=True)

@@ -20,9 +20,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, example, given
 from hypothesis import strategies as st
 
+from property_settings import props
 from trustgauge.attacks._iterative import (
     AttackerReply,
     parse_attacker,
@@ -93,13 +94,7 @@ from trustgauge.tasks.trustllm.truthfulness.hallucination import (
 from trustgauge.tasks.trustllm.truthfulness.misinformation_external import extract_verdict
 from trustgauge.tasks.trustllm.truthfulness.misinformation_internal import codah_answer
 
-PROPS = settings(
-    max_examples=100,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+PROPS = props(100, HealthCheck.too_slow, HealthCheck.data_too_large)
 
 # ------------------------------------------------------------------------------ strategies
 

@@ -18,24 +18,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, example, given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from html_report_fixtures import synthetic_run
+from property_settings import props
 from trustgauge.cli import app
 from trustgauge.errors import UsageError
 from trustgauge.report.writer import write_run
 from trustgauge.results.results import Results
 from trustgauge.results.rundir import RunDirError
 
-PROPS = settings(
-    max_examples=150,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+PROPS = props(150, HealthCheck.function_scoped_fixture, HealthCheck.too_slow)
 V1 = Path(__file__).parent / "fixtures" / "run-v1"
 FILES = ("run.json", "scores.json", "samples.jsonl")
 
