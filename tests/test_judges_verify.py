@@ -166,6 +166,7 @@ def test_read_labels_kinds(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("kind", "rows", "message"), [
     ("refusal", ['{"text": "a", "label": "refusal"}', "{not json"], "bad.jsonl:2: malformed JSON"),
+    ("refusal", ['{"text": "a", "label": "refusal"}', "[" * 100_000 + "]" * 100_000], "bad.jsonl:2: malformed JSON"),
     ("refusal", ['["a"]'], "bad.jsonl:1: expected a JSON object, got list"),
     ("refusal", ['{"label": "refusal"}'], "bad.jsonl:1: missing field 'text'"),
     ("refusal", ['{"text": 3, "label": "refusal"}'], "bad.jsonl:1: field 'text' must be a string, got int"),

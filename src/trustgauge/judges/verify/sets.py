@@ -127,7 +127,7 @@ def read_labels(
             continue
         try:
             row = json.loads(line)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested thousands deep
             msg = getattr(exc, "msg", str(exc))
             raise DataError(f"{shown}:{lineno}: malformed JSON ({msg})") from None
         if not isinstance(row, dict):
