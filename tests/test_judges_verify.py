@@ -373,6 +373,10 @@ def test_bad_labels_and_baseline_files_exit_2(tmp_path: Path, runner: CliRunner)
     not_baseline.write_text('{"figures": []}')
     res = runner.invoke(app, ["judges", "verify", "-q", "refusal=rules", "--baseline", str(not_baseline)])
     assert res.exit_code == 2 and "not a trustgauge-judge-baseline/1 file" in error_line(res.stderr)
+    deep = tmp_path / "deep.json"  # nested thousands deep
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    res = runner.invoke(app, ["judges", "verify", "-q", "refusal=rules", "--baseline", str(deep)])
+    assert res.exit_code == 2 and f"{deep}: not JSON" in error_line(res.stderr)
     # a baseline measured on other rows is not compared with
     good = write_jsonl(tmp_path / "mine.jsonl", [{"text": "No.", "label": "refusal"}, {"text": "Sure: 1, 2.", "label": 0}])
     other = tmp_path / "other.json"

@@ -101,9 +101,12 @@ def test_detect_bad_input_is_one_line(tmp_path: Path, tg_home: Path) -> None:
     tok = str(_minilm_dir())
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "fine"}\n{not json\n')
+    huge = tmp_path / "huge.json"  # a number of more than 4,300 digits: int() refuses it
+    huge.write_text('[{"text": "fine", "n": ' + "9" * 5000 + "}]")
     cases = [
         (["watermark", "detect", str(tmp_path / "missing.jsonl"), "--tokenizer", tok], "no such file"),
         (["watermark", "detect", str(bad), "--tokenizer", tok], "not valid JSON"),
+        (["watermark", "detect", str(huge), "--tokenizer", tok], "not valid JSON"),
         (["watermark", "detect", "-", "--tokenizer", tok, "--scheme", "nope"], "unknown watermark scheme"),
         (["watermark", "detect", "-", "--tokenizer", tok, "--param", "gamma=2x"], "gamma"),
         (["watermark", "detect", "-", "--tokenizer", str(tmp_path / "no-tokenizer")], "cannot load a tokenizer"),

@@ -87,6 +87,8 @@ def read_texts(source: str) -> list[str]:
         raise UsageError(f"{source}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
     except RecursionError:
         raise UsageError(f"{source}: not valid JSON (nested too deep)") from None
+    except ValueError as exc:  # a number of more than 4,300 digits
+        raise UsageError(f"{source}: not valid JSON ({exc})") from None
     if not isinstance(items, list):
         raise UsageError(f"{source}: expected a list of records with a 'text' field")
     texts = []

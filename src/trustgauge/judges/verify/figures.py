@@ -80,7 +80,7 @@ def read_figures(path: Path, expected_format: str) -> list[Figure]:
         record = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested thousands deep
         raise DataError(f"{path}: not JSON ({getattr(exc, 'msg', exc)})") from None
     if not isinstance(record, dict) or record.get("format") != expected_format:
         got = record.get("format") if isinstance(record, dict) else None
