@@ -85,36 +85,48 @@ def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
 
 
 def _run_async(coro: Coroutine[Any, Any, T]) -> T:
-    """``asyncio.run(coro)``, where SIGTERM (like Ctrl-C) cancels the work cleanly and then
-    raises KeyboardInterrupt (a KeyboardInterrupt raised inside some task instead would leave
-    tasks with unretrieved exceptions behind, and tracebacks on stderr)."""
+    """``asyncio.run(coro)``, where Ctrl-C (SIGINT) and SIGTERM cancel the work cleanly and then
+    raise KeyboardInterrupt (a KeyboardInterrupt raised inside some task instead would leave
+    tasks with unretrieved exceptions behind, and tracebacks on stderr). A second Ctrl-C while
+    the work is being cancelled stops at once, as plain asyncio does.
+
+    Both signals reach the loop through its wakeup pipe (``loop.add_signal_handler``), not through
+    a Python-level handler: a library may swap the SIGINT handler for a moment and drop a signal
+    that arrives then (Ray defers SIGINT while it submits a task and forgets it when the
+    submission raises), and the pipe is written by the C-level handler whatever the Python one
+    is."""
     import asyncio  # here: `trustgauge --help` and `trustgauge tasks` need no event loop (cold start)
 
     async def main() -> T:
         loop = asyncio.get_running_loop()
         task = asyncio.current_task()
-        terminated = False
+        stopping = False
 
-        def on_sigterm() -> None:
-            nonlocal terminated
-            terminated = True
+        def on_signal(signum: int) -> None:
+            nonlocal stopping
+            if stopping and signum == signal.SIGINT:
+                raise KeyboardInterrupt  # a second Ctrl-C: stop now
+            stopping = True
             if task is not None:
                 task.cancel()
 
-        try:
-            loop.add_signal_handler(signal.SIGTERM, on_sigterm)
-            installed = True
-        except (NotImplementedError, RuntimeError, ValueError):  # Windows, or not the main thread
-            installed = False
+        installed: list[signal.Signals] = []
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(signum, on_signal, signum)
+                installed.append(signum)
+            except (NotImplementedError, RuntimeError, ValueError):  # Windows, or not the main thread
+                break
         try:
             return await coro
         except asyncio.CancelledError:
-            if terminated:
+            if stopping:
                 raise KeyboardInterrupt from None
             raise
         finally:
-            if installed:
-                loop.remove_signal_handler(signal.SIGTERM)  # resets SIGTERM to the default ...
+            for signum in installed:
+                loop.remove_signal_handler(signum)  # SIGINT back to Python's default, SIGTERM to SIG_DFL ...
+            if signal.SIGTERM in installed:
                 signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)  # ... so put ours back
 
     return asyncio.run(main())
