@@ -34,11 +34,13 @@ demo: $(VENV)/.demo
 # pytest exit 5 (no tests collected) is a broken setup, not a pass.
 # The suite runs on PYTEST_WORKERS pytest-xdist workers (auto: one per core; 0: in this process),
 # a whole test file to a worker (--dist loadfile: a file's module fixtures, such as a converted
-# model or a started browser, are built once); tests/conftest.py prints the slowest files at the
-# end. PYTEST_ARGS is passed on as it is.
+# model or a started browser, are built once), in collection order (--no-loadscope-reorder: xdist
+# would otherwise start the files with the most tests first, and a long file with few tests, such
+# as the Ray cluster tests, last); tests/conftest.py collects tests/heavy_files.txt first and
+# prints the slowest files at the end. PYTEST_ARGS is passed on as it is.
 PYTEST_WORKERS ?= auto
 test: $(VENV)/.test
-	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS); rc=$$?; \
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests (setup problem)"; exit 1; fi; exit $$rc
 
 # lint-imports: the layer contracts in pyproject.toml (docs/architecture.md §2.2), checked on

@@ -90,10 +90,32 @@ def cli_env(home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-# -- suite time: the slowest files at the end of a run --------------------------------------------
-# Ordering the slowest files first was tried (2026-12-05) and made the suite slower: the two
-# SmolLM2 files then ran at once, two torch processes on two cores (watermark 160 -> 395 s,
-# real-model e2e 179 -> 323 s). xdist's default order (files with most tests first) stays.
+# -- suite time: heavy files first, and a per-file summary --------------------------------------
+# Under `--dist loadfile` a whole file goes to one worker, in collection order; a long file
+# collected last (alphabetically: test_ray_executor, test_secrets_*, test_untrusted_*) keeps one
+# worker busy while the other idles. Files listed in tests/heavy_files.txt (the slowest files of
+# a measured run, slowest first; refresh it from the "slowest test files" summary below) are
+# collected first so their time overlaps the many short files. The order within a file is kept.
+# Tried once before (2026-12-05 morning) and reverted: the two SmolLM2 files then ran at once with
+# two OpenMP threads each on two cores and stalled (watermark 160 -> 395 s). With one thread per
+# worker (above) the pair runs side by side at full speed, and the order pays again.
+_HEAVY_FILES = REPO / "tests" / "heavy_files.txt"
+
+
+def _heavy_rank() -> dict[str, int]:
+    if not _HEAVY_FILES.is_file():
+        return {}
+    names = [ln.split()[0] for ln in _HEAVY_FILES.read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+    return {name: rank for rank, name in enumerate(names)}
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    rank = _heavy_rank()
+    if not rank:
+        return
+    last = len(rank)
+    # a stable sort: every worker computes the same order (xdist requires it)
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0].rsplit("/", 1)[-1], last))
 
 
 _FILE_SECONDS: dict[str, float] = {}
@@ -111,6 +133,6 @@ def pytest_terminal_summary(terminalreporter: object, exitstatus: int, config: p
     top = sorted(_FILE_SECONDS.items(), key=lambda kv: -kv[1])[:25]
     total = sum(_FILE_SECONDS.values())
     write = terminalreporter.write_line  # type: ignore[attr-defined]
-    write(f"slowest test files (setup + call + teardown, {total:.0f} s in all):")
+    write(f"slowest test files (setup + call + teardown, {total:.0f} s in all; tests/heavy_files.txt):")
     for name, seconds in top:
         write(f"  {seconds:7.1f} s  {name}")
