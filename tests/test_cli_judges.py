@@ -266,7 +266,7 @@ def test_judge_failure_exit_1_keeps_earlier_batches(
 @pytest.mark.parametrize(
     ("lines", "message"),
     [
-        (['{"response": "a"}', '{"response": "b"}', '{"response": "c"'], ":3: malformed JSON"),
+        (['{"response": "a"}', '{"response": "b"}', '{"response": "c"'], ":3: not valid JSON: Expecting ',' delimiter at column 17"),
         (['{"response": "a"}', "", '["a list"]'], ":3: expected a JSON object, got list"),
         (['{"response": "a"}', '{"prompt": "p"}'], ":2: missing field 'response'"),
         (['{"response": 42}'], ":1: field 'response' must be a string, got int"),

@@ -165,8 +165,9 @@ def test_read_labels_kinds(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("kind", "rows", "message"), [
-    ("refusal", ['{"text": "a", "label": "refusal"}', "{not json"], "bad.jsonl:2: malformed JSON"),
-    ("refusal", ['{"text": "a", "label": "refusal"}', "[" * 100_000 + "]" * 100_000], "bad.jsonl:2: malformed JSON"),
+    ("refusal", ['{"text": "a", "label": "refusal"}', "{not json"], "bad.jsonl:2: not valid JSON: Expecting property name"),
+    ("refusal", ['{"text": "a", "label": "refusal"}', "[" * 100_000 + "]" * 100_000],
+     "bad.jsonl:2: not valid JSON: nested more than 500 deep at column 501"),
     ("refusal", ['["a"]'], "bad.jsonl:1: expected a JSON object, got list"),
     ("refusal", ['{"label": "refusal"}'], "bad.jsonl:1: missing field 'text'"),
     ("refusal", ['{"text": 3, "label": "refusal"}'], "bad.jsonl:1: field 'text' must be a string, got int"),
@@ -185,7 +186,7 @@ def test_malformed_labels_name_file_and_line(tmp_path: Path, kind: str, rows: li
         read_labels(path, kind)
     assert message in str(info.value)
     (tmp_path / "bin.jsonl").write_bytes(b'{"text": "a", "label": "refusal"}\n\xff\n')
-    with pytest.raises(DataError, match=r"bin.jsonl:2: not valid UTF-8"):
+    with pytest.raises(DataError, match=r"bin.jsonl:2: not UTF-8 text \(byte 0xff at offset 34\)$"):
         read_labels(tmp_path / "bin.jsonl", "refusal")
 
 

@@ -174,7 +174,7 @@ def test_user_files_json_list_or_lines_with_the_bad_line_named(tmp_path: Path) -
         read_user_records(broken)
     scalar = tmp_path / "scalar.jsonl"
     scalar.write_text('{"text": "a"}\n7\n')
-    with pytest.raises(DataError, match=":2: a number, expected a JSON object"):
+    with pytest.raises(DataError, match=r":2: expected a JSON object, got number$"):
         read_user_records(scalar)
     empty = tmp_path / "empty.jsonl"
     empty.write_text("\n\n")

@@ -67,10 +67,10 @@ def test_any_lines_are_rows_or_one_line_naming_file_and_line(
 @pytest.mark.parametrize(
     ("bad", "expected"),
     [
-        (b"[" * 4000, ":2: malformed JSON (maximum recursion depth exceeded"),
-        (b'{"response": "x', ":2: malformed JSON (Unterminated string"),
-        (b'{"response": "caf\xe9"}', ":2: not valid UTF-8"),
-        (b'{"response": "a", "n": ' + b"9" * 5000 + b"}", ":2: malformed JSON (Exceeds the limit"),
+        (b"[" * 4000, ":2: not valid JSON: nested more than 500 deep at column 501"),
+        (b'{"response": "x', ":2: not valid JSON: Unterminated string starting at column 14"),
+        (b'{"response": "caf\xe9"}', ":2: not UTF-8 text (byte 0xe9 at offset 57)"),
+        (b'{"response": "a", "n": ' + b"9" * 5000 + b"}", ":2: not valid JSON: Exceeds the limit (4300 digits) for integer string conversion: value has 5000 digits at column 24"),
     ],
 )
 def test_a_malformed_line_through_the_cli_is_one_line_and_exit_2(tmp_path: Path, bad: bytes, expected: str) -> None:

@@ -83,6 +83,7 @@ def _read_judge_input(
 ) -> tuple[list[dict[str, Any]], list[JudgeItem]]:
     """The rows of a JSONL file (``-``: stdin) and their judge items; one-line DataError on
     the first bad line."""
+    from trustgauge.data.records import iter_jsonl_objects
     from trustgauge.errors import DataError
     from trustgauge.types import JudgeItem
 
@@ -93,21 +94,7 @@ def _read_judge_input(
         raise DataError(f"cannot read {name}: {exc.strerror or exc}") from None
     rows: list[dict[str, Any]] = []
     items: list[JudgeItem] = []
-    for lineno, raw in enumerate(data.split(b"\n"), start=1):
-        try:
-            line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
-        except UnicodeDecodeError:
-            raise DataError(f"{name}:{lineno}: not valid UTF-8") from None
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except (ValueError, RecursionError) as exc:  # RecursionError: nested thousands deep
-            msg = getattr(exc, "msg", str(exc))
-            col = getattr(exc, "colno", None)
-            raise DataError(f"{name}:{lineno}: malformed JSON ({msg}{f' at column {col}' if col else ''})") from None
-        if not isinstance(row, dict):
-            raise DataError(f"{name}:{lineno}: expected a JSON object, got {type(row).__name__}")
+    for lineno, row in iter_jsonl_objects(data, name):
         response = row.get("response")
         if "response" not in row:
             raise DataError(f"{name}:{lineno}: missing field 'response'")

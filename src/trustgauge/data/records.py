@@ -12,7 +12,7 @@ import contextlib
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -106,7 +106,7 @@ def parse_records(raw: bytes, name: str) -> list[dict[str, Any]]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise DataError(f"{name}:{_line_at(raw, exc.start)}: {_not_utf8(raw, exc)}") from None
+        raise DataError(f"{name}:{_line_at(raw, exc.start)}: {_not_utf8(raw, exc.start)}") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -139,13 +139,21 @@ def _line_at(text: str | bytes, pos: int) -> int:
     return text.count("\n", 0, pos) + 1
 
 
-def _not_utf8(raw: bytes, exc: UnicodeDecodeError) -> str:
-    return f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})"
+def _not_utf8(raw: bytes, pos: int) -> str:
+    """Why ``raw`` is not UTF-8: the byte at offset ``pos`` (a UnicodeDecodeError's start)."""
+    return f"not UTF-8 text (byte 0x{raw[pos]:02x} at offset {pos})"
 
 
 def _unreadable_json(text: str, exc: Exception) -> tuple[int, str]:
-    """Where and why :func:`json.loads` failed with something other than a JSONDecodeError:
-    a number past Python's digit limit, or nesting too deep for its recursion."""
+    """Where (the 1-based line) and why :func:`json.loads` failed with something other than a
+    JSONDecodeError: a number past Python's digit limit, or nesting too deep for its recursion."""
+    pos, what = _unreadable_json_at(text, exc)
+    return (1 if pos is None else _line_at(text, pos)), what
+
+
+def _unreadable_json_at(text: str, exc: Exception) -> tuple[int | None, str]:
+    """As :func:`_unreadable_json`, with the offset in ``text`` where the trouble starts (the
+    bracket past :data:`_DEEP`, the first digit of the long number; ``None``: not found)."""
     if isinstance(exc, RecursionError):
         depth, quoted, escaped = 0, False, False
         for pos, char in enumerate(text):
@@ -158,12 +166,60 @@ def _unreadable_json(text: str, exc: Exception) -> tuple[int, str]:
             elif char in "[{":
                 depth += 1
                 if depth > _DEEP:
-                    return _line_at(text, pos), f"nested more than {_DEEP} deep"
+                    return pos, f"nested more than {_DEEP} deep"
             elif char in "]}":
                 depth -= 1
-        return 1, "nested too deep"
+        return None, "nested too deep"
     found = re.search(r"\d{4000,}", text)
-    return (_line_at(text, found.start()) if found else 1), str(exc).split("\n", 1)[0]
+    return (found.start() if found else None), str(exc).split("\n", 1)[0]
+
+
+def iter_jsonl_objects(data: bytes, name: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The JSON objects of a JSON Lines file, one a line, each with its 1-based line number.
+
+    The one reader of JSONL input (``--task-data``, ``trustgauge judge --input``, ``judges
+    verify --labels``); each caller checks its own fields and says what an empty file means.
+    Lines are split at ``b"\\n"`` only (``str.splitlines`` would also split at U+2028, U+0085
+    or a form feed, which JSON allows unescaped inside a string); a ``\\r`` before it is
+    whitespace to JSON. A UTF-8 byte-order mark at the start is skipped, and so are blank lines.
+    Lazy: a line is decoded and parsed when reached, so the first bad line is the one reported.
+
+    Args:
+        data: The file's bytes.
+        name: How messages name the file (a path, ``<stdin>``).
+
+    Yields:
+        ``(line number, object)`` for every non-blank line.
+
+    Raises:
+        DataError: One line, ``NAME:LINE: what``: the line is not UTF-8 (the byte and its offset
+            in the file), not valid JSON (the reason; the column when known: a number past
+            Python's 4,300-digit limit and nesting thousands deep included), or a JSON value
+            other than an object (``expected a JSON object, got list``).
+    """
+    start = 0  # the offset of the current line in ``data``
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        skip = len(_BOM) if number == 1 and raw.startswith(_BOM) else 0
+        try:
+            line = raw[skip:].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DataError(f"{name}:{number}: {_not_utf8(data, start + skip + exc.start)}") from None
+        start += len(raw) + 1
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as exc:
+            what = exc.msg.removesuffix(" at")  # "Unterminated string starting at" (at column ...)
+            raise DataError(f"{name}:{number}: not valid JSON: {what} at column {exc.colno}") from None
+        except (ValueError, RecursionError) as exc:  # a 4,301-digit number; nesting thousands deep
+            pos, what = _unreadable_json_at(line, exc)
+            what = what.split("; use sys.", 1)[0]  # Python's advice to a programmer, not to a user
+            where = "" if pos is None else f" at column {pos + 1}"
+            raise DataError(f"{name}:{number}: not valid JSON: {what}{where}") from None
+        if not isinstance(value, dict):
+            raise DataError(f"{name}:{number}: expected a JSON object, got {_json_type(value)}")
+        yield number, value
 
 
 def _element_starts(text: str, last: int) -> list[int]:
@@ -321,28 +377,9 @@ def read_user_records(path: Path) -> tuple[list[dict[str, Any]], str]:
     except OSError as exc:
         raise DataError(f"cannot read data file {path}: {exc.strerror or exc}") from exc
     sha256 = hashlib.sha256(raw).hexdigest()
-    raw = raw.removeprefix(_BOM)
-    if raw.lstrip()[:1] == b"[":
+    if raw.removeprefix(_BOM).lstrip()[:1] == b"[":
         return parse_records(raw, str(path)), sha256
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}:{_line_at(raw, exc.start)}: {_not_utf8(raw, exc)}") from None
-    records: list[dict[str, Any]] = []
-    # "\n" only: str.splitlines() also splits at U+2028, U+0085, form feeds ..., which JSON
-    # allows unescaped inside a string
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path}:{number}: not valid JSON ({exc.msg} at column {exc.colno})") from None
-        except (ValueError, RecursionError) as exc:  # a 4,301-digit number; nesting thousands deep
-            raise DataError(f"{path}:{number}: not valid JSON ({_unreadable_json(line, exc)[1]})") from None
-        if not isinstance(record, dict):
-            raise DataError(f"{path}:{number}: a {_json_type(record)}, expected a JSON object")
-        records.append(record)
+    records = [record for _, record in iter_jsonl_objects(raw, str(path))]
     if not records:
         raise DataError(f"{path} holds no records (a JSON list of objects, or one object per line)")
     return records, sha256

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from trustgauge.data.records import iter_jsonl_objects
 from trustgauge.errors import ConfigError, DataError
 
 __all__ = [
@@ -118,20 +119,7 @@ def read_labels(
     spec = KINDS.get(kind)
     rows: list[LabelledRow] = []
     raw_labels: list[tuple[int, Any]] = []
-    for lineno, raw in enumerate(data.split(b"\n"), start=1):
-        try:
-            line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
-        except UnicodeDecodeError:
-            raise DataError(f"{shown}:{lineno}: not valid UTF-8") from None
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except (ValueError, RecursionError) as exc:  # RecursionError: nested thousands deep
-            msg = getattr(exc, "msg", str(exc))
-            raise DataError(f"{shown}:{lineno}: malformed JSON ({msg})") from None
-        if not isinstance(row, dict):
-            raise DataError(f"{shown}:{lineno}: expected a JSON object, got {type(row).__name__}")
+    for lineno, row in iter_jsonl_objects(data, shown):
         text = row.get("text")
         if not isinstance(text, str):
             what = "missing field 'text'" if "text" not in row else f"field 'text' must be a string, got {type(text).__name__}"
