@@ -14,7 +14,7 @@ import pytest
 from trustgauge.config import ModelConfig
 from trustgauge.data import packaged_path
 from trustgauge.errors import ConfigError
-from trustgauge.pipeline.run import RunConfig, _select
+from trustgauge.pipeline.run import RunConfig, select_tasks_and_config
 from trustgauge.tasks import TASKS
 from trustgauge.tasks.registry import benchmark_task_ids, dimensions
 from trustgauge.tasks.suites import QUICK_SAMPLE, get_suite, suites
@@ -76,33 +76,33 @@ def test_suites_cover_trustllm_quick_and_every_dimension() -> None:
 
 
 def test_select_applies_the_suite() -> None:
-    tasks, cfg = _select(config(suite="quick"))
+    tasks, cfg = select_tasks_and_config(config(suite="quick"))
     assert [t.id for t in tasks] == benchmark_task_ids()
     assert cfg.dataset_override == packaged_path(QUICK_SAMPLE)
 
-    tasks, cfg = _select(config(suite="safety"))
+    tasks, cfg = select_tasks_and_config(config(suite="safety"))
     assert {t.id for t in tasks} == {i for i, c in TASKS.items() if c.dimension == "safety"}
     assert cfg.dataset_override is None  # the full release
 
-    tasks, _ = _select(config(suite="quick", tasks=["privacy.leakage", "safety"]))
+    tasks, _ = select_tasks_and_config(config(suite="quick", tasks=["privacy.leakage", "safety"]))
     assert [t.id for t in tasks] == [
         "safety.jailbreak", "safety.toxicity", "safety.misuse", "safety.exaggerated", "privacy.leakage"
     ]
     # without --tasks, a suite runs all its own tasks, also those "all" leaves out
-    tasks, _ = _select(config(suite="awareness"))
+    tasks, _ = select_tasks_and_config(config(suite="awareness"))
     assert [t.id for t in tasks] == ["ethics.emotional_awareness", "ethics.awareness.capability",
                                      "ethics.awareness.mission", "ethics.awareness.perspective"]
-    tasks, cfg = _select(config(suite="quick-liu2023"))
+    tasks, cfg = select_tasks_and_config(config(suite="quick-liu2023"))
     assert [t.id for t in tasks] == [i for i, c in TASKS.items() if c.benchmark == "liu2023"] and tasks
     assert cfg.limit == 24 and cfg.dataset_override is None
     with pytest.raises(ConfigError, match="selects no task of suite 'liu2023'"):
-        _select(config(suite="liu2023", tasks=["safety"]))
+        select_tasks_and_config(config(suite="liu2023", tasks=["safety"]))
     with pytest.raises(ConfigError, match="selects no task of suite 'safety'"):
-        _select(config(suite="safety", tasks=["privacy"]))
+        select_tasks_and_config(config(suite="safety", tasks=["privacy"]))
     with pytest.raises(ConfigError, match="drop --data-dir"):
-        _select(config(suite="quick", data_dir=DATA))
+        select_tasks_and_config(config(suite="quick", data_dir=DATA))
     # no suite: the tasks as selected, data untouched
-    tasks, cfg = _select(config(tasks=["privacy"]))
+    tasks, cfg = select_tasks_and_config(config(tasks=["privacy"]))
     assert cfg.dataset_override is None and all(t.dimension == "privacy" for t in tasks)
 
 

@@ -187,16 +187,16 @@ def test_parameters_are_in_the_spec_and_its_digest() -> None:
 
 @pytest.mark.usefixtures("toy_registered")
 def test_select_resolves_and_normalises_the_parameters() -> None:
-    from trustgauge.pipeline.run import _select
+    from trustgauge.pipeline.run import select_tasks_and_config
 
-    tasks, config = _select(_config(task_params={TASK: {"style": "plain", "repeat": "2"}}))
+    tasks, config = select_tasks_and_config(_config(task_params={TASK: {"style": "plain", "repeat": "2"}}))
     [task] = tasks
     assert task.params == {"style": "plain", "repeat": "2"} and task.non_default_params() == {"repeat": "2"}
     assert config.task_params == {TASK: {"repeat": "2"}}  # the default named changes nothing
-    tasks, config = _select(_config(task_params={TASK: {"style": "plain"}}))
+    tasks, config = select_tasks_and_config(_config(task_params={TASK: {"style": "plain"}}))
     assert config.task_params == {} and RunSpec.from_config(config) == RunSpec.from_config(_config())
     with pytest.raises(ConfigError, match="is not among the selected tasks"):
-        _select(_config(task_params={"safety.jailbreak": {"x": "y"}}))
+        select_tasks_and_config(_config(task_params={"safety.jailbreak": {"x": "y"}}))
 
 
 @pytest.mark.usefixtures("toy_registered")

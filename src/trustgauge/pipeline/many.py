@@ -232,12 +232,12 @@ async def check_shared(config: RunConfig) -> None:
     from trustgauge.models.registry import load_model
     from trustgauge.pipeline.conversations import check_roles
     from trustgauge.pipeline.preflight import check_aggregators, check_model_urls
-    from trustgauge.pipeline.run import _select
+    from trustgauge.pipeline.run import select_tasks_and_config
     from trustgauge.tasks.oracle import oracle_table
 
     for role_config in config.roles.values():
         check_model_urls(role_config)
-    tasks, config = _select(config)
+    tasks, config = select_tasks_and_config(config)
     check_roles(config.roles, tasks)
     check_aggregators(tasks)
     for role_config in config.roles.values():

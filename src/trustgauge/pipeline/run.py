@@ -177,8 +177,12 @@ def _not_scored(task: Task, kinds: Sequence[str], reason: str | None = None) -> 
     ]
 
 
-def _select(config: RunConfig) -> tuple[list[Task], RunConfig]:
-    """The tasks to run and the config with the suite's data applied.
+def select_tasks_and_config(config: RunConfig) -> tuple[list[Task], RunConfig]:
+    """The tasks to run (``--tasks``, within ``--suite`` if given) and the config the run uses:
+    the suite's limit and packaged data applied, the task parameters as the tasks resolved them
+    (defaults left out); every ``--task-data`` and ``--task-param`` checked against the
+    selection. A run calls it first; :func:`trustgauge.pipeline.many.check_shared` once for
+    all the models.
 
     Raises:
         ConfigError: unknown suite or task; ``--tasks`` selects nothing of the suite; a
@@ -275,7 +279,7 @@ def run_judges(config: RunConfig) -> dict[str, tuple[str, dict[str, Any]]]:
     """
     from trustgauge.judges.registry import check_judge_choice
 
-    tasks, config = _select(config)
+    tasks, config = select_tasks_and_config(config)
     out: dict[str, tuple[str, dict[str, Any]]] = {}
     for kind in _kinds(tasks):
         if _needs_judge_model(config, kind):
@@ -352,7 +356,7 @@ async def run_evaluation(
     check_model_urls(config.model)  # before judges load or a dataset is downloaded
     for role_config in config.roles.values():
         check_model_urls(role_config)
-    tasks, config = _select(config)
+    tasks, config = select_tasks_and_config(config)
     check_roles(config.roles, tasks)
     check_aggregators(tasks)
     # kinds with no offline judge (adversarial factuality, sycophancy preference) run only with
