@@ -13,12 +13,12 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import browser_fixtures
 from html_report_fixtures import XSS_MARK, XSS_RESPONSE, synthetic_run
 from trustgauge.report.htmlreport import decode_samples
 from trustgauge.report.writer import write_run
@@ -26,8 +26,6 @@ from trustgauge.results.outcomes import counts_against, sample_outcome, task_jud
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("TRUSTGAUGE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 #: read at import, before the tests' own TRUSTGAUGE_HOME replaces the CI one
 _HOME = os.environ.get("TRUSTGAUGE_HOME")
 ARTIFACTS = os.environ.get("TRUSTGAUGE_ARTIFACTS") or (
@@ -35,17 +33,10 @@ ARTIFACTS = os.environ.get("TRUSTGAUGE_ARTIFACTS") or (
 )
 
 
-def _missing() -> str | None:
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "playwright is not installed (pip install -e '.[dev]')"
-    if not Path(CHROMIUM).is_file():
-        return f"chromium not found at {CHROMIUM} (apt-get install -y chromium)"
-    return None
+#: the module-scope Chromium (a fixture: pytest finds it under this name)
+browser = browser_fixtures.browser
 
-
-_why = _missing()
+_why = browser_fixtures.missing_browser()
 if _why and os.environ.get("CI"):
     pytest.fail(f"browser tests cannot run under CI: {_why}", pytrace=False)
 if _why:
@@ -59,18 +50,6 @@ def _no_registered_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     import trustgauge._secrets as secrets
 
     monkeypatch.setattr(secrets, "_SECRETS", set())
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 class Opened:

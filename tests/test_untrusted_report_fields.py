@@ -19,9 +19,10 @@ from typing import Any
 
 import pytest
 
+import browser_fixtures
 from html_report_fixtures import synthetic_run
 from security_report_fixtures import PAIR, attack_sample, injection_samples, security_run
-from test_report_browser import CHROMIUM, CHROMIUM_ARGS, Opened, _missing
+from test_report_browser import Opened
 from test_report_responsibility import (
     DET,
     UT,
@@ -47,6 +48,10 @@ TEXT = (
 #: a name (attack, category, scheme, detector, option, tag, model): inside metric names like
 #: ``z[kgw]`` and ``auroc[detector/len:short]``, so no ``[``, ``]`` or ``/``
 NAME = "<img src=x onerror=\"window.__pwned=5;alert(5)\">{{ 7*7 }}\u2028<svg onload=alert(6)>"
+
+
+#: the module-scope Chromium (a fixture: pytest finds it under this name)
+browser = browser_fixtures.browser
 
 
 def name(base: str) -> str:
@@ -247,21 +252,6 @@ def test_report_md_has_no_live_html_or_link(hostile_dir: Path) -> None:
 
 
 # --------------------------------------------------------------------------- Chromium
-
-
-@pytest.fixture(scope="module")
-def browser() -> Any:
-    why = _missing()
-    if why:
-        pytest.skip(f"browser tests skipped: {why}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def _nothing_ran(o: Opened) -> None:
