@@ -42,7 +42,7 @@ def test_api_key_env_that_is_not_set_is_a_missing_key_not_the_openai_key(monkeyp
     monkeypatch.setenv("OPENAI_API_KEY", "sk-openai-must-not-travel-0123456789")
     monkeypatch.delenv("MY_SERVER_KEY", raising=False)
     spec = "openai-compatible:llama3@http://127.0.0.1:9/v1"
-    with pytest.raises(ConfigError, match="missing API key for .*set MY_SERVER_KEY"):
+    with pytest.raises(ConfigError, match=r"missing API key for .*set MY_SERVER_KEY"):
         load_model(ModelConfig(model=spec, api_key_env="MY_SERVER_KEY"))
     monkeypatch.setenv("MY_SERVER_KEY", "server-key-abcdef")
     model = load_model(ModelConfig(model=spec, api_key_env="MY_SERVER_KEY"))
@@ -58,3 +58,23 @@ def test_api_key_env_not_set_through_the_cli_is_one_line(tmp_path: Path, tg_home
                 "-o", str(tmp_path / "run"), "-q"], tg_home, OPENAI_API_KEY="sk-openai-must-not-travel-0123456789")
     _one_error_line(out, "set MY_SERVER_KEY")
     assert not (tmp_path / "run").exists()
+
+
+# -- compare: one stdout ---------------------------------------------------------------------------
+
+FIXTURE_RUN = Path(__file__).parent / "fixtures" / "run-v2"
+
+
+@pytest.mark.parametrize("by", ["task", "category"])
+def test_compare_with_two_outputs_on_stdout_is_refused(tg_home: Path, by: str) -> None:
+    """``--json - --markdown -`` (or ``--html -``) printed both documents one after the other
+    on stdout, exit 0: neither ``jq`` nor a browser can read the result. One of them may be
+    '-'; asking for two is a usage error, before anything is written."""
+    run = str(FIXTURE_RUN)
+    out = _cli(["compare", run, run, "--by", by, "--json", "-", "--markdown", "-"], tg_home)
+    _one_error_line(out, "--json and --markdown both write to stdout")
+    assert out.stdout == ""
+    out = _cli(["compare", run, run, "--by", by, "--html", "-", "--json", "-", "--markdown", "-"], tg_home)
+    _one_error_line(out, "--html, --json and --markdown all write to stdout")
+    single = _cli(["compare", run, run, "--by", by, "--json", "-"], tg_home)
+    assert single.returncode == 0 and single.stdout.lstrip().startswith("{"), single.stderr
