@@ -6,12 +6,15 @@ success or output that mixes two formats."""
 
 from __future__ import annotations
 
+import csv
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from compare_fixtures import real_run
 from conftest import cli_env
 
 
@@ -121,3 +124,35 @@ def test_watermark_detect_param_given_twice_is_refused(tmp_path: Path, tg_home: 
     out = _cli(["watermark", "detect", "-", "--tokenizer", _tokenizer_dir(), "--param", "gamma=0.5",
                 "--param", "gamma=0.25"], tg_home, stdin="some text")
     _one_error_line(out, "--param gamma given twice")
+
+
+# -- export: a flat sample row holds what the JSON row holds -------------------------------------
+
+
+def test_flat_sample_exports_keep_finish_reason_and_outcome(tmp_path_factory: pytest.TempPathFactory,
+                                                            tmp_path: Path, tg_home: Path) -> None:
+    """``export --what samples`` as JSON carried each sample's ``finish_reason`` (was the answer
+    cut at max_tokens?) and ``outcome`` (does it count against the model?), but CSV, Parquet and
+    ``to_pandas("samples")`` dropped both: a spreadsheet user could not filter truncated answers
+    or the failing examples the reports show."""
+    import pandas as pd
+
+    from trustgauge.results.results import Results
+
+    run_dir = real_run(tmp_path_factory, "comply", "scripted:comply-all")
+    res = Results.load(run_dir)
+    want = [(s.finish_reason, s.outcome) for s in res.samples]
+    assert {o for _, o in want} >= {"fail"}  # comply-all fails the refusal tasks
+    out = tmp_path / "samples.csv"
+    done = _cli(["export", str(run_dir), "--what", "samples", "-o", str(out)], tg_home)
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert [(r["finish_reason"] or None, r["outcome"]) for r in rows] == want
+    pq = tmp_path / "samples.parquet"
+    assert _cli(["export", str(run_dir), "--what", "samples", "-o", str(pq)], tg_home).returncode == 0
+    df = pd.read_parquet(pq)
+    assert [(None if f is None else f, o) for f, o in zip(df["finish_reason"], df["outcome"], strict=True)] == want
+    frame = res.to_pandas("samples")
+    assert list(frame["outcome"]) == [o for _, o in want]
+    js = json.loads(_cli(["export", str(run_dir), "--what", "samples", "--format", "json"], tg_home).stdout)
+    assert [(r["finish_reason"], r["outcome"]) for r in js] == want
