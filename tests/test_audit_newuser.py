@@ -156,3 +156,33 @@ def test_flat_sample_exports_keep_finish_reason_and_outcome(tmp_path_factory: py
     assert list(frame["outcome"]) == [o for _, o in want]
     js = json.loads(_cli(["export", str(run_dir), "--what", "samples", "--format", "json"], tg_home).stdout)
     assert [(r["finish_reason"], r["outcome"]) for r in js] == want
+
+
+# -- scripted models: an argument that is not used ------------------------------------------------
+
+
+def test_scripted_model_arguments_that_would_be_ignored_are_refused(tmp_path: Path) -> None:
+    """``scripted:oracle=DIR`` with a folder that does not exist silently answered from the
+    packaged sample alone (a typo in DIR went unnoticed, and items of the release got wrong
+    "oracle" answers); ``scripted:refuse-all=x`` ignored its ``=x``. Both are one-line errors."""
+    from trustgauge.config import ModelConfig
+    from trustgauge.errors import ConfigError
+    from trustgauge.models.registry import load_model
+    from trustgauge.tasks.oracle import oracle_table
+
+    with pytest.raises(ConfigError, match=r"scripted:oracle=\S*nosuchdir: no such folder"):
+        load_model(ModelConfig(model=f"scripted:oracle={tmp_path / 'nosuchdir'}"), oracle=oracle_table)
+    with pytest.raises(ConfigError, match="no such folder"):
+        load_model(ModelConfig(model="scripted:oracle", options={"data_dir": str(tmp_path / "gone")}),
+                   oracle=oracle_table)
+    for name in ("refuse-all", "comply-all", "echo"):
+        with pytest.raises(ConfigError, match=f"scripted:{name} takes no '=' argument"):
+            load_model(ModelConfig(model=f"scripted:{name}=x"))
+    assert load_model(ModelConfig(model=f"scripted:oracle={tmp_path}"), oracle=oracle_table).spec.startswith("scripted:")
+
+
+def test_scripted_oracle_with_a_missing_folder_through_the_cli(tmp_path: Path, tg_home: Path) -> None:
+    out = _cli(["run", "-m", f"scripted:oracle={tmp_path / 'nosuchdir'}", "--suite", "quick-safety", "-n", "1",
+                "-o", str(tmp_path / "run"), "-q"], tg_home)
+    _one_error_line(out, "no such folder")
+    assert not (tmp_path / "run").exists()
