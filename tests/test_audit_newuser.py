@@ -186,3 +186,18 @@ def test_scripted_oracle_with_a_missing_folder_through_the_cli(tmp_path: Path, t
                 "-o", str(tmp_path / "run"), "-q"], tg_home)
     _one_error_line(out, "no such folder")
     assert not (tmp_path / "run").exists()
+
+
+# -- tasks --params ---------------------------------------------------------------------------
+
+
+def test_tasks_params_refuses_what_it_would_ignore_or_misname(tg_home: Path) -> None:
+    """``tasks --params fan2023.jailbreak --suite quick`` printed the parameters and ignored
+    --suite (which counts samples, a thing --params does not show); ``--params ''`` answered
+    "no tasks selected: name task ids, dimensions, or 'all'", which --params does not take."""
+    out = _cli(["tasks", "--params", "fan2023.jailbreak", "--suite", "quick"], tg_home)
+    _one_error_line(out, "--suite counts the samples of the task list: not with --params")
+    out = _cli(["tasks", "--params", ""], tg_home)
+    _one_error_line(out, "--params takes one task id, not ''")
+    ok = _cli(["tasks", "--params", "fan2023.jailbreak", "--json"], tg_home)
+    assert ok.returncode == 0 and "attacks" in json.loads(ok.stdout), ok.stderr
