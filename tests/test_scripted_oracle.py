@@ -100,9 +100,12 @@ class Provider:
         return self.table
 
 
-def test_the_injected_provider_is_called_once_lazily_with_the_extra_folders() -> None:
+def test_the_injected_provider_is_called_once_lazily_with_the_extra_folders(tmp_path: Path) -> None:
     provider = Provider(FakeTable({"should refuse": REFUSAL, "2+2?": "4"}))
-    config = ModelConfig(model="scripted:oracle=/data/a", options={"data_dir": "/data/b"})
+    a, b = tmp_path / "a", tmp_path / "b"  # the folders must exist (a missing one is an error)
+    a.mkdir()
+    b.mkdir()
+    config = ModelConfig(model=f"scripted:oracle={a}", options={"data_dir": str(b)})
     model = load_model(config, oracle=provider)
     assert isinstance(model, ScriptedModel)
     assert provider.calls == []  # nothing built until the model is asked
@@ -110,7 +113,7 @@ def test_the_injected_provider_is_called_once_lazily_with_the_extra_folders() ->
     assert model.identity() == {
         "backend": "scripted", "model": "oracle", "oracle_version": "v-test", "table_sha256": "d" * 64,
     }
-    assert provider.calls == [["/data/a", "/data/b"]]
+    assert provider.calls == [[str(a), str(b)]]
 
 
 def test_without_a_provider_scripted_oracle_does_not_load_and_the_others_do() -> None:

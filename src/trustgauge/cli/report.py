@@ -84,6 +84,11 @@ def compare_cmd(
     """
     if by not in ("task", "category"):
         _fail(f"bad --by {by!r}: expected task or category")
+    on_stdout = [name for name, target in (("--html", html), ("--json", json_out), ("--markdown", markdown))
+                 if target == "-"]
+    if len(on_stdout) > 1:  # two documents one after the other: neither jq nor a browser reads that
+        names = " and ".join(on_stdout) if len(on_stdout) == 2 else f"{on_stdout[0]}, {on_stdout[1]} and {on_stdout[2]}"
+        _fail(f"{names} {'both' if len(on_stdout) == 2 else 'all'} write to stdout ('-'): give files to all but one")
     if adjust not in ("none", "holm"):
         _fail(f"bad --adjust {adjust!r}: expected none or holm")
     if by == "category":

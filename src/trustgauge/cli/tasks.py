@@ -38,6 +38,8 @@ def tasks_cmd(
     from trustgauge.tasks.registry import TASKS
 
     if params is not None:
+        if suite is not None:  # ignored, it would read as if the parameters depended on it
+            _fail("--suite counts the samples of the task list: not with --params")
         _print_params(params, as_json=as_json)
         return
 
@@ -128,6 +130,8 @@ def _print_params(task_id: str, *, as_json: bool) -> None:
     from trustgauge.tasks.registry import TASKS, resolve_tasks
 
     cls = TASKS.get(task_id)
+    if cls is None and not task_id.strip():  # the registry would say "no tasks selected"
+        _fail(f"--params takes one task id, not {task_id!r} ('trustgauge tasks' lists them)")
     if cls is None:
         try:  # the registry's message names close matches; a selector that is no task id is refused too
             resolve_tasks([task_id])

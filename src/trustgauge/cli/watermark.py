@@ -70,11 +70,18 @@ def read_texts(source: str) -> list[str]:
     """The texts of ``source``: ``-`` (stdin, one text), a ``.jsonl`` / ``.json`` file of records
     with a ``text`` field (or of strings), or any other file (one text)."""
     if source == "-":
-        return [sys.stdin.read()]
+        text = sys.stdin.read()
+        if not text.strip():  # nothing piped in is no text, not one text too short to test
+            raise UsageError("-: no text to detect (stdin is empty)")
+        return [text]
     path = Path(source)
+    if path.is_dir():
+        raise UsageError(f"{source}: a folder, not a file")
     if not path.is_file():
         raise UsageError(f"{source}: no such file")
     raw = path.read_text(encoding="utf-8", errors="replace")
+    if not raw.strip():
+        raise UsageError(f"{source}: no text to detect (the file is empty)")
     if path.suffix.lower() not in (".jsonl", ".json"):
         return [raw]
     try:
@@ -91,6 +98,8 @@ def read_texts(source: str) -> list[str]:
         raise UsageError(f"{source}: not valid JSON ({exc})") from None
     if not isinstance(items, list):
         raise UsageError(f"{source}: expected a list of records with a 'text' field")
+    if not items:
+        raise UsageError(f"{source}: no text to detect (no records)")
     texts = []
     for i, item in enumerate(items):
         text = item.get("text") if isinstance(item, dict) else item
@@ -145,6 +154,8 @@ def detect_cmd(
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
             fail(f"--param {item!r}: expected NAME=VALUE")
+        if name.strip() in params:  # the last one silently won: a detection with other parameters
+            fail(f"--param {name.strip()} given twice")
         params[name.strip()] = value.strip()
     try:
         texts = read_texts(source)

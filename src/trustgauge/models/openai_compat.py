@@ -496,7 +496,9 @@ def create(name: str, config: ModelConfig) -> Model:
         )
     check_server_url(base_url)
     register_url(base_url)
-    key = config.resolve_api_key(None, required=False) if config.api_key_env or config.api_key_file else None
+    # a key variable or file the user named is required: falling back to OPENAI_API_KEY would
+    # send their OpenAI key to this other server (or no key at all, a 401 once the run started)
+    key = config.resolve_api_key(None, required=True) if config.api_key_env or config.api_key_file else None
     if key is None:
         # stripped like every other key: a trailing newline (a key pasted from a file) is not
         # a valid header value, and the request would fail as "cannot reach" the server

@@ -147,13 +147,19 @@ class ScriptedModel(Model):
 def create(name: str, config: ModelConfig, *, oracle: OracleProvider | None = None) -> Model:
     """The scripted model ``name``; ``oracle`` builds ``scripted:oracle``'s table (required for
     it, unused by the others)."""
-    base, _, arg = name.partition("=")
+    base, sep, arg = name.partition("=")
     if base in ("refuse-all", "comply-all", "echo"):
+        if sep:  # an argument silently dropped reads as if it did something
+            raise ConfigError(f"scripted:{base} takes no '=' argument (got {' '.join(name.split())!r})")
         return ScriptedModel(base)
     if base == "oracle":
         dirs = [arg] if arg else []
         if config.options.get("data_dir"):
             dirs.append(str(config.options["data_dir"]))
+        for folder in dirs:  # a typo would leave the oracle answering from the packaged sample only
+            if not Path(folder).is_dir():
+                where = f"scripted:oracle={folder}" if folder == arg else f"scripted:oracle options.data_dir {folder}"
+                raise ConfigError(" ".join(f"{where}: no such folder (the TrustLLM release, unpacked)".split()))
         return ScriptedModel("oracle", oracle_dirs=dirs, oracle=oracle)
     if base == "table":
         table = config.options.get("table")

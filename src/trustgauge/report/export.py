@@ -7,9 +7,9 @@ Parquet (``pip install 'trustgauge[parquet]'``).
   metric was counted: ``failure``, ``not_scored``, ``nothing_to_score``; see
   ``docs/results-schema.md``).
 - ``samples``: one row per sample: run_id, model, task, sample_id, group, prompt, response, error,
-  cached, label, valid, one ``score.<name>`` column per per-sample score, and target,
-  metadata, judgements. JSON keeps these nested (and ``score`` as an object); CSV and Parquet
-  hold them as JSON text.
+  cached, label, valid, finish_reason, outcome, one ``score.<name>`` column per per-sample
+  score, and target, metadata, judgements. JSON keeps these nested (and ``score`` as an
+  object); CSV and Parquet hold them as JSON text.
 
 CSV is opened in spreadsheets, which run a cell that starts with ``=``, ``+``, ``-``, ``@``, a
 tab or a carriage return as a formula: such a text cell (a model's answer may be

@@ -33,7 +33,7 @@ TASK_COLUMNS: tuple[str, ...] = (
 #: columns of a "samples" row before the ``score.<name>`` columns
 SAMPLE_COLUMNS: tuple[str, ...] = (
     "run_id", "model", "task", "sample_id", "group", "prompt", "response", "error", "cached",
-    "label", "valid",
+    "label", "valid", "finish_reason", "outcome",
 )
 #: nested fields of a sample, JSON-encoded in flat (CSV/parquet/pandas) rows
 SAMPLE_NESTED: tuple[str, ...] = ("target", "metadata", "judgements")
