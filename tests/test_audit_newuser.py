@@ -201,3 +201,68 @@ def test_tasks_params_refuses_what_it_would_ignore_or_misname(tg_home: Path) -> 
     _one_error_line(out, "--params takes one task id, not ''")
     ok = _cli(["tasks", "--params", "fan2023.jailbreak", "--json"], tg_home)
     assert ok.returncode == 0 and "attacks" in json.loads(ok.stdout), ok.stderr
+
+
+# -- second pass: the audit's findings in files it left to the lead ------------------------------
+
+
+def test_watermark_detect_jsonl_keeps_a_text_holding_a_line_separator(tmp_path: Path) -> None:
+    """JSON allows U+2028 / U+0085 unescaped inside a string; ``str.splitlines()`` split the
+    record there and the detector saw broken JSON. A UTF-8 BOM is not part of the first text,
+    and a bad line is named by its number."""
+    from trustgauge.cli.watermark import read_texts
+    from trustgauge.errors import UsageError
+
+    path = tmp_path / "answers.jsonl"
+    texts = ["first\u2028still first", "second\x85still second", "third"]
+    path.write_text("\ufeff" + "\n".join(json.dumps({"text": t}, ensure_ascii=False) for t in texts) + "\n",
+                    encoding="utf-8")
+    assert read_texts(str(path)) == texts
+    path.write_text('{"text": "a"}\n\n{"text": "b"\n', encoding="utf-8")
+    with pytest.raises(UsageError, match=r"answers\.jsonl:3: not valid JSON \(Expecting ',' delimiter at column 13\)"):
+        read_texts(str(path))
+    plain = tmp_path / "answer.txt"
+    plain.write_text("\ufeffone text\u2028with a separator", encoding="utf-8")
+    assert read_texts(str(plain)) == ["one text\u2028with a separator"]
+
+
+def test_a_judge_kind_or_option_given_twice_is_refused(tg_home: Path) -> None:
+    """``--judge refusal=rules --judge refusal=minilm`` ran minilm (the last one) and exited 0,
+    while --role, --task-data and --task-param already refuse a repeat."""
+    for judges, needle in [
+        (["--judge", "refusal=rules", "--judge", "refusal=minilm"],
+         "--judge refusal is given twice (refusal=rules and refusal=minilm)"),
+        (["--judge", "refusal=rules,toxicity=minilm,refusal=minilm"], "--judge refusal is given twice"),
+        (["--judge", "refusal=minilm,threshold=0.5,threshold=0.6"], "--judge refusal: option 'threshold' is given twice"),
+    ]:
+        out = _cli(["run", "-m", "scripted:refuse-all", "--suite", "quick-safety", "-n", "1", *judges], tg_home)
+        _one_error_line(out, needle)
+
+
+def test_judge_on_empty_input_is_refused(tmp_path: Path, tg_home: Path) -> None:
+    """An empty file (or stdin) was "0 rows judged", exit 0, with an empty output written."""
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n\n")
+    out = _cli(["judge", "refusal", "--input", str(empty), "--output", str(tmp_path / "j.jsonl")], tg_home)
+    _one_error_line(out, "empty.jsonl holds no rows")
+    assert not (tmp_path / "j.jsonl").exists()
+    out = _cli(["judge", "refusal", "--input", "-", "--output", str(tmp_path / "j.jsonl")], tg_home, stdin="")
+    _one_error_line(out, "<stdin> holds no rows")
+
+
+def test_judges_verify_save_baseline_to_a_folder_is_refused_before_measuring(tmp_path: Path, tg_home: Path) -> None:
+    """It measured first and then said "cannot read DIR: Is a directory" for a file it was to
+    write (after an llm judge's paid requests)."""
+    folder = tmp_path / "baselines"
+    folder.mkdir()
+    out = _cli(["judges", "verify", "refusal=rules", "--save-baseline", str(folder)], tg_home)
+    _one_error_line(out, f"cannot write {folder}: it is a folder")
+    assert "agreement" not in out.stdout.lower() and list(folder.iterdir()) == []
+
+
+def test_task_data_that_is_a_folder_says_so(tmp_path: Path, tg_home: Path) -> None:
+    folder = tmp_path / "records"
+    folder.mkdir()
+    out = _cli(["run", "-m", "scripted:refuse-all", "-t", "safety.jailbreak", "-n", "1",
+                "--task-data", f"safety.jailbreak={folder}"], tg_home)
+    _one_error_line(out, "a folder, not a file")

@@ -71,10 +71,14 @@ def _parse_judges(values: list[str] | None) -> tuple[dict[str, str], dict[str, d
             if not kind or key in JUDGES:
                 if not sep or not key or not rest:
                     _fail(f"bad --judge {value!r}: expected KIND=NAME[,OPTION=VALUE...], e.g. --judge refusal=rules")
+                if key in judges:  # the last one silently winning would run a judge the user did not mean
+                    _fail(f"--judge {key} is given twice ({key}={judges[key]} and {key}={rest}): give each judge kind once")
                 kind = key
                 judges[kind] = rest
                 continue
             opt, parsed = _judge_option(item, "--judge")
+            if opt in options.get(kind, {}):
+                _fail(f"--judge {kind}: option {opt!r} is given twice: give it once")
             options.setdefault(kind, {})[opt] = parsed
     return judges, options
 

@@ -110,6 +110,8 @@ def _read_judge_input(
             )
         rows.append(row)
         items.append(JudgeItem(prompt=prompt or "", response=response, reference=reference))
+    if not rows:  # nothing judged is not a success: most likely the wrong file
+        raise DataError(f"{name} holds no rows (one JSON object a line with a 'response' field)")
     return rows, items
 
 
@@ -305,8 +307,11 @@ def _verify(
         published = published_figures()
     except UsageError as exc:
         _fail(str(exc))
-    if save_baseline is not None and not save_baseline.expanduser().resolve().parent.is_dir():
-        _fail(f"cannot write {save_baseline}: its folder does not exist")
+    if save_baseline is not None:  # checked before anything is measured (an llm judge's requests cost)
+        if not save_baseline.expanduser().resolve().parent.is_dir():
+            _fail(f"cannot write {save_baseline}: its folder does not exist")
+        if save_baseline.expanduser().is_dir():
+            _fail(f"cannot write {save_baseline}: it is a folder; give a file name, e.g. {save_baseline / 'judges.json'}")
     progress = make_progress(enabled=not quiet)
     try:
         results = _run_async(verify_judges(

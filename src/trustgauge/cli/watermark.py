@@ -66,6 +66,19 @@ def schemes_cmd(
             typer.echo(f"  {pname} = {p['default']}{choices}: {p['help']}")
 
 
+def _json_value(text: str, where: str) -> Any:
+    """``json.loads(text)``, or one UsageError line naming ``where`` (a file, or a file's line)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        at = f"line {exc.lineno}, column {exc.colno}" if "\n" in text.strip() else f"column {exc.colno}"
+        raise UsageError(f"{where}: not valid JSON ({exc.msg} at {at})") from None
+    except RecursionError:
+        raise UsageError(f"{where}: not valid JSON (nested too deep)") from None
+    except ValueError as exc:  # a number of more than 4,300 digits
+        raise UsageError(f"{where}: not valid JSON ({str(exc).split(';')[0]})") from None
+
+
 def read_texts(source: str) -> list[str]:
     """The texts of ``source``: ``-`` (stdin, one text), a ``.jsonl`` / ``.json`` file of records
     with a ``text`` field (or of strings), or any other file (one text)."""
@@ -79,23 +92,22 @@ def read_texts(source: str) -> list[str]:
         raise UsageError(f"{source}: a folder, not a file")
     if not path.is_file():
         raise UsageError(f"{source}: no such file")
-    raw = path.read_text(encoding="utf-8", errors="replace")
+    raw = path.read_text(encoding="utf-8-sig", errors="replace")
     if not raw.strip():
         raise UsageError(f"{source}: no text to detect (the file is empty)")
-    if path.suffix.lower() not in (".jsonl", ".json"):
+    suffix = path.suffix.lower()
+    if suffix not in (".jsonl", ".json"):
         return [raw]
-    try:
-        items = (
-            [json.loads(line) for line in raw.splitlines() if line.strip()]
-            if path.suffix.lower() == ".jsonl"
-            else json.loads(raw)
-        )
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{source}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
-    except RecursionError:
-        raise UsageError(f"{source}: not valid JSON (nested too deep)") from None
-    except ValueError as exc:  # a number of more than 4,300 digits
-        raise UsageError(f"{source}: not valid JSON ({exc})") from None
+    items: Any
+    if suffix == ".jsonl":
+        # "\n" only: str.splitlines() also splits at U+2028, U+0085 ..., which JSON allows
+        # unescaped inside a string (a text holding one came back as two broken lines)
+        items = []
+        for lineno, line in enumerate(raw.split("\n"), start=1):
+            if line.strip():
+                items.append(_json_value(line, f"{source}:{lineno}"))
+    else:
+        items = _json_value(raw, source)
     if not isinstance(items, list):
         raise UsageError(f"{source}: expected a list of records with a 'text' field")
     if not items:

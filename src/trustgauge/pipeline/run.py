@@ -230,6 +230,8 @@ def _check_task_data(config: RunConfig, tasks: Sequence[Task]) -> None:
     for task_id, path in config.task_data.items():
         if task_id not in chosen:
             raise ConfigError(f"--task-data {task_id}={path}: {task_id} is not among the selected tasks")
+        if Path(path).expanduser().is_dir():
+            raise ConfigError(f"--task-data {task_id}={path}: a folder, not a file (JSON Lines or a JSON list of records)")
         if not Path(path).expanduser().is_file():
             raise ConfigError(f"--task-data {task_id}={path}: no such file")
     for task_id, values in config.task_params.items():
