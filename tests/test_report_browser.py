@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 import browser_fixtures
+from browser_fixtures import Opened
 from html_report_fixtures import XSS_MARK, XSS_RESPONSE, synthetic_run
 from trustgauge.report.htmlreport import decode_samples
 from trustgauge.report.writer import write_run
@@ -50,57 +51,6 @@ def _no_registered_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     import trustgauge._secrets as secrets
 
     monkeypatch.setattr(secrets, "_SECRETS", set())
-
-
-class Opened:
-    """A page on a report, with everything it tried: requests, dialogs, errors."""
-
-    def __init__(self, browser: Any, path: Path, width: int = 1320) -> None:
-        self.url = path.resolve().as_uri()
-        self.page = browser.new_page(viewport={"width": width, "height": 1000})
-        self.requests: list[str] = []
-        self.dialogs: list[str] = []
-        self.errors: list[str] = []
-        self.console: list[str] = []
-        self.page.on("request", lambda r: self.requests.append(r.url))
-        self.failed: dict[str, str] = {}
-        self.page.on("requestfailed", lambda r: self.failed.setdefault(r.url, str(r.failure)))
-        self.finished: list[str] = []
-        self.page.on("requestfinished", lambda r: self.finished.append(r.url))
-        self.page.on("dialog", self._dialog)
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}"))
-        start = time.perf_counter()
-        self.page.goto(self.url)
-        self.page.wait_for_selector("body[data-ready]", state="attached", timeout=30_000)
-        self.wall = time.perf_counter() - start
-        assert self.page.get_attribute("body", "data-ready") == "1", self.console
-
-    def _dialog(self, dialog: Any) -> None:
-        self.dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    def cards(self) -> list[dict[str, Any]]:
-        return list(self.page.eval_on_selector_all("#ex-list li.ex", """els => els.map(e => ({
-            index: Number(e.dataset.index),
-            task: e.querySelector('.task').textContent,
-            badge: e.querySelector('.badge').textContent,
-            label: e.querySelector('.label').textContent,
-            texts: Array.from(e.querySelectorAll('pre')).map(p => p.textContent),
-        }))"""))
-
-    def count_text(self) -> str:
-        return str(self.page.text_content("#ex-count"))
-
-    def matches(self) -> int:
-        return int(self.page.get_attribute("body", "data-matches") or -1)
-
-    def wait_matches(self, n: int, *, timeout: float = 10_000) -> None:
-        """Wait for the (debounced) search to redraw the list with ``n`` matches."""
-        self.page.wait_for_selector(f'body[data-matches="{n}"]', state="attached", timeout=timeout)
-
-    def close(self) -> None:
-        self.page.close()
 
 
 def _shot(opened: Opened, path: Path, full: bool = True) -> Path:

@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 
 import browser_fixtures
+from browser_fixtures import Opened
 from html_report_fixtures import synthetic_run
 from security_report_fixtures import PAIR, attack_sample, injection_samples, security_run
-from test_report_browser import Opened
 from test_report_responsibility import (
     DET,
     UT,
