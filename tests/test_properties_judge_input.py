@@ -55,6 +55,10 @@ def test_any_lines_are_rows_or_one_line_naming_file_and_line(
     except DataError as exc:
         message = str(exc)
         assert "\n" not in message and "\r" not in message, message
+        if message == f"{path} holds no rows (one JSON object a line with a 'response' field)":
+            # only when every line is blank (the reader's own test: str.strip() of the decoded line)
+            assert not any(line.strip() for line in data.decode("utf-8-sig").split("\n")), message
+            return
         found = re.match(rf"{re.escape(str(path))}:(\d+): ", message)
         assert found, message
         assert 1 <= int(found.group(1)) <= data.count(b"\n") + 1
