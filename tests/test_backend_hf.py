@@ -182,3 +182,28 @@ def test_missing_torch_names_the_install_command(monkeypatch: pytest.MonkeyPatch
     assert str(info.value) == (
         "hf: backend needs: pip install 'trustgauge[local]' (CPU: pip install torch==2.13.0 first)"
     )
+
+
+@pytest.mark.slow
+@needs_stack
+def test_the_tokenizer_alone_does_not_load_the_weights(smol: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """``watermark detect --tokenizer hf:...`` needs only the tokenizer: loading SmolLM2's weights
+    for it cost ~1.2 s and ~80 MB per call. The tokenizer alone must be the same tokenizer, with the same
+    logits width (the watermark's vocabulary), as the loaded model's."""
+    from trustgauge.models.gguf import smollm2_path
+
+    loaded = smol["model"]
+    monkeypatch.setenv("TRUSTGAUGE_HOME", str(smol["home"]))  # where the fixture converted it
+    monkeypatch.delenv("TRUSTGAUGE_MODEL_CACHE", raising=False)
+    fresh = load_model(ModelConfig(model=f"hf:gguf:{smollm2_path()}"))
+    alone = fresh.tokenizer()
+    assert fresh._model is None  # type: ignore[attr-defined]  # no weights loaded
+    assert fresh.converted is False  # the cached conversion was read
+    with_model = loaded.tokenizer()
+    assert alone.vocab_size == with_model.vocab_size == loaded._logits_width()  # type: ignore[attr-defined]
+    texts = [*PROMPTS, "naïve café — 東京 🙂", ""]
+    assert alone.encode_batch(texts) == with_model.encode_batch(texts)
+    assert fresh.tokenizer() is alone  # one instance per model
+    _run(fresh.generate([Request.user("Hi", GenerationParams(max_tokens=2))]))  # the weights load when needed
+    assert fresh._model is not None  # type: ignore[attr-defined]
+    _run(fresh.aclose())

@@ -342,23 +342,7 @@ class HFLocalModel(Model):
             from transformers import AutoModelForCausalLM, AutoTokenizer
 
             t0 = time.perf_counter()
-            kwargs: dict[str, Any] = {}
-            source: str | Path
-            self.converted = False
-            if self.gguf_repo_file is not None:
-                self.gguf_path = self._download_gguf(*self.gguf_repo_file)
-            if self.gguf_path is not None:
-                from trustgauge.models.gguf import file_sha256
-
-                source, self.converted = convert_gguf(self.gguf_path)
-                self._resolved_revision = file_sha256(self.gguf_path)
-            elif self.local_dir is not None:
-                source = self.local_dir
-            else:
-                source = self.name
-                kwargs = {"revision": self.revision, "trust_remote_code": self.trust_remote_code}
-                if self._hub_cached():
-                    kwargs["local_files_only"] = True  # no network round trips (works offline)
+            source, kwargs = self._source()
             dtype = {_dtype_kwarg(): getattr(torch, self.dtype)}
             try:
                 try:
@@ -390,6 +374,53 @@ class HFLocalModel(Model):
                 _check_same_vocabulary(self.name, tokenizer, self.observer.name, self.observer._tokenizer)
             self._tokenizer, self._model = tokenizer, model
             self.load_seconds = time.perf_counter() - t0
+
+    def _source(self) -> tuple[str | Path, dict[str, Any]]:
+        """Where the tokenizer and weights load from, and ``from_pretrained``'s keywords (a GGUF
+        file is downloaded and converted first, once)."""
+        kwargs: dict[str, Any] = {}
+        source: str | Path
+        self.converted = False
+        if self.gguf_repo_file is not None:
+            self.gguf_path = self._download_gguf(*self.gguf_repo_file)
+        if self.gguf_path is not None:
+            from trustgauge.models.gguf import file_sha256
+
+            source, self.converted = convert_gguf(self.gguf_path)
+            self._resolved_revision = file_sha256(self.gguf_path)
+        elif self.local_dir is not None:
+            source = self.local_dir
+        else:
+            source = self.name
+            kwargs = {"revision": self.revision, "trust_remote_code": self.trust_remote_code}
+            if self._hub_cached():
+                kwargs["local_files_only"] = True  # no network round trips (works offline)
+        return source, kwargs
+
+    def _tokenizer_alone(self) -> tuple[Any, int] | None:
+        """The tokenizer and the logits width (``config.json``'s ``vocab_size``, the rows of the
+        output layer) without the weights; ``None`` when the config does not say the width."""
+        try:
+            from transformers import AutoConfig, AutoTokenizer
+        except ImportError as exc:
+            raise ConfigError(f"{INSTALL_HINT} ({_first_line(exc)})") from None
+        with self._lock:
+            source, kwargs = self._source()
+            try:
+                try:
+                    tokenizer: Any = AutoTokenizer.from_pretrained(str(source), **kwargs)
+                    config: Any = AutoConfig.from_pretrained(str(source), **kwargs)
+                except OSError:
+                    if not kwargs.pop("local_files_only", False):
+                        raise
+                    tokenizer = AutoTokenizer.from_pretrained(str(source), **kwargs)
+                    config = AutoConfig.from_pretrained(str(source), **kwargs)
+            except ImportError as exc:
+                raise ConfigError(f"{INSTALL_HINT} ({_first_line(exc)})") from None
+            except (OSError, ValueError, KeyError) as exc:
+                raise ConfigError(f"hf: cannot load {self.name}: {_first_line(exc)}") from None
+        width = getattr(config, "vocab_size", None)
+        return (tokenizer, width) if isinstance(width, int) and width > 0 else None
 
     def _hub_cached(self) -> bool:
         with contextlib.suppress(Exception):
@@ -590,13 +621,19 @@ class HFLocalModel(Model):
         return int(self._model.config.vocab_size)
 
     def tokenizer(self) -> TextTokenizer:
-        """The model's own tokenizer (loads the model; a GGUF file is converted once). One
-        instance per model: its pre-token cache (``watermark/_pretoken_cache.py``) stays warm
-        across calls and costs its set-up (~0.1 s for SmolLM2) once."""
-        self._load_sync()
+        """The model's own tokenizer. The weights are not loaded for it unless they already are
+        (``watermark detect`` needs the tokenizer alone: measured for SmolLM2 from its cached
+        conversion, 4.9 -> 3.7 s a call and peak RSS 466 -> 389 MB; most of the rest is importing
+        torch and transformers); a GGUF file is still converted once. One instance per model: its pre-token
+        cache (``watermark/_pretoken_cache.py``) stays warm across calls and costs its set-up
+        (~0.1 s for SmolLM2) once."""
         made = self._text_tokenizer
         if made is None:
-            made = self._text_tokenizer = HFTokenizer(self._tokenizer, self.describe(), self._logits_width())
+            alone = None if self._model is not None else self._tokenizer_alone()
+            if alone is None:
+                self._load_sync()
+                alone = (self._tokenizer, self._logits_width())
+            made = self._text_tokenizer = HFTokenizer(alone[0], self.describe(), alone[1])
         return made
 
     def _token_logprob(self, logits: Any, token: int, top: int) -> TokenLogprob:
