@@ -266,3 +266,20 @@ def test_task_data_that_is_a_folder_says_so(tmp_path: Path, tg_home: Path) -> No
     out = _cli(["run", "-m", "scripted:refuse-all", "-t", "safety.jailbreak", "-n", "1",
                 "--task-data", f"safety.jailbreak={folder}"], tg_home)
     _one_error_line(out, "a folder, not a file")
+
+
+def test_leaderboard_refuses_a_run_given_twice_and_counts_one_run_in_the_singular(tmp_path: Path, tg_home: Path) -> None:
+    """``leaderboard runs/* runs/a`` ranked run a against itself (two rows, one model)."""
+    run = tmp_path / "a"
+    import shutil
+
+    shutil.copytree(FIXTURE_RUN, run)
+    out = _cli(["leaderboard", str(run), str(run), "-o", str(tmp_path / "b.md")], tg_home)
+    _one_error_line(out, f"{run} is given twice: each run once")
+    other_spelling = tmp_path / "x" / ".." / "a"
+    out = _cli(["leaderboard", str(run), str(other_spelling), "-o", str(tmp_path / "b.md")], tg_home)
+    _one_error_line(out, f"{other_spelling} is given twice (also as {run})")
+    assert not (tmp_path / "b.md").exists()
+    one = _cli(["leaderboard", str(run), "-o", str(tmp_path / "one.md")], tg_home)
+    assert one.returncode == 0, one.stderr
+    assert "leaderboard (1 run, " in one.stderr and "1 run, " in (tmp_path / "one.md").read_text()

@@ -214,6 +214,12 @@ def leaderboard_cmd(
         _fail(f"bad --by {by!r}: expected task or category")
     if by == "category" and common:
         _fail("--common selects sub-tasks to rank: not with --by category")
+    seen: dict[Path, Path] = {}
+    for run_dir in run_dirs:  # runs/* plus one of them named again would rank a run against itself
+        first = seen.setdefault(run_dir.expanduser().resolve(), run_dir)
+        if first is not run_dir:
+            _fail(f"{run_dir} is given twice" + ("" if str(first) == str(run_dir) else f" (also as {first})")
+                  + ": each run once")
 
     if fmt is None:
         suffix = Path(output).suffix.lower().lstrip(".") if output != "-" else ""
@@ -234,7 +240,8 @@ def leaderboard_cmd(
     except UsageError as exc:
         _fail(str(exc))
     if output != "-":
-        typer.echo(f"leaderboard ({len(board.entries)} runs, {len(board.columns)} sub-tasks): {output}", err=True)
+        runs = len(board.entries)
+        typer.echo(f"leaderboard ({runs} run{'s' * (runs != 1)}, {len(board.columns)} sub-tasks): {output}", err=True)
 
 
 def _leaderboard_by_category(run_dirs: list[Path], fmt: str, output: str, framework_id: str) -> None:
@@ -350,7 +357,7 @@ def export_cmd(
 
 
 def report_command(
-    run_dir: Annotated[Path, typer.Argument(help="A run directory (run.json, scores.json, samples.jsonl).")],
+    run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A run directory (run.json, scores.json, samples.jsonl).")],
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Where to write the report "
         "(default: RUN_DIR/report.html).")] = None,
     price_in: Annotated[float | None, typer.Option("--price-in", min=0.0, help="USD per million input "

@@ -202,7 +202,7 @@ def render_markdown(board: Leaderboard, *, subtasks: bool = True) -> str:
     lines = [
         "## trustgauge leaderboard",
         "",
-        f"{len(board.entries)} runs, {len(board.columns)} sub-tasks. Rank per sub-task "
+        f"{len(board.entries)} run{'s' * (len(board.entries) != 1)}, {len(board.columns)} sub-tasks. Rank per sub-task "
         "(1 = best; ties share a rank; no value ranks last), mean rank per dimension and overall."
         + (f" Not ranked (no run has a value): {', '.join(unranked)}." if unranked else ""),
         "",
@@ -267,7 +267,7 @@ _HTML = """<!doctype html>
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
 <title>trustgauge leaderboard</title><style>{{ style }}</style></head><body>
 <h1>trustgauge leaderboard</h1>
-<p class="muted">{{ board.entries|length }} runs{% if board.failed %} ({{ board.failed|length }} failed){% endif %}, {{ board.columns|length }} sub-tasks. Rank per sub-task
+<p class="muted">{{ board.entries|length }} run{{ 's' if board.entries|length != 1 }}{% if board.failed %} ({{ board.failed|length }} failed){% endif %}, {{ board.columns|length }} sub-tasks. Rank per sub-task
 (1 = best; ties share a rank; a run without a value ranks last), mean rank per dimension and overall.</p>
 <h2>Overall</h2>
 <table><thead><tr><th>#</th><th>model</th><th>run</th><th>mean rank</th>
