@@ -181,6 +181,11 @@ def test_attacker_loop_stops_adaptively_and_counts_tokens_per_role(tmp_path: Pat
     assert roles["target"]["usage"]["input_tokens"] == expected_in
     assert run["usage"] == roles["target"]["usage"]  # the top-level usage stays the target's
     assert f"role attacker: 13 sent, 0 cached · tokens in/out {roles['attacker']['usage']['input_tokens']}/" in res.stdout
+    # the summary says which count is which: samples (a conversation once) and the target's calls
+    req = run["requests"]
+    assert req["unique"] != req["total"]
+    assert (f"requests: {req['total']}, a conversation counted once ({req['failed']} failed) · target calls: "
+            f"{req['unique']} ({req['cached']} cached, {req['sent']} sent, {req['retries']} retries)") in res.stdout
 
 
 def test_a_task_whose_role_is_missing_is_refused_before_any_call(tmp_path: Path) -> None:

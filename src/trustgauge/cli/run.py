@@ -87,10 +87,18 @@ def _print_summary(result: RunResult) -> None:
     for line in dimension_summary_lines(result.scores.tasks):
         console.print(line, markup=False, soft_wrap=True)
     req = result.run.requests
+    unique = req.get("unique", req["total"])
+    # with conversational tasks `total` counts a conversation once and the rest count the target's
+    # calls: "34 (0 cached, 38 sent)" did not add up on screen, so say which is which
+    counts = (
+        f"requests: {req['total']} ({req['cached']} cached, {req['sent']} sent, {req['retries']} retries, {req['failed']} failed)"
+        if unique == req["total"] else
+        f"requests: {req['total']}, a conversation counted once ({req['failed']} failed) · target calls: {unique} "
+        f"({req['cached']} cached, {req['sent']} sent, {req['retries']} retries)"
+    )
     console.print(
-        f"requests: {req['total']} ({req['cached']} cached, {req['sent']} sent, {req['retries']} retries, "
-        f"{req['failed']} failed) · tokens in/out {result.run.usage['input_tokens']}/{result.run.usage['output_tokens']}"
-        f" · {result.run.wall_time_s:.1f}s"
+        f"{counts} · tokens in/out {result.run.usage['input_tokens']}/{result.run.usage['output_tokens']}"
+        f" · {result.run.wall_time_s:.1f}s", markup=False, soft_wrap=True,
     )
     for name, role in (result.run.roles or {}).items():  # runs with conversational tasks
         console.print(
