@@ -81,11 +81,13 @@ import sys
 from pathlib import Path
 from typer.testing import CliRunner
 from trustgauge.cli import app
+import shutil
 run, tmp = sys.argv[1], Path(sys.argv[2])
+twin = str(shutil.copytree(run, tmp / "twin"))  # a second run (leaderboard refuses one run twice)
 r = CliRunner()
 for args in (["report", run, "-o", str(tmp / "r.html")],
-             ["leaderboard", run, run, "-o", str(tmp / "lb.md")],
-             ["leaderboard", run, run, "-f", "html", "-o", str(tmp / "lb.html")],
+             ["leaderboard", run, twin, "-o", str(tmp / "lb.md")],
+             ["leaderboard", run, twin, "-f", "html", "-o", str(tmp / "lb.html")],
              ["gate", run, "--baseline", run, "--max-drop", "0.01"],
              ["compare", run, run, "--json", str(tmp / "cmp.json")]):
     out = r.invoke(app, args)
