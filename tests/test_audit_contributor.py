@@ -47,3 +47,66 @@ def test_an_aggregator_module_imported_before_its_entry_point_loads_is_not_repor
     aggregators._restore((aggregators._state()[0], [], False))  # read afresh: load the plugins
     assert "mybench.sure_share@1" in aggregators.known_aggregators()
     assert aggregators.plugin_errors() == []
+
+
+def _task_module(task_id: str, extra: str = "") -> str:
+    name = task_id.split(".")[1]
+    return f'''
+{extra}
+from trustgauge.tasks.base import Task
+from trustgauge.tasks.registry import register_task
+from trustgauge.types import DataRef, Sample, SampleScore
+
+
+@register_task
+class T(Task):
+    id = "{task_id}"
+    dimension = "pair"
+    size = 1
+    title = "{name}"
+    data = DataRef(dataset="trustllm", path="x.json")
+    metrics = (("m", "higher"),)
+    aggregator = "mean@1"
+
+    def samples(self, records):
+        return [Sample(id="0", prompt="p")]
+
+    def score(self, sample, response, judgements):
+        return SampleScore(values={{"m": 1.0}})
+
+    def aggregator_params(self):
+        return {{"metrics": [["m", "m", "higher"]]}}
+'''
+
+
+@pytest.fixture
+def sibling_task_plugins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    from trustgauge.tasks import registry as tasks
+
+    state = tasks._state()
+    root = install_dist(
+        tmp_path / "site", "tgpair", "trustgauge.tasks",
+        {"first": "tg_pair_first", "second": "tg_pair_second"},
+        {"tg_pair_first": _task_module("pair.first", "import tg_pair_second  # noqa: F401 -- a shared helper"),
+         "tg_pair_second": _task_module("pair.second")},
+    )
+    monkeypatch.syspath_prepend(str(root))
+    tasks._restore((state[0], state[1], [], False))  # read afresh: load the plugins
+    yield
+    for name in ("tg_pair_first", "tg_pair_second"):
+        sys.modules.pop(name, None)
+    tasks._restore(state)
+
+
+def test_a_task_plugin_whose_module_an_earlier_plugin_imported_is_not_reported_broken(
+    sibling_task_plugins: None,
+) -> None:
+    """extending.md invites a task module to import a sibling's helpers (as safety/toxicity.py
+    takes the jailbreak reader): when both are published as entry points, loading the first
+    registers the second's task too, and the second was then skipped with "it registered no
+    task" (though its task ran), one error line on every command."""
+    from trustgauge.tasks import registry as tasks
+
+    ids = list(tasks.TASKS)
+    assert sorted(ids[-2:]) == ["pair.first", "pair.second"]  # second's class is defined first
+    assert tasks.plugin_errors() == []
