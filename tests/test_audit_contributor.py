@@ -110,3 +110,29 @@ def test_a_task_plugin_whose_module_an_earlier_plugin_imported_is_not_reported_b
     ids = list(tasks.TASKS)
     assert sorted(ids[-2:]) == ["pair.first", "pair.second"]  # second's class is defined first
     assert tasks.plugin_errors() == []
+
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+def _python_block(doc: str, containing: str) -> str:
+    text = (DOCS / doc).read_text(encoding="utf-8")
+    blocks = [b.split("```", 1)[0] for b in text.split("```python\n")[1:]]
+    (block,) = [b for b in blocks if containing in b]
+    return block
+
+
+def test_the_multi_turn_probe_of_extending_md_registers_as_written() -> None:
+    """The attacker-loop example declared ``id = "mybench.attack_loop"`` in dimension
+    ``safety``: registering it, as a contributor copying it does, was refused ("task id
+    'mybench.attack_loop' must be '<dimension>.<name>'") and the whole plugin skipped."""
+    from trustgauge.tasks import registry as tasks
+
+    namespace: dict[str, object] = {}
+    exec(compile(_python_block("extending.md", "class AttackLoop(Task)"), "extending.md", "exec"), namespace)
+    state = tasks._state()
+    try:
+        tasks.register_task(namespace["AttackLoop"])  # type: ignore[arg-type]
+        assert "mybench.attack_loop" in tasks.TASKS
+    finally:
+        tasks._restore(state)
