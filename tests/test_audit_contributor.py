@@ -136,3 +136,22 @@ def test_the_multi_turn_probe_of_extending_md_registers_as_written() -> None:
         assert "mybench.attack_loop" in tasks.TASKS
     finally:
         tasks._restore(state)
+
+
+@pytest.mark.parametrize("value", ["5", "[top_k]", "top_k=20"])
+def test_an_extra_body_that_is_not_a_mapping_is_one_clear_error(tmp_path: Path, value: str) -> None:
+    """README's model config has ``options: {extra_body: {top_k: 20}}``; written as anything
+    but a mapping it was dropped without a word by every backend (and the cache key), so the run
+    went on without the fields asked for."""
+    from trustgauge.config import load_model_config
+    from trustgauge.errors import ConfigError
+
+    path = tmp_path / "model.yaml"
+    path.write_text(f"model: openai-compatible:m@http://127.0.0.1:9/v1\noptions: {{extra_body: {value}}}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_model_config(path)
+    message = str(caught.value)
+    assert message.startswith(f"invalid model config in {path}: options: extra_body must be a mapping")
+    assert "\n" not in message
+    path.write_text("model: openai-compatible:m@http://127.0.0.1:9/v1\noptions: {extra_body: {top_k: 20}}\n")
+    assert load_model_config(path).options == {"extra_body": {"top_k": 20}}
