@@ -226,8 +226,9 @@ def _check_shape(data: Any, path: Path) -> None:
                 stack.append((child, False))
 
 
-def load_model_config(path: Path | None, *, spec: str | None = None) -> ModelConfig:
-    """Build a :class:`ModelConfig` from an optional file and an optional ``--model`` spec."""
+def load_model_config(path: Path | None, *, spec: str | None = None, role: str | None = None) -> ModelConfig:
+    """Build a :class:`ModelConfig` from an optional file and an optional ``--model`` spec;
+    ``role``: the file is the model of ``--role ROLE=FILE`` (no ``--model`` to fall back on)."""
     data: dict[str, Any] = _read_mapping(path) if path is not None else {}
     if spec:
         data["model"] = spec
@@ -235,6 +236,8 @@ def load_model_config(path: Path | None, *, spec: str | None = None) -> ModelCon
         if not isinstance(key, str):  # YAML "1: x": ModelConfig(**data) would raise TypeError
             raise ConfigError(f"invalid model config{f' in {path}' if path else ''}: {key!r} is not a field name")
     if not data.get("model"):
+        if role is not None:
+            raise ConfigError(f"--role {role}={path}: the file has no 'model:' (the role's model spec)")
         raise ConfigError("no model given: pass --model (e.g. --model gguf:smollm2) or 'model:' in --model-config")
     try:
         return ModelConfig(**data)
