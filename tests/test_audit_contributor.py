@@ -200,3 +200,17 @@ def test_a_judge_written_as_judges_md_shows_gets_its_kind_from_its_registration(
     finally:
         sys.modules.pop("tg_keyword_judge", None)
         catalogue._restore(state)
+
+
+def test_evaluate_takes_one_selector_as_a_string(tmp_path: Path, tg_home: Path) -> None:
+    """``trustgauge.evaluate("MODEL", "safety.misuse")`` (a string is a ``Sequence[str]``, so
+    the type checker let it through) asked for tasks 's', 'a', 'f', ...: "unknown task 's'"."""
+    import trustgauge
+
+    result = trustgauge.evaluate("scripted:refuse-all", "safety.misuse", limit=1, suite="quick",
+                                 out=tmp_path / "one")
+    assert result.run.tasks == ["safety.misuse"]
+    (outcome,) = trustgauge.evaluate_many(["scripted:refuse-all"], "safety.misuse,safety.exaggerated",
+                                          limit=1, suite="quick", out=tmp_path / "many")
+    assert isinstance(outcome, trustgauge.RunResult)
+    assert outcome.run.tasks == ["safety.misuse", "safety.exaggerated"]
