@@ -214,3 +214,22 @@ def test_evaluate_takes_one_selector_as_a_string(tmp_path: Path, tg_home: Path) 
                                           limit=1, suite="quick", out=tmp_path / "many")
     assert isinstance(outcome, trustgauge.RunResult)
     assert outcome.run.tasks == ["safety.misuse", "safety.exaggerated"]
+
+
+def test_a_packaged_file_with_the_wrong_record_count_does_not_send_the_user_to_download_it() -> None:
+    """extending.md's task ships its data in its package (``PackageFiles``, ``files=
+    {"prompts.json": 3}``). A file that disagrees with that count said "not the pinned tgtoy
+    release; use an unmodified copy (`trustgauge data fetch tgtoy` downloads and verifies it)",
+    and that command only re-checks the same package folder and fails the same way."""
+    from trustgauge.data.records import record_count_error
+    from trustgauge.data.sources import PackageFiles, PinnedFile
+
+    shipped = PackageFiles(id="tgtoy", description="three toy prompts", package="tg_task_plugin",
+                           path="data", files={"prompts.json": 3})
+    message = record_count_error(shipped, "data/prompts.json", 4, 3)
+    assert message == ("data/prompts.json holds 4 records, expected 3: the files package tg_task_plugin "
+                       "ships do not match the `files` its source tgtoy declares")
+    pinned = PinnedFile(id="mybench", url="https://example.org/items.json", sha256="0" * 64, size_bytes=1,
+                        files={"items.json": 2})
+    assert "`trustgauge data fetch mybench` downloads and verifies it" in record_count_error(
+        pinned, "items.json", 1, 2)
