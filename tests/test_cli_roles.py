@@ -34,10 +34,11 @@ def test_a_bad_role_config_file_is_one_clear_error(tmp_path: Path, tg_home: Path
     missing = tmp_path / "nowhere.yaml"
     nameless = tmp_path / "nameless.json"
     nameless.write_text('{"options": {"n_ctx": 8192}}')
-    for role, says in ((f"attacker={missing}", "cannot read config"), (f"attacker={nameless}", "no model given")):
+    for role, says in ((f"attacker={missing}", "cannot read config"), (f"attacker={nameless}", f"error: --role attacker={nameless}: the file has no 'model:'")):
         res = subprocess.run([sys.executable, "-m", "trustgauge", "run", "-m", "scripted:oracle", "-t",
                               "fan2023.jailbreak_pair", "--role", role, "-o", str(tmp_path / "run")],
                              env=cli_env(tg_home), capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
         assert res.returncode == 2, res.stderr
         assert says in res.stderr and "Traceback" not in res.stderr
+        assert "pass --model" not in res.stderr  # the role's file, not --model, lacks the spec
         assert not (tmp_path / "run" / "scores.json").exists()

@@ -633,3 +633,18 @@ def test_data_list_shows_a_package_source(toy_package: str, tmp_path: Path) -> N
     assert "toypkg: shipped toy" in res.output
     assert f"package {toy_package}: data/" in res.output
     assert "data (package)" in res.output and "None" not in res.output
+
+
+@pytest.mark.usefixtures("clean_registry")
+def test_data_fetch_of_a_package_source_says_it_was_verified_in_place(toy_package: str, tmp_path: Path) -> None:
+    """A package source has no cached copy: `data fetch` said 'verified (github, sha256 )'."""
+    from typer.testing import CliRunner
+
+    from trustgauge.cli import app
+
+    register_source(PackageFiles(id="toypkg", package=toy_package, path="data", files=FILES,
+                                 description="shipped toy"))
+    res = CliRunner().invoke(app, ["data", "fetch", "toypkg"], env={"TRUSTGAUGE_HOME": str(tmp_path / "h")})
+    assert res.exit_code == 0, res.output
+    assert "toypkg: verified in place" in res.output
+    assert "github" not in res.output and "sha256" not in res.output

@@ -28,9 +28,15 @@ from trustgauge.report.writer import RENDERERS
 __all__ = ["ModelFailure", "RunConfig", "RunResult", "evaluate", "evaluate_many"]
 
 
+def _selectors(tasks: str | Sequence[str]) -> list[str]:
+    """``tasks`` as selectors: one string is one selector (``"safety"``, ``"safety,privacy"``, as
+    ``--tasks`` takes it), not its characters (``list("safety")`` asked for tasks 's', 'a', ...)."""
+    return [tasks] if isinstance(tasks, str) else list(tasks)
+
+
 def evaluate(
     model: str | ModelConfig,
-    tasks: Sequence[str] = ("all",),
+    tasks: str | Sequence[str] = ("all",),
     *,
     limit: int | None = None,
     out: str | Path | None = None,
@@ -43,13 +49,13 @@ def evaluate(
     ``roles={"attacker": "openai:gpt-4o-mini"}``; the run directory gets ``report.md`` and
     ``report.html`` as with ``trustgauge run``."""
     model_config = model if isinstance(model, ModelConfig) else ModelConfig(model=model)
-    config = RunConfig(model=model_config, tasks=list(tasks), limit=limit, out=Path(out) if out else None, **options)
+    config = RunConfig(model=model_config, tasks=_selectors(tasks), limit=limit, out=Path(out) if out else None, **options)
     return asyncio.run(run_evaluation(config, renderers=RENDERERS))
 
 
 def evaluate_many(
     models: Sequence[str | ModelConfig | tuple[str, str | ModelConfig]],
-    tasks: Sequence[str] = ("all",),
+    tasks: str | Sequence[str] = ("all",),
     *,
     limit: int | None = None,
     out: str | Path | None = None,
@@ -84,7 +90,7 @@ def evaluate_many(
         named.append((name, model if isinstance(model, ModelConfig) else ModelConfig(model=model)))
     root = Path(out) if out else default_models_dir()
     configs = [
-        RunConfig(model=e.config, tasks=list(tasks), limit=limit, out=root / e.name, **options)
+        RunConfig(model=e.config, tasks=_selectors(tasks), limit=limit, out=root / e.name, **options)
         for e in model_entries(named)
     ]
     outcomes = asyncio.run(run_models(configs, renderers=RENDERERS, executor=executor))

@@ -26,8 +26,10 @@ from pydantic import (
     Field,
     SerializerFunctionWrapHandler,
     ValidationError,
+    field_validator,
     model_serializer,
 )
+from pydantic_core import PydanticCustomError
 
 from trustgauge._secrets import register_headers, register_secret, register_url
 from trustgauge.errors import ConfigError
@@ -76,6 +78,20 @@ class ModelConfig(BaseModel):
     timeout: float = Field(default=120.0, gt=0)
     #: backend-specific options (e.g. ``batch_size``, ``device`` for hf:, ``n_ctx`` for gguf:)
     options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("options")
+    @classmethod
+    def _extra_body_is_a_mapping(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """``extra_body`` is merged into each request body: anything but a mapping was dropped
+        without a word (and the run went on without the fields the user asked for)."""
+        extra = options.get("extra_body")
+        if extra is not None and not isinstance(extra, dict):
+            raise PydanticCustomError(
+                "extra_body",
+                "extra_body must be a mapping of request body fields (e.g. {top_k: 20}), not {kind}",
+                {"kind": type(extra).__name__},
+            )
+        return options
 
     def model_post_init(self, context: Any, /) -> None:
         """Register every credential the config carries or names (header values, a URL's
@@ -210,8 +226,9 @@ def _check_shape(data: Any, path: Path) -> None:
                 stack.append((child, False))
 
 
-def load_model_config(path: Path | None, *, spec: str | None = None) -> ModelConfig:
-    """Build a :class:`ModelConfig` from an optional file and an optional ``--model`` spec."""
+def load_model_config(path: Path | None, *, spec: str | None = None, role: str | None = None) -> ModelConfig:
+    """Build a :class:`ModelConfig` from an optional file and an optional ``--model`` spec;
+    ``role``: the file is the model of ``--role ROLE=FILE`` (no ``--model`` to fall back on)."""
     data: dict[str, Any] = _read_mapping(path) if path is not None else {}
     if spec:
         data["model"] = spec
@@ -219,6 +236,8 @@ def load_model_config(path: Path | None, *, spec: str | None = None) -> ModelCon
         if not isinstance(key, str):  # YAML "1: x": ModelConfig(**data) would raise TypeError
             raise ConfigError(f"invalid model config{f' in {path}' if path else ''}: {key!r} is not a field name")
     if not data.get("model"):
+        if role is not None:
+            raise ConfigError(f"--role {role}={path}: the file has no 'model:' (the role's model spec)")
         raise ConfigError("no model given: pass --model (e.g. --model gguf:smollm2) or 'model:' in --model-config")
     try:
         return ModelConfig(**data)

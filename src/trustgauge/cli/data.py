@@ -46,7 +46,10 @@ def data_fetch(
         path = fetch_dataset(dataset, force=force, progress=not quiet, origin=origin, revision=revision)
     except UsageError as exc:
         _fail(str(exc))
-    if not quiet:
+    if not quiet and read_copy_info(path) is None:
+        # no copy was made: the files were verified where they are (shipped in a package)
+        typer.echo(f"{dataset}: verified in place", err=True)
+    elif not quiet:
         info = read_copy_info(path) or {}
         files = info.get("files")
         counts = f"{len(files)} files, {sum(f.get('records', 0) for f in files.values()):,} records" if (

@@ -531,7 +531,7 @@ def _parse_roles(values: list[str] | None) -> dict[str, Any]:
         if name in roles:
             raise UsageError(f"--role {name} given twice")
         if spec.lower().endswith(_CONFIG_SUFFIXES):
-            roles[name] = load_model_config(Path(spec).expanduser())
+            roles[name] = load_model_config(Path(spec).expanduser(), role=name)
         else:
             roles[name] = ModelConfig(model=spec)  # registers the spec's URL credentials at once
     return roles

@@ -51,6 +51,14 @@ def record_count_error(source: SourceInfo, where: str, found: int, expected: int
     Returns:
         The message (without a trailing full stop).
     """
+    package = getattr(source, "package", None)
+    if getattr(source, "origin", None) == "package" and package:
+        # shipped in a package (PackageFiles): nothing to download, the declaration and the
+        # files of one package disagree
+        return (
+            f"{where} holds {found} records, expected {expected}: the files package {package} "
+            f"ships do not match the `files` its source {source.id} declares"
+        )
     return (
         f"{where} holds {found} records, expected {expected}: not the pinned "
         f"{source.display_name} release; use an unmodified copy of it (`trustgauge data fetch "

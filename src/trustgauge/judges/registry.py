@@ -181,6 +181,10 @@ def create_judge(
         judge: Judge = cls(**options)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"the {kind}={name} judge: {exc}") from None
+    if getattr(judge, "kind", None) is None:
+        # a class that does not declare its kind (judges.md's example): it is the kind it was
+        # registered and created for; without it every cache key raised AttributeError mid-run
+        judge.kind = kind
     if settings:
         judge.settings = settings
     return judge

@@ -209,14 +209,18 @@ def _load_plugins() -> None:
 def _load_plugin(ep: importlib.metadata.EntryPoint) -> None:
     def check(before: dict[str, type[Task]]) -> str | None:
         new = [task_id for task_id in _tasks if task_id not in before]
+        # tasks of this module registered before it was loaded: imported by the user (this
+        # module or below), or by an earlier plugin that imports this module, which was credited
+        # with them (defined in this very module: a sibling's task does not count)
         new += [
             task_id for task_id, cls in before.items()
-            if task_id not in _plugin_ids and task_id not in ORDER
-            and _in_module(cls, ep.module) and task_id not in new
+            if task_id not in ORDER and task_id not in new and (
+                cls.__module__ == ep.module or (task_id not in _plugin_ids and _in_module(cls, ep.module))
+            )
         ]
         if not new:
             return "it registered no task (decorate task classes with @register_task)"
-        _plugin_ids.extend(new)
+        _plugin_ids.extend(task_id for task_id in new if task_id not in _plugin_ids)
         return None
 
     def restore(before: dict[str, type[Task]]) -> None:

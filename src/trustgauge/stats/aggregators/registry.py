@@ -151,7 +151,7 @@ def _ensure_loaded() -> None:
 
 def _load_plugin(ep: importlib.metadata.EntryPoint) -> None:
     def check(before: dict[str, AggregatorFn]) -> str | None:
-        if any(name not in before for name in _aggregators):
+        if any(name not in before for name in _aggregators) or _registered_from(ep.module):
             return None
         return "it registered no aggregator (decorate functions with @register_aggregator)"
 
@@ -161,6 +161,14 @@ def _load_plugin(ep: importlib.metadata.EntryPoint) -> None:
 
     load_plugin(ep, kind="aggregator", lock=_lock, snapshot=lambda: dict(_aggregators),
                 restore=restore, check=check, errors=_plugin_errors, log=log)
+
+
+def _registered_from(module: str) -> bool:
+    """Some aggregator is in ``module`` or below: its decorator ran before the plugin was loaded
+    (a task module imported it, or defines it and is named by both entry points), as the task,
+    judge and backend registries accept."""
+    return any(fn.__module__ == module or fn.__module__.startswith(f"{module}.")
+               for fn in _aggregators.values())
 
 
 def _state() -> tuple[dict[str, AggregatorFn], list[str], bool]:
