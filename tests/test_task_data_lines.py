@@ -96,3 +96,33 @@ def test_the_cli_says_file_and_line_in_one_line(tmp_path: Path, tg_home: Path) -
     assert res.returncode == 2, res.stderr
     assert res.stderr.strip().splitlines() == [f"error: {path}:2: field 'type' is 'medium', expected one of 'low', 'high'"]
     assert not (tmp_path / "out").exists()
+
+
+class _Unchecked(ExplicitLowAmbiguity):
+    """A task as a plugin writes it from docs/extending.md: ``r["prompt"]``, no field checks."""
+
+    def samples(self, records):  # type: ignore[no-untyped-def]
+        return [self.sample(str(i), r["prompt"].strip(), label=r["label"]) for i, r in enumerate(records)]
+
+    def sample(self, sid: str, prompt: str, label: str):  # type: ignore[no-untyped-def]
+        from trustgauge.types import Sample
+
+        return Sample(id=sid, prompt=prompt, metadata={"label": label})
+
+
+def test_a_task_that_does_not_check_its_records_is_one_line_naming_the_record(tmp_path: Path) -> None:
+    """A plugin task's KeyError on the user's record was a traceback (exit 1); it is one line
+    naming the file, the line of the first record the task cannot read, and what it raised."""
+    lines = [json.dumps(GOOD), "", json.dumps({"label": "A"}), json.dumps({**GOOD, "prompt": 5})]
+    path = _write(tmp_path / "mine.jsonl", "\n".join(lines) + "\n")
+    records, _ = read_user_records(path)
+    task = _Unchecked()
+    with pytest.raises(DataError) as caught:
+        _user_samples(task, records, path)
+    assert str(caught.value) == (f"{path}:3: {task.id} cannot read this record (KeyError: 'prompt'): "
+                                 "a field it reads is missing or of another type")
+    path = _write(tmp_path / "mine.jsonl", json.dumps(GOOD) + "\n" + json.dumps({**GOOD, "prompt": 5}) + "\n")
+    records, _ = read_user_records(path)
+    with pytest.raises(DataError, match=rf"^{path}:2: .* \(AttributeError: 'int' object has no attribute 'strip'\)"):
+        _user_samples(task, records, path)
+    assert [s.prompt for s in _user_samples(task, [GOOD], path)] == [GOOD["prompt"]]

@@ -162,6 +162,9 @@ def _user_samples(task: Task, records: list[dict[str, Any]], path: Path) -> list
 
     try:
         return task.samples(records)
+    except _CRASHES as exc:  # a task (often a plugin's) indexing a field the user's record lacks
+        raise DataError(f"{_crashed_at(task, records, path)}: {task.id} cannot read this record "
+                        f"({type(exc).__name__}: {_first_line(exc)}): a field it reads is missing or of another type") from None
     except DataError as exc:
         # "<data path> record N: what" (tasks/_common.py) or "<task id>: record N what"
         found = re.fullmatch(
@@ -174,6 +177,31 @@ def _user_samples(task: Task, records: list[dict[str, Any]], path: Path) -> list
         line = user_record_line(path, index)
         where = f"{path}:{line}" if line is not None else f"{path} record {index}"
         raise DataError(f"{where}: {found.group(3)}") from None
+
+
+#: what a task's ``samples()`` raises on a record it cannot read when it does not check the record
+#: (``r["prompt"]`` of a record without one): turned into one line for the user's own file
+_CRASHES = (KeyError, TypeError, ValueError, IndexError, AttributeError)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [""])[0][:200]
+
+
+def _crashed_at(task: Task, records: list[dict[str, Any]], path: Path) -> str:
+    """``FILE:LINE`` of the first record the task cannot read on its own, or ``FILE`` when no
+    single record does (a task reading records in groups)."""
+    from trustgauge.data.records import user_record_line
+
+    for index, record in enumerate(records):
+        try:
+            task.samples([record])
+        except _CRASHES:
+            line = user_record_line(path, index)
+            return f"{path}:{line}" if line is not None else f"{path} record {index}"
+        except Exception:  # another complaint about a lone record (a DataError, say): keep looking
+            continue
+    return str(path)
 
 
 def _requests(task: Task, samples: Sequence[Sample], overrides: Mapping[str, Any], system_prompt: str | None) -> list[Request]:
