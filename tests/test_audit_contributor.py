@@ -4,13 +4,16 @@ each test here failed before the fix it names (audit of docs against the product
 from __future__ import annotations
 
 import importlib
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from _plugins import install_dist
+from conftest import cli_env
 from trustgauge.stats.aggregators import registry as aggregators
 
 AGGREGATOR_MODULE = '''
@@ -233,3 +236,50 @@ def test_a_packaged_file_with_the_wrong_record_count_does_not_send_the_user_to_d
                         files={"items.json": 2})
     assert "`trustgauge data fetch mybench` downloads and verifies it" in record_count_error(
         pinned, "items.json", 1, 2)
+
+
+# -- a misspelt model option ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("spec", "options", "needle"),
+    [
+        ("gguf:smollm2", {"nctx": 8192}, "gguf: unknown model option 'nctx' (did you mean 'n_ctx'?); gguf: models read "
+                                          "n_ctx, n_parallel, threads, verbose"),
+        ("openai-compatible:m@http://127.0.0.1:9/v1", {"extra-body": {}}, "unknown model option 'extra-body' (did you mean 'extra_body'?)"),
+        ("scripted:table", {"tabel": {}, "zzz": 1}, "scripted: unknown model options 'tabel', 'zzz' (did you mean 'table'?)"),
+        ("hf:some/model", {"dtyp": "float32"}, "hf: unknown model option 'dtyp' (did you mean 'dtype'?)"),
+    ],
+)
+def test_a_model_option_the_backend_does_not_read_is_refused(spec: str, options: dict[str, Any], needle: str) -> None:
+    """``options: {nctx: 8192}`` for gguf: (security.md asks for n_ctx 8192) ran silently with
+    llama.cpp's 2,048-token context: no backend checked its option names."""
+    from trustgauge.config import ModelConfig
+    from trustgauge.errors import ConfigError
+    from trustgauge.models.registry import load_model
+
+    with pytest.raises(ConfigError) as caught:
+        load_model(ModelConfig(model=spec, options=options))
+    assert needle in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_batch_size_is_accepted_by_every_backend_and_known_options_load(tmp_path: Path) -> None:
+    """``--batch-size`` sets options.batch_size for every model of a run (a models file may mix
+    local and hosted ones): accepted everywhere, read by those that batch."""
+    from trustgauge.config import ModelConfig
+    from trustgauge.models.registry import load_model
+
+    load_model(ModelConfig(model="scripted:table", options={"table": {"a": "b"}, "default": "c", "batch_size": 4}))
+    load_model(ModelConfig(model="openai-compatible:m@http://127.0.0.1:9/v1",
+                           options={"extra_body": {"top_k": 1}, "batch_max_requests": 5, "batch_size": 8}))
+
+
+def test_a_misspelt_option_in_a_model_config_through_the_cli(tmp_path: Path) -> None:
+    config = tmp_path / "model.yaml"
+    config.write_text("model: scripted:refuse-all\noptions: {data_dri: x}\n")
+    out = subprocess.run([sys.executable, "-m", "trustgauge", "run", "--model-config", str(config), "--suite",
+                          "quick-safety", "-n", "1"], env=cli_env(tmp_path / "home"), capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 2, out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "unknown model option 'data_dri' (did you mean 'data_dir'?)" in lines[0], out.stderr

@@ -231,7 +231,7 @@ def _parse_message(message: Any) -> Response:
     )
 
 
-@register_backend("anthropic")
+@register_backend("anthropic", options=("extra_body", "batch_max_requests", "batch_max_bytes"))
 def create(name: str, config: ModelConfig) -> Model:
     """``anthropic:<model>``; the key comes from ``ANTHROPIC_API_KEY`` (or the config's
     ``api_key_env`` / ``api_key_file``), the endpoint from ``base_url`` or ``ANTHROPIC_BASE_URL``."""

@@ -352,7 +352,7 @@ class GGUFModel(Model):
         self.base_url = None
 
 
-@register_backend("gguf")
+@register_backend("gguf", options=("n_ctx", "n_parallel", "threads", "verbose"))
 def create(name: str, config: ModelConfig) -> Model:
     """``gguf:<path.gguf>`` or ``gguf:smollm2``."""
     path = resolve_gguf(name)

@@ -802,7 +802,7 @@ def _row_sampler(torch: Any, seeds: list[int], temperature: float, top_p: float 
     return RowSampler()
 
 
-@register_backend("hf")
+@register_backend("hf", options=("batch_size", "device", "dtype", "revision", "trust_remote_code", "gguf_file", "observer"))
 def create(name: str, config: ModelConfig) -> Model:
     """``hf:<repo-or-path>``, ``hf:gguf:<file.gguf>`` or ``hf:gguf:smollm2``."""
     return HFLocalModel(name, config)

@@ -475,8 +475,13 @@ class OpenAICompatModel(Model):
             await client.close()
 
 
-@register_backend("openai")
-@register_backend("openai-compatible")
+#: the model options these backends read: extra_body (merged into each request), and the batch
+#: API's limits (models/openai_batch.py)
+_OPTIONS = ("extra_body", "batch_max_requests", "batch_max_bytes")
+
+
+@register_backend("openai", options=_OPTIONS)
+@register_backend("openai-compatible", options=_OPTIONS)
 def create(name: str, config: ModelConfig) -> Model:
     """``openai:<model>`` or ``openai-compatible:<model>@<base_url>``."""
     backend = config.model.partition(":")[0]

@@ -16,7 +16,7 @@ import importlib.metadata
 import logging
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, NamedTuple, Protocol, TypeVar
 
 from trustgauge._plugins import load_plugin
@@ -95,20 +95,28 @@ _PREFIX = re.compile(r"[a-z][a-z0-9_-]*")
 _factories: dict[str, Callable[..., Model]] = {}
 #: prefixes whose factory takes ``oracle=`` (``scripted:oracle``'s answer table)
 _takes_oracle: set[str] = set()
+#: per backend prefix, the model options it reads (absent: it takes any)
+_options: dict[str, frozenset[str]] = {}
+#: options every backend accepts: `--batch-size` (and a models file's shared settings) set it for
+#: every model of a run, local or not; backends that do not batch ignore it
+ANY_BACKEND_OPTIONS = frozenset({"batch_size"})
 _plugin_errors: list[str] = []
 _loaded = False
 _lock = threading.RLock()
 
 
 def register_backend(
-    prefix: str, *, example: str = "", help: str = "", extra: str | None = None, oracle: bool = False
+    prefix: str, *, example: str = "", help: str = "", extra: str | None = None, oracle: bool = False,
+    options: Iterable[str] | None = None,
 ) -> Callable[[_F], _F]:
     """Register the decorated factory ``create(name, config) -> Model`` for specs
     ``<prefix>:<name>``.
 
     ``example``/``help``/``extra`` describe an outside backend (a built-in's come from
     :data:`BUILTIN_BACKENDS`); ``oracle``: the factory also takes ``oracle=`` (see
-    :func:`load_model`).
+    :func:`load_model`); ``options``: the names of ``ModelConfig.options`` the backend reads, so
+    that a misspelt one is an error instead of a setting silently ignored (``None``: any, for a
+    backend that passes its options on, as ``vllm:`` does to ``vllm.LLM``).
 
     Raises:
         ValueError: a bad prefix, or one registered already by another module.
@@ -126,6 +134,8 @@ def register_backend(
             _factories[prefix] = factory
             if oracle:
                 _takes_oracle.add(prefix)
+            if options is not None:
+                _options[prefix] = frozenset(options)
         return factory
 
     return decorate
@@ -209,7 +219,28 @@ def load_model(config: ModelConfig, *, oracle: OracleProvider | None = None) -> 
     factory = _factories.get(backend)
     if factory is None:
         raise RuntimeError(f"{info.module} does not register backend {backend!r} (@register_backend)")
+    _check_options(backend, config)
     model: Model = factory(name, config, oracle=oracle) if backend in _takes_oracle else factory(name, config)
     # shown in progress lines and reports: never a URL's user:password or query
     model.spec = public_spec(config.model)
     return model
+
+
+def _check_options(backend: str, config: ModelConfig) -> None:
+    """A model option the backend does not read is a ConfigError naming the ones it does (a typo
+    such as ``nctx`` for ``n_ctx`` silently ran with llama.cpp's 2,048-token context)."""
+    import difflib
+
+    known = _options.get(backend)
+    if known is None:
+        return
+    unknown = sorted(set(config.options) - known - ANY_BACKEND_OPTIONS)
+    if not unknown:
+        return
+    close = difflib.get_close_matches(unknown[0], sorted(known), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    reads = ", ".join(sorted(known)) or "none"
+    raise ConfigError(
+        f"{backend}: unknown model option{'s' * (len(unknown) > 1)} {', '.join(repr(u) for u in unknown)}{hint}; "
+        f"{backend}: models read {reads}"
+    )

@@ -143,7 +143,7 @@ class ScriptedModel(Model):
         return out
 
 
-@register_backend("scripted", oracle=True)
+@register_backend("scripted", oracle=True, options=("data_dir", "table", "default"))
 def create(name: str, config: ModelConfig, *, oracle: OracleProvider | None = None) -> Model:
     """The scripted model ``name``; ``oracle`` builds ``scripted:oracle``'s table (required for
     it, unused by the others)."""
