@@ -283,3 +283,18 @@ def test_a_misspelt_option_in_a_model_config_through_the_cli(tmp_path: Path) -> 
     assert out.returncode == 2, out.stderr
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and "unknown model option 'data_dri' (did you mean 'data_dir'?)" in lines[0], out.stderr
+
+
+def test_a_misspelt_option_is_refused_before_a_dataset_is_downloaded(tmp_path: Path) -> None:
+    """The full TrustLLM suite downloads its release first: a typo in the model config must not
+    wait for (or fail behind) the download. Here the download cannot happen (no network, empty
+    home): the option error comes first."""
+    config = tmp_path / "model.yaml"
+    config.write_text("model: scripted:refuse-all\noptions: {data_dri: x}\n")
+    out = subprocess.run([sys.executable, "-m", "trustgauge", "run", "--model-config", str(config), "-t",
+                          "safety.exaggerated", "-n", "1"], env=cli_env(tmp_path / "home"), capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 2, out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "unknown model option 'data_dri'" in lines[0], out.stderr
+

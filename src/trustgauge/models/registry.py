@@ -208,22 +208,41 @@ def load_model(config: ModelConfig, *, oracle: OracleProvider | None = None) -> 
     (:func:`trustgauge.tasks.oracle.oracle_table`; models do not import tasks, so the caller
     passes it in); only factories registered with ``oracle=True`` get it."""
     backend, name = parse_spec(config.model)
+    factory = _factory(backend)
+    from trustgauge.models._http import public_spec
+
+    _check_options(backend, config)
+    model: Model = factory(name, config, oracle=oracle) if backend in _takes_oracle else factory(name, config)
+    # shown in progress lines and reports: never a URL's user:password or query
+    model.spec = public_spec(config.model)
+    return model
+
+
+def _factory(backend: str) -> Callable[..., Model]:
+    """The registered factory of ``backend`` (a built-in's module is imported now)."""
     info = BACKENDS[backend]
     try:
         importlib.import_module(info.module)  # a built-in registers its factory now
     except ImportError as exc:
         hint = f"pip install 'trustgauge[{info.extra}]'" if info.extra else "reinstall trustgauge"
         raise ConfigError(f"backend {backend!r} needs a missing package ({exc.name}): {hint}") from None
-    from trustgauge.models._http import public_spec
-
     factory = _factories.get(backend)
     if factory is None:
         raise RuntimeError(f"{info.module} does not register backend {backend!r} (@register_backend)")
+    return factory
+
+
+def check_model_options(config: ModelConfig) -> None:
+    """Before a run loads judges or downloads data: the backend reads every option ``config``
+    sets (ConfigError otherwise), without creating the model. A backend whose package is not
+    installed here is left to the place that creates the model (a Ray driver need not have the
+    workers' vLLM)."""
+    backend, _name = parse_spec(config.model)
+    try:
+        _factory(backend)
+    except ConfigError:
+        return
     _check_options(backend, config)
-    model: Model = factory(name, config, oracle=oracle) if backend in _takes_oracle else factory(name, config)
-    # shown in progress lines and reports: never a URL's user:password or query
-    model.spec = public_spec(config.model)
-    return model
 
 
 def _check_options(backend: str, config: ModelConfig) -> None:

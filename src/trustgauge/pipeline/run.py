@@ -358,6 +358,10 @@ async def run_evaluation(
     check_model_urls(config.model)  # before judges load or a dataset is downloaded
     for role_config in config.roles.values():
         check_model_urls(role_config)
+    from trustgauge.models.registry import check_model_options
+
+    for model_config in (config.model, *config.roles.values()):
+        check_model_options(model_config)  # a misspelt option, before a dataset is downloaded
     tasks, config = select_tasks_and_config(config)
     check_roles(config.roles, tasks)
     check_aggregators(tasks)
