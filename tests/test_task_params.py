@@ -280,6 +280,22 @@ def test_tasks_lists_a_tasks_parameters() -> None:
             "fan2023.jailbreak_tap"} <= set(listed.split(", "))
 
 
+def test_tasks_table_names_the_headline_metric_and_counts_the_rest() -> None:
+    # a task reports up to dozens of metrics (one per subset); listing them all made the table
+    # ~740 lines at 80 columns; the table names the first and counts the others, --json has all
+    res = CliRunner().invoke(app, ["tasks"], env={**ENV, "COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    rows = json.loads(CliRunner().invoke(app, ["tasks", "--json"], env=ENV).output)
+    internal = next(r for r in rows if r["id"] == "truthfulness.misinformation.internal")
+    assert internal["metrics"][0] == "accuracy" and len(internal["metrics"]) == 5
+    [line] = [ln for ln in res.output.splitlines() if "truthfulness.misinformation.internal" in ln]
+    assert "accuracy ↑ (+4)" in line and "accuracy[squad]" not in line
+    single = next(r for r in rows if len(r["metrics"]) == 1)
+    [line] = [ln for ln in res.output.splitlines() if f" {single['id']} " in ln]
+    assert "(+" not in line
+    assert len(res.output.splitlines()) < 2 * len(rows) + 20
+
+
 @pytest.mark.parametrize(("selector", "message"), [
     ("safety.jailbrake", "unknown task 'safety.jailbrake'"),
     ("safety", "--params takes one task id, not 'safety'"),

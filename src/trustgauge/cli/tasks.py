@@ -102,11 +102,15 @@ def tasks_cmd(
     for col in ("id", "dimension", "metrics", "samples", "judges", "data"):
         table.add_column(col, overflow="fold")
     for r in rows:
-        metrics = ", ".join(f"{m} {'↑' if d == 'higher' else '↓'}" for m, d in zip(r["metrics"], r["directions"]))
+        # the headline metric and how many more: a task can report dozens (one per subset or
+        # category), which made the table hundreds of lines long; --json lists them all
+        metrics = f"{r['metric']} {'↑' if r['directions'][0] == 'higher' else '↓'}"
+        if len(r["metrics"]) > 1:
+            metrics += f" (+{len(r['metrics']) - 1})"
         table.add_row(r["id"], r["dimension"], metrics, str(r["n_samples"]), ", ".join(r["judges"]) or "-", r["data"])
     Console().print(table)
     total = sum(r["n_samples"] for r in rows)
-    Console().print(f"{len(rows)} tasks, {total} samples")
+    Console().print(f"{len(rows)} tasks, {total} samples; (+N): N more metrics, listed by 'tasks --json'")
     with_params = [r["id"] for r in rows if r["parameters"]]
     if with_params:
         Console().print(
