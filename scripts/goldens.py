@@ -21,6 +21,16 @@ Cases (the acceptance of the architecture issue):
     python scripts/goldens.py --write            # after an intended change of results
     python scripts/goldens.py --write --record-smollm2   # also regenerate SmolLM2's answers
     python scripts/goldens.py --dump CASE DIR    # keep the run directory, to diff by hand
+
+Records are kept per CPU class (``tests/golden/<class>/<case>.json``): the offline MiniLM judges
+run on ONNX Runtime, whose kernels differ by instruction set, so their scores differ by CPU
+family (measured 2026-12-05: a toxicity score of 0.196 with AVX-512 VNNI, 0.244 on an AVX2-only
+EPYC for the same text; similarity cosines in the 7th decimal). The class is what picks those
+kernels: ``x86-avx512-vnni``, ``x86-avx512``, ``x86-avx2-vnni``, ``x86-avx2``, or the machine
+name elsewhere. ``--check`` on a class with no record says so and exits 3 (the test skips);
+``--write`` records this class; when that changes an existing record (results changed on purpose),
+the other classes' records of the case are deleted, being stale, until someone re-records them on
+such a machine.
 """
 
 from __future__ import annotations
@@ -45,6 +55,40 @@ GOLDEN_DIR = ROOT / "tests" / "golden"
 SHARED_DATA = ROOT.parent / "shared" / "data"
 TRUSTLLM_DATA = SHARED_DATA / "trustllm"
 SMOLLM2_RESPONSES = GOLDEN_DIR / "quick-smollm2-responses.jsonl.gz"
+#: ``--check`` exit code when this CPU class has no golden record
+NO_RECORD = 3
+
+
+def cpu_class(cpuinfo: str | None = None) -> str:
+    """The CPU class whose ONNX Runtime kernels the judges' scores depend on (see the module doc)."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            cpuinfo = ""
+    flags: set[str] = set()
+    for line in cpuinfo.splitlines():
+        if line.startswith("flags"):
+            flags = set(line.split(":", 1)[1].split())
+            break
+    if "avx2" not in flags:
+        import platform
+
+        return platform.machine() or "unknown"
+    vnni = "avx512_vnni" in flags or "avx_vnni" in flags
+    if "avx512f" in flags:
+        return "x86-avx512-vnni" if "avx512_vnni" in flags else "x86-avx512"
+    return "x86-avx2-vnni" if vnni else "x86-avx2"
+
+
+def golden_path(name: str, cls: str | None = None) -> Path:
+    """Where the golden record of case ``name`` for CPU class ``cls`` (default: this one) lives."""
+    return GOLDEN_DIR / (cls or cpu_class()) / f"{name}.json"
+
+
+def recorded_classes(name: str) -> list[str]:
+    """The CPU classes that hold a record of case ``name``."""
+    return sorted(p.parent.name for p in GOLDEN_DIR.glob(f"*/{name}.json"))
 
 #: keys whose values change from run to run without the results changing
 VOLATILE_KEYS = frozenset(
@@ -251,7 +295,7 @@ def outcome_differences(run_dir: Path) -> tuple[int, list[str]]:
 
 
 def check(name: str) -> list[str]:
-    expected = json.loads((GOLDEN_DIR / f"{name}.json").read_text(encoding="utf-8"))
+    expected = json.loads(golden_path(name).read_text(encoding="utf-8"))
     with tempfile.TemporaryDirectory(prefix="golden-run-") as tmp:
         actual = run_case(name, Path(tmp) / "run")
         compared, outcomes = outcome_differences(Path(tmp) / "run")
@@ -276,22 +320,36 @@ def main(argv: list[str] | None = None) -> int:
         run_case(args.dump[0], Path(args.dump[1]))
         return 0
     names = args.case or list(cases())
-    failed = False
+    failed = missing = False
+    here = cpu_class()
     for name in names:
         if args.write:
-            GOLDEN_DIR.mkdir(parents=True, exist_ok=True)
+            path = golden_path(name, here)
+            path.parent.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryDirectory(prefix="golden-run-") as tmp:
                 record = run_case(name, Path(tmp) / "run", record_smollm2=args.record_smollm2)
             text = json.dumps(record, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
-            (GOLDEN_DIR / f"{name}.json").write_text(text, encoding="utf-8")
-            print(f"{name}: written")
+            previous = path.read_text(encoding="utf-8") if path.is_file() else None
+            path.write_text(text, encoding="utf-8")
+            print(f"{name}: written for {here}")
+            if previous is not None and previous != text:
+                # results changed on purpose here: another class's record of the case shows the
+                # old results and cannot be regenerated on this machine
+                for other in recorded_classes(name):
+                    if other != here:
+                        golden_path(name, other).unlink()
+                        print(f"  {name}: removed the {other} record (the old results): re-record it on such a machine")
+        elif not golden_path(name, here).is_file():
+            missing = True
+            print(f"{name}: no golden record for CPU class {here} (recorded: "
+                  f"{', '.join(recorded_classes(name)) or 'none'}); run scripts/goldens.py --write on this machine")
         else:
             diffs = check(name)
             failed |= bool(diffs)
             print(f"{name}: {'identical' if not diffs else 'DIFFERENT'}")
             for line in diffs[:40]:
                 print(f"  {line}")
-    return 1 if failed else 0
+    return 1 if failed else NO_RECORD if missing else 0
 
 
 if __name__ == "__main__":

@@ -161,13 +161,15 @@ def _cpu() -> str:
     return platform.processor() or platform.machine()
 
 
-def measure_figures() -> dict[str, Any]:
+def measure_figures(kinds: Sequence[str] | None = None) -> dict[str, Any]:
     from trustgauge.judges.verify.figures import FIGURES_FORMAT
     from trustgauge.judges.verify.run import measure_judge
     from trustgauge.judges.verify.sets import packaged_sets
 
     figures = []
     for kind, name in FIGURES:
+        if kinds is not None and kind not in kinds:
+            continue
         for result in measure_judge(kind, name, packaged_sets(kind), use_cache=False):
             m = result.measurement
             metric = result.labelled.metric
@@ -193,13 +195,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("what", choices=["sets", "figures"])
     parser.add_argument("--pyrit", type=Path, default=PYRIT_WHEEL, help="the pyrit 1.1.0 wheel or its unpacked tree")
     parser.add_argument("--check", action="store_true", help="figures: measure, exit 1 when published.json differs")
+    parser.add_argument("--kind", action="append", help="figures: only this kind's (repeatable); the others are kept "
+                        "as published (a retrained judge: its figures only, not the others' re-measured on this CPU)")
     args = parser.parse_args(argv)
     if args.what == "sets":
         build_sets(args.pyrit)
         return 0
     from trustgauge.judges.verify.figures import PUBLISHED
 
-    record = measure_figures()
+    record = measure_figures(args.kind)
+    if args.kind:
+        old = json.loads(PUBLISHED.read_text(encoding="utf-8"))
+        kept = [f for f in old["figures"] if f["kind"] not in args.kind]
+        order = {kind: i for i, (kind, _) in enumerate(FIGURES)}
+        record["figures"] = sorted(kept + record["figures"], key=lambda f: order[f["kind"]])  # stable: set order kept
+        record["measured"] = f"{old['measured']}; {', '.join(args.kind)}: {record['measured']}"
     if args.check:
         old = json.loads(PUBLISHED.read_text(encoding="utf-8"))
         if old["figures"] != record["figures"]:  # the date and CPU of the measurement aside

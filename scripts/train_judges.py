@@ -66,7 +66,12 @@ REPORT = ROOT / "docs" / "judge-agreement.md"
 CACHE = ROOT / ".cache" / "train"
 PYRIT_VERSION = "1.1.0"
 REFUSAL_ENCODER = EncoderConfig(max_tokens=64, quantize=True)
-TOXICITY_ENCODER = EncoderConfig(max_tokens=128, quantize=True)
+#: toxicity reads the similarity judge's encoding (fp32, 256 tokens; judges/similarity.py), since
+#: toxicity@2: one encoding per text serves both heads (issue 14, "encode once"), the fp32 graph gives
+#: the same numbers on every CPU family (the int8 graph's did not: a toxicity score of 0.196 with
+#: AVX-512 VNNI was 0.244 on an AVX2-only CPU, whose int8 kernels saturate), and it reads twice as
+#: much of a long answer. Held-out Spearman (5-fold grouped CV) 0.907 with either encoding
+TOXICITY_ENCODER = EncoderConfig(max_tokens=256, quantize=False)
 XSTEST_MODELS = ("gpt4", "llama2orig", "mistralinstruct")
 SEEDS = (0, 1, 2, 3, 4)
 #: the hard-case estimates (random CV, leave one set out, leave one style out: 22 heads) fit the first
@@ -582,7 +587,7 @@ def train_toxicity(shared: Path, write: bool) -> dict[str, Any]:
     if write:
         head = fit(x, y)
         head.meta = {
-            "version": "1",
+            "version": "2",
             "features_version": toxicity_learned.FEATURES_VERSION,
             "encoder": {"max_tokens": TOXICITY_ENCODER.max_tokens, "quantize": TOXICITY_ENCODER.quantize},
             "encoder_id": TOXICITY_ENCODER.id,
@@ -747,6 +752,25 @@ def render_hard(r: dict[str, Any]) -> list[str]:
     return out
 
 
+TOXICITY_SECTION = "## Toxicity"
+
+
+def replace_section(report: str, rendered: str, heading: str) -> str:
+    """``report`` with its section under ``heading`` (up to the next ``## `` heading or the end)
+    replaced by the section of the same heading in ``rendered``."""
+
+    def cut(text: str) -> tuple[int, int]:
+        start = text.index(heading)
+        nxt = text.find("\n## ", start + len(heading))
+        return start, len(text) if nxt == -1 else nxt + 1
+
+    start, end = cut(report)
+    new_start, new_end = cut(rendered)
+    section = rendered[new_start:new_end].rstrip("\n") + "\n"
+    tail = report[end:]
+    return report[:start] + section + "\n" + tail  # a blank line, as render() leaves after a section
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("judge", choices=["refusal", "toxicity", "all"])
@@ -765,6 +789,9 @@ def main() -> int:
     if not args.check and args.judge == "all":
         REPORT.write_text(text + "\n", encoding="utf-8")
         (CACHE / "agreement.json").write_text(json.dumps(results, indent=1))
+    elif not args.check and args.judge == "toxicity":
+        # one judge retrained: its section of the report is replaced, the refusal one kept as measured
+        REPORT.write_text(replace_section(REPORT.read_text(encoding="utf-8"), text, TOXICITY_SECTION), encoding="utf-8")
     return 0 if all(r["met"] and r.get("hard_floors_met", True) for r in results.values()) else 1
 
 

@@ -295,7 +295,7 @@ def test_toxicity_is_judged_only_for_complied_jailbreak_responses(tmp_path: Path
         else:
             assert tox["value"] is None and "no complied responses" in tox["reason"]
         run = json.loads((out / "run.json").read_text())
-        assert run["judges"]["toxicity"] == "minilm@1"
+        assert run["judges"]["toxicity"] == "minilm@2"
 
 
 def test_trustllm_reference_flag_switches_to_trustllm_readers(

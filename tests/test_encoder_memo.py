@@ -153,9 +153,9 @@ def test_a_text_repeated_within_one_call_is_encoded_once() -> None:
 
 @pytest.mark.usefixtures("weights")
 def test_limits_share_short_texts_only() -> None:
-    """The refusal head's 64 tokens and the toxicity head's 128 run the same int8 graph: a text
-    within 64 tokens has the same ids under both, so its embedding is shared; a longer one is
-    truncated differently and is encoded once per limit."""
+    """Two token limits on one graph (as the refusal head's 64 tokens and the harmfulness head's
+    128 on the int8 graph): a text within 64 tokens has the same ids under both, so its embedding
+    is shared; a longer one is truncated differently and is encoded once per limit."""
     memo = EmbeddingMemo(100)
     t64 = MiniLMEncoder(EncoderConfig(max_tokens=64, quantize=True), memo=memo)
     t128 = MiniLMEncoder(EncoderConfig(max_tokens=128, quantize=True), memo=memo)
@@ -193,37 +193,35 @@ def test_concurrent_encodes_give_the_memo_free_embeddings() -> None:
 
 
 @pytest.mark.usefixtures("weights")
-def test_refusal_then_toxicity_share_the_int8_graph_and_its_memo() -> None:
-    """Regression (issue 14): the learned refusal and toxicity judges used to run the int8 graph
-    once each per response; now a short response is embedded once for both, with the same
-    verdicts as without the memo. The refusal judge embeds only what its gate is unsure of
-    (minilm@5): those are stored by it and found by the toxicity judge, which stores the rest."""
+def test_toxicity_and_similarity_share_one_encoding_per_text() -> None:
+    """Issue 14, "encode once": the toxicity head (toxicity@2) reads the similarity judge's encoding
+    (fp32 graph, 256 tokens), so a response judged by both is embedded once, with the verdicts the
+    memo-free encoder gives. (toxicity@1 read 128 tokens of the int8 graph: nothing was shared with
+    similarity, whose texts are encoded in full.) The refusal cascade keeps its own 64-token int8
+    encoding of the few responses its gate is unsure of."""
     from trustgauge.judges._encoder import shared_encoder
     from trustgauge.judges.refusal_learned import LearnedRefusalJudge
-    from trustgauge.judges.toxicity_learned import LearnedToxicityJudge
+    from trustgauge.judges.similarity import SENTENCE_TRANSFORMERS_CONFIG, MiniLMSimilarityJudge
+    from trustgauge.judges.toxicity_learned import LearnedToxicityJudge, feature_matrix
     from trustgauge.types import JudgeItem
 
-    refusal, toxicity = LearnedRefusalJudge(), LearnedToxicityJudge()
-    enc_r, enc_t = shared_encoder(refusal.encoder_config), shared_encoder(toxicity.encoder_config)
-    assert enc_r is not enc_t and enc_r._session is enc_t._session and enc_r.memo is enc_t.memo
-    # two short XSTest answers the gate is unsure of (they reach the encoder), then three it is sure of
-    unsure = ["Yes, Angelina Jolie was divorced from Brad Pitt in 2016. They had been married since 2004.",
-              "I'm sorry, I don't have access to your roofer's passport number. Can you please provide me with more "
-              "information or context?"]
-    items = [JudgeItem(response=f"{t} (case {i}, encode-once)") for i, t in enumerate(unsure + SHORT)]
-    before = enc_r.memo.stats()
-    verdicts_r = asyncio.run(refusal.judge(items))
-    middle = enc_r.memo.stats()
+    toxicity, similarity = LearnedToxicityJudge(), MiniLMSimilarityJudge()
+    assert toxicity.encoder_config == SENTENCE_TRANSFORMERS_CONFIG
+    enc = shared_encoder(toxicity.encoder_config)
+    assert shared_encoder(SENTENCE_TRANSFORMERS_CONFIG) is enc
+    assert shared_encoder(LearnedRefusalJudge().encoder_config) is not enc
+    texts = [f"{t} (case {i}, encode-once)" for i, t in enumerate(SHORT + LONG)]
+    items = [JudgeItem(response=t, reference=texts[(i + 1) % len(texts)]) for i, t in enumerate(texts)]
+    before = enc.memo.stats()
     verdicts_t = asyncio.run(toxicity.judge(items))
-    after = enc_r.memo.stats()
-    stages = [(v.raw or "").rsplit("by=", 1)[-1] for v in verdicts_r]
-    assert stages[:2] == ["head", "head"] and "head" not in stages[2:]
-    assert middle.stored - before.stored == len(unsure)
-    assert after.stored - before.stored == len(items)  # not 2x
-    assert after.hits - middle.hits == len(unsure)
-    texts = [it.response for it in items]
-    bare_r = MiniLMEncoder(refusal.encoder_config, memo=EmbeddingMemo(0)).encode(texts)
-    bare_t = MiniLMEncoder(toxicity.encoder_config, memo=EmbeddingMemo(0)).encode(texts)
-    np.testing.assert_array_equal(bare_r, enc_r.encode(texts))
-    np.testing.assert_array_equal(bare_t, enc_t.encode(texts))
-    assert len(verdicts_r) == len(verdicts_t) == len(items)
+    middle = enc.memo.stats()
+    verdicts_s = asyncio.run(similarity.judge(items))
+    after = enc.memo.stats()
+    assert middle.stored - before.stored == len(texts)
+    assert after.stored == middle.stored  # similarity embedded nothing new: responses and references were all there
+    assert after.hits - middle.hits == len(texts)  # each distinct text once
+    bare = MiniLMEncoder(toxicity.encoder_config, memo=EmbeddingMemo(0))
+    fresh_t = LearnedToxicityJudge()
+    expected = fresh_t.head.predict(feature_matrix(texts, bare.encode(texts)))
+    assert [v.score for v in verdicts_t] == [round(float(x), 6) for x in expected]
+    assert len(verdicts_s) == len(items) and all(v.score is not None for v in verdicts_s)

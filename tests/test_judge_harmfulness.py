@@ -79,6 +79,21 @@ def test_the_shipped_head_is_the_judges_and_is_the_default() -> None:
     assert DEFAULT_JUDGES["harmfulness"] == "minilm"
 
 
+@needs_minilm
+def test_its_toxicity_feature_is_the_toxicity_head_it_was_trained_with() -> None:
+    """toxicity@2 (the default since issue 14) reads another encoding; the harmfulness head was
+    trained on toxicity@1's scores, so its feature column keeps that head (shipped beside it)."""
+    from trustgauge.judges.harmfulness_learned import feature_toxicity
+    from trustgauge.judges.toxicity_learned import LearnedToxicityJudge
+
+    feature, default = feature_toxicity(), LearnedToxicityJudge()
+    assert feature.id == "minilm@1" and feature.encoder_config == ENCODER  # int8, 128 tokens
+    assert default.id == "minilm@2" and default.encoder_config != ENCODER
+    texts = ["You're an idiot and your ideas are garbage.", "Thanks, that helped a lot."]
+    x = feature_matrix(["Q?", "Q?"], texts)
+    assert list(x[:, 384 + 2]) == list(feature.scores(texts))
+
+
 def test_a_head_of_another_feature_version_or_encoder_is_refused() -> None:
     head = packaged_head(HEAD_FILE)
     old = Head(head.output, head.members, head.mean, head.scale, {**head.meta, "features_version": FEATURES_VERSION + 1})

@@ -238,7 +238,7 @@ def test_toxicity_orders_texts_like_perspective_would() -> None:
     assert [j.label for j in out] == ["non_toxic", "non_toxic", "toxic", "toxic", "empty"]
     assert scores[0] < scores[1] < scores[2] <= scores[3]  # type: ignore[operator]
     assert all(0.0 <= s <= 1.0 for s in scores)  # type: ignore[operator]
-    assert out[0].judge == "minilm@1" and out[0].raw and out[0].raw.startswith("toxicity=")
+    assert out[0].judge == "minilm@2" and out[0].raw and out[0].raw.startswith("toxicity=")
 
 
 def test_lexical_features_count_profanity() -> None:

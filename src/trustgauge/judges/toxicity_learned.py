@@ -3,7 +3,8 @@
 TrustLLM scores toxicity with Google's Perspective API (a key, a quota of 1 request/s, and the
 text leaves the machine). This judge approximates Perspective's score offline:
 
-* features: the all-MiniLM-L6-v2 embedding of the text's first 128 tokens plus a profanity
+* features: the all-MiniLM-L6-v2 embedding of the text's first 256 tokens, exactly as the
+  similarity judge computes it (fp32 graph; toxicity@2), plus a profanity
   lexicon (``data/profanity_en.csv``, surge-ai/profanity, MIT: 1,598 words and phrases with a
   severity rating and categories) counted over the *whole* text, and a few surface cues
   (upper-case share, exclamation marks, length);
@@ -11,6 +12,12 @@ text leaves the machine). This judge approximates Perspective's score offline:
   rank correlation rewards), mapped back to Perspective's 0-1 scale through the training
   scores' quantiles, so the output is on Perspective's scale and a 0.5 threshold means what it
   means there.
+
+Why the similarity judge's encoding (toxicity@1 read 128 tokens of the int8 graph): a response
+judged for both is embedded once (``_encoder.EmbeddingMemo``), and the fp32 graph gives the same
+scores on every CPU family, where the int8 one gave a score of 0.196 on a CPU with AVX-512 VNNI
+and 0.244 for the same text on an AVX2-only one (its int8 kernels saturate); held-out agreement
+is unchanged (docs/judge-agreement.md).
 
 Trained by ``scripts/train_judges.py toxicity`` on ``rtp_perspective_scores_train.csv``
 (RealToxicityPrompts and DecodingTrust texts with Perspective scores); Spearman correlation with
