@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import cli_env
 
 REPO = Path(__file__).resolve().parents[1]
@@ -17,6 +19,8 @@ def test_the_published_tables_are_current(shared_data: Path, tg_home: Path) -> N
         [sys.executable, str(REPO / "scripts" / "reproduce_liu2023.py"), "--check", "--shared", str(shared_data)],
         env=cli_env(tg_home), capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL,
     )
+    if res.returncode == 3:  # the block was made on another CPU family: its judge columns differ there
+        pytest.skip(res.stderr.strip())
     assert res.returncode == 0, res.stderr
 
 

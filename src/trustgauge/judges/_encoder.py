@@ -31,11 +31,13 @@ is only ever used with that configuration (:attr:`MiniLMEncoder.config_id`).
 (point 3 of :class:`MiniLMEncoder`), so encoders that run the same graph (int8 or fp32) share one
 ONNX session and one :class:`EmbeddingMemo`, keyed by the token ids *after* truncation. A text
 embedded for one judge is not embedded again for another judge on the same graph whenever its
-truncated ids are equal: always for the same ``max_tokens``, and, across ``max_tokens`` (the
-refusal head reads 64 tokens, the toxicity head 128), for texts no longer than the smaller
+truncated ids are equal: always for the same ``max_tokens`` (the toxicity head and the similarity
+judge both read 256 tokens of the fp32 graph), and, across ``max_tokens`` (the refusal head reads
+64 tokens of the int8 graph, the harmfulness head 128), for texts no longer than the smaller
 limit. A longer text gives different ids (the opening vs. more of the text), so a different
-embedding, and is encoded once per limit. The similarity judge's fp32 graph shares nothing with
-the int8 heads but the tokeniser: a different graph gives different numbers.
+embedding, and is encoded once per limit. The two graphs share nothing but the tokeniser: a
+different graph gives different numbers. The int8 graph's numbers also differ by CPU family
+(ONNX Runtime's int8 kernels saturate on CPUs without VNNI); the fp32 graph's agree to ~1e-7.
 """
 
 from __future__ import annotations
