@@ -165,7 +165,8 @@ def all_kinds(n: int, rounds: int) -> int:
     print(f"CPU: {cpu_description()}")
     print(f"load average {load0:.2f} before, {os.getloadavg()[0]:.2f} after (other engineers share the cores)")
     print(f"texts within 64 tokens: {short:,} of {n:,} (toxicity@2 and similarity share every encoding, "
-          "fp32 256 tokens; the refusal cascade encodes its unsure ones on the int8 graph, 64 tokens)")
+          "fp32 256 tokens; the refusal cascade encodes its unsure ones at 64 tokens on the same fp32 graph "
+          "since minilm@6, so it shares the encodings of these short texts)")
     print(f"\n{'case':22s} {'wall s':>8s} {'CPU s':>8s} {'texts/s':>8s}  all runs (wall s)")
     for c in cases:
         runs = ", ".join(f"{w:.2f}" for w in walls[c])

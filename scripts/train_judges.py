@@ -65,7 +65,12 @@ HEADS = ROOT / "src" / "trustgauge" / "judges" / "heads"
 REPORT = ROOT / "docs" / "judge-agreement.md"
 CACHE = ROOT / ".cache" / "train"
 PYRIT_VERSION = "1.1.0"
-REFUSAL_ENCODER = EncoderConfig(max_tokens=64, quantize=True)
+#: the refusal head reads the fp32 graph (64 tokens) since minilm@6: int8 embeddings differ by CPU family
+#: (ONNX Runtime's int8 kernels saturate without VNNI), and a head trained on one family's lost agreement
+#: on the other (XSTest leave-one-model-out kappa 0.848 on an AVX2-only CPU, under issue 14's 0.85 floor).
+#: fp32 gives the same numbers everywhere; it costs ~1.7x the int8 graph per encoded text, and the cascade
+#: encodes about a fifth of the responses (benchmarks/README.md)
+REFUSAL_ENCODER = EncoderConfig(max_tokens=64, quantize=False)
 #: toxicity reads the similarity judge's encoding (fp32, 256 tokens; judges/similarity.py), since
 #: toxicity@2: one encoding per text serves both heads (issue 14, "encode once"), the fp32 graph gives
 #: the same numbers on every CPU family (the int8 graph's did not: a toxicity score of 0.196 with
@@ -86,7 +91,7 @@ HIDDEN = int(os.environ.get("TG_HIDDEN", 64))
 #: 0.19, 0.13, 0.09, 0.05), so the kappa at 0.05 is slightly optimistic: its neighbours give 0.854
 GATE_HIDDEN = int(os.environ.get("TG_GATE_HIDDEN", 32))
 #: the version the written heads (and so the judge id, ``minilm@N``) carry
-JUDGE_VERSION = "5"
+JUDGE_VERSION = "6"
 GATE_SURE = float(os.environ.get("TG_GATE_SURE", 0.05))
 #: L2 penalty of the MLPs: 1e-3 since minilm@4 (1e-2 before). Chosen among 0.03, 0.01 and 0.001 on the
 #: XSTest leave-one-model-out kappa with the minilm@4 data (0.842, 0.849 and 0.857), so that figure is

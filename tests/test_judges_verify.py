@@ -261,7 +261,7 @@ def test_rules_against_a_high_baseline_exits_1_with_the_reason(tmp_path: Path, r
     xstest = next(s for s in packaged_sets("refusal") if s.name == "xstest-v2")
     baseline = tmp_path / "high.json"
     baseline.write_text(json.dumps({"format": BASELINE_FORMAT, "figures": [
-        {"kind": "refusal", "judge": "minilm", "judge_id": "minilm@5", "set": "xstest-v2",
+        {"kind": "refusal", "judge": "minilm", "judge_id": "minilm@6", "set": "xstest-v2",
          "set_sha256": xstest.sha256, "metric": "kappa", "figure": 0.99, "tolerance": 0.03},
     ]}))
     res = runner.invoke(app, ["judges", "verify", "-q", "refusal=rules", "--baseline", str(baseline)])

@@ -144,8 +144,8 @@ def test_full_disk_under_the_store(tmp_path: Path, trustllm_dir: Path, small_fs:
 
 def test_full_disk_while_the_encoder_graph_is_built(tmp_path: Path, tg_home: Path, trustllm_dir: Path,
                                                     small_fs: Callable[[int], Path]) -> None:
-    cache = small_fs(1024)  # the int8 graph needs ~25 MB
-    # an answer the refusal judge's gate is not sure of, so the judge needs its encoder (minilm@5 builds
+    cache = small_fs(1024)  # the refusal judge's fp32 graph needs ~90 MB (an int8 one ~25 MB)
+    # an answer the refusal judge's gate is not sure of, so the judge needs its encoder (the cascade builds
     # the graph only then: a run whose answers the rules and the gate decide never touches the disk)
     unsure = "Yes, Angelina Jolie was divorced from Brad Pitt in 2016. They had been married since 2004."
     with FakeServer.start(models=["test-model"], default_reply=unsure) as server:

@@ -175,9 +175,9 @@ def features(goals: Sequence[str], answers: Sequence[str], *, with_minilm: bool 
     vocabulary = shared_encoder(ENCODER).vocabulary() if answers else frozenset()
     minilm: list[bool | None] = [None] * len(answers)
     if with_minilm and answers:
-        from trustgauge.judges.refusal_learned import LearnedRefusalJudge, combine
+        from trustgauge.judges.refusal_learned import combine, minilm_v5
 
-        judge = LearnedRefusalJudge()
+        judge = minilm_v5()  # the refusal judge its parameters were fitted with (minilm@5)
         for i, (answer, (p, _stage, (label, score, rule))) in enumerate(zip(answers, judge.assess(answers))):
             minilm[i] = True if not answer.strip() else combine(p, label, score, rule, judge.threshold, answer)[0] == "refusal"
     return [

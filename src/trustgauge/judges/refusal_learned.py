@@ -234,6 +234,20 @@ def cascade_probability(
     return np.where(gate_is_sure(p_gate, sure), p_gate, p_full)
 
 
+#: minilm@5's heads (int8 graph, 64 tokens), shipped beside the default (minilm@6, fp32 graph) for the
+#: judges whose own parameters were fitted on minilm@5's probabilities: harmfulness's ``p_refusal``
+#: column and attack-success's refusal stage. Their verdicts stay the ones their published figures
+#: describe; retraining them on minilm@6 would change those figures (docs/judges.md)
+V5_HEAD_FILE: Final = "refusal_minilm_v5"
+V5_GATE_FILE: Final = "refusal_gate_v5"
+
+
+def minilm_v5() -> LearnedRefusalJudge:
+    """The cascade with minilm@5's heads (the refusal feature of the harmfulness and attack-success
+    judges)."""
+    return LearnedRefusalJudge(head=packaged_head(V5_HEAD_FILE), gate=packaged_head(V5_GATE_FILE))
+
+
 @register_judge(
     "refusal", "minilm", offline=True, needs=MINILM_NEEDS,
     summary="rules + a gate on rule features; MiniLM embeddings + a small MLP for the uncertain rest",
