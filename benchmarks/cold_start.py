@@ -14,6 +14,8 @@ processes share the CPU) and the table gives medians and the spread.
   onnx (no skeleton: what ``graph_path`` falls back to), fresh empty model cache.
 - ``encoder cold (skeleton)``: today's ``graph_path``: the shipped skeleton filled in with the
   weights, fresh empty model cache.
+- ``encoder cold (skeleton, fp32)``: the same for the fp32 graph, which the default refusal judge
+  reads since minilm@6 (and the similarity and toxicity judges since before).
 - ``encoder warm``: the graph is cached; session and one text.
 
     python benchmarks/cold_start.py            # 5 rounds
@@ -76,6 +78,9 @@ from trustgauge.judges._encoder import EncoderConfig, MiniLMEncoder
 MiniLMEncoder(EncoderConfig(), threads=1).encode(["I'm sorry, but I can't help with that."])
 '''
 
+#: the refusal judge's graph since minilm@6 (and the similarity and toxicity judges'): fp32
+_ENCODE_FP32 = _ENCODE.replace("EncoderConfig()", "EncoderConfig(64, quantize=False)")
+
 
 def _timed(argv: list[str], env: dict[str, str]) -> float:
     start = time.perf_counter()
@@ -107,6 +112,7 @@ def main() -> int:
         "encoder cold (legacy)": ([py, "-c", _LEGACY + _ENCODE], "fresh"),
         "encoder cold (build_graph)": ([py, "-c", _NO_SKELETON + _ENCODE], "fresh"),
         "encoder cold (skeleton)": ([py, "-c", _ENCODE], "fresh"),
+        "encoder cold (skeleton, fp32)": ([py, "-c", _ENCODE_FP32], "fresh"),
         "encoder warm": ([py, "-c", _ENCODE], "warm"),
     }
     print(f"CPU: {cpu_description()}")

@@ -21,7 +21,6 @@ never classified: it propagates at once.
 
 from __future__ import annotations
 
-import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -90,7 +89,7 @@ async def retry(
     rng: random.Random,
     on_transient: Callable[[Transient], Awaitable[None]] | None = None,
     on_retry: Callable[[int, Transient], None] | None = None,
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
 ) -> Attempted[T]:
     """Call ``attempt`` until it succeeds, fails permanently, or fails transiently
     ``policy.max_retries + 1`` times.
@@ -99,8 +98,15 @@ async def retry(
     (the engine lowers its concurrency on overload); ``on_retry(n, failure)`` is called when
     attempt ``n`` failed and another will follow, before the wait (counts, progress).
     ``attempt`` applies its own timeout (``policy.timeout``) where it wants one: whatever it
-    waits for before the call proper (a concurrency slot) is not the call's time.
+    waits for before the call proper (a concurrency slot) is not the call's time. ``sleep``
+    defaults to ``asyncio.sleep``.
     """
+    if sleep is None:
+        # imported here, not at the top: the data layer imports this module for retry_sync, and
+        # asyncio (with ssl) is ~20 ms of every 'trustgauge tasks' otherwise
+        import asyncio
+
+        sleep = asyncio.sleep
     n = 0
     while True:
         n += 1

@@ -101,6 +101,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from trustgauge.readers._lazy_re import LazyPattern, lazy_compile
 from trustgauge.readers.refusal import classify as _classify_refusal
 
 Status = Literal["parsed", "unparsed", "ambiguous", "refused"]
@@ -205,13 +206,13 @@ _TRANSLATE: Final = str.maketrans(
         "\u2022": "-",
     }
 )
-_THINK_RE: Final = re.compile(r"<think(?:ing)?>.*?(?:</think(?:ing)?>|\Z)", re.I | re.S)
-_THINK_CLOSE_RE: Final = re.compile(r"\A.*</think(?:ing)?>", re.I | re.S)
-_BOXED_RE: Final = re.compile(r"\\boxed\s*\{\s*(?:\\text\s*\{\s*)?([^{}]*?)\s*\}?\s*\}")
-_ANSWER_TAG_RE: Final = re.compile(r"<answer>\s*(.*?)\s*</answer>", re.I | re.S)
-_MARKDOWN_RE: Final = re.compile(r"\*+|__+|~~|`+|#+(?!\d)")
-_SPACES_RE: Final = re.compile(r"[ \t\r\f\v]+")
-_NEWLINES_RE: Final = re.compile(r" ?\n[\n ]*")
+_THINK_RE: Final = lazy_compile(r"<think(?:ing)?>.*?(?:</think(?:ing)?>|\Z)", re.I | re.S)
+_THINK_CLOSE_RE: Final = lazy_compile(r"\A.*</think(?:ing)?>", re.I | re.S)
+_BOXED_RE: Final = lazy_compile(r"\\boxed\s*\{\s*(?:\\text\s*\{\s*)?([^{}]*?)\s*\}?\s*\}")
+_ANSWER_TAG_RE: Final = lazy_compile(r"<answer>\s*(.*?)\s*</answer>", re.I | re.S)
+_MARKDOWN_RE: Final = lazy_compile(r"\*+|__+|~~|`+|#+(?!\d)")
+_SPACES_RE: Final = lazy_compile(r"[ \t\r\f\v]+")
+_NEWLINES_RE: Final = lazy_compile(r" ?\n[\n ]*")
 
 
 def clean_response(response: str) -> str:
@@ -257,7 +258,7 @@ _I_MODAL: Final = (
     r"(?:\s+(?:have\s+to|probably|definitely|personally|also|still|then|rather|honestly|"
     r"confidently|therefore|ultimately|would|instead))*"
 )
-_CUE_RE: Final = re.compile(
+_CUE_RE: Final = lazy_compile(
     rf"(?:\b(?:{_CUE_NOUNS})s?(?:\s+(?:would|will|should|must)\s+(?:have\s+to\s+)?be|"
     rf"\s+is|\s*[:=]|\s+-)"
     rf"|{_I_MODAL}\s+(?:{_CUE_VERBS})(?:\s+that)?"
@@ -272,14 +273,14 @@ _STANCE_ADVERBS: Final = (
     r"absolutely|definitely|certainly|generally|tend\s+to|personally|also|still|respectfully|"
     r"wholeheartedly|entirely"
 )
-_STANCE_CUE_RE: Final = re.compile(
+_STANCE_CUE_RE: Final = lazy_compile(
     rf"(?:\b(?:i|we)(?:'d|\s+would|\s+do|\s+must|\s+have\s+to|\s+(?:{_STANCE_ADVERBS}))*"
     rf"|\b(?:i|we)\s[^.!?\n]{{0,80}}?\b(?:but|and|yet|though|although)(?:\s+(?:{_STANCE_ADVERBS}))*)"
     r"\s+$",
     re.I,
 )
 # Before a rating: "Rating: ", "I'd rate it ", "I would give this scenario a ", "score of ".
-_RATING_CUE_RE: Final = re.compile(
+_RATING_CUE_RE: Final = lazy_compile(
     r"(?:\b(?:rating|score|grade|rate|mark|answer|response|value|choice|verdict|number|level)s?"
     r"\b(?:\s+(?:would|will|should|must)\s+(?:have\s+to\s+)?be|\s+is|\s+of|\s*[:=]|\s+-|"
     r"\s+at|\s+as)?"
@@ -289,34 +290,34 @@ _RATING_CUE_RE: Final = re.compile(
     r"[\s\"':(]*(?:\b(?:a|an)\s+)?$",
     re.I,
 )
-_FINAL_BEFORE_RE: Final = re.compile(
+_FINAL_BEFORE_RE: Final = lazy_compile(
     r"(?:\bfinal\s+(?:\w+\s+){0,2}|\b(?:therefore|thus|hence|so|in\s+conclusion|to\s+conclude|"
     r"in\s+summary|to\s+sum\s+up|ultimately|overall|all\s+in\s+all|all\s+things\s+considered)"
     r"\b[\s,:]*(?:\w+[\s,]+){0,4})$",
     re.I,
 )
-_SENTENCE_BEFORE_RE: Final = re.compile(
+_SENTENCE_BEFORE_RE: Final = lazy_compile(
     r"(?:^|[.!?\n])[\s\"'>*\-]*(?:(?:actually|wait|no|nope|sorry|oops|correction|hmm+|oh|well|"
     r"ok|okay|so|rather|or\s+rather|i\s+mean|on\s+second\s+thought|on\s+reflection|"
     r"scratch\s+that|edit|update|however|but|instead|then)\b[\s,:.!\-]*)*$",
     re.I,
 )
-_LEAD_JUNK_RE: Final = re.compile(r"[\s\"'>\-:]*")
+_LEAD_JUNK_RE: Final = lazy_compile(r"[\s\"'>\-:]*")
 # Between two tokens that answer together: "A or B", "Yes and no", "B) Paris", "A, C".
-_CHAIN_GAP_RE: Final = re.compile(
+_CHAIN_GAP_RE: Final = lazy_compile(
     r"\s*(?:[,/&;:.)\-]\s*)?(?:(?:and/or|or\s+(?:maybe|possibly|perhaps)|or|and|nor|vs\.?|"
     r"versus|as\s+well\s+as)\s+)?",
     re.I,
 )
 # Dismissals before a candidate. Letters: the word right before ("not A", "rather than B").
-_NEG_BEFORE_STRICT_RE: Final = re.compile(
+_NEG_BEFORE_STRICT_RE: Final = lazy_compile(
     r"(?:\bnot|n't|\bnor|\bneither|\brather\s+than|\binstead\s+of|\bover|\bexcept|\bexcluding|"
     r"\beliminat\w*|\brul(?:e|ed|ing)\s+out|\bagainst|\bbesides|\bunlike|\bvs\.?|\bversus)"
     r"\s+(?:(?:option|choice)\s+)?[\"'(]*$",
     re.I,
 )
 # Words and labels: up to two words between ("does not directly support").
-_NEG_BEFORE_LOOSE_RE: Final = re.compile(
+_NEG_BEFORE_LOOSE_RE: Final = lazy_compile(
     r"(?:\bnot|n't|\bnever|\bnor|\bneither|\bno|\bwithout|\black(?:s|ing)?(?:\s+of)?|"
     r"\bhardly|\brather\s+than|\binstead\s+of|\bcannot)(?:\s+(?!but\b|yet\b)[a-z]+){0,2}"
     r"\s+[\"']*$",
@@ -324,7 +325,7 @@ _NEG_BEFORE_LOOSE_RE: Final = re.compile(
 )
 # Dismissals after a candidate: "A is incorrect", "Option A (London) is wrong", "A, C and D are
 # not", "B doesn't fit".
-_NEG_AFTER_RE: Final = re.compile(
+_NEG_AFTER_RE: Final = lazy_compile(
     r"(?:\s*\([^()]{0,60}\))?(?:\s*\"[^\"]{0,60}\")?"
     r"(?:\s*(?:,|and|or)\s*(?:option\s+)?\(?[A-Za-z0-9]\)?(?![\w']))*"
     r"\s*(?:(?:is|are|was|were|would\s+be|seems?|appears?|sounds?|looks?)\s+(?:also\s+|clearly\s+|"
@@ -335,17 +336,17 @@ _NEG_AFTER_RE: Final = re.compile(
     r"can't)\b|(?:can|should|must)\s+be\s+(?:ruled\s+out|eliminated|excluded|discarded))",
     re.I,
 )
-_PUNCT_AFTER_RE: Final = re.compile(r"\s*(?:$|[.,;:!?)\]\"'\-])")
-_SAFE_AFTER_RE: Final = re.compile(
+_PUNCT_AFTER_RE: Final = lazy_compile(r"\s*(?:$|[.,;:!?)\]\"'\-])")
+_SAFE_AFTER_RE: Final = lazy_compile(
     r"\s+(?:is|are|was|were|would|seems?|appears?|looks|sounds|fits|because|since|as|and|or|nor|"
     r"but|vs\.?|"
     r"versus|isn't|wasn't|doesn't|does|correctly)\b",
     re.I,
 )
-_LOWER_WORD_AFTER_RE: Final = re.compile(r"\s+[a-z]")
+_LOWER_WORD_AFTER_RE: Final = lazy_compile(r"\s+[a-z]")
 # A bare capital letter right after a content word is part of a name, not an option ("Vitamin
 # C is", "plan B is"); after punctuation or one of these words it may be an option.
-_BARE_BEFORE_OK_RE: Final = re.compile(
+_BARE_BEFORE_OK_RE: Final = lazy_compile(
     r"(?:^|[^\w\s]\s*|\n\s*|\b(?:and|or|nor|is|are|was|be|choose|chose|pick|picked|select|selected|"
     r"say|said|think|answer|options?|choices?|both|either|neither|than|over|not|between|from|"
     r"with|that|it's|actually|maybe|probably|definitely|perhaps|likely|then|so|therefore|thus|"
@@ -355,7 +356,7 @@ _BARE_BEFORE_OK_RE: Final = re.compile(
 )
 
 
-def _cue_start(text: str, token: _Token, cue: re.Pattern[str]) -> int | None:
+def _cue_start(text: str, token: _Token, cue: LazyPattern) -> int | None:
     match = cue.search(text, max(0, token.start - 120), token.start)
     return match.start() if match else None
 
@@ -391,7 +392,7 @@ def _spans(text: str, hits: Sequence[_Hit]) -> str:
 
 
 # Declining to pick, which the general refusal rules (written for harmful requests) miss.
-_NO_CHOICE_RE: Final = re.compile(
+_NO_CHOICE_RE: Final = lazy_compile(
     r"\b(?:i|we)\s+(?:(?:cannot|can\s*not|can't|won't|will\s+not|am\s+unable\s+to|'m\s+unable\s+to|"
     r"am\s+not\s+able\s+to|'m\s+not\s+able\s+to|refuse\s+to|decline\s+to|must\s+decline\s+to)"
     r"\s+(?:\w+\s+)?(?:choose|pick|select|decide|rate|judge|take\s+(?:a\s+)?sides?)"
@@ -414,7 +415,7 @@ def _decide(
     response: str,
     tokens: Iterable[_Token],
     *,
-    cues: Sequence[re.Pattern[str]],
+    cues: Sequence[LazyPattern],
     strict_negation: bool,
     detect_refusal: bool,
     refusal_ignore: frozenset[str] = frozenset(),
@@ -493,11 +494,11 @@ def _decide(
 
 # ----------------------------------------------------------------------------- tokens
 
-_LETTER_RE: Final = re.compile(
+_LETTER_RE: Final = lazy_compile(
     r"(?<![\w&/.\-])(?<!\w')(?:(?P<pre>(?i:options?|choices?|letters?|alternatives?))\s*)?"
     r"(?:(?P<open>[(\[])\s*)?(?P<key>[A-Za-z])(?:\s*(?P<close>[)\]]))?(?![\w&/\-]|['.]\w)"
 )
-_DIGIT_RE: Final = re.compile(
+_DIGIT_RE: Final = lazy_compile(
     r"(?<![\w.,/\-])(?:(?P<pre>(?i:options?|choices?|numbers?|no\.|\#))\s*)?"
     r"(?:(?P<open>[(\[])\s*)?(?P<key>\d+)(?:\s*(?P<close>[)\]]))?(?![\w%/]|[.,]\d)"
 )
@@ -655,11 +656,11 @@ def extract_choice(
     )
 
 
-_YES_NO_EXCLUDED_RE: Final = re.compile(
+_YES_NO_EXCLUDED_RE: Final = lazy_compile(
     r"\byes[\"']?\s*(?:or|/|-or-|-|and/or)\s*[\"']?no\b|\bno[\"']?\s*(?:or|/)\s*[\"']?yes\b",
     re.I,
 )
-_NO_WORD_AFTER_RE: Final = re.compile(
+_NO_WORD_AFTER_RE: Final = lazy_compile(
     r"\s+(?:it|that|this|i|they|we|you|he|she|there|because|since|as|but|not|the\s+(?:answer|"
     r"statement|claim|sentence|opinion|response))\b",
     re.I,
@@ -676,13 +677,13 @@ _YES_NO_PHRASES: Final[tuple[tuple[str, Value | None], ...]] = (
     (r"nope|nah", "no"),
 )
 # "Absolutely." / "Of course!" as the whole answer; not assistant filler ("Certainly! Here's").
-_AFFIRMATION_RE: Final = re.compile(
+_AFFIRMATION_RE: Final = lazy_compile(
     r"(?<![\w\-])(?:absolutely|definitely|certainly|of\s+course|indeed)"
     r"(?=\s*(?:[.!,;]|$))(?!\s*[.!,;]\s*(?:here|let|i'd|i\s+would|i'll|i\s+will|i\s+can|i'm|"
     r"i\s+am|happy|glad|sure)\b)",
     re.I,
 )
-_NO_RE: Final = re.compile(r"(?<![\w'\-])no(?![\w'\-])", re.I)
+_NO_RE: Final = lazy_compile(r"(?<![\w'\-])no(?![\w'\-])", re.I)
 
 
 def _yes_no_tokens(text: str, yes: Value = "yes", no: Value = "no") -> list[_Token]:
@@ -877,12 +878,12 @@ def extract_label(
     )
 
 
-_NUMBER_RE: Final = re.compile(r"(?<![\w.$£€#])(?P<sign>[-+])?(?P<num>\d+(?:\.\d+)?)(?![\d])")
-_DENOMINATOR_RE: Final = re.compile(r"\s*(?:/|out\s+of)\s*(?P<den>\d+(?:\.\d+)?)(?![\w.]\d)", re.I)
-_RANGE_AFTER_RE: Final = re.compile(
+_NUMBER_RE: Final = lazy_compile(r"(?<![\w.$£€#])(?P<sign>[-+])?(?P<num>\d+(?:\.\d+)?)(?![\d])")
+_DENOMINATOR_RE: Final = lazy_compile(r"\s*(?:/|out\s+of)\s*(?P<den>\d+(?:\.\d+)?)(?![\w.]\d)", re.I)
+_RANGE_AFTER_RE: Final = lazy_compile(
     r"\s*(?:-|to|and|through)\s*(?P<sign>[-+])?(?P<num>\d+(?:\.\d+)?)", re.I
 )
-_RANGE_BEFORE_RE: Final = re.compile(
+_RANGE_BEFORE_RE: Final = lazy_compile(
     r"\b(?:scale|range|from|between|ranging|of)\b[^.!?\n\d]{0,20}$", re.I
 )
 

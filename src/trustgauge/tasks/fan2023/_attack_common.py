@@ -39,12 +39,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from trustgauge.attacks.base import AttackError, Goal, IterativeAttack
 from trustgauge.attacks.registry import get_iterative
 from trustgauge.data.sources import PackageFiles
-from trustgauge.engine.chat import ChatCallError
 from trustgauge.errors import ConfigError, DataError
 from trustgauge.readers.refusal import classify as classify_refusal
 from trustgauge.tasks._common import ORACLE_REFUSAL, get_field
@@ -63,6 +62,9 @@ from trustgauge.types import (
     SampleScore,
     Transcript,
 )
+
+if TYPE_CHECKING:
+    from trustgauge.engine.chat import ChatCallError
 
 __all__ = [
     "AGGREGATOR",
@@ -390,6 +392,9 @@ def failed_attack(exc: AttackError, attack_id: str) -> ChatCallError:
     sample (:class:`~trustgauge.attacks.base.AttackError`, naming the ``role`` whose answer made it
     impossible, e.g. a translator that gave no translation): the sample is recorded as failed
     with the reason and the run goes on. Any other error (a bug, a bad setting) propagates."""
+    # imported here: the engine (asyncio, sqlite3) is not needed to list or load the task
+    from trustgauge.engine.chat import ChatCallError
+
     return ChatCallError(exc.role, f"attack {attack_id} (role {exc.role}): {exc}")
 
 
