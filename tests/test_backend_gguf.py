@@ -106,6 +106,35 @@ def test_start_server_with_raw_openai_client() -> None:
 
 @pytest.mark.slow
 @needs_model
+def test_n_ctx_is_the_context_of_each_parallel_sequence() -> None:
+    """``n_ctx`` is per request, whatever ``n_parallel`` is: llama.cpp splits its context between the
+    slots, so the server gets ``n_ctx * n_parallel``. A ~370-token prompt does not fit 256 tokens a
+    slot and fits 512 (the security e2e test no longer sends a 4k-token prompt, ~60 s here)."""
+    openai = pytest.importorskip("openai")
+    prompt = " ".join(f"item{i}" for i in range(100)) + " Which item comes first?"  # ~370 tokens
+    for n_ctx, fits in ((256, False), (512, True)):
+        base_url, stop = gguf.start_server(gguf.smollm2_path(), n_parallel=2, n_ctx=n_ctx)
+        try:
+            client = openai.OpenAI(base_url=base_url, api_key="unused", max_retries=0, timeout=120)
+            try:
+                reply = client.chat.completions.create(
+                    model="SmolLM2-135M-Instruct.Q4_1.gguf", messages=[{"role": "user", "content": prompt}],
+                    max_tokens=4, temperature=0,
+                )
+            except openai.APIStatusError as exc:
+                assert not fits, exc
+                assert "context" in str(exc)
+            else:
+                assert fits, "a prompt longer than a slot's context was accepted"
+                assert reply.usage is not None and 256 < reply.usage.prompt_tokens < 512
+            finally:
+                client.close()
+        finally:
+            stop()
+
+
+@pytest.mark.slow
+@needs_model
 def test_server_stops_when_model_is_dropped_without_aclose() -> None:
     model = load_model(ModelConfig(model="gguf:smollm2", options={"n_parallel": 1, "n_ctx": 512}))
     asyncio.run(model.check())

@@ -58,10 +58,11 @@ ATTACKER_REPLIES = [
 UNKNOWN = "I cannot tell."
 
 #: small budgets: PAIR 1 stream x 2 iterations, TAP a chain of 2 levels, Crescendo 2 turns; the
-#: static jailbreaks' longest prompt, many-shot (~4k tokens: llama.cpp's default context of 2,048
-#: refuses it, so the target gets 8,192, SmolLM2's own)
+#: static jailbreak many-shot with 8 shots (~1.1k tokens; the 32-shot default is ~4k, which
+#: SmolLM2 on 2 AVX2 cores reads at ~130 tokens/s: a minute per prompt. That n_ctx is per request
+#: is tested in test_backend_gguf.py on a short prompt)
 PARAMS = {
-    "fan2023.jailbreak": {"attacks": "many_shot"},
+    "fan2023.jailbreak": {"attacks": "many_shot_8"},
     "fan2023.jailbreak_pair": {"streams": "1", "iterations": "2"},
     "fan2023.jailbreak_tap": {"branching": "1", "width": "1", "depth": "2"},
     "fan2023.jailbreak_crescendo": {"turns": "2"},
@@ -77,11 +78,12 @@ def test_security_suite_on_smollm2_with_a_scripted_attacker(tmp_path: Path, tg_h
     assert set(get_suite("security").tasks) == SECURITY
     out = tmp_path / "run"
     target = tmp_path / "smollm2.json"
-    target.write_text(json.dumps({"model": "gguf:smollm2", "options": {"n_ctx": 8192}}))
+    # options through --model-config (room for the many-shot prompt and the attack transcripts)
+    target.write_text(json.dumps({"model": "gguf:smollm2", "options": {"n_ctx": 4096}}))
     with FakeServer.start(models=["attacker", "judge"], replies=ATTACKER_REPLIES, default_reply=UNKNOWN) as server:
         base = server.openai_base_url
         res = subprocess.run(
-            [sys.executable, "-m", "trustgauge", "run", "--model-config", str(target), "--suite", "security", "-n", "2",
+            [sys.executable, "-m", "trustgauge", "run", "--model-config", str(target), "--suite", "security", "-n", "1",
              "--seed", "3", "--max-tokens", "24", "--max-truncated-rate", "1", "-q", "-o", str(out),
              "--role", f"attacker=openai-compatible:attacker@{base}",
              "--judge-model", f"openai-compatible:judge@{base}", *_task_params(PARAMS)],
@@ -147,7 +149,7 @@ def test_security_suite_on_smollm2_with_a_scripted_attacker(tmp_path: Path, tg_h
     assert run["roles"]["target"]["requests"]["sent"] > 0
     # the many-shot prompt reached the target whole: its fabricated dialogue before the request
     many_shot = by_task["fan2023.jailbreak"]
-    assert {s["metadata"]["attack"] for s in many_shot} == {"many_shot@1"}
-    assert all(s["score"]["tokens_target"] > 4000 for s in many_shot)
+    assert {s["metadata"]["attack"] for s in many_shot} == {"many_shot_8@1"}
+    assert all(s["score"]["tokens_target"] > 800 for s in many_shot)
     report = (out / "report.html").read_text()
     assert '<section id="security">' in report
