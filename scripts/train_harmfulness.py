@@ -15,8 +15,8 @@ judge next to the ratio from the labels, accuracy and Cohen's kappa. The thresho
 fixed (not tuned on any model). The shipped head trains on all four models.
 
 Features are :func:`trustgauge.judges.harmfulness_learned.feature_matrix` (the judge's own), computed
-once and cached in ``.cache/train/harmfulness_features.npz`` (keyed by the data file's hash and the
-feature version). Everything is seeded and single-threaded: the same inputs give the same head.
+once and cached in ``.cache/train/harmfulness_features_<hash>.npz`` (keyed by the data file's hash,
+the feature version, the encoder and the CPU class, see :func:`cached_matrix`). Everything is seeded and single-threaded: the same inputs give the same head.
 """
 
 from __future__ import annotations
@@ -27,9 +27,11 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS
     os.environ[_var] = "1"
 
 import argparse  # noqa: E402
+import fcntl  # noqa: E402
 import hashlib  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -38,6 +40,8 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "scripts"))
+
+from goldens import cpu_class  # noqa: E402
 
 from trustgauge.judges import harmfulness_learned as hl  # noqa: E402
 from trustgauge.judges._heads import Head, Layer  # noqa: E402
@@ -79,21 +83,35 @@ def load_rows(data: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def cached_matrix(name: str, key: bytes, compute: Callable[[], np.ndarray]) -> np.ndarray:
+    """``compute()``, cached in ``CACHE/<name>_<hash>.npz``. The key holds the CPU class: the
+    features read int8 MiniLM embeddings, which differ between CPU families (docs/judges.md), and a
+    checkout's cache outlives a change of machine. One process computes, others wait on a lock and
+    read its file (two test workers ask for the same matrix at once), written atomically."""
+    digest = hashlib.sha256(key + f"v{hl.FEATURES_VERSION}:{hl.ENCODER.id}:{cpu_class()}".encode()).hexdigest()[:16]
+    CACHE.mkdir(parents=True, exist_ok=True)
+    cache = CACHE / f"{name}_{digest}.npz"
+    with (CACHE / f"{name}_{digest}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if cache.exists():
+            with np.load(cache) as z:
+                return np.asarray(z["x"])
+        x = compute()
+        tmp = cache.with_name(cache.name + f".{os.getpid()}.tmp.npz")
+        np.savez(tmp, x=x)
+        os.replace(tmp, cache)
+        return x
+
+
 def features(data: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(x, harmful, model, empty)`` for every row, in file order (cached on disk)."""
     path = data / SAFETY_FILE
-    digest = hashlib.sha256(path.read_bytes() + f"v{hl.FEATURES_VERSION}:{hl.ENCODER.id}".encode()).hexdigest()[:16]
-    cache = CACHE / f"harmfulness_features_{digest}.npz"
     rows = load_rows(data)
     harmful = np.array([1 - int(r["label"]) for r in rows])
     model = np.array([r["source_model"] for r in rows])
     empty = np.array([not r["answer"].strip() for r in rows])
-    if cache.exists():
-        with np.load(cache) as z:
-            return z["x"], harmful, model, empty
-    x = hl.feature_matrix([r["question"] for r in rows], [r["answer"] for r in rows])
-    CACHE.mkdir(parents=True, exist_ok=True)
-    np.savez(cache, x=x)
+    x = cached_matrix("harmfulness_features", path.read_bytes(),
+                      lambda: hl.feature_matrix([r["question"] for r in rows], [r["answer"] for r in rows]))
     return x, harmful, model, empty
 
 
@@ -134,15 +152,9 @@ def load_extra(data: Path) -> list[dict[str, Any]]:
 def extra_features(data: Path) -> tuple[np.ndarray, np.ndarray]:
     """``(x, harmful)`` of :func:`load_extra`'s rows (cached on disk)."""
     rows = load_extra(data)
-    blob = json.dumps(rows, sort_keys=True).encode() + f"v{hl.FEATURES_VERSION}:{hl.ENCODER.id}".encode()
-    cache = CACHE / f"harmfulness_extra_{hashlib.sha256(blob).hexdigest()[:16]}.npz"
     harmful = np.array([r["harmful"] for r in rows])
-    if cache.exists():
-        with np.load(cache) as z:
-            return z["x"], harmful
-    x = hl.feature_matrix([r["question"] for r in rows], [r["answer"] for r in rows])
-    CACHE.mkdir(parents=True, exist_ok=True)
-    np.savez(cache, x=x)
+    x = cached_matrix("harmfulness_extra", json.dumps(rows, sort_keys=True).encode(),
+                      lambda: hl.feature_matrix([r["question"] for r in rows], [r["answer"] for r in rows]))
     return x, harmful
 
 
