@@ -131,10 +131,13 @@ def handcrafted_features(
     rules = [1.0 if base == r else 0.0 for r in rule_vocab]
     norm = normalize(opening)
     shapes = [1.0 if p.search(norm) else 0.0 for p in _SHAPES]
-    letters = [c for c in opening if c.isalpha()]
-    # share of non-Latin letters and of accented Latin letters: answers in other languages
-    non_latin = sum(1 for c in letters if ord(c) > 0x24F) / max(1, len(letters))
-    accented = sum(1 for c in letters if 0xC0 <= ord(c) <= 0x24F) / max(1, len(letters))
+    # share of non-Latin letters and of accented Latin letters: answers in other languages (an ASCII
+    # opening, most answers, has neither: the character loops are skipped, the values are the same)
+    non_latin = accented = 0.0
+    if not opening.isascii():
+        letters = [c for c in opening if c.isalpha()]
+        non_latin = sum(1 for c in letters if ord(c) > 0x24F) / max(1, len(letters))
+        accented = sum(1 for c in letters if 0xC0 <= ord(c) <= 0x24F) / max(1, len(letters))
     # the rule verdict on a very short response (a bare "No." against a bare insult); not a plain
     # length feature, which teaches "short means refusal"
     bare = 1.0 if len(text.split()) <= 15 else 0.0
