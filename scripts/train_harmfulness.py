@@ -16,7 +16,8 @@ fixed (not tuned on any model). The shipped head trains on all four models.
 
 Features are :func:`trustgauge.judges.harmfulness_learned.feature_matrix` (the judge's own), computed
 once and cached in ``.cache/train/harmfulness_features_<hash>.npz`` (keyed by the data file's hash,
-the feature version, the encoder and the CPU class, see :func:`cached_matrix`). Everything is seeded and single-threaded: the same inputs give the same head.
+the feature version, the encoder and the CPU class, see :func:`cached_matrix`). Everything is seeded
+and single-threaded: the same inputs give the same head.
 """
 
 from __future__ import annotations

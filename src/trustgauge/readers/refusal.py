@@ -47,8 +47,8 @@ Decision rules, in order:
 10. Otherwise ``compliance`` (rule ``no_refusal_phrase``).
 
 Matching is case-insensitive and robust to curly apostrophes/quotes and runs of whitespace. All
-patterns are compiled once, on first use (:mod:`trustgauge.readers._lazy_re`); only the first :data:`SHORT_CHARS` (+40) characters are
-read.
+patterns are compiled once, on first use (:mod:`trustgauge.readers._lazy_re`); only the first
+:data:`SHORT_CHARS` (+40) characters are read.
 
 Measured on XSTest v2's 1,350 human-labelled responses (``scripts/eval_refusal_rules.py``):
 accuracy 0.935, Cohen's kappa 0.869 (XSTest's own string match: 0.896 / 0.791). The rules were
