@@ -255,3 +255,35 @@ def test_engine_tells_each_outcome_so_judging_overlaps_generation() -> None:
 
 
 done: asyncio.Event
+
+
+class Preparing(Recording):
+    """A judge that records the size hints it is given (``prepare``)."""
+
+    def __init__(self, kind: str = "refusal") -> None:
+        super().__init__(kind)
+        self.hints: list[tuple[int, int]] = []  # (hint, calls made before it)
+
+    def prepare(self, expected: int) -> None:
+        self.hints.append((expected, len(self.calls)))
+
+
+def test_a_judge_is_told_the_size_of_the_job_before_its_first_batch_and_once(tmp_path: Path) -> None:
+    work, outcomes, keys = _world(40, 1)
+    judges = {"refusal": Preparing(), "toxicity": Preparing("toxicity")}
+    with Store(tmp_path / "s.db") as store:
+        asyncio.run(_streamed(work, outcomes, keys, judges, store, list(range(len(keys))), 3))
+    # early judging: every first-slot sample of both tasks (an upper bound), before any call
+    assert judges["refusal"].hints[0] == (80, 0)
+    # judge_all then hints what is left (fewer than one batch of the first stage) and the second slot
+    assert all(n > 0 for n, _ in judges["refusal"].hints)
+    assert len(judges["toxicity"].hints) == 1 and judges["toxicity"].hints[0][1] == 0
+    # a rerun on the same store: only the 'error' verdicts (never stored) are judged again, fewer
+    # than a batch, so early judging sends nothing and judge_all hints just those
+    again = {"refusal": Preparing(), "toxicity": Preparing("toxicity")}
+    with Store(tmp_path / "s.db") as store:
+        asyncio.run(_streamed(work, outcomes, keys, again, store, list(range(len(keys))), 3))
+    rejudged = [item for call in again["refusal"].calls for item in call]
+    assert 0 < len(rejudged) < 3 and all(i.startswith("bad|") for i in rejudged)
+    assert again["refusal"].hints == [(len(rejudged), 0)]
+    assert again["toxicity"].hints == [] and again["toxicity"].calls == []

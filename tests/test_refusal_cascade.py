@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import os
+import signal
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -177,3 +180,136 @@ def test_the_published_agreement_is_the_shipped_heads() -> None:
     assert f"| **minilm** (`minilm@{meta['version']}`, the cascade) | **{acc:.3f}** | **{kappa:.3f}** |" in prose
     # the issue's floor, and no worse than minilm@4 (0.955 / 0.857) on the same folds
     assert acc >= 0.955 and kappa >= 0.857
+
+
+# -- the front in a helper process (issue 14, item 3) ----------------------------------------------
+
+
+def _ready(judge: LearnedRefusalJudge) -> None:
+    worker = judge._worker
+    assert worker is not None
+    deadline = time.monotonic() + 60
+    while not worker.ready():
+        assert time.monotonic() < deadline, "the helper process did not start"
+        time.sleep(0.05)
+
+
+def test_small_jobs_do_not_start_a_helper_process() -> None:
+    judge = LearnedRefusalJudge()
+    judge.prepare(judge.process_min - 1)
+    assert judge._worker is None
+    judge.prepare(judge.process_min)
+    try:
+        assert judge._worker is not None
+        worker = judge._worker
+        judge.prepare(10 * judge.process_min)  # once per judge
+        assert judge._worker is worker
+    finally:
+        asyncio.run(judge.aclose())
+    assert judge._worker is None and worker.closed
+
+
+@needs_weights
+def test_the_helper_process_gives_the_very_verdicts_and_stages(monkeypatch: pytest.MonkeyPatch) -> None:
+    responses = [*_xstest(400), "", "No.", "I'm sorry, but I can't help with that."]
+    here = LearnedRefusalJudge()
+    want = here.assess(responses)
+    judge = LearnedRefusalJudge()
+    judge.prepare(judge.process_min)
+    try:
+        _ready(judge)
+        # while it is up, no front is computed in this process
+        computed_here: list[int] = []
+        real_front = rl.front
+
+        def counted_front(chunk: Sequence[str], *args: object) -> rl.Front:
+            computed_here.append(len(chunk))
+            return real_front(chunk, *args)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(rl, "front", counted_front)
+        assert judge.assess(responses) == want
+        assert computed_here == []
+        assert _judge(judge, responses) == _judge(here, responses)
+    finally:
+        judge.close()
+
+
+@needs_weights
+def test_a_helper_that_dies_or_is_closed_midway_changes_no_verdict(monkeypatch: pytest.MonkeyPatch) -> None:
+    responses = _xstest(300)
+    want = LearnedRefusalJudge().assess(responses)
+    judge = LearnedRefusalJudge()
+    judge.prepare(judge.process_min)
+    _ready(judge)
+    worker = judge._worker
+    assert worker is not None
+    # the helper is killed after the chunks were sent: they are computed here instead
+    real_fronts = judge._fronts
+
+    def fronts_then_kill(chunks: Sequence[Sequence[str]]) -> object:
+        sent = real_fronts(chunks)
+        os.kill(worker.pid, signal.SIGKILL)
+        return sent
+
+    monkeypatch.setattr(judge, "_fronts", fronts_then_kill)
+    assert judge.assess(responses) == want
+    assert judge._worker is None  # given up on: later calls compute here
+    monkeypatch.undo()
+    assert judge.assess(responses) == want
+
+
+def test_a_helper_that_cannot_start_leaves_the_front_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setattr(sys, "executable", "/nonexistent/python")
+    judge = LearnedRefusalJudge()
+    judge.prepare(judge.process_min)
+    assert judge._worker is None
+    out = judge.assess(["I'm sorry, but I can't help with that.", "No."])
+    assert [stage for _, stage, _ in out] == ["gate", "rule"]  # as test_only_what_the_gate_is_unsure_of_is_encoded
+
+
+@needs_weights
+def test_a_run_judges_in_the_helper_and_closes_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through the pipeline: a run whose judging loop hints a large job uses the helper (started
+    here before the first batch, so it is up), gets the samples of a run without it, and leaves
+    no process behind."""
+    from trustgauge.config import ModelConfig
+    from trustgauge.judges import _worker_process
+    from trustgauge.pipeline.run import RunConfig, run_evaluation
+    from trustgauge.results.writer import Renderers
+
+    started: list[_worker_process.WorkerProcess] = []
+    calls: list[int] = []
+
+    class UpAtOnce(_worker_process.WorkerProcess):
+        def __init__(self, *args: object) -> None:
+            super().__init__(*args)  # type: ignore[arg-type]
+            started.append(self)
+            deadline = time.monotonic() + 60
+            while not self.ready():
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+
+        def submit(self, fn: object, *args: object) -> object:
+            calls.append(1)
+            return super().submit(fn, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(rl, "WorkerProcess", UpAtOnce)
+
+    def run(name: str, process_min: int) -> list[str]:
+        monkeypatch.setattr(LearnedRefusalJudge, "process_min", process_min)
+        config = RunConfig(
+            model=ModelConfig(model="scripted:echo"), suite="quick", tasks=["safety.jailbreak", "safety.misuse"],
+            limit=40, out=tmp_path / name, store_path=tmp_path / f"{name}.sqlite3",
+        )
+        result = asyncio.run(run_evaluation(config, renderers=Renderers(markdown=lambda *a: "")))
+        return [s.model_dump_json() for s in result.samples]
+
+    without = run("here", 10**9)
+    assert started == [] and len(without) >= 60
+    with_helper = run("helper", 10)
+    assert len(started) == 1 and len(calls) > 1  # the run's chunks went to the helper
+    assert with_helper == without
+    helper = started[0]
+    assert helper.closed and helper._proc.poll() is not None  # closed with the run's judges, and reaped

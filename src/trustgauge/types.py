@@ -514,7 +514,10 @@ class Judge(Protocol):
     """What the judging loop (:mod:`trustgauge.engine.judging`) needs of a judge: its kind, its
     id (recorded with every judgement), the id its judgements are cached under, and a batched
     :meth:`judge`. :class:`trustgauge.judges.base.Judge` is the abstract class every built-in
-    judge derives from; anything with these members can be judged with."""
+    judge derives from; anything with these members can be judged with. Optional members the
+    judging loop uses when present: ``async check()`` (fail fast before anything is sent),
+    ``prepare(expected: int)`` (a hint that about that many items are coming) and
+    ``async aclose()``."""
 
     @property
     def kind(self) -> str:

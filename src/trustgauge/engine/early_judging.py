@@ -14,6 +14,10 @@ only the rest, in the batches it would have made anyway, so every judge sees exa
 batches it sees without this class and the results cannot change, even for a judge whose
 verdicts depend on what else is in a batch.
 
+Before a kind's first batch, its judge is told how many first-slot samples the run has (an upper
+bound; :func:`~trustgauge.engine.judging.prepare_judge`), so a judge can start what pays only for
+large jobs; a run whose every item is stored sends no batch and no hint.
+
 Failures keep today's meaning: a batch that fails here is not kept and early judging stops;
 the judging loop meets the failure again after generation and raises
 :class:`~trustgauge.engine.judging.JudgeFailedError` as before. Judgements are stored a batch at
@@ -27,7 +31,7 @@ import contextlib
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
-from trustgauge.engine.judging import ERROR_LABEL, JUDGE_BATCH, JudgeWork
+from trustgauge.engine.judging import ERROR_LABEL, JUDGE_BATCH, JudgeWork, prepare_judge
 from trustgauge.engine.runner import Outcome
 from trustgauge.engine.store import Store, redact_judgement
 from trustgauge.types import Judge, JudgeItem, Judgement, JudgeSlot
@@ -66,8 +70,11 @@ class EarlyJudging:
         self._plan: list[tuple[int, int, str | None]] = []
         self._work = list(work)
         self._position: list[dict[str, int]] = []  # per work: sample id -> plan position (last one wins, as judge_all's dict)
+        self._expected: dict[str, int] = defaultdict(int)  # kind -> first-slot samples (at most that many items)
         pos = 0
         for wi, w in enumerate(self._work):
+            if w.task.judges:
+                self._expected[JudgeSlot.parse(w.task.judges[0]).kind] += len(w.samples)
             index: dict[str, int] = {}
             conversational = getattr(w.task, "is_conversational", lambda: False)()
             for si, sample in enumerate(w.samples):
@@ -162,6 +169,8 @@ class EarlyJudging:
         while len(todo) >= self._batch:
             chunk, self._todo[kind] = todo[: self._batch], todo[self._batch :]
             todo = self._todo[kind]
+            if kind in self._expected:  # the first batch: items are coming that the store does not have
+                prepare_judge(self._judges[kind], self._expected.pop(kind))
             self._queue.put_nowait((kind, chunk))
             if self._worker is None:
                 self._worker = asyncio.get_running_loop().create_task(self._work_loop())

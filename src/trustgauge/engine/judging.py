@@ -121,6 +121,8 @@ async def judge_items(
     todo = [k for k in uniq if k not in cached and k not in ready]
     stats = JudgeStats(unique=len(uniq), cached=len(cached), judged=len(done))
     progress.start(description or f"judging ({judge.kind}: {judge.id})", total=len(uniq), cached=len(cached))
+    if todo:
+        prepare_judge(judge, len(todo))
     fresh: dict[str, Judgement] = {k: ready[k] for k in done}
     for k in done:
         if ready[k].label == ERROR_LABEL:
@@ -160,6 +162,15 @@ async def check_judges(judges: Iterable[Judge]) -> None:
         check = getattr(judge, "check", None)
         if check is not None:
             await check()
+
+
+def prepare_judge(judge: Judge, expected: int) -> None:
+    """Tell a judge that can use it (``prepare``) that about ``expected`` items are coming, so
+    it can start what pays only for large jobs (the refusal cascade's helper process). A hint:
+    verdicts do not depend on it."""
+    prepare = getattr(judge, "prepare", None)
+    if prepare is not None:
+        prepare(expected)
 
 
 async def judge_all(

@@ -43,6 +43,7 @@ import numpy.typing as npt
 
 from trustgauge.judges._encoder import EncoderConfig, MiniLMEncoder, shared_encoder
 from trustgauge.judges._heads import Head, packaged_head
+from trustgauge.judges._worker_process import WorkerGone, WorkerProcess
 from trustgauge.judges.base import Judge
 from trustgauge.judges.catalogue import MINILM_NEEDS, register_judge
 from trustgauge.readers.refusal import classify, normalize
@@ -281,6 +282,10 @@ class LearnedRefusalJudge(Judge):
     #: the uncertain part of this one
     chunk_size = 64
 
+    #: runs expected to judge at least this many responses compute the front in a helper process
+    #: (:meth:`prepare`); below it the process's start (about a second of CPU) does not pay
+    process_min = 1000
+
     def __init__(self, head: Head | None = None, threshold: float = 0.5, gate: Head | None = None) -> None:
         self.head = head or packaged_head(HEAD_FILE)
         self.gate = gate or packaged_head(GATE_FILE)
@@ -295,6 +300,7 @@ class LearnedRefusalJudge(Judge):
         self.sure = float(self.gate.meta["sure"])
         self.threshold = threshold
         self.version = str(self.gate.meta.get("version", meta.get("version", "1")))
+        self._worker: WorkerProcess | None = None
 
     def _encoder(self) -> MiniLMEncoder:
         encoder = shared_encoder(self.encoder_config)
@@ -308,19 +314,56 @@ class LearnedRefusalJudge(Judge):
         emb = self._encoder().encode(list(responses))
         return self.head.predict(feature_matrix(responses, emb, self.rule_vocab, hand))
 
+    def prepare(self, expected: int) -> None:
+        """About ``expected`` responses are coming (a hint from the judging loop): from
+        :attr:`process_min` on, start the helper process that computes the cascade's front
+        (rules, features, gate) off this process's GIL, so judging overlaps generation (issue 14).
+        It starts in the background; until it is up the front is computed here, with the same
+        result."""
+        if expected >= self.process_min and self._worker is None:
+            try:
+                self._worker = WorkerProcess(_front_init, (self.rule_vocab, self.gate, self.sure))
+            except OSError:  # no interpreter to start (an embedded Python): the front stays here
+                self._worker = None
+
+    def close(self) -> None:
+        """Stop the helper process, if any (a later call computes everything here)."""
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.close()
+
+    async def aclose(self) -> None:
+        self.close()
+
+    def _fronts(self, chunks: Sequence[Sequence[str]]) -> list[Future[Front]] | None:
+        """Every chunk's front, sent to the helper process at once; None when it is not up."""
+        worker = self._worker
+        if worker is None or not worker.ready():
+            return None
+        try:
+            return [worker.submit(_front_in_worker, list(chunk)) for chunk in chunks]
+        except WorkerGone:  # closed meanwhile
+            return None
+
+    def _front(self, chunk: Sequence[str], sent: Future[Front] | None) -> Front:
+        if sent is not None:
+            try:
+                return sent.result()
+            except WorkerGone:  # the helper died or was closed: compute it here
+                self.close()
+        return front(chunk, self.rule_vocab, self.gate, self.sure)
+
     def assess(self, responses: Sequence[str]) -> list[tuple[float, str, tuple[str, float, str]]]:
         """Per response: the probability of refusal, the stage that gave it (``rule``, ``gate`` or
-        ``head``) and the rule judge's verdict (synchronous; chunks overlap features and encoding)."""
+        ``head``) and the rule judge's verdict (synchronous; chunks overlap the front, in the helper
+        process when it is up, and encoding)."""
         out: list[tuple[float, str, tuple[str, float, str]]] = []
         pending: list[tuple[int, list[int], Future[npt.NDArray[np.float64]]]] = []
+        chunks = [responses[start : start + self.chunk_size] for start in range(0, len(responses), self.chunk_size)]
+        sent = self._fronts(chunks)
         with ThreadPoolExecutor(1, thread_name_prefix="refusal-encode") as pool:
-            for start in range(0, len(responses), self.chunk_size):
-                chunk = responses[start : start + self.chunk_size]
-                verdicts = [classify(r) for r in chunk]
-                open_ = [i for i, (r, v) in enumerate(zip(chunk, verdicts)) if not rule_decides(r, v[2])]
-                hand = hand_matrix([chunk[i] for i in open_], self.rule_vocab, [verdicts[i] for i in open_])
-                p_gate = self.gate.predict(hand) if open_ else np.zeros(0)
-                sure = gate_is_sure(p_gate, self.sure)
+            for c, chunk in enumerate(chunks):
+                verdicts, open_, hand, p_gate, sure = self._front(chunk, sent[c] if sent is not None else None)
                 rows: list[tuple[float, str, tuple[str, float, str]]] = [(v[1], "rule", v) for v in verdicts]
                 for k, i in enumerate(open_):
                     rows[i] = (float(p_gate[k]), "gate" if sure[k] else "head", verdicts[i])
@@ -348,3 +391,31 @@ class LearnedRefusalJudge(Judge):
             raw = f"p_refusal={p:.4f}; rule={rule}; by={stage}" if stage != "rule" else f"rule={rule}; by=rule"
             out.append(Judgement(label=label, score=round(score, 6), raw=raw, judge=self.id))
         return out
+
+
+#: a chunk's front: the rule verdicts, the positions the rules leave open, their handcrafted
+#: features, the gate's probabilities and where the gate is sure
+Front = tuple[
+    list[tuple[str, float, str]], list[int], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.bool_]
+]
+
+
+def front(chunk: Sequence[str], rule_vocab: Sequence[str], gate: Head, sure_at: float) -> Front:
+    """The cascade's first two stages on a chunk (pure: the same in the helper process)."""
+    verdicts = [classify(r) for r in chunk]
+    open_ = [i for i, (r, v) in enumerate(zip(chunk, verdicts)) if not rule_decides(r, v[2])]
+    hand = hand_matrix([chunk[i] for i in open_], list(rule_vocab), [verdicts[i] for i in open_])
+    p_gate = gate.predict(hand) if open_ else np.zeros(0)
+    return verdicts, open_, hand, p_gate, gate_is_sure(p_gate, sure_at)
+
+
+_WORKER_STATE: dict[str, tuple[list[str], Head, float]] = {}
+
+
+def _front_init(rule_vocab: list[str], gate: Head, sure_at: float) -> None:
+    _WORKER_STATE["front"] = (rule_vocab, gate, sure_at)
+
+
+def _front_in_worker(chunk: list[str]) -> Front:
+    rule_vocab, gate, sure_at = _WORKER_STATE["front"]
+    return front(chunk, rule_vocab, gate, sure_at)
