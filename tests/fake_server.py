@@ -524,6 +524,8 @@ class _Batch:
         self.output_file_id: str | None = None
         self.error_file_id: str | None = None
         self.metadata: dict[str, Any] | None = None
+        #: one poll runs requests at a time (two polls at once must not run a request twice)
+        self.running = asyncio.Lock()
 
     @property
     def ended(self) -> bool:
@@ -1381,9 +1383,18 @@ def build_app(state: _State) -> Any:
             return 500, _error_body(batch.flavor, 500, f"connection failed: {type(exc).__name__}")
 
     async def run_upto(batch: _Batch, target: int) -> None:
-        for custom_id, body in batch.lines[:target]:
-            if custom_id not in batch.results:
-                batch.results[custom_id] = await self_call(batch, body)
+        """Run the batch's requests up to ``target``. A provider runs a batch whatever happens to
+        a poll: the work is shielded from the poll's cancellation (a client that disconnects
+        mid-poll, e.g. on Ctrl-C) and locked per batch, so a request that started is finished and
+        kept, never run again by a later poll."""
+
+        async def run() -> None:
+            async with batch.running:
+                for custom_id, body in batch.lines[:target]:
+                    if custom_id not in batch.results:
+                        batch.results[custom_id] = await self_call(batch, body)
+
+        await asyncio.shield(run())
 
     def add_file(data: bytes, purpose: str, filename: str) -> str:
         file_id = f"file-fake{next(state.ids):08d}"
