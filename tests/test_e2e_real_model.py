@@ -68,11 +68,13 @@ def test_cli_against_real_llama_cpp_server(smollm2_server: str, tmp_path: Path, 
 
 
 def test_quick_suite_slice_against_real_llama_cpp_server(smollm2_server: str, tmp_path: Path, tg_home: Path) -> None:
-    # a seeded slice of the quick suite (4 samples per sub-task, whole groups), every sub-task,
-    # against SmolLM2 behind a real xllamacpp server; the packaged sample needs no data dir
+    # a seeded slice of the quick suite (2 samples per sub-task, whole groups), every sub-task,
+    # against SmolLM2 behind a real xllamacpp server; the packaged sample needs no data dir. The
+    # demo test below sends every sub-task too, through the gguf backend and seed 0: this one goes
+    # through openai-compatible with another seed, so the two see different samples
     spec = f"openai-compatible:SmolLM2-135M-Instruct.Q4_1.gguf@{smollm2_server}"
     out = tmp_path / "quick"
-    res = run_cli(["run", "-m", spec, "--suite", "quick", "-n", "4", "--seed", "7", "--max-tokens", "16",
+    res = run_cli(["run", "-m", spec, "--suite", "quick", "-n", "2", "--seed", "7", "--max-tokens", "12",
                    "-q", "-o", str(out)], tg_home, timeout=1200)
     assert res.returncode == 0, res.stderr
     scores = json.loads((out / "scores.json").read_text())

@@ -471,7 +471,7 @@ def test_the_cli_run_with_the_default_schemes(tmp_path: Path, tg_home: Path) -> 
     out = tmp_path / "cli"
     res = subprocess.run(
         [sys.executable, "-m", "trustgauge", "run", "--model", "hf:gguf:smollm2", "--tasks", "fan2023.watermark",
-         "--limit", "2", "--task-param", "fan2023.watermark:max_tokens=48", "-q", "-o", str(out)],
+         "--limit", "2", "--task-param", "fan2023.watermark:max_tokens=24", "-q", "-o", str(out)],
         env=cli_env(tg_home, TRUSTGAUGE_WATERMARK_KEY=SECRET), capture_output=True, text=True, timeout=1500,
         stdin=subprocess.DEVNULL,
     )
