@@ -377,8 +377,11 @@ def test_the_only_unpickling_is_between_a_helper_process_and_its_parent() -> Non
     # and nothing that could hand it other bytes: no files, sockets, paths or pickles.loads of data
     import re
 
-    for needle in (r"(?<![\w.])open\(", r"\bsocket\b", r"\bPath\(", r"pickle\.loads", r"urlopen"):
+    for needle in (r"(?<![\w.])open\(", r"\bsocket\b", r"\bPath\(", r"urlopen"):
         assert not re.search(needle, source), needle
+    # one pickle.loads: the child checks that an exception it pickled itself can be rebuilt
+    assert re.findall(r"pickle\.loads\((\w+)\)", source) == ["data"]
+    assert "data = pickle.dumps((call_id, False, exc))\n                pickle.loads(data)" in source
 
 
 # --------------------------------------------------------------------------- YAML and JSON

@@ -211,3 +211,61 @@ def test_the_child_imports_from_the_parents_sys_path(tmp_path: Path) -> None:
     finally:
         sys.path.remove(str(tmp_path))
         sys.modules.pop("only_here", None)
+
+
+class Unrebuildable(Exception):
+    """An exception whose pickle cannot be loaded (its __init__ needs two arguments)."""
+
+    def __init__(self, a: str, b: str) -> None:
+        super().__init__(f"{a}/{b}")
+
+
+def raise_unrebuildable() -> None:
+    raise Unrebuildable("x", "y")
+
+
+def env_value(name: str) -> str | None:
+    return os.environ.get(name)
+
+
+def test_an_exception_that_cannot_be_rebuilt_comes_back_as_text(worker: WorkerProcess) -> None:
+    with pytest.raises(RuntimeError, match="Unrebuildable: x/y"):
+        worker.submit(raise_unrebuildable).result(timeout=30)
+    assert worker.submit(add, 1, 2).result(timeout=30) == 3  # the stream is still in step
+
+
+def test_the_child_gets_no_credentials_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-0123456789abcdef")
+    monkeypatch.setenv("TRUSTGAUGE_WATERMARK_KEY", "wm-secret-key-value")
+    monkeypatch.setenv("SOME_HEADER_VALUE", "Bearer abcdef0123456789")
+    monkeypatch.setenv("HARMLESS_SETTING", "kept")
+    w = WorkerProcess()
+    try:
+        got = {n: w.submit(env_value, n).result(timeout=30) for n in
+               ("OPENAI_API_KEY", "TRUSTGAUGE_WATERMARK_KEY", "SOME_HEADER_VALUE", "HARMLESS_SETTING")}
+    finally:
+        w.close()
+    assert got == {"OPENAI_API_KEY": None, "TRUSTGAUGE_WATERMARK_KEY": None, "SOME_HEADER_VALUE": None,
+                   "HARMLESS_SETTING": "kept"}
+
+
+def make_child_only_object(folder: str) -> object:
+    """Return an instance of a class only the child can import (the parent cannot unpickle it)."""
+    sys.path.insert(0, folder)
+    import child_only  # type: ignore[import-not-found]
+
+    return child_only.Thing()
+
+
+def test_a_reply_the_parent_cannot_read_fails_the_calls_instead_of_hanging(tmp_path: Path) -> None:
+    (tmp_path / "child_only.py").write_text("class Thing:\n    pass\n")
+    w = WorkerProcess()
+    try:
+        unreadable = w.submit(make_child_only_object, str(tmp_path))
+        after = w.submit(nap, 0.01)
+        for future in (unreadable, after):
+            with pytest.raises(WorkerGone, match="could not be read"):
+                future.result(timeout=30)
+        assert _wait(lambda: w.closed) and _wait(lambda: w._proc.poll() is not None)
+    finally:
+        w.close()

@@ -38,6 +38,8 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import IO, Any, Final, TypeVar
 
+from trustgauge._secrets import is_credential_header
+
 __all__ = ["WATCH_SECONDS", "WorkerGone", "WorkerProcess", "serve"]
 
 T = TypeVar("T")
@@ -76,7 +78,7 @@ class WorkerProcess:
         self._outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self._proc = subprocess.Popen(
             [sys.executable, "-c", _BOOT],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True, env=_child_environment(),
         )
         self._outbox.put(pickle.dumps(list(sys.path)))
         self._outbox.put(pickle.dumps((initializer, initargs)))
@@ -147,6 +149,7 @@ class WorkerProcess:
     def _read(self) -> None:
         stdout = self._proc.stdout
         assert stdout is not None
+        why = "the helper process died"
         try:
             while True:
                 call_id, ok, value = pickle.load(stdout)
@@ -158,11 +161,21 @@ class WorkerProcess:
                     future.set_result(value)
                 else:
                     future.set_exception(value)
-        except (EOFError, OSError, pickle.UnpicklingError, ValueError):
+        except (EOFError, OSError):
             pass
-        self._shut("the helper process died")
+        except Exception as exc:  # a reply that cannot be read: the stream cannot be trusted after it
+            why = f"the helper process sent a reply that could not be read ({type(exc).__name__})"
+            with contextlib.suppress(OSError):
+                self._proc.kill()
+        self._shut(why)
         with contextlib.suppress(OSError, subprocess.TimeoutExpired):
             self._proc.wait(timeout=5)  # reap it
+
+
+def _child_environment() -> dict[str, str]:
+    """The parent's environment without what looks like a credential (``OPENAI_API_KEY``,
+    ``HF_TOKEN``, a ``Bearer`` value, ...): the child only computes, it needs no key."""
+    return {name: value for name, value in os.environ.items() if not is_credential_header(name, value)}
 
 
 # -- child side --------------------------------------------------------------------------------
@@ -193,7 +206,8 @@ def serve() -> None:
         except Exception as exc:  # sent back to the caller, as a pool would
             try:
                 data = pickle.dumps((call_id, False, exc))
-            except Exception:  # an exception that cannot be pickled
+                pickle.loads(data)  # our own bytes: an exception the parent could not rebuild goes as text
+            except Exception:
                 data = pickle.dumps((call_id, False, RuntimeError(f"{type(exc).__name__}: {exc}")))
         try:
             out.write(data)
