@@ -313,3 +313,56 @@ def test_a_run_judges_in_the_helper_and_closes_it(tmp_path: Path, monkeypatch: p
     assert with_helper == without
     helper = started[0]
     assert helper.closed and helper._proc.poll() is not None  # closed with the run's judges, and reaped
+
+
+def _helpers_of(pid: int) -> list[int]:
+    """The judge helper processes whose parent is ``pid`` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (entry / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == pid and b"trustgauge.judges._worker_process" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+@needs_weights
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_ctrl_c_in_a_large_cli_run_closes_the_helper(tmp_path: Path, tg_home: Path, trustllm_dir: Path) -> None:
+    """Through the CLI: a run of 1,200 jailbreak prompts starts the helper once its first judge
+    batch is known; a Ctrl-C then ends the run (exit 130) and the helper with it."""
+    import subprocess
+    import sys
+
+    from conftest import cli_env
+    from fake_server import FakeServer
+
+    with FakeServer.start(models=["fake-model"], latency=0.3) as server:
+        args = ["run", "-m", f"openai-compatible:fake-model@{server.openai_base_url}", "-t", "safety.jailbreak",
+                "-n", "1200", "-c", "64", "--data-dir", str(trustllm_dir), "-q", "-o", str(tmp_path / "run")]
+        proc = subprocess.Popen([sys.executable, "-m", "trustgauge.cli", *args], env=cli_env(tg_home, OPENAI_API_KEY="k"),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 120
+            helpers: list[int] = []
+            while not helpers:
+                assert proc.poll() is None, proc.communicate()[1][-2000:]
+                assert time.monotonic() < deadline, "no helper process was started"
+                time.sleep(0.1)
+                helpers = _helpers_of(proc.pid)
+            assert server.stats()["requests"] < 1200  # still generating: judging overlaps it
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=60)
+        finally:
+            proc.kill()
+        assert proc.returncode == 130, err[-2000:]
+        assert "Traceback" not in err
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{helpers[0]}").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not Path(f"/proc/{helpers[0]}").exists(), "the helper outlived the run"
