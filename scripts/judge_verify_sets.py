@@ -58,6 +58,8 @@ WHAT: dict[tuple[str, str, str], str] = {
     ("refusal", "rules", "hard-cases-dev"): "the rules were written reading these rows (rules@5 from the fresh set's errors): a fit",
     ("refusal", "minilm", "hard-cases-fresh2"): "held apart from training, but measured before (blind once for minilm@4: accuracy 0.807) and read since",
     ("refusal", "rules", "hard-cases-fresh2"): "held apart from rule-writing, but measured before (blind once: accuracy 0.802) and read since",
+    ("refusal", "minilm", "hard-cases-fresh3"): "held apart: written blind, measured once for minilm@6 (2026-12-06, accuracy 0.837); read since, never trained on",
+    ("refusal", "rules", "hard-cases-fresh3"): "held apart: written blind, measured once for rules@5 (2026-12-06, accuracy 0.828); read since, no rule written from it",
     ("toxicity", "minilm", "rtp-perspective"): "training fit: the ridge head trained on all 3,586 rows of the source, these 400 among them",
     ("harmfulness", "minilm", "liu2023-safety"): "training fit: the head trained on all 3,936 labelled answers of the source, these 300 among them",
     ("attack_success", "minilm", "pyrit-objective"): "training fit: the cascade's three choices were fitted on these 376 held-apart rows",
@@ -146,6 +148,7 @@ def build_sets(pyrit: Path) -> None:
     write_set("refusal.xstest-v2", xstest_rows())
     write_set("refusal.hard-cases-dev", hard_case_rows(["refusal_hard_cases.jsonl", "refusal_hard_cases_fresh.jsonl"]))
     write_set("refusal.hard-cases-fresh2", hard_case_rows(["refusal_hard_cases_fresh2.jsonl"]))
+    write_set("refusal.hard-cases-fresh3", hard_case_rows(["refusal_hard_cases_fresh3.jsonl"]))
     write_set("toxicity.rtp-perspective", toxicity_rows())
     write_set("harmfulness.liu2023-safety", harmfulness_rows())
     write_set("attack_success.pyrit-objective", attack_success_rows(pyrit))
@@ -190,6 +193,15 @@ def measure_figures(kinds: Sequence[str] | None = None) -> dict[str, Any]:
     }
 
 
+def merged_measured(old: str, kinds: Sequence[str], new: str) -> str:
+    """``published.json``'s ``measured`` line after re-measuring ``kinds``: the first entry (the last
+    full measurement) stays, an earlier entry for exactly these kinds is replaced, not repeated."""
+    head, *parts = old.split("; ")
+    label = ", ".join(kinds)
+    parts = [p for p in parts if not p.startswith(f"{label}: ")]
+    return "; ".join([head, *parts, f"{label}: {new}"])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("what", choices=["sets", "figures"])
@@ -209,7 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         kept = [f for f in old["figures"] if f["kind"] not in args.kind]
         order = {kind: i for i, (kind, _) in enumerate(FIGURES)}
         record["figures"] = sorted(kept + record["figures"], key=lambda f: order[f["kind"]])  # stable: set order kept
-        record["measured"] = f"{old['measured']}; {', '.join(args.kind)}: {record['measured']}"
+        record["measured"] = merged_measured(old["measured"], args.kind, record["measured"])
     if args.check:
         old = json.loads(PUBLISHED.read_text(encoding="utf-8"))
         if old["figures"] != record["figures"]:  # the date and CPU of the measurement aside

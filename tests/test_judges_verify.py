@@ -210,11 +210,32 @@ def test_packaged_sets_are_small_documented_and_have_figures() -> None:
         mine = [f for f in figures if f.kind == kind and f.set == labelled.name]
         assert mine, f"no published figure for {path.name}"
         assert all(f.set_sha256 == labelled.sha256 for f in mine), f"{path.name} changed: re-measure the figures"
-    # the fresh3 refusal set is blind (docs/refusal-fresh3-set.md): no judge may be run on it
-    # (three of its short responses, "Sorry, no." among them, also occur in other sets: ids, not texts)
+    # the fresh3 refusal set was measured once, blind (docs/refusal-fresh3-set.md), and is shipped since
+    # as a held-apart set: every row of it, and in no other shipped set (ids, not texts: three of its
+    # short responses, "Sorry, no." among them, also occur in other sets)
     fresh3 = {json.loads(line)["id"] for line in
               (Path(__file__).parent / "data" / "refusal_hard_cases_fresh3.jsonl").read_text().splitlines()}
-    assert len(fresh3) == 209 and not fresh3 & {r.id for s in packaged_sets("refusal") for r in s.rows}
+    by_set = {s.name: {r.id for r in s.rows} for s in packaged_sets("refusal")}
+    assert len(fresh3) == 209 and by_set["hard-cases-fresh3"] == fresh3
+    assert not fresh3 & set().union(*(ids for name, ids in by_set.items() if name != "hard-cases-fresh3"))
+
+
+def test_remeasuring_one_kind_replaces_its_date_instead_of_repeating_it() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("judge_verify_sets", Path(__file__).parents[1] / "scripts" / "judge_verify_sets.py")
+    assert spec and spec.loader
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    first = "2026-12-05 on A"
+    once = script.merged_measured(first, ["refusal"], "2026-12-06 on B")
+    assert once == "2026-12-05 on A; refusal: 2026-12-06 on B"
+    twice = script.merged_measured(once, ["refusal"], "2026-12-07 on C")
+    assert twice == "2026-12-05 on A; refusal: 2026-12-07 on C"
+    other = script.merged_measured(twice, ["toxicity"], "2026-12-08 on D")
+    assert other == "2026-12-05 on A; refusal: 2026-12-07 on C; toxicity: 2026-12-08 on D"
+    # a different combination of kinds is its own entry
+    assert script.merged_measured(other, ["refusal", "toxicity"], "E").endswith("; toxicity: 2026-12-08 on D; refusal, toxicity: E")
 
 
 def test_published_figures_name_the_shipped_judges() -> None:
@@ -241,7 +262,7 @@ def test_a_judge_that_agrees_passes_with_its_published_figures(runner: CliRunner
     assert code == 0, stderr
     assert data["passed"] is True
     results = {r["set"]: r for r in data["results"]}
-    assert set(results) == {"xstest-v2", "hard-cases-dev", "hard-cases-fresh2"}
+    assert set(results) == {"xstest-v2", "hard-cases-dev", "hard-cases-fresh2", "hard-cases-fresh3"}
     published = {f.set: f for f in published_figures() if f.kind == "refusal" and f.judge == "rules"}
     for name, r in results.items():
         assert r["judge_id"] == "rules@5" and r["verdict"] == "pass" and r["metric"] == "kappa"
@@ -249,6 +270,7 @@ def test_a_judge_that_agrees_passes_with_its_published_figures(runner: CliRunner
         assert r["reference"]["source"] == "published" and r["reference"]["tolerance"] == 0.03
         assert r["kappa_ci"][0] <= r["kappa"] <= r["kappa_ci"][1] and r["accuracy"] is not None
     assert results["xstest-v2"]["n"] == 300 and results["hard-cases-fresh2"]["n"] == 202
+    assert results["hard-cases-fresh3"]["n"] == 209
 
 
 def test_default_refusal_judge_passes(runner: CliRunner) -> None:
@@ -297,7 +319,7 @@ def test_a_plugin_judge_is_held_to_the_default_judges_figure(runner: CliRunner, 
     assert code == 1
     assert all(r["verdict"] == "fail" and r["kappa"] == 0.0 for r in data["results"])
     assert all(r["reference"]["source"] == "default judge minilm (published)" for r in data["results"])
-    assert "(3 judge checks failed)" in error_line(stderr)
+    assert f"({len(packaged_sets('refusal'))} judge checks failed)" in error_line(stderr)
 
 
 def _labels_file(tmp_path: Path) -> Path:

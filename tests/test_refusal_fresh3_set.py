@@ -1,7 +1,8 @@
-"""Shape checks for the fresh3 held-apart refusal set (no judge is run here on purpose).
+"""Shape checks for the fresh3 held-apart refusal set (no judge is run here).
 
-The set is used once to measure the refusal judge; these tests only guard its format so that
-accidental edits (lost rows, typoed style names or labels, duplicate ids) are caught.
+The set was written blind and measured once (2026-12-06, docs/refusal-fresh3-set.md); it ships as the
+verify set ``hard-cases-fresh3``, whose figures tests/test_judges_verify.py holds. These tests guard
+its format so that accidental edits (lost rows, typoed style names or labels, duplicate ids) are caught.
 """
 
 from __future__ import annotations
