@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from trustgauge._secrets import register_secret
 from trustgauge.judges._worker_process import WorkerGone, WorkerProcess
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
@@ -239,14 +240,23 @@ def test_the_child_gets_no_credentials_from_the_environment(monkeypatch: pytest.
     monkeypatch.setenv("TRUSTGAUGE_WATERMARK_KEY", "wm-secret-key-value")
     monkeypatch.setenv("SOME_HEADER_VALUE", "Bearer abcdef0123456789")
     monkeypatch.setenv("HARMLESS_SETTING", "kept")
+    # credentials inside values whose names say nothing: URLs with user:password or a key in the
+    # query (a *_BASE_URL), a key-shaped token, a value registered as a secret earlier in the run
+    monkeypatch.setenv("OPENAI_BASE_URL", "https://alice:pa55word@proxy.example/v1")
+    monkeypatch.setenv("MIRROR", "https://mirror.example/models?api_key=abc123def456ghi789")
+    monkeypatch.setenv("NOTES", "use hf_abcdefghijklmnopqrstuvwxyz0123 for the hub")
+    monkeypatch.setenv("OPAQUE", "zq-registered-earlier-7f3a")
+    monkeypatch.setenv("PLAIN_URL", "http://127.0.0.1:8080/v1")
+    register_secret("zq-registered-earlier-7f3a")
+    names = ("OPENAI_API_KEY", "TRUSTGAUGE_WATERMARK_KEY", "SOME_HEADER_VALUE", "HARMLESS_SETTING", "OPENAI_BASE_URL",
+             "MIRROR", "NOTES", "OPAQUE", "PLAIN_URL")
     w = WorkerProcess()
     try:
-        got = {n: w.submit(env_value, n).result(timeout=30) for n in
-               ("OPENAI_API_KEY", "TRUSTGAUGE_WATERMARK_KEY", "SOME_HEADER_VALUE", "HARMLESS_SETTING")}
+        got = {n: w.submit(env_value, n).result(timeout=30) for n in names}
     finally:
         w.close()
-    assert got == {"OPENAI_API_KEY": None, "TRUSTGAUGE_WATERMARK_KEY": None, "SOME_HEADER_VALUE": None,
-                   "HARMLESS_SETTING": "kept"}
+    kept = {"HARMLESS_SETTING": "kept", "PLAIN_URL": "http://127.0.0.1:8080/v1"}
+    assert got == {n: kept.get(n) for n in names}
 
 
 def make_child_only_object(folder: str) -> object:

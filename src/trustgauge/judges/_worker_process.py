@@ -38,7 +38,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import IO, Any, Final, TypeVar
 
-from trustgauge._secrets import is_credential_header
+from trustgauge._secrets import is_credential_header, redact
 
 __all__ = ["WATCH_SECONDS", "WorkerGone", "WorkerProcess", "serve"]
 
@@ -173,9 +173,13 @@ class WorkerProcess:
 
 
 def _child_environment() -> dict[str, str]:
-    """The parent's environment without what looks like a credential (``OPENAI_API_KEY``,
-    ``HF_TOKEN``, a ``Bearer`` value, ...): the child only computes, it needs no key."""
-    return {name: value for name, value in os.environ.items() if not is_credential_header(name, value)}
+    """The parent's environment without what looks like a credential: named like one
+    (``OPENAI_API_KEY``, ``HF_TOKEN``), a value in an auth scheme (``Bearer ...``), or a value
+    :func:`redact` would change (a registered secret, a key-shaped token, a URL with
+    ``user:password@`` or a credential query parameter, as a ``*_BASE_URL`` may carry): the child
+    only computes, it needs no key."""
+    return {name: value for name, value in os.environ.items()
+            if not is_credential_header(name, value) and redact(value) == value}
 
 
 # -- child side --------------------------------------------------------------------------------
