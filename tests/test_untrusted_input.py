@@ -447,6 +447,14 @@ BILLION_LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
         ("deeper.json", "[" * 200_000 + "]" * 200_000, "cannot parse config"),
         ("deep.yaml", "model: " + "[" * 100 + "]" * 100 + "\n", "is nested more than 64 levels deep"),
         ("deep.toml", "model = " + "[" * 100 + "]" * 100 + "\n", "is nested more than 64 levels deep"),
+        # a setting given twice: YAML and JSON parsers keep the last silently, TOML refuses it
+        ("dup.yaml", "model: scripted:refuse\nmax_tokens: 5\nmodel: openai:gpt-4o\n",
+         "duplicate key 'model' at line 3 (first at line 1)"),
+        ("dup-nested.yaml", "model: scripted:refuse\nheaders:\n  X-A: one\n  X-A: two\n",
+         "duplicate key 'X-A' at line 4 (first at line 3)"),
+        ("dup-flow.yaml", "model: scripted:refuse\nheaders: {X-A: 1, X-A: 2}\n", "duplicate key 'X-A' at line 2"),
+        ("dup.json", '{"model": "scripted:refuse", "model": "openai:gpt-4o"}', "duplicate key 'model'"),
+        ("dup.toml", 'model = "scripted:refuse"\nmodel = "openai:gpt-4o"\n', "cannot parse config"),
     ],
 )
 def test_hostile_config_shapes_are_one_line(tmp_path: Path, name: str, text: str, message: str) -> None:
@@ -496,3 +504,13 @@ def test_model_answers_nested_thousands_deep_do_not_crash_the_attack_parsers(dep
     assert parse_on_topic(nested) is None
     cut = '{"a": ' + "{" * depth  # unbalanced: every '{' is tried by the fallback decoder
     assert parse_attacker(cut + " }").how in ("raw", "empty", "truncated")
+
+
+def test_the_same_key_in_different_mappings_and_a_merge_override_are_not_duplicates(tmp_path: Path) -> None:
+    path = tmp_path / "ok.yaml"
+    path.write_text("base: &b {x: 1, y: 2}\nfirst: {x: 5}\nsecond:\n  <<: *b\n  x: 3\n1: int\n'1': str\n")
+    assert read_config_data(path) == {"base": {"x": 1, "y": 2}, "first": {"x": 5}, "second": {"x": 3, "y": 2},
+                                      1: "int", "1": "str"}
+    listed = tmp_path / "models.yaml"
+    listed.write_text("- scripted:refuse\n- scripted:refuse\n")  # a list may repeat (many.py reports it)
+    assert read_config_data(listed) == ["scripted:refuse", "scripted:refuse"]

@@ -159,16 +159,56 @@ def read_config_data(path: Path) -> Any:
                 import tomli as tomllib
             data: Any = tomllib.loads(text)
         elif suffix == ".json":
-            data = json.loads(text)
+            data = json.loads(text, object_pairs_hook=_json_object_without_duplicates)
         else:
-            import yaml
-
-            data = yaml.safe_load(text)
+            data = _safe_yaml_without_duplicates(text)
     except Exception as exc:  # yaml/toml/json parse errors have no common base
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ConfigError(f"cannot parse config {path}: {first_line}") from None
     _check_shape(data, path)
     return data
+
+
+def _json_object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refusing a key given twice (``json`` would keep the last one silently, so a
+    config that says ``"model"`` twice would run a model its author may not have meant)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key {key!r}: give each setting once")
+        out[key] = value
+    return out
+
+
+def _safe_yaml_without_duplicates(text: str) -> Any:
+    """``yaml.safe_load``, but a mapping that gives a key twice is an error naming the key and both
+    lines (PyYAML keeps the last silently). Keys merged in with ``<<`` may be overridden, as YAML
+    allows. The loader is PyYAML's ``SafeLoader`` with one check added: no Python tags."""
+    import yaml
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+            seen: dict[Any, Any] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.setdefault(key, key_node.start_mark)
+                except TypeError:  # an unhashable key: SafeLoader's own error says so
+                    continue
+                if first is not key_node.start_mark:
+                    raise yaml.YAMLError(
+                        f"duplicate key {key!r} at line {key_node.start_mark.line + 1} (first at line "
+                        f"{first.line + 1}): give each setting once"
+                    )
+            return super().construct_mapping(node, deep=deep)
+
+    loader = UniqueKeyLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
 
 
 #: a config nested deeper, or holding more values once YAML aliases are expanded, is refused
