@@ -67,9 +67,18 @@ def _root(
 
 def main() -> None:
     """Console-script entry point."""
+    import sys
+
     import trustgauge.cli  # noqa: F401  (registers every command on the app)
     from trustgauge.cli._errors import uncaught_usage_error
+    from trustgauge.cli._repeated import may_repeat, repeated_option
 
+    if may_repeat(sys.argv[1:]):  # a word seen twice: only then is the command tree built
+        import typer.main
+
+        repeated = repeated_option(typer.main.get_command(app), sys.argv[1:])
+        if repeated:
+            uncaught_usage_error(UsageError(f"{repeated} is given more than once: give it once (it takes one value)"))
     if os.environ.get("TRUSTGAUGE_DEBUG"):
         app()
         return
