@@ -103,8 +103,14 @@ def test_detect_bad_input_is_one_line(tmp_path: Path, tg_home: Path) -> None:
     bad.write_text('{"text": "fine"}\n{not json\n')
     huge = tmp_path / "huge.json"  # a number of more than 4,300 digits: int() refuses it
     huge.write_text('[{"text": "fine", "n": ' + "9" * 5000 + "}]")
+    latin1 = tmp_path / "latin1.txt"  # not UTF-8: refused, not scored as replacement characters
+    latin1.write_bytes("caf\xe9 cr\xe8me, a text saved in Latin-1".encode("latin-1"))
+    binary = tmp_path / "weights.json"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
     cases = [
         (["watermark", "detect", str(tmp_path / "missing.jsonl"), "--tokenizer", tok], "no such file"),
+        (["watermark", "detect", str(latin1), "--tokenizer", tok], "not UTF-8 text (byte 0xe9 at offset 3)"),
+        (["watermark", "detect", str(binary), "--tokenizer", tok], "not UTF-8 text (byte 0x89 at offset 0)"),
         (["watermark", "detect", str(bad), "--tokenizer", tok], "not valid JSON"),
         (["watermark", "detect", str(huge), "--tokenizer", tok], "not valid JSON"),
         (["watermark", "detect", "-", "--tokenizer", tok, "--scheme", "nope"], "unknown watermark scheme"),

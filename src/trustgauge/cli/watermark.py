@@ -92,7 +92,15 @@ def read_texts(source: str) -> list[str]:
         raise UsageError(f"{source}: a folder, not a file")
     if not path.is_file():
         raise UsageError(f"{source}: no such file")
-    raw = path.read_text(encoding="utf-8-sig", errors="replace")
+    try:
+        raw = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:  # a binary or non-UTF-8 file would be scored as mojibake
+        raise UsageError(
+            f"{source}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+            "save it as UTF-8"
+        ) from None
+    except OSError as exc:
+        raise UsageError(f"{source}: cannot read it ({exc.strerror or exc})") from None
     if not raw.strip():
         raise UsageError(f"{source}: no text to detect (the file is empty)")
     suffix = path.suffix.lower()
