@@ -32,7 +32,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from trustgauge._secrets import register_headers, register_secret, register_url
-from trustgauge.errors import ConfigError
+from trustgauge.errors import ConfigError, not_utf8
 
 
 class GenerationOverrides(BaseModel):
@@ -146,10 +146,7 @@ def read_config_data(path: Path) -> Any:
     except OSError as exc:
         raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"cannot read config {path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
-            f"{exc.start}); save it as UTF-8"
-        ) from None
+        raise ConfigError(f"cannot read config {path}: {not_utf8(exc.object, exc.start)}; save it as UTF-8") from None
     suffix = path.suffix.lower()
     try:
         if suffix == ".toml":

@@ -54,3 +54,9 @@ class CapabilityError(PermanentModelError):
         super().__init__(message or f"{model} cannot give {capability}" + (f" ({detail})" if detail else ""))
         self.model = model
         self.capability = capability
+
+
+def not_utf8(raw: bytes, pos: int) -> str:
+    """Why ``raw`` is not UTF-8, for an error line: the byte at offset ``pos`` (a
+    UnicodeDecodeError's ``start``), as every reader of a user's file words it."""
+    return f"not UTF-8 text (byte 0x{raw[pos]:02x} at offset {pos})"

@@ -12,7 +12,7 @@ import typer
 
 from trustgauge.cli._errors import fail
 from trustgauge.cli.app import app
-from trustgauge.errors import ModelError, UsageError
+from trustgauge.errors import ModelError, UsageError, not_utf8
 
 if TYPE_CHECKING:
     from trustgauge.types import TextTokenizer
@@ -95,10 +95,7 @@ def read_texts(source: str) -> list[str]:
     try:
         raw = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:  # a binary or non-UTF-8 file would be scored as mojibake
-        raise UsageError(
-            f"{source}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
-            "save it as UTF-8"
-        ) from None
+        raise UsageError(f"{source}: {not_utf8(exc.object, exc.start)}; save it as UTF-8") from None
     except OSError as exc:
         raise UsageError(f"{source}: cannot read it ({exc.strerror or exc})") from None
     if not raw.strip():

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from trustgauge.errors import DataError
+from trustgauge.errors import DataError, not_utf8
 
 _PACKAGED_DIR = "packaged"
 _resource_stack: contextlib.ExitStack | None = None
@@ -114,7 +114,7 @@ def parse_records(raw: bytes, name: str) -> list[dict[str, Any]]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise DataError(f"{name}:{_line_at(raw, exc.start)}: {_not_utf8(raw, exc.start)}") from None
+        raise DataError(f"{name}:{_line_at(raw, exc.start)}: {not_utf8(raw, exc.start)}") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -145,11 +145,6 @@ def _line_at(text: str | bytes, pos: int) -> int:
     if isinstance(text, bytes):
         return text.count(b"\n", 0, pos) + 1
     return text.count("\n", 0, pos) + 1
-
-
-def _not_utf8(raw: bytes, pos: int) -> str:
-    """Why ``raw`` is not UTF-8: the byte at offset ``pos`` (a UnicodeDecodeError's start)."""
-    return f"not UTF-8 text (byte 0x{raw[pos]:02x} at offset {pos})"
 
 
 def _unreadable_json(text: str, exc: Exception) -> tuple[int, str]:
@@ -211,7 +206,7 @@ def iter_jsonl_objects(data: bytes, name: str) -> Iterator[tuple[int, dict[str, 
         try:
             line = raw[skip:].decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise DataError(f"{name}:{number}: {_not_utf8(data, start + skip + exc.start)}") from None
+            raise DataError(f"{name}:{number}: {not_utf8(data, start + skip + exc.start)}") from None
         start += len(raw) + 1
         if not line.strip():
             continue
