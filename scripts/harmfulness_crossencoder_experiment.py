@@ -25,22 +25,17 @@ sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "src"))
 
 import train_harmfulness as th  # noqa: E402
-from refusal_crossencoder_experiment import SHARED, CrossEncoder  # noqa: E402
+from refusal_crossencoder_experiment import SHARED, CrossEncoder, add_training_options, use_threads  # noqa: E402
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--held", action="append", required=True, choices=th.MODELS)
-    parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--max-len", type=int, default=128)
-    parser.add_argument("--lr", type=float, default=3e-5)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=2)
+    add_training_options(parser, epochs=2, max_len=128)
     args = parser.parse_args()
-    import torch
     from sklearn.metrics import cohen_kappa_score
 
-    torch.set_num_threads(args.threads)
+    use_threads(args.threads)
     paper = [{"group": r["source_model"], "prompt": r["question"], "response": r["answer"], "y": 1 - int(r["label"])}
              for r in th.load_rows(SHARED)]
     extra = [{"group": "extra", "prompt": r["question"], "response": r["answer"], "y": r["harmful"]}

@@ -155,21 +155,30 @@ def figures(rows: list[dict[str, Any]], p: np.ndarray) -> dict[str, Any]:
             "wrong_alone": [r.get("id", "") for r, a, t in zip(rows, alone, y) if a != t]}
 
 
+def add_training_options(parser: argparse.ArgumentParser, *, epochs: int, max_len: int) -> None:
+    """The fit's settings, shared by both cross-encoder experiments (their defaults differ)."""
+    parser.add_argument("--epochs", type=int, default=epochs)
+    parser.add_argument("--max-len", type=int, default=max_len)
+    parser.add_argument("--lr", type=float, default=3e-5)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2)
+
+
+def use_threads(n: int) -> None:
+    import torch
+
+    torch.set_num_threads(n)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--held", action="append", default=[], choices=tj.WRITERS, help="leave this writer's set out and score it")
     parser.add_argument("--predict-file", type=Path, help="train on every set, score this labelled JSONL file")
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--max-len", type=int, default=160)
-    parser.add_argument("--lr", type=float, default=3e-5)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=2)
+    add_training_options(parser, epochs=3, max_len=160)
     args = parser.parse_args()
     if not args.held and not args.predict_file:
         parser.error("give --held WRITER or --predict-file PATH")
-    import torch
-
-    torch.set_num_threads(args.threads)
+    use_threads(args.threads)
     rows = training_rows()
     jobs = [(f"leave out {w}", [r for r in rows if r["group"] != w], [r for r in rows if r["group"] == w]) for w in args.held]
     if args.predict_file:
