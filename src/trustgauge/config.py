@@ -180,7 +180,7 @@ def _json_object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, A
 def _safe_yaml_without_duplicates(text: str) -> Any:
     """``yaml.safe_load``, but a mapping that gives a key twice is an error naming the key and both
     lines (PyYAML keeps the last silently). Keys merged in with ``<<`` may be overridden, as YAML
-    allows. The loader is PyYAML's ``SafeLoader`` with one check added: no Python tags."""
+    allows. The loader is PyYAML's ``SafeLoader`` (so no Python tags) with this one check added."""
     import yaml
 
     class UniqueKeyLoader(yaml.SafeLoader):

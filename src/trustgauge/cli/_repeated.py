@@ -45,7 +45,7 @@ def repeated_option(command: Any, args: Sequence[str]) -> str | None:
     leaf, rest = _leaf(command, args)
     single: dict[str, Any] = {}
     for param in leaf.params:
-        if getattr(param, "param_type_name", "") == "option" and not param.multiple and not param.count:
+        if getattr(param, "param_type_name", "") == "option" and not (param.multiple or param.count or param.is_flag):
             for name in (*param.opts, *param.secondary_opts):
                 single[name] = param
     seen: dict[str, int] = {}
@@ -63,10 +63,9 @@ def repeated_option(command: Any, args: Sequence[str]) -> str | None:
         param = single.get(name)
         if param is None:
             continue
-        if not param.is_flag and not has_value:
+        if not has_value:
             i += max(param.nargs, 1)  # its value(s) follow
-        key = param.name or name
-        seen[key] = seen.get(key, 0) + 1
-        if seen[key] > 1 and not param.is_flag:
+        seen[param.name] = seen.get(param.name, 0) + 1
+        if seen[param.name] > 1:
             return "/".join(sorted(param.opts, key=len))
     return None
