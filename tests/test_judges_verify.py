@@ -221,12 +221,9 @@ def test_packaged_sets_are_small_documented_and_have_figures() -> None:
 
 
 def test_remeasuring_one_kind_replaces_its_date_instead_of_repeating_it() -> None:
-    import importlib.util
+    from _scripts import load_script
 
-    spec = importlib.util.spec_from_file_location("judge_verify_sets", Path(__file__).parents[1] / "scripts" / "judge_verify_sets.py")
-    assert spec and spec.loader
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = load_script("judge_verify_sets")
     first = "2026-12-05 on A"
     once = script.merged_measured(first, ["refusal"], "2026-12-06 on B")
     assert once == "2026-12-05 on A; refusal: 2026-12-06 on B"
